@@ -1,0 +1,157 @@
+/**
+ * createProgram(deps): a fresh commander program per call, with exitOverride and configureOutput so that
+ * nothing calls process.exit and every write goes through the streams in deps. run() returns the exit code;
+ * only main.ts hands it to the process.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfig, type Config } from './config.js';
+import type { Deps } from './deps.js';
+import { BoxQcError, ConfigError, ExitCode, InterruptedError } from './errors.js';
+import { createOutput, type Output } from './io/output.js';
+import { renderError, errorToJson } from './io/render-error.js';
+import { VERSION } from './version.js';
+import { registerCommands } from './commands/index.js';
+
+export interface GlobalOptions {
+  store?: string;
+  json?: boolean;
+  color?: boolean;
+  debug?: boolean;
+  envFile?: string;
+}
+
+export interface CommandContext {
+  deps: Deps;
+  out: Output;
+  globals: GlobalOptions;
+  /** Loaded on first use, after --env-file. Throws ConfigError (exit 2). */
+  config(): Config;
+}
+
+/** A command handler returns nothing (exit 0) or the exit code of a partial outcome (refresh: 4 or 75). */
+export type Handler<O> = (ctx: CommandContext, opts: O, args: string[]) => Promise<number | void>;
+export type ActionFactory = <O>(handler: Handler<O>) => (...args: unknown[]) => Promise<void>;
+
+export function createProgram(deps: Deps, setExitCode: (code: number) => void): Command {
+  const program = new Command();
+  program
+    .name('box-qc')
+    .description('Connect Box.com accounts over OAuth 2.0 and keep the connections alive for automation.')
+    .version(VERSION, '-V, --version', 'print the box-qc version')
+    .option('--store <path>', 'token store file (default: $BOX_QC_STORE, else $XDG_CONFIG_HOME/box-qc/tokens.json)')
+    .option('--json', 'machine-readable output: one JSON document on stdout')
+    .option('--no-color', 'no colour in output (NO_COLOR is honoured too)')
+    .option('--debug', 'log HTTP method, path and status, and show stack traces (never tokens or bodies)')
+    .option('--env-file <path>', 'load variables from a .env file (variables already set win)')
+    .helpOption('-h, --help', 'show help')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => deps.stdout.write(s),
+      writeErr: (s) => deps.stderr.write(s),
+      // Commander's own one-line error; run() adds the usage line.
+      outputError: (s, write) => write(s),
+    })
+    .addHelpText(
+      'after',
+      `
+Exit codes:
+  0    success (including "nothing to do")
+  1    the operation failed (Box refused it, the browser step timed out, internal error)
+  2    usage or configuration problem, or an unreadable / corrupt token store
+  4    reconnect required (not connected, or Box rejected the refresh token)
+  75   temporary failure (network, Box 5xx/429, store busy): nothing was lost, try again later
+  130  interrupted
+
+Examples:
+  $ box-qc connect --email alice@example.com
+  $ box-qc status
+  $ box-qc ls 0 --email alice@example.com
+  $ box-qc refresh --all          # from cron
+  $ curl -H "Authorization: Bearer $(box-qc token)" https://api.box.com/2.0/users/me`,
+    );
+
+  const action: ActionFactory = (handler) => async (...args: unknown[]) => {
+    // commander passes (...positionals, options, command)
+    const cmd = args[args.length - 1] as Command;
+    const opts = args[args.length - 2] as Record<string, unknown>;
+    const positionals = args.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a : a === undefined ? [] : [a])) as string[];
+    const globals = cmd.optsWithGlobals() as GlobalOptions;
+    const out = createOutput({
+      stdout: deps.stdout,
+      stderr: deps.stderr,
+      env: deps.env,
+      json: globals.json === true,
+      color: globals.color,
+      debug: globals.debug === true,
+      stdinIsTTY: deps.stdin.isTTY === true,
+    });
+    let config: Config | undefined;
+    const ctx: CommandContext = {
+      deps,
+      out,
+      globals,
+      config() {
+        config ??= loadConfig({ env: deps.env, store: globals.store, homeDir: deps.homeDir });
+        return config;
+      },
+    };
+    try {
+      if (globals.envFile) loadEnvFileInto(deps, globals.envFile);
+      const code = await handler(ctx, opts as never, positionals);
+      setExitCode(code ?? ExitCode.OK);
+    } catch (err) {
+      // An abort caused by a signal surfaces as a plain AbortError: report it as the interruption it is.
+      const signalExit = deps.interrupts.exitCode();
+      const shown = signalExit !== undefined && !(err instanceof BoxQcError) ? new InterruptedError('interrupted', signalExit) : err;
+      setExitCode(renderError(shown, out).exitCode);
+    }
+  };
+
+  registerCommands(program, action);
+  return program;
+}
+
+function loadEnvFileInto(deps: Deps, path: string): void {
+  try {
+    deps.loadEnvFile(path);
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot be read';
+    throw new ConfigError(`--env-file ${path}: ${reason}`, { code: 'E_CONFIG_ENV_FILE', cause: err });
+  }
+}
+
+/** Runs one invocation and returns its exit code. Never throws, never calls process.exit. */
+export async function run(argv: string[], deps: Deps): Promise<number> {
+  let exitCode: number = ExitCode.OK;
+  const program = createProgram(deps, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        return ExitCode.OK;
+      }
+      // Unknown command or flag, missing argument, bad value: commander printed the one-line error.
+      const usage = usageLineFor(program, argv);
+      deps.stderr.write(`usage: ${usage}\n`);
+      if (argv.includes('--json')) {
+        deps.stdout.write(`${JSON.stringify(errorToJson(new ConfigError(err.message.replace(/^error: /, ''), { code: 'E_USAGE' })), null, 2)}\n`);
+      }
+      return ExitCode.USAGE;
+    }
+    const out = createOutput({ stdout: deps.stdout, stderr: deps.stderr, env: deps.env, json: argv.includes('--json') });
+    return renderError(err, out).exitCode;
+  }
+}
+
+function usageLineFor(program: Command, argv: string[]): string {
+  const sub = program.commands.find((c) => argv.includes(c.name()));
+  if (sub) return `box-qc ${sub.name()} ${sub.usage()}  (see: box-qc ${sub.name()} --help)`;
+  return `box-qc ${program.usage()}  (see: box-qc --help)`;
+}
+
+export { Option };

@@ -1,0 +1,19 @@
+import type { Command } from 'commander';
+import type { ActionFactory } from '../cli.js';
+import { registerConnect } from './connect.js';
+import { registerStatus } from './status.js';
+import { registerDisconnect } from './disconnect.js';
+import { registerLs } from './ls.js';
+import { registerRefresh } from './refresh.js';
+import { registerToken } from './token.js';
+import { registerEmulator } from './emulator.js';
+
+export function registerCommands(program: Command, action: ActionFactory): void {
+  registerConnect(program, action);
+  registerStatus(program, action);
+  registerDisconnect(program, action);
+  registerLs(program, action);
+  registerRefresh(program, action);
+  registerToken(program, action);
+  registerEmulator(program, action);
+}

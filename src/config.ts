@@ -1,0 +1,148 @@
+/**
+ * Configuration, read once into a typed object from the environment (after an optional --env-file, which
+ * never overrides variables already set). Knows nothing of commander or the terminal.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { isIP } from 'node:net';
+import { ConfigError } from './errors.js';
+
+export const DEFAULT_REDIRECT_URI = 'http://127.0.0.1:53117/callback';
+export const DEFAULT_API_BASE_URL = 'https://api.box.com';
+export const DEFAULT_AUTHORIZE_URL = 'https://account.box.com/api/oauth2/authorize';
+
+export type Env = Record<string, string | undefined>;
+
+export interface Config {
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  redirectUri: URL;
+  apiBaseUrl: URL;
+  authorizeUrl: URL;
+  /** A file path, or (the PostgreSQL store) a postgres:// URL. */
+  storePath: string;
+  /** Where storePath came from, for `status`. */
+  storeSource: 'flag' | 'env' | 'default';
+  defaultEmail: string | undefined;
+}
+
+export interface ConfigInput {
+  env: Env;
+  /** --store */
+  store?: string | undefined;
+  homeDir?: string;
+}
+
+export interface ClientCredentials {
+  clientId: string;
+  clientSecret: string;
+}
+
+/** 127.0.0.0/8, ::1 and `localhost`: the only hosts where plain http is acceptable (RFC 8252 §8.3). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  if (isIP(host) === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1';
+  return false;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+export function parseHttpUrl(name: string, raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL`, { code: 'E_CONFIG_URL', hint: `set ${name} to an https:// URL` });
+  }
+  if (url.protocol === 'https:') return url;
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
+  throw new ConfigError(`${name} must use https:// (plain http is allowed only for loopback hosts such as 127.0.0.1)`, {
+    code: 'E_CONFIG_URL',
+  });
+}
+
+/** The loopback redirect URI: http(s) on 127.0.0.1, [::1] or localhost only (RFC 8252 §7.3). */
+export function parseRedirectUri(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('BOX_REDIRECT_URI is not a valid URL', { code: 'E_CONFIG_REDIRECT_URI' });
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost';
+  if (url.protocol !== 'http:' || !loopback) {
+    throw new ConfigError(
+      'BOX_REDIRECT_URI must be a loopback address: http://127.0.0.1:<port>/<path>, http://[::1]:<port>/<path> or http://localhost:<port>/<path>',
+      { code: 'E_CONFIG_REDIRECT_URI' },
+    );
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new ConfigError('BOX_REDIRECT_URI must not carry a query or fragment', { code: 'E_CONFIG_REDIRECT_URI' });
+  }
+  return url;
+}
+
+/** Emails are the QC tool's identity: trimmed and lower-cased. */
+export function normalizeEmail(raw: string): string {
+  const email = raw.trim().toLowerCase();
+  // A plain shape check: enough to catch a missing value or a pasted flag, not an RFC 5322 validator.
+  if (!/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u.test(email) || email.length > 254) {
+    throw new ConfigError(`not a valid email address: ${JSON.stringify(raw.slice(0, 80))}`, { code: 'E_BAD_EMAIL' });
+  }
+  return email;
+}
+
+export function defaultStorePath(env: Env, home: string): string {
+  const xdg = nonEmpty(env.XDG_CONFIG_HOME);
+  return join(xdg ?? join(home, '.config'), 'box-qc', 'tokens.json');
+}
+
+export function loadConfig(input: ConfigInput): Config {
+  const env = input.env;
+  const flagStore = nonEmpty(input.store);
+  const envStore = nonEmpty(env.BOX_QC_STORE);
+  const storePath = flagStore ?? envStore ?? defaultStorePath(env, input.homeDir ?? homedir());
+  const rawEmail = nonEmpty(env.BOX_QC_EMAIL);
+  return {
+    clientId: nonEmpty(env.BOX_CLIENT_ID),
+    clientSecret: nonEmpty(env.BOX_CLIENT_SECRET),
+    redirectUri: parseRedirectUri(nonEmpty(env.BOX_REDIRECT_URI) ?? DEFAULT_REDIRECT_URI),
+    apiBaseUrl: parseHttpUrl('BOX_API_BASE_URL', nonEmpty(env.BOX_API_BASE_URL) ?? DEFAULT_API_BASE_URL),
+    authorizeUrl: parseHttpUrl('BOX_AUTHORIZE_URL', nonEmpty(env.BOX_AUTHORIZE_URL) ?? DEFAULT_AUTHORIZE_URL),
+    storePath,
+    storeSource: flagStore ? 'flag' : envStore ? 'env' : 'default',
+    defaultEmail: rawEmail === undefined ? undefined : normalizeEmail(rawEmail),
+  };
+}
+
+/** For every command that talks to Box's OAuth endpoints. Names the missing variable(s). */
+export function requireClientCredentials(config: Config): ClientCredentials {
+  const missing = [
+    config.clientId ? undefined : 'BOX_CLIENT_ID',
+    config.clientSecret ? undefined : 'BOX_CLIENT_SECRET',
+  ].filter((v): v is string => v !== undefined);
+  if (missing.length > 0) {
+    throw new ConfigError(`${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`, {
+      code: 'E_CONFIG_MISSING_CREDENTIALS',
+      hint: 'set them in the environment or in a file passed with --env-file (see README: "Register a Box app")',
+      details: { missing },
+    });
+  }
+  return { clientId: config.clientId!, clientSecret: config.clientSecret! };
+}
+
+/** Joins a path onto a base URL that may itself carry a path prefix (an emulator mounted under /box). */
+export function apiUrl(base: URL, path: string): URL {
+  const prefix = base.pathname.endsWith('/') ? base.pathname.slice(0, -1) : base.pathname;
+  const url = new URL(base.href);
+  url.pathname = `${prefix}${path}`;
+  url.search = '';
+  return url;
+}

@@ -1,0 +1,124 @@
+/**
+ * The token store contract shared by every subcommand and by both backends (file now, PostgreSQL later).
+ *
+ * File format: the QC backend's `box_tokens.json`, version 1 (issue 3). Field names are snake_case because
+ * that file is shared with the Python backend. box-qc's own bookkeeping fields sit beside the backend's and
+ * are ignored by its reader; unknown fields (at the top level and per user) are preserved on every save.
+ */
+
+/** One user's record, exactly as stored. */
+export interface StoredUser {
+  access_token: string;
+  refresh_token: string;
+  /** receipt time + max(expires_in - 60, 60) s, ISO-8601 UTC with `Z`. */
+  access_token_expires_at: string;
+  /** First connect; kept on every later save. */
+  connected_at: string;
+  /** Every save. */
+  updated_at: string;
+  box_user_id?: string;
+  box_user_login?: string;
+  box_user_name?: string;
+
+  // ---- box-qc bookkeeping (the backend ignores these) ----
+  /** +1 on every rotation; lets a process that waited on the lock see that someone else refreshed. */
+  generation?: number;
+  /** When the current refresh token was issued (Box kills it 60 days later if unused). */
+  refresh_token_issued_at?: string;
+  /** Box rejected the refresh token, or a refresh was interrupted past recovery. The record is kept. */
+  needs_reconnect?: NeedsReconnect;
+  /** A refresh POST was sent and its result not yet saved. Left behind only by a killed process. */
+  refresh_in_flight?: RefreshInFlight;
+
+  /** Unknown fields from other writers: preserved. */
+  [extra: string]: unknown;
+}
+
+export type ReconnectReason =
+  /** Box: `invalid_grant` "Refresh token has expired" (unused for 60 days). */
+  | 'refresh_token_expired'
+  /** Box: `invalid_grant` for an unknown, used or revoked refresh token. */
+  | 'refresh_token_invalid'
+  /** A refresh was in flight when the process died and Box no longer accepts that refresh token. */
+  | 'refresh_interrupted';
+
+export interface NeedsReconnect {
+  reason: ReconnectReason;
+  /** Human-readable, from Box's error code, never raw description text from the network unescaped. */
+  message: string;
+  at: string;
+}
+
+export interface RefreshInFlight {
+  since: string;
+  pid: number;
+  host: string;
+  /** The generation the refresh started from. */
+  generation: number;
+}
+
+export interface StoreDocument {
+  version: 1;
+  users: Record<string, StoredUser>;
+  [extra: string]: unknown;
+}
+
+/** What a successful token response gives us, already validated. */
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  /** Seconds, as Box returned it (not always 3600). */
+  expiresIn: number;
+}
+
+export interface BoxIdentity {
+  id: string;
+  login: string;
+  name: string;
+}
+
+export interface LockWaitInfo {
+  /** pid of the current holder, when known. */
+  pid?: number;
+  host?: string;
+}
+
+export interface LockOptions {
+  signal?: AbortSignal;
+  /** Called once when the lock is busy and we start waiting (commands show a spinner). */
+  onWait?: (holder: LockWaitInfo) => void;
+  /** Override of the bounded wait (ms). */
+  waitMs?: number;
+}
+
+export interface StoreFileInfo {
+  location: string;
+  exists: boolean;
+  /** e.g. 0o600; undefined when missing or not a file store. */
+  mode?: number;
+  dirMode?: number;
+  kind: 'file' | 'postgres';
+}
+
+export interface TokenStore {
+  /** Path (file) or redacted URL (postgres), for messages. */
+  readonly location: string;
+  /** A consistent snapshot. Missing store = no users. Corrupt = StoreError (exit 2), never "empty". */
+  read(): Promise<StoreDocument>;
+  /**
+   * Runs fn holding this user's cross-process lock. May be held across a network call; never blocks other
+   * users. Waits a bounded time, then StoreBusyError (exit 75) naming the holder's pid.
+   */
+  withUserLock<T>(email: string, fn: () => Promise<T>, options?: LockOptions): Promise<T>;
+  /**
+   * Read-modify-write under the short store-wide lock: re-reads the file, applies `mutate` to the fresh
+   * document, writes atomically and durably, returns mutate's result. Concurrent calls in one process may be
+   * committed together (group commit). Lock order is always user -> store.
+   */
+  update<T>(mutate: (doc: StoreDocument) => T, options?: LockOptions): Promise<T>;
+  /** Fails (without side effects on the store) if a save could not be written now: no room, not writable. */
+  ensureWritable(): Promise<void>;
+  inspect(): Promise<StoreFileInfo>;
+  /** Releases connections (postgres). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,155 @@
+/**
+ * The output port. stdout carries data only (listings, JSON, the token); everything for humans (progress,
+ * hints, warnings, errors, the authorize URL) goes to stderr, as gh's Out/ErrOut and npm's display do.
+ * The mode is chosen once: `json` (--json), `tty` (stderr is an interactive terminal: colour, spinners)
+ * or `plain` (piped: stable, line-based text, no ANSI codes).
+ */
+import kleur from 'kleur';
+
+export interface OutStream {
+  write(chunk: string): boolean;
+  isTTY?: boolean;
+  once?(event: 'drain', listener: () => void): unknown;
+}
+
+export type OutputMode = 'json' | 'tty' | 'plain';
+
+export interface Spinner {
+  update(text: string): void;
+  succeed(text?: string): void;
+  fail(text?: string): void;
+  stop(): void;
+}
+
+export interface Output {
+  readonly mode: OutputMode;
+  readonly isJson: boolean;
+  /** Colour on stderr (messages). */
+  readonly color: boolean;
+  /** Colour on stdout (data tables). */
+  readonly dataColor: boolean;
+  /** stdout is a terminal (aligned columns rather than tab-separated lines). */
+  readonly stdoutIsTTY: boolean;
+  /** stderr is an interactive terminal (spinners, progress). */
+  readonly interactive: boolean;
+  /** Raw data to stdout. Resolves when the stream accepted it (honours back-pressure). */
+  data(text: string): Promise<void>;
+  /** One JSON document on stdout. */
+  json(doc: unknown): void;
+  /** A line for humans on stderr. */
+  info(line: string): void;
+  success(line: string): void;
+  warn(line: string): void;
+  /** Only under --debug. Never pass bodies, tokens or Authorization headers. */
+  debug(line: string): void;
+  readonly debugEnabled: boolean;
+  /** A spinner on an interactive stderr; a no-op elsewhere (and under --json or CI). */
+  spinner(text: string): Promise<Spinner>;
+  paint: Painter;
+}
+
+export interface Painter {
+  bold(s: string): string;
+  dim(s: string): string;
+  red(s: string): string;
+  green(s: string): string;
+  yellow(s: string): string;
+  cyan(s: string): string;
+}
+
+export interface OutputOptions {
+  stdout: OutStream;
+  stderr: OutStream;
+  env: Record<string, string | undefined>;
+  json?: boolean;
+  /** false when --no-color was given. */
+  color?: boolean;
+  debug?: boolean;
+  /** stdin is a terminal too (spinners need a person at the keyboard). */
+  stdinIsTTY?: boolean;
+}
+
+/** NO_COLOR (any non-empty value) and --no-color win; FORCE_COLOR forces; otherwise the stream's TTY state. */
+export function decideColor(stream: OutStream, env: Record<string, string | undefined>, flag: boolean | undefined): boolean {
+  if (flag === false) return false;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return force !== '0' && force !== 'false';
+  if (env.TERM === 'dumb') return false;
+  return stream.isTTY === true;
+}
+
+const NOOP_SPINNER: Spinner = { update() {}, succeed() {}, fail() {}, stop() {} };
+
+function makePainter(enabled: boolean): Painter {
+  const wrap = (fn: (s: string) => string) => (s: string) => (enabled ? fn(s) : s);
+  return {
+    bold: wrap((s) => kleur.bold(s)),
+    dim: wrap((s) => kleur.dim(s)),
+    red: wrap((s) => kleur.red(s)),
+    green: wrap((s) => kleur.green(s)),
+    yellow: wrap((s) => kleur.yellow(s)),
+    cyan: wrap((s) => kleur.cyan(s)),
+  };
+}
+
+export function createOutput(opts: OutputOptions): Output {
+  const isJson = opts.json === true;
+  const interactive = opts.stderr.isTTY === true && !isCI(opts.env) && opts.env.TERM !== 'dumb';
+  const mode: OutputMode = isJson ? 'json' : interactive ? 'tty' : 'plain';
+  const color = decideColor(opts.stderr, opts.env, opts.color);
+  const dataColor = !isJson && decideColor(opts.stdout, opts.env, opts.color);
+  // kleur decides at import from stdout alone; we decide per stream and gate every call ourselves.
+  kleur.enabled = true;
+  const paint = makePainter(color);
+  const debugEnabled = opts.debug === true;
+  const line = (text: string) => {
+    opts.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+  };
+
+  return {
+    mode,
+    isJson,
+    color,
+    dataColor,
+    stdoutIsTTY: opts.stdout.isTTY === true,
+    interactive,
+    debugEnabled,
+    paint,
+    data(text: string): Promise<void> {
+      const ok = opts.stdout.write(text);
+      if (ok || !opts.stdout.once) return Promise.resolve();
+      return new Promise((resolve) => opts.stdout.once!('drain', resolve));
+    },
+    json(doc: unknown) {
+      opts.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    },
+    info: line,
+    success(text: string) {
+      line(color ? `${paint.green('✓')} ${text}` : text);
+    },
+    warn(text: string) {
+      line(`${paint.yellow('warning:')} ${text}`);
+    },
+    debug(text: string) {
+      if (debugEnabled) line(paint.dim(`debug: ${text}`));
+    },
+    async spinner(text: string): Promise<Spinner> {
+      if (!interactive || isJson) return NOOP_SPINNER;
+      const { default: ora } = await import('ora');
+      // discardStdin: false, so Ctrl-C still reaches us while `connect` waits (STYLE.md).
+      const s = ora({ text, stream: opts.stderr as NodeJS.WritableStream, discardStdin: false, isEnabled: true }).start();
+      return {
+        update(t) { s.text = t; },
+        succeed(t) { s.succeed(t); },
+        fail(t) { s.fail(t); },
+        stop() { s.stop(); },
+      };
+    },
+  };
+}
+
+export function isCI(env: Record<string, string | undefined>): boolean {
+  const ci = env.CI;
+  return ci !== undefined && ci !== '' && ci !== '0' && ci !== 'false';
+}

@@ -1,0 +1,60 @@
+/**
+ * The real Interrupts, bound to the process. Only main.ts uses this module.
+ *
+ * SIGINT/SIGTERM/SIGHUP outside a critical section abort `signal`, so waits end, listeners close and locks
+ * are released, and the exit code becomes 128+signal. Inside a critical section (Box has answered a refresh
+ * and the new pair is not yet durable) the signal is held until the section ends: dying there would lose a
+ * rotated refresh token for good (reliability.md F8).
+ */
+import type { Interrupts } from './deps.js';
+
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+
+export function installProcessInterrupts(onNotice: (line: string) => void): Interrupts {
+  const controller = new AbortController();
+  let depth = 0;
+  let pending: NodeJS.Signals | undefined;
+  let received: NodeJS.Signals | undefined;
+
+  const act = (sig: NodeJS.Signals) => {
+    received ??= sig;
+    if (!controller.signal.aborted) controller.abort(new Error(`received ${sig}`));
+    // If some wait does not honour the abort, do not hang: leave with the signal's exit code.
+    const timer = setTimeout(() => {
+      process.exit(SIGNAL_EXIT[sig] ?? 130);
+    }, 5000);
+    timer.unref();
+  };
+
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (depth > 0) {
+      if (!pending) onNotice('saving the new tokens before stopping…');
+      pending ??= sig;
+      return;
+    }
+    if (received) {
+      // A second signal while shutting down: leave now.
+      process.exit(SIGNAL_EXIT[sig] ?? 130);
+    }
+    act(sig);
+  };
+  for (const sig of Object.keys(SIGNAL_EXIT) as NodeJS.Signals[]) process.on(sig, onSignal);
+
+  return {
+    signal: controller.signal,
+    async critical<T>(fn: () => Promise<T>): Promise<T> {
+      depth += 1;
+      try {
+        return await fn();
+      } finally {
+        depth -= 1;
+        if (depth === 0 && pending) {
+          const sig = pending;
+          pending = undefined;
+          act(sig);
+        }
+      }
+    },
+    exitCode: () => (received ? SIGNAL_EXIT[received] : undefined),
+  };
+}
