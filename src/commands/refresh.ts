@@ -1,12 +1,124 @@
-import type { Command } from 'commander';
-import type { ActionFactory } from '../cli.js';
-import { NotImplementedError } from '../errors.js';
+/**
+ * `box-qc refresh`: for cron. Refreshes a user (or --all) whose access token expires within --min-valid or
+ * whose refresh token is older than --max-age (keeping everyone far from Box's 60-day cliff), through the one
+ * protocol in core/session.ts. One line per user on stderr; --json: one document on stdout.
+ * Exit 0 all fine, 4 if any user needs reconnect, else 75 if any temporary failure.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import type { ActionFactory, CommandContext } from '../cli.js';
+import { UsageError } from '../errors.js';
+import { formatDuration } from '../core/duration.js';
+import type { RefreshOutcome } from '../core/refresh-all.js';
+import { listUsers } from '../core/store/document.js';
+import { terminalSafe } from '../io/terminal-safe.js';
+import type { Output } from '../io/output.js';
+import { resolveEmail } from './shared/resolve-email.js';
+import { durationOption } from './token.js';
+
+interface RefreshOptions {
+  email?: string;
+  all?: boolean;
+  force?: boolean;
+  minValid: number;
+  maxAge: number;
+  concurrency: number;
+}
+
+function concurrencyOption(raw: string): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > 256) throw new InvalidArgumentError('expected a whole number 1-256');
+  return n;
+}
 
 export function registerRefresh(program: Command, action: ActionFactory): void {
   program
     .command('refresh')
-    .description('refresh (filled in by a later issue)')
-    .action(action(async () => {
-      throw new NotImplementedError('refresh');
-    }));
+    .description('refresh access tokens that expire soon (for cron); rotation-safe across processes')
+    .option('--email <email>', 'the QC user (default: $BOX_QC_EMAIL, or the only connected user)')
+    .option('--all', 'every connected user')
+    .option('--force', 'refresh even if the tokens are still fresh')
+    .option('--min-valid <duration>', 'refresh when the access token expires within this', durationOption, 10 * 60_000)
+    .option('--max-age <duration>', 'refresh when the refresh token is older than this (Box kills it after 60 days unused)', durationOption, 7 * 86_400_000)
+    .option('--concurrency <n>', 'users refreshed at the same time with --all', concurrencyOption, 16)
+    .addHelpText('after', `
+Exit codes: 0 all fine, 4 if any user must reconnect, else 75 if any temporary failure (try again later).
+
+Examples:
+  $ box-qc refresh --all                        # from cron, e.g. every 30 minutes:
+      */30 * * * *  box-qc refresh --all --env-file /etc/box-qc.env >>/var/log/box-qc.log 2>&1
+  $ box-qc refresh --email alice@example.com --force
+  $ box-qc refresh --all --json | jq '.users[] | select(.status != "skipped")'`)
+    .action(action<RefreshOptions>(runRefresh));
+}
+
+async function runRefresh(ctx: CommandContext, opts: RefreshOptions): Promise<number> {
+  if (opts.all && opts.email !== undefined) throw new UsageError('use either --email or --all, not both');
+  const { sessionForCommand } = await import('./shared/http.js');
+  const { refreshMany, exitCodeFor } = await import('../core/refresh-all.js');
+  const cs = await sessionForCommand(ctx);
+  try {
+    const users = listUsers(await cs.store.read());
+    const emails = opts.all ? users : [resolveEmail(ctx, opts.email, users)];
+    const spinner = opts.all ? await ctx.out.spinner(`refreshing 0/${emails.length}`) : undefined;
+    const now = ctx.deps.now;
+    const outcomes = await refreshMany(cs.session, emails, {
+      force: opts.force === true,
+      minValidMs: opts.minValid,
+      maxAgeMs: opts.maxAge,
+      concurrency: opts.concurrency,
+      onOutcome: (o, done, total) => {
+        spinner?.update(`refreshing ${done}/${total}`);
+        if (!ctx.out.isJson) printOutcome(ctx.out, o, now());
+      },
+    }).finally(() => spinner?.stop());
+    const exitCode = exitCodeFor(outcomes);
+    if (ctx.out.isJson) ctx.out.json(jsonDocument(outcomes, exitCode));
+    else if (emails.length > 1) ctx.out.info(summaryLine(outcomes));
+    return exitCode;
+  } finally {
+    await cs.close();
+  }
+}
+
+function printOutcome(out: Output, o: RefreshOutcome, now: number): void {
+  const who = terminalSafe(o.email);
+  const left = o.expiresAt !== undefined ? `valid for ${formatDuration(o.expiresAt - now)}` : '';
+  switch (o.status) {
+    case 'refreshed':
+      out.success(`refreshed  ${who}  (${left})`);
+      break;
+    case 'skipped':
+      out.info(`skipped    ${who}  (${left})`);
+      break;
+    case 'needs_reconnect':
+      out.info(`${out.paint.red('needs reconnect')}  ${who}: ${terminalSafe(o.error?.message ?? '')}  run: box-qc connect --email ${who}`);
+      break;
+    default:
+      out.info(`${out.paint.yellow(o.status === 'failed' ? 'failed' : 'temporary failure')}  ${who}: ${terminalSafe(o.error?.message ?? '')}`);
+  }
+}
+
+function counts(outcomes: readonly RefreshOutcome[]): Record<RefreshOutcome['status'], number> {
+  const c = { refreshed: 0, skipped: 0, needs_reconnect: 0, temporary_failure: 0, failed: 0 };
+  for (const o of outcomes) c[o.status] += 1;
+  return c;
+}
+
+function summaryLine(outcomes: readonly RefreshOutcome[]): string {
+  const c = counts(outcomes);
+  return `${outcomes.length} users: ${c.refreshed} refreshed, ${c.skipped} skipped, ${c.needs_reconnect} need reconnect, ${c.temporary_failure} temporary failures${c.failed ? `, ${c.failed} failed` : ''}`;
+}
+
+function jsonDocument(outcomes: readonly RefreshOutcome[], exitCode: number) {
+  return {
+    ok: exitCode === 0,
+    exitCode,
+    summary: counts(outcomes),
+    users: outcomes.map((o) => ({
+      email: o.email,
+      status: o.status,
+      ...(o.expiresAt !== undefined ? { access_token_expires_at: new Date(o.expiresAt).toISOString() } : {}),
+      ...(o.error ? { error: o.error } : {}),
+    })),
+  };
 }

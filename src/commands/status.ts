@@ -1,12 +1,147 @@
+/**
+ * `box-qc status`: who is connected and how healthy each connection is. Loads nothing heavy on the plain
+ * path (no undici, jose or ora): `status --json` on an empty store is benchmarked against `node -e 0`.
+ * `--check` lazily loads the session and Box client to call /2.0/users/me for each user.
+ */
 import type { Command } from 'commander';
-import type { ActionFactory } from '../cli.js';
-import { NotImplementedError } from '../errors.js';
+import type { ActionFactory, CommandContext } from '../cli.js';
+import { normalizeEmail } from '../config.js';
+import { terminalSafe } from '../io/terminal-safe.js';
+import { buildStatusReport, checkExitCode, relativeTime, runChecks, type CheckResult, type StatusReport, type UserStatus } from '../core/status.js';
+import { BoxApiError, BoxQcError, ConfigError, ReconnectRequiredError, TemporaryError } from '../errors.js';
+import { openStoreForCommand } from './shared/open-store.js';
+import { notConnected } from './shared/resolve-email.js';
+
+interface StatusOptions {
+  email?: string;
+  check?: boolean;
+}
 
 export function registerStatus(program: Command, action: ActionFactory): void {
   program
     .command('status')
-    .description('status (filled in by a later issue)')
-    .action(action(async () => {
-      throw new NotImplementedError('status');
-    }));
+    .description('show connected users, token expiry and configuration (never a token)')
+    .option('--email <email>', 'only this user (exit 4 if not connected)')
+    .option('--check', 'also call Box (/2.0/users/me) for each user, refreshing if needed: exit 4 if any connection is dead, 75 if Box is unreachable')
+    .addHelpText('after', `
+Examples:
+  $ box-qc status
+  $ box-qc status --email alice@example.com --check
+  $ box-qc status --json | jq '.users[].access_token.expires_at'`)
+    .action(action<StatusOptions>(runStatus));
+}
+
+async function runStatus(ctx: CommandContext, opts: StatusOptions): Promise<number> {
+  const config = ctx.config();
+  const store = openStoreForCommand(ctx);
+  try {
+    const [doc, info] = await Promise.all([store.read(), store.inspect()]);
+    let emails: string[] | undefined;
+    if (opts.email !== undefined) {
+      const email = normalizeEmail(opts.email);
+      if (!Object.hasOwn(doc.users, email)) throw notConnected(email);
+      emails = [email];
+    }
+    const report = buildStatusReport(doc, info, {
+      clientIdPresent: config.clientId !== undefined,
+      clientSecretPresent: config.clientSecret !== undefined,
+      redirectUri: config.redirectUri.href,
+      apiBaseUrl: config.apiBaseUrl.href,
+      storeSource: config.storeSource,
+    }, ctx.deps.now(), emails);
+    let exitCode = 0;
+    if (opts.check && report.users.length > 0) {
+      await checkUsers(ctx, report.users);
+      exitCode = checkExitCode(report.users);
+    }
+    if (ctx.out.isJson) ctx.out.json(report);
+    else await ctx.out.data(renderReport(report, ctx.deps.now()));
+    return exitCode;
+  } finally {
+    await store.close();
+  }
+}
+
+const CHECK_RETRY = { maxAttempts: 2, baseDelayMs: 500, maxDelayMs: 2_000 };
+
+/** --check: getValidAccessToken (refreshing if needed), then /2.0/users/me. Heavy modules load only here. */
+async function checkUsers(ctx: CommandContext, users: UserStatus[]): Promise<void> {
+  const [{ sessionForCommand }, { getValidAccessToken }, { getCurrentUser }] = await Promise.all([
+    import('./shared/http.js'),
+    import('../core/session.js'),
+    import('../core/box/client.js'),
+  ]);
+  const cs = await sessionForCommand(ctx);
+  try {
+    await runChecks(users, async (email): Promise<CheckResult> => {
+      try {
+        const { accessToken } = await getValidAccessToken(cs.session, email);
+        // A health check answers promptly: one retry, not the five a listing gets (75 means "try later" anyway).
+        const me = await getCurrentUser({ http: cs.session.http, apiBaseUrl: cs.session.apiBaseUrl, retry: CHECK_RETRY }, accessToken);
+        return { ok: true, box_login: me.login };
+      } catch (err) {
+        return classifyCheckError(err);
+      }
+    });
+  } finally {
+    await cs.close();
+  }
+}
+
+function classifyCheckError(err: unknown): CheckResult {
+  // Missing client credentials is a configuration problem for every user alike: exit 2, not a per-user result.
+  if (err instanceof ConfigError) throw err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof ReconnectRequiredError) return { ok: false, kind: 'dead', code: err.code, message };
+  // 401 with an access token we just validated or refreshed: Box no longer honours this grant.
+  if (err instanceof BoxApiError && err.status === 401) return { ok: false, kind: 'dead', code: err.code, message };
+  if (err instanceof TemporaryError) return { ok: false, kind: 'unreachable', code: err.code, message };
+  if (err instanceof BoxQcError) return { ok: false, kind: 'error', code: err.code, message };
+  return { ok: false, kind: 'unreachable', code: 'E_NETWORK', message };
+}
+
+function when(iso: string | null, now: number): string {
+  return iso === null ? 'unknown' : `${relativeTime(Date.parse(iso) - now)} (${iso})`;
+}
+
+function renderUser(u: UserStatus, now: number): string[] {
+  const safe = (v: string | null) => (v === null ? '?' : terminalSafe(v));
+  const lines = [`${u.email}  Box: ${safe(u.box_user.login)} (${safe(u.box_user.name)}, id ${safe(u.box_user.id)})`];
+  const at = u.access_token;
+  lines.push(`  access token   ${at.expired ? 'expired' : 'expires'} ${when(at.expires_at, now)}${at.expired ? ' (refreshed on next use)' : ''}`);
+  const rt = u.refresh_token;
+  const est = rt.rotated_at_estimated ? ' (from updated_at)' : '';
+  lines.push(`  refresh token  rotated ${when(rt.rotated_at, now)}${est}; ${rt.expired ? 'died' : 'dies'} ${when(rt.dies_at, now)}`);
+  if (rt.expired) lines.push('  WARNING: the refresh token is older than 60 days: Box no longer accepts it; reconnect');
+  else if (rt.warning) lines.push(`  WARNING: refresh token unused for ${rt.age_days} days; Box kills it at 60: run box-qc refresh --email ${u.email}`);
+  if (u.needs_reconnect) {
+    lines.push(`  NEEDS RECONNECT: ${terminalSafe(u.needs_reconnect.reason)}: ${terminalSafe(u.needs_reconnect.message)} (since ${terminalSafe(u.needs_reconnect.at)})`);
+    lines.push(`    run: box-qc connect --email ${u.email}`);
+  }
+  if (u.refresh_in_flight) lines.push(`  refresh in flight since ${terminalSafe(u.refresh_in_flight.since)} (pid ${u.refresh_in_flight.pid})`);
+  if (u.check) {
+    lines.push(u.check.ok
+      ? `  check          ok: Box answered as ${terminalSafe(u.check.box_login)}`
+      : `  check          ${u.check.kind === 'dead' ? 'DEAD' : u.check.kind === 'unreachable' ? 'Box unreachable' : 'failed'}: ${terminalSafe(u.check.message)} (${u.check.code})`);
+  }
+  return lines;
+}
+
+export function renderReport(report: StatusReport, now: number): string {
+  const lines: string[] = [];
+  if (report.users.length === 0) lines.push('no users connected');
+  for (const u of report.users) lines.push(...renderUser(u, now), '');
+  const c = report.config;
+  const s = c.store;
+  const perms = s.exists ? `file ${s.mode ?? '?'}, folder ${s.dir_mode ?? '?'}` : 'not created yet';
+  lines.push(
+    ...(report.users.length === 0 ? [''] : []),
+    'configuration',
+    `  store          ${terminalSafe(s.location)} (${perms}; from ${s.source})`,
+    `  client id      ${c.client_id_present ? 'set' : 'NOT SET (BOX_CLIENT_ID)'}`,
+    `  client secret  ${c.client_secret_present ? 'set' : 'NOT SET (BOX_CLIENT_SECRET)'}`,
+    `  redirect URI   ${c.redirect_uri}`,
+    `  API base URL   ${c.api_base_url}`,
+  );
+  return `${lines.join('\n')}\n`;
 }

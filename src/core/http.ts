@@ -3,9 +3,14 @@
  * dispatcher), timeouts on connect and body, proxies from HTTPS_PROXY / NO_PROXY (EnvHttpProxyAgent),
  * `User-Agent: box-qc/<version>`. undici is imported lazily: a status run must not pay for it.
  *
- * OWNER: issue 6. The signatures below are the contract other modules code against.
+ * Each call is split into "send" (sendRequest: bytes in, status + headers + text out; network failures become
+ * NetworkError) and "parse" (parseJson: text into `unknown`, or a BoxApiError carrying status and Box's request
+ * id when Box answered with HTML or garbage; never a SyntaxError). STYLE.md "HTTP".
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
+import { BoxApiError, TemporaryError, type BoxQcErrorOptions } from '../errors.js';
+import { VERSION } from '../version.js';
 
 export interface HttpLog {
   /** --debug: method, path, status, request id, grant type. Never bodies, tokens or Authorization. */
@@ -30,8 +35,169 @@ export interface HttpContextOptions {
   log: HttpLog;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Connect timeout (ms), default 10 s. */
+  connectTimeoutMs?: number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
 }
 
-export async function createHttpContext(_options: HttpContextOptions): Promise<HttpContext> {
-  throw new Error('createHttpContext: not implemented yet (issue 6)');
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+function envValue(env: Record<string, string | undefined>, name: string): string {
+  // Lower case wins, as in curl and undici; '' (not undefined) so undici does not fall back to process.env.
+  return env[name.toLowerCase()] ?? env[name] ?? '';
 }
+
+export async function createHttpContext(options: HttpContextOptions): Promise<HttpContext> {
+  const { EnvHttpProxyAgent } = await import('undici');
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const dispatcher = new EnvHttpProxyAgent({
+    httpProxy: envValue(options.env, 'HTTP_PROXY'),
+    httpsProxy: envValue(options.env, 'HTTPS_PROXY'),
+    noProxy: envValue(options.env, 'NO_PROXY'),
+    connect: { timeout: options.connectTimeoutMs ?? 10_000 },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    keepAliveTimeout: 10_000,
+  });
+  const ctx: HttpContext = {
+    dispatcher,
+    userAgent: `box-qc/${VERSION}`,
+    log: options.log,
+    timeoutMs,
+    sleep: options.sleep ?? defaultSleep,
+    random: options.random ?? Math.random,
+  };
+  if (options.signal) ctx.signal = options.signal;
+  return ctx;
+}
+
+/** Closes the dispatcher's keep-alive sockets so a short-lived process can exit at once. */
+export async function closeHttpContext(ctx: HttpContext): Promise<void> {
+  await ctx.dispatcher.close().catch(() => undefined);
+}
+
+async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  await delay(ms, undefined, signal ? { signal } : undefined);
+}
+
+/** The network failed (refused, reset, DNS, timeout) before a full answer arrived. Exit 75. */
+export class NetworkError extends TemporaryError {
+  constructor(message: string, options: BoxQcErrorOptions = {}) {
+    super(message, { code: 'E_NETWORK', ...options });
+  }
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  url: URL;
+  headers?: Record<string, string>;
+  /** Form fields, sent as application/x-www-form-urlencoded. */
+  form?: Record<string, string>;
+  /** Extra --debug fact, e.g. `grant refresh_token`. Never a secret. */
+  logNote?: string;
+  timeoutMs?: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  /** Lower-cased names. */
+  headers: Record<string, string>;
+  text: string;
+  /** BOX-REQUEST-ID header (body request_id is looked at by parseJson). */
+  requestId: string | undefined;
+  /** For messages and logs: method and path, never the query. */
+  label: string;
+}
+
+function flattenHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (v === undefined) continue;
+    out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+/** Sends one request (no retries). Network failures and timeouts -> NetworkError; a caller's abort is rethrown. */
+export async function sendRequest(ctx: HttpContext, req: HttpRequest): Promise<HttpResponse> {
+  const { request } = await import('undici');
+  const label = `${req.method} ${req.url.pathname}`;
+  const timeout = AbortSignal.timeout(req.timeoutMs ?? ctx.timeoutMs);
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
+  const headers: Record<string, string> = { 'user-agent': ctx.userAgent, accept: 'application/json', ...req.headers };
+  let body: string | undefined;
+  if (req.form) {
+    body = new URLSearchParams(req.form).toString();
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+  }
+  const note = req.logNote ? ` (${req.logNote})` : '';
+  try {
+    const res = await request(req.url, { dispatcher: ctx.dispatcher, method: req.method, headers, body, signal });
+    const text = await res.body.text();
+    const flat = flattenHeaders(res.headers);
+    const requestId = flat['box-request-id'];
+    ctx.log.debug(`${label} -> ${res.statusCode}${requestId ? ` request-id ${requestId}` : ''}${note}`);
+    return { status: res.statusCode, headers: flat, text, requestId, label };
+  } catch (err) {
+    if (ctx.signal?.aborted) throw ctx.signal.reason ?? err;
+    const what = timeout.aborted ? 'timed out' : describeNetworkError(err);
+    ctx.log.debug(`${label} -> network error: ${what}${note}`);
+    throw new NetworkError(`${label}: ${what}`, { cause: err });
+  }
+}
+
+function describeNetworkError(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown };
+  if (typeof e?.code === 'string') return e.code;
+  return typeof e?.message === 'string' ? e.message.split('\n')[0]!.slice(0, 120) : 'network error';
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Box's request id: the BOX-REQUEST-ID header, else `request_id` in a JSON error body. */
+export function requestIdOf(res: HttpResponse, body?: unknown): string | undefined {
+  if (res.requestId) return res.requestId;
+  if (isRecord(body) && typeof body.request_id === 'string') return body.request_id;
+  return undefined;
+}
+
+/** Parses a JSON object; HTML, empty or garbage -> BoxApiError (E_BOX_BAD_RESPONSE) with status and request id. */
+export function parseJson(res: HttpResponse): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(res.text);
+  } catch {
+    parsed = undefined;
+  }
+  if (!isRecord(parsed)) {
+    const kind = res.text.trim() === '' ? 'an empty body' : /^\s*</.test(res.text) ? 'HTML' : 'a body that is not JSON';
+    throw new BoxApiError(`${res.label}: Box answered ${res.status} with ${kind} where JSON was expected`, {
+      status: res.status,
+      requestId: res.requestId,
+    }, { code: 'E_BOX_BAD_RESPONSE' });
+  }
+  return parsed;
+}
+
+/** Like parseJson but never throws: for error bodies that may legitimately be empty (401) or HTML (a proxy). */
+export function tryParseJson(res: HttpResponse): Record<string, unknown> | undefined {
+  try {
+    return parseJson(res);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Retry-After in seconds (box-api.md §6: `retry-after: <seconds>`); header names arrive lower-cased. */
+export function retryAfterMs(res: HttpResponse): number | undefined {
+  const raw = res.headers['retry-after'];
+  if (raw === undefined) return undefined;
+  const seconds = Number(raw.trim());
+  // Box sends seconds; an HTTP-date form is ignored (the caller falls back to its own backoff).
+  return raw.trim() !== '' && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+}
+
+export { isRecord };

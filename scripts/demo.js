@@ -1,0 +1,163 @@
+#!/usr/bin/env node
+/**
+ * `npm run demo`: box-qc's main job end to end, with no Box account. Starts the Box emulator in this
+ * process (auto-approve, signed in as demo@example.com), then runs the real built binary as a user would:
+ *   connect --no-browser -> status -> ls 0 -> refresh --force -> token -> disconnect
+ * playing the browser for `connect` (fetch the authorize URL it prints, follow Box's redirect to its
+ * callback). Prints what a user would see; exits 0 only if every step did. Never prints a whole token.
+ *
+ * Needs the build (`npm run build`, done by `npm install`/`npm test`). Uses a temporary store and HOME.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'box-qc.js');
+const EMAIL = 'demo@example.com';
+const STEP_TIMEOUT_MS = 60_000;
+
+const say = (line = '') => process.stdout.write(`${line}\n`);
+const indent = (text) => text.replace(/\s+$/, '').split('\n').filter((l) => l !== '').map((l) => `    ${l}`).join('\n');
+
+/** A free loopback port for connect's callback listener (Box's loopback any-port rule allows it). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs `box-qc ...args`; `onStderr` may act on the output while it runs (connect's URL). */
+function boxQc(args, env, onStderr) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), STEP_TIMEOUT_MS);
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d) => {
+      stderr += d;
+      onStderr?.(stderr, child);
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    if (!onStderr) child.stdin.end();
+  });
+}
+
+/** Plays the browser: GET the authorize URL (auto-approved: 302 to the callback), then GET the callback. */
+async function playBrowser(authorizeUrl) {
+  const grant = await fetch(authorizeUrl, { redirect: 'manual' });
+  const callback = grant.headers.get('location');
+  if (grant.status !== 302 || !callback) throw new Error(`authorize answered ${grant.status} without a redirect`);
+  const page = await fetch(callback);
+  await page.text();
+  return page.status;
+}
+
+function mask(token) {
+  return token.length > 8 ? `${token.slice(0, 4)}…${token.slice(-2)} (${token.length} characters, masked)` : '(masked)';
+}
+
+async function main() {
+  if (!existsSync(join(ROOT, 'dist', 'main.js')) || !existsSync(join(ROOT, 'dist', 'emulator', 'index.js'))) {
+    say('box-qc is not built yet: run `npm run build` first.');
+    return 1;
+  }
+  const { startEmulator } = await import(join(ROOT, 'dist', 'emulator', 'index.js'));
+  const emu = await startEmulator({
+    autoApprove: true,
+    approveAs: EMAIL,
+    users: [{ id: '33333', login: EMAIL, name: 'Demo User' }],
+    rootItems: 12,
+  });
+  const home = await mkdtemp(join(tmpdir(), 'box-qc-demo-'));
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    LANG: process.env.LANG ?? 'C.UTF-8',
+    NO_COLOR: '1',
+    ...emu.env({
+      BOX_QC_STORE: join(home, 'tokens.json'),
+      BOX_REDIRECT_URI: `http://127.0.0.1:${await freePort()}/callback`,
+    }),
+  };
+  say(`Box emulator on ${emu.url} (auto-approve, signed in as ${EMAIL}); temporary store ${env.BOX_QC_STORE}`);
+  const results = [];
+  let token = '';
+
+  const step = async (args, opts = {}) => {
+    say();
+    say(`$ box-qc ${args.join(' ')}`);
+    const r = await boxQc(args, env, opts.onStderr).catch((err) => ({ code: null, stdout: '', stderr: String(err) }));
+    if (opts.hideStdout) {
+      if (r.stdout.trim() !== '') say(`    ${opts.hideStdout(r.stdout.trim())}`);
+    } else if (r.stdout.trim() !== '') say(indent(r.stdout));
+    if (r.stderr.trim() !== '') say(indent(r.stderr));
+    const verdict = r.code === 0 && (opts.check ? opts.check(r) : true);
+    results.push({ name: args[0], ok: verdict, code: r.code });
+    say(verdict ? `  ok (exit ${r.code})` : `  FAILED (exit ${r.code})`);
+    return r;
+  };
+
+  try {
+    let browser;
+    await step(['connect', '--email', EMAIL, '--no-browser', '--timeout', '30'], {
+      onStderr(stderr) {
+        if (browser) return;
+        const line = stderr.split('\n').find((l) => l.trim().startsWith(emu.authorizeUrl));
+        if (line) browser = playBrowser(line.trim());
+      },
+      check: () => browser !== undefined,
+    });
+    if (browser) await browser.catch((err) => say(`  browser step failed: ${err.message}`));
+    await step(['status']);
+    await step(['ls', '0', '--email', EMAIL]);
+    await step(['refresh', '--force', '--email', EMAIL]);
+    await step(['token', '--email', EMAIL], {
+      hideStdout: (t) => {
+        token = t;
+        return mask(t);
+      },
+      check: (r) => emu.isLive(r.stdout.trim()),
+    });
+    await step(['disconnect', '--email', EMAIL], { check: () => token !== '' && !emu.isLive(token) });
+  } finally {
+    await emu.close();
+    await rm(home, { recursive: true, force: true });
+  }
+
+  const s = emu.stats();
+  say();
+  say(`Box saw ${s.total} requests (${Object.entries(s.byGrantType).map(([g, n]) => `${n} ${g}`).join(', ')}).`);
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length > 0 || results.length < 6) {
+    say(`Demo FAILED at: ${failed.map((r) => r.name).join(', ') || 'an early step'}`);
+    return 1;
+  }
+  say('Demo passed: connect, status, ls, refresh, token and disconnect all worked against the emulator.');
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    say(`demo crashed: ${err?.message ?? err}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,52 @@
+/**
+ * Glue: the HttpContext and the lifecycle Session a command uses, built from its CommandContext. --debug
+ * lines go to stderr through the output port; Ctrl-C (deps.interrupts.signal) aborts requests outside the
+ * refresh critical section. `close()` drops keep-alive sockets and store handles so the process exits at once.
+ */
+import { hostname } from 'node:os';
+import type { CommandContext } from '../../cli.js';
+import { requireClientCredentials } from '../../config.js';
+import { closeHttpContext, createHttpContext, type HttpContext } from '../../core/http.js';
+import type { Session } from '../../core/session.js';
+import type { TokenStore } from '../../core/store/types.js';
+import { openStoreForCommand } from './open-store.js';
+
+export async function httpForCommand(ctx: CommandContext, options: { timeoutMs?: number } = {}): Promise<HttpContext> {
+  return createHttpContext({
+    env: ctx.deps.env,
+    log: { debug: (line) => ctx.out.debug(line) },
+    signal: ctx.deps.interrupts.signal,
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+  });
+}
+
+export interface CommandSession {
+  session: Session;
+  store: TokenStore;
+  close(): Promise<void>;
+}
+
+/** Opens the store and the HTTP context; the caller must `await close()` in a finally. */
+export async function sessionForCommand(ctx: CommandContext): Promise<CommandSession> {
+  const config = ctx.config();
+  const store = openStoreForCommand(ctx);
+  const http = await httpForCommand(ctx);
+  const session: Session = {
+    store,
+    http,
+    apiBaseUrl: config.apiBaseUrl,
+    credentials: () => requireClientCredentials(config),
+    now: ctx.deps.now,
+    interrupts: ctx.deps.interrupts,
+    log: { debug: (line) => ctx.out.debug(line) },
+    pid: ctx.deps.pid,
+    host: hostname(),
+  };
+  return {
+    session,
+    store,
+    async close() {
+      await Promise.allSettled([closeHttpContext(http), store.close()]);
+    },
+  };
+}

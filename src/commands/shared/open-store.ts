@@ -1,0 +1,71 @@
+/**
+ * The glue every command uses to open the token store: reads the configured path, maps the process facts
+ * (pid, euid, liveness, host name) and the output port into the store's options, so core/store never touches
+ * `process` or the terminal.
+ *
+ * BOX_QC_LOCK_WAIT_MS (tests only): overrides the bounded lock wait, default 45 s (longer than the 30 s bound
+ * on a refresh POST that a lock holder may be inside: reliability.md F2).
+ */
+import { hostname } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import type { CommandContext } from '../../cli.js';
+import { ConfigError } from '../../errors.js';
+import { openFileStore, type FileStoreOptions } from '../../core/store/file-store.js';
+import type { TokenStore } from '../../core/store/types.js';
+
+export interface OpenStoreOptions {
+  /** Overrides the lock wait (ms). */
+  lockWaitMs?: number;
+}
+
+/** Process facts for the store's lock files and ownership check. Also used by test/helpers/store-worker.mjs. */
+export function nodeStoreHost(): Pick<FileStoreOptions, 'pid' | 'hostname' | 'euid' | 'isPidAlive'> {
+  return {
+    pid: process.pid,
+    hostname: hostname(),
+    euid: typeof process.geteuid === 'function' ? process.geteuid() : undefined,
+    isPidAlive: isPidAlive,
+  };
+}
+
+/** kill(pid, 0): ESRCH = gone; EPERM = alive but someone else's. */
+export function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function parseLockWaitMs(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new ConfigError('BOX_QC_LOCK_WAIT_MS must be a whole number of milliseconds', { code: 'E_CONFIG_LOCK_WAIT' });
+  }
+  return n;
+}
+
+export function openStoreForCommand(ctx: CommandContext, opts: OpenStoreOptions = {}): TokenStore {
+  const storePath = ctx.config().storePath;
+  if (/^postgres(ql)?:\/\//i.test(storePath)) {
+    throw new ConfigError('PostgreSQL store not available yet', { code: 'E_CONFIG_STORE' });
+  }
+  const path = isAbsolute(storePath) ? storePath : resolve(storePath);
+  const host = nodeStoreHost();
+  return openFileStore(path, {
+    ...host,
+    pid: ctx.deps.pid,
+    now: ctx.deps.now,
+    lockWaitMs: opts.lockWaitMs ?? parseLockWaitMs(ctx.deps.env.BOX_QC_LOCK_WAIT_MS),
+    onWarning: (line) => ctx.out.warn(line),
+    onLockWait: (holder) => {
+      const who = holder.pid === undefined ? 'another process' : `pid ${holder.pid}`;
+      const spinner = ctx.out.spinner(`waiting for the token store (held by ${who})`);
+      return () => {
+        void spinner.then((s) => s.stop(), () => {});
+      };
+    },
+  });
+}

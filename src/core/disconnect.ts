@@ -1,0 +1,49 @@
+/**
+ * `disconnect`: revoke at Box with the refresh token (it kills the whole grant, box-api.md §3), then forget
+ * the record locally, under the user's lock so that no refresh races the revoke. Other users are untouched.
+ * A failed revoke never keeps the record: the person asked for it to be gone; the outcome says exactly what
+ * happened at Box (issue 5).
+ */
+import type { TokenStore } from './store/types.js';
+import { getUser, removeUser } from './store/index.js';
+
+export type DisconnectOutcome =
+  | 'revoked'
+  /** Box: 400 invalid_token, the grant was already dead. */
+  | 'already-invalid'
+  /** Network error, timeout, 5xx or 429: still valid at Box until it expires. */
+  | 'unreachable'
+  /** Box refused the revoke for another reason (bad client credentials...). */
+  | 'refused'
+  | 'not-connected';
+
+export interface DisconnectResult {
+  email: string;
+  outcome: DisconnectOutcome;
+  /** Box's error code or our error code for 'refused' / 'unreachable'. */
+  code?: string;
+}
+
+export type RevokeFn = (refreshToken: string) => Promise<'revoked' | 'already-invalid'>;
+
+/** classify: maps a revoke error to 'unreachable' or 'refused' (the command knows the error classes). */
+export async function disconnectUser(
+  store: TokenStore,
+  email: string,
+  revoke: RevokeFn,
+  classify: (err: unknown) => { outcome: 'unreachable' | 'refused'; code: string },
+  signal?: AbortSignal,
+): Promise<DisconnectResult> {
+  return store.withUserLock(email, async () => {
+    const user = getUser(await store.read(), email);
+    if (!user) return { email, outcome: 'not-connected' };
+    let result: DisconnectResult;
+    try {
+      result = { email, outcome: await revoke(user.refresh_token) };
+    } catch (err) {
+      result = { email, ...classify(err) };
+    }
+    await store.update((doc) => removeUser(doc, email));
+    return result;
+  }, signal ? { signal } : undefined);
+}

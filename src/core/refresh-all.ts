@@ -1,0 +1,83 @@
+/**
+ * Refresh many users for cron (`refresh --all`): each user goes through getValidAccessToken (the one
+ * protocol), with a bounded number in flight; per-user locks mean users never wait on each other. A user's
+ * failure is recorded, never fatal to the run, except invalid_client (the app itself is misconfigured: every
+ * other user would fail the same way, so stop and exit 2).
+ */
+import { BoxQcError, ConfigError, ExitCode, ReconnectRequiredError, StoreBusyError, TemporaryError } from '../errors.js';
+import { getValidAccessTokenFrom, type Session, type TokenRequest } from './session.js';
+import { getUser } from './store/document.js';
+import { normalizeStoreEmail } from './store/format.js';
+
+export type RefreshStatus = 'refreshed' | 'skipped' | 'needs_reconnect' | 'temporary_failure' | 'failed';
+
+export interface RefreshOutcome {
+  email: string;
+  status: RefreshStatus;
+  /** ms since the epoch, when known. */
+  expiresAt?: number;
+  error?: { code: string; message: string; reason?: string };
+}
+
+export interface RefreshManyOptions extends Omit<TokenRequest, 'rejectedAccessToken'> {
+  concurrency: number;
+  /** Called as each user finishes (progress, per-user lines). */
+  onOutcome?: (outcome: RefreshOutcome, done: number, total: number) => void;
+}
+
+function outcomeOf(email: string, err: unknown): RefreshOutcome {
+  const status: RefreshStatus = err instanceof ReconnectRequiredError
+    ? 'needs_reconnect'
+    : err instanceof TemporaryError || err instanceof StoreBusyError ? 'temporary_failure' : 'failed';
+  const error: RefreshOutcome['error'] = err instanceof BoxQcError
+    ? { code: err.code, message: err.message }
+    : { code: 'E_INTERNAL', message: err instanceof Error ? err.message : String(err) };
+  const reason = err instanceof BoxQcError ? err.details?.reason : undefined;
+  if (typeof reason === 'string') error.reason = reason;
+  return { email, status, error };
+}
+
+export async function refreshMany(session: Session, emails: readonly string[], options: RefreshManyOptions): Promise<RefreshOutcome[]> {
+  const outcomes: RefreshOutcome[] = new Array(emails.length);
+  const request: TokenRequest = {};
+  if (options.force) request.force = true;
+  if (options.minValidMs !== undefined) request.minValidMs = options.minValidMs;
+  if (options.maxAgeMs !== undefined) request.maxAgeMs = options.maxAgeMs;
+  // One snapshot for the "does it need a refresh" check; every refresh re-reads under its user lock anyway.
+  const snapshot = await session.store.read();
+  let next = 0;
+  let done = 0;
+  let fatal: unknown;
+  const worker = async () => {
+    while (fatal === undefined && next < emails.length) {
+      const index = next++;
+      const email = normalizeStoreEmail(emails[index]!);
+      let outcome: RefreshOutcome;
+      try {
+        const r = await getValidAccessTokenFrom(session, email, getUser(snapshot, email), request);
+        outcome = { email, status: r.refreshed ? 'refreshed' : 'skipped', expiresAt: r.expiresAt };
+      } catch (err) {
+        if (err instanceof ConfigError || session.interrupts.signal?.aborted) {
+          fatal = err;
+          return;
+        }
+        outcome = outcomeOf(email, err);
+      }
+      outcomes[index] = outcome;
+      done += 1;
+      options.onOutcome?.(outcome, done, emails.length);
+    }
+  };
+  const workers = Math.max(1, Math.min(options.concurrency, emails.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  if (fatal !== undefined) throw fatal;
+  return outcomes;
+}
+
+/** Exit 0 when all are fine, 4 if any user needs reconnect, else 75 if any temporary failure, else 1. */
+export function exitCodeFor(outcomes: readonly RefreshOutcome[]): number {
+  if (outcomes.some((o) => o.status === 'needs_reconnect')) return ExitCode.RECONNECT;
+  if (outcomes.some((o) => o.status === 'temporary_failure')) return ExitCode.TEMPFAIL;
+  if (outcomes.some((o) => o.status === 'failed')) return ExitCode.FAILED;
+  return ExitCode.OK;
+}

@@ -1,0 +1,147 @@
+/**
+ * `status`: what is connected and how healthy each connection is (issue 5). Pure: the command hands in the
+ * store snapshot, the store's file facts, the configuration facts and the clock; the report never holds a
+ * token or the client secret. Imports nothing heavy: `status --json` is benchmarked against `node -e 0`.
+ */
+import type { NeedsReconnect, RefreshInFlight, StoreDocument, StoreFileInfo } from './store/types.js';
+import { parseTimestamp } from './store/format.js';
+
+/** Box kills a refresh token unused for 60 days (box-api.md §2); warn from day 50 (reliability.md F21). */
+export const REFRESH_TOKEN_LIFETIME_DAYS = 60;
+export const REFRESH_TOKEN_WARN_DAYS = 50;
+const DAY_MS = 86_400_000;
+
+export interface UserStatus {
+  email: string;
+  box_user: { id: string | null; login: string | null; name: string | null };
+  connected_at: string | null;
+  updated_at: string | null;
+  access_token: { expires_at: string | null; expires_in_seconds: number | null; expired: boolean };
+  refresh_token: {
+    /** When the current refresh token was issued (rotation time); `updated_at` when the writer did not record it. */
+    rotated_at: string | null;
+    rotated_at_estimated: boolean;
+    dies_at: string | null;
+    age_days: number | null;
+    warning: boolean;
+    expired: boolean;
+  };
+  needs_reconnect: NeedsReconnect | null;
+  refresh_in_flight: RefreshInFlight | null;
+  check?: CheckResult;
+}
+
+export type CheckResult =
+  | { ok: true; box_login: string }
+  | { ok: false; kind: 'dead' | 'unreachable' | 'error'; code: string; message: string };
+
+export interface ConfigStatus {
+  store: { location: string; kind: 'file' | 'postgres'; exists: boolean; mode: string | null; dir_mode: string | null; source: string };
+  client_id_present: boolean;
+  client_secret_present: boolean;
+  redirect_uri: string;
+  api_base_url: string;
+}
+
+export interface StatusReport {
+  ok: true;
+  now: string;
+  users: UserStatus[];
+  config: ConfigStatus;
+}
+
+export interface ConfigFacts {
+  clientIdPresent: boolean;
+  clientSecretPresent: boolean;
+  redirectUri: string;
+  apiBaseUrl: string;
+  storeSource: string;
+}
+
+function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
+}
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+export function octalMode(mode: number | undefined): string | null {
+  return mode === undefined ? null : `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
+}
+
+export function userStatus(email: string, doc: StoreDocument, now: number): UserStatus {
+  const u = doc.users[email]!;
+  const expires = parseTimestamp(u.access_token_expires_at);
+  const issued = parseTimestamp(u.refresh_token_issued_at);
+  const rotated = issued ?? parseTimestamp(u.updated_at);
+  const age = rotated === undefined ? undefined : (now - rotated) / DAY_MS;
+  return {
+    email,
+    box_user: { id: str(u.box_user_id), login: str(u.box_user_login), name: str(u.box_user_name) },
+    connected_at: str(u.connected_at),
+    updated_at: str(u.updated_at),
+    access_token: {
+      expires_at: iso(expires),
+      expires_in_seconds: expires === undefined ? null : Math.round((expires - now) / 1000),
+      expired: expires === undefined || expires <= now,
+    },
+    refresh_token: {
+      rotated_at: iso(rotated),
+      rotated_at_estimated: issued === undefined && rotated !== undefined,
+      dies_at: iso(rotated === undefined ? undefined : rotated + REFRESH_TOKEN_LIFETIME_DAYS * DAY_MS),
+      age_days: age === undefined ? null : Math.floor(age * 10) / 10,
+      warning: age !== undefined && age >= REFRESH_TOKEN_WARN_DAYS,
+      expired: age !== undefined && age >= REFRESH_TOKEN_LIFETIME_DAYS,
+    },
+    needs_reconnect: u.needs_reconnect ?? null,
+    refresh_in_flight: u.refresh_in_flight ?? null,
+  };
+}
+
+export function buildStatusReport(doc: StoreDocument, info: StoreFileInfo, facts: ConfigFacts, now: number, emails?: string[]): StatusReport {
+  const selected = emails ?? Object.keys(doc.users).sort();
+  return {
+    ok: true,
+    now: iso(now)!,
+    users: selected.map((e) => userStatus(e, doc, now)),
+    config: {
+      store: {
+        location: info.location,
+        kind: info.kind,
+        exists: info.exists,
+        mode: octalMode(info.mode),
+        dir_mode: octalMode(info.dirMode),
+        source: facts.storeSource,
+      },
+      client_id_present: facts.clientIdPresent,
+      client_secret_present: facts.clientSecretPresent,
+      redirect_uri: facts.redirectUri,
+      api_base_url: facts.apiBaseUrl,
+    },
+  };
+}
+
+/** "in 42 min", "3 h ago", "in 12 days": coarse on purpose, the absolute time is printed beside it. */
+export function relativeTime(deltaMs: number): string {
+  const abs = Math.abs(deltaMs);
+  const unit = abs < 90_000 ? `${Math.round(abs / 1000)} s`
+    : abs < 90 * 60_000 ? `${Math.round(abs / 60_000)} min`
+      : abs < 36 * 3_600_000 ? `${Math.round(abs / 3_600_000)} h`
+        : `${Math.round(abs / DAY_MS)} days`;
+  return deltaMs >= 0 ? `in ${unit}` : `${unit} ago`;
+}
+
+/** --check exit code: 4 if any connection is dead (a person must reconnect), else 75 if Box was unreachable. */
+export function checkExitCode(users: UserStatus[]): number {
+  const checks = users.map((u) => u.check).filter((c): c is CheckResult => c !== undefined);
+  if (checks.some((c) => !c.ok && c.kind === 'dead')) return 4;
+  if (checks.some((c) => !c.ok && c.kind === 'unreachable')) return 75;
+  if (checks.some((c) => !c.ok)) return 1;
+  return 0;
+}
+
+/** Runs `checkOne` for each user, one after the other (each may refresh under that user's lock). */
+export async function runChecks(users: UserStatus[], checkOne: (email: string) => Promise<CheckResult>): Promise<void> {
+  for (const u of users) u.check = await checkOne(u.email);
+}

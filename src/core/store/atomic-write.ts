@@ -1,0 +1,102 @@
+/**
+ * The durable write of issue 3 / reliability.md section 6: temp file in the same folder created with
+ * O_EXCL|O_NOFOLLOW and mode 0600, every byte written (filehandle.writeFile loops) and the size checked
+ * (write-file-atomic published a truncated store on a full disk: reliability.md E1), fsync, one rename over
+ * the old file (readers never see a missing or half file: E5), fsync of the folder (F7).
+ *
+ * Any failure before the rename leaves the old store byte-identical and removes the temp. A failed folder
+ * fsync after the rename is NOT rolled back (the new file is already what every reader sees, and it may hold a
+ * rotated refresh token that is the only valid one): it is reported through onWarning as "saved, durability
+ * unknown" and the write resolves.
+ */
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import { StoreWriteError } from '../../errors.js';
+import { CREATE_EXCLUSIVE, errnoCode, type StoreFs } from './fs-layer.js';
+
+export interface AtomicWriteOptions {
+  fs: StoreFs;
+  onWarning(line: string): void;
+  /** Test hook: the random part of the temp name (to plant a symlink there). */
+  randomId?: () => string;
+}
+
+export const TEMP_SUFFIX = '.tmp';
+
+export function tempPrefix(storePath: string): string {
+  return `.${basename(storePath)}.`;
+}
+
+/** Maps an errno from a failed save into an error that names the file and says what to do. */
+export function writeFailure(path: string, err: unknown, step: string): StoreWriteError {
+  const dir = dirname(path);
+  const code = errnoCode(err);
+  const base = `cannot save token store ${path}`;
+  const opts = { cause: err, details: { errno: code, step } };
+  switch (code) {
+    case 'ENOSPC':
+      return new StoreWriteError('E_STORE_DISK_FULL', path, `${base}: disk full: free space on ${dir}`, {
+        ...opts, hint: 'the old store was kept unchanged; free some space and run the command again',
+      });
+    case 'EDQUOT':
+      return new StoreWriteError('E_STORE_DISK_FULL', path, `${base}: disk quota exceeded: free space on ${dir}`, opts);
+    case 'EACCES':
+    case 'EPERM':
+      return new StoreWriteError('E_STORE_NOT_WRITABLE', path, `${base}: permission denied in ${dir}`, opts);
+    case 'EROFS':
+      return new StoreWriteError('E_STORE_NOT_WRITABLE', path, `${base}: ${dir} is on a read-only file system`, opts);
+    case 'EEXIST':
+    case 'ELOOP':
+      return new StoreWriteError('E_STORE_UNSAFE_TEMP', path, `${base}: something already exists at the temp path in ${dir} (not writing through it)`, opts);
+    default:
+      return new StoreWriteError('E_STORE_WRITE', path, `${base}: ${step} failed (${code ?? 'error'})`, {
+        ...opts, hint: 'the old store was kept unchanged',
+      });
+  }
+}
+
+export async function writeStoreAtomic(path: string, data: Buffer, opts: AtomicWriteOptions): Promise<void> {
+  const dir = dirname(path);
+  const tmp = join(dir, `${tempPrefix(path)}${(opts.randomId ?? defaultRandomId)()}${TEMP_SUFFIX}`);
+  const fs = opts.fs;
+  let fh;
+  try {
+    fh = await fs.open(tmp, CREATE_EXCLUSIVE, 0o600);
+  } catch (err) {
+    throw writeFailure(path, err, 'creating the temp file');
+  }
+  let step = 'writing the temp file';
+  try {
+    // Explicit chmod: the create mode is filtered by the umask, and we want exactly 0600 (F18).
+    await fh.chmod(0o600);
+    await fh.writeFile(data);
+    step = 'checking the temp file size';
+    const st = await fh.stat();
+    if (st.size !== data.length) {
+      throw Object.assign(new Error(`short write: ${st.size} of ${data.length} bytes`), { code: 'ENOSPC' });
+    }
+    step = 'fsync of the temp file';
+    await fh.sync();
+    step = 'closing the temp file';
+    const closing = fh;
+    fh = undefined;
+    await closing.close();
+    step = 'renaming the temp file over the store';
+    await fs.rename(tmp, path);
+  } catch (err) {
+    if (fh) await fh.close().catch(() => {});
+    await fs.unlink(tmp).catch(() => {});
+    throw writeFailure(path, err, step);
+  }
+  try {
+    await fs.fsyncDir(dir);
+  } catch (err) {
+    opts.onWarning(
+      `saved ${path}, durability unknown: fsync of the folder ${dir} failed (${errnoCode(err) ?? 'error'}); a power loss now could undo this save`,
+    );
+  }
+}
+
+function defaultRandomId(): string {
+  return randomBytes(8).toString('hex');
+}

@@ -1,0 +1,266 @@
+/**
+ * The file-backed TokenStore (issue 3): `box_tokens.json` read strictly, written atomically and durably,
+ * guarded by a per-user lock (held across a network call) and a short store-wide lock (held for one
+ * re-read + write), always taken in the order user -> store.
+ *
+ * Group commit: update() calls that arrive while a write is in progress in this process wait and are then
+ * committed together (one lock, one re-read, mutations applied in arrival order, one atomic write); each
+ * caller gets its own result, or its own error if its mutate threw (that mutation alone is skipped). This is
+ * what keeps `refresh --all` of 1,000 users from doing 1,000 fsync'ed rewrites of a growing file.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
+import { hostname as osHostname } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { TEMP_SUFFIX, tempPrefix, writeStoreAtomic } from './atomic-write.js';
+import { emptyDocument, normalizeStoreEmail, serializeStore, validateDocument } from './format.js';
+import { withFsOverrides, type StoreFs } from './fs-layer.js';
+import { acquireLock, type HeldLock } from './lock-file.js';
+import { ensureStoreDir, ensureWritable, inspectStore } from './store-dir.js';
+import { readStoreFile, type StoreSnapshot } from './read-store.js';
+import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore } from './types.js';
+
+export interface FileStoreOptions {
+  /** Bounded lock wait (ms). Longer than the 30 s refresh POST bound a user-lock holder may be inside. */
+  lockWaitMs?: number;
+  /** One line for stderr: store mode tightened, durability unknown, network file system. */
+  onWarning?: (line: string) => void;
+  /** Called once when a lock is busy and waiting starts; the returned function runs when the wait ends. */
+  onLockWait?: (holder: LockWaitInfo) => (() => void) | void;
+  /** Wall clock (ms). */
+  now?: () => number;
+  /** This process (written into lock files). */
+  pid: number;
+  hostname?: string;
+  /** Effective uid for the ownership check; undefined skips it (platforms without uids). */
+  euid?: number | undefined;
+  /** process.kill(pid, 0) liveness; injected because core does not touch `process`. */
+  isPidAlive: (pid: number) => boolean;
+  /** Test hooks: a failing file system, a fixed temp-file name. */
+  fs?: Partial<StoreFs>;
+  tempRandomId?: () => string;
+}
+
+export const DEFAULT_LOCK_WAIT_MS = 45_000;
+
+interface PendingUpdate {
+  mutate(doc: StoreDocument): unknown;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+  options: LockOptions | undefined;
+}
+
+export function userLockPath(storePath: string, email: string): string {
+  const hash = createHash('sha256').update(normalizeStoreEmail(email)).digest('hex').slice(0, 24);
+  return join(dirname(storePath), `.${basename(storePath)}.user-${hash}.lock`);
+}
+
+export function storeLockPath(storePath: string): string {
+  return join(dirname(storePath), `.${basename(storePath)}.lock`);
+}
+
+export function openFileStore(path: string, options: FileStoreOptions): TokenStore {
+  return new FileStore(resolve(path), options);
+}
+
+class FileStore implements TokenStore {
+  readonly location: string;
+  private readonly fs: StoreFs;
+  private readonly opts: FileStoreOptions;
+  private readonly heldUsers = new AsyncLocalStorage<ReadonlySet<string>>();
+  private readonly userQueues = new Map<string, Promise<void>>();
+  private pending: PendingUpdate[] = [];
+  private draining: Promise<void> | undefined;
+
+  constructor(path: string, opts: FileStoreOptions) {
+    this.location = path;
+    this.opts = opts;
+    this.fs = withFsOverrides(opts.fs);
+  }
+
+  private warn = (line: string): void => this.opts.onWarning?.(line);
+  private now = (): number => (this.opts.now ?? Date.now)();
+
+  read(): Promise<StoreDocument> {
+    return this.snapshot().then((s) => s.doc);
+  }
+
+  private snapshot(): Promise<StoreSnapshot> {
+    return readStoreFile(this.location, { fs: this.fs, euid: this.opts.euid, onWarning: this.warn });
+  }
+
+  async withUserLock<T>(email: string, fn: () => Promise<T>, options?: LockOptions): Promise<T> {
+    const key = normalizeStoreEmail(email);
+    const held = this.heldUsers.getStore();
+    if (held?.has(key)) return fn(); // re-entrant within the same async call chain
+    // In-process callers for the same user queue here instead of polling the lock file against each other.
+    const before = this.userQueues.get(key) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = new Promise<void>((r) => (done = r));
+    const tail = before.then(() => mine);
+    this.userQueues.set(key, tail);
+    try {
+      await before;
+      await ensureStoreDir(this.location, this.fs);
+      const lock = await this.lock(userLockPath(this.location, key), options);
+      try {
+        return await this.heldUsers.run(new Set([...(held ?? []), key]), fn);
+      } finally {
+        await lock.release();
+      }
+    } finally {
+      done();
+      if (this.userQueues.get(key) === tail) this.userQueues.delete(key);
+    }
+  }
+
+  update<T>(mutate: (doc: StoreDocument) => T, options?: LockOptions): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ mutate, resolve: resolve as (v: unknown) => void, reject, options });
+      this.draining ??= this.drain().finally(() => (this.draining = undefined));
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0);
+      try {
+        await this.commit(batch);
+      } catch (err) {
+        for (const item of batch) item.reject(err);
+      }
+    }
+  }
+
+  /** One lock, one re-read, every mutation in order, one write; callers are settled after the lock is released. */
+  private async commit(batch: PendingUpdate[]): Promise<void> {
+    await ensureStoreDir(this.location, this.fs);
+    const waitMs = Math.max(...batch.map((b) => b.options?.waitMs ?? this.opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS));
+    const abort = batchSignal(batch);
+    let lock: HeldLock;
+    try {
+      lock = await this.lock(storeLockPath(this.location), { waitMs, signal: abort.signal, onWait: (h) => batch.forEach((b) => b.options?.onWait?.(h)) });
+    } finally {
+      abort.dispose();
+    }
+    let outcomes: Outcome[];
+    try {
+      const snap = await this.snapshot();
+      const applied = applyBatch(snap.doc, batch);
+      outcomes = applied.outcomes;
+      // A mutation must leave a document the backend can read; refuse to write one that is not.
+      validateDocument(JSON.parse(JSON.stringify(applied.doc)), this.location);
+      const bytes = serializeStore(applied.doc);
+      const baseline = snap.exists ? snap.bytes : serializeStore(emptyDocument());
+      if (!bytes.equals(baseline)) {
+        if (snap.exists) await this.removeOrphanTemps();
+        await writeStoreAtomic(this.location, bytes, { fs: this.fs, onWarning: this.warn, randomId: this.opts.tempRandomId });
+      }
+    } finally {
+      await lock.release();
+    }
+    batch.forEach((item, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) item.resolve(o.value);
+      else item.reject(o.error);
+    });
+  }
+
+  /**
+   * Temps are only created under the store lock, so any we see while holding it were left by a killed writer
+   * (reliability.md T5: "orphan temps removed"). Probes come from ensureWritable() and are empty.
+   */
+  private async removeOrphanTemps(): Promise<void> {
+    const prefix = tempPrefix(this.location);
+    let names: string[];
+    try {
+      names = await this.fs.readdir(dirname(this.location));
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (name.startsWith(prefix) && (name.endsWith(TEMP_SUFFIX) || name.endsWith('.probe'))) {
+        await this.fs.unlink(join(dirname(this.location), name)).catch(() => {});
+      }
+    }
+  }
+
+  private async lock(path: string, options: LockOptions | undefined): Promise<HeldLock> {
+    const wait: { end?: (() => void) | void } = {};
+    try {
+      return await acquireLock(path, {
+        fs: this.fs,
+        host: { pid: this.opts.pid, hostname: this.opts.hostname ?? osHostname(), isPidAlive: this.opts.isPidAlive },
+        waitMs: options?.waitMs ?? this.opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
+        signal: options?.signal,
+        onWait: (holder) => {
+          options?.onWait?.(holder);
+          wait.end = this.opts.onLockWait?.(holder);
+        },
+        now: this.now,
+      });
+    } finally {
+      if (wait.end) wait.end();
+    }
+  }
+
+  async ensureWritable(): Promise<void> {
+    await ensureWritable(this.location, this.fs, this.warn);
+  }
+
+  inspect(): Promise<StoreFileInfo> {
+    return inspectStore(this.location, this.fs);
+  }
+
+  async close(): Promise<void> {
+    while (this.draining) await this.draining.catch(() => {});
+  }
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Applies each mutation to its own copy, adopting it only if mutate returned: a throw undoes that one alone. */
+function applyBatch(doc: StoreDocument, batch: PendingUpdate[]): { doc: StoreDocument; outcomes: Outcome[] } {
+  let working = doc;
+  const outcomes: Outcome[] = [];
+  for (const item of batch) {
+    if (item.options?.signal?.aborted) {
+      outcomes.push({ ok: false, error: item.options.signal.reason });
+      continue;
+    }
+    const trial = shallowCopy(working);
+    try {
+      outcomes.push({ ok: true, value: item.mutate(trial) });
+      working = trial;
+    } catch (error) {
+      outcomes.push({ ok: false, error });
+    }
+  }
+  return { doc: working, outcomes };
+}
+
+/** Copies the levels group commit needs to undo a failed mutation: the document, the users map, each record. */
+function shallowCopy(doc: StoreDocument): StoreDocument {
+  const users: StoreDocument['users'] = {};
+  for (const [k, v] of Object.entries(doc.users)) users[k] = { ...v };
+  return { ...doc, users };
+}
+
+/**
+ * Aborts the shared lock wait only when every caller in the batch has given up. Returns a dispose function:
+ * listeners must not pile up on a signal shared by 1,000 updates (Node warns about EventTarget leaks).
+ */
+function batchSignal(batch: PendingUpdate[]): { signal: AbortSignal | undefined; dispose(): void } {
+  const signals = batch.map((b) => b.options?.signal);
+  const unique = new Set(signals);
+  if (unique.has(undefined)) return { signal: undefined, dispose() {} };
+  if (unique.size === 1) return { signal: signals[0], dispose() {} };
+  const ctl = new AbortController();
+  const check = () => {
+    if (signals.every((s) => s!.aborted)) ctl.abort(signals[0]!.reason);
+  };
+  for (const s of unique) s!.addEventListener('abort', check);
+  check();
+  return { signal: ctl.signal, dispose: () => unique.forEach((s) => s!.removeEventListener('abort', check)) };
+}
+

@@ -1,0 +1,154 @@
+/**
+ * The `box_tokens.json` format (version 1), shared with the Python QC backend (issue 3): strict parsing,
+ * serialisation, timestamps and email keys. Pure: no I/O.
+ *
+ * Strict means: a missing file is "no users" (handled by the reader), but anything that is not exactly a
+ * version-1 document is a StoreError naming the path and what is wrong (go-gh InvalidConfigFileError,
+ * reliability.md F16): never "empty", never rewritten.
+ */
+import { StoreError } from '../../errors.js';
+import type { StoreDocument, StoredUser } from './types.js';
+
+export const STORE_FORMAT_VERSION = 1;
+
+/** Required string fields of a user record (the backend's reader needs them all). */
+const REQUIRED_USER_STRINGS = ['access_token', 'refresh_token', 'access_token_expires_at', 'connected_at', 'updated_at'] as const;
+const OPTIONAL_USER_STRINGS = ['box_user_id', 'box_user_login', 'box_user_name', 'refresh_token_issued_at'] as const;
+const TIMESTAMP_FIELDS = ['access_token_expires_at', 'connected_at', 'updated_at', 'refresh_token_issued_at'] as const;
+
+/** Keys are emails trimmed and lower-cased (issue 3): the QC tool's identity, not the Box login. */
+export function normalizeStoreEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+// ISO-8601 as both writers produce it: `...Z` from box-qc, `.123456Z` (microseconds) or `+00:00` from Python.
+const TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * Parses a stored timestamp into ms since the epoch, or undefined when it is not one. Fractions beyond
+ * milliseconds are truncated (Python writes microseconds). A timestamp with no zone is read as UTC: Python's
+ * `datetime.utcnow().isoformat()` writes exactly that.
+ */
+export function parseTimestamp(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = TIMESTAMP_RE.exec(value.trim());
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, frac, zone] = m;
+  const ms = frac === undefined ? 0 : Number(frac.padEnd(3, '0').slice(0, 3));
+  let t = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
+  // Date.UTC rolls over out-of-range parts (month 13, second 61): reject instead of guessing.
+  const check = new Date(t);
+  if (check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d) || check.getUTCHours() !== Number(h)
+    || check.getUTCMinutes() !== Number(mi) || check.getUTCSeconds() !== Number(s)) {
+    return undefined;
+  }
+  if (zone !== undefined && zone.toUpperCase() !== 'Z') {
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    const offsetMin = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2));
+    t -= sign * offsetMin * 60_000;
+  }
+  return t;
+}
+
+/** ISO-8601 UTC with `Z`, whole seconds (the backend's own shape: `2026-11-26T16:00:00Z`). */
+export function formatTimestamp(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function emptyDocument(): StoreDocument {
+  return { version: 1, users: {} };
+}
+
+/** The exact bytes box-qc writes: 2-space JSON and a final newline, like the backend's json.dump(indent=2). */
+export function serializeStore(doc: StoreDocument): Buffer {
+  return Buffer.from(`${JSON.stringify(doc, null, 2)}\n`, 'utf8');
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function corrupt(path: string, what: string): StoreError {
+  return new StoreError('E_STORE_CORRUPT', path, `token store ${path} is unreadable: ${what}`, {
+    hint: 'box-qc never rewrites a store it cannot read: restore it from a backup, or move it aside and reconnect',
+  });
+}
+
+/** Decodes and parses the raw bytes; every failure names the position where it could be found. */
+export function parseStoreBytes(bytes: Uint8Array, path: string): StoreDocument {
+  if (bytes.length === 0) throw corrupt(path, 'the file is empty (0 bytes)');
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    throw corrupt(path, 'starts with a UTF-8 byte order mark (BOM), which the backend cannot read');
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw corrupt(path, 'not UTF-8 text (binary data?)');
+  }
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) throw corrupt(path, `binary data (NUL byte at position ${nul})`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    const detail = err instanceof Error ? err.message.replace(/\s+/g, ' ').slice(0, 160) : 'invalid JSON';
+    throw corrupt(path, `invalid JSON (${detail}; file is ${bytes.length} bytes)`);
+  }
+  return validateDocument(parsed, path);
+}
+
+/** Narrows parsed JSON into a StoreDocument or throws a StoreError naming the first problem. */
+export function validateDocument(parsed: unknown, path: string): StoreDocument {
+  if (!isPlainObject(parsed)) throw corrupt(path, `expected a JSON object at the top level, found ${describe(parsed)}`);
+  if (!('version' in parsed)) throw corrupt(path, 'no "version" field');
+  if (parsed.version !== STORE_FORMAT_VERSION) {
+    throw new StoreError('E_STORE_VERSION', path, `token store ${path} has unsupported version ${JSON.stringify(parsed.version)?.slice(0, 40)} (box-qc reads version 1)`, {
+      hint: 'a newer tool wrote this file: upgrade box-qc; the file was not changed',
+    });
+  }
+  if (!isPlainObject(parsed.users)) throw corrupt(path, `"users" must be an object, found ${describe(parsed.users)}`);
+  const users: Record<string, StoredUser> = {};
+  for (const [rawKey, record] of Object.entries(parsed.users)) {
+    const key = normalizeStoreEmail(rawKey);
+    if (!key.includes('@')) throw corrupt(path, `user key ${JSON.stringify(rawKey.slice(0, 80))} is not an email`);
+    if (Object.hasOwn(users, key)) throw corrupt(path, `two user entries normalise to the same email ${JSON.stringify(key)}`);
+    users[key] = validateUser(record, key, path);
+  }
+  return { ...parsed, version: 1, users };
+}
+
+function validateUser(record: unknown, key: string, path: string): StoredUser {
+  const where = `users[${JSON.stringify(key)}]`;
+  if (!isPlainObject(record)) throw corrupt(path, `${where} must be an object, found ${describe(record)}`);
+  for (const field of REQUIRED_USER_STRINGS) {
+    if (typeof record[field] !== 'string') throw corrupt(path, `${where}.${field} must be a string, found ${describe(record[field])}`);
+  }
+  for (const field of OPTIONAL_USER_STRINGS) {
+    if (record[field] !== undefined && record[field] !== null && typeof record[field] !== 'string') {
+      throw corrupt(path, `${where}.${field} must be a string, found ${describe(record[field])}`);
+    }
+  }
+  for (const field of TIMESTAMP_FIELDS) {
+    if (typeof record[field] === 'string' && parseTimestamp(record[field]) === undefined) {
+      throw corrupt(path, `${where}.${field} is not an ISO-8601 timestamp`);
+    }
+  }
+  const gen = record.generation;
+  if (gen !== undefined && !(typeof gen === 'number' && Number.isSafeInteger(gen) && gen >= 0)) {
+    throw corrupt(path, `${where}.generation must be a non-negative integer`);
+  }
+  for (const field of ['needs_reconnect', 'refresh_in_flight'] as const) {
+    const v = record[field];
+    if (v !== undefined && v !== null && !isPlainObject(v)) throw corrupt(path, `${where}.${field} must be an object`);
+  }
+  return record as StoredUser;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (v === undefined) return 'nothing';
+  return `a ${typeof v}`;
+}

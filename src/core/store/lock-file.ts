@@ -1,0 +1,226 @@
+/**
+ * A small cross-process lock file (why not a library: ARCHITECTURE.md "Token store locks").
+ *
+ * Acquire = create the lock path with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, holding JSON
+ * {pid, host, bootId, procStart, nonce}. A busy lock is judged by whether its holder is alive, never by its
+ * age (proper-lockfile #121: age-stealing gives two holders while the first is still inside its HTTP call):
+ * stale = same host and (other boot, or pid gone / zombie, or pid reused with another start time). A stale
+ * lock is claimed by an atomic rename to a unique name, re-verified (inode, mtime, content) and unlinked; a
+ * lock on another host is never stolen. Waiting polls with 25-100 ms jitter up to waitMs, then
+ * StoreBusyError (exit 75): the caller never proceeds without the lock. No timers run while the lock is held.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { StoreBusyError, StoreError, StoreWriteError } from '../../errors.js';
+import { CREATE_EXCLUSIVE, READ_NOFOLLOW, errnoCode, type StoreFs } from './fs-layer.js';
+import { readBootId, readProcStat } from './proc-info.js';
+import type { LockWaitInfo } from './types.js';
+
+export interface LockHost {
+  pid: number;
+  hostname: string;
+  /** process.kill(pid, 0): true unless ESRCH. Injected: core does not touch `process`. */
+  isPidAlive(pid: number): boolean;
+}
+
+export interface LockOwner {
+  pid: number;
+  host: string;
+  bootId?: string | undefined;
+  procStart?: string | undefined;
+  nonce: string;
+}
+
+export interface AcquireOptions {
+  fs: StoreFs;
+  host: LockHost;
+  waitMs: number;
+  signal?: AbortSignal | undefined;
+  onWait?: ((holder: LockWaitInfo) => void) | undefined;
+  /** Wall clock (ms), to age an unreadable lock file only. */
+  now(): number;
+}
+
+export interface HeldLock {
+  readonly path: string;
+  readonly nonce: string;
+  release(): Promise<void>;
+}
+
+/**
+ * A lock file whose content never became readable can only come from a process killed between its O_EXCL
+ * create and its write (microseconds apart). After this long it is treated as stale.
+ */
+const UNREADABLE_LOCK_STALE_MS = 5_000;
+
+interface SeenLock {
+  owner: LockOwner | undefined;
+  ino: number;
+  mtimeMs: number;
+  raw: string;
+}
+
+export async function acquireLock(path: string, opts: AcquireOptions): Promise<HeldLock> {
+  const self: LockOwner = {
+    pid: opts.host.pid,
+    host: opts.host.hostname,
+    bootId: await readBootId(),
+    procStart: (await readProcStat(opts.host.pid))?.start,
+    nonce: randomBytes(16).toString('hex'),
+  };
+  const started = performance.now();
+  let waiting = false;
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    if (await tryCreate(path, self, opts.fs)) return heldLock(path, self.nonce, opts.fs);
+    const seen = await inspectLock(path, opts.fs);
+    if (seen === undefined) continue; // released between our create and our read: try again at once
+    if (await isStale(seen, self, opts)) {
+      await claimStale(path, seen, opts.fs);
+      continue;
+    }
+    if (!waiting) {
+      waiting = true;
+      opts.onWait?.({ pid: seen.owner?.pid, host: seen.owner?.host });
+    }
+    if (performance.now() - started >= opts.waitMs) throw busyError(path, seen.owner, self.host);
+    await pause(25 + Math.floor(Math.random() * 75), opts.signal);
+  }
+}
+
+/** Jittered poll delay (not security-relevant randomness); an abort surfaces as the signal's own reason. */
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await sleep(ms, undefined, signal ? { signal } : {});
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason;
+    throw err;
+  }
+}
+
+function busyError(path: string, owner: LockOwner | undefined, myHost: string): StoreBusyError {
+  const holder = owner ? `pid ${owner.pid}${owner.host !== myHost ? ` on host ${owner.host}` : ''}` : 'an unknown process';
+  return new StoreBusyError(`store busy (held by ${holder}): lock ${path}`, {
+    hint: 'another box-qc is using this store; nothing was lost, try again later',
+    details: { lock: path, pid: owner?.pid, host: owner?.host },
+  });
+}
+
+async function tryCreate(path: string, self: LockOwner, fs: StoreFs): Promise<boolean> {
+  let fh;
+  try {
+    fh = await fs.open(path, CREATE_EXCLUSIVE, 0o600);
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') return false;
+    throw lockWriteError(path, err);
+  }
+  try {
+    await fh.chmod(0o600);
+    await fh.writeFile(JSON.stringify(self));
+    await fh.close();
+    return true;
+  } catch (err) {
+    await fh.close().catch(() => {});
+    await fs.unlink(path).catch(() => {});
+    throw lockWriteError(path, err);
+  }
+}
+
+function lockWriteError(path: string, err: unknown): StoreWriteError {
+  const code = errnoCode(err);
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new StoreWriteError('E_STORE_DISK_FULL', path, `cannot create lock file ${path}: disk full: free space on its folder`, { cause: err });
+  }
+  return new StoreWriteError('E_STORE_LOCK', path, `cannot create lock file ${path} (${code ?? 'error'})`, { cause: err });
+}
+
+async function inspectLock(path: string, fs: StoreFs): Promise<SeenLock | undefined> {
+  let fh;
+  try {
+    fh = await fs.open(path, READ_NOFOLLOW);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    if (errnoCode(err) === 'ELOOP') throw unsafeLock(path, 'is a symbolic link');
+    throw new StoreError('E_STORE_LOCK', path, `lock file ${path} cannot be read (${errnoCode(err) ?? 'error'})`);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw unsafeLock(path, 'is not a regular file');
+    const raw = (await fh.readFile()).toString('utf8');
+    return { owner: parseOwner(raw), ino: st.ino, mtimeMs: st.mtimeMs, raw };
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
+
+function unsafeLock(path: string, what: string): StoreError {
+  return new StoreError('E_STORE_LOCK_UNSAFE', path, `lock file ${path} ${what}; refusing to use it`, {
+    hint: 'remove it by hand after checking that nobody planted it on purpose',
+  });
+}
+
+function parseOwner(raw: string): LockOwner | undefined {
+  try {
+    const v = JSON.parse(raw) as Partial<LockOwner>;
+    if (typeof v.pid === 'number' && Number.isSafeInteger(v.pid) && v.pid > 0 && typeof v.host === 'string' && typeof v.nonce === 'string') {
+      return {
+        pid: v.pid, host: v.host, nonce: v.nonce,
+        bootId: typeof v.bootId === 'string' ? v.bootId : undefined,
+        procStart: typeof v.procStart === 'string' ? v.procStart : undefined,
+      };
+    }
+  } catch {
+    // falls through: unreadable content
+  }
+  return undefined;
+}
+
+async function isStale(seen: SeenLock, self: LockOwner, opts: AcquireOptions): Promise<boolean> {
+  const owner = seen.owner;
+  if (!owner) return opts.now() - seen.mtimeMs > UNREADABLE_LOCK_STALE_MS;
+  // Another machine (a shared folder): we cannot see its processes, so never steal (reliability.md F12/F23).
+  if (owner.host !== self.host) return false;
+  // Same host name, another boot: the holder died with the previous boot.
+  if (owner.bootId && self.bootId && owner.bootId !== self.bootId) return true;
+  if (!opts.host.isPidAlive(owner.pid)) return true;
+  const stat = await readProcStat(owner.pid);
+  if (stat && (stat.state === 'Z' || stat.state === 'X')) return true;
+  // Alive, but a different process that reused the pid.
+  if (stat && owner.procStart && stat.start !== owner.procStart) return true;
+  return false;
+}
+
+/**
+ * Claim by rename (atomic: exactly one claimer wins), then check that what we moved is the lock we judged.
+ * If a live holder's fresh lock was moved by mistake (it replaced the stale one between our read and our
+ * rename), put it back with link(), which never overwrites.
+ */
+async function claimStale(path: string, seen: SeenLock, fs: StoreFs): Promise<void> {
+  const claimed = `${path}.stale-${randomBytes(8).toString('hex')}`;
+  try {
+    await fs.rename(path, claimed);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return; // someone else claimed it first
+    throw new StoreError('E_STORE_LOCK', path, `cannot recover stale lock file ${path} (${errnoCode(err) ?? 'error'})`);
+  }
+  const moved = await inspectLock(claimed, fs).catch(() => undefined);
+  const same = moved !== undefined && moved.ino === seen.ino && moved.mtimeMs === seen.mtimeMs && moved.raw === seen.raw;
+  if (!same) await fs.link(claimed, path).catch(() => {});
+  await fs.unlink(claimed).catch(() => {});
+}
+
+function heldLock(path: string, nonce: string, fs: StoreFs): HeldLock {
+  let released = false;
+  return {
+    path,
+    nonce,
+    async release() {
+      if (released) return;
+      released = true;
+      // Release only our own nonce: never remove a lock someone else holds now.
+      const seen = await inspectLock(path, fs).catch(() => undefined);
+      if (seen?.owner?.nonce === nonce) await fs.unlink(path).catch(() => {});
+    },
+  };
+}

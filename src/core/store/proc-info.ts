@@ -1,0 +1,44 @@
+/**
+ * Linux process identity for lock liveness (reliability.md F12, tox-dev/filelock #476, ruflo #3363): a pid
+ * alone is not an identity (pids are reused), so a lock records the boot id and the process start time
+ * (/proc/<pid>/stat field 22, in clock ticks since boot). Elsewhere these read as undefined and the lock falls
+ * back to "pid alive" alone.
+ */
+import { readFile } from 'node:fs/promises';
+
+export interface ProcStat {
+  /** Field 3: R, S, D, Z (zombie), X (dead), ... */
+  state: string;
+  /** Field 22: start time in clock ticks since boot, as a decimal string. */
+  start: string;
+}
+
+let bootIdPromise: Promise<string | undefined> | undefined;
+
+export function readBootId(): Promise<string | undefined> {
+  bootIdPromise ??= readFile('/proc/sys/kernel/random/boot_id', 'utf8').then(
+    (s) => s.trim() || undefined,
+    () => undefined,
+  );
+  return bootIdPromise;
+}
+
+/** Parses /proc/<pid>/stat. The command name (field 2) may contain spaces and ')', so split after the last ')'. */
+export function parseProcStat(text: string): ProcStat | undefined {
+  const close = text.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const rest = text.slice(close + 2).split(' ');
+  // rest[0] is field 3 (state); field 22 is rest[19].
+  const state = rest[0];
+  const start = rest[19];
+  if (state === undefined || start === undefined || !/^\d+$/.test(start)) return undefined;
+  return { state, start };
+}
+
+export async function readProcStat(pid: number): Promise<ProcStat | undefined> {
+  try {
+    return parseProcStat(await readFile(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Opening the store file safely (reliability.md section 6 "Reads", F16, F18, F19): open with O_NOFOLLOW and
+ * judge the opened descriptor with fstat (no check-then-open race, as OpenSSH key_perm_ok and safe_path_fd
+ * do): not a regular file or not owned by us -> refuse (exit 2); readable/writable by group or others ->
+ * tighten to 0600 and warn (the exposure already happened; refusing would only stop cron). ENOENT is the one
+ * "no users" case; every other failure is a StoreError naming the path, and the file is never written.
+ */
+import { StoreError } from '../../errors.js';
+import { emptyDocument, parseStoreBytes } from './format.js';
+import { READ_NOFOLLOW, errnoCode, type StoreFs } from './fs-layer.js';
+import type { StoreDocument } from './types.js';
+
+export interface ReadContext {
+  fs: StoreFs;
+  /** Effective uid, or undefined where the platform has none (ownership is then not checked). */
+  euid: number | undefined;
+  onWarning(line: string): void;
+}
+
+export interface StoreSnapshot {
+  doc: StoreDocument;
+  exists: boolean;
+  /** The bytes read (empty when missing): lets update() skip a write that would change nothing. */
+  bytes: Buffer;
+}
+
+function refuse(path: string, code: string, what: string, hint?: string): StoreError {
+  return new StoreError(code, path, `token store ${path} ${what}`, hint === undefined ? {} : { hint });
+}
+
+function openFailure(path: string, err: unknown): StoreError {
+  switch (errnoCode(err)) {
+    case 'ELOOP':
+      return refuse(path, 'E_STORE_SYMLINK', 'is a symbolic link; box-qc does not follow links for its token store',
+        'point --store / BOX_QC_STORE at the real file');
+    case 'EACCES':
+    case 'EPERM':
+      return refuse(path, 'E_STORE_PERMISSION', 'cannot be opened: permission denied');
+    case 'ENOTDIR':
+      return refuse(path, 'E_STORE_NOT_FILE', 'cannot be opened: a parent of it is not a folder');
+    default:
+      return refuse(path, 'E_STORE_UNREADABLE', `cannot be opened (${errnoCode(err) ?? 'error'})`);
+  }
+}
+
+export async function readStoreFile(path: string, ctx: ReadContext): Promise<StoreSnapshot> {
+  let fh;
+  try {
+    fh = await ctx.fs.open(path, READ_NOFOLLOW);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return { doc: emptyDocument(), exists: false, bytes: Buffer.alloc(0) };
+    throw openFailure(path, err);
+  }
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) throw refuse(path, 'E_STORE_NOT_FILE', 'is a folder, not a file');
+    if (!st.isFile()) throw refuse(path, 'E_STORE_NOT_FILE', 'is not a regular file');
+    if (ctx.euid !== undefined && st.uid !== ctx.euid) {
+      throw refuse(path, 'E_STORE_OWNER', `is owned by uid ${st.uid}, not by the current user (uid ${ctx.euid}); refusing to use it`,
+        'run box-qc as the user who owns the store, or fix its owner');
+    }
+    const mode = st.mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      try {
+        await fh.chmod(0o600);
+      } catch (err) {
+        throw refuse(path, 'E_STORE_PERMISSION', `is accessible by other users (mode ${octal(mode)}) and could not be tightened (${errnoCode(err) ?? 'error'})`);
+      }
+      ctx.onWarning(`token store ${path} was accessible by other users (mode ${octal(mode)}); tightened to 0600`);
+    }
+    let bytes: Buffer;
+    try {
+      bytes = await fh.readFile();
+    } catch (err) {
+      throw refuse(path, 'E_STORE_UNREADABLE', `cannot be read (${errnoCode(err) ?? 'error'})`);
+    }
+    return { doc: parseStoreBytes(bytes, path), exists: true, bytes };
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
+
+export function octal(mode: number): string {
+  return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+/**
+ * A child process that exercises the built store (dist/core/store) for the multi-process tests.
+ * Usage: node store-worker.mjs '<json>' with {op, store, email?, log?, rounds?, barrier?, lockWaitMs?}.
+ *   save: update() saving a token pair for `email`, `rounds` times
+ *   nest: `rounds` times: inside withUserLock(email) append "<pid", sleep 100 ms, append ">pid" to `log`
+ *   hold: take withUserLock(email), append "<pid" to `log`, print HELD, then wait until killed
+ * With `barrier`, prints READY once loaded and starts only when that file exists (a simultaneous start).
+ * Prints one JSON line {ok:true,...} or {ok:false,code,message} and exits 0 or the error's exit code.
+ */
+import { appendFileSync, existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const dist = new URL('../../dist/', import.meta.url);
+const { openFileStore, saveUserTokens } = await import(new URL('core/store/index.js', dist).href);
+const { nodeStoreHost } = await import(new URL('commands/shared/open-store.js', dist).href);
+
+const args = JSON.parse(process.argv[2]);
+const warnings = [];
+const store = openFileStore(args.store, {
+  ...nodeStoreHost(),
+  lockWaitMs: args.lockWaitMs ?? 45_000,
+  onWarning: (line) => warnings.push(line),
+});
+
+async function barrier() {
+  if (!args.barrier) return;
+  process.stdout.write('READY\n');
+  while (!existsSync(args.barrier)) await sleep(5);
+}
+
+const ops = {
+  async save() {
+    for (let i = 0; i < (args.rounds ?? 1); i++) {
+      await store.update((doc) =>
+        saveUserTokens(doc, args.email, { accessToken: `at-${args.email}-${i}`, refreshToken: `rt-${args.email}-${i}`, expiresIn: 3895 }, undefined, Date.now()),
+      );
+    }
+  },
+  async nest() {
+    for (let i = 0; i < (args.rounds ?? 1); i++) {
+      await store.withUserLock(args.email, async () => {
+        appendFileSync(args.log, `<${process.pid}\n`);
+        await sleep(100);
+        appendFileSync(args.log, `>${process.pid}\n`);
+      });
+    }
+  },
+  async hold() {
+    await store.withUserLock(args.email, async () => {
+      appendFileSync(args.log, `<${process.pid}\n`);
+      process.stdout.write('HELD\n');
+      await new Promise(() => setInterval(() => {}, 1 << 30));
+    });
+  },
+};
+
+try {
+  await barrier();
+  await ops[args.op]();
+  process.stdout.write(`${JSON.stringify({ ok: true, pid: process.pid, warnings })}\n`);
+} catch (err) {
+  process.stdout.write(`${JSON.stringify({ ok: false, code: err.code, message: err.message })}\n`);
+  process.exitCode = typeof err.exitCode === 'number' ? err.exitCode : 1;
+}

@@ -1,0 +1,159 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StoreBusyError } from '../../../src/errors.js';
+import { saveUserTokens, storeLockPath, userLockPath } from '../../../src/core/store/index.js';
+import { parseProcStat, readBootId, readProcStat } from '../../../src/core/store/proc-info.js';
+import { litter, makeStore, pair, tempDir } from './store-test-kit.js';
+
+let t: ReturnType<typeof tempDir>;
+beforeEach(() => {
+  t = tempDir();
+});
+afterEach(() => t.cleanup());
+
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((r) => child.on('exit', r));
+  return child.pid!;
+}
+
+async function plantLock(path: string, owner: Partial<{ pid: number; host: string; bootId: string; procStart: string }>) {
+  const content = {
+    pid: process.pid,
+    host: hostname(),
+    bootId: await readBootId(),
+    procStart: (await readProcStat(process.pid))?.start,
+    nonce: 'someone-else',
+    ...owner,
+  };
+  writeFileSync(path, JSON.stringify(content), { mode: 0o600 });
+  return content;
+}
+
+describe('lock files', () => {
+  it('gives up on a live holder after the bounded wait: exit 75, "store busy (held by pid N)", onWait once', async () => {
+    const { store, path } = makeStore(t.dir, { lockWaitMs: 300 });
+    const lock = userLockPath(path, 'a@x.com');
+    await plantLock(lock, {});
+    const waits: unknown[] = [];
+    let ran = false;
+    const err = await store.withUserLock('a@x.com', async () => { ran = true; }, { onWait: (h) => waits.push(h) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreBusyError);
+    expect((err as StoreBusyError).exitCode).toBe(75);
+    expect((err as Error).message).toContain(`store busy (held by pid ${process.pid})`);
+    expect(ran).toBe(false);
+    expect(waits).toEqual([{ pid: process.pid, host: hostname() }]);
+    expect(JSON.parse(readFileSync(lock, 'utf8')).nonce).toBe('someone-else');
+  });
+
+  it('never steals a lock held on another host, even when that pid does not exist here', async () => {
+    const { store, path } = makeStore(t.dir, { lockWaitMs: 200 });
+    await plantLock(storeLockPath(path), { host: 'other-host', pid: await deadPid() });
+    await expect(store.update(() => 1)).rejects.toThrow(/store busy \(held by pid \d+ on host other-host\)/);
+  });
+
+  it('recovers a lock whose holder died (kill -9 leaves it behind)', async () => {
+    const { store, path } = makeStore(t.dir, { lockWaitMs: 60_000 });
+    await plantLock(userLockPath(path, 'a@x.com'), { pid: await deadPid() });
+    await plantLock(storeLockPath(path), { pid: await deadPid() });
+    const r = await store.withUserLock('a@x.com', () => store.update((d) => saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now()).generation));
+    expect(r).toBe(1);
+    expect(litter(t.dir)).toEqual([]);
+  });
+
+  it('recovers a lock whose pid was reused by another process (different start time)', async () => {
+    const { store, path } = makeStore(t.dir, { lockWaitMs: 60_000 });
+    await plantLock(userLockPath(path, 'a@x.com'), { procStart: '1' });
+    expect(await store.withUserLock('a@x.com', async () => 'ok')).toBe('ok');
+    expect(litter(t.dir, [])).toEqual([]);
+  });
+
+  it('recovers a lock left by a previous boot of this host', async () => {
+    const { store, path } = makeStore(t.dir, { lockWaitMs: 60_000 });
+    await plantLock(userLockPath(path, 'a@x.com'), { bootId: '00000000-0000-0000-0000-000000000000' });
+    expect(await store.withUserLock('a@x.com', async () => 'ok')).toBe('ok');
+  });
+
+  it('treats an unreadable lock as busy while fresh, and as stale once old', async () => {
+    const { store, path } = makeStore(t.dir, { lockWaitMs: 200 });
+    const lock = userLockPath(path, 'a@x.com');
+    writeFileSync(lock, '');
+    await expect(store.withUserLock('a@x.com', async () => 1)).rejects.toThrow(/store busy \(held by an unknown process\)/);
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock, old, old);
+    expect(await store.withUserLock('a@x.com', async () => 2)).toBe(2);
+  });
+
+  it('stops waiting when the AbortSignal fires', async () => {
+    const { store, path } = makeStore(t.dir, { lockWaitMs: 60_000 });
+    await plantLock(userLockPath(path, 'a@x.com'), {});
+    const ctl = new AbortController();
+    const p = store.withUserLock('a@x.com', async () => 1, { signal: ctl.signal, onWait: () => ctl.abort(new Error('ctrl-c')) });
+    await expect(p).rejects.toThrow('ctrl-c');
+  });
+
+  it('holding one user lock does not block another user, nor the store lock', async () => {
+    const { store } = makeStore(t.dir, { lockWaitMs: 1_000 });
+    let releaseA!: () => void;
+    const aHeld = new Promise<void>((r) => (releaseA = r));
+    let aEntered!: () => void;
+    const aIn = new Promise<void>((r) => (aEntered = r));
+    const a = store.withUserLock('a@x.com', async () => { aEntered(); await aHeld; });
+    await aIn;
+    expect(await store.withUserLock('b@x.com', () => store.update((d) => saveUserTokens(d, 'b@x.com', pair(1), undefined, Date.now()).generation))).toBe(1);
+    releaseA();
+    await a;
+    expect(litter(t.dir)).toEqual([]);
+  });
+
+  it('serialises callers for the same user in one process and lets a holder re-enter its own lock', async () => {
+    const { store } = makeStore(t.dir, { lockWaitMs: 5_000 });
+    const log: string[] = [];
+    const one = (id: string) => store.withUserLock('a@x.com', async () => {
+      log.push(`<${id}`);
+      await new Promise((r) => setTimeout(r, 20));
+      await store.withUserLock('A@x.com', async () => log.push(`re${id}`));
+      log.push(`>${id}`);
+    });
+    await Promise.all(['1', '2', '3'].map(one));
+    expect(log).toEqual(['<1', 're1', '>1', '<2', 're2', '>2', '<3', 're3', '>3']);
+    expect(litter(t.dir, [])).toEqual([]);
+  });
+
+  it('creates lock files 0600 with pid, host, boot id, start time and nonce', async () => {
+    const { store, path } = makeStore(t.dir);
+    const seen = await store.withUserLock('a@x.com', async () => {
+      const { statSync } = await import('node:fs');
+      const lock = userLockPath(path, 'a@x.com');
+      return { mode: statSync(lock).mode & 0o777, content: JSON.parse(readFileSync(lock, 'utf8')) };
+    });
+    expect(seen.mode).toBe(0o600);
+    expect(seen.content).toMatchObject({ pid: process.pid, host: hostname(), nonce: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(join(path, '..')).toBe(t.dir);
+  });
+});
+
+describe('process identity', () => {
+  it('reads state and start time from /proc/<pid>/stat even when the command name holds spaces and parens', () => {
+    const fields = Array.from({ length: 50 }, (_, i) => String(i + 3));
+    fields[0] = 'S';
+    fields[19] = '123456';
+    expect(parseProcStat(`4242 (we ird) (name) ${fields.join(' ')}`)).toEqual({ state: 'S', start: '123456' });
+    expect(parseProcStat('garbage')).toBeUndefined();
+  });
+});
+
+describe('update and aborts', () => {
+  it('rejects an update whose signal fired while it waited, without applying it', async () => {
+    const { store, path } = makeStore(t.dir, { lockWaitMs: 60_000 });
+    await plantLock(storeLockPath(path), {});
+    const ctl = new AbortController();
+    let applied = false;
+    const p = store.update(() => { applied = true; }, { signal: ctl.signal, onWait: () => ctl.abort(new Error('interrupted')) });
+    await expect(p).rejects.toThrow('interrupted');
+    expect(applied).toBe(false);
+  });
+});

@@ -1,0 +1,60 @@
+import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CommandContext } from '../../../src/cli.js';
+import { loadConfig } from '../../../src/config.js';
+import { ConfigError } from '../../../src/errors.js';
+import { createOutput } from '../../../src/io/output.js';
+import { userLockPath } from '../../../src/core/store/index.js';
+import { openStoreForCommand, parseLockWaitMs } from '../../../src/commands/shared/open-store.js';
+import { fakeDeps } from '../../helpers/fake-deps.js';
+import { PYTHON_BACKEND_FIXTURE } from '../../fixtures/store/corrupt-fixtures.js';
+import { tempDir } from './store-test-kit.js';
+
+let t: ReturnType<typeof tempDir>;
+beforeEach(() => {
+  t = tempDir();
+});
+afterEach(() => t.cleanup());
+
+function context(env: Record<string, string>, store?: string) {
+  const f = fakeDeps({ env });
+  const out = createOutput({ stdout: f.deps.stdout, stderr: f.deps.stderr, env: f.deps.env });
+  const ctx: CommandContext = {
+    deps: f.deps,
+    out,
+    globals: { store },
+    config: () => loadConfig({ env: f.deps.env, store, homeDir: t.dir }),
+  };
+  return { ctx, stderr: f.stderr };
+}
+
+describe('openStoreForCommand', () => {
+  it('opens the configured file and routes warnings to stderr', async () => {
+    const path = join(t.dir, 'tokens.json');
+    copyFileSync(PYTHON_BACKEND_FIXTURE, path);
+    chmodSync(path, 0o640);
+    const { ctx, stderr } = context({ BOX_QC_STORE: path });
+    const store = openStoreForCommand(ctx);
+    expect(store.location).toBe(path);
+    expect(Object.keys((await store.read()).users)).toEqual(['alice@example.com']);
+    expect(stderr.text).toBe(`warning: token store ${path} was accessible by other users (mode 0640); tightened to 0600\n`);
+  });
+
+  it('refuses a postgres:// store for now with a configuration error (exit 2)', () => {
+    const { ctx } = context({ BOX_QC_STORE: 'postgres://u@db/boxqc' });
+    expect(() => openStoreForCommand(ctx)).toThrow(ConfigError);
+    expect(() => openStoreForCommand(ctx)).toThrow('PostgreSQL store not available yet');
+  });
+
+  it('honours BOX_QC_LOCK_WAIT_MS (for tests) and rejects a bad value', async () => {
+    expect(parseLockWaitMs(undefined)).toBeUndefined();
+    expect(parseLockWaitMs('250')).toBe(250);
+    expect(() => parseLockWaitMs('soon')).toThrow(ConfigError);
+    const path = join(t.dir, 'tokens.json');
+    writeFileSync(userLockPath(path, 'a@x.com'), JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'other' }));
+    const { ctx } = context({ BOX_QC_STORE: path, BOX_QC_LOCK_WAIT_MS: '100' });
+    await expect(openStoreForCommand(ctx).withUserLock('a@x.com', async () => 1)).rejects.toMatchObject({ exitCode: 75 });
+  });
+});
