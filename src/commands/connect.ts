@@ -29,7 +29,8 @@ function parsePort(raw: string): number {
 
 function parseSeconds(raw: string): number {
   const n = Number(raw);
-  if (!/^\d+(\.\d+)?$/.test(raw) || n <= 0 || n > 86_400) throw new InvalidArgumentError('expected a number of seconds (1-86400)');
+  // The signed state lives 10 minutes (issue 5 step 2): waiting longer could only end in refused callbacks.
+  if (!/^\d+(\.\d+)?$/.test(raw) || n <= 0 || n > 600) throw new InvalidArgumentError('expected a number of seconds, at most 600');
   return n;
 }
 
@@ -41,7 +42,7 @@ export function registerConnect(program: Command, action: ActionFactory): void {
     .option('--port <port>', 'callback port, overriding BOX_REDIRECT_URI (0 = any free port)', parsePort)
     .option('--scope <scopes>', 'space-separated Box scopes (default: the scopes configured on the app)')
     .option('--no-browser', 'do not open a browser: print the URL, and accept the redirected URL pasted on stdin')
-    .option('--timeout <seconds>', 'how long to wait for the browser', parseSeconds, 300)
+    .option('--timeout <seconds>', 'how long to wait for the browser (at most 600: the state lives 10 minutes)', parseSeconds, 300)
     .option('--print-url', 'headless step 1: print the authorize URL on stdout and exit')
     .option('--redirected-url <url>', 'headless step 2: finish with the address the browser was redirected to')
     .addHelpText('after', `
@@ -118,7 +119,11 @@ function interactivePorts(ctx: CommandContext, opts: ConnectOptions) {
     openBrowser: canOpen ? (url) => deps.openBrowser(url) : undefined,
     browserFailed: () => out.warn('could not open a browser: open the URL above yourself'),
     async waiting(paste) {
-      if (paste) out.info('Waiting for the browser. On another machine? Paste the full address it was redirected to here, then press Enter.');
+      if (paste) {
+        // No spinner here: it would redraw over the address the person is typing or pasting.
+        out.info('Waiting for the browser. On another machine? Paste the full address it was redirected to here, then press Enter.');
+        return () => {};
+      }
       const spinner = await out.spinner('Waiting for the browser (Ctrl-C to cancel)…');
       return () => spinner.stop();
     },

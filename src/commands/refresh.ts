@@ -59,18 +59,17 @@ async function runRefresh(ctx: CommandContext, opts: RefreshOptions): Promise<nu
   try {
     const users = listUsers(await cs.store.read());
     const emails = opts.all ? users : [resolveEmail(ctx, opts.email, users)];
-    const spinner = opts.all ? await ctx.out.spinner(`refreshing 0/${emails.length}`) : undefined;
+    const progress = await startProgress(ctx.out, opts.all === true, emails.length);
     const now = ctx.deps.now;
     const outcomes = await refreshMany(cs.session, emails, {
       force: opts.force === true,
       minValidMs: opts.minValid,
       maxAgeMs: opts.maxAge,
       concurrency: opts.concurrency,
-      onOutcome: (o, done, total) => {
-        spinner?.update(`refreshing ${done}/${total}`);
+      onOutcome: (o, done) => progress.report(() => {
         if (!ctx.out.isJson) printOutcome(ctx.out, o, now());
-      },
-    }).finally(() => spinner?.stop());
+      }, done),
+    }).finally(() => progress.stop());
     const exitCode = exitCodeFor(outcomes);
     if (ctx.out.isJson) ctx.out.json(jsonDocument(outcomes, exitCode));
     else if (emails.length > 1) ctx.out.info(summaryLine(outcomes));
@@ -78,6 +77,29 @@ async function runRefresh(ctx: CommandContext, opts: RefreshOptions): Promise<nu
   } finally {
     await cs.close();
   }
+}
+
+interface Progress {
+  report(print: () => void, done: number): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * A "refreshing n/total" spinner on an interactive stderr for --all; plain lines everywhere else. ora 9 hooks
+ * the stream's write: our per-user lines clear and redraw the spinner instead of tearing it.
+ */
+async function startProgress(out: Output, enabled: boolean, total: number): Promise<Progress> {
+  if (!enabled || !out.interactive || out.isJson) return { report: (print) => print(), stop: async () => {} };
+  const spinner = await out.spinner(`refreshing 0/${total}`);
+  return {
+    report(print, done) {
+      print();
+      spinner.update(`refreshing ${done}/${total}`);
+    },
+    async stop() {
+      spinner.stop();
+    },
+  };
 }
 
 function printOutcome(out: Output, o: RefreshOutcome, now: number): void {

@@ -8,7 +8,7 @@
 import { OperationError } from '../errors.js';
 import { buildAuthorizeUrl, redirectUriWithPort } from './oauth/authorize-url.js';
 import { classifyCallback, parseRedirectedUrl } from './oauth/callback-params.js';
-import { startLoopbackListener, type CallbackOutcome } from './oauth/loopback-listener.js';
+import { startLoopbackListener, type CallbackOutcome, type LoopbackListener } from './oauth/loopback-listener.js';
 import { createPkce, derivePkce, type Pkce } from './oauth/pkce.js';
 import { loadOrCreateStateKey, readStateKey } from './oauth/state-key.js';
 import { issueState, verifyState, StateRejectedError } from './oauth/state.js';
@@ -61,29 +61,38 @@ export async function connectInteractive(req: ConnectRequest, ports: Interactive
     // The nonce held in memory: a state from another run (same key, same email) is a replay (C2).
     accept: (params) => classifyCallback(params, (s) => verifyState(s, { key, email: req.email, now: ports.now(), expectedJti: jti })),
   });
-  const timeout = AbortSignal.timeout(ports.timeoutMs);
-  const signal = AbortSignal.any([ports.interrupt, timeout]);
-  let stopSpinner: (() => void) | undefined;
-  let stopPaste: (() => void) | undefined;
   let outcome: CallbackOutcome;
   try {
     const url = buildAuthorizeUrl({ authorizeUrl: req.authorizeUrl, clientId: req.clientId, redirectUri: listener.redirectUri, state, scope: req.scope, pkce });
+    outcome = await awaitCallback(listener, url, req.redirectUri, ports);
+  } finally {
+    await listener.close();
+  }
+  return finishOutcome(ports, req.email, outcome, { redirectUri: listener.redirectUri, codeVerifier: pkce.verifier });
+}
+
+/** Shows the URL, maybe opens the browser and reads pastes, and waits for the first valid callback. */
+async function awaitCallback(listener: LoopbackListener, url: string, redirectUri: URL, ports: InteractivePorts): Promise<CallbackOutcome> {
+  const timeout = AbortSignal.timeout(ports.timeoutMs);
+  let stopSpinner: (() => void) | undefined;
+  let stopPaste: (() => void) | undefined;
+  try {
     ports.ui.showUrl(url);
     if (ports.ui.openBrowser) {
       // A browser that fails to open is not fatal: the URL is on screen (issue 5 step 3).
       await ports.ui.openBrowser(url).catch(() => ports.ui.browserFailed());
     }
     if (ports.paste) {
-      stopPaste = readPastedUrls(ports.paste, req.redirectUri, async (params) => {
+      stopPaste = readPastedUrls(ports.paste, redirectUri, async (params) => {
         if (!(await listener.offer(params))) ports.ui.pasteRefused();
       });
     }
     stopSpinner = await ports.ui.waiting(ports.paste !== undefined);
-    outcome = await listener.wait(signal);
+    return await listener.wait(AbortSignal.any([ports.interrupt, timeout]));
   } catch (err) {
     if (timeout.aborted && !ports.interrupt.aborted) {
       throw new OperationError('E_CONNECT_TIMEOUT', `no answer from the browser within ${Math.round(ports.timeoutMs / 1000)} seconds`, {
-        hint: 'run connect again (use --timeout <seconds> to wait longer)',
+        hint: 'run connect again (use --timeout <seconds> to wait longer, up to 600)',
         cause: err,
       });
     }
@@ -91,9 +100,7 @@ export async function connectInteractive(req: ConnectRequest, ports: Interactive
   } finally {
     stopSpinner?.();
     stopPaste?.();
-    await listener.close();
   }
-  return finishOutcome(ports, req.email, outcome, { redirectUri: listener.redirectUri, codeVerifier: pkce.verifier });
 }
 
 async function finishOutcome(

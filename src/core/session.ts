@@ -160,6 +160,8 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
     return handleRefreshFailure(failure, err);
   }
   session.log.debug(`refreshed ${email} (generation ${saved.generation ?? '?'})`);
+  // A signal deferred during the critical section is honoured now that the new pair is durable.
+  session.interrupts.signal?.throwIfAborted();
   return result(email, saved, true);
 }
 

@@ -90,16 +90,19 @@ export class GrantStore {
   }
 
   issueCode(c: Omit<AuthCode, 'expiresAt'>): string {
+    const now = this.now();
+    // Forget codes nobody exchanged (long after they expired, so "has expired" is still answered for a while).
+    for (const [k, v] of this.codes) if (v.expiresAt + 600_000 <= now) this.codes.delete(k);
     const code = randomToken(32);
     this.codes.set(code, { ...c, expiresAt: this.now() + this.opts().codeTtlSeconds * 1000 });
     return code;
   }
 
-  /** Single use: a code is consumed by the first successful exchange (box-api.md §1 "Authorization code"). */
-  takeCode(code: string): AuthCode | undefined {
+  findCode(code: string): AuthCode | undefined {
     return this.codes.get(code);
   }
 
+  /** Single use: a code is consumed by the first successful exchange (box-api.md §1 "Authorization code"). */
   consumeCode(code: string): void {
     this.codes.delete(code);
   }

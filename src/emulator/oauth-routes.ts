@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { EmulatorClient } from './options.js';
 import { oauthError, redirect, json, empty, randomToken, type Reply } from './reply.js';
-import type { GrantStore, TokenRecord } from './grants.js';
+import type { TokenRecord } from './grants.js';
 import type { RequestContext, EmulatorState } from './state.js';
 import { matchRedirectUri } from './redirect-match.js';
 import { consentPage, errorPage } from './pages.js';
@@ -54,6 +54,7 @@ export function handleAuthorize(st: EmulatorState, ctx: RequestContext): Reply {
   } else if (client.redirectUris.length === 1) {
     redirectUri = client.redirectUris[0]!;
   } else {
+    // Box shows this after the user grants; the emulator shows it at once (same outcome: no redirect).
     return errorPage(400, 'redirect_uri_missing', 'This application has several redirect URIs: the request must name one.');
   }
   const state = q.get('state') ?? undefined;
@@ -152,7 +153,7 @@ function exchangeCode(st: EmulatorState, client: EmulatorClient, form: URLSearch
   const raw = form.get('code');
   // Missing-parameter texts are UNCONFIRMED (box-api.md §2): invalid_request, in Box's grant_type wording.
   if (!raw) return oauthError(400, 'invalid_request', 'Invalid code parameter or parameter missing');
-  const code = st.grants.takeCode(raw);
+  const code = st.grants.findCode(raw);
   if (!code || code.clientId !== client.clientId) return oauthError(400, 'invalid_grant', BAD_CODE);
   if (st.clock.now() >= code.expiresAt) {
     st.grants.consumeCode(raw);

@@ -136,6 +136,9 @@ export function createOutput(opts: OutputOptions): Output {
     },
     async spinner(text: string): Promise<Spinner> {
       if (!interactive || isJson) return NOOP_SPINNER;
+      // A pty with no size (`script`, some docker/CI ttys) reports columns 0: ora then computes Infinity lines
+      // to clear and loops forever in a synchronous write loop (no signal can stop it). No spinner there.
+      if ((opts.stderr as { columns?: number }).columns === 0) return NOOP_SPINNER;
       const { default: ora } = await import('ora');
       // discardStdin: false, so Ctrl-C still reaches us while `connect` waits (STYLE.md).
       const s = ora({ text, stream: opts.stderr as NodeJS.WritableStream, discardStdin: false, isEnabled: true }).start();

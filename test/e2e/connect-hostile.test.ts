@@ -39,7 +39,7 @@ describe('connect under hostile callbacks', () => {
     const earlier = await runCli(['connect', '--email', EMAIL, '--print-url'], { env });
     const replayed = stateOf(earlier.stdout.trim());
 
-    const c = startCli(['connect', '--email', EMAIL, '--no-browser', '--port', '0'], { env, timeoutMs: 60_000 });
+    const c = startCli(['--debug', 'connect', '--email', EMAIL, '--no-browser', '--port', '0'], { env, timeoutMs: 60_000 });
     let stderr = '';
     c.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const url = await waitForUrl(() => stderr);
@@ -104,6 +104,7 @@ describe('connect under hostile callbacks', () => {
     const user = (await readStore(store.storePath)).users[EMAIL]!;
     assertNoSecrets(r, [user.access_token, user.refresh_token, code, CLIENT_SECRET, expired, replayed], state);
     expect(r.stderr.includes(script)).toBe(false);
+    expect(r.stderr).toContain('debug: callback listener refused a request (state)');
   });
 
   it('honours error=access_denied only with the valid state, showing the code and not the description', async () => {

@@ -6,8 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { readFile } from 'node:fs/promises';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { runCli, startCli, describeResult, type CliResult } from '../helpers/run-cli.js';
 import {
@@ -30,6 +29,22 @@ function connect(args: string[], input?: string) {
   let stderr = '';
   started.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   return { ...started, stderr: () => stderr };
+}
+
+/** Listening TCP sockets on `port` (state 0A in /proc/net/tcp and tcp6), as ss -ltn would list them. */
+async function listeningAddresses(port: number): Promise<string[]> {
+  const found: string[] = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      const [, local, , st] = line.trim().split(/\s+/);
+      if (!local || st !== '0A') continue;
+      const [hexAddr, hexPort] = local.split(':');
+      if (parseInt(hexPort!, 16) !== port) continue;
+      found.push(hexAddr!.length === 8 ? `${Buffer.from(hexAddr!, 'hex').reverse().join('.')}:${port}` : `[${hexAddr}]:${port}`);
+    }
+  }
+  return found;
 }
 
 async function expectLiveStore(r: CliResult): Promise<{ access_token: string; refresh_token: string }> {
@@ -60,13 +75,11 @@ describe('connect --no-browser (headless, HTTP client as the browser)', () => {
     assertNoSecrets(r, [user.access_token, user.refresh_token, codeOf(location), CLIENT_SECRET], stateOf(url));
   });
 
-  it('listens on 127.0.0.1 only while waiting (ss -ltn)', async () => {
+  it('listens on 127.0.0.1 only while waiting (the listening sockets ss -ltn shows, read from /proc/net)', async () => {
     const c = connect(['--no-browser']);
     const url = await waitForUrl(c.stderr);
-    const port = new URL(new URL(url).searchParams.get('redirect_uri')!).port;
-    const { stdout } = await promisify(execFile)('ss', ['-ltnH', `sport = :${port}`]);
-    const locals = stdout.trim().split('\n').map((l) => l.trim().split(/\s+/)[3]);
-    expect(locals).toEqual([`127.0.0.1:${port}`]);
+    const port = Number(new URL(new URL(url).searchParams.get('redirect_uri')!).port);
+    expect(await listeningAddresses(port)).toEqual([`127.0.0.1:${port}`]);
     c.child.kill('SIGINT');
     const r = await c.done;
     expect(r.code, describeResult(r)).toBe(130);

@@ -109,6 +109,50 @@ describe('refresh', () => {
     });
   }
 
+  for (const mode of ['box-grace', 'strict'] as const) {
+    it(`a lost refresh answer keeps the marker (exit 75); the next run ${mode === 'box-grace' ? 'recovers' : 'reports refresh_interrupted'} under ${mode}`, async () => {
+      lab = await startLab({ rotation: mode });
+      await lab.mintAndSeed(['alice@example.com'], { expired: true });
+      lab.emu.faults.add({ route: '/oauth2/token', action: 'drop-after-commit', times: 1 });
+      const first = await lab.cli(['token']);
+      expect(first.code, describeResult(first)).toBe(75);
+      const mid = (await lab.readStore()).users['alice@example.com']!;
+      expect(mid.refresh_in_flight).toBeDefined();
+      const second = await lab.cli(['token']);
+      const user = (await lab.readStore()).users['alice@example.com']!;
+      if (mode === 'box-grace') {
+        expect(second.code, describeResult(second)).toBe(0);
+        expect(lab.emu.isLive(user.refresh_token)).toBe(true);
+        expect(user.refresh_in_flight).toBeUndefined();
+      } else {
+        expect(second.code, describeResult(second)).toBe(4);
+        expect(user.needs_reconnect).toMatchObject({ reason: 'refresh_interrupted' });
+      }
+    });
+  }
+
+  it('SIGTERM while the refresh POST is in flight still saves the rotated pair, then exits 143', async () => {
+    lab = await startLab();
+    lab.emu.faults.add({ route: '/oauth2/token', action: 'latency', ms: 1500 });
+    await lab.mintAndSeed(['alice@example.com'], { expired: true });
+    const { child, done } = lab.start(['token']);
+    child.stdin!.end();
+    // The in-flight marker is written just before the POST: from then on the signal must be deferred.
+    for (let i = 0; i < 400; i++) {
+      const u = (await lab.readStore()).users['alice@example.com']!;
+      if (u.refresh_in_flight) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    child.kill('SIGTERM');
+    const r = await done;
+    expect(r.code, describeResult(r)).toBe(143);
+    expect(r.stdout).toBe('');
+    const user = (await lab.readStore()).users['alice@example.com']!;
+    expect(lab.emu.isLive(user.refresh_token), describeResult(r)).toBe(true);
+    expect(user.refresh_in_flight).toBeUndefined();
+    expect(refreshCount(lab)).toBe(1);
+  });
+
   it('keeps the old pair and exits 75 when the token endpoint answers 503; sends one request', async () => {
     lab = await startLab();
     lab.emu.faults.add({ route: '/oauth2/token', action: 'status', status: 503 });

@@ -336,6 +336,33 @@ describe('introspection and control', () => {
     for (const secret of [t.access_token, t.refresh_token, minted.access_token]) expect(log).not.toContain(secret);
   });
 
+  it('puts BOX-REQUEST-ID on every kind of answer', async () => {
+    await start();
+    const t = await connect();
+    emu.setOptions({ autoApprove: false });
+    emu.faults.add({ route: '/2.0/folders/0/items', action: 'status', status: 429, times: 1 });
+    const answers = await Promise.all([
+      get(authorizeUrl(emu)),
+      get(authorizeUrl(emu, { client_id: 'nope' })),
+      refresh(emu, 'nope'),
+      postForm(emu, '/oauth2/revoke', { token: 'nope', ...CLIENT }),
+      get(`${emu.url}/2.0/users/me`),
+      get(`${emu.url}/2.0/users/me`, t.access_token),
+      get(`${emu.url}/2.0/folders/0/items`, t.access_token),
+      get(`${emu.url}/2.0/folders/42/items`, t.access_token),
+      get(`${emu.url}/nope`),
+    ]);
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 200, 400, 400, 400, 401, 404, 429, 500]);
+    for (const r of answers) expect(r.headers.get('box-request-id')).toMatch(/^[a-z0-9]{16}$/);
+  });
+
+  it('HTML-escapes the user name on the consent page', async () => {
+    await start({ autoApprove: false, users: [{ id: '1', login: 'x@example.com', name: '<script>alert(1)</script>' }] });
+    const page = await (await get(authorizeUrl(emu))).text();
+    expect(page).not.toContain('<script>alert(1)');
+    expect(page).toContain('&#60;script&#62;alert(1)');
+  });
+
   it('answers unknown routes with 500 emulator_unimplemented', async () => {
     await start();
     const res = await fetch(`${emu.url}/2.0/files/1`, { method: 'DELETE' });

@@ -45,6 +45,7 @@ export interface LoopbackListener {
 
 const HEADERS_TIMEOUT_MS = 5_000;
 const REQUEST_TIMEOUT_MS = 10_000;
+const MAX_TARGET = 8 * 1024;
 
 export function bindAddressFor(redirectUri: URL): string {
   const host = redirectUri.hostname.replace(/^\[|\]$/g, '').toLowerCase();
@@ -56,136 +57,156 @@ export function bindAddressFor(redirectUri: URL): string {
 export async function startLoopbackListener(opts: LoopbackListenerOptions): Promise<LoopbackListener> {
   const address = bindAddressFor(opts.redirectUri);
   const wantedPort = opts.port ?? (opts.redirectUri.port === '' ? 80 : Number(opts.redirectUri.port));
-  const maxBad = opts.maxBadRequests ?? 50;
-  const log = opts.log ?? (() => {});
-  let settled = false;
-  let bad = 0;
-  let resolveOutcome!: (o: CallbackOutcome) => void;
-  let rejectOutcome!: (e: unknown) => void;
-  const outcome = new Promise<CallbackOutcome>((res, rej) => {
-    resolveOutcome = res;
-    rejectOutcome = rej;
-  });
-  outcome.catch(() => {});
+  const cb = new CallbackServer(opts);
+  cb.port = await listen(cb.server, address, wantedPort, opts.port !== undefined);
+  return {
+    address,
+    port: cb.port,
+    redirectUri: redirectUriWithPort(opts.redirectUri, cb.port),
+    wait: (signal) => cb.wait(signal),
+    offer: (params) => cb.offer(params),
+    close: () => cb.shutdown(),
+  };
+}
 
-  const server = createServer({
+/** One listener's state: the first accepted callback settles it; bad requests are counted against a budget. */
+class CallbackServer {
+  readonly server = createServer({
     maxHeaderSize: 16 * 1024,
     headersTimeout: HEADERS_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
     connectionsCheckingInterval: 1_000,
     keepAliveTimeout: 1_000,
   });
-  const sockets = new Set<Socket>();
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
+  port = 0;
+  private settled = false;
+  private bad = 0;
+  private readonly sockets = new Set<Socket>();
+  private readonly outcome: Promise<CallbackOutcome>;
+  private resolveOutcome!: (o: CallbackOutcome) => void;
+  private rejectOutcome!: (e: unknown) => void;
+  private readonly log: (line: string) => void;
 
-  const shutdown = (): Promise<void> =>
-    new Promise((resolve) => {
-      if (!server.listening) return resolve();
-      server.close(() => resolve());
-      server.closeAllConnections();
-      for (const s of sockets) s.destroy();
+  constructor(private readonly opts: LoopbackListenerOptions) {
+    this.log = opts.log ?? (() => {});
+    this.outcome = new Promise<CallbackOutcome>((res, rej) => {
+      this.resolveOutcome = res;
+      this.rejectOutcome = rej;
     });
+    this.outcome.catch(() => {});
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      this.onRequest(req, res).catch(() => {
+        if (!res.headersSent) send(res, 'bad-request');
+      });
+    });
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
+  }
 
-  const countBad = (reason: string) => {
-    bad += 1;
-    log(`callback listener refused a request (${reason})`);
-    if (bad >= maxBad && !settled) {
-      settled = true;
-      rejectOutcome(new OperationError('E_CALLBACK_FLOOD', `the callback listener received ${bad} bad requests; stopped waiting`, {
-        hint: 'something on this machine is sending requests to the callback port; run connect again',
-      }));
+  async wait(signal: AbortSignal): Promise<CallbackOutcome> {
+    const aborted = new Promise<never>((_, reject) => {
+      const onAbort = () => reject(signal.reason ?? new Error('aborted'));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([this.outcome, aborted]);
+    } finally {
+      this.settled = true;
+      await this.shutdown();
     }
-  };
+  }
 
-  let port = 0;
-  const expectedHosts = hostHeaderForms(opts.redirectUri, () => port);
-  const callbackPath = opts.redirectUri.pathname;
+  async offer(params: URLSearchParams): Promise<boolean> {
+    if (this.settled) return false;
+    const result = await this.tryAccept(params);
+    if (result === undefined) this.countBad('pasted url');
+    return result !== undefined;
+  }
 
-  const send = (res: ServerResponse, kind: PageKind, close = true) => {
-    const page = renderPage(kind);
-    if (close) page.headers.Connection = 'close';
-    res.writeHead(page.status, page.headers);
-    res.end(page.body);
-  };
+  shutdown(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+      for (const s of this.sockets) s.destroy();
+    });
+  }
 
-  const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
-    if (settled) return send(res, 'bad-request');
-    const host = (req.headers.host ?? '').toLowerCase();
-    if (!expectedHosts().includes(host)) return countBad('host'), send(res, 'bad-request');
-    const raw = req.url ?? '';
-    if (!raw.startsWith('/') || raw.length > 8 * 1024) return countBad('target'), send(res, raw.length > 8 * 1024 ? 'too-large' : 'bad-request');
-    const target = new URL(raw, 'http://callback.invalid');
-    if (target.pathname !== callbackPath) return countBad('path'), send(res, 'not-found');
-    if (req.method !== 'GET') return countBad('method'), send(res, 'method-not-allowed');
-    const result = await tryAccept(target.searchParams);
-    if (result === undefined) return countBad('state'), send(res, 'bad-request');
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.settled) return send(res, 'bad-request');
+    const refused = this.screen(req);
+    if (refused) {
+      this.countBad(refused.reason);
+      return send(res, refused.page);
+    }
+    const target = new URL(req.url ?? '/', 'http://callback.invalid');
+    const result = await this.tryAccept(target.searchParams);
+    if (result === undefined) {
+      this.countBad('state');
+      return send(res, 'bad-request');
+    }
     send(res, result.kind === 'code' ? 'success' : 'denied');
     // End the response before closing: the browser must see the page (STYLE.md "OAuth loopback").
-    res.once('finish', () => void shutdown());
-  };
+    res.once('finish', () => void this.shutdown());
+  }
 
-  // One place decides, for the browser and for a pasted URL alike; the first acceptance wins.
-  const tryAccept = async (params: URLSearchParams): Promise<CallbackOutcome | undefined> => {
+  /** Everything but the state: Host (C8), target size, path, method. */
+  private screen(req: IncomingMessage): { reason: string; page: PageKind } | undefined {
+    const host = (req.headers.host ?? '').toLowerCase();
+    if (host !== `${this.opts.redirectUri.hostname.toLowerCase()}:${this.port}`) return { reason: 'host', page: 'bad-request' };
+    const raw = req.url ?? '';
+    if (raw.length > MAX_TARGET) return { reason: 'target size', page: 'too-large' };
+    if (!raw.startsWith('/')) return { reason: 'target', page: 'bad-request' };
+    if (new URL(raw, 'http://callback.invalid').pathname !== this.opts.redirectUri.pathname) return { reason: 'path', page: 'not-found' };
+    if (req.method !== 'GET') return { reason: 'method', page: 'method-not-allowed' };
+    return undefined;
+  }
+
+  /** One place decides, for the browser and for a pasted URL alike; the first acceptance wins. */
+  private async tryAccept(params: URLSearchParams): Promise<CallbackOutcome | undefined> {
     let result: CallbackOutcome | undefined;
     try {
-      result = await opts.accept(params);
+      result = await this.opts.accept(params);
     } catch {
       result = undefined;
     }
-    if (result === undefined || settled) return undefined;
-    settled = true;
-    resolveOutcome(result);
+    if (result === undefined || this.settled) return undefined;
+    this.settled = true;
+    this.resolveOutcome(result);
     return result;
-  };
+  }
 
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    onRequest(req, res).catch(() => {
-      if (!res.headersSent) send(res, 'bad-request');
-    });
-  });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+  private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    countBad(err.code ?? 'client error');
-  });
+    this.countBad(err.code ?? 'client error');
+  }
 
-  port = await listen(server, address, wantedPort, opts.port !== undefined);
-  const redirectUri = redirectUriWithPort(opts.redirectUri, port);
-
-  return {
-    address,
-    port,
-    redirectUri,
-    async wait(signal: AbortSignal): Promise<CallbackOutcome> {
-      const aborted = new Promise<never>((_, reject) => {
-        const onAbort = () => reject(signal.reason ?? new Error('aborted'));
-        if (signal.aborted) onAbort();
-        else signal.addEventListener('abort', onAbort, { once: true });
-      });
-      try {
-        return await Promise.race([outcome, aborted]);
-      } finally {
-        settled = true;
-        await shutdown();
-      }
-    },
-    async offer(params: URLSearchParams): Promise<boolean> {
-      if (settled) return false;
-      const result = await tryAccept(params);
-      if (result === undefined) countBad('pasted url');
-      return result !== undefined;
-    },
-    close: shutdown,
-  };
+  private countBad(reason: string): void {
+    this.bad += 1;
+    this.log(`callback listener refused a request (${reason})`);
+    const max = this.opts.maxBadRequests ?? 50;
+    if (this.bad >= max && !this.settled) {
+      this.settled = true;
+      this.rejectOutcome(new OperationError('E_CALLBACK_FLOOD', `the callback listener received ${this.bad} bad requests; stopped waiting`, {
+        hint: 'something on this machine is sending requests to the callback port; run connect again',
+      }));
+    }
+  }
 }
 
-function hostHeaderForms(redirectUri: URL, port: () => number): () => string[] {
-  const host = redirectUri.hostname.toLowerCase();
-  return () => [`${host}:${port()}`];
+function send(res: ServerResponse, kind: PageKind): void {
+  const page = renderPage(kind);
+  // Every answer closes its connection: no keep-alive socket can carry a second request (C6).
+  page.headers.Connection = 'close';
+  res.writeHead(page.status, page.headers);
+  res.end(page.body);
 }
 
 function listen(server: ReturnType<typeof createServer>, host: string, port: number, fromFlag: boolean): Promise<number> {

@@ -15,7 +15,6 @@ export interface StatfsInfo {
 export interface StoreFs {
   open(path: string, flags: number, mode?: number): Promise<FileHandle>;
   rename(from: string, to: string): Promise<void>;
-  link(existing: string, newPath: string): Promise<void>;
   unlink(path: string): Promise<void>;
   /** Recursive, like mkdir -p. */
   mkdir(path: string, mode: number): Promise<void>;
@@ -37,7 +36,6 @@ export const READ_NOFOLLOW = O_RDONLY | (O_NOFOLLOW ?? 0) | (O_NONBLOCK ?? 0);
 export const nodeStoreFs: StoreFs = {
   open: (path, flags, mode) => fsp.open(path, flags, mode),
   rename: (from, to) => fsp.rename(from, to),
-  link: (existing, newPath) => fsp.link(existing, newPath),
   unlink: (path) => fsp.unlink(path),
   mkdir: async (path, mode) => {
     await fsp.mkdir(path, { mode, recursive: true });

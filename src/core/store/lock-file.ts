@@ -5,8 +5,8 @@
  * {pid, host, bootId, procStart, nonce}. A busy lock is judged by whether its holder is alive, never by its
  * age (proper-lockfile #121: age-stealing gives two holders while the first is still inside its HTTP call):
  * stale = same host and (other boot, or pid gone / zombie, or pid reused with another start time). A stale
- * lock is claimed by an atomic rename to a unique name, re-verified (inode, mtime, content) and unlinked; a
- * lock on another host is never stolen. Waiting polls with 25-100 ms jitter up to waitMs, then
+ * lock is removed under a kernel-released mutex after re-verifying it is the same file (inode, mtime,
+ * content: reap-mutex.ts explains why); a lock on another host is never stolen. Waiting polls with 25-100 ms jitter up to waitMs, then
  * StoreBusyError (exit 75): the caller never proceeds without the lock. No timers run while the lock is held.
  */
 import { randomBytes } from 'node:crypto';
@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreBusyError, StoreError, StoreWriteError } from '../../errors.js';
 import { CREATE_EXCLUSIVE, READ_NOFOLLOW, errnoCode, type StoreFs } from './fs-layer.js';
 import { readBootId, readProcStat } from './proc-info.js';
+import { takeReapMutex } from './reap-mutex.js';
 import type { LockWaitInfo } from './types.js';
 
 export interface LockHost {
@@ -77,8 +78,7 @@ export async function acquireLock(path: string, opts: AcquireOptions): Promise<H
     const seen = await inspectLock(path, opts.fs);
     if (seen === undefined) continue; // released between our create and our read: try again at once
     if (await isStale(seen, self, opts)) {
-      await claimStale(path, seen, opts.fs);
-      continue;
+      if (await removeStale(path, seen, opts.fs)) continue;
     }
     if (!waiting) {
       waiting = true;
@@ -192,22 +192,25 @@ async function isStale(seen: SeenLock, self: LockOwner, opts: AcquireOptions): P
 }
 
 /**
- * Claim by rename (atomic: exactly one claimer wins), then check that what we moved is the lock we judged.
- * If a live holder's fresh lock was moved by mistake (it replaced the stale one between our read and our
- * rename), put it back with link(), which never overwrites.
+ * Removes a lock judged stale, under the reap mutex: re-read it there and unlink only if it is still the very
+ * lock we judged (inode, mtime, content with its nonce). Its holder is dead, so only a remover could touch it,
+ * and removers are serialised. Returns false when another process is removing it (the caller waits a poll).
  */
-async function claimStale(path: string, seen: SeenLock, fs: StoreFs): Promise<void> {
-  const claimed = `${path}.stale-${randomBytes(8).toString('hex')}`;
+async function removeStale(path: string, seen: SeenLock, fs: StoreFs): Promise<boolean> {
+  const mutex = await takeReapMutex(path);
+  if (mutex === 'busy') return false;
   try {
-    await fs.rename(path, claimed);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return; // someone else claimed it first
-    throw new StoreError('E_STORE_LOCK', path, `cannot recover stale lock file ${path} (${errnoCode(err) ?? 'error'})`);
+    const now = await inspectLock(path, fs);
+    const same = now !== undefined && now.ino === seen.ino && now.mtimeMs === seen.mtimeMs && now.raw === seen.raw;
+    if (same) {
+      await fs.unlink(path).catch((err: unknown) => {
+        if (errnoCode(err) !== 'ENOENT') throw new StoreError('E_STORE_LOCK', path, `cannot remove stale lock file ${path} (${errnoCode(err) ?? 'error'})`);
+      });
+    }
+    return true;
+  } finally {
+    mutex.release();
   }
-  const moved = await inspectLock(claimed, fs).catch(() => undefined);
-  const same = moved !== undefined && moved.ino === seen.ino && moved.mtimeMs === seen.mtimeMs && moved.raw === seen.raw;
-  if (!same) await fs.link(claimed, path).catch(() => {});
-  await fs.unlink(claimed).catch(() => {});
 }
 
 function heldLock(path: string, nonce: string, fs: StoreFs): HeldLock {

@@ -2,7 +2,7 @@
  * Real processes against one store (issue 3 "Done when"; reliability.md T1b, T4): no lost update, mutual
  * exclusion, recovery after kill -9, bounded wait with exit 75. Requires a build (dist/).
  */
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,16 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'boxqc-procs-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Waits until the log has at least `minLines` lines and ends inside a lock; returns that holder's pid. */
+async function currentHolder(log: string, minLines: number): Promise<string> {
+  for (;;) {
+    const lines = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [];
+    const last = lines[lines.length - 1] ?? '';
+    if (lines.length >= minLines && last.startsWith('<')) return last.slice(1);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 async function allOk(runs: WorkerRun[]) {
   const results = await Promise.all(runs.map((r) => r.done));
@@ -69,6 +79,33 @@ describe('store across processes', () => {
     expect(lines[0]).toBe(`<${holder.child.pid}`);
     expect(nestingErrors(lines.slice(1))).toEqual([]);
     expect(lines).toHaveLength(1 + 4 * 3 * 2);
+    expect(readdirSync(dir).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+
+  it('keeps exclusion when holders are killed with SIGKILL inside the lock while others contend', async () => {
+    const store = join(dir, 'tokens.json');
+    const log = join(dir, 'log');
+    const barrier = join(dir, 'go');
+    const runs = Array.from({ length: 8 }, () => startWorker({ op: 'nest', store, email: 'a@example.com', log, rounds: 4, barrier }));
+    await Promise.all(runs.map((r) => r.printed('READY')));
+    writeFileSync(barrier, '');
+    const killed = new Set<string>();
+    for (const after of [3, 9]) {
+      const holder = await currentHolder(log, after);
+      killed.add(holder);
+      runs.find((r) => String(r.child.pid) === holder)!.child.kill('SIGKILL');
+    }
+    const results = await Promise.all(runs.map((r) => r.done));
+    for (const r of results) if (r.signal !== 'SIGKILL') expect(r.code, JSON.stringify(r)).toBe(0);
+    // Every open is followed by its own close, except a killed holder's, which is followed by the next open.
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    const pairs = lines.filter((l, i) => !(l.startsWith('<') && killed.has(l.slice(1)) && lines[i + 1] !== `>${l.slice(1)}`));
+    expect(nestingErrors(pairs)).toEqual([]);
+    expect(lines.length - pairs.length).toBe(2);
+    for (const r of runs) {
+      const pid = String(r.child.pid);
+      if (!killed.has(pid)) expect(lines.filter((l) => l === `<${pid}`), `survivor ${pid}`).toHaveLength(4);
+    }
     expect(readdirSync(dir).filter((n) => n.startsWith('.'))).toEqual([]);
   });
 

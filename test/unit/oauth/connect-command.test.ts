@@ -80,6 +80,7 @@ describe('connect (in process)', () => {
     const f = await setup({ tty: false, display: false });
     expect(await run(['connect', '--port', '70000', '--email', EMAIL], f.deps)).toBe(2);
     expect(await run(['connect', '--timeout', '0', '--email', EMAIL], f.deps)).toBe(2);
+    expect(await run(['connect', '--timeout', '601', '--email', EMAIL], f.deps)).toBe(2);
     expect(await run(['connect'], f.deps)).toBe(2);
     expect(f.stderr.text).toContain('connect needs --email');
     const noSecret = await setup({ tty: false, display: false });
