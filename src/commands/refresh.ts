@@ -59,6 +59,7 @@ async function runRefresh(ctx: CommandContext, opts: RefreshOptions): Promise<nu
   try {
     const users = listUsers(await cs.store.read());
     const emails = opts.all ? users : [resolveEmail(ctx, opts.email, users)];
+    if (emails.length === 0 && !ctx.out.isJson) ctx.out.info('no connected users: nothing to refresh');
     const progress = await startProgress(ctx.out, opts.all === true, emails.length);
     const now = ctx.deps.now;
     const outcomes = await refreshMany(cs.session, emails, {

@@ -144,19 +144,25 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
   // A marker found under the lock was left by a process that died (or lost its answer) mid-refresh (F8):
   // this attempt is then the one replay of that same refresh token.
   const replay = current.refresh_in_flight !== undefined;
-  await session.store.update((doc) => markInFlight(doc, email, { pid: session.pid, host: session.host }, session.now()));
   const http: HttpContext = { ...session.http, timeoutMs: session.refreshTimeoutMs ?? 30_000 };
   const tokenOpts = { http, apiBaseUrl: session.apiBaseUrl, credentials };
   const failure: RefreshFailureContext = { session, email, spent, replay };
   let saved: StoredUser | undefined;
+  let markerWritten = false;
+  session.interrupts.signal?.throwIfAborted();
   try {
+    // The critical section starts before the marker: once "in flight" is on disk, the POST and the save run
+    // to completion (bounded by the 30 s timeout) whatever signal arrives meanwhile.
     saved = await session.interrupts.critical(async () => {
+      await session.store.update((doc) => markInFlight(doc, email, { pid: session.pid, host: session.host }, session.now()));
+      markerWritten = true;
       const pair = await refreshTokens(tokenOpts, spent);
       const receivedAt = session.now();
       // Save at once, before any other request (step 4); retry the write: Box already rotated (F6).
       return saveWithRetry(session, (doc) => saveUserTokens(doc, email, pair, undefined, receivedAt));
     });
   } catch (err) {
+    if (!markerWritten) throw err;
     return handleRefreshFailure(failure, err);
   }
   session.log.debug(`refreshed ${email} (generation ${saved.generation ?? '?'})`);

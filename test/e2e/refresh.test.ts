@@ -138,7 +138,7 @@ describe('refresh', () => {
     const { child, done } = lab.start(['token']);
     child.stdin!.end();
     // The in-flight marker is written just before the POST: from then on the signal must be deferred.
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 2000; i++) {
       const u = (await lab.readStore()).users['alice@example.com']!;
       if (u.refresh_in_flight) break;
       await new Promise((r) => setTimeout(r, 10));

@@ -2,6 +2,7 @@
 /**
  * A child process that exercises the built store (dist/core/store) for the multi-process tests.
  * Usage: node store-worker.mjs '<json>' with {op, store, email?, log?, rounds?, barrier?, lockWaitMs?}.
+ *   read: store.read(), prints the user emails
  *   save: update() saving a token pair for `email`, `rounds` times
  *   nest: `rounds` times: inside withUserLock(email) append "<pid", sleep 100 ms, append ">pid" to `log`
  *   hold: take withUserLock(email), append "<pid" to `log`, print HELD, then wait until killed
@@ -30,6 +31,9 @@ async function barrier() {
 }
 
 const ops = {
+  async read() {
+    return { users: Object.keys((await store.read()).users) };
+  },
   async save() {
     for (let i = 0; i < (args.rounds ?? 1); i++) {
       await store.update((doc) =>
@@ -57,8 +61,8 @@ const ops = {
 
 try {
   await barrier();
-  await ops[args.op]();
-  process.stdout.write(`${JSON.stringify({ ok: true, pid: process.pid, warnings })}\n`);
+  const result = await ops[args.op]();
+  process.stdout.write(`${JSON.stringify({ ok: true, pid: process.pid, warnings, ...result })}\n`);
 } catch (err) {
   process.stdout.write(`${JSON.stringify({ ok: false, code: err.code, message: err.message })}\n`);
   process.exitCode = typeof err.exitCode === 'number' ? err.exitCode : 1;

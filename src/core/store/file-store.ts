@@ -12,6 +12,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { StoreWriteError } from '../../errors.js';
 import { TEMP_SUFFIX, tempPrefix, writeStoreAtomic } from './atomic-write.js';
 import { emptyDocument, normalizeStoreEmail, serializeStore, validateDocument } from './format.js';
 import { withFsOverrides, type StoreFs } from './fs-layer.js';
@@ -68,7 +69,6 @@ class FileStore implements TokenStore {
   private readonly fs: StoreFs;
   private readonly opts: FileStoreOptions;
   private readonly heldUsers = new AsyncLocalStorage<ReadonlySet<string>>();
-  private readonly userQueues = new Map<string, Promise<void>>();
   private pending: PendingUpdate[] = [];
   private draining: Promise<void> | undefined;
 
@@ -92,25 +92,15 @@ class FileStore implements TokenStore {
   async withUserLock<T>(email: string, fn: () => Promise<T>, options?: LockOptions): Promise<T> {
     const key = normalizeStoreEmail(email);
     const held = this.heldUsers.getStore();
-    if (held?.has(key)) return fn(); // re-entrant within the same async call chain
-    // In-process callers for the same user queue here instead of polling the lock file against each other.
-    const before = this.userQueues.get(key) ?? Promise.resolve();
-    let done!: () => void;
-    const mine = new Promise<void>((r) => (done = r));
-    const tail = before.then(() => mine);
-    this.userQueues.set(key, tail);
+    // Re-entrant within the same async call chain. Other callers in this process for the same user wait on
+    // the lock file exactly as other processes do: bounded, abortable, reported once through onWait.
+    if (held?.has(key)) return fn();
+    await ensureStoreDir(this.location, this.fs);
+    const lock = await this.lock(userLockPath(this.location, key), options);
     try {
-      await before;
-      await ensureStoreDir(this.location, this.fs);
-      const lock = await this.lock(userLockPath(this.location, key), options);
-      try {
-        return await this.heldUsers.run(new Set([...(held ?? []), key]), fn);
-      } finally {
-        await lock.release();
-      }
+      return await this.heldUsers.run(new Set([...(held ?? []), key]), fn);
     } finally {
-      done();
-      if (this.userQueues.get(key) === tail) this.userQueues.delete(key);
+      await lock.release();
     }
   }
 
@@ -199,6 +189,11 @@ class FileStore implements TokenStore {
         },
         now: this.now,
       });
+    } catch (err) {
+      // A lock we cannot create often has a more basic cause (a store owned by someone else, a corrupt file):
+      // report that (exit 2) rather than the lock symptom.
+      if (err instanceof StoreWriteError) await this.snapshot();
+      throw err;
     } finally {
       if (wait.end) wait.end();
     }

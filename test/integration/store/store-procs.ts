@@ -11,7 +11,7 @@ export function requireBuild(): void {
 }
 
 export interface WorkerArgs {
-  op: 'save' | 'nest' | 'hold';
+  op: 'read' | 'save' | 'nest' | 'hold';
   store: string;
   email: string;
   log?: string;
@@ -27,8 +27,10 @@ export interface WorkerRun {
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
 }
 
-export function startWorker(args: WorkerArgs): WorkerRun {
-  const child = spawn(process.execPath, [WORKER, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `prefix` runs the worker through another program, e.g. setpriv to become another user. */
+export function startWorker(args: WorkerArgs, prefix: string[] = []): WorkerRun {
+  const argv = [...prefix, process.execPath, WORKER, JSON.stringify(args)];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const waiters: Array<{ line: string; resolve(): void }> = [];

@@ -177,12 +177,12 @@ describe('getValidAccessToken', () => {
     expect(server.requests).toHaveLength(1);
   });
 
-  it('runs the POST and the save inside the critical section', async () => {
+  it('writes the in-flight marker, POSTs and saves inside the critical section', async () => {
     const { store, session, depth } = await setup(user(), [pair(2)]);
     const seen: number[] = [];
     const update = store.update.bind(store);
     store.update = async (m) => { seen.push(depth()); return update(m); };
     await getValidAccessToken(session, 'a@x.com');
-    expect(seen).toEqual([0, 1]); // marker outside, save inside
+    expect(seen).toEqual([1, 1]); // marker and save, both deferred-signal territory
   });
 });

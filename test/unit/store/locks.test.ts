@@ -87,6 +87,16 @@ describe('lock files', () => {
     expect(await store.withUserLock('a@x.com', async () => 2)).toBe(2);
   });
 
+  it('bounds the wait of a second caller in the same process too', async () => {
+    const { store } = makeStore(t.dir, { lockWaitMs: 150 });
+    let release!: () => void;
+    const first = store.withUserLock('a@x.com', () => new Promise<void>((r) => (release = r)));
+    await new Promise((r) => setTimeout(r, 20));
+    await expect(store.withUserLock('a@x.com', async () => 1)).rejects.toThrow(`store busy (held by pid ${process.pid})`);
+    release();
+    await first;
+  });
+
   it('stops waiting when the AbortSignal fires', async () => {
     const { store, path } = makeStore(t.dir, { lockWaitMs: 60_000 });
     await plantLock(userLockPath(path, 'a@x.com'), {});
@@ -119,7 +129,11 @@ describe('lock files', () => {
       log.push(`>${id}`);
     });
     await Promise.all(['1', '2', '3'].map(one));
-    expect(log).toEqual(['<1', 're1', '>1', '<2', 're2', '>2', '<3', 're3', '>3']);
+    expect(log).toHaveLength(9);
+    for (let i = 0; i < 9; i += 3) {
+      const id = log[i]!.slice(1);
+      expect(log.slice(i, i + 3)).toEqual([`<${id}`, `re${id}`, `>${id}`]);
+    }
     expect(litter(t.dir, [])).toEqual([]);
   });
 
@@ -155,5 +169,20 @@ describe('update and aborts', () => {
     const p = store.update(() => { applied = true; }, { signal: ctl.signal, onWait: () => ctl.abort(new Error('interrupted')) });
     await expect(p).rejects.toThrow('interrupted');
     expect(applied).toBe(false);
+  });
+});
+
+describe('reap mutex', () => {
+  it('admits one remover at a time and frees at once on release', async () => {
+    const { takeReapMutex } = await import('../../../src/core/store/reap-mutex.js');
+    const path = join(t.dir, '.tokens.json.lock');
+    const first = await takeReapMutex(path);
+    expect(first).not.toBe('busy');
+    if (process.platform === 'linux') expect(await takeReapMutex(path)).toBe('busy');
+    (first as { release(): void }).release();
+    await new Promise((r) => setTimeout(r, 10));
+    const again = await takeReapMutex(path);
+    expect(again).not.toBe('busy');
+    (again as { release(): void }).release();
   });
 });

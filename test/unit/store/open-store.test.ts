@@ -57,4 +57,23 @@ describe('openStoreForCommand', () => {
     const { ctx } = context({ BOX_QC_STORE: path, BOX_QC_LOCK_WAIT_MS: '100' });
     await expect(openStoreForCommand(ctx).withUserLock('a@x.com', async () => 1)).rejects.toMatchObject({ exitCode: 75 });
   });
+
+  it('starts a spinner naming the holder pid when it has to wait, and stops it when the wait ends', async () => {
+    const path = join(t.dir, 'tokens.json');
+    writeFileSync(userLockPath(path, 'a@x.com'), JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'other' }));
+    const { ctx } = context({ BOX_QC_STORE: path, BOX_QC_LOCK_WAIT_MS: '300' });
+    const spun: string[] = [];
+    let stopped = 0;
+    const out = {
+      ...ctx.out,
+      spinner: async (text: string) => {
+        spun.push(text);
+        return { update() {}, succeed() {}, fail() {}, stop: () => void stopped++ };
+      },
+    };
+    await expect(openStoreForCommand({ ...ctx, out }).withUserLock('a@x.com', async () => 1)).rejects.toMatchObject({ exitCode: 75 });
+    await new Promise((r) => setImmediate(r));
+    expect(spun).toEqual([`waiting for the token store (held by pid ${process.pid})`]);
+    expect(stopped).toBe(1);
+  });
 });

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, parseDuration } from '../../../src/core/duration.js';
+
+describe('parseDuration', () => {
+  it.each([
+    ['90s', 90_000],
+    ['10m', 600_000],
+    ['2h', 7_200_000],
+    ['7d', 604_800_000],
+    [' 5M ', 300_000],
+  ])('reads %s', (raw, ms) => expect(parseDuration(raw)).toBe(ms));
+  it.each(['', '10', 'm', '1.5h', '-5m', '10 minutes', '3w'])('rejects %j', (raw) => expect(parseDuration(raw)).toBeUndefined());
+});
+
+describe('formatDuration', () => {
+  it('prints compact spans', () => {
+    expect(formatDuration(-1)).toBe('0s');
+    expect(formatDuration(59_000)).toBe('59s');
+    expect(formatDuration(52 * 60_000)).toBe('52m');
+    expect(formatDuration(3 * 3_600_000 + 5 * 60_000)).toBe('3h 5m');
+    expect(formatDuration(9 * 86_400_000)).toBe('9d');
+  });
+});
