@@ -186,11 +186,18 @@ async function handleRefreshFailure(ctx: RefreshFailureContext, err: unknown): P
   const { session, email } = ctx;
   const invalid = await handleInvalidGrant(ctx, err);
   if (invalid) return result(email, invalid, false);
-  // Box answered (5xx, 429, invalid_client, other 4xx): the token was not rotated, so the marker goes. A lost
-  // answer (network error, timeout) is ambiguous: keep the marker so the next run knows it is a replay (F8, F9).
-  const ambiguous = err instanceof TemporaryError && err.code === 'E_NETWORK';
+  // Box refused outright (429, invalid_client, other 4xx): the token was not rotated, so the marker goes. A
+  // lost answer (network error, timeout) or a 5xx is ambiguous, since Box may have committed the rotation
+  // before failing (box-api.md §6: "a write may still have been applied after a 503"): keep the marker so
+  // the next run knows its attempt is the one replay (F8, F9).
+  const ambiguous = err instanceof TemporaryError && (err.code === 'E_NETWORK' || isServerError(err));
   if (!ambiguous && !(err instanceof StoreWriteError)) {
     await session.store.update((doc) => clearInFlight(doc, email)).catch(() => undefined);
   }
   throw err;
+}
+
+function isServerError(err: TemporaryError): boolean {
+  const status = err.details?.status;
+  return typeof status === 'number' && status >= 500;
 }

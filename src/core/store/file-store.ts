@@ -138,9 +138,9 @@ class FileStore implements TokenStore {
       const snap = await this.snapshot();
       const applied = applyBatch(snap.doc, batch);
       outcomes = applied.outcomes;
-      // A mutation must leave a document the backend can read; refuse to write one that is not.
-      validateDocument(JSON.parse(JSON.stringify(applied.doc)), this.location);
       const bytes = serializeStore(applied.doc);
+      // A mutation must leave a document the backend can read; refuse to write one that is not.
+      validateDocument(JSON.parse(bytes.toString('utf8')), this.location);
       const baseline = snap.exists ? snap.bytes : serializeStore(emptyDocument());
       if (!bytes.equals(baseline)) {
         if (snap.exists) await this.removeOrphanTemps();

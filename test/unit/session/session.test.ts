@@ -138,11 +138,20 @@ describe('getValidAccessToken', () => {
     expect(store.doc).toEqual(before);
   });
 
-  it('keeps the old pair and clears the marker on a 503 (exit 75, one attempt)', async () => {
+  it('keeps the old pair and the in-flight marker on a 503 (exit 75, one attempt): Box may have committed', async () => {
     const { server, store, session } = await setup(user(), [json(503, {}), pair(2)]);
     const err = await getValidAccessToken(session, 'a@x.com').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TemporaryError);
     expect((err as TemporaryError).exitCode).toBe(75);
+    expect(server.requests).toHaveLength(1);
+    expect(store.doc.users['a@x.com']).toMatchObject({ refresh_token: 'RT1', generation: 3 });
+    expect(store.doc.users['a@x.com']!.refresh_in_flight).toMatchObject({ pid: 4242 });
+  });
+
+  it('keeps the old pair and clears the marker on a 429 (exit 75, one attempt): Box did not process it', async () => {
+    const { server, store, session } = await setup(user(), [json(429, { error: 'temporarily_unavailable' }), pair(2)]);
+    const err = await getValidAccessToken(session, 'a@x.com').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TemporaryError);
     expect(server.requests).toHaveLength(1);
     expect(store.doc.users['a@x.com']).toMatchObject({ refresh_token: 'RT1', generation: 3 });
     expect(store.doc.users['a@x.com']!.refresh_in_flight).toBeUndefined();
