@@ -75,7 +75,14 @@ async function runConnect(ctx: CommandContext, opts: ConnectOptions): Promise<vo
     stateKeyDir: stateKeyDirFor(config, ctx.deps),
   };
   const core = await import('../core/connect.js');
+  const { openStoreForCommand } = await import('./shared/open-store.js');
+  const store = await openStoreForCommand(ctx);
+  // A corrupt or unwritable store stops every flow before anything reaches Box or the browser (issue 3):
+  // a grant whose tokens could not be saved would be a live, orphaned grant.
+  await store.read();
+  await store.ensureWritable();
   if (opts.printUrl) {
+    await store.close();
     const { url, expiresAt } = await core.printAuthorizeUrl(req, ctx.deps.now());
     if (ctx.out.isJson) ctx.out.json({ ok: true, email, authorize_url: url, state_expires_at: new Date(expiresAt).toISOString() });
     else await ctx.out.data(`${url}\n`);
@@ -83,9 +90,7 @@ async function runConnect(ctx: CommandContext, opts: ConnectOptions): Promise<vo
     ctx.out.info(`  box-qc connect --email ${email} --redirected-url '<the address>'`);
     return;
   }
-  const { openStoreForCommand } = await import('./shared/open-store.js');
   const { httpForCommand } = await import('./shared/http.js');
-  const store = await openStoreForCommand(ctx);
   let http: ReturnType<typeof httpForCommand> | undefined;
   const ports: FinishPorts = {
     store,

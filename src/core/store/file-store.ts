@@ -14,9 +14,10 @@ import { hostname as osHostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { StoreWriteError } from '../../errors.js';
 import { TEMP_SUFFIX, tempPrefix, writeStoreAtomic } from './atomic-write.js';
-import { emptyDocument, normalizeStoreEmail, serializeStore, validateDocument } from './format.js';
+import { emptyDocument, normalizeStoreEmail, serializeStore } from './format.js';
 import { withFsOverrides, type StoreFs } from './fs-layer.js';
 import { acquireLock, type HeldLock } from './lock-file.js';
+import { applyBatch, batchSignal, checkWritable, type Outcome, type PendingUpdate } from './group-commit.js';
 import { ensureStoreDir, ensureWritable, inspectStore } from './store-dir.js';
 import { readStoreFile, type StoreSnapshot } from './read-store.js';
 import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore } from './types.js';
@@ -44,12 +45,6 @@ export interface FileStoreOptions {
 
 export const DEFAULT_LOCK_WAIT_MS = 45_000;
 
-interface PendingUpdate {
-  mutate(doc: StoreDocument): unknown;
-  resolve(value: unknown): void;
-  reject(err: unknown): void;
-  options: LockOptions | undefined;
-}
 
 export function userLockPath(storePath: string, email: string): string {
   const hash = createHash('sha256').update(normalizeStoreEmail(email)).digest('hex').slice(0, 24);
@@ -139,8 +134,7 @@ class FileStore implements TokenStore {
       const applied = applyBatch(snap.doc, batch);
       outcomes = applied.outcomes;
       const bytes = serializeStore(applied.doc);
-      // A mutation must leave a document the backend can read; refuse to write one that is not.
-      validateDocument(JSON.parse(bytes.toString('utf8')), this.location);
+      checkWritable(bytes, this.location);
       const baseline = snap.exists ? snap.bytes : serializeStore(emptyDocument());
       if (!bytes.equals(baseline)) {
         if (snap.exists) await this.removeOrphanTemps();
@@ -211,51 +205,3 @@ class FileStore implements TokenStore {
     while (this.draining) await this.draining.catch(() => {});
   }
 }
-
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
-
-/** Applies each mutation to its own copy, adopting it only if mutate returned: a throw undoes that one alone. */
-function applyBatch(doc: StoreDocument, batch: PendingUpdate[]): { doc: StoreDocument; outcomes: Outcome[] } {
-  let working = doc;
-  const outcomes: Outcome[] = [];
-  for (const item of batch) {
-    if (item.options?.signal?.aborted) {
-      outcomes.push({ ok: false, error: item.options.signal.reason });
-      continue;
-    }
-    const trial = shallowCopy(working);
-    try {
-      outcomes.push({ ok: true, value: item.mutate(trial) });
-      working = trial;
-    } catch (error) {
-      outcomes.push({ ok: false, error });
-    }
-  }
-  return { doc: working, outcomes };
-}
-
-/** Copies the levels group commit needs to undo a failed mutation: the document, the users map, each record. */
-function shallowCopy(doc: StoreDocument): StoreDocument {
-  const users: StoreDocument['users'] = {};
-  for (const [k, v] of Object.entries(doc.users)) users[k] = { ...v };
-  return { ...doc, users };
-}
-
-/**
- * Aborts the shared lock wait only when every caller in the batch has given up. Returns a dispose function:
- * listeners must not pile up on a signal shared by 1,000 updates (Node warns about EventTarget leaks).
- */
-function batchSignal(batch: PendingUpdate[]): { signal: AbortSignal | undefined; dispose(): void } {
-  const signals = batch.map((b) => b.options?.signal);
-  const unique = new Set(signals);
-  if (unique.has(undefined)) return { signal: undefined, dispose() {} };
-  if (unique.size === 1) return { signal: signals[0], dispose() {} };
-  const ctl = new AbortController();
-  const check = () => {
-    if (signals.every((s) => s!.aborted)) ctl.abort(signals[0]!.reason);
-  };
-  for (const s of unique) s!.addEventListener('abort', check);
-  check();
-  return { signal: ctl.signal, dispose: () => unique.forEach((s) => s!.removeEventListener('abort', check)) };
-}
-
