@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 /**
- * `npm run demo`: box-qc's main job end to end, with no Box account. Starts the Box emulator in this
- * process (auto-approve, signed in as demo@example.com), then runs the real built binary as a user would:
+ * `npm run demo`: box-qc's main job end to end.
+ *
+ * With no Box app configured (the usual first run) it needs no Box account: it starts the Box emulator in
+ * this process (auto-approve, signed in as demo@example.com), then runs the real built binary as a user would:
  *   connect --no-browser -> status -> ls 0 -> refresh --force -> token -> disconnect
  * playing the browser for `connect` (fetch the authorize URL it prints, follow Box's redirect to its
- * callback). Prints what a user would see; exits 0 only if every step did. Never prints a whole token.
+ * callback). Prints what a user would see; exits 0 only if every step did. Never prints a token.
+ * With BOX_CLIENT_ID and BOX_CLIENT_SECRET set, it runs cron's job against that app instead (runConfigured).
  *
  * Needs the build (`npm run build`, done by `npm install`/`npm test`). Uses a temporary store and HOME.
  */
@@ -68,13 +71,38 @@ async function playBrowser(authorizeUrl) {
 }
 
 function mask(token) {
-  return token.length > 8 ? `${token.slice(0, 4)}…${token.slice(-2)} (${token.length} characters, masked)` : '(masked)';
+  return `******** (${token.length} characters, masked)`;
+}
+
+/**
+ * With a real Box app configured (BOX_CLIENT_ID and BOX_CLIENT_SECRET set), the main job is cron's: keep
+ * every connection alive (`refresh --all`), then show where things stand (`status`). Set BOX_QC_DEMO=emulator
+ * to run the emulator demo anyway.
+ */
+async function runConfigured() {
+  say('BOX_CLIENT_ID and BOX_CLIENT_SECRET are set: running the main job against your Box app.');
+  say('(BOX_QC_DEMO=emulator npm run demo runs the self-contained emulator demo instead.)');
+  let worst = 0;
+  for (const args of [['refresh', '--all'], ['status']]) {
+    say();
+    say(`$ box-qc ${args.join(' ')}`);
+    const code = await new Promise((resolve) => {
+      const child = spawn(process.execPath, [BIN, ...args], { stdio: 'inherit' });
+      child.on('close', (c) => resolve(c ?? 1));
+      child.on('error', () => resolve(1));
+    });
+    if (code !== 0 && worst === 0) worst = code;
+  }
+  return worst;
 }
 
 async function main() {
   if (!existsSync(join(ROOT, 'dist', 'main.js')) || !existsSync(join(ROOT, 'dist', 'emulator', 'index.js'))) {
     say('box-qc is not built yet: run `npm run build` first.');
     return 1;
+  }
+  if (process.env.BOX_CLIENT_ID && process.env.BOX_CLIENT_SECRET && process.env.BOX_QC_DEMO !== 'emulator') {
+    return runConfigured();
   }
   const { startEmulator } = await import(join(ROOT, 'dist', 'emulator', 'index.js'));
   const emu = await startEmulator({

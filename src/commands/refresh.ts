@@ -4,7 +4,7 @@
  * protocol in core/session.ts. One line per user on stderr; --json: one document on stdout.
  * Exit 0 all fine, 4 if any user needs reconnect, else 75 if any temporary failure.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { ActionFactory, CommandContext } from '../cli.js';
 import { UsageError } from '../errors.js';
 import { formatDuration } from '../core/duration.js';
@@ -37,8 +37,8 @@ export function registerRefresh(program: Command, action: ActionFactory): void {
     .option('--email <email>', 'the QC user (default: $BOX_QC_EMAIL, or the only connected user)')
     .option('--all', 'every connected user')
     .option('--force', 'refresh even if the tokens are still fresh')
-    .option('--min-valid <duration>', 'refresh when the access token expires within this', durationOption, 10 * 60_000)
-    .option('--max-age <duration>', 'refresh when the refresh token is older than this (Box kills it after 60 days unused)', durationOption, 7 * 86_400_000)
+    .addOption(new Option('--min-valid <duration>', 'refresh when the access token expires within this (90s, 10m, 2h, 7d)').argParser(durationOption).default(10 * 60_000, '10m'))
+    .addOption(new Option('--max-age <duration>', 'refresh when the refresh token is older than this (Box kills it after 60 days unused)').argParser(durationOption).default(7 * 86_400_000, '7d'))
     .option('--concurrency <n>', 'users refreshed at the same time with --all', concurrencyOption, 16)
     .addHelpText('after', `
 Exit codes: 0 all fine, 4 if any user must reconnect, else 75 if any temporary failure (try again later).
