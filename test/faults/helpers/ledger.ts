@@ -61,7 +61,7 @@ export function formatTable(rows: LedgerRow[]): string {
     r.name,
     String(r.iterations),
     String(r.corrupted),
-    `${r.lost}/${r.maxLost}${r.lost ? ` (${Object.entries(r.lostWhy).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`,
+    `${r.lost}/${r.maxLost >= 1e9 ? "any" : r.maxLost}${r.lost ? ` (${Object.entries(r.lostWhy).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`,
     String(r.unexplained),
     String(r.stuck),
     String(r.litter),
