@@ -2,7 +2,7 @@
 // emulator in its own process, and seeding token stores directly in the box_tokens.json v1 format
 // (src/core/store/types.ts). Scripts that print figures, never tests: nothing here asserts on time.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,8 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The binary under test; BOX_QC_BENCH_BIN points at another build (e.g. a bundle) without editing scripts. */
 export const BIN = process.env.BOX_QC_BENCH_BIN ?? join(ROOT, 'bin', 'box-qc.js');
 const TIME = '/usr/bin/time';
+/** Peak RSS needs GNU time; without it the figures print as n/a. */
+export const HAS_TIME = existsSync(TIME);
 
 export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -18,7 +20,7 @@ export const median = (xs) => {
   return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 export const fmtMs = (ms) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
-export const fmtMB = (bytes) => `${(bytes / 1048576).toFixed(1)} MB`;
+export const fmtMB = (bytes) => (Number.isFinite(bytes) ? `${(bytes / 1048576).toFixed(1)} MB` : 'n/a');
 export const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
 
 export function tempDir(label) {
@@ -34,7 +36,7 @@ export function run(cmd, args, { env, keepStdout = false, rss = false, cwd } = {
   return new Promise((resolve, reject) => {
     let argv = [cmd, ...args];
     let rssFile;
-    if (rss) {
+    if (rss && HAS_TIME) {
       rssFile = join(tmpdir(), `boxqc-bench-rss-${process.pid}-${Math.random().toString(36).slice(2)}`);
       argv = [TIME, '-o', rssFile, '-f', '%M', ...argv];
     }

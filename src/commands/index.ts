@@ -7,6 +7,7 @@ import { registerLs } from './ls.js';
 import { registerRefresh } from './refresh.js';
 import { registerToken } from './token.js';
 import { registerEmulator } from './emulator.js';
+import { registerStore } from './store.js';
 
 export function registerCommands(program: Command, action: ActionFactory): void {
   registerConnect(program, action);
@@ -16,4 +17,5 @@ export function registerCommands(program: Command, action: ActionFactory): void 
   registerRefresh(program, action);
   registerToken(program, action);
   registerEmulator(program, action);
+  registerStore(program, action);
 }

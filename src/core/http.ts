@@ -17,8 +17,18 @@ export interface HttpLog {
   debug(line: string): void;
 }
 
+/**
+ * The undici dispatcher, created (and undici imported) on the first request: importing undici is most of what a
+ * `token` run with a fresh access token would otherwise spend (issue 8, lock storm). Shared by every copy of the
+ * context (`{ ...ctx, timeoutMs }`), so copies reuse one connection pool.
+ */
+export interface HttpPool {
+  dispatcher(): Promise<Dispatcher>;
+  close(): Promise<void>;
+}
+
 export interface HttpContext {
-  dispatcher: Dispatcher;
+  pool: HttpPool;
   userAgent: string;
   log: HttpLog;
   /** Total time allowed for one request, headers and body (ms). */
@@ -49,19 +59,9 @@ function envValue(env: Record<string, string | undefined>, name: string): string
 }
 
 export async function createHttpContext(options: HttpContextOptions): Promise<HttpContext> {
-  const { EnvHttpProxyAgent } = await import('undici');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const dispatcher = new EnvHttpProxyAgent({
-    httpProxy: envValue(options.env, 'HTTP_PROXY'),
-    httpsProxy: envValue(options.env, 'HTTPS_PROXY'),
-    noProxy: envValue(options.env, 'NO_PROXY'),
-    connect: { timeout: options.connectTimeoutMs ?? 10_000 },
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    keepAliveTimeout: 10_000,
-  });
   const ctx: HttpContext = {
-    dispatcher,
+    pool: lazyPool(options, timeoutMs),
     userAgent: `box-qc/${VERSION}`,
     log: options.log,
     timeoutMs,
@@ -72,9 +72,30 @@ export async function createHttpContext(options: HttpContextOptions): Promise<Ht
   return ctx;
 }
 
-/** Closes the dispatcher's keep-alive sockets so a short-lived process can exit at once. */
+function lazyPool(options: HttpContextOptions, timeoutMs: number): HttpPool {
+  let created: Promise<Dispatcher> | undefined;
+  return {
+    dispatcher() {
+      created ??= import('undici').then(({ EnvHttpProxyAgent }) => new EnvHttpProxyAgent({
+        httpProxy: envValue(options.env, 'HTTP_PROXY'),
+        httpsProxy: envValue(options.env, 'HTTPS_PROXY'),
+        noProxy: envValue(options.env, 'NO_PROXY'),
+        connect: { timeout: options.connectTimeoutMs ?? 10_000 },
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        keepAliveTimeout: 10_000,
+      }));
+      return created;
+    },
+    async close() {
+      if (created) await (await created.catch(() => undefined))?.close().catch(() => undefined);
+    },
+  };
+}
+
+/** Closes the dispatcher's keep-alive sockets (if a request ever opened any) so a short-lived process exits at once. */
 export async function closeHttpContext(ctx: HttpContext): Promise<void> {
-  await ctx.dispatcher.close().catch(() => undefined);
+  await ctx.pool.close();
 }
 
 async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -121,7 +142,7 @@ function flattenHeaders(raw: Record<string, string | string[] | undefined>): Rec
 
 /** Sends one request (no retries). Network failures and timeouts -> NetworkError; a caller's abort is rethrown. */
 export async function sendRequest(ctx: HttpContext, req: HttpRequest): Promise<HttpResponse> {
-  const { request } = await import('undici');
+  const [{ request }, dispatcher] = await Promise.all([import('undici'), ctx.pool.dispatcher()]);
   const label = `${req.method} ${req.url.pathname}`;
   const timeout = AbortSignal.timeout(req.timeoutMs ?? ctx.timeoutMs);
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
@@ -133,7 +154,7 @@ export async function sendRequest(ctx: HttpContext, req: HttpRequest): Promise<H
   }
   const note = req.logNote ? ` (${req.logNote})` : '';
   try {
-    const res = await request(req.url, { dispatcher: ctx.dispatcher, method: req.method, headers, body, signal });
+    const res = await request(req.url, { dispatcher, method: req.method, headers, body, signal });
     const text = await res.body.text();
     const flat = flattenHeaders(res.headers);
     const requestId = flat['box-request-id'];

@@ -59,7 +59,11 @@ export interface ConfigFacts {
 }
 
 function iso(ms: number | undefined): string | null {
-  return ms === undefined ? null : new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
+  if (ms === undefined) return null;
+  // Whole seconds, so toISOString always ends in ".000Z": slicing it off is the old regex replace, cheaper
+  // (30,000 calls for a 10,000-user report: issue 8, store scale).
+  const text = new Date(Math.floor(ms / 1000) * 1000).toISOString();
+  return `${text.slice(0, -5)}Z`;
 }
 
 function str(v: unknown): string | null {

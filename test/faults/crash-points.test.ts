@@ -60,6 +60,35 @@ const POINTS: Point[] = [
 /** The points between the POST and the save's rename: strict rotation loses the user there (F8). */
 const STRICT_POINTS = ['new pair: temp created (O_EXCL), before write', 'new pair: rename'];
 
+/**
+ * The temp's content write cannot be singled out by path (the temp name is random) and the libuv thread
+ * also writes to its wake-up eventfd, so `when` for it comes from a traced run of the same command: the
+ * index of the new pair's `{\n  "version"...` write among that thread's writes (checked above every other
+ * thread's count). Wake-ups can coalesce differently from run to run, so the kill is verified afterwards
+ * and retried (at most 3 times) when it landed elsewhere.
+ */
+async function discoverTempWrite(l: FaultLab): Promise<number | string> {
+  await resetStore(l);
+  const log = join(l.root, 'discover-write.log');
+  await l.cli(['refresh', '--email', EMAIL, '--force'], { wrap: ['strace', '-f', '-qq', '-e', 'trace=write', '-o', log], env: { UV_THREADPOOL_SIZE: '1' } });
+  await l.settle();
+  const perThread = new Map<string, number>();
+  const hits: Array<{ tid: string; n: number }> = [];
+  for (const line of (await readFile(log, 'utf8')).split('\n')) {
+    const m = /^(\d+) write\(\d+, "(.{0,16})/.exec(line);
+    if (!m) continue;
+    const n = (perThread.get(m[1]!) ?? 0) + 1;
+    perThread.set(m[1]!, n);
+    if (m[2]!.startsWith('{\\n  \\"version')) hits.push({ tid: m[1]!, n });
+  }
+  await rm(log, { force: true });
+  const target = hits[1];
+  const counts = JSON.stringify(Object.fromEntries(perThread));
+  if (!target) return `${hits.length} store write(s) seen; writes per thread ${counts}`;
+  const others = [...perThread].filter(([tid]) => tid !== target.tid).map(([, n]) => n);
+  return others.every((n) => n < target.n) ? target.n : `write #${target.n} is reached by another thread too: ${counts}`;
+}
+
 function userLockPath(dir: string): string {
   return join(dir, `.tokens.json.user-${createHash('sha256').update(EMAIL).digest('hex').slice(0, 24)}.lock`);
 }
@@ -129,6 +158,27 @@ async function crashAt(l: FaultLab, p: Point, row: LedgerRow, problems: string[]
   return `${tag}: ${content}${temps.length ? ' + orphan temp' : ''}; next run exit ${next.code} in ${next.wallMs} ms`;
 }
 
+async function tempWritePoint(l: FaultLab, row: LedgerRow, problems: string[]): Promise<string> {
+  const why: string[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const k = await discoverTempWrite(l);
+    if (typeof k === 'string') {
+      why.push(k);
+      continue;
+    }
+    const point: Point = { name: `new pair: temp content write (write #${k} of the store thread)`, inject: ['-e', `inject=write:signal=SIGKILL:when=${k}`], content: 'old+marker', orphanTemp: true };
+    const mine: string[] = [];
+    const line = await crashAt(l, point, row, mine, false);
+    if (mine.length === 0 || attempt === 3) {
+      problems.push(...mine);
+      return `${line}${attempt > 1 ? ` (attempt ${attempt})` : ''}`;
+    }
+    row.iterations -= 1;
+  }
+  // Not a product failure: the point is bracketed by the deterministic "temp created" and "temp fsync" points.
+  return `new pair: temp content write: NOT REACHED (no usable write index in 3 traced runs: ${why.join('; ')})`;
+}
+
 describe('deterministic crash points under strace (T5)', () => {
   let grace: FaultLab;
   let strict: FaultLab;
@@ -146,10 +196,13 @@ describe('deterministic crash points under strace (T5)', () => {
     const problems: string[] = [];
     const matrix: string[] = [];
     for (const p of POINTS) matrix.push(await crashAt(grace, p, row, problems, false));
+    matrix.push(await tempWritePoint(grace, row, problems));
     for (const name of STRICT_POINTS) matrix.push(await crashAt(strict, POINTS.find((p) => p.name === name)!, row, problems, true));
     const leaks = [...grace.leaks(), ...strict.leaks()];
     row.leaks = leaks.length;
-    row.notes = `${POINTS.length} points x box-grace + ${STRICT_POINTS.length} x strict; ${problems.length} problem(s)`;
+    row.secretsChecked = grace.secrets().size + strict.secrets().size;
+    row.failed = problems.length;
+    row.notes = `${POINTS.length + 1} points x box-grace (one via a traced write index) + ${STRICT_POINTS.length} x strict; ${problems.length} problem(s)`;
     recordRow(row);
     process.stdout.write(`\nT5 crash-point matrix:\n  ${matrix.join('\n  ')}\n`);
     expect(problems, problems.join('\n\n')).toEqual([]);

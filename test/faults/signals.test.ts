@@ -36,7 +36,7 @@ describe('catchable signals during refresh --all (T4b)', () => {
     const outcomes: Record<string, number> = {};
     const count = (k: string) => (outcomes[k] = (outcomes[k] ?? 0) + 1);
     const iterations = SOAK ? 600 : 200;
-    const deadline = Date.now() + (SOAK ? 30 : 6) * 60_000;
+    const deadline = Date.now() + (SOAK ? 15 : 2.5) * 60_000;
     for (let i = 0; i < iterations && Date.now() < deadline; i++) {
       row.iterations += 1;
       const [sig, expectedCode] = SIGNALS[i % SIGNALS.length]!;
@@ -47,14 +47,18 @@ describe('catchable signals during refresh --all (T4b)', () => {
       const r = await run.done;
       await l.settle();
       const refreshed = (l.emu.stats().byGrantType.refresh_token ?? 0) - refreshesBefore;
+      // Node restores default signal dispositions while it exits, so a signal in that last instant kills the
+      // process after its work is done: recognised by the summary line printed at the end of the run.
+      const finished = /^3 users: /m.test(r.stderr);
       if (!delivered || (r.code === 0 && r.signal === null)) count('finished before the signal');
+      else if (r.signal === sig && finished) count(`killed by ${sig} while exiting, after the run`);
       else if (r.signal === sig) count(`killed by ${sig} (before handlers)`);
       else if (r.code === expectedCode) count(`exit ${expectedCode}`);
       else {
         count(`unexpected exit ${r.code}/${r.signal}`);
         problems.push(`#${i} ${sig}: expected exit ${expectedCode}\n${describeResult(r)}`);
       }
-      if (r.signal === sig && refreshed > 0) problems.push(`#${i} died by ${sig} after ${refreshed} refresh POST(s) were sent`);
+      if (r.signal === sig && !finished && refreshed > 0) problems.push(`#${i} died by ${sig} mid-run after ${refreshed} refresh POST(s)\n${describeResult(r)}`);
 
       const st = await readStoreState(l.storePath);
       if (!st.ok) {
@@ -85,7 +89,9 @@ describe('catchable signals during refresh --all (T4b)', () => {
     row.litter += left.length;
     const leaks = l.leaks();
     row.leaks = leaks.length;
-    row.notes = Object.entries(outcomes).map(([k, v]) => `${k}: ${v}`).join('; ');
+    row.secretsChecked = l.secrets().size;
+    row.failed = problems.length;
+    row.notes = (row.iterations < iterations ? `time budget hit after ${row.iterations}; ` : '') + Object.entries(outcomes).map(([k, v]) => `${k}: ${v}`).join('; ');
     recordRow(row);
     expect(problems, problems.join('\n\n')).toEqual([]);
     expect(leaks).toEqual([]);

@@ -12,6 +12,8 @@ import type { CommandContext } from '../../cli.js';
 import { ConfigError } from '../../errors.js';
 import { openFileStore, type FileStoreOptions } from '../../core/store/file-store.js';
 import type { TokenStore } from '../../core/store/types.js';
+import { isPostgresUrl } from '../../core/store/pg-errors.js';
+import { openPostgresStore } from '../../core/store/postgres-store.js';
 
 export interface OpenStoreOptions {
   /** Overrides the lock wait (ms). */
@@ -48,10 +50,12 @@ export function parseLockWaitMs(raw: string | undefined): number | undefined {
 }
 
 export function openStoreForCommand(ctx: CommandContext, opts: OpenStoreOptions = {}): TokenStore {
-  const storePath = ctx.config().storePath;
-  if (/^postgres(ql)?:\/\//i.test(storePath)) {
-    throw new ConfigError('PostgreSQL store not available yet', { code: 'E_CONFIG_STORE' });
-  }
+  return openStoreAt(ctx, ctx.config().storePath, opts);
+}
+
+/** A store path or postgres:// URL (`store migrate` opens two). pg itself loads only on first use (issue 9). */
+export function openStoreAt(ctx: CommandContext, storePath: string, opts: OpenStoreOptions = {}): TokenStore {
+  if (isPostgresUrl(storePath)) return openPostgresForCommand(ctx, storePath, opts);
   const path = isAbsolute(storePath) ? storePath : resolve(storePath);
   const host = nodeStoreHost();
   return openFileStore(path, {
@@ -62,6 +66,22 @@ export function openStoreForCommand(ctx: CommandContext, opts: OpenStoreOptions 
     onWarning: (line) => ctx.out.warn(line),
     onLockWait: (holder) => {
       const who = holder.pid === undefined ? 'another process' : `pid ${holder.pid}`;
+      const spinner = ctx.out.spinner(`waiting for the token store (held by ${who})`);
+      return () => {
+        void spinner.then((s) => s.stop(), () => {});
+      };
+    },
+  });
+}
+
+export function openPostgresForCommand(ctx: CommandContext, url: string, opts: OpenStoreOptions = {}): ReturnType<typeof openPostgresStore> {
+  return openPostgresStore(url, {
+    env: ctx.deps.env,
+    pid: ctx.deps.pid,
+    hostname: hostname(),
+    lockWaitMs: opts.lockWaitMs ?? parseLockWaitMs(ctx.deps.env.BOX_QC_LOCK_WAIT_MS),
+    onLockWait: (holder) => {
+      const who = holder.pid === undefined ? 'another client' : `pid ${holder.pid}${holder.host && holder.host !== hostname() ? ` on ${holder.host}` : ''}`;
       const spinner = ctx.out.spinner(`waiting for the token store (held by ${who})`);
       return () => {
         void spinner.then((s) => s.stop(), () => {});

@@ -20,6 +20,7 @@ import { acquireLock, type HeldLock } from './lock-file.js';
 import { applyBatch, batchSignal, checkWritable, type Outcome, type PendingUpdate } from './group-commit.js';
 import { ensureStoreDir, ensureWritable, inspectStore } from './store-dir.js';
 import { readStoreFile, type StoreSnapshot } from './read-store.js';
+import { ParsedCache } from './parsed-cache.js';
 import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore } from './types.js';
 
 export interface FileStoreOptions {
@@ -66,6 +67,8 @@ class FileStore implements TokenStore {
   private readonly heldUsers = new AsyncLocalStorage<ReadonlySet<string>>();
   private pending: PendingUpdate[] = [];
   private draining: Promise<void> | undefined;
+  /** The last bytes read or written and their document: a re-read of unchanged bytes skips parse + validate. */
+  private readonly parsed = new ParsedCache();
 
   constructor(path: string, opts: FileStoreOptions) {
     this.location = path;
@@ -81,7 +84,7 @@ class FileStore implements TokenStore {
   }
 
   private snapshot(): Promise<StoreSnapshot> {
-    return readStoreFile(this.location, { fs: this.fs, euid: this.opts.euid, onWarning: this.warn });
+    return readStoreFile(this.location, { fs: this.fs, euid: this.opts.euid, onWarning: this.warn, cache: this.parsed });
   }
 
   async withUserLock<T>(email: string, fn: () => Promise<T>, options?: LockOptions): Promise<T> {
@@ -134,11 +137,13 @@ class FileStore implements TokenStore {
       const applied = applyBatch(snap.doc, batch);
       outcomes = applied.outcomes;
       const bytes = serializeStore(applied.doc);
-      checkWritable(bytes, this.location);
+      const saved = checkWritable(bytes, this.location);
       const baseline = snap.exists ? snap.bytes : serializeStore(emptyDocument());
       if (!bytes.equals(baseline)) {
         if (snap.exists) await this.removeOrphanTemps();
         await writeStoreAtomic(this.location, bytes, { fs: this.fs, onWarning: this.warn, randomId: this.opts.tempRandomId });
+        // The next re-read (under this lock or the next) finds exactly these bytes unless another process wrote.
+        this.parsed.set(bytes, saved);
       }
     } finally {
       await lock.release();

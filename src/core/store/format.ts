@@ -31,6 +31,8 @@ const TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\
  */
 export function parseTimestamp(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
+  const fast = parseCanonical(value);
+  if (fast !== undefined) return fast;
   const m = TIMESTAMP_RE.exec(value.trim());
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac, zone] = m;
@@ -49,6 +51,48 @@ export function parseTimestamp(value: unknown): number | undefined {
     t -= sign * offsetMin * 60_000;
   }
   return t;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Two ASCII digits at i..i+1 as a number, or -1. */
+function digits2(v: string, i: number): number {
+  const a = v.charCodeAt(i) - 48;
+  const b = v.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * Fast path for the shape box-qc itself writes, `YYYY-MM-DDTHH:MM:SSZ` (years 1970-9999): a store of 10,000
+ * users holds 40,000 timestamps and every read validates them all (issue 8, store scale: the regex plus the
+ * Date round trip were most of a read). Same answers as the general path; anything else falls through to it.
+ */
+function isCanonical(v: string): boolean {
+  if (v.length !== 20 || v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(10) !== 84
+    || v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58 || v.charCodeAt(19) !== 90) return false;
+  const hi = digits2(v, 0);
+  const lo = digits2(v, 2);
+  const mo = digits2(v, 5);
+  const d = digits2(v, 8);
+  const h = digits2(v, 11);
+  const mi = digits2(v, 14);
+  const s = digits2(v, 17);
+  if (hi < 0 || lo < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59) return false;
+  const y = hi * 100 + lo;
+  if (y < 1970) return false;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  return d <= (mo === 2 && leap ? 29 : DAYS_IN_MONTH[mo - 1]!);
+}
+
+function parseCanonical(v: string): number | undefined {
+  if (!isCanonical(v)) return undefined;
+  const n = (from: number, to: number) => Number(v.slice(from, to));
+  return Date.UTC(n(0, 4), n(5, 7) - 1, n(8, 10), n(11, 13), n(14, 16), n(17, 19));
+}
+
+/** Whether parseTimestamp would accept the value, without computing it (validation of every read). */
+export function isTimestamp(value: unknown): boolean {
+  return typeof value === 'string' && (isCanonical(value) || parseTimestamp(value) !== undefined);
 }
 
 /** ISO-8601 UTC with `Z`, whole seconds (the backend's own shape: `2026-11-26T16:00:00Z`). */
@@ -131,7 +175,7 @@ function validateUser(record: unknown, key: string, path: string): StoredUser {
     }
   }
   for (const field of TIMESTAMP_FIELDS) {
-    if (typeof record[field] === 'string' && parseTimestamp(record[field]) === undefined) {
+    if (typeof record[field] === 'string' && !isTimestamp(record[field])) {
       throw corrupt(path, `${where}.${field} is not an ISO-8601 timestamp`);
     }
   }

@@ -12,10 +12,13 @@ export interface PendingUpdate {
   options: LockOptions | undefined;
 }
 
-/** A mutation must leave a document the backend can read. If not, that is a bug in box-qc, not a bad file. */
-export function checkWritable(bytes: Buffer, location: string): void {
+/**
+ * A mutation must leave a document the backend can read. If not, that is a bug in box-qc, not a bad file.
+ * Returns the document read back from `bytes` (what a re-read of the saved file gives: the file store caches it).
+ */
+export function checkWritable(bytes: Buffer, location: string): StoreDocument {
   try {
-    validateDocument(JSON.parse(bytes.toString('utf8')), location);
+    return validateDocument(JSON.parse(bytes.toString('utf8')), location);
   } catch (err) {
     throw new Error(`internal error: refusing to save an invalid token store document (${(err as Error).message})`, { cause: err });
   }
@@ -46,7 +49,9 @@ export function applyBatch(doc: StoreDocument, batch: PendingUpdate[]): { doc: S
 /** Copies the levels group commit needs to undo a failed mutation: the document, the users map, each record. */
 function shallowCopy(doc: StoreDocument): StoreDocument {
   const users: StoreDocument['users'] = {};
-  for (const [k, v] of Object.entries(doc.users)) users[k] = { ...v };
+  const from = doc.users;
+  // Object.keys + index, not Object.entries: measurably cheaper on a 1,000-key map, copied once per update.
+  for (const k of Object.keys(from)) users[k] = { ...from[k]! };
   return { ...doc, users };
 }
 

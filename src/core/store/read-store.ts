@@ -8,6 +8,7 @@
 import { StoreError } from '../../errors.js';
 import { emptyDocument, parseStoreBytes } from './format.js';
 import { READ_NOFOLLOW, errnoCode, type StoreFs } from './fs-layer.js';
+import { copyDocument, type ParsedCache } from './parsed-cache.js';
 import type { StoreDocument } from './types.js';
 
 export interface ReadContext {
@@ -15,6 +16,8 @@ export interface ReadContext {
   /** Effective uid, or undefined where the platform has none (ownership is then not checked). */
   euid: number | undefined;
   onWarning(line: string): void;
+  /** Skips parsing and validating bytes identical to the last ones parsed (issue 8). */
+  cache?: ParsedCache;
 }
 
 export interface StoreSnapshot {
@@ -74,7 +77,12 @@ export async function readStoreFile(path: string, ctx: ReadContext): Promise<Sto
     } catch (err) {
       throw refuse(path, 'E_STORE_UNREADABLE', `cannot be read (${errnoCode(err) ?? 'error'})`);
     }
-    return { doc: parseStoreBytes(bytes, path), exists: true, bytes };
+    let doc = ctx.cache?.get(bytes);
+    if (doc === undefined) {
+      doc = parseStoreBytes(bytes, path);
+      ctx.cache?.set(bytes, copyDocument(doc));
+    }
+    return { doc, exists: true, bytes };
   } finally {
     await fh.close().catch(() => {});
   }

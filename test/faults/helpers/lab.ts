@@ -8,7 +8,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chown, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,8 +18,14 @@ import { cleanEnv, type CliResult } from '../../helpers/run-cli.js';
 import { startTokenProxy, type TokenProxy } from './token-proxy.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+/** What bin/box-qc.js runs: the bundle (dist/cli/main.mjs) when present, else tsc's dist/main.js. */
+function distEntry(dist: string): string {
+  const bundle = join(dist, 'cli', 'main.mjs');
+  return existsSync(bundle) ? bundle : join(dist, 'main.js');
+}
+
 /** The script a user would run: bin/box-qc.js (-> dist/main.js), or $BOX_QC_FAULTS_DIST/main.js. */
-export const MAIN = process.env.BOX_QC_FAULTS_DIST ? join(process.env.BOX_QC_FAULTS_DIST, 'main.js') : join(REPO, 'bin', 'box-qc.js');
+export const MAIN = process.env.BOX_QC_FAULTS_DIST ? distEntry(process.env.BOX_QC_FAULTS_DIST) : join(REPO, 'bin', 'box-qc.js');
 export const DIST = process.env.BOX_QC_FAULTS_DIST ?? join(REPO, 'dist');
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -37,6 +44,8 @@ export interface StartOptions {
   timeoutMs?: number;
   /** Run `node MAIN args` through `sh -c` with this prefix (e.g. "umask 000;"). */
   shellPrefix?: string;
+  /** Another script to run with node instead of the CLI (test/faults/helpers/store-op.mjs). */
+  script?: string;
 }
 
 export interface Started {
@@ -105,7 +114,7 @@ export async function startFaultLab(options: EmulatorOptions & { rootDir?: strin
   };
 
   const start = (args: string[], opts: StartOptions = {}): Started => {
-    const nodeArgv = [process.execPath, MAIN, ...args];
+    const nodeArgv = [process.execPath, opts.script ?? MAIN, ...args];
     let argv = [...(opts.wrap ?? []), ...nodeArgv];
     if (opts.shellPrefix !== undefined) {
       const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
@@ -219,8 +228,4 @@ export async function litter(dir: string): Promise<string[]> {
   } catch {
     return [];
   }
-}
-
-export async function chownTree(path: string, uid: number, gid: number): Promise<void> {
-  await chown(path, uid, gid);
 }

@@ -22,6 +22,10 @@ export interface LedgerRow {
   stuck: number;
   litter: number;
   leaks: number;
+  /** Distinct secrets (tokens, codes, client secret) searched for in every output and command line. */
+  secretsChecked: number;
+  /** Any other check of the test that failed (exit codes, recovery, messages): bound 0. */
+  failed: number;
   notes?: string;
 }
 
@@ -30,11 +34,11 @@ export function ledgerDir(): string {
 }
 
 export function rowOk(r: LedgerRow): boolean {
-  return r.corrupted === 0 && r.lost <= r.maxLost && r.unexplained === 0 && r.stuck === 0 && r.litter === 0 && r.leaks === 0;
+  return r.corrupted === 0 && r.lost <= r.maxLost && r.unexplained === 0 && r.stuck === 0 && r.litter === 0 && r.leaks === 0 && r.failed === 0;
 }
 
 export function emptyRow(name: string, maxLost = 0): LedgerRow {
-  return { name, iterations: 0, corrupted: 0, lost: 0, lostWhy: {}, maxLost, unexplained: 0, stuck: 0, litter: 0, leaks: 0 };
+  return { name, iterations: 0, corrupted: 0, lost: 0, lostWhy: {}, maxLost, unexplained: 0, stuck: 0, litter: 0, leaks: 0, secretsChecked: 0, failed: 0 };
 }
 
 export function recordRow(row: LedgerRow): void {
@@ -56,7 +60,7 @@ export function readRows(dir = ledgerDir()): LedgerRow[] {
 }
 
 export function formatTable(rows: LedgerRow[]): string {
-  const head = ['test', 'iter', 'corrupt', 'lost (why)', 'unexpl.', 'stuck', 'litter', 'leaks', 'ok', 'notes'];
+  const head = ['test', 'iter', 'corrupt', 'lost (why)', 'unexpl.', 'stuck', 'litter', 'leaks/secrets', 'failed', 'ok', 'notes'];
   const body = rows.map((r) => [
     r.name,
     String(r.iterations),
@@ -65,7 +69,8 @@ export function formatTable(rows: LedgerRow[]): string {
     String(r.unexplained),
     String(r.stuck),
     String(r.litter),
-    String(r.leaks),
+    `${r.leaks}/${r.secretsChecked}`,
+    String(r.failed),
     rowOk(r) ? 'ok' : 'FAIL',
     r.notes ?? '',
   ]);

@@ -35,7 +35,9 @@ const SECRET_FIELDS = ['access_token', 'refresh_token', 'code', 'client_secret',
 
 export async function startTokenProxy(upstream: string): Promise<TokenProxy> {
   const target = new URL(upstream);
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  // No keep-alive upstream: a long-lived agent reusing a socket the emulator is closing as idle (Node's 5 s
+  // keepAliveTimeout) fails the request with a reset that the CLI, talking to Box directly, would not meet.
+  const agent = new Agent({ keepAlive: false, maxSockets: 64 });
   const secrets = new Set<string>();
   const pairs = new Set<string>();
   const sockets = new Set<Socket>();
@@ -95,6 +97,7 @@ export async function startTokenProxy(upstream: string): Promise<TokenProxy> {
         res.destroy();
       });
   });
+  server.keepAliveTimeout = 65_000;
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));

@@ -42,10 +42,11 @@ describe('openStoreForCommand', () => {
     expect(stderr.text).toBe(`warning: token store ${path} was accessible by other users (mode 0640); tightened to 0600\n`);
   });
 
-  it('refuses a postgres:// store for now with a configuration error (exit 2)', () => {
-    const { ctx } = context({ BOX_QC_STORE: 'postgres://u@db/boxqc' });
-    expect(() => openStoreForCommand(ctx)).toThrow(ConfigError);
-    expect(() => openStoreForCommand(ctx)).toThrow('PostgreSQL store not available yet');
+  it('opens a postgres:// store (issue 9) without connecting, showing the URL with its password redacted', async () => {
+    const { ctx } = context({ BOX_QC_STORE: 'postgres://u:s3cret@db/boxqc' });
+    const store = openStoreForCommand(ctx);
+    expect(store.location).toBe('postgres://u:***@db/boxqc');
+    await store.close();
   });
 
   it('honours BOX_QC_LOCK_WAIT_MS (for tests) and rejects a bad value', async () => {

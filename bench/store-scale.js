@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// bench/store-scale (issue 8): what a big store costs. `status --json` (which reports every user, so its output
+// grows with the store too), `status --json --email E` (one user) and one user's forced refresh
+// (`refresh --email E --force`), with 10,000 users in the store vs 10 users. Interleaved, medians; the
+// emulator runs in its own process. Filler users carry made-up tokens (status and one user's refresh never
+// send them); the refreshed user has a real pair. Target: under 2x.
+// Usage: node bench/store-scale.js [runs=10] [big=10000] [small=10]
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { baseEnv, boxQc, check, email, emitResult, fmtMs, median, startEmulatorProcess, tempDir, userRecord, writeStore } from './lib/common.js';
+
+const [runs = 10, big = 10_000, small = 10] = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
+const TARGET = email(0);
+
+const emu = await startEmulatorProcess(['--items', '10']);
+const { dir, cleanup } = tempDir('scale');
+const result = { name: 'store-scale', runs, big, small };
+try {
+  const setups = [];
+  for (const n of [small, big]) {
+    const users = {};
+    for (let i = 1; i < n; i += 1) users[email(i)] = userRecord(email(i));
+    users[TARGET] = userRecord(TARGET, await emu.mint(TARGET));
+    const store = join(dir, `store-${n}`, 'tokens.json');
+    writeStore(store, users);
+    setups.push({ n, store, bytes: statSync(store).size, env: baseEnv(dir, { ...emu.env, BOX_QC_STORE: store }) });
+  }
+  const ops = {
+    'status --json': (s) => boxQc(['status', '--json'], s.env),
+    // The same question for one user: separates the store's size from the size of the report (every user).
+    'status --json --email E': (s) => boxQc(['status', '--json', '--email', TARGET], s.env),
+    'refresh --email E --force': (s) => boxQc(['refresh', '--email', TARGET, '--force'], s.env),
+  };
+  for (const [name, op] of Object.entries(ops)) for (const s of setups) check(await op(s), `${name} (${s.n} users)`); // warm-up
+  const samples = {};
+  for (let i = 0; i < runs; i += 1) {
+    for (const [name, op] of Object.entries(ops)) {
+      for (const s of setups) (samples[`${name}@${s.n}`] ??= []).push(check(await op(s), `${name} (${s.n} users)`).ms);
+    }
+  }
+  console.log(`store scale (${big} vs ${small} users; ${runs} interleaved runs, medians; target < 2x)`);
+  console.log(`  store sizes: ${setups.map((s) => `${s.n} users = ${(s.bytes / 1024).toFixed(0)} KiB`).join(', ')}`);
+  result.ops = {};
+  for (const name of Object.keys(ops)) {
+    const a = median(samples[`${name}@${small}`]);
+    const b = median(samples[`${name}@${big}`]);
+    result.ops[name] = { smallMs: a, bigMs: b, ratio: b / a };
+    console.log(`  ${name.padEnd(28)} ${fmtMs(a).padStart(8)} -> ${fmtMs(b).padStart(8)}   ${(b / a).toFixed(2)}x`);
+  }
+  result.storeBytes = Object.fromEntries(setups.map((s) => [s.n, s.bytes]));
+} finally {
+  await emu.close();
+  cleanup();
+}
+emitResult(result);

@@ -1,0 +1,117 @@
+/**
+ * Advisory locks for the PostgreSQL store (issue 9). A lock is tried first without waiting, so `onWait`
+ * (the spinner) is called once, only when someone holds it; then waited for with the server's own queue,
+ * bounded by lock_timeout (-> StoreBusyError, exit 75, naming the holder from pg_stat_activity's
+ * application_name "box-qc pid N@host"). An abort cancels the waiting statement from another connection.
+ */
+import type { PoolClient } from 'pg';
+import { StoreBusyError } from '../../errors.js';
+import type { LockWaitInfo } from './types.js';
+
+export interface AdvisoryOptions {
+  waitMs: number;
+  signal?: AbortSignal | undefined;
+  /** Our host name: the busy message names the holder's host only when it differs. */
+  hostname?: string | undefined;
+  /** Transaction-level (released by COMMIT/ROLLBACK) instead of session-level. */
+  transaction?: boolean;
+  cancel(backendPid: number): Promise<void>;
+  onWait(holder: LockWaitInfo): void;
+}
+
+export interface HeldAdvisory {
+  /** Session locks: unlock and give the connection back (destroyed if it failed). */
+  release(): Promise<void>;
+  /** The connection holding the lock still answers (so the lock is still ours). */
+  alive(): Promise<boolean>;
+}
+
+const HOLDER_SQL = `
+  WITH k AS (SELECT hashtextextended($1, 0) AS k)
+  SELECT a.application_name AS app
+    FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid, k
+   WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+     AND l.classid = ((k.k >> 32) & 4294967295)::oid AND l.objid = (k.k & 4294967295)::oid
+   LIMIT 1`;
+
+/** Best effort: who holds the lock, from the application_name every box-qc connection sets. */
+async function lockHolder(c: PoolClient, name: string): Promise<LockWaitInfo> {
+  try {
+    const r = await c.query<{ app: string | null }>(HOLDER_SQL, [name]);
+    const m = /^box-qc pid (\d+)@(.*)$/.exec(r.rows[0]?.app ?? '');
+    return m ? { pid: Number(m[1]), host: m[2]! } : {};
+  } catch {
+    return {};
+  }
+}
+
+function busyError(holder: LockWaitInfo, myHost: string | undefined): StoreBusyError {
+  const who = holder.pid === undefined
+    ? 'another client'
+    : `pid ${holder.pid}${holder.host !== undefined && holder.host !== myHost ? ` on host ${holder.host}` : ''}`;
+  return new StoreBusyError(`store busy (held by ${who})`, {
+    hint: 'another box-qc is using this store; nothing was lost, try again later',
+    details: { pid: holder.pid, host: holder.host },
+  });
+}
+
+function sqlstate(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export async function acquireAdvisory(c: PoolClient, name: string, o: AdvisoryOptions): Promise<HeldAdvisory> {
+  o.signal?.throwIfAborted();
+  const kind = o.transaction ? 'xact_' : '';
+  const tried = await c.query<{ ok: boolean }>(`SELECT pg_try_advisory_${kind}lock(hashtextextended($1, 0)) AS ok`, [name]);
+  if (!tried.rows[0]?.ok) {
+    const holder = await lockHolder(c, name);
+    o.onWait(holder);
+    // lock_timeout 0 would mean "wait forever".
+    await c.query(`SET ${o.transaction ? 'LOCAL ' : ''}lock_timeout = ${Math.max(1, Math.floor(o.waitMs))}`);
+    // pg keeps the backend pid from BackendKeyData but does not declare it.
+    const backendPid = (c as unknown as { processID?: number | null }).processID;
+    const onAbort = () => {
+      if (typeof backendPid === 'number') void o.cancel(backendPid);
+    };
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      o.signal?.throwIfAborted();
+      await c.query(`SELECT pg_advisory_${kind}lock(hashtextextended($1, 0))`, [name]);
+    } catch (err) {
+      if (o.signal?.aborted) throw o.signal.reason;
+      if (sqlstate(err) === '55P03') throw busyError(await lockHolder(c, name).catch(() => holder), o.hostname);
+      throw err;
+    } finally {
+      o.signal?.removeEventListener('abort', onAbort);
+      if (!o.transaction) await c.query('RESET lock_timeout').catch(() => {});
+    }
+  }
+  return held(c, name, o.transaction === true);
+}
+
+function held(c: PoolClient, name: string, transaction: boolean): HeldAdvisory {
+  let released = false;
+  return {
+    async release() {
+      if (transaction || released) return;
+      released = true;
+      try {
+        await c.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [name]);
+        c.release();
+      } catch (err) {
+        // A dead connection: the server already dropped the lock with it.
+        c.release(err instanceof Error ? err : true);
+      }
+    },
+    async alive() {
+      try {
+        await c.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
