@@ -68,8 +68,12 @@ function expiresAtOf(user: StoredUser): number {
 }
 
 /** Why a record wants a refresh now, or undefined when it does not. */
-export function refreshReason(user: StoredUser, now: number, req: TokenRequest): 'forced' | 'rejected' | 'expiring' | 'aged' | undefined {
+export function refreshReason(user: StoredUser, now: number, req: TokenRequest): 'forced' | 'interrupted' | 'rejected' | 'expiring' | 'aged' | undefined {
   if (req.force) return 'forced';
+  // A marker left by a killed refresher means the stored refresh token may already be spent: replay it now
+  // (under the user lock, so a live refresher is waited for, not raced) rather than skip a user who looks
+  // fresh and find out at expiry (found by test/faults/cron-after-kill.test.ts).
+  if (user.refresh_in_flight !== undefined) return 'interrupted';
   if (req.rejectedAccessToken !== undefined && req.rejectedAccessToken === user.access_token) return 'rejected';
   if (expiresAtOf(user) - now <= (req.minValidMs ?? DEFAULT_MIN_VALID_MS)) return 'expiring';
   if (req.maxAgeMs !== undefined) {
