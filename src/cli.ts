@@ -38,7 +38,7 @@ export function createProgram(deps: Deps, setExitCode: (code: number) => void): 
     .name('box-qc')
     .description('Connect Box.com accounts over OAuth 2.0 and keep the connections alive for automation.')
     .version(VERSION, '-V, --version', 'print the box-qc version')
-    .option('--store <path>', 'token store file (default: $BOX_QC_STORE, else $XDG_CONFIG_HOME/box-qc/tokens.json)')
+    .option('--store <path>', 'token store: a file path or a postgres:// URL (default: $BOX_QC_STORE, else $XDG_CONFIG_HOME/box-qc/tokens.json)')
     .option('--json', 'machine-readable output: one JSON document on stdout')
     .option('--no-color', 'no colour in output (NO_COLOR is honoured too)')
     .option('--debug', 'log HTTP method, path and status, and show stack traces (never tokens or bodies)')
