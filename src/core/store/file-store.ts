@@ -17,7 +17,7 @@ import { TEMP_SUFFIX, tempPrefix, writeStoreAtomic } from './atomic-write.js';
 import { emptyDocument, normalizeStoreEmail, serializeStore } from './format.js';
 import { withFsOverrides, type StoreFs } from './fs-layer.js';
 import { acquireLock, type HeldLock } from './lock-file.js';
-import { applyBatch, batchSignal, checkWritable, type Outcome, type PendingUpdate } from './group-commit.js';
+import { UpdateQueue, applyBatch, batchSignal, checkWritable, type Outcome, type PendingUpdate } from './group-commit.js';
 import { ensureStoreDir, ensureWritable, inspectStore } from './store-dir.js';
 import { readStoreFile, type StoreSnapshot } from './read-store.js';
 import { ParsedCache } from './parsed-cache.js';
@@ -65,8 +65,7 @@ class FileStore implements TokenStore {
   private readonly fs: StoreFs;
   private readonly opts: FileStoreOptions;
   private readonly heldUsers = new AsyncLocalStorage<ReadonlySet<string>>();
-  private pending: PendingUpdate[] = [];
-  private draining: Promise<void> | undefined;
+  private readonly updates = new UpdateQueue((batch) => this.commit(batch));
   /** The last bytes read or written and their document: a re-read of unchanged bytes skips parse + validate. */
   private readonly parsed = new ParsedCache();
 
@@ -103,21 +102,7 @@ class FileStore implements TokenStore {
   }
 
   update<T>(mutate: (doc: StoreDocument) => T, options?: LockOptions): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.pending.push({ mutate, resolve: resolve as (v: unknown) => void, reject, options });
-      this.draining ??= this.drain().finally(() => (this.draining = undefined));
-    });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0);
-      try {
-        await this.commit(batch);
-      } catch (err) {
-        for (const item of batch) item.reject(err);
-      }
-    }
+    return this.updates.enqueue(mutate, options);
   }
 
   /** One lock, one re-read, every mutation in order, one write; callers are settled after the lock is released. */
@@ -207,6 +192,6 @@ class FileStore implements TokenStore {
   }
 
   async close(): Promise<void> {
-    while (this.draining) await this.draining.catch(() => {});
+    await this.updates.idle();
   }
 }

@@ -24,6 +24,41 @@ export function checkWritable(bytes: Buffer, location: string): StoreDocument {
   }
 }
 
+/**
+ * Queues update() calls and hands them to `commit` in batches: calls that arrive while a commit is running
+ * are committed together next (group commit), so 1,000 concurrent saves cost a handful of locked writes.
+ * A commit that throws rejects its whole batch. Shared by the file and PostgreSQL stores.
+ */
+export class UpdateQueue {
+  private pending: PendingUpdate[] = [];
+  private draining: Promise<void> | undefined;
+
+  constructor(private readonly commit: (batch: PendingUpdate[]) => Promise<void>) {}
+
+  enqueue<T>(mutate: (doc: StoreDocument) => T, options: LockOptions | undefined): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ mutate, resolve: resolve as (v: unknown) => void, reject, options });
+      this.draining ??= this.drain().finally(() => (this.draining = undefined));
+    });
+  }
+
+  /** Resolves once every queued update has settled. */
+  async idle(): Promise<void> {
+    while (this.draining) await this.draining.catch(() => {});
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0);
+      try {
+        await this.commit(batch);
+      } catch (err) {
+        for (const item of batch) item.reject(err);
+      }
+    }
+  }
+}
+
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** Applies each mutation to its own copy, adopting it only if mutate returned: a throw undoes that one alone. */

@@ -13,7 +13,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PoolClient } from 'pg';
 import { OperationError, TemporaryError } from '../../errors.js';
-import { applyBatch, batchSignal, checkWritable, type PendingUpdate } from './group-commit.js';
+import { UpdateQueue, applyBatch, batchSignal, checkWritable, type PendingUpdate } from './group-commit.js';
 import { normalizeStoreEmail, serializeStore } from './format.js';
 import { mapPgError, redactPostgresUrl, storeSecrets, validatePostgresUrl } from './pg-errors.js';
 import { acquireAdvisory, type HeldAdvisory } from './pg-lock.js';
@@ -50,8 +50,7 @@ class PostgresStore implements TokenStore {
   private readonly heldUsers = new AsyncLocalStorage<ReadonlyMap<string, HeldAdvisory>>();
   /** The last document seen, with box_qc_store.version at that snapshot (private: callers get copies). */
   private cache: Loaded | undefined;
-  private pending: PendingUpdate[] = [];
-  private draining: Promise<void> | undefined;
+  private readonly updates = new UpdateQueue((batch) => this.commit(batch));
 
   constructor(url: string, opts: PostgresStoreOptions) {
     this.url = url;
@@ -165,21 +164,7 @@ class PostgresStore implements TokenStore {
   }
 
   update<T>(mutate: (doc: StoreDocument) => T, options?: LockOptions): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.pending.push({ mutate, resolve: resolve as (v: unknown) => void, reject, options });
-      this.draining ??= this.drain().finally(() => (this.draining = undefined));
-    });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0);
-      try {
-        await this.commit(batch);
-      } catch (err) {
-        for (const item of batch) item.reject(err);
-      }
-    }
+    return this.updates.enqueue(mutate, options);
   }
 
   /** One transaction for the whole batch; callers are settled only after COMMIT returned. */
@@ -250,7 +235,7 @@ class PostgresStore implements TokenStore {
   }
 
   async close(): Promise<void> {
-    while (this.draining) await this.draining.catch(() => {});
+    await this.updates.idle();
     const pools = this.pools;
     this.pools = undefined;
     if (pools) {
