@@ -1,29 +1,129 @@
 #!/usr/bin/env node
-// Bundles the CLI entry (dist/main.js and the modules it loads) into dist/cli/ so that a cron run loads a
-// handful of files instead of ~50: module resolution and loading were most of box-qc's start-up cost over
-// `node -e 0` (issue 2, bench/startup). One file: box-qc's own lazily imported modules are inlined (measured:
-// no slower than code-split chunks, and simpler); undici, jose, open and ora stay external and are still
-// imported only where needed. The library build (dist/*.js
-// from tsc) is untouched: `import ... from 'box-qc'` does not use this bundle.
-import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+// Bundles the CLI entry (dist/main.js and the modules it loads) into one CommonJS file, dist/cli/main.cjs, and
+// records a V8 code cache for it (dist/cli/main.cjs.cache), because start-up is what a cron job pays on every
+// run (issue 2, bench/startup). What each step buys, measured against `node -e 0` (see BENCHMARKS.md):
+//   - one file instead of ~50: module resolution and loading were most of the cost;
+//   - CommonJS rather than an ES module: Node 20 starts its ESM loader for an .mjs entry (~5 ms), and esbuild
+//     puts a lazily initialised module's `require()`s inside its init function, whereas an ESM bundle hoists
+//     every `import` of node:crypto, node:http... to the top and loads them all on every run;
+//   - no comments or indentation, read as latin1 (below): reading and decoding the file is paid on every run;
+//   - lazy builtins (below): even a module that *is* initialised (commander, the file store) only loads the
+//     node:* modules it actually touches; `status` on an empty store never loads crypto or child_process;
+//   - the code cache: V8 skips parsing and compiling the bundle (bin/box-qc.js loads it with vm.Script).
+// box-qc's own dynamically imported modules are inlined and initialised on first use; undici, jose, open, ora
+// and pg stay external and are import()ed only where needed. The library build (dist/*.js from tsc) is
+// untouched: `import ... from 'box-qc'` does not use this bundle.
+import { build, transform } from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const outdir = `${root}dist/cli`;
+const outdir = join(root, 'dist', 'cli');
+const bundle = join(outdir, 'main.cjs');
 rmSync(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: { main: `${root}dist/main.js` },
+  entryPoints: { main: join(root, 'dist', 'main.js') },
   outdir,
   bundle: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
-  outExtension: { '.js': '.mjs' },
+  outExtension: { '.js': '.cjs' },
   external: ['undici', 'jose', 'open', 'ora', 'pg', 'pg-native'],
-  // commander is CommonJS: give the ESM bundle a `require` for its node:* requires.
-  banner: { js: "import { createRequire as __boxQcCreateRequire } from 'node:module'; const require = __boxQcCreateRequire(import.meta.url);" },
+  plugins: [emulatorStaysOut()],
+  // The sources are ES modules, which are always strict: keep them strict in the CommonJS bundle. The helper
+  // is what the lazy-builtin rewrite below calls.
+  banner: { js: `"use strict";\n${lazyBuiltinHelper()}\n${importHelper()}` },
   legalComments: 'none',
   sourcemap: false,
   logLevel: 'warning',
 });
+
+// `x = require("node:crypto");` -> `x = __boxQcLazyBuiltin("node:crypto");`: the builtin is loaded on the
+// first property access (every use of a named import compiles to `x.name`). `__toESM(require(...))` (default
+// and namespace imports) is left as it is.
+const source = readFileSync(bundle, 'utf8');
+let rewritten = 0;
+let lazy = source.replace(/(\b[\w$]+ = )require\("(node:[a-z_/]+)"\);/g, (_, lhs, id) => {
+  rewritten += 1;
+  return `${lhs}__boxQcLazyBuiltin(${JSON.stringify(id)});`;
+});
+if (rewritten < 10) throw new Error(`bundle: expected to make the node:* requires lazy, rewrote only ${rewritten}`);
+
+// `import("undici")` -> `__boxQcImport("undici")`. Node 20 cannot run import() in code compiled by vm.Script
+// from a code cache (the cached script loses its dynamic-import callback: "A dynamic import callback was not
+// specified"), and the vm option that would supply one prints an ExperimentalWarning. So bin/box-qc.js passes
+// in its own import(), which Node compiled normally; run without it (node dist/cli/main.cjs), plain import().
+let imports = 0;
+lazy = lazy.replace(/\bimport\(("[^"]+")\)/g, (_, id) => {
+  imports += 1;
+  return `__boxQcImport(${id})`;
+});
+const externals = ['undici', 'jose', 'open', 'ora', 'pg', '../emulator/index.js'];
+for (const id of externals) {
+  if (!lazy.includes(`__boxQcImport(${JSON.stringify(id)})`)) throw new Error(`bundle: no import("${id}") found to route through bin/box-qc.js`);
+}
+// The one import() left is the helper's own fallback.
+if (lazy.match(/\bimport\(/g)?.length !== 1) throw new Error('bundle: an import() is left that bin/box-qc.js would not route');
+
+// Whitespace and comments out (360 KB -> 250 KB: every run reads the whole file). Names stay, so a --debug
+// stack trace still says which function failed. The result must be ASCII (esbuild escapes non-ASCII in
+// strings; comments, the only other place for it, are gone) because bin/box-qc.js decodes it as latin1,
+// several times faster than UTF-8.
+const { code } = await transform(lazy, { minifyWhitespace: true, format: 'cjs', platform: 'node', target: 'node20', charset: 'ascii' });
+const nonAscii = code.search(/[^\x00-\x7f]/);
+if (nonAscii >= 0) throw new Error(`bundle: non-ASCII character at offset ${nonAscii}: ${JSON.stringify(code.slice(nonAscii - 40, nonAscii + 10))}`);
+writeFileSync(bundle, code);
+
+// The code cache: run `status --json` on an empty store once with BOX_QC_WRITE_CODE_CACHE set, so that
+// bin/box-qc.js writes V8's cache of the bundle (including the functions that run compiled) on exit. V8
+// rejects a cache made by another Node version or with other flags; bin/box-qc.js then compiles as usual.
+const home = mkdtempSync(join(tmpdir(), 'boxqc-build-'));
+try {
+  const env = { PATH: process.env.PATH, HOME: home, BOX_QC_STORE: join(home, 'none', 'tokens.json'), BOX_QC_WRITE_CODE_CACHE: '1' };
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'box-qc.js'), 'status', '--json'], { env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bundle: the code-cache run failed (exit ${r.status}): ${r.stderr}`);
+} finally {
+  rmSync(home, { recursive: true, force: true });
+}
+
+// The emulator (`box-qc emulator`, a development tool) is loaded with import() from the tsc output next to the
+// bundle instead of being inlined: a fifth of the bundle that no production run needs to read or deserialize.
+function emulatorStaysOut() {
+  return {
+    name: 'emulator-stays-out',
+    setup(b) {
+      b.onResolve({ filter: /\/emulator\/index\.js$/ }, (args) => {
+        if (args.kind !== 'dynamic-import') return undefined;
+        // From dist/cli/main.cjs, as from dist/commands/emulator.js: dist/emulator/index.js.
+        return { path: '../emulator/index.js', external: true };
+      });
+    },
+  };
+}
+
+function importHelper() {
+  // __boxQcImportHook is a parameter of the function bin/box-qc.js wraps the bundle in; typeof is safe on an
+  // undeclared name when the bundle runs on its own.
+  return 'var __boxQcImport = typeof __boxQcImportHook === "function" ? __boxQcImportHook : (id) => import(id);';
+}
+
+function lazyBuiltinHelper() {
+  return `var __boxQcLazyBuiltin = (id) => {
+  let mod;
+  const load = () => (mod ??= require(id));
+  return new Proxy({}, {
+    get: (_, key) => load()[key],
+    set: (_, key, value) => ((load()[key] = value), true),
+    has: (_, key) => key in load(),
+    ownKeys: () => Reflect.ownKeys(load()),
+    getOwnPropertyDescriptor: (_, key) => {
+      const d = Reflect.getOwnPropertyDescriptor(load(), key);
+      return d && { ...d, configurable: true };
+    },
+  });
+};`;
+}

@@ -7,7 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { loadConfig, type Config } from './config.js';
 import type { Deps } from './deps.js';
 import { BoxQcError, ConfigError, ExitCode, InterruptedError } from './errors.js';
-import { createOutput, type Output } from './io/output.js';
+import { openOutput, type Output } from './io/output.js';
 import { renderError, errorToJson } from './io/render-error.js';
 import { VERSION } from './version.js';
 import { registerCommands } from './commands/index.js';
@@ -77,14 +77,13 @@ Examples:
     const opts = args[args.length - 2] as Record<string, unknown>;
     const positionals = args.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a : a === undefined ? [] : [a])) as string[];
     const globals = cmd.optsWithGlobals() as GlobalOptions;
-    const out = createOutput({
+    const out = await openOutput({
       stdout: deps.stdout,
       stderr: deps.stderr,
       env: deps.env,
       json: globals.json === true,
       color: globals.color,
       debug: globals.debug === true,
-      stdinIsTTY: deps.stdin.isTTY === true,
     });
     let config: Config | undefined;
     const ctx: CommandContext = {
@@ -143,7 +142,7 @@ export async function run(argv: string[], deps: Deps): Promise<number> {
       }
       return ExitCode.USAGE;
     }
-    const out = createOutput({ stdout: deps.stdout, stderr: deps.stderr, env: deps.env, json: argv.includes('--json') });
+    const out = await openOutput({ stdout: deps.stdout, stderr: deps.stderr, env: deps.env, json: argv.includes('--json') });
     return renderError(err, out).exitCode;
   }
 }

@@ -5,14 +5,20 @@
 import { homedir } from 'node:os';
 import { run } from './cli.js';
 import type { Deps } from './deps.js';
+import { createFdStream } from './io/fd-stream.js';
 import { installProcessInterrupts } from './process-signals.js';
 
 function realDeps(): Deps {
+  // Plain write(2) unless a terminal: process.stdout/stderr cost 2-4 ms to create (io/fd-stream.ts).
+  const stderr = createFdStream({ fd: 2, stream: () => process.stderr, onBrokenPipe: () => {} });
   return {
     env: process.env,
-    stdin: process.stdin,
-    stdout: process.stdout,
-    stderr: process.stderr,
+    // A getter: process.stdin builds a stream (tty or pipe) on first access, ~2 ms that most commands never need.
+    get stdin() {
+      return process.stdin;
+    },
+    stdout: createFdStream({ fd: 1, stream: realStdout, onBrokenPipe: exitOnBrokenPipe }),
+    stderr,
     homeDir: homedir(),
     now: () => Date.now(),
     loadEnvFile: (path) => process.loadEnvFile(path),
@@ -27,17 +33,28 @@ function realDeps(): Deps {
       });
       child.unref();
     },
-    interrupts: installProcessInterrupts((line) => process.stderr.write(`${line}\n`)),
+    interrupts: installProcessInterrupts((line) => stderr.write(`${line}\n`)),
     pid: process.pid,
     hasDisplay: () =>
       process.platform === 'darwin' || process.platform === 'win32' || Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY),
   };
 }
 
-// EPIPE on stdout (`box-qc ls | head`) is not an error worth a stack trace.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw err;
-});
+// EPIPE on stdout (`box-qc ls | head`) is not an error worth a stack trace: the reader has what it wanted.
+function exitOnBrokenPipe(): void {
+  process.exit(process.exitCode ?? 0);
+}
 
-process.exitCode = await run(process.argv.slice(2), realDeps());
+function realStdout(): NodeJS.WriteStream {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') exitOnBrokenPipe();
+    throw err;
+  });
+  return process.stdout;
+}
+
+// No top-level await: the CLI bundle is CommonJS (faster to load than an ES module; see scripts/bundle.mjs).
+// run() never rejects: every error becomes an exit code inside it.
+void run(process.argv.slice(2), realDeps()).then((code) => {
+  process.exitCode = code;
+});

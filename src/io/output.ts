@@ -4,7 +4,6 @@
  * The mode is chosen once: `json` (--json), `tty` (stderr is an interactive terminal: colour, spinners)
  * or `plain` (piped: stable, line-based text, no ANSI codes).
  */
-import kleur from 'kleur';
 
 export interface OutStream {
   write(chunk: string): boolean;
@@ -65,8 +64,25 @@ export interface OutputOptions {
   /** false when --no-color was given. */
   color?: boolean;
   debug?: boolean;
-  /** stdin is a terminal too (spinners need a person at the keyboard). */
-  stdinIsTTY?: boolean;
+  /** The colour functions (loadColors()). Without them the output has no colour, whatever the streams are. */
+  colors?: Painter;
+}
+
+/**
+ * kleur's colour functions, loaded on demand: kleur reads process.stdout.isTTY when it is imported, which
+ * creates Node's stdout stream, a cost every run would pay for colour it mostly does not use (io/fd-stream.ts).
+ */
+export async function loadColors(): Promise<Painter> {
+  const { default: kleur } = await import('kleur');
+  // kleur decides at import from stdout alone; we decide per stream and gate every call ourselves.
+  kleur.enabled = true;
+  return { bold: kleur.bold, dim: kleur.dim, red: kleur.red, green: kleur.green, yellow: kleur.yellow, cyan: kleur.cyan };
+}
+
+/** createOutput, with the colour functions loaded when either stream will be coloured. */
+export async function openOutput(opts: Omit<OutputOptions, 'colors'>): Promise<Output> {
+  const wantsColor = decideColor(opts.stderr, opts.env, opts.color) || (opts.json !== true && decideColor(opts.stdout, opts.env, opts.color));
+  return createOutput({ ...opts, colors: wantsColor ? await loadColors() : undefined });
 }
 
 /** NO_COLOR (any non-empty value) and --no-color win; FORCE_COLOR forces; otherwise the stream's TTY state. */
@@ -81,27 +97,15 @@ export function decideColor(stream: OutStream, env: Record<string, string | unde
 
 const NOOP_SPINNER: Spinner = { update() {}, succeed() {}, fail() {}, stop() {} };
 
-function makePainter(enabled: boolean): Painter {
-  const wrap = (fn: (s: string) => string) => (s: string) => (enabled ? fn(s) : s);
-  return {
-    bold: wrap((s) => kleur.bold(s)),
-    dim: wrap((s) => kleur.dim(s)),
-    red: wrap((s) => kleur.red(s)),
-    green: wrap((s) => kleur.green(s)),
-    yellow: wrap((s) => kleur.yellow(s)),
-    cyan: wrap((s) => kleur.cyan(s)),
-  };
-}
+const NO_COLORS: Painter = { bold: (s) => s, dim: (s) => s, red: (s) => s, green: (s) => s, yellow: (s) => s, cyan: (s) => s };
 
 export function createOutput(opts: OutputOptions): Output {
   const isJson = opts.json === true;
   const interactive = opts.stderr.isTTY === true && !isCI(opts.env) && opts.env.TERM !== 'dumb';
   const mode: OutputMode = isJson ? 'json' : interactive ? 'tty' : 'plain';
-  const color = decideColor(opts.stderr, opts.env, opts.color);
-  const dataColor = !isJson && decideColor(opts.stdout, opts.env, opts.color);
-  // kleur decides at import from stdout alone; we decide per stream and gate every call ourselves.
-  kleur.enabled = true;
-  const paint = makePainter(color);
+  const color = opts.colors !== undefined && decideColor(opts.stderr, opts.env, opts.color);
+  const dataColor = opts.colors !== undefined && !isJson && decideColor(opts.stdout, opts.env, opts.color);
+  const paint = color ? opts.colors! : NO_COLORS;
   const debugEnabled = opts.debug === true;
   const line = (text: string) => {
     opts.stderr.write(text.endsWith('\n') ? text : `${text}\n`);

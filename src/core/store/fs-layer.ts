@@ -1,10 +1,25 @@
 /**
  * The file-system calls the store makes, behind one small interface so tests can inject the failures that
- * are hard to cause for real (EIO on the folder fsync after the rename, reliability.md T6c). Production
- * uses node:fs/promises directly.
+ * are hard to cause for real (EIO on the folder fsync after the rename, reliability.md T6c).
+ *
+ * Production uses node:fs's callback API on plain descriptors rather than node:fs/promises: loading
+ * fs/promises (and the stream and readline modules it pulls in) costs ~1 ms on every run, a measurable share
+ * of `status --json` against `node -e 0` (issue 2, bench/startup). The syscalls are the same.
  */
-import { constants, promises as fsp } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import * as fs from 'node:fs';
+import type { Stats } from 'node:fs';
+
+/** The descriptor operations the store uses; node:fs/promises' FileHandle satisfies it too. */
+export interface StoreFile {
+  stat(): Promise<Stats>;
+  chmod(mode: number): Promise<void>;
+  readFile(): Promise<Buffer>;
+  /** Writes all of data from the current position. */
+  writeFile(data: string | Uint8Array): Promise<void>;
+  sync(): Promise<void>;
+  /** Idempotent. */
+  close(): Promise<void>;
+}
 
 export interface StatfsInfo {
   type: number;
@@ -13,46 +28,68 @@ export interface StatfsInfo {
 }
 
 export interface StoreFs {
-  open(path: string, flags: number, mode?: number): Promise<FileHandle>;
+  open(path: string, flags: number, mode?: number): Promise<StoreFile>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
   /** Recursive, like mkdir -p. */
   mkdir(path: string, mode: number): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
-  lstat(path: string): Promise<import('node:fs').Stats>;
+  lstat(path: string): Promise<Stats>;
   readdir(path: string): Promise<string[]>;
   statfs(path: string): Promise<StatfsInfo>;
   /** fsync of a folder, so a rename inside it survives a power loss (fsync(2); renameio #11). */
   fsyncDir(path: string): Promise<void>;
 }
 
-export const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = constants;
+export const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = fs.constants;
 
 /** Create-exclusive, no symlink following: O_EXCL fails even on a dangling symlink (Node fs flags docs). */
 export const CREATE_EXCLUSIVE = O_WRONLY | O_CREAT | O_EXCL | (O_NOFOLLOW ?? 0);
 /** O_NONBLOCK so a FIFO planted at the store path cannot hang the reader; fstat then refuses it. */
 export const READ_NOFOLLOW = O_RDONLY | (O_NOFOLLOW ?? 0) | (O_NONBLOCK ?? 0);
 
+type Callback<T> = (err: NodeJS.ErrnoException | null, value: T) => void;
+
+/** One callback-style call as a promise. */
+function call<T = void>(start: (cb: Callback<T>) => void): Promise<T> {
+  return new Promise((resolve, reject) => start((err, value) => (err ? reject(err) : resolve(value))));
+}
+
+function openDescriptor(path: string, flags: number, mode?: number): Promise<number> {
+  return call<number>((cb) => fs.open(path, flags, mode, cb));
+}
+
+/** A StoreFile over a raw descriptor. close() runs once: a second close could hit a reused descriptor number. */
+function descriptorFile(fd: number): StoreFile {
+  let closing: Promise<void> | undefined;
+  return {
+    stat: () => call<Stats>((cb) => fs.fstat(fd, cb)),
+    chmod: (mode) => call((cb) => fs.fchmod(fd, mode, cb)),
+    readFile: () => call<Buffer>((cb) => fs.readFile(fd, cb)),
+    writeFile: (data) => call((cb) => fs.writeFile(fd, data, cb)),
+    sync: () => call((cb) => fs.fsync(fd, cb)),
+    close: () => (closing ??= call((cb) => fs.close(fd, cb))),
+  };
+}
+
 export const nodeStoreFs: StoreFs = {
-  open: (path, flags, mode) => fsp.open(path, flags, mode),
-  rename: (from, to) => fsp.rename(from, to),
-  unlink: (path) => fsp.unlink(path),
-  mkdir: async (path, mode) => {
-    await fsp.mkdir(path, { mode, recursive: true });
-  },
-  chmod: (path, mode) => fsp.chmod(path, mode),
-  lstat: (path) => fsp.lstat(path),
-  readdir: (path) => fsp.readdir(path),
+  open: async (path, flags, mode) => descriptorFile(await openDescriptor(path, flags, mode)),
+  rename: (from, to) => call((cb) => fs.rename(from, to, cb)),
+  unlink: (path) => call((cb) => fs.unlink(path, cb)),
+  mkdir: (path, mode) => call((cb) => fs.mkdir(path, { mode, recursive: true }, (err) => cb(err, undefined))),
+  chmod: (path, mode) => call((cb) => fs.chmod(path, mode, cb)),
+  lstat: (path) => call<Stats>((cb) => fs.lstat(path, cb)),
+  readdir: (path) => call<string[]>((cb) => fs.readdir(path, cb)),
   statfs: async (path) => {
-    const s = await fsp.statfs(path);
+    const s = await call<fs.StatsFs>((cb) => fs.statfs(path, cb));
     return { type: Number(s.type), bsize: Number(s.bsize), bavail: Number(s.bavail) };
   },
   fsyncDir: async (path) => {
-    const fh = await fsp.open(path, O_RDONLY | (O_DIRECTORY ?? 0));
+    const dir = descriptorFile(await openDescriptor(path, O_RDONLY | (O_DIRECTORY ?? 0)));
     try {
-      await fh.sync();
+      await dir.sync();
     } finally {
-      await fh.close();
+      await dir.close();
     }
   },
 };

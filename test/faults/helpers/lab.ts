@@ -18,9 +18,9 @@ import { cleanEnv, type CliResult } from '../../helpers/run-cli.js';
 import { startTokenProxy, type TokenProxy } from './token-proxy.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-/** What bin/box-qc.js runs: the bundle (dist/cli/main.mjs) when present, else tsc's dist/main.js. */
+/** What bin/box-qc.js runs: the bundle (dist/cli/main.cjs) when present, else tsc's dist/main.js. */
 function distEntry(dist: string): string {
-  const bundle = join(dist, 'cli', 'main.mjs');
+  const bundle = join(dist, 'cli', 'main.cjs');
   return existsSync(bundle) ? bundle : join(dist, 'main.js');
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createOutput, decideColor } from '../../../src/io/output.js';
+import { createOutput, decideColor, openOutput } from '../../../src/io/output.js';
 import { terminalSafe } from '../../../src/io/terminal-safe.js';
 import { CaptureStream } from '../../helpers/fake-deps.js';
 
@@ -14,6 +14,22 @@ describe('output modes', () => {
     out.warn('careful');
     expect(stdout.text).toBe('row\n');
     expect(stderr.text).toBe('progress\nwarning: careful\n');
+  });
+
+  it('openOutput loads colour only for a terminal (or FORCE_COLOR), and never under NO_COLOR or --no-color', async () => {
+    const tty = () => new CaptureStream(true);
+    const pipe = () => new CaptureStream(false);
+    const painted = async (o: Parameters<typeof openOutput>[0]) => {
+      const out = await openOutput(o);
+      return out.paint.red('x') !== 'x';
+    };
+    expect(await painted({ stdout: tty(), stderr: tty(), env: {} })).toBe(true);
+    expect(await painted({ stdout: pipe(), stderr: pipe(), env: { FORCE_COLOR: '1' } })).toBe(true);
+    expect(await painted({ stdout: pipe(), stderr: pipe(), env: {} })).toBe(false);
+    expect(await painted({ stdout: tty(), stderr: tty(), env: { NO_COLOR: '1' } })).toBe(false);
+    expect(await painted({ stdout: tty(), stderr: tty(), env: {}, color: false })).toBe(false);
+    // Without the colour functions, createOutput never colours (the caller did not load them).
+    expect(createOutput({ stdout: tty(), stderr: tty(), env: {} }).paint.red('x')).toBe('x');
   });
 
   it('a terminal stderr is interactive, but not under CI', () => {

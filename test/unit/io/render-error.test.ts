@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { BoxApiError, ConfigError, ReconnectRequiredError } from '../../../src/errors.js';
-import { createOutput } from '../../../src/io/output.js';
+import { createOutput, loadColors } from '../../../src/io/output.js';
 import { renderError } from '../../../src/io/render-error.js';
 import { CaptureStream } from '../../helpers/fake-deps.js';
 
 const ANSI = /\u001b\[/;
+const colors = await loadColors();
 
 function outputFor(mode: 'json' | 'tty' | 'plain', extraEnv: Record<string, string> = {}, debug = false) {
   const stdout = new CaptureStream(mode === 'tty');
   const stderr = new CaptureStream(mode === 'tty');
-  const out = createOutput({ stdout, stderr, env: { ...extraEnv }, json: mode === 'json', debug });
+  const out = createOutput({ stdout, stderr, env: { ...extraEnv }, json: mode === 'json', debug, colors });
   return { out, stdout, stderr };
 }
 

@@ -1,0 +1,64 @@
+/** io/fd-stream.ts: which descriptors are written directly, and what a direct write does. */
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createFdStream, isPlainDescriptor } from '../../../src/io/fd-stream.js';
+
+let dir: string;
+const open: number[] = [];
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'boxqc-fd-'));
+});
+afterEach(() => {
+  for (const fd of open.splice(0)) closeSync(fd);
+  rmSync(dir, { recursive: true, force: true });
+});
+const openFd = (path: string, flags: string) => {
+  const fd = openSync(path, flags);
+  open.push(fd);
+  return fd;
+};
+const never = () => {
+  throw new Error('the real stream must not be created');
+};
+
+describe.skipIf(process.platform === 'win32')('isPlainDescriptor', () => {
+  it('a regular file and the null device are written directly', () => {
+    expect(isPlainDescriptor(openFd(join(dir, 'out'), 'w'))).toBe(true);
+    expect(isPlainDescriptor(openFd('/dev/null', 'w'))).toBe(true);
+  });
+
+  it('another character device (as a terminal is), a closed descriptor and Windows get the real stream', () => {
+    expect(isPlainDescriptor(openFd('/dev/zero', 'w'))).toBe(false);
+    const fd = openSync(join(dir, 'closed'), 'w');
+    closeSync(fd);
+    expect(isPlainDescriptor(fd)).toBe(false);
+    expect(isPlainDescriptor(openFd(join(dir, 'out'), 'w'), 'win32')).toBe(false);
+  });
+});
+
+describe.skipIf(process.platform === 'win32')('createFdStream', () => {
+  it('writes every byte of each chunk in order, UTF-8, without creating the real stream', () => {
+    const path = join(dir, 'out');
+    const s = createFdStream({ fd: openFd(path, 'w'), stream: never, onBrokenPipe: never });
+    expect(s.isTTY).toBe(false);
+    const big = 'x'.repeat(300_000);
+    expect(s.write('héllo ✓\n')).toBe(true);
+    expect(s.write(big)).toBe(true);
+    expect(readFileSync(path, 'utf8')).toBe(`héllo ✓\n${big}`);
+  });
+
+  it('hands a descriptor it does not know to the real stream', () => {
+    const real = { isTTY: true, write: () => true } as unknown as NodeJS.WriteStream;
+    expect(createFdStream({ fd: openFd('/dev/zero', 'w'), stream: () => real, onBrokenPipe: never })).toBe(real);
+  });
+
+  it('an error other than EAGAIN or EPIPE reaches the caller (a one-line error, not a silent loss)', () => {
+    const fd = openSync(join(dir, 'ro'), 'w');
+    closeSync(fd);
+    const ro = openFd(join(dir, 'ro'), 'r');
+    const s = createFdStream({ fd: ro, stream: never, onBrokenPipe: never });
+    expect(() => s.write('x')).toThrow(expect.objectContaining({ code: 'EBADF' }));
+  });
+});
