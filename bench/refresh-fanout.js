@@ -68,7 +68,7 @@ try {
   });
   console.log(`refresh fan-out (${users} users, ${LATENCY_MS} ms token latency, emulator in its own process; target >= 10x and < 5 s)`);
   console.log(`  one after another: --concurrency 1 on ${subset} of ${users} users: ${fmtMs(seq.ms)} (${seqRefreshes} refreshes), ${perUser.toFixed(1)} ms/user -> ${fmtMs(seqEstimate)} for ${users} (extrapolated)`);
-  console.log(`  refresh --all --force (concurrency 16): ${fmtMs(fan.ms)}   ${(seqEstimate / fan.ms).toFixed(1)}x faster`);
+  console.log(`  refresh --all --force (default concurrency): ${fmtMs(fan.ms)}   ${(seqEstimate / fan.ms).toFixed(1)}x faster`);
   console.log(`  token requests ${result.tokenRequests} (last run), users live afterwards ${live}/${users}`);
   if (syscalls) console.log(`  second run under strace (${fmtMs(traced.ms)}): fsync ${syscalls.fsync ?? 0}, fdatasync ${syscalls.fdatasync ?? 0}, rename ${syscalls.rename ?? 0} (store commits = renames)`);
 } finally {

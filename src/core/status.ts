@@ -4,7 +4,7 @@
  * token or the client secret. Imports nothing heavy: `status --json` is benchmarked against `node -e 0`.
  */
 import type { NeedsReconnect, RefreshInFlight, StoreDocument, StoreFileInfo } from './store/types.js';
-import { parseTimestamp } from './store/format.js';
+import { formatTimestamp, parseTimestamp } from './store/format.js';
 
 /** Box kills a refresh token unused for 60 days (box-api.md §2); warn from day 50 (reliability.md F21). */
 export const REFRESH_TOKEN_LIFETIME_DAYS = 60;
@@ -59,11 +59,7 @@ export interface ConfigFacts {
 }
 
 function iso(ms: number | undefined): string | null {
-  if (ms === undefined) return null;
-  // Whole seconds, so toISOString always ends in ".000Z": slicing it off is the old regex replace, cheaper
-  // (30,000 calls for a 10,000-user report: issue 8, store scale).
-  const text = new Date(Math.floor(ms / 1000) * 1000).toISOString();
-  return `${text.slice(0, -5)}Z`;
+  return ms === undefined ? null : formatTimestamp(ms);
 }
 
 function str(v: unknown): string | null {

@@ -86,6 +86,6 @@ describe('token under concurrency', () => {
     for (const email of logins) if (lab.emu.isLive(doc.users[email]!.refresh_token)) live += 1;
     expect(live).toBe(1000);
     // Reported, not asserted (house rule: no wall-clock assertions).
-    console.log(`refresh --all --force, 1000 users, 50 ms latency, concurrency 16: ${Math.round(wallMs)} ms wall`);
+    console.log(`refresh --all --force, 1000 users, 50 ms latency, default concurrency: ${Math.round(wallMs)} ms wall`);
   }, 300_000);
 });

@@ -122,7 +122,7 @@ class FileStore implements TokenStore {
       const applied = applyBatch(snap.doc, batch);
       outcomes = applied.outcomes;
       const bytes = serializeStore(applied.doc);
-      const saved = checkWritable(bytes, this.location);
+      const saved = checkWritable(applied.doc, this.location);
       const baseline = snap.exists ? snap.bytes : serializeStore(emptyDocument());
       if (!bytes.equals(baseline)) {
         if (snap.exists) await this.removeOrphanTemps();

@@ -3,6 +3,7 @@
  * undone alone, and sharing one lock wait between the batch's callers.
  */
 import { validateDocument } from './format.js';
+import { copyDocument, deepFreeze } from './parsed-cache.js';
 import type { LockOptions, StoreDocument } from './types.js';
 
 export interface PendingUpdate {
@@ -14,11 +15,14 @@ export interface PendingUpdate {
 
 /**
  * A mutation must leave a document the backend can read. If not, that is a bug in box-qc, not a bad file.
- * Returns the document read back from `bytes` (what a re-read of the saved file gives: the file store caches it).
+ * Validates the document itself, not a parse of its serialisation: re-parsing 0.5 MB on every commit was a
+ * fifth of a 1,000-user `refresh --all` (issue 8). update()'s contract keeps the two the same: mutations leave
+ * JSON data only (document.ts deletes fields rather than setting them undefined), so the file store can cache
+ * the returned document as what a re-read of the written bytes gives.
  */
-export function checkWritable(bytes: Buffer, location: string): StoreDocument {
+export function checkWritable(doc: StoreDocument, location: string): StoreDocument {
   try {
-    return validateDocument(JSON.parse(bytes.toString('utf8')), location);
+    return validateDocument(doc, location);
   } catch (err) {
     throw new Error(`internal error: refusing to save an invalid token store document (${(err as Error).message})`, { cause: err });
   }
@@ -61,33 +65,40 @@ export class UpdateQueue {
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/** Applies each mutation to its own copy, adopting it only if mutate returned: a throw undoes that one alone. */
+/**
+ * Applies the batch's mutations in order to a copy of `doc`, which is never changed (it may be the cached
+ * snapshot other readers share, and the PostgreSQL store diffs against it). The copy is shallow: a new users
+ * map over the same, frozen records, so copying costs a map of keys, not the whole document (with 1,000 users,
+ * deep copies per update were the largest cost of `refresh --all`, issue 8). A mutation therefore replaces a
+ * record it changes, as document.ts does; changing a shared record in place throws a TypeError (ES modules are
+ * strict), failing that mutation loudly. A mutation that throws is undone alone: the others run again on a
+ * fresh copy without it.
+ */
 export function applyBatch(doc: StoreDocument, batch: PendingUpdate[]): { doc: StoreDocument; outcomes: Outcome[] } {
-  let working = doc;
-  const outcomes: Outcome[] = [];
-  for (const item of batch) {
-    if (item.options?.signal?.aborted) {
-      outcomes.push({ ok: false, error: item.options.signal.reason });
-      continue;
+  const base = Object.isFrozen(doc) ? doc : deepFreeze(copyDocument(doc));
+  const outcomes: Outcome[] = new Array(batch.length);
+  const skip = new Set<number>();
+  for (;;) {
+    const working: StoreDocument = { ...base, users: { ...base.users } };
+    let failed = false;
+    for (let i = 0; i < batch.length && !failed; i++) {
+      if (skip.has(i)) continue;
+      const item = batch[i]!;
+      if (item.options?.signal?.aborted) {
+        outcomes[i] = { ok: false, error: item.options.signal.reason };
+        skip.add(i);
+        continue;
+      }
+      try {
+        outcomes[i] = { ok: true, value: item.mutate(working) };
+      } catch (error) {
+        outcomes[i] = { ok: false, error };
+        skip.add(i);
+        failed = true;
+      }
     }
-    const trial = shallowCopy(working);
-    try {
-      outcomes.push({ ok: true, value: item.mutate(trial) });
-      working = trial;
-    } catch (error) {
-      outcomes.push({ ok: false, error });
-    }
+    if (!failed) return { doc: working, outcomes };
   }
-  return { doc: working, outcomes };
-}
-
-/** Copies the levels group commit needs to undo a failed mutation: the document, the users map, each record. */
-function shallowCopy(doc: StoreDocument): StoreDocument {
-  const users: StoreDocument['users'] = {};
-  const from = doc.users;
-  // Object.keys + index, not Object.entries: measurably cheaper on a 1,000-key map, copied once per update.
-  for (const k of Object.keys(from)) users[k] = { ...from[k]! };
-  return { ...doc, users };
 }
 
 /**

@@ -62,12 +62,20 @@ interface SeenLock {
   raw: string;
 }
 
+/** Our own start time never changes: read /proc once per process, not once per lock (issue 8, fan-out). */
+const ownStarts = new Map<number, Promise<string | undefined>>();
+function ownStart(pid: number): Promise<string | undefined> {
+  let start = ownStarts.get(pid);
+  if (start === undefined) ownStarts.set(pid, (start = readProcStat(pid).then((s) => s?.start)));
+  return start;
+}
+
 export async function acquireLock(path: string, opts: AcquireOptions): Promise<HeldLock> {
   const self: LockOwner = {
     pid: opts.host.pid,
     host: opts.host.hostname,
     bootId: await readBootId(),
-    procStart: (await readProcStat(opts.host.pid))?.start,
+    procStart: await ownStart(opts.host.pid),
     nonce: randomBytes(16).toString('hex'),
   };
   const started = performance.now();

@@ -14,7 +14,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PoolClient } from 'pg';
 import { OperationError, TemporaryError } from '../../errors.js';
 import { UpdateQueue, applyBatch, batchSignal, checkWritable, type PendingUpdate } from './group-commit.js';
-import { normalizeStoreEmail, serializeStore } from './format.js';
+import { normalizeStoreEmail } from './format.js';
 import { mapPgError, redactPostgresUrl, storeSecrets, validatePostgresUrl } from './pg-errors.js';
 import { acquireAdvisory, type HeldAdvisory } from './pg-lock.js';
 import { createPools, isDriverError, type Pools } from './pg-pools.js';
@@ -182,7 +182,7 @@ class PostgresStore implements TokenStore {
         });
         const before = await this.snapshot(c);
         const applied = applyBatch(before, batch);
-        checkWritable(serializeStore(applied.doc), this.location);
+        checkWritable(applied.doc, this.location);
         const written = await writeChanges(c, before, applied.doc);
         if (written.refused.length > 0) {
           throw new OperationError('E_STORE_NEWER', `${this.location}: a newer record for ${written.refused[0]} is already stored; not overwritten`, {

@@ -8,7 +8,7 @@
 import { StoreError } from '../../errors.js';
 import { emptyDocument, parseStoreBytes } from './format.js';
 import { READ_NOFOLLOW, errnoCode, type StoreFs } from './fs-layer.js';
-import { copyDocument, type ParsedCache } from './parsed-cache.js';
+import type { ParsedCache } from './parsed-cache.js';
 import type { StoreDocument } from './types.js';
 
 export interface ReadContext {
@@ -80,7 +80,7 @@ export async function readStoreFile(path: string, ctx: ReadContext): Promise<Sto
     let doc = ctx.cache?.get(bytes);
     if (doc === undefined) {
       doc = parseStoreBytes(bytes, path);
-      ctx.cache?.set(bytes, copyDocument(doc));
+      ctx.cache?.parsed(bytes, doc);
     }
     return { doc, exists: true, bytes };
   } finally {

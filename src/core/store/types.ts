@@ -103,7 +103,11 @@ export interface StoreFileInfo {
 export interface TokenStore {
   /** Path (file) or redacted URL (postgres), for messages. */
   readonly location: string;
-  /** A consistent snapshot. Missing store = no users. Corrupt = StoreError (exit 2), never "empty". */
+  /**
+   * A consistent snapshot. Missing store = no users. Corrupt = StoreError (exit 2), never "empty". Read-only:
+   * the file store may hand the same frozen document to every reader of unchanged bytes; change the store
+   * through update().
+   */
   read(): Promise<StoreDocument>;
   /**
    * Runs fn holding this user's cross-process lock. May be held across a network call; never blocks other
@@ -113,7 +117,9 @@ export interface TokenStore {
   /**
    * Read-modify-write under the short store-wide lock: re-reads the file, applies `mutate` to the fresh
    * document, writes atomically and durably, returns mutate's result. Concurrent calls in one process may be
-   * committed together (group commit). Lock order is always user -> store.
+   * committed together (group commit). Lock order is always user -> store. `mutate` must depend on nothing
+   * but the document it is given (when another mutation of its batch throws, it runs again on a fresh copy),
+   * and leave JSON data only: delete a field rather than set it to undefined.
    */
   update<T>(mutate: (doc: StoreDocument) => T, options?: LockOptions): Promise<T>;
   /** Fails (without side effects on the store) if a save could not be written now: no room, not writable. */

@@ -104,10 +104,24 @@ describe('file store: group commit', () => {
     await store.update((d) => saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now()));
     const before = sha256(path);
     const err = await store.update((d) => {
-      (d.users['a@x.com'] as Record<string, unknown>).access_token = 42;
+      d.users['a@x.com'] = { ...d.users['a@x.com'], access_token: 42 } as never;
     }).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/^internal error: refusing to save an invalid token store document .*access_token must be a string/);
     expect(sha256(path)).toBe(before);
+  });
+
+  it('fails a mutation that changes a stored record in place (records are shared and frozen), writing nothing', async () => {
+    const { store, path } = makeStore(t.dir);
+    await store.update((d) => saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now()));
+    await store.read();
+    await store.read();
+    const before = sha256(path);
+    const err = await store.update((d) => {
+      d.users['a@x.com']!.access_token = 'changed in place';
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TypeError);
+    expect(sha256(path)).toBe(before);
+    expect((await store.read()).users['a@x.com']!.access_token).not.toBe('changed in place');
   });
 });
 
