@@ -121,7 +121,7 @@ export async function createSession(options: CreateSessionOptions = {}): Promise
   };
 }
 
-/** Every item of a folder, page by page (one page in memory); a 401 mid-listing refreshes once and resumes. */
+/** Every item of a folder, page by page (two pages in memory); a 401 mid-listing refreshes once and resumes. */
 export async function* listFolder(
   session: Session,
   email: string,

@@ -1,6 +1,6 @@
 /**
  * `box-qc ls [folderId]`: every item of a Box folder (the smoke test that a connection works), streamed page
- * by page with back-pressure so a million items need one page of memory. Text: aligned `type  id  name` on a
+ * by page with back-pressure so a million items need two pages of memory (the one written, the one requested). Text: aligned `type  id  name` on a
  * terminal, tab-separated on a pipe, names made terminal-safe; --json: one JSON array, streamed.
  */
 import { InvalidArgumentError, type Command } from 'commander';

@@ -126,17 +126,51 @@ export async function getValidAccessTokenFrom(
   return promise;
 }
 
+/** How often a process waiting for a user lock looks for the holder's saved result (below). */
+const ROTATION_POLL_MS = 20;
+
 async function refreshUnderLock(session: Session, email: string, seen: StoredUser, req: TokenRequest): Promise<AccessTokenResult> {
   const check = usable(session, email);
-  const lockOptions = { ...(session.interrupts.signal ? { signal: session.interrupts.signal } : {}), ...(session.onLockWait ? { onWait: session.onLockWait } : {}) };
-  return session.store.withUserLock(email, async () => {
-    const current = check(getUser(await session.store.read(), email));
-    // Step 2: someone rotated while we waited for the lock (or before): use their result (F1, F22).
-    const rotated = (current.generation ?? 0) !== (seen.generation ?? 0) || current.refresh_token !== seen.refresh_token;
-    if (rotated && !refreshReason(current, session.now(), { ...req, force: false })) return result(email, current, false);
-    if (!rotated && !refreshReason(current, session.now(), req)) return result(email, current, false);
-    return refreshNow(session, email, current);
-  }, lockOptions);
+  const isRotated = (current: StoredUser) => (current.generation ?? 0) !== (seen.generation ?? 0) || current.refresh_token !== seen.refresh_token;
+  // While another process holds the lock, poll the store for its saved result: once it is durable and fresh,
+  // this waiter has what it came for and need not queue for the lock at all. Otherwise 31 waiters on one
+  // refresh took the lock one after another, each noticing its turn only at its next 25-100 ms poll
+  // (issue 8, lock storm). Reading without the lock is safe: a write is an atomic rename.
+  const gotFresh = new AbortController();
+  let fresh: StoredUser | undefined;
+  let poll: NodeJS.Timeout | undefined;
+  const lookForRotation = async () => {
+    try {
+      const current = check(getUser(await session.store.read(), email));
+      if (isRotated(current) && !refreshReason(current, session.now(), { ...req, force: false })) {
+        fresh = current;
+        gotFresh.abort();
+      }
+    } catch {
+      // not usable (or unreadable): the locked path below reports it
+    }
+  };
+  const onWait = (holder: LockWaitInfo) => {
+    session.onLockWait?.(holder);
+    poll ??= setInterval(() => void lookForRotation(), ROTATION_POLL_MS);
+  };
+  const signal = session.interrupts.signal ? AbortSignal.any([session.interrupts.signal, gotFresh.signal]) : gotFresh.signal;
+  try {
+    return await session.store.withUserLock(email, async () => {
+      clearInterval(poll);
+      const current = check(getUser(await session.store.read(), email));
+      // Step 2: someone rotated while we waited for the lock (or before): use their result (F1, F22).
+      const rotated = isRotated(current);
+      if (rotated && !refreshReason(current, session.now(), { ...req, force: false })) return result(email, current, false);
+      if (!rotated && !refreshReason(current, session.now(), req)) return result(email, current, false);
+      return refreshNow(session, email, current);
+    }, { signal, onWait });
+  } catch (err) {
+    if (fresh !== undefined && !session.interrupts.signal?.aborted) return result(email, fresh, false);
+    throw err;
+  } finally {
+    clearInterval(poll);
+  }
 }
 
 /** Steps 3-6, holding the user lock. */

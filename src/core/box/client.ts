@@ -87,8 +87,9 @@ export function parseFolderPage(res: HttpResponse, marker: string | undefined): 
 }
 
 /**
- * Every page of a folder via marker pagination (`usemarker=true`, `limit=1000`), one request per page as the
- * consumer pulls: the caller's back-pressure paces the requests, so memory stays at one page.
+ * Every page of a folder via marker pagination (`usemarker=true`, `limit=1000`). The request for the next page
+ * goes out when this one is handed over, and no further one until the consumer pulls again: the caller's
+ * back-pressure paces the requests, so memory stays at two pages.
  */
 export async function* listFolderPages(
   opts: BoxClientOptions,
@@ -98,9 +99,9 @@ export async function* listFolderPages(
 ): AsyncGenerator<FolderPage, void, undefined> {
   let marker = options.marker;
   const limit = String(options.pageSize ?? 1000);
-  for (;;) {
+  const fetchPage = async (at: string | undefined): Promise<FolderPage> => {
     const query: Record<string, string> = { fields: 'type,id,name,sha1', usemarker: 'true', limit };
-    if (marker !== undefined) query.marker = marker;
+    if (at !== undefined) query.marker = at;
     let res: HttpResponse;
     try {
       res = await boxGet(opts, `/2.0/folders/${encodeURIComponent(folderId)}/items`, query, auth);
@@ -108,12 +109,26 @@ export async function* listFolderPages(
       if (err instanceof BoxApiError && err.status === 404) throw new FolderNotFoundError(folderId, err);
       throw err;
     }
-    const page = parseFolderPage(res, marker);
-    yield page;
-    if (page.nextMarker === undefined) return;
+    const page = parseFolderPage(res, at);
     // A marker that does not move would loop forever: Box bug or hostile proxy.
-    if (page.nextMarker === marker) throw badShape(res, undefined, 'with a next_marker equal to the current one');
-    marker = page.nextMarker;
+    if (page.nextMarker !== undefined && page.nextMarker === at) throw badShape(res, undefined, 'with a next_marker equal to the current one');
+    return page;
+  };
+  // The next page is requested as soon as this one's marker is known, and travels while the caller handles
+  // this one: at most two pages in memory, and the listing no longer waits on each round trip in turn
+  // (issue 8, ls throughput). Its failure, if any, surfaces after this page, in order.
+  let next: Promise<FolderPage> | undefined = fetchPage(marker);
+  while (next) {
+    const page: FolderPage = await next;
+    next = undefined;
+    if (page.nextMarker !== undefined) {
+      marker = page.nextMarker;
+      next = fetchPage(marker);
+      // The loop awaits it (and rethrows its failure) unless the caller stops first (`ls --limit`): then
+      // nobody does, and its failure must not become an unhandled rejection.
+      next.catch(() => {});
+    }
+    yield page;
   }
 }
 
