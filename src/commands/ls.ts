@@ -46,7 +46,7 @@ async function runLs(ctx: CommandContext, opts: LsOptions, args: string[]): Prom
   const { sessionForCommand } = await import('./shared/http.js');
   const { getValidAccessToken } = await import('../core/session.js');
   const { listFolderPages } = await import('../core/box/client.js');
-  const cs = await sessionForCommand(ctx);
+  const cs = await sessionForCommand(ctx, { fewRequests: false });
   const writer = itemWriter(ctx);
   try {
     const doc = await cs.store.read();

@@ -49,6 +49,14 @@ export interface HttpContextOptions {
   connectTimeoutMs?: number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
+  /**
+   * The caller owns the process (the CLI): before undici loads, V8 is told to compile WebAssembly with its
+   * baseline compiler only. undici's HTTP parser is WebAssembly, and V8's background optimisation of it took
+   * ~35 MB of memory and delayed every exit by ~100 ms (Node waits for background compile jobs before it
+   * exits), while parsing is a sliver of any run (issue 8: ls peak RSS, lock storm). A process-wide V8 flag,
+   * so never set for library users.
+   */
+  baselineWasmOnly?: boolean;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -76,7 +84,9 @@ function lazyPool(options: HttpContextOptions, timeoutMs: number): HttpPool {
   let created: Promise<Dispatcher> | undefined;
   return {
     dispatcher() {
-      created ??= import('undici').then(({ EnvHttpProxyAgent }) => new EnvHttpProxyAgent({
+      created ??= (options.baselineWasmOnly ? import('node:v8').then((v8) => v8.setFlagsFromString('--liftoff-only')) : Promise.resolve())
+        .then(() => import('undici'))
+        .then(({ EnvHttpProxyAgent }) => new EnvHttpProxyAgent({
         httpProxy: envValue(options.env, 'HTTP_PROXY'),
         httpsProxy: envValue(options.env, 'HTTPS_PROXY'),
         noProxy: envValue(options.env, 'NO_PROXY'),
@@ -88,7 +98,9 @@ function lazyPool(options: HttpContextOptions, timeoutMs: number): HttpPool {
       return created;
     },
     async close() {
-      if (created) await (await created.catch(() => undefined))?.close().catch(() => undefined);
+      // destroy(), not close(): close() would first wait for anything in flight, and the one thing that can be
+      // in flight when a command ends is the next page `ls --limit` prefetched, which nobody wants any more.
+      if (created) await (await created.catch(() => undefined))?.destroy().catch(() => undefined);
     },
   };
 }

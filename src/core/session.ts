@@ -127,7 +127,7 @@ export async function getValidAccessTokenFrom(
 }
 
 /** How often a process waiting for a user lock looks for the holder's saved result (below). */
-const ROTATION_POLL_MS = 20;
+const ROTATION_POLL_MS = 50;
 
 async function refreshUnderLock(session: Session, email: string, seen: StoredUser, req: TokenRequest): Promise<AccessTokenResult> {
   const check = usable(session, email);
