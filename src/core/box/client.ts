@@ -97,7 +97,6 @@ export async function* listFolderPages(
   auth: AccessTokenSource,
   options: ListFolderOptions = {},
 ): AsyncGenerator<FolderPage, void, undefined> {
-  let marker = options.marker;
   const limit = String(options.pageSize ?? 1000);
   const fetchPage = async (at: string | undefined): Promise<FolderPage> => {
     const query: Record<string, string> = { fields: 'type,id,name,sha1', usemarker: 'true', limit };
@@ -117,13 +116,12 @@ export async function* listFolderPages(
   // The next page is requested as soon as this one's marker is known, and travels while the caller handles
   // this one: at most two pages in memory, and the listing no longer waits on each round trip in turn
   // (issue 8, ls throughput). Its failure, if any, surfaces after this page, in order.
-  let next: Promise<FolderPage> | undefined = fetchPage(marker);
+  let next: Promise<FolderPage> | undefined = fetchPage(options.marker);
   while (next) {
     const page: FolderPage = await next;
     next = undefined;
     if (page.nextMarker !== undefined) {
-      marker = page.nextMarker;
-      next = fetchPage(marker);
+      next = fetchPage(page.nextMarker);
       // The loop awaits it (and rethrows its failure) unless the caller stops first (`ls --limit`): then
       // nobody does, and its failure must not become an unhandled rejection.
       next.catch(() => {});
