@@ -1,7 +1,8 @@
 /**
- * HTTP plumbing shared by the OAuth and Box clients: one undici dispatcher passed in explicitly (no global
+ * HTTP plumbing shared by the OAuth and Box clients: one connection pool passed in explicitly (no global
  * dispatcher), timeouts on connect and body, proxies from HTTPS_PROXY / NO_PROXY (EnvHttpProxyAgent),
- * `User-Agent: box-qc/<version>`. undici is imported lazily: a status run must not pay for it.
+ * `User-Agent: box-qc/<version>`. The pool is undici's, imported lazily (a status run must not pay for it), or,
+ * for a caller that asks and when no proxy is configured, Node's own node:http (core/http-node.ts, why there).
  *
  * Each call is split into "send" (sendRequest: bytes in, status + headers + text out; network failures become
  * NetworkError) and "parse" (parseJson: text into `unknown`, or a BoxApiError carrying status and Box's request
@@ -17,13 +18,29 @@ export interface HttpLog {
   debug(line: string): void;
 }
 
+/** One request as a pool sends it: headers final, body already encoded. */
+export interface PoolRequest {
+  method: 'GET' | 'POST';
+  url: URL;
+  headers: Record<string, string>;
+  body: string | undefined;
+  signal: AbortSignal;
+}
+
+export interface PoolResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
 /**
- * The undici dispatcher, created (and undici imported) on the first request: importing undici is most of what a
- * `token` run with a fresh access token would otherwise spend (issue 8, lock storm). Shared by every copy of the
- * context (`{ ...ctx, timeoutMs }`), so copies reuse one connection pool.
+ * Sends requests over kept-alive connections. Created (and undici imported) on the first request: importing
+ * undici is most of what a `token` run with a fresh access token would otherwise spend (issue 8, lock storm).
+ * Shared by every copy of the context (`{ ...ctx, timeoutMs }`), so copies reuse one pool.
  */
 export interface HttpPool {
-  dispatcher(): Promise<Dispatcher>;
+  /** Rejects with the transport's own error (a `code` such as ECONNREFUSED); sendRequest names it. */
+  send(req: PoolRequest): Promise<PoolResponse>;
   close(): Promise<void>;
 }
 
@@ -57,6 +74,12 @@ export interface HttpContextOptions {
    * so never set for library users.
    */
   baselineWasmOnly?: boolean;
+  /**
+   * 'node': Node's built-in node:http instead of undici, for a caller that streams many pages (ls): no
+   * WebAssembly parser to optimise, a far smaller peak RSS (core/http-node.ts). Ignored, and undici used,
+   * whenever HTTP_PROXY or HTTPS_PROXY is set. Default 'undici'.
+   */
+  transport?: 'undici' | 'node';
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -66,10 +89,18 @@ function envValue(env: Record<string, string | undefined>, name: string): string
   return env[name.toLowerCase()] ?? env[name] ?? '';
 }
 
+/** True when requests may go through a proxy: only undici's EnvHttpProxyAgent implements proxies here. */
+function proxyConfigured(env: Record<string, string | undefined>): boolean {
+  return envValue(env, 'HTTP_PROXY') !== '' || envValue(env, 'HTTPS_PROXY') !== '';
+}
+
 export async function createHttpContext(options: HttpContextOptions): Promise<HttpContext> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const pool = options.transport === 'node' && !proxyConfigured(options.env)
+    ? (await import('./http-node.js')).createNodePool({ connectTimeoutMs: options.connectTimeoutMs ?? 10_000 })
+    : undiciPool(options, timeoutMs);
   const ctx: HttpContext = {
-    pool: lazyPool(options, timeoutMs),
+    pool,
     userAgent: `box-qc/${VERSION}`,
     log: options.log,
     timeoutMs,
@@ -80,13 +111,12 @@ export async function createHttpContext(options: HttpContextOptions): Promise<Ht
   return ctx;
 }
 
-function lazyPool(options: HttpContextOptions, timeoutMs: number): HttpPool {
+function undiciPool(options: HttpContextOptions, timeoutMs: number): HttpPool {
   let created: Promise<Dispatcher> | undefined;
-  return {
-    dispatcher() {
-      created ??= (options.baselineWasmOnly ? import('node:v8').then((v8) => v8.setFlagsFromString('--liftoff-only')) : Promise.resolve())
-        .then(() => import('undici'))
-        .then(({ EnvHttpProxyAgent }) => new EnvHttpProxyAgent({
+  const dispatcher = (): Promise<Dispatcher> => {
+    created ??= (options.baselineWasmOnly ? import('node:v8').then((v8) => v8.setFlagsFromString('--liftoff-only')) : Promise.resolve())
+      .then(() => import('undici'))
+      .then(({ EnvHttpProxyAgent }) => new EnvHttpProxyAgent({
         httpProxy: envValue(options.env, 'HTTP_PROXY'),
         httpsProxy: envValue(options.env, 'HTTPS_PROXY'),
         noProxy: envValue(options.env, 'NO_PROXY'),
@@ -95,7 +125,13 @@ function lazyPool(options: HttpContextOptions, timeoutMs: number): HttpPool {
         bodyTimeout: timeoutMs,
         keepAliveTimeout: 10_000,
       }));
-      return created;
+    return created;
+  };
+  return {
+    async send(req) {
+      const [{ request }, d] = await Promise.all([import('undici'), dispatcher()]);
+      const res = await request(req.url, { dispatcher: d, method: req.method, headers: req.headers, body: req.body, signal: req.signal });
+      return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
     },
     async close() {
       // destroy(), not close(): close() would first wait for anything in flight, and the one thing that can be
@@ -154,7 +190,6 @@ function flattenHeaders(raw: Record<string, string | string[] | undefined>): Rec
 
 /** Sends one request (no retries). Network failures and timeouts -> NetworkError; a caller's abort is rethrown. */
 export async function sendRequest(ctx: HttpContext, req: HttpRequest): Promise<HttpResponse> {
-  const [{ request }, dispatcher] = await Promise.all([import('undici'), ctx.pool.dispatcher()]);
   const label = `${req.method} ${req.url.pathname}`;
   const timeout = AbortSignal.timeout(req.timeoutMs ?? ctx.timeoutMs);
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
@@ -166,12 +201,11 @@ export async function sendRequest(ctx: HttpContext, req: HttpRequest): Promise<H
   }
   const note = req.logNote ? ` (${req.logNote})` : '';
   try {
-    const res = await request(req.url, { dispatcher, method: req.method, headers, body, signal });
-    const text = await res.body.text();
+    const res = await ctx.pool.send({ method: req.method, url: req.url, headers, body, signal });
     const flat = flattenHeaders(res.headers);
     const requestId = flat['box-request-id'];
-    ctx.log.debug(`${label} -> ${res.statusCode}${requestId ? ` request-id ${requestId}` : ''}${note}`);
-    return { status: res.statusCode, headers: flat, text, requestId, label };
+    ctx.log.debug(`${label} -> ${res.status}${requestId ? ` request-id ${requestId}` : ''}${note}`);
+    return { status: res.status, headers: flat, text: res.text, requestId, label };
   } catch (err) {
     if (ctx.signal?.aborted) throw ctx.signal.reason ?? err;
     const what = timeout.aborted ? 'timed out' : describeNetworkError(err);

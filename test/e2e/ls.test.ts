@@ -2,6 +2,9 @@
  * `box-qc ls` end to end (issue 6): complete listings in text and JSON, Box's retry signals, a 401 mid-listing,
  * 404, hostile names, and the three end-of-list marker variants.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeResult } from '../helpers/run-cli.js';
 import { refreshCount, startLab, type Lab } from './refresh-fixtures.js';
@@ -117,4 +120,36 @@ describe('ls', () => {
       expect(lab.emu.stats().byRoute['GET /2.0/folders/:id/items']).toBe(2);
     });
   }
+});
+
+// Issue 8 (ls peak RSS): pages travel over node:http, whose parser is native code, not undici's WebAssembly
+// one; undici is still what carries a listing through a proxy (core/http-node.ts).
+describe('ls transport', () => {
+  async function undiciLoaded(extra: Record<string, string>): Promise<boolean> {
+    const dir = mkdtempSync(join(tmpdir(), 'boxqc-ls-transport-'));
+    try {
+      const report = join(dir, 'undici.json');
+      const preload = join(dir, 'preload.cjs');
+      writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(report)},
+  JSON.stringify(Object.keys(require.cache).some((k) => k.includes('node_modules/undici/')))));`);
+      const r = await lab!.cli(['ls'], { NODE_OPTIONS: `--require ${preload}`, ...extra });
+      expect(r.code, describeResult(r)).toBe(0);
+      expect(r.stdout.split('\n').filter(Boolean)).toHaveLength(1200);
+      return JSON.parse(readFileSync(report, 'utf8')) as boolean;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('lists without loading undici when no proxy is set', async () => {
+    lab = await startLab({ rootItems: 1200 });
+    await lab.mintAndSeed(['alice@example.com']);
+    expect(await undiciLoaded({})).toBe(false);
+  });
+
+  it('goes through undici (EnvHttpProxyAgent) when HTTP_PROXY is set, honouring NO_PROXY', async () => {
+    lab = await startLab({ rootItems: 1200 });
+    await lab.mintAndSeed(['alice@example.com']);
+    expect(await undiciLoaded({ HTTP_PROXY: 'http://127.0.0.1:9', NO_PROXY: '127.0.0.1' })).toBe(true);
+  });
 });

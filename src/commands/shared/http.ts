@@ -16,9 +16,11 @@ export interface HttpOptions {
   /**
    * A few requests, then exit (token, refresh, connect...): compile undici's WebAssembly parser with V8's
    * baseline compiler only (core/http.ts), so the run does not wait ~100 ms at exit for its optimisation.
-   * `ls` parses megabytes and keeps the optimised parser: measured 13% slower without it.
+   * (`ls` uses node:http instead, whose parser is native code: see `transport`.)
    */
   fewRequests?: boolean;
+  /** core/http.ts HttpContextOptions.transport: ls streams pages over node:http (no proxy set). */
+  transport?: 'undici' | 'node';
 }
 
 export async function httpForCommand(ctx: CommandContext, options: HttpOptions = {}): Promise<HttpContext> {
@@ -27,6 +29,7 @@ export async function httpForCommand(ctx: CommandContext, options: HttpOptions =
     log: { debug: (line) => ctx.out.debug(line) },
     signal: ctx.deps.interrupts.signal,
     baselineWasmOnly: options.fewRequests ?? true,
+    ...(options.transport ? { transport: options.transport } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
   });
 }

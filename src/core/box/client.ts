@@ -51,6 +51,8 @@ export interface ListFolderOptions {
   pageSize?: number;
   /** Resume from this marker. */
   marker?: string;
+  /** The caller stops after this many items (`ls --limit`): no page beyond them is requested, not even ahead. */
+  maxItems?: number;
 }
 
 /** Folder 404: not found or not shared with this user (Box does not say which). Exit 1. */
@@ -117,10 +119,12 @@ export async function* listFolderPages(
   // this one: at most two pages in memory, and the listing no longer waits on each round trip in turn
   // (issue 8, ls throughput). Its failure, if any, surfaces after this page, in order.
   let next: Promise<FolderPage> | undefined = fetchPage(options.marker);
+  let listed = 0;
   while (next) {
     const page: FolderPage = await next;
     next = undefined;
-    if (page.nextMarker !== undefined) {
+    listed += page.items.length;
+    if (page.nextMarker !== undefined && listed < (options.maxItems ?? Infinity)) {
       next = fetchPage(page.nextMarker);
       // The loop awaits it (and rethrows its failure) unless the caller stops first (`ls --limit`): then
       // nobody does, and its failure must not become an unhandled rejection.

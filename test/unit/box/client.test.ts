@@ -61,6 +61,19 @@ describe('listFolderPages', () => {
     expect(server.requests[1]!.url).toContain('marker=M1');
   });
 
+  it('requests no page beyond maxItems, not even ahead (ls --limit)', async () => {
+    const { server, opts } = await setup([
+      json(200, { entries: entries(0, 2), next_marker: 'M1' }),
+      json(200, { entries: entries(2, 2), next_marker: 'M2' }),
+      json(200, { entries: entries(4, 2), next_marker: null }),
+    ]);
+    const pages = [];
+    for await (const page of listFolderPages(opts, '0', token('AT'), { maxItems: 3 })) pages.push(page.items.length);
+    expect(pages).toEqual([2, 2]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(server.requests).toHaveLength(2);
+  });
+
   it('honours Retry-After on 429 and retries 503 with backoff, then completes', async () => {
     const { server, sleeps, opts } = await setup([
       json(200, { entries: entries(0, 1), next_marker: 'M1' }),

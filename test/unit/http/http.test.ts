@@ -1,3 +1,5 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpContext, closeHttpContext, NetworkError, parseJson, retryAfterMs, sendRequest, type HttpContext } from '../../../src/core/http.js';
 import { BoxApiError } from '../../../src/errors.js';
@@ -9,7 +11,9 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function setup(replies: Parameters<typeof startLocalServer>[0], opts: { timeoutMs?: number } = {}) {
+type Transport = 'undici' | 'node';
+
+async function setup(replies: Parameters<typeof startLocalServer>[0], opts: { timeoutMs?: number; transport?: Transport } = {}) {
   const server = await startLocalServer(replies);
   const lines: string[] = [];
   const http = await createHttpContext({ env: {}, log: { debug: (l) => lines.push(l) }, ...opts });
@@ -17,9 +21,12 @@ async function setup(replies: Parameters<typeof startLocalServer>[0], opts: { ti
   return { server, http, lines };
 }
 
-describe('sendRequest', () => {
+// Both transports (core/http.ts undici, core/http-node.ts node:http) keep one contract.
+describe.each<Transport>(['undici', 'node'])('sendRequest over %s', (transport) => {
+  const setupWith = (replies: Parameters<typeof startLocalServer>[0], opts: { timeoutMs?: number } = {}) => setup(replies, { ...opts, transport });
+
   it('sends User-Agent box-qc/<version> and form bodies', async () => {
-    const { server, http } = await setup([json(200, { ok: true })]);
+    const { server, http } = await setupWith([json(200, { ok: true })]);
     await sendRequest(http, { method: 'POST', url: new URL('/oauth2/token', server.url), form: { grant_type: 'x', a: 'b c' } });
     expect(server.requests[0]!.headers['user-agent']).toBe(`box-qc/${VERSION}`);
     expect(server.requests[0]!.headers['content-type']).toBe('application/x-www-form-urlencoded');
@@ -27,7 +34,7 @@ describe('sendRequest', () => {
   });
 
   it('logs method, path, status and request id but never the query, body or Authorization', async () => {
-    const { server, http, lines } = await setup([json(200, {}, { 'box-request-id': 'rid-1' })]);
+    const { server, http, lines } = await setupWith([json(200, {}, { 'box-request-id': 'rid-1' })]);
     await sendRequest(http, {
       method: 'GET',
       url: new URL('/2.0/users/me?secret=q', server.url),
@@ -39,7 +46,7 @@ describe('sendRequest', () => {
   });
 
   it('turns a refused connection into a NetworkError (exit 75)', async () => {
-    const { server, http } = await setup([]);
+    const { server, http } = await setupWith([]);
     const url = new URL('/x', server.url);
     await server.close();
     const err = await sendRequest(http, { method: 'GET', url }).catch((e: unknown) => e);
@@ -48,7 +55,7 @@ describe('sendRequest', () => {
   });
 
   it('turns a request that exceeds the timeout into a NetworkError', async () => {
-    const { server, http } = await setup([() => { /* never answers */ }], { timeoutMs: 200 });
+    const { server, http } = await setupWith([() => { /* never answers */ }], { timeoutMs: 200 });
     const err = await sendRequest(http, { method: 'GET', url: new URL('/slow', server.url) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NetworkError);
     expect((err as Error).message).toContain('timed out');
@@ -57,7 +64,7 @@ describe('sendRequest', () => {
   it('rethrows the caller abort instead of calling it a network failure', async () => {
     const server = await startLocalServer([() => {}]);
     const controller = new AbortController();
-    const http: HttpContext = await createHttpContext({ env: {}, log: { debug() {} }, signal: controller.signal });
+    const http: HttpContext = await createHttpContext({ env: {}, log: { debug() {} }, signal: controller.signal, transport });
     cleanups.push(server.close, () => closeHttpContext(http));
     setTimeout(() => controller.abort(new Error('received SIGINT')), 50);
     const err = await sendRequest(http, { method: 'GET', url: new URL('/', server.url) }).catch((e: unknown) => e);
@@ -70,10 +77,72 @@ describe('sendRequest', () => {
     const http = await createHttpContext({
       env: { HTTP_PROXY: 'http://127.0.0.1:9', NO_PROXY: '127.0.0.1' },
       log: { debug() {} },
+      transport,
     });
     cleanups.push(server.close, () => closeHttpContext(http));
     const res = await sendRequest(http, { method: 'GET', url: new URL('/', server.url) });
     expect(res.status).toBe(200);
+  });
+
+  it('turns a body cut off by the server into a NetworkError, never a short text', async () => {
+    const { server, http } = await setupWith([(_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"entries":[');
+      setTimeout(() => res.socket?.destroy(), 20);
+    }]);
+    const err = await sendRequest(http, { method: 'GET', url: new URL('/cut', server.url) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NetworkError);
+  });
+
+  it('decodes a UTF-8 body split across chunks', async () => {
+    const name = 'caf\u00e9 \u{1F4C1} \u65e5\u672c';
+    const { server, http } = await setupWith([(_req, res) => {
+      const bytes = Buffer.from(JSON.stringify({ name }));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // Split inside the multi-byte characters.
+      for (let i = 0; i < bytes.length; i += 3) res.write(bytes.subarray(i, i + 3));
+      res.end();
+    }]);
+    const res = await sendRequest(http, { method: 'GET', url: new URL('/utf8', server.url) });
+    expect(parseJson(res).name).toBe(name);
+  });
+});
+
+
+describe('node:http transport (ls)', () => {
+  it('keeps one connection for consecutive GETs, and sends a POST (the token endpoint) on a fresh one', async () => {
+    const { server, http } = await setup([json(200, {}), json(200, {}), json(200, {}), json(200, {})], { transport: 'node' });
+    for (const path of ['/a', '/b']) await sendRequest(http, { method: 'GET', url: new URL(path, server.url) });
+    await sendRequest(http, { method: 'POST', url: new URL('/oauth2/token', server.url), form: { grant_type: 'refresh_token' } });
+    await sendRequest(http, { method: 'GET', url: new URL('/c', server.url) });
+    const [a, b, post, c] = server.requests.map((r) => r.remotePort);
+    expect(b).toBe(a);
+    expect(c).toBe(a);
+    expect(post).not.toBe(a);
+    expect(server.requests[2]!.body).toBe('grant_type=refresh_token');
+  });
+
+  it('leaves proxies to undici: with HTTP_PROXY set, requests go through the proxy', async () => {
+    const server = await startLocalServer([json(200, { ok: 1 })]);
+    const proxied: string[] = [];
+    const proxy = createServer((req, res) => {
+      proxied.push(`${req.method} ${req.url}`);
+      res.writeHead(403).end();
+    });
+    proxy.on('connect', (req: IncomingMessage, socket: Socket) => {
+      proxied.push(`CONNECT ${req.url}`);
+      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const http = await createHttpContext({
+      env: { HTTP_PROXY: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` },
+      log: { debug() {} },
+      transport: 'node',
+    });
+    cleanups.push(server.close, () => new Promise<void>((resolve) => proxy.close(() => resolve())), () => closeHttpContext(http));
+    await sendRequest(http, { method: 'GET', url: new URL('/via-proxy', server.url) }).catch(() => undefined);
+    expect(proxied.length).toBeGreaterThan(0);
+    expect(server.requests).toHaveLength(0);
   });
 });
 

@@ -7,6 +7,8 @@ export interface Recorded {
   url: string;
   headers: IncomingMessage['headers'];
   body: string;
+  /** The client's port: equal for requests that shared one kept-alive connection. */
+  remotePort: number | undefined;
 }
 
 export type Reply = (req: Recorded, res: ServerResponse) => void;
@@ -30,7 +32,7 @@ export async function startLocalServer(replies: Reply[] | ((req: Recorded, n: nu
   const server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => {
-      const rec: Recorded = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
+      const rec: Recorded = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, remotePort: req.socket.remotePort };
       requests.push(rec);
       const n = requests.length - 1;
       const reply = typeof replies === 'function' ? replies(rec, n) : replies[n];
