@@ -3,11 +3,12 @@
 // grows with the store too), `status --json --email E` (one user) and one user's forced refresh
 // (`refresh --email E --force`), with 10,000 users in the store vs 10 users. Interleaved, medians; the
 // emulator runs in its own process. Filler users carry made-up tokens (status and one user's refresh never
-// send them); the refreshed user has a real pair. Target: under 2x.
+// send them); the refreshed user has a real pair. Target: under 2x. A bare script that prints the same report
+// (bench/lib/bare-status.js) runs alongside: its ratio is the floor that the report's size alone imposes.
 // Usage: node bench/store-scale.js [runs=10] [big=10000] [small=10]
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { baseEnv, boxQc, check, email, emitResult, fmtMs, median, startEmulatorProcess, tempDir, userRecord, writeStore } from './lib/common.js';
+import { ROOT, baseEnv, boxQc, check, email, emitResult, fmtMs, median, run, startEmulatorProcess, tempDir, userRecord, writeStore } from './lib/common.js';
 
 const [runs = 10, big = 10_000, small = 10] = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
 const TARGET = email(0);
@@ -30,6 +31,9 @@ try {
     // The same question for one user: separates the store's size from the size of the report (every user).
     'status --json --email E': (s) => boxQc(['status', '--json', '--email', TARGET], s.env),
     'refresh --email E --force': (s) => boxQc(['refresh', '--email', TARGET, '--force'], s.env),
+    // The floor under `status --json`: a bare Node script that reads, parses and prints the same report
+    // (bench/lib/bare-status.js). Its own big/small ratio is what the output's size costs any Node program.
+    'floor: bare status script': (s) => run(process.execPath, [join(ROOT, 'bench', 'lib', 'bare-status.js'), s.store], { env: s.env }),
   };
   for (const [name, op] of Object.entries(ops)) for (const s of setups) check(await op(s), `${name} (${s.n} users)`); // warm-up
   const samples = {};
@@ -47,6 +51,9 @@ try {
     result.ops[name] = { smallMs: a, bigMs: b, ratio: b / a };
     console.log(`  ${name.padEnd(28)} ${fmtMs(a).padStart(8)} -> ${fmtMs(b).padStart(8)}   ${(b / a).toFixed(2)}x`);
   }
+  const floor = result.ops['floor: bare status script'].bigMs;
+  result.statusVsFloorAtBig = result.ops['status --json'].bigMs / floor;
+  console.log(`  status --json vs the floor at ${big} users: ${result.statusVsFloorAtBig.toFixed(2)}x (what box-qc adds to reading, parsing and printing)`);
   result.storeBytes = Object.fromEntries(setups.map((s) => [s.n, s.bytes]));
 } finally {
   await emu.close();

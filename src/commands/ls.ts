@@ -49,8 +49,7 @@ async function runLs(ctx: CommandContext, opts: LsOptions, args: string[]): Prom
   const { listFolderPages } = await import('../core/box/client.js');
   const { keepHeapSmallWhileStreaming } = await import('./shared/heap.js');
   await keepHeapSmallWhileStreaming();
-  // node:http, not undici, for the pages (core/http-node.ts: its parser needs no JIT, ~45 MB less at peak).
-  const cs = await sessionForCommand(ctx, { fewRequests: false, transport: 'node' });
+  const cs = await sessionForCommand(ctx, { fewRequests: false });
   const writer = itemWriter(ctx);
   try {
     const doc = await cs.store.read();

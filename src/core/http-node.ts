@@ -1,14 +1,15 @@
 /**
  * The node:http transport for core/http.ts: Node's built-in HTTP client (keep-alive Agent, native llhttp),
- * for a caller that streams many pages and cares about its memory (`ls`). Chosen by the caller
- * (`transport: 'node'`), and only when no proxy is configured: proxies (HTTPS_PROXY, NO_PROXY rules, CONNECT
- * tunnels) stay with undici's EnvHttpProxyAgent rather than being written here a second time.
+ * used whenever no proxy is configured. Proxies (HTTPS_PROXY, NO_PROXY rules, CONNECT tunnels) stay with
+ * undici's EnvHttpProxyAgent rather than being written here a second time.
  *
- * Why a second transport at all (issue 8, ls peak RSS, measured on 1,000,000 items): undici parses HTTP in
- * WebAssembly, and V8's optimisation of that parser alone costs ~35 MB of peak RSS once a listing is long
- * enough to make it hot; compiling it with the baseline compiler only avoids that but makes the listing ~13%
- * slower, and undici still peaked at 87-107 MB at 1M items. Node's own parser is C++: nothing to compile,
- * and the same loop peaked at 54 MB (10k items) and 67 MB (1M), and ran as fast or faster than undici.
+ * Why not undici for everything (issue 8): undici parses HTTP in WebAssembly.
+ * - ls peak RSS: V8's optimisation of that parser alone cost ~35 MB once a listing made it hot; the
+ *   baseline compiler only (--liftoff-only) avoided that but made ls ~13% slower, and undici still peaked
+ *   at 87-107 MB at 1M items. Node's parser is C++: nothing to compile. The same loop peaked at 54 MB (10k
+ *   items) and 67 MB (1M), as fast as undici or faster.
+ * - A run with one token request (token, refresh --email): loading undici and compiling its parser is most
+ *   of the request's cost. The lock storm (32 `token` for one expired user) went from 1.98-2.24x to 1.55x.
  *
  * Same contract as the undici pool: status + lower-cased headers + the whole body as text; failures reject
  * with the underlying error (its `code`), which sendRequest turns into a NetworkError.
@@ -36,9 +37,8 @@ export function createNodePool(options: NodePoolOptions): HttpPool {
   const agentFor = (protocol: string, mod: HttpModule): HttpAgent => {
     let agent = agents.get(protocol);
     if (!agent) {
-      // One connection at a time is what a listing uses (the prefetch starts after the previous page arrived);
-      // a few more cover a token POST during a 401 renewal.
-      agent = new mod.Agent({ keepAlive: true, maxSockets: 4, maxFreeSockets: 2 });
+      // No cap on connections: callers bound their own concurrency (ls one page ahead, refresh --all --concurrency).
+      agent = new mod.Agent({ keepAlive: true });
       agents.set(protocol, agent);
     }
     return agent;

@@ -1,8 +1,8 @@
 /**
  * HTTP plumbing shared by the OAuth and Box clients: one connection pool passed in explicitly (no global
  * dispatcher), timeouts on connect and body, proxies from HTTPS_PROXY / NO_PROXY (EnvHttpProxyAgent),
- * `User-Agent: box-qc/<version>`. The pool is undici's, imported lazily (a status run must not pay for it), or,
- * for a caller that asks and when no proxy is configured, Node's own node:http (core/http-node.ts, why there).
+ * `User-Agent: box-qc/<version>`. The pool is Node's own node:http (core/http-node.ts, why there) unless a proxy
+ * is configured; then it is undici's EnvHttpProxyAgent, imported lazily (a status run must not pay for it).
  *
  * Each call is split into "send" (sendRequest: bytes in, status + headers + text out; network failures become
  * NetworkError) and "parse" (parseJson: text into `unknown`, or a BoxApiError carrying status and Box's request
@@ -34,9 +34,9 @@ export interface PoolResponse {
 }
 
 /**
- * Sends requests over kept-alive connections. Created (and undici imported) on the first request: importing
- * undici is most of what a `token` run with a fresh access token would otherwise spend (issue 8, lock storm).
- * Shared by every copy of the context (`{ ...ctx, timeoutMs }`), so copies reuse one pool.
+ * Sends requests over kept-alive connections. Connections (and undici, or node:http) are made on the first
+ * request: a `token` run with a fresh access token loads neither (issue 8, lock storm). Shared by every copy
+ * of the context (`{ ...ctx, timeoutMs }`), so copies reuse one pool.
  */
 export interface HttpPool {
   /** Rejects with the transport's own error (a `code` such as ECONNREFUSED); sendRequest names it. */
@@ -75,9 +75,9 @@ export interface HttpContextOptions {
    */
   baselineWasmOnly?: boolean;
   /**
-   * 'node': Node's built-in node:http instead of undici, for a caller that streams many pages (ls): no
-   * WebAssembly parser to optimise, a far smaller peak RSS (core/http-node.ts). Ignored, and undici used,
-   * whenever HTTP_PROXY or HTTPS_PROXY is set. Default 'undici'.
+   * 'node' (default): Node's built-in node:http (core/http-node.ts, why there), except that whenever
+   * HTTP_PROXY or HTTPS_PROXY is set undici's EnvHttpProxyAgent is used, the one proxy implementation here.
+   * 'undici': always undici.
    */
   transport?: 'undici' | 'node';
 }
@@ -96,7 +96,7 @@ function proxyConfigured(env: Record<string, string | undefined>): boolean {
 
 export async function createHttpContext(options: HttpContextOptions): Promise<HttpContext> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const pool = options.transport === 'node' && !proxyConfigured(options.env)
+  const pool = (options.transport ?? 'node') === 'node' && !proxyConfigured(options.env)
     ? (await import('./http-node.js')).createNodePool({ connectTimeoutMs: options.connectTimeoutMs ?? 10_000 })
     : undiciPool(options, timeoutMs);
   const ctx: HttpContext = {

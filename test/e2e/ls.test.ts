@@ -122,19 +122,19 @@ describe('ls', () => {
   }
 });
 
-// Issue 8 (ls peak RSS): pages travel over node:http, whose parser is native code, not undici's WebAssembly
-// one; undici is still what carries a listing through a proxy (core/http-node.ts).
-describe('ls transport', () => {
-  async function undiciLoaded(extra: Record<string, string>): Promise<boolean> {
+// Issue 8 (ls peak RSS, lock storm): requests travel over node:http, whose parser is native code, not undici's
+// WebAssembly one; undici is still what carries them through a proxy (core/http-node.ts).
+describe('HTTP transport', () => {
+  async function undiciLoaded(extra: Record<string, string>, args = ['ls']): Promise<boolean> {
     const dir = mkdtempSync(join(tmpdir(), 'boxqc-ls-transport-'));
     try {
       const report = join(dir, 'undici.json');
       const preload = join(dir, 'preload.cjs');
       writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(report)},
   JSON.stringify(Object.keys(require.cache).some((k) => k.includes('node_modules/undici/')))));`);
-      const r = await lab!.cli(['ls'], { NODE_OPTIONS: `--require ${preload}`, ...extra });
+      const r = await lab!.cli(args, { NODE_OPTIONS: `--require ${preload}`, ...extra });
       expect(r.code, describeResult(r)).toBe(0);
-      expect(r.stdout.split('\n').filter(Boolean)).toHaveLength(1200);
+      if (args[0] === 'ls') expect(r.stdout.split('\n').filter(Boolean)).toHaveLength(1200);
       return JSON.parse(readFileSync(report, 'utf8')) as boolean;
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -145,6 +145,13 @@ describe('ls transport', () => {
     lab = await startLab({ rootItems: 1200 });
     await lab.mintAndSeed(['alice@example.com']);
     expect(await undiciLoaded({})).toBe(false);
+  });
+
+  it('refreshes (token for an expired user) without loading undici when no proxy is set', async () => {
+    lab = await startLab({ rootItems: 1 });
+    await lab.mintAndSeed(['alice@example.com'], { expired: true });
+    expect(await undiciLoaded({}, ['token', '--email', 'alice@example.com'])).toBe(false);
+    expect(refreshCount(lab)).toBe(1);
   });
 
   it('goes through undici (EnvHttpProxyAgent) when HTTP_PROXY is set, honouring NO_PROXY', async () => {

@@ -14,13 +14,11 @@ import { openStoreForCommand } from './open-store.js';
 export interface HttpOptions {
   timeoutMs?: number;
   /**
-   * A few requests, then exit (token, refresh, connect...): compile undici's WebAssembly parser with V8's
-   * baseline compiler only (core/http.ts), so the run does not wait ~100 ms at exit for its optimisation.
-   * (`ls` uses node:http instead, whose parser is native code: see `transport`.)
+   * Only when a proxy is set (requests then go through undici, core/http.ts): a few requests, then exit
+   * (token, refresh, connect...), so compile undici's WebAssembly parser with V8's baseline compiler only and
+   * do not wait ~100 ms at exit for its optimisation. `ls` parses megabytes and keeps the optimised parser.
    */
   fewRequests?: boolean;
-  /** core/http.ts HttpContextOptions.transport: ls streams pages over node:http (no proxy set). */
-  transport?: 'undici' | 'node';
 }
 
 export async function httpForCommand(ctx: CommandContext, options: HttpOptions = {}): Promise<HttpContext> {
@@ -29,7 +27,6 @@ export async function httpForCommand(ctx: CommandContext, options: HttpOptions =
     log: { debug: (line) => ctx.out.debug(line) },
     signal: ctx.deps.interrupts.signal,
     baselineWasmOnly: options.fewRequests ?? true,
-    ...(options.transport ? { transport: options.transport } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
   });
 }

@@ -109,7 +109,7 @@ describe.each<Transport>(['undici', 'node'])('sendRequest over %s', (transport) 
 });
 
 
-describe('node:http transport (ls)', () => {
+describe('node:http transport', () => {
   it('keeps one connection for consecutive GETs, and sends a POST (the token endpoint) on a fresh one', async () => {
     const { server, http } = await setup([json(200, {}), json(200, {}), json(200, {}), json(200, {})], { transport: 'node' });
     for (const path of ['/a', '/b']) await sendRequest(http, { method: 'GET', url: new URL(path, server.url) });
