@@ -2,14 +2,15 @@
 // token store. Reads the file, JSON.parse, one report object per user (same fields as box-qc's report, no
 // validation, no locks, no config), JSON.stringify with 2-space indent, one write to stdout. Whatever
 // box-qc does on top of this is its own cost; what this costs is the output's and Node's.
-// Usage: node bench/lib/bare-status.js <store path>
+// Usage: node bench/lib/bare-status.js <store path> [email]   (with an email: that user only, as --email)
 import { readFileSync, writeSync } from 'node:fs';
 
 const DAY = 86_400_000;
 const doc = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const now = Date.now();
 const iso = (ms) => (Number.isFinite(ms) ? new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z') : null);
-const users = Object.keys(doc.users).sort().map((email) => {
+const only = process.argv[3];
+const users = (only ? [only] : Object.keys(doc.users).sort()).map((email) => {
   const u = doc.users[email];
   const expires = Date.parse(u.access_token_expires_at);
   const rotated = Date.parse(u.refresh_token_issued_at ?? u.updated_at);

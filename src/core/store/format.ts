@@ -6,6 +6,7 @@
  * version-1 document is a StoreError naming the path and what is wrong (go-gh InvalidConfigFileError,
  * reliability.md F16): never "empty", never rewritten.
  */
+import { isAscii } from 'node:buffer';
 import { StoreError } from '../../errors.js';
 import type { StoreDocument, StoredUser } from './types.js';
 
@@ -142,14 +143,20 @@ export function parseStoreBytes(bytes: Uint8Array, path: string): StoreDocument 
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
     throw corrupt(path, 'starts with a UTF-8 byte order mark (BOM), which the backend cannot read');
   }
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw corrupt(path, 'not UTF-8 text (binary data?)');
+  // A store box-qc wrote is ASCII unless a name is not: checking that (SIMD) and decoding as latin1 takes a
+  // fraction of a strict UTF-8 decode, and gives the same string (issue 8: a 10,000-user store is 5.5 MB).
+  if (isAscii(buf)) text = buf.toString('latin1');
+  else {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
+    } catch {
+      throw corrupt(path, 'not UTF-8 text (binary data?)');
+    }
   }
-  const nul = text.indexOf('\u0000');
-  if (nul >= 0) throw corrupt(path, `binary data (NUL byte at position ${nul})`);
+  // memchr on the bytes; the position reported is the character's, as a reader of the text counts.
+  if (buf.indexOf(0) >= 0) throw corrupt(path, `binary data (NUL byte at position ${text.indexOf('\u0000')})`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

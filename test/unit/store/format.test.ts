@@ -112,6 +112,17 @@ describe('parseStoreBytes', () => {
     expect(fail(Buffer.from('\ufeff{"version":1,"users":{}}')).message).toMatch(/byte order mark/);
     expect(fail(Buffer.from([0x7b, 0x00, 0x7d])).message).toMatch(/NUL byte at position 1/);
     expect(fail(Buffer.from([0xff, 0xfe, 0x00])).message).toMatch(/not UTF-8/);
+    // Latin-1 bytes that are not UTF-8 (the ASCII fast path must not accept them as text).
+    expect(fail(Buffer.from([0x7b, 0xe9, 0x7d])).message).toMatch(/not UTF-8/);
+    // After a multi-byte character the position counts characters, not bytes.
+    expect(fail(Buffer.from('{"\u00e9\u0000"}')).message).toMatch(/NUL byte at position 3/);
+  });
+
+  it('reads ASCII and non-ASCII stores alike (names with accents, emoji, CJK)', () => {
+    const name = 'Ren\u00e9e \u{1F4C1} \u65e5\u672c';
+    const text = `${JSON.stringify({ version: 1, users: {} , note: name }, null, 2)}\n`;
+    expect(parseStoreBytes(Buffer.from(text), path)).toMatchObject({ note: name });
+    expect(parseStoreBytes(new Uint8Array(Buffer.from(text)), path)).toMatchObject({ note: name });
   });
 
   it('rejects wrong shapes and unknown versions', () => {

@@ -1,6 +1,6 @@
 /** store/parsed-cache.ts: a document is kept only for bytes parsed twice, and what it hands out is frozen. */
 import { describe, expect, it } from 'vitest';
-import { ParsedCache } from '../../../src/core/store/parsed-cache.js';
+import { ParsedCache, deepFreeze } from '../../../src/core/store/parsed-cache.js';
 import { applyBatch, type PendingUpdate } from '../../../src/core/store/group-commit.js';
 import type { StoreDocument } from '../../../src/core/store/types.js';
 
@@ -32,6 +32,14 @@ describe('ParsedCache', () => {
     expect(() => { (d.users['a@x.com']!.needs_reconnect as { reason: string }).reason = 'x'; }).toThrow(TypeError);
     expect(() => { delete d.users['a@x.com']; }).toThrow(TypeError);
     expect(cache.get(Buffer.from('b'))!.users['a@x.com']).toMatchObject({ access_token: 't', needs_reconnect: { reason: 'r' } });
+  });
+
+  it('deepFreeze reaches every object and array at any depth, and leaves strings and numbers be', () => {
+    const doc = JSON.parse('{"a":{"b":[{"c":{"d":[1,"x",{"e":null}]}}],"s":"t","n":1},"__proto__":{"p":1}}');
+    deepFreeze(doc);
+    const nested = [doc, doc.a, doc.a.b, doc.a.b[0], doc.a.b[0].c, doc.a.b[0].c.d, doc.a.b[0].c.d[2], Object.getOwnPropertyDescriptor(doc, '__proto__')!.value];
+    for (const o of nested) expect(Object.isFrozen(o)).toBe(true);
+    expect(() => { doc.a.b[0].c.d[2].e = 1; }).toThrow(TypeError);
   });
 
   it('other bytes replace the entry, and are again kept only once parsed twice', () => {
