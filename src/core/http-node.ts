@@ -14,11 +14,27 @@
  * Same contract as the undici pool: status + lower-cased headers + the whole body as text; failures reject
  * with the underlying error (its `code`), which sendRequest turns into a NetworkError.
  */
-import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
+import type { Agent as HttpAgent, ClientRequest, IncomingMessage } from 'node:http';
 import type { HttpPool, PoolRequest, PoolResponse } from './http.js';
 
 export interface NodePoolOptions {
   connectTimeoutMs: number;
+  /** A body larger than this fails the request (a hostile or misdirected server cannot exhaust memory). */
+  maxResponseBytes: number;
+}
+
+/** Idle kept-alive sockets are closed after this long, as undici's keepAliveTimeout did (a NAT may drop them). */
+const IDLE_SOCKET_MS = 10_000;
+
+function tooLarge(limit: number): Error {
+  return new Error(`response body larger than ${limit} bytes`);
+}
+
+/** The body as text. A leading UTF-8 byte order mark is dropped, as undici's body.text() and WHATWG fetch do. */
+function decodeBody(chunks: Buffer[], length: number): string {
+  const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+  const bom = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
+  return buf.toString('utf8', bom ? 3 : 0);
 }
 
 type HttpModule = typeof import('node:http');
@@ -38,7 +54,8 @@ export function createNodePool(options: NodePoolOptions): HttpPool {
     let agent = agents.get(protocol);
     if (!agent) {
       // No cap on connections: callers bound their own concurrency (ls one page ahead, refresh --all --concurrency).
-      agent = new mod.Agent({ keepAlive: true });
+      // `timeout` closes only free sockets (Node's Agent leaves a socket with a request in flight alone).
+      agent = new mod.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
       agents.set(protocol, agent);
     }
     return agent;
@@ -58,16 +75,28 @@ export function createNodePool(options: NodePoolOptions): HttpPool {
         };
         const headers: Record<string, string> = { ...req.headers };
         if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
-        let request;
+        let request: ClientRequest;
         try {
           request = mod.request(req.url, { method: req.method, headers, agent, signal: req.signal }, (res: IncomingMessage) => {
             const chunks: Buffer[] = [];
-            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            let length = 0;
+            res.on('data', (chunk: Buffer) => {
+              length += chunk.length;
+              if (length > options.maxResponseBytes) request.destroy(tooLarge(options.maxResponseBytes));
+              else chunks.push(chunk);
+            });
             res.on('error', fail);
             res.on('end', () => {
               if (settled) return;
+              let text: string;
+              try {
+                text = decodeBody(chunks, length);
+              } catch (err) {
+                fail(err); // not reachable below the size limit; never an exception thrown from an event handler
+                return;
+              }
               settled = true;
-              resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') });
+              resolve({ status: res.statusCode ?? 0, headers: res.headers, text });
             });
             res.on('close', () => {
               if (!res.complete) fail(Object.assign(new Error('connection closed before the response was complete'), { code: 'ECONNRESET' }));
@@ -85,7 +114,8 @@ export function createNodePool(options: NodePoolOptions): HttpPool {
             request.destroy(Object.assign(new Error(`connect timed out after ${options.connectTimeoutMs} ms`), { code: 'ETIMEDOUT' }));
           }, options.connectTimeoutMs);
           timer.unref();
-          socket.once('connect', () => clearTimeout(timer));
+          // For https the connection is usable after the TLS handshake, which the limit covers too (as undici's).
+          socket.once(req.url.protocol === 'https:' ? 'secureConnect' : 'connect', () => clearTimeout(timer));
           socket.once('close', () => clearTimeout(timer));
         });
         request.end(req.body);

@@ -64,6 +64,8 @@ export interface HttpContextOptions {
   timeoutMs?: number;
   /** Connect timeout (ms), default 10 s. */
   connectTimeoutMs?: number;
+  /** A response body larger than this is a NetworkError (default 64 MiB; a folder page is ~150 KB). */
+  maxResponseBytes?: number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
   /**
@@ -83,6 +85,7 @@ export interface HttpContextOptions {
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 function envValue(env: Record<string, string | undefined>, name: string): string {
   // Lower case wins, as in curl and undici; '' (not undefined) so undici does not fall back to process.env.
@@ -97,7 +100,10 @@ function proxyConfigured(env: Record<string, string | undefined>): boolean {
 export async function createHttpContext(options: HttpContextOptions): Promise<HttpContext> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const pool = (options.transport ?? 'node') === 'node' && !proxyConfigured(options.env)
-    ? (await import('./http-node.js')).createNodePool({ connectTimeoutMs: options.connectTimeoutMs ?? 10_000 })
+    ? (await import('./http-node.js')).createNodePool({
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    })
     : undiciPool(options, timeoutMs);
   const ctx: HttpContext = {
     pool,
@@ -124,6 +130,7 @@ function undiciPool(options: HttpContextOptions, timeoutMs: number): HttpPool {
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         keepAliveTimeout: 10_000,
+        maxResponseSize: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
       }));
     return created;
   };

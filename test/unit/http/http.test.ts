@@ -13,7 +13,7 @@ afterEach(async () => {
 
 type Transport = 'undici' | 'node';
 
-async function setup(replies: Parameters<typeof startLocalServer>[0], opts: { timeoutMs?: number; transport?: Transport } = {}) {
+async function setup(replies: Parameters<typeof startLocalServer>[0], opts: { timeoutMs?: number; transport?: Transport; maxResponseBytes?: number } = {}) {
   const server = await startLocalServer(replies);
   const lines: string[] = [];
   const http = await createHttpContext({ env: {}, log: { debug: (l) => lines.push(l) }, ...opts });
@@ -23,7 +23,7 @@ async function setup(replies: Parameters<typeof startLocalServer>[0], opts: { ti
 
 // Both transports (core/http.ts undici, core/http-node.ts node:http) keep one contract.
 describe.each<Transport>(['undici', 'node'])('sendRequest over %s', (transport) => {
-  const setupWith = (replies: Parameters<typeof startLocalServer>[0], opts: { timeoutMs?: number } = {}) => setup(replies, { ...opts, transport });
+  const setupWith = (replies: Parameters<typeof startLocalServer>[0], opts: { timeoutMs?: number; maxResponseBytes?: number } = {}) => setup(replies, { ...opts, transport });
 
   it('sends User-Agent box-qc/<version> and form bodies', async () => {
     const { server, http } = await setupWith([json(200, { ok: true })]);
@@ -91,6 +91,34 @@ describe.each<Transport>(['undici', 'node'])('sendRequest over %s', (transport) 
       setTimeout(() => res.socket?.destroy(), 20);
     }]);
     const err = await sendRequest(http, { method: 'GET', url: new URL('/cut', server.url) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NetworkError);
+  });
+
+  it('drops a leading UTF-8 byte order mark, so a token reply that starts with one still parses', async () => {
+    const { server, http } = await setupWith([(_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"access_token":"x"}')]));
+    }]);
+    const res = await sendRequest(http, { method: 'POST', url: new URL('/oauth2/token', server.url), form: { a: 'b' } });
+    expect(parseJson(res).access_token).toBe('x');
+  });
+
+  it('fails a body over maxResponseBytes with a NetworkError instead of buffering it', async () => {
+    const { server, http } = await setupWith([(_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(16 * 1024, 0x20);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 1024 * 1024) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('error', () => {});
+      pump();
+    }], { maxResponseBytes: 64 * 1024 });
+    const err = await sendRequest(http, { method: 'GET', url: new URL('/huge', server.url) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NetworkError);
   });
 
