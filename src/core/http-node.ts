@@ -21,10 +21,21 @@ export interface NodePoolOptions {
   connectTimeoutMs: number;
   /** A body larger than this fails the request (a hostile or misdirected server cannot exhaust memory). */
   maxResponseBytes: number;
+  /** How long an idle connection may wait for the next POST (default 2 s; see the POST agent below). */
+  postIdleMs?: number;
 }
 
 /** Idle kept-alive sockets are closed after this long, as undici's keepAliveTimeout did (a NAT may drop them). */
 const IDLE_SOCKET_MS = 10_000;
+/**
+ * A POST (the token endpoint, carrying a single-use refresh token) reuses a connection only if it was busy
+ * less than this long ago. A server closes idle connections after its keep-alive timeout (Node's default is
+ * 5 s, front ends' usually a minute); a POST written into a connection the server is closing fails with a
+ * reset that leaves unknown whether Box consumed the refresh token (reliability.md F8/F9: a replay then).
+ * Closing our idle sockets well before any server does keeps that race out, while a refresh --all fan-out
+ * still reuses its connections back to back instead of paying a TCP and TLS handshake per user.
+ */
+const POST_IDLE_MS = 2_000;
 
 function tooLarge(limit: number): Error {
   return new Error(`response body larger than ${limit} bytes`);
@@ -41,6 +52,7 @@ type HttpModule = typeof import('node:http');
 
 export function createNodePool(options: NodePoolOptions): HttpPool {
   const agents = new Map<string, HttpAgent>();
+  const postAgents = new Map<string, HttpAgent>();
   const modules = new Map<string, Promise<HttpModule>>();
   const load = (protocol: string): Promise<HttpModule> => {
     let m = modules.get(protocol);
@@ -50,22 +62,21 @@ export function createNodePool(options: NodePoolOptions): HttpPool {
     }
     return m;
   };
-  const agentFor = (protocol: string, mod: HttpModule): HttpAgent => {
-    let agent = agents.get(protocol);
+  const agentFor = (method: 'GET' | 'POST', protocol: string, mod: HttpModule): HttpAgent => {
+    const pool = method === 'POST' ? postAgents : agents;
+    let agent = pool.get(protocol);
     if (!agent) {
       // No cap on connections: callers bound their own concurrency (ls one page ahead, refresh --all --concurrency).
       // `timeout` closes only free sockets (Node's Agent leaves a socket with a request in flight alone).
-      agent = new mod.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
-      agents.set(protocol, agent);
+      agent = new mod.Agent({ keepAlive: true, timeout: method === 'POST' ? options.postIdleMs ?? POST_IDLE_MS : IDLE_SOCKET_MS });
+      pool.set(protocol, agent);
     }
     return agent;
   };
   return {
     async send(req: PoolRequest): Promise<PoolResponse> {
       const mod = await load(req.url.protocol);
-      // A POST (the token endpoint) never rides on a kept-alive socket: if a server had half-closed it, the
-      // reset would leave unknown whether Box consumed the single-use refresh token (reliability.md F9).
-      const agent = req.method === 'GET' ? agentFor(req.url.protocol, mod) : new mod.Agent({ keepAlive: false });
+      const agent = agentFor(req.method, req.url.protocol, mod);
       return new Promise<PoolResponse>((resolve, reject) => {
         let settled = false;
         const fail = (err: unknown) => {
@@ -122,8 +133,9 @@ export function createNodePool(options: NodePoolOptions): HttpPool {
       });
     },
     async close() {
-      for (const agent of agents.values()) agent.destroy();
+      for (const agent of [...agents.values(), ...postAgents.values()]) agent.destroy();
       agents.clear();
+      postAgents.clear();
     },
   };
 }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpContext, closeHttpContext, NetworkError, parseJson, retryAfterMs, sendRequest, type HttpContext } from '../../../src/core/http.js';
+import { createNodePool } from '../../../src/core/http-node.js';
 import { BoxApiError } from '../../../src/errors.js';
 import { VERSION } from '../../../src/version.js';
 import { json, startLocalServer, text } from './local-server.js';
@@ -138,15 +139,26 @@ describe.each<Transport>(['undici', 'node'])('sendRequest over %s', (transport) 
 
 
 describe('node:http transport', () => {
-  it('keeps one connection for consecutive GETs, and sends a POST (the token endpoint) on a fresh one', async () => {
-    const { server, http } = await setup([json(200, {}), json(200, {}), json(200, {}), json(200, {})], { transport: 'node' });
-    for (const path of ['/a', '/b']) await sendRequest(http, { method: 'GET', url: new URL(path, server.url) });
-    await sendRequest(http, { method: 'POST', url: new URL('/oauth2/token', server.url), form: { grant_type: 'refresh_token' } });
-    await sendRequest(http, { method: 'GET', url: new URL('/c', server.url) });
-    const [a, b, post, c] = server.requests.map((r) => r.remotePort);
+  it('keeps one connection for consecutive GETs, and POSTs on their own connections, reused only while recently busy', async () => {
+    const { server, http } = await setup(() => json(200, {}), { transport: 'node' });
+    await closeHttpContext(http);
+    http.pool = createNodePool({ connectTimeoutMs: 5_000, maxResponseBytes: 1 << 20, postIdleMs: 150 });
+    const get = (path: string) => sendRequest(http, { method: 'GET', url: new URL(path, server.url) });
+    const post = () => sendRequest(http, { method: 'POST', url: new URL('/oauth2/token', server.url), form: { grant_type: 'refresh_token' } });
+    await get('/a');
+    await get('/b');
+    await post();
+    await post(); // back to back, as in refresh --all: the same connection
+    await new Promise((resolve) => setTimeout(resolve, 400)); // idle past postIdleMs: that connection is closed
+    await post();
+    await get('/c');
+    const [a, b, p1, p2, p3, c] = server.requests.map((r) => r.remotePort);
     expect(b).toBe(a);
     expect(c).toBe(a);
-    expect(post).not.toBe(a);
+    expect(p1).not.toBe(a);
+    expect(p2).toBe(p1);
+    expect(p3).not.toBe(p1);
+    expect(p3).not.toBe(a);
     expect(server.requests[2]!.body).toBe('grant_type=refresh_token');
   });
 
