@@ -81,9 +81,12 @@ describe.skipIf(skip)('token under concurrency with a PostgreSQL store', () => {
     pl.lab.emu.faults.add({ route: '/oauth2/token', action: 'latency', ms: 3_000 });
     const victim = pl.lab.start(['token', '--email', 'alice@example.com'], { BOX_QC_STORE: pl.db.a });
     victim.child.stdin!.end();
-    while (!pl.lab.emu.requests.some((r) => r.path === '/oauth2/token')) await new Promise((r) => setTimeout(r, 20));
+    // The emulator counts a grant when the request arrives (its request log only when the answer goes out, 3 s
+    // later, by which time a fast client may already have saved and exited): kill while the POST is held.
+    while (refreshCount(pl.lab) === 0) await new Promise((r) => setTimeout(r, 20));
     victim.child.kill('SIGKILL');
-    expect((await victim.done).signal).toBe('SIGKILL');
+    const killed = await victim.done;
+    expect(killed.signal, describeResult(killed)).toBe('SIGKILL');
     pl.lab.emu.faults.clear();
     // 20 s is far shorter than anything a stale lock could need: the server dropped it with the connection.
     const next = await pl.lab.cli(['token', '--email', 'alice@example.com'], { BOX_QC_STORE: pl.db.b, BOX_QC_LOCK_WAIT_MS: '20000' });
