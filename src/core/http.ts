@@ -86,6 +86,13 @@ export interface HttpContextOptions {
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/** The limits both transports apply, defaults filled in once. */
+interface PoolLimits {
+  connectTimeoutMs: number;
+  maxResponseBytes: number;
+}
 
 function envValue(env: Record<string, string | undefined>, name: string): string {
   // Lower case wins, as in curl and undici; '' (not undefined) so undici does not fall back to process.env.
@@ -99,12 +106,13 @@ function proxyConfigured(env: Record<string, string | undefined>): boolean {
 
 export async function createHttpContext(options: HttpContextOptions): Promise<HttpContext> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const limits: PoolLimits = {
+    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+  };
   const pool = (options.transport ?? 'node') === 'node' && !proxyConfigured(options.env)
-    ? (await import('./http-node.js')).createNodePool({
-      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-      maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-    })
-    : undiciPool(options, timeoutMs);
+    ? (await import('./http-node.js')).createNodePool(limits)
+    : undiciPool(options, limits, timeoutMs);
   const ctx: HttpContext = {
     pool,
     userAgent: `box-qc/${VERSION}`,
@@ -117,7 +125,7 @@ export async function createHttpContext(options: HttpContextOptions): Promise<Ht
   return ctx;
 }
 
-function undiciPool(options: HttpContextOptions, timeoutMs: number): HttpPool {
+function undiciPool(options: HttpContextOptions, limits: PoolLimits, timeoutMs: number): HttpPool {
   let created: Promise<Dispatcher> | undefined;
   const dispatcher = (): Promise<Dispatcher> => {
     created ??= (options.baselineWasmOnly ? import('node:v8').then((v8) => v8.setFlagsFromString('--liftoff-only')) : Promise.resolve())
@@ -126,11 +134,11 @@ function undiciPool(options: HttpContextOptions, timeoutMs: number): HttpPool {
         httpProxy: envValue(options.env, 'HTTP_PROXY'),
         httpsProxy: envValue(options.env, 'HTTPS_PROXY'),
         noProxy: envValue(options.env, 'NO_PROXY'),
-        connect: { timeout: options.connectTimeoutMs ?? 10_000 },
+        connect: { timeout: limits.connectTimeoutMs },
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         keepAliveTimeout: 10_000,
-        maxResponseSize: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+        maxResponseSize: limits.maxResponseBytes,
       }));
     return created;
   };
