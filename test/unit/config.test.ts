@@ -129,3 +129,102 @@ describe('normalizeEmail and apiUrl', () => {
     expect(apiUrl(new URL('https://api.box.com'), '/oauth2/token').href).toBe('https://api.box.com/oauth2/token');
   });
 });
+
+// issue 15 item 8: `*.localhost` names go through DNS, so only literal loopback and the exact name `localhost` may use http.
+describe('plain http only on literal loopback addresses and the exact name localhost (issue 15 item 8)', () => {
+  const urlVars = ['BOX_API_BASE_URL', 'BOX_AUTHORIZE_URL'] as const;
+  it.each(urlVars.flatMap((name) => [
+    [name, 'http://box.localhost:8080'],
+    [name, 'http://evil.localhost'],
+    [name, 'http://a.b.localhost:1/x'],
+    [name, 'http://localhost.:1'],
+    [name, 'http://localhost.example.com:1'],
+    [name, 'http://127.0.0.1.nip.io:1'],
+    [name, 'http://[::ffff:127.0.0.1]:1'],
+    [name, 'http://[::2]:1'],
+  ]))('refuses %s=%s (exit 2)', (name, value) => {
+    let err: unknown;
+    try {
+      loadConfig({ env: { [name]: value }, homeDir: home });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).exitCode).toBe(2);
+    expect((err as Error).message).toContain(name);
+  });
+
+  it.each(urlVars.flatMap((name) => [
+    [name, 'http://127.0.0.1:9', '127.0.0.1:9'],
+    [name, 'http://127.0.0.2:9', '127.0.0.2:9'],
+    [name, 'http://127.255.255.254:9', '127.255.255.254:9'],
+    [name, 'http://127.1:9', '127.0.0.1:9'],
+    [name, 'http://[::1]:9', '[::1]:9'],
+    [name, 'http://[0:0:0:0:0:0:0:1]:9', '[::1]:9'],
+    [name, 'http://localhost:9', 'localhost:9'],
+    [name, 'http://LocalHost:9', 'localhost:9'],
+    [name, 'https://box.localhost:9', 'box.localhost:9'],
+  ]))('accepts %s=%s', (name, value, host) => {
+    const c = loadConfig({ env: { [name]: value }, homeDir: home });
+    expect((name === 'BOX_API_BASE_URL' ? c.apiBaseUrl : c.authorizeUrl).host).toBe(host);
+  });
+
+  it('isLoopbackHost: literal loopback and exactly `localhost`, nothing resolved by DNS', () => {
+    for (const h of ['127.0.0.1', '127.9.9.9', '[::1]', '::1', 'localhost', 'LOCALHOST']) expect(isLoopbackHost(h), h).toBe(true);
+    for (const h of ['box.localhost', 'a.b.localhost', 'localhost.', 'localhost.localdomain', '0.0.0.0', '[::]', '128.0.0.1', '::ffff:127.0.0.1']) {
+      expect(isLoopbackHost(h), h).toBe(false);
+    }
+  });
+
+  it.each([
+    'http://box.localhost:5000/callback',
+    'http://localhost.:5000/callback',
+    'http://127.0.0.2:5000/callback',
+  ])('BOX_REDIRECT_URI=%s is refused (exit 2)', (value) => {
+    expect(() => loadConfig({ env: { BOX_REDIRECT_URI: value }, homeDir: home })).toThrow(/BOX_REDIRECT_URI/);
+  });
+});
+
+// issue 15 item 10: userinfo in a Box URL is refused, and the message never echoes it.
+describe('no user name or password in a Box URL (issue 15 item 10)', () => {
+  it.each([
+    ['BOX_API_BASE_URL', 'https://alice:hunter2-secret@api.box.com'],
+    ['BOX_API_BASE_URL', 'https://hunter2-secret@api.box.com'],
+    ['BOX_API_BASE_URL', 'http://:hunter2-secret@127.0.0.1:9'],
+    ['BOX_AUTHORIZE_URL', 'https://alice:hunter2-secret@account.box.com/api/oauth2/authorize'],
+    ['BOX_REDIRECT_URI', 'http://alice:hunter2-secret@127.0.0.1:5000/callback'],
+    ['BOX_REDIRECT_URI', 'http://hunter2-secret@localhost:5000/callback'],
+  ])('refuses %s with userinfo, naming the variable without the value', (name, value) => {
+    let err: unknown;
+    try {
+      loadConfig({ env: { [name]: value }, homeDir: home });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const e = err as ConfigError;
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toContain(name);
+    expect(JSON.stringify({ m: e.message, h: e.hint, d: e.details })).not.toContain('hunter2');
+  });
+});
+
+// issue 15 item 11: an empty store setting must never fall back to the default store.
+describe('an empty store path is a configuration error (issue 15 item 11)', () => {
+  it.each(['', '   ', '\t'])('--store %j is exit 2 naming --store', (store) => {
+    expect(() => loadConfig({ env: {}, store, homeDir: home })).toThrow(/--store/);
+    try {
+      loadConfig({ env: {}, store, homeDir: home });
+    } catch (e) {
+      expect((e as ConfigError).exitCode).toBe(2);
+    }
+  });
+
+  it.each(['', '  '])('BOX_QC_STORE=%j is exit 2 naming BOX_QC_STORE', (value) => {
+    expect(() => loadConfig({ env: { BOX_QC_STORE: value }, homeDir: home })).toThrow(/BOX_QC_STORE/);
+  });
+
+  it('an empty BOX_QC_STORE does not matter when --store names a store', () => {
+    expect(loadConfig({ env: { BOX_QC_STORE: '' }, store: '/flag.json', homeDir: home }).storePath).toBe('/flag.json');
+  });
+});

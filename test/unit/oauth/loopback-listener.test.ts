@@ -168,4 +168,61 @@ describe('loopback listener', () => {
       blocker.close();
     }
   });
+
+  // issue 15 item 14: on port 80 browsers send `Host: 127.0.0.1`, without the default port.
+  it.each([
+    ['http://127.0.0.1/callback', undefined, '127.0.0.1'],
+    ['http://127.0.0.1:53117/callback', 80, '127.0.0.1'],
+    ['http://localhost/callback', undefined, 'localhost'],
+    ['http://[::1]/callback', undefined, '[::1]'],
+  ])('on port 80 (%s, --port %s) accepts the Host without the port, as browsers send it', async (uri, port, host, ctx) => {
+    const address = host === '[::1]' ? '::1' : '127.0.0.1';
+    try {
+      listener = await startLoopbackListener({
+        redirectUri: new URL(uri),
+        port,
+        accept: (params) => classifyCallback(params, async (s) => {
+          if (s !== GOOD) throw new Error('bad');
+        }),
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'E_PORT_IN_USE') return ctx.skip();
+      throw err;
+    }
+    const l = listener;
+    expect(l.port).toBe(80);
+    expect(l.redirectUri).toBe(`http://${host}/callback`);
+    const wait = l.wait(new AbortController().signal);
+    const ask = (h: string, code: string) => rawRequest(80, `GET /callback?code=${code}&state=${GOOD} HTTP/1.1\r\nHost: ${h}\r\n\r\n`, address);
+    expect(await ask(`${host}:8080`, 'x')).toMatch(/^HTTP\/1.1 400/);
+    expect(await ask(`${host}:080`, 'x')).toMatch(/^HTTP\/1.1 400/);
+    expect(await ask(host, 'first')).toMatch(/^HTTP\/1.1 200/);
+    expect(await wait).toEqual({ kind: 'code', code: 'first' });
+  });
+
+  it('on port 80 also accepts the Host with the default port written (curl, some proxies)', async (ctx) => {
+    try {
+      listener = await startLoopbackListener({
+        redirectUri: new URL('http://127.0.0.1/callback'),
+        accept: (params) => classifyCallback(params, async (s) => {
+          if (s !== GOOD) throw new Error('bad');
+        }),
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'E_PORT_IN_USE') return ctx.skip();
+      throw err;
+    }
+    const wait = listener.wait(new AbortController().signal);
+    expect(await rawRequest(80, `GET /callback?code=bare&state=${GOOD} HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n`)).toMatch(/^HTTP\/1.1 200/);
+    expect(await wait).toEqual({ kind: 'code', code: 'bare' });
+  });
+
+  it('on any other port, a Host without the port is still refused', async () => {
+    const { l, get } = await start();
+    const wait = l.wait(new AbortController().signal);
+    expect(await get(`/callback?code=x&state=${GOOD}`, '127.0.0.1')).toMatch(/^HTTP\/1.1 400/);
+    expect(await get(`/callback?code=x&state=${GOOD}`, `127.0.0.1:${l.port}.`)).toMatch(/^HTTP\/1.1 400/);
+    expect(await get(`/callback?code=ok&state=${GOOD}`)).toMatch(/^HTTP\/1.1 200/);
+    expect(await wait).toEqual({ kind: 'code', code: 'ok' });
+  });
 });
