@@ -4,7 +4,9 @@
  * only main.ts hands it to the process.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { loadConfig, type Config } from './config.js';
+import { loadConfig, resolveStore, type Config } from './config.js';
+import { applyEnvFile, readEnvFile } from './env-file.js';
+import { redactUsageMessage } from './usage-message.js';
 import type { Deps } from './deps.js';
 import { BoxQcError, ConfigError, ExitCode, InterruptedError } from './errors.js';
 import { openOutput, type Output } from './io/output.js';
@@ -49,8 +51,8 @@ export function createProgram(deps: Deps, setExitCode: (code: number) => void): 
     .configureOutput({
       writeOut: (s) => deps.stdout.write(s),
       writeErr: (s) => deps.stderr.write(s),
-      // Commander's own one-line error; run() adds the usage line.
-      outputError: (s, write) => write(s),
+      // Commander's own one-line error, with no typed value in it (usage-message.ts); run() adds the usage line.
+      outputError: (s, write) => write(`${redactUsageMessage(s)}\n`),
     })
     .addHelpText(
       'after',
@@ -96,7 +98,9 @@ Examples:
       },
     };
     try {
-      if (globals.envFile) loadEnvFileInto(deps, globals.envFile);
+      if (globals.envFile !== undefined) applyEnvFile(deps.env, readEnvFile(globals.envFile));
+      // An empty --store / BOX_QC_STORE is refused before any command does anything (issue 15 item 11).
+      resolveStore(globals.store, deps.env, deps.homeDir);
       const code = await handler(ctx, opts as never, positionals);
       setExitCode(code ?? ExitCode.OK);
     } catch (err) {
@@ -109,15 +113,6 @@ Examples:
 
   registerCommands(program, action);
   return program;
-}
-
-function loadEnvFileInto(deps: Deps, path: string): void {
-  try {
-    deps.loadEnvFile(path);
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot be read';
-    throw new ConfigError(`--env-file ${path}: ${reason}`, { code: 'E_CONFIG_ENV_FILE', cause: err });
-  }
 }
 
 /** Runs one invocation and returns its exit code. Never throws, never calls process.exit. */
@@ -138,7 +133,7 @@ export async function run(argv: string[], deps: Deps): Promise<number> {
       const usage = usageLineFor(program, argv);
       deps.stderr.write(`usage: ${usage}\n`);
       if (argv.includes('--json')) {
-        deps.stdout.write(`${JSON.stringify(errorToJson(new ConfigError(err.message.replace(/^error: /, ''), { code: 'E_USAGE' })), null, 2)}\n`);
+        deps.stdout.write(`${JSON.stringify(errorToJson(new ConfigError(redactUsageMessage(err.message).replace(/^error: /, ''), { code: 'E_USAGE' })), null, 2)}\n`);
       }
       return ExitCode.USAGE;
     }

@@ -38,10 +38,16 @@ export interface ClientCredentials {
   clientSecret: string;
 }
 
-/** 127.0.0.0/8, ::1 and `localhost`: the only hosts where plain http is acceptable (RFC 8252 §8.3). */
+/**
+ * 127.0.0.0/8, ::1 and exactly `localhost`: the only hosts where plain http is acceptable (RFC 8252 §8.3).
+ * Not `*.localhost`: such a name is looked up through the resolver, and whatever it answers would receive
+ * the client secret and the tokens in clear (issue 15 item 8). Not `localhost.` either (an absolute name,
+ * also resolved). The transport connects `localhost` to loopback without DNS. WHATWG URL parsing has
+ * already normalised the host (`127.1` -> `127.0.0.1`, `[0:0::1]` -> `[::1]`, lower case).
+ */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (host === 'localhost') return true;
   if (isIP(host) === 4) return host.startsWith('127.');
   if (isIP(host) === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1';
   return false;
@@ -53,6 +59,15 @@ function nonEmpty(value: string | undefined): string | undefined {
   return trimmed === '' ? undefined : trimmed;
 }
 
+/**
+ * A user name or password in a Box URL would be shown by `status` and sent nowhere useful: Box takes no
+ * basic auth. Refused, and the message names the variable but never repeats the value (issue 15 item 10).
+ */
+function refuseUserinfo(name: string, url: URL, code: string): void {
+  if (url.username === '' && url.password === '') return;
+  throw new ConfigError(`${name} must not contain a user name or password (remove the "user:password@" part)`, { code });
+}
+
 export function parseHttpUrl(name: string, raw: string): URL {
   let url: URL;
   try {
@@ -60,14 +75,15 @@ export function parseHttpUrl(name: string, raw: string): URL {
   } catch {
     throw new ConfigError(`${name} is not a valid URL`, { code: 'E_CONFIG_URL', hint: `set ${name} to an https:// URL` });
   }
+  refuseUserinfo(name, url, 'E_CONFIG_URL');
   if (url.protocol === 'https:') return url;
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
-  throw new ConfigError(`${name} must use https:// (plain http is allowed only for loopback hosts such as 127.0.0.1)`, {
+  throw new ConfigError(`${name} must use https:// (plain http is allowed only for 127.0.0.0/8, [::1] and the exact name localhost)`, {
     code: 'E_CONFIG_URL',
   });
 }
 
-/** The loopback redirect URI: http(s) on 127.0.0.1, [::1] or localhost only (RFC 8252 §7.3). */
+/** The loopback redirect URI: http on 127.0.0.1, [::1] or localhost only (RFC 8252 §7.3). */
 export function parseRedirectUri(raw: string): URL {
   let url: URL;
   try {
@@ -75,6 +91,7 @@ export function parseRedirectUri(raw: string): URL {
   } catch {
     throw new ConfigError('BOX_REDIRECT_URI is not a valid URL', { code: 'E_CONFIG_REDIRECT_URI' });
   }
+  refuseUserinfo('BOX_REDIRECT_URI', url, 'E_CONFIG_REDIRECT_URI');
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost';
   if (url.protocol !== 'http:' || !loopback) {
@@ -104,11 +121,33 @@ export function defaultStorePath(env: Env, home: string): string {
   return join(xdg ?? join(home, '.config'), 'box-qc', 'tokens.json');
 }
 
+/**
+ * An empty `--store` or `BOX_QC_STORE` is a mistake (`--store "$UNSET"`), never a request for the default
+ * store: `disconnect --all` would revoke every user of it (issue 15 item 11). An empty BOX_QC_STORE matters
+ * only when it is the setting in use, i.e. without --store.
+ */
+export function resolveStore(flag: string | undefined, env: Env, home: string): { path: string; source: Config['storeSource'] } {
+  if (flag !== undefined) {
+    if (flag.trim() === '') throw emptyStore('--store');
+    return { path: flag.trim(), source: 'flag' };
+  }
+  if (env.BOX_QC_STORE !== undefined) {
+    if (env.BOX_QC_STORE.trim() === '') throw emptyStore('BOX_QC_STORE');
+    return { path: env.BOX_QC_STORE.trim(), source: 'env' };
+  }
+  return { path: defaultStorePath(env, home), source: 'default' };
+}
+
+function emptyStore(name: string): ConfigError {
+  return new ConfigError(`${name} is empty: name a token file or a postgres:// URL`, {
+    code: 'E_CONFIG_STORE',
+    hint: `an empty ${name} never means the default store; ${name === '--store' ? 'leave the flag out' : 'unset BOX_QC_STORE'} to use the default`,
+  });
+}
+
 export function loadConfig(input: ConfigInput): Config {
   const env = input.env;
-  const flagStore = nonEmpty(input.store);
-  const envStore = nonEmpty(env.BOX_QC_STORE);
-  const storePath = flagStore ?? envStore ?? defaultStorePath(env, input.homeDir ?? homedir());
+  const { path: storePath, source: storeSource } = resolveStore(input.store, env, input.homeDir ?? homedir());
   const rawEmail = nonEmpty(env.BOX_QC_EMAIL);
   return {
     clientId: nonEmpty(env.BOX_CLIENT_ID),
@@ -117,7 +156,7 @@ export function loadConfig(input: ConfigInput): Config {
     apiBaseUrl: parseHttpUrl('BOX_API_BASE_URL', nonEmpty(env.BOX_API_BASE_URL) ?? DEFAULT_API_BASE_URL),
     authorizeUrl: parseHttpUrl('BOX_AUTHORIZE_URL', nonEmpty(env.BOX_AUTHORIZE_URL) ?? DEFAULT_AUTHORIZE_URL),
     storePath,
-    storeSource: flagStore ? 'flag' : envStore ? 'env' : 'default',
+    storeSource,
     defaultEmail: rawEmail === undefined ? undefined : normalizeEmail(rawEmail),
   };
 }

@@ -55,6 +55,10 @@ export function openStoreForCommand(ctx: CommandContext, opts: OpenStoreOptions 
 
 /** A store path or postgres:// URL (`store migrate` opens two). pg itself loads only on first use (issue 9). */
 export function openStoreAt(ctx: CommandContext, storePath: string, opts: OpenStoreOptions = {}): TokenStore {
+  // resolve('') is the working folder: an empty path must never open some store by accident (issue 15 item 11).
+  if (storePath.trim() === '') {
+    throw new ConfigError('the store path is empty: name a token file or a postgres:// URL', { code: 'E_CONFIG_STORE' });
+  }
   if (isPostgresUrl(storePath)) return openPostgresForCommand(ctx, storePath, opts);
   const path = isAbsolute(storePath) ? storePath : resolve(storePath);
   const host = nodeStoreHost();

@@ -54,6 +54,17 @@ export function bindAddressFor(redirectUri: URL): string {
   throw new ConfigError('BOX_REDIRECT_URI must use 127.0.0.1, [::1] or localhost', { code: 'E_CONFIG_REDIRECT_URI' });
 }
 
+/**
+ * The exact Host a browser sends for the redirect URI (C8: anything else may be DNS rebinding): the URI's
+ * host with the bound port, or the bare host on port 80, where browsers leave the default port out (RFC 9110
+ * §7.2; issue 15 item 14). The listener is plain http, so 80 is the only default port.
+ */
+export function isCallbackHost(header: string | undefined, redirectUri: URL, port: number): boolean {
+  const host = (header ?? '').toLowerCase();
+  const name = redirectUri.hostname.toLowerCase();
+  return host === `${name}:${port}` || (port === 80 && host === name);
+}
+
 export async function startLoopbackListener(opts: LoopbackListenerOptions): Promise<LoopbackListener> {
   const address = bindAddressFor(opts.redirectUri);
   const wantedPort = opts.port ?? (opts.redirectUri.port === '' ? 80 : Number(opts.redirectUri.port));
@@ -156,8 +167,7 @@ class CallbackServer {
 
   /** Everything but the state: Host (C8), target size, path, method. */
   private screen(req: IncomingMessage): { reason: string; page: PageKind } | undefined {
-    const host = (req.headers.host ?? '').toLowerCase();
-    if (host !== `${this.opts.redirectUri.hostname.toLowerCase()}:${this.port}`) return { reason: 'host', page: 'bad-request' };
+    if (!isCallbackHost(req.headers.host, this.opts.redirectUri, this.port)) return { reason: 'host', page: 'bad-request' };
     const raw = req.url ?? '';
     if (raw.length > MAX_TARGET) return { reason: 'target size', page: 'too-large' };
     if (!raw.startsWith('/')) return { reason: 'target', page: 'bad-request' };

@@ -132,7 +132,7 @@ describe('the CLI frame', () => {
     for (const args of [argv, [...argv, '--json']]) {
       const r = await runInProcess(args, { homeDir: home, env: { BOX_CLIENT_ID: 'id', BOX_CLIENT_SECRET: 'sec', ...env } });
       expect(r.exitCode, r.stderr + r.stdout).toBe(2);
-      expect(r.stderr).toContain(named);
+      expect(r.stderr + r.stdout).toContain(named);
       expect(r.stdout).not.toContain(storePath);
     }
     expect(readFileSync(storePath, 'utf8')).toBe(doc);

@@ -170,12 +170,12 @@ describe('loopback listener', () => {
   });
 
   // issue 15 item 14: on port 80 browsers send `Host: 127.0.0.1`, without the default port.
-  it.each([
+  it.for<[string, number | undefined, string]>([
     ['http://127.0.0.1/callback', undefined, '127.0.0.1'],
     ['http://127.0.0.1:53117/callback', 80, '127.0.0.1'],
     ['http://localhost/callback', undefined, 'localhost'],
     ['http://[::1]/callback', undefined, '[::1]'],
-  ])('on port 80 (%s, --port %s) accepts the Host without the port, as browsers send it', async (uri, port, host, ctx) => {
+  ])('on port 80 (%s, --port %s) accepts the Host without the port, as browsers send it', async ([uri, port, host], ctx) => {
     const address = host === '[::1]' ? '::1' : '127.0.0.1';
     try {
       listener = await startLoopbackListener({
