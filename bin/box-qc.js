@@ -1,4 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
+// `node --`: Node itself scans the whole command line, script arguments included, for `--env-file` and
+// exits 9 on a missing or unreadable file before any JavaScript runs (nodejs/node#54232); `--` ends that
+// scan, so box-qc's own --env-file (src/env-file.ts) answers: exit 2, one line, JSON under --json.
 // The box-qc command. CommonJS on purpose (bin/package.json): Node starts faster for a CommonJS entry than for
 // an ES module, and start-up is what a cron job pays on every run (issue 2, bench/startup).
 //

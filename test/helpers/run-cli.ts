@@ -34,7 +34,8 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): Record
 }
 
 export function startCli(args: string[], opts: RunCliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  // `--` as in the bin's shebang: Node would otherwise act on a script argument named --env-file itself.
+  const child = spawn(process.execPath, ['--', BIN, ...args], {
     env: cleanEnv(opts.env),
     cwd: opts.cwd,
     stdio: ['pipe', 'pipe', 'pipe'],
