@@ -9,8 +9,8 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { BIN, cleanEnv, describeResult, type CliResult } from '../helpers/run-cli.js';
-import { EMAIL, userRecord, writeStore } from './connect-helpers.js';
+import { BIN, cleanEnv, describeResult, startCli, type CliResult } from '../helpers/run-cli.js';
+import { EMAIL, consent, userRecord, waitForUrl, writeStore } from './connect-helpers.js';
 
 /** Executes bin/box-qc.js itself (kernel -> shebang -> node), not `node bin/box-qc.js`. */
 function runBin(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
@@ -130,3 +130,42 @@ describe('an empty store setting never means the default store (issue 15 item 11
   });
 });
 
+
+describe('a redirect URI on port 80 (issue 15 item 14)', () => {
+  let emu: Emulator;
+  beforeEach(async () => {
+    emu = await startEmulator({ autoApprove: false });
+  });
+  afterEach(async () => {
+    await emu.close();
+  });
+
+  it.for([
+    [['--port', '80'], 'http://127.0.0.1:53117/callback'],
+    [[], 'http://127.0.0.1/callback'],
+  ] as Array<[string[], string]>)('connect %j with BOX_REDIRECT_URI=%s takes the browser\'s callback (Host without :80)', async ([flags, redirect], ctx) => {
+    const storePath = join(root, 'box-qc', 'tokens.json');
+    const started = startCli(['connect', '--email', EMAIL, '--no-browser', ...flags], {
+      env: { ...emu.env(), BOX_QC_STORE: storePath, BOX_REDIRECT_URI: redirect },
+      timeoutMs: 60_000,
+    });
+    started.child.stdin!.end();
+    let stderr = '';
+    started.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const url = await Promise.race([waitForUrl(() => stderr), started.done.then((r) => r)]);
+    if (typeof url !== 'string') {
+      // Port 80 taken or not bindable here (not root): nothing to prove on this machine.
+      if (/E_PORT_IN_USE|port 80/.test(url.stderr)) return ctx.skip();
+      throw new Error(describeResult(url));
+    }
+    expect(new URL(url).searchParams.get('redirect_uri')).toBe('http://127.0.0.1/callback');
+    const location = await consent(url);
+    expect(location.startsWith('http://127.0.0.1/callback?')).toBe(true);
+    // fetch, like a browser, sends `Host: 127.0.0.1` for port 80.
+    const page = await fetch(location);
+    expect(page.status).toBe(200);
+    const r = await started.done;
+    expect(r.code, describeResult(r)).toBe(0);
+    expect(JSON.parse(await readFile(storePath, 'utf8')).users[EMAIL]).toBeDefined();
+  });
+});
