@@ -40,6 +40,7 @@ function openReason(err: NodeJS.ErrnoException): string {
 
 /** Reads and parses the file. Throws ConfigError (E_CONFIG_ENV_FILE) for anything but a readable regular file. */
 export function readEnvFile(path: string): Record<string, string> {
+  if (path.trim() === '') throw envFileError('""', 'is empty: name a file');
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO without a writer must not hang the command (it is refused below).

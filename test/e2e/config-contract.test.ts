@@ -150,6 +150,8 @@ describe('a redirect URI on port 80 (issue 15 item 14)', () => {
       timeoutMs: 60_000,
     });
     started.child.stdin!.end();
+    // A failed assertion must not leave a listener holding port 80 for the next run.
+    ctx.onTestFinished(() => void started.child.kill('SIGKILL'));
     let stderr = '';
     started.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const url = await Promise.race([waitForUrl(() => stderr), started.done.then((r) => r)]);

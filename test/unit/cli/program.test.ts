@@ -88,6 +88,15 @@ describe('the CLI frame', () => {
     expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, error: { code: 'E_CONFIG_ENV_FILE' } });
   });
 
+  it.each([[['--env-file', '', 'status']], [['--env-file=', 'status']], [['store', 'migrate', '--from', '', '--to', '/nonexistent/x.json']]])(
+    'an empty --env-file or store argument is exit 2 saying it is empty: %j',
+    async (argv) => {
+      const r = await runInProcess(argv);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toMatch(/^error: .*\bis empty\b/);
+    },
+  );
+
   it('--env-file strips a UTF-8 byte order mark and never overrides a variable set to the empty string', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'boxqc-env-'));
     const file = writeEnv(dir, '\uFEFFBOX_QC_STORE=/from/file.json\nBOX_QC_EMAIL=file@example.com\nexport BOX_CLIENT_ID="quoted id"\n');
