@@ -126,9 +126,14 @@ export function defaultStorePath(env: Env, home: string): string {
  * store: `disconnect --all` would revoke every user of it (issue 15 item 11). An empty BOX_QC_STORE matters
  * only when it is the setting in use, i.e. without --store.
  */
-export function resolveStore(flag: string | undefined, env: Env, home: string): { path: string; source: Config['storeSource'] } {
+export function resolveStore(
+  flag: string | undefined,
+  env: Env,
+  home: string,
+  flagName = '--store',
+): { path: string; source: Config['storeSource'] } {
   if (flag !== undefined) {
-    if (flag.trim() === '') throw emptyStore('--store');
+    if (flag.trim() === '') throw emptyStore(flagName);
     return { path: flag.trim(), source: 'flag' };
   }
   if (env.BOX_QC_STORE !== undefined) {
@@ -141,7 +146,7 @@ export function resolveStore(flag: string | undefined, env: Env, home: string): 
 function emptyStore(name: string): ConfigError {
   return new ConfigError(`${name} is empty: name a token file or a postgres:// URL`, {
     code: 'E_CONFIG_STORE',
-    hint: `an empty ${name} never means the default store; ${name === '--store' ? 'leave the flag out' : 'unset BOX_QC_STORE'} to use the default`,
+    hint: `an empty ${name} never means the default store; ${name === 'BOX_QC_STORE' ? 'unset BOX_QC_STORE' : `leave ${name} out`} to use the default`,
   });
 }
 

@@ -14,7 +14,7 @@
  */
 import { hostname, homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
-import { defaultStorePath, normalizeEmail, parseHttpUrl, DEFAULT_API_BASE_URL, type Env } from './config.js';
+import { normalizeEmail, parseHttpUrl, resolveStore, DEFAULT_API_BASE_URL, type Env } from './config.js';
 import { ConfigError } from './errors.js';
 import { createManualInterrupts } from './deps.js';
 import { closeHttpContext, createHttpContext } from './core/http.js';
@@ -58,7 +58,8 @@ export interface OpenStoreOptions {
 
 /** The file store at `path`, else $BOX_QC_STORE, else $XDG_CONFIG_HOME/box-qc/tokens.json (the CLI's default). */
 export function openStore(path?: string, options: OpenStoreOptions = {}, env: Env = process.env): TokenStore {
-  const chosen = path ?? (env.BOX_QC_STORE?.trim() || defaultStorePath(env, homedir()));
+  // An empty path or BOX_QC_STORE is a ConfigError, never the default store (issue 15 item 11).
+  const chosen = resolveStore(path, env, homedir(), 'the store path').path;
   return openFileStore(isAbsolute(chosen) ? chosen : resolve(chosen), {
     ...nodeStoreHost(),
     ...(options.lockWaitMs !== undefined ? { lockWaitMs: options.lockWaitMs } : {}),
