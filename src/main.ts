@@ -8,16 +8,34 @@ import type { Deps } from './deps.js';
 import { createFdStream } from './io/fd-stream.js';
 import { installProcessInterrupts } from './process-signals.js';
 
+/**
+ * The first stdout write failure, if any. Output is best-effort (issue 15 item 1): a failed write never
+ * throws, so the work in progress (a refresh between its POST and its save) always finishes; but data the
+ * user asked for that could not be written (ENOSPC, EBADF, EIO) makes a successful run exit 1. A reader that
+ * went away (EPIPE, `box-qc ls | head`) had what it wanted: the run keeps its own exit code.
+ */
+let stdoutError: string | undefined;
+const dataLost = () => stdoutError !== undefined && stdoutError !== 'EPIPE';
+
 function realDeps(): Deps {
   // Plain write(2) unless a terminal: process.stdout/stderr cost 2-4 ms to create (io/fd-stream.ts).
-  const stderr = createFdStream({ fd: 2, stream: () => process.stderr, onBrokenPipe: () => {} });
+  // A failing stderr (a full log disk, a closed pipe) only costs its lines.
+  const stderr = createFdStream({ fd: 2, stream: () => process.stderr });
   return {
     env: process.env,
     // A getter: process.stdin builds a stream (tty or pipe) on first access, ~2 ms that most commands never need.
     get stdin() {
       return process.stdin;
     },
-    stdout: createFdStream({ fd: 1, stream: realStdout, onBrokenPipe: exitOnBrokenPipe }),
+    stdout: createFdStream({
+      fd: 1,
+      stream: () => process.stdout,
+      onWriteError(code) {
+        stdoutError = code;
+        // A real stream can fail after run() has settled (its buffered rest): the exit code follows.
+        if (dataLost() && (process.exitCode === undefined || process.exitCode === 0)) process.exitCode = 1;
+      },
+    }),
     stderr,
     homeDir: homedir(),
     now: () => Date.now(),
@@ -40,21 +58,8 @@ function realDeps(): Deps {
   };
 }
 
-// EPIPE on stdout (`box-qc ls | head`) is not an error worth a stack trace: the reader has what it wanted.
-function exitOnBrokenPipe(): void {
-  process.exit(process.exitCode ?? 0);
-}
-
-function realStdout(): NodeJS.WriteStream {
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') exitOnBrokenPipe();
-    throw err;
-  });
-  return process.stdout;
-}
-
 // No top-level await: the CLI bundle is CommonJS (faster to load than an ES module; see scripts/bundle.mjs).
 // run() never rejects: every error becomes an exit code inside it.
 void run(process.argv.slice(2), realDeps()).then((code) => {
-  process.exitCode = code;
+  process.exitCode = code === 0 && dataLost() ? 1 : code;
 });
