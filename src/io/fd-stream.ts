@@ -42,12 +42,12 @@ export function isPlainDescriptor(fd: number, platform: NodeJS.Platform = proces
 }
 
 export function createFdStream(opts: FdStreamOptions): OutStream {
-  let failed = false;
+  let failed: string | undefined;
   const fail = (err: unknown) => {
-    if (failed) return;
-    failed = true;
+    if (failed !== undefined) return;
+    failed = errorCode(err);
     try {
-      opts.onWriteError?.(errorCode(err));
+      opts.onWriteError?.(failed);
     } catch {
       // A failing observer must not turn a lost line into a lost refresh either.
     }
@@ -67,9 +67,12 @@ export function createFdStream(opts: FdStreamOptions): OutStream {
   let real: NodeJS.WriteStream | undefined;
   return {
     isTTY: false,
+    get writeError() {
+      return failed;
+    },
     write(chunk: string): boolean {
       if (real) return writeReal(real, chunk, fail);
-      if (failed) return true;
+      if (failed !== undefined) return true;
       const bytes = Buffer.from(chunk, 'utf8');
       let offset = 0;
       while (offset < bytes.length) {

@@ -20,6 +20,8 @@ export interface OutStream {
   once?(event: 'drain' | 'close' | 'error', listener: () => void): unknown;
   removeListener?(event: 'drain' | 'close' | 'error', listener: () => void): unknown;
   readonly destroyed?: boolean;
+  /** The errno code of the first failed write, once one failed (io/fd-stream.ts). */
+  readonly writeError?: string;
 }
 
 export type OutputMode = 'json' | 'tty' | 'plain';
@@ -55,6 +57,8 @@ export interface Output {
   readonly debugEnabled: boolean;
   /** A stdout write failed (other than EPIPE): the data the user asked for did not arrive; exit non-zero. */
   readonly dataLost: boolean;
+  /** stdout no longer takes data (its reader left, or it failed): a long listing can stop fetching. */
+  readonly stdoutGone: boolean;
   /** A spinner on an interactive stderr; a no-op elsewhere (and under --json or CI). */
   spinner(text: string): Promise<Spinner>;
   paint: Painter;
@@ -121,10 +125,12 @@ export function createOutput(opts: OutputOptions): Output {
   const paint = color ? opts.colors! : NO_COLORS;
   const debugEnabled = opts.debug === true;
   let dataLost = false;
+  let stdoutThrew = false;
   const toStdout = (text: string): boolean => {
     try {
       return opts.stdout.write(dataText(text, dataColor));
     } catch (err) {
+      stdoutThrew = true;
       if ((err as NodeJS.ErrnoException | undefined)?.code !== 'EPIPE') dataLost = true;
       return true;
     }
@@ -149,6 +155,9 @@ export function createOutput(opts: OutputOptions): Output {
     get dataLost() {
       return dataLost;
     },
+    get stdoutGone() {
+      return stdoutThrew || opts.stdout.writeError !== undefined || opts.stdout.destroyed === true;
+    },
     paint,
     data(text: string): Promise<void> {
       if (toStdout(text) || !opts.stdout.once) return Promise.resolve();
@@ -166,9 +175,13 @@ export function createOutput(opts: OutputOptions): Output {
     },
     debug(text: string) {
       if (!debugEnabled) return;
-      // Each physical line on its own, fully escaped: a stack trace stays readable, and nothing in a message
-      // (Box's error text, a request id) can pass for a line of ours.
-      for (const l of String(text).replace(/\n+$/, '').split('\n')) line(paint.dim(`debug: ${terminalSafe(l)}`));
+      try {
+        // Each physical line on its own, fully escaped: a stack trace stays readable, and nothing in a message
+        // (Box's error text, a request id) can pass for a line of ours.
+        for (const l of String(text).replace(/\n+$/, '').split('\n')) line(paint.dim(`debug: ${terminalSafe(l)}`));
+      } catch {
+        // The debug logger runs inside sendRequest, between a refresh POST and its save: it never throws.
+      }
     },
     async spinner(text: string): Promise<Spinner> {
       if (!interactive || isJson) return NOOP_SPINNER;

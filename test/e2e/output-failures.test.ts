@@ -62,4 +62,15 @@ describe.skipIf(process.platform !== 'linux')('output failures never cost a refr
     expect(refreshCount(lab)).toBe(1);
     expect(await everyStoredPairLive()).toEqual([]);
   });
+
+  it('ls with its reader gone (`| head`) stops fetching pages, exit 0, no stack trace', async () => {
+    await lab.close();
+    lab = await startLab({ rootItems: 50_000 });
+    await lab.mintAndSeed(['a@example.com']);
+    const r = await runWithSinks(['ls', '0'], lab.env(), { stdout: 'closed', stderr: 'pipe' });
+    expect(r.code, describeResult(r)).toBe(0);
+    expect(r.stderr).not.toMatch(STACK_FRAME);
+    const pages = lab.emu.requests.filter((q) => q.path === '/2.0/folders/0/items').length;
+    expect(pages).toBeLessThan(5);
+  });
 });
