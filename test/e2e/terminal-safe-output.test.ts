@@ -37,8 +37,8 @@ async function hostileBox(): Promise<{ url: string; close(): Promise<void> }> {
 }
 
 describe('terminal-safe output (issue 15 item 7)', () => {
-  it('--debug refresh: a hostile token-endpoint error and request id come out escaped, stack trace included', async () => {
-    await lab.mintAndSeed(['a@example.com']);
+  it('--debug refresh and token: a hostile token-endpoint error and request id come out escaped, stack trace included', async () => {
+    await lab.mintAndSeed(['a@example.com'], { expired: true });
     const box = await hostileBox();
     try {
       const r = await lab.cli(['--debug', 'refresh', '--force'], { BOX_API_BASE_URL: box.url });
@@ -46,6 +46,11 @@ describe('terminal-safe output (issue 15 item 7)', () => {
       expect(r.stderr).toContain('debug:');
       expect(r.stderr).toContain('\\x9b');
       expect(r.stderr, describeResult(r)).not.toMatch(RAW);
+      const t = await lab.cli(['--debug', 'token'], { BOX_API_BASE_URL: box.url });
+      expect(t.code, describeResult(t)).toBe(1);
+      expect(t.stderr).toMatch(/^debug: +at /m);
+      expect(t.stderr).toContain('bad\\x1b]52;c;');
+      expect(t.stderr, describeResult(t)).not.toMatch(RAW);
     } finally {
       await box.close();
     }
