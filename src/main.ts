@@ -2,6 +2,7 @@
  * The entry module: builds the real dependencies, runs the program and sets process.exitCode. The only
  * module that touches process.exit / process.exitCode.
  */
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { run } from './cli.js';
 import type { Deps } from './deps.js';
@@ -20,7 +21,13 @@ const dataLost = () => stdoutError !== undefined && stdoutError !== 'EPIPE';
 function realDeps(): Deps {
   // Plain write(2) unless a terminal: process.stdout/stderr cost 2-4 ms to create (io/fd-stream.ts).
   // A failing stderr (a full log disk, a closed pipe) only costs its lines.
-  const stderr = createFdStream({ fd: 2, stream: () => process.stderr });
+  const stderr = createFdStream({
+    fd: 2,
+    stream: () => process.stderr,
+    onWriteError(code) {
+      if (code === 'EIO' && process.stderr.isTTY) process.once('exit', detachDeadTerminal);
+    },
+  });
   return {
     env: process.env,
     // A getter: process.stdin builds a stream (tty or pipe) on first access, ~2 ms that most commands never need.
@@ -56,6 +63,27 @@ function realDeps(): Deps {
     hasDisplay: () =>
       process.platform === 'darwin' || process.platform === 'win32' || Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY),
   };
+}
+
+/**
+ * The terminal went away under us (EIO: an SSH session or a window closed without SIGHUP reaching us). The
+ * work is done and saved, but Node 20 then aborts at exit (SIGABRT, exit 134) because it cannot restore that
+ * terminal's modes (nodejs/node#51519, fixed by nodejs/node#58200 in later lines). Node skips a descriptor
+ * that no longer refers to the file it saw at start-up, so the dead terminal's descriptors are pointed at
+ * /dev/null (close, then open takes the lowest free number: the same one). Runs in 'exit': nothing writes after.
+ */
+function detachDeadTerminal(): void {
+  try {
+    const dead = fstatSync(2).rdev;
+    for (const fd of [0, 1, 2]) {
+      if (fstatSync(fd).rdev !== dead) continue;
+      closeSync(fd);
+      const again = openSync('/dev/null', fd === 0 ? 'r' : 'w');
+      if (again !== fd) closeSync(again);
+    }
+  } catch {
+    // Best-effort: at worst Node's own abort, after everything was saved.
+  }
 }
 
 // No top-level await: the CLI bundle is CommonJS (faster to load than an ES module; see scripts/bundle.mjs).
