@@ -11,6 +11,7 @@ import type { Deps } from './deps.js';
 import { BoxQcError, ConfigError, ExitCode, InterruptedError } from './errors.js';
 import { openOutput, type Output } from './io/output.js';
 import { renderError, errorToJson } from './io/render-error.js';
+import { dataText, terminalText } from './io/terminal-safe.js';
 import { VERSION } from './version.js';
 import { registerCommands } from './commands/index.js';
 
@@ -49,8 +50,9 @@ export function createProgram(deps: Deps, setExitCode: (code: number) => void): 
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
-      writeOut: (s) => deps.stdout.write(s),
-      writeErr: (s) => deps.stderr.write(s),
+      // Help and commander's errors quote argv: filtered like every other line (io/terminal-safe.ts).
+      writeOut: (s) => safeWrite(deps.stdout, dataText(s)),
+      writeErr: (s) => safeWrite(deps.stderr, terminalText(s)),
       // Commander's own one-line error, with no typed value in it (usage-message.ts); run() adds the usage line.
       outputError: (s, write) => write(`${redactUsageMessage(s)}\n`),
     })
@@ -101,8 +103,9 @@ Examples:
       if (globals.envFile !== undefined) applyEnvFile(deps.env, readEnvFile(globals.envFile));
       // An empty --store / BOX_QC_STORE is refused before any command does anything (issue 15 item 11).
       resolveStore(globals.store, deps.env, deps.homeDir);
-      const code = await handler(ctx, opts as never, positionals);
-      setExitCode(code ?? ExitCode.OK);
+      const code = (await handler(ctx, opts as never, positionals)) ?? ExitCode.OK;
+      // Data the user asked for that never reached stdout is a failure, quietly (io/output.ts).
+      setExitCode(code === ExitCode.OK && out.dataLost ? ExitCode.FAILED : code);
     } catch (err) {
       // An abort caused by a signal surfaces as a plain AbortError: report it as the interruption it is.
       const signalExit = deps.interrupts.exitCode();
@@ -131,14 +134,23 @@ export async function run(argv: string[], deps: Deps): Promise<number> {
       }
       // Unknown command or flag, missing argument, bad value: commander printed the one-line error.
       const usage = usageLineFor(program, argv);
-      deps.stderr.write(`usage: ${usage}\n`);
+      safeWrite(deps.stderr, `usage: ${usage}\n`);
       if (argv.includes('--json')) {
-        deps.stdout.write(`${JSON.stringify(errorToJson(new ConfigError(redactUsageMessage(err.message).replace(/^error: /, ''), { code: 'E_USAGE' })), null, 2)}\n`);
+        safeWrite(deps.stdout, dataText(`${JSON.stringify(errorToJson(new ConfigError(redactUsageMessage(err.message).replace(/^error: /, ''), { code: 'E_USAGE' })), null, 2)}\n`));
       }
       return ExitCode.USAGE;
     }
     const out = await openOutput({ stdout: deps.stdout, stderr: deps.stderr, env: deps.env, json: argv.includes('--json') });
     return renderError(err, out).exitCode;
+  }
+}
+
+/** Output is best-effort (io/output.ts): a stream that throws costs the line, never the run. */
+function safeWrite(stream: Deps['stdout'], text: string): void {
+  try {
+    stream.write(text);
+  } catch {
+    // dropped
   }
 }
 

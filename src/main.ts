@@ -2,22 +2,47 @@
  * The entry module: builds the real dependencies, runs the program and sets process.exitCode. The only
  * module that touches process.exit / process.exitCode.
  */
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { run } from './cli.js';
 import type { Deps } from './deps.js';
 import { createFdStream } from './io/fd-stream.js';
 import { installProcessInterrupts } from './process-signals.js';
 
+/**
+ * The first stdout write failure, if any. Output is best-effort (issue 15 item 1): a failed write never
+ * throws, so the work in progress (a refresh between its POST and its save) always finishes; but data the
+ * user asked for that could not be written (ENOSPC, EBADF, EIO) makes a successful run exit 1. A reader that
+ * went away (EPIPE, `box-qc ls | head`) had what it wanted: the run keeps its own exit code.
+ */
+let stdoutError: string | undefined;
+const dataLost = () => stdoutError !== undefined && stdoutError !== 'EPIPE';
+
 function realDeps(): Deps {
   // Plain write(2) unless a terminal: process.stdout/stderr cost 2-4 ms to create (io/fd-stream.ts).
-  const stderr = createFdStream({ fd: 2, stream: () => process.stderr, onBrokenPipe: () => {} });
+  // A failing stderr (a full log disk, a closed pipe) only costs its lines.
+  const stderr = createFdStream({
+    fd: 2,
+    stream: () => process.stderr,
+    onWriteError(code) {
+      if (code === 'EIO' && process.stderr.isTTY) process.once('exit', detachDeadTerminal);
+    },
+  });
   return {
     env: process.env,
     // A getter: process.stdin builds a stream (tty or pipe) on first access, ~2 ms that most commands never need.
     get stdin() {
       return process.stdin;
     },
-    stdout: createFdStream({ fd: 1, stream: realStdout, onBrokenPipe: exitOnBrokenPipe }),
+    stdout: createFdStream({
+      fd: 1,
+      stream: () => process.stdout,
+      onWriteError(code) {
+        stdoutError = code;
+        // A real stream can fail after run() has settled (its buffered rest): the exit code follows.
+        if (dataLost() && (process.exitCode === undefined || process.exitCode === 0)) process.exitCode = 1;
+      },
+    }),
     stderr,
     homeDir: homedir(),
     now: () => Date.now(),
@@ -40,21 +65,29 @@ function realDeps(): Deps {
   };
 }
 
-// EPIPE on stdout (`box-qc ls | head`) is not an error worth a stack trace: the reader has what it wanted.
-function exitOnBrokenPipe(): void {
-  process.exit(process.exitCode ?? 0);
-}
-
-function realStdout(): NodeJS.WriteStream {
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') exitOnBrokenPipe();
-    throw err;
-  });
-  return process.stdout;
+/**
+ * The terminal went away under us (EIO: an SSH session or a window closed without SIGHUP reaching us). The
+ * work is done and saved, but Node 20 then aborts at exit (SIGABRT, exit 134) because it cannot restore that
+ * terminal's modes (nodejs/node#51519, fixed by nodejs/node#58200 in later lines). Node skips a descriptor
+ * that no longer refers to the file it saw at start-up, so the dead terminal's descriptors are pointed at
+ * /dev/null (close, then open takes the lowest free number: the same one). Runs in 'exit': nothing writes after.
+ */
+function detachDeadTerminal(): void {
+  try {
+    const dead = fstatSync(2).rdev;
+    for (const fd of [0, 1, 2]) {
+      if (fstatSync(fd).rdev !== dead) continue;
+      closeSync(fd);
+      const again = openSync('/dev/null', fd === 0 ? 'r' : 'w');
+      if (again !== fd) closeSync(again);
+    }
+  } catch {
+    // Best-effort: at worst Node's own abort, after everything was saved.
+  }
 }
 
 // No top-level await: the CLI bundle is CommonJS (faster to load than an ES module; see scripts/bundle.mjs).
 // run() never rejects: every error becomes an exit code inside it.
 void run(process.argv.slice(2), realDeps()).then((code) => {
-  process.exitCode = code;
+  process.exitCode = code === 0 && dataLost() ? 1 : code;
 });

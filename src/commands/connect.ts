@@ -4,12 +4,13 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ActionFactory, CommandContext } from '../cli.js';
-import { normalizeEmail, requireClientCredentials } from '../config.js';
+import { requireClientCredentials } from '../config.js';
 import { UsageError } from '../errors.js';
 import { terminalSafe } from '../io/terminal-safe.js';
 import type { ConnectResult, ConnectRequest, ConnectUi } from '../core/connect.js';
 import type { FinishPorts } from '../core/connect-finish.js';
 import { stateKeyDirFor } from '../core/connect-key-dir.js';
+import { normalizeNewEmail } from './shared/resolve-email.js';
 
 interface ConnectOptions {
   email?: string;
@@ -62,7 +63,7 @@ async function runConnect(ctx: CommandContext, opts: ConnectOptions): Promise<vo
   }
   const rawEmail = opts.email ?? ctx.config().defaultEmail;
   if (rawEmail === undefined) throw new UsageError('connect needs --email <email> (or BOX_QC_EMAIL)', { code: 'E_NO_EMAIL' });
-  const email = normalizeEmail(rawEmail);
+  const email = normalizeNewEmail(rawEmail);
   const config = ctx.config();
   const credentials = requireClientCredentials(config);
   const req: ConnectRequest = {
@@ -87,7 +88,7 @@ async function runConnect(ctx: CommandContext, opts: ConnectOptions): Promise<vo
     if (ctx.out.isJson) ctx.out.json({ ok: true, email, authorize_url: url, state_expires_at: new Date(expiresAt).toISOString() });
     else await ctx.out.data(`${url}\n`);
     ctx.out.info(`Open the URL above in any browser and grant access. The browser then fails to load ${config.redirectUri.hostname}: copy that address and, within 30 seconds, run:`);
-    ctx.out.info(`  box-qc connect --email ${email} --redirected-url '<the address>'`);
+    ctx.out.info(`  box-qc connect --email ${terminalSafe(email)} --redirected-url '<the address>'`);
     return;
   }
   const { httpForCommand } = await import('./shared/http.js');
@@ -143,7 +144,7 @@ function renderResult(ctx: CommandContext, r: ConnectResult): void {
   const name = terminalSafe(r.box.name);
   if (r.previousBox) {
     const before = terminalSafe(r.previousBox.login ?? r.previousBox.id ?? 'unknown');
-    ctx.out.warn(`${r.email} was connected to a different Box user before (${before}, id ${terminalSafe(r.previousBox.id ?? '?')}); it now uses ${login} (id ${terminalSafe(r.box.id)})`);
+    ctx.out.warn(`${terminalSafe(r.email)} was connected to a different Box user before (${before}, id ${terminalSafe(r.previousBox.id ?? '?')}); it now uses ${login} (id ${terminalSafe(r.box.id)})`);
   }
   if (ctx.out.isJson) {
     ctx.out.json({
@@ -155,5 +156,5 @@ function renderResult(ctx: CommandContext, r: ConnectResult): void {
       access_token_expires_at: r.accessTokenExpiresAt,
     });
   }
-  ctx.out.success(`Connected ${r.email} to Box as ${login} (${name})`);
+  ctx.out.success(`Connected ${terminalSafe(r.email)} to Box as ${login} (${name})`);
 }

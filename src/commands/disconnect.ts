@@ -8,6 +8,7 @@ import { normalizeEmail, requireClientCredentials } from '../config.js';
 import { BoxQcError, TemporaryError, UsageError } from '../errors.js';
 import type { DisconnectResult } from '../core/disconnect.js';
 import { openStoreForCommand } from './shared/open-store.js';
+import { terminalSafe } from '../io/terminal-safe.js';
 
 interface DisconnectOptions {
   email?: string;
@@ -79,7 +80,7 @@ function classifyRevokeError(err: unknown): { outcome: 'unreachable' | 'refused'
 }
 
 function report(ctx: CommandContext, r: DisconnectResult): void {
-  const text = `${r.email}: ${MESSAGES[r.outcome]}${r.code ? ` (${r.code})` : ''}`;
+  const text = `${terminalSafe(r.email)}: ${MESSAGES[r.outcome]}${r.code ? ` (${r.code})` : ''}`;
   if (r.outcome === 'revoked' || r.outcome === 'already-invalid') ctx.out.success(`Disconnected ${text}`);
   else if (r.outcome === 'not-connected') ctx.out.info(text);
   else ctx.out.warn(`Disconnected ${text}`);

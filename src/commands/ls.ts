@@ -67,7 +67,8 @@ async function runLs(ctx: CommandContext, opts: LsOptions, args: string[]): Prom
         const items = page.items.slice(0, remaining);
         remaining -= items.length;
         await writer.write(items);
-        if (remaining <= 0) break;
+        // `box-qc ls | head`: the reader has what it wanted; fetching the rest would only cost Box calls.
+        if (remaining <= 0 || ctx.out.stdoutGone) break;
       }
     } catch (err) {
       if (err instanceof FolderNotFoundError) {

@@ -106,19 +106,20 @@ function when(iso: string | null, now: number): string {
 
 function renderUser(u: UserStatus, now: number): string[] {
   const safe = (v: string | null) => (v === null ? '?' : terminalSafe(v));
-  const lines = [`${u.email}  Box: ${safe(u.box_user.login)} (${safe(u.box_user.name)}, id ${safe(u.box_user.id)})`];
+  const who = terminalSafe(u.email);
+  const lines = [`${who}  Box: ${safe(u.box_user.login)} (${safe(u.box_user.name)}, id ${safe(u.box_user.id)})`];
   const at = u.access_token;
   lines.push(`  access token   ${at.expired ? 'expired' : 'expires'} ${when(at.expires_at, now)}${at.expired ? ' (refreshed on next use)' : ''}`);
   const rt = u.refresh_token;
   const est = rt.rotated_at_estimated ? ' (from updated_at)' : '';
   lines.push(`  refresh token  rotated ${when(rt.rotated_at, now)}${est}; ${rt.expired ? 'died' : 'dies'} ${when(rt.dies_at, now)}`);
   if (rt.expired) lines.push('  WARNING: the refresh token is older than 60 days: Box no longer accepts it; reconnect');
-  else if (rt.warning) lines.push(`  WARNING: refresh token unused for ${rt.age_days} days; Box kills it at 60: run box-qc refresh --email ${u.email}`);
+  else if (rt.warning) lines.push(`  WARNING: refresh token unused for ${rt.age_days} days; Box kills it at 60: run box-qc refresh --email ${who}`);
   if (u.needs_reconnect) {
     lines.push(`  NEEDS RECONNECT: ${terminalSafe(u.needs_reconnect.reason)}: ${terminalSafe(u.needs_reconnect.message)} (since ${terminalSafe(u.needs_reconnect.at)})`);
-    lines.push(`    run: box-qc connect --email ${u.email}`);
+    lines.push(`    run: box-qc connect --email ${who}`);
   }
-  if (u.refresh_in_flight) lines.push(`  refresh in flight since ${terminalSafe(u.refresh_in_flight.since)} (pid ${u.refresh_in_flight.pid})`);
+  if (u.refresh_in_flight) lines.push(`  refresh in flight since ${terminalSafe(u.refresh_in_flight.since)} (pid ${terminalSafe(String(u.refresh_in_flight.pid))})`);
   if (u.check) {
     lines.push(u.check.ok
       ? `  check          ok: Box answered as ${terminalSafe(u.check.box_login)}`

@@ -3,12 +3,25 @@
  * hints, warnings, errors, the authorize URL) goes to stderr, as gh's Out/ErrOut and npm's display do.
  * The mode is chosen once: `json` (--json), `tty` (stderr is an interactive terminal: colour, spinners)
  * or `plain` (piped: stable, line-based text, no ANSI codes).
+ *
+ * Two guarantees for every caller, present and future (issue 15 items 1 and 7):
+ * - No method throws because a stream failed (EPIPE, ENOSPC, EBADF, EAGAIN): output is best-effort, and
+ *   nothing between a refresh POST and its save may fail because of a log line. A failed stdout write is
+ *   data the user asked for: `dataLost` turns it into exit 1 (a reader that went away, EPIPE, is not a loss).
+ * - Every line is filtered here: ESC (except our own colour codes), C0/C1 controls and bidi controls are
+ *   escaped whoever built the text, so Box's strings, store keys and the environment cannot drive the
+ *   terminal. Callers still escape the fields they interpolate (terminalSafe also escapes newlines).
  */
+import { dataText, terminalSafe, terminalText } from './terminal-safe.js';
 
 export interface OutStream {
   write(chunk: string): boolean;
   isTTY?: boolean;
-  once?(event: 'drain', listener: () => void): unknown;
+  once?(event: 'drain' | 'close' | 'error', listener: () => void): unknown;
+  removeListener?(event: 'drain' | 'close' | 'error', listener: () => void): unknown;
+  readonly destroyed?: boolean;
+  /** The errno code of the first failed write, once one failed (io/fd-stream.ts). */
+  readonly writeError?: string;
 }
 
 export type OutputMode = 'json' | 'tty' | 'plain';
@@ -42,6 +55,10 @@ export interface Output {
   /** Only under --debug. Never pass bodies, tokens or Authorization headers. */
   debug(line: string): void;
   readonly debugEnabled: boolean;
+  /** A stdout write failed (other than EPIPE): the data the user asked for did not arrive; exit non-zero. */
+  readonly dataLost: boolean;
+  /** stdout no longer takes data (its reader left, or it failed): a long listing can stop fetching. */
+  readonly stdoutGone: boolean;
   /** A spinner on an interactive stderr; a no-op elsewhere (and under --json or CI). */
   spinner(text: string): Promise<Spinner>;
   paint: Painter;
@@ -107,8 +124,24 @@ export function createOutput(opts: OutputOptions): Output {
   const dataColor = opts.colors !== undefined && !isJson && decideColor(opts.stdout, opts.env, opts.color);
   const paint = color ? opts.colors! : NO_COLORS;
   const debugEnabled = opts.debug === true;
+  let dataLost = false;
+  let stdoutThrew = false;
+  const toStdout = (text: string): boolean => {
+    try {
+      return opts.stdout.write(dataText(text, dataColor));
+    } catch (err) {
+      stdoutThrew = true;
+      if ((err as NodeJS.ErrnoException | undefined)?.code !== 'EPIPE') dataLost = true;
+      return true;
+    }
+  };
   const line = (text: string) => {
-    opts.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+    try {
+      const safe = terminalText(text, color);
+      opts.stderr.write(safe.endsWith('\n') ? safe : `${safe}\n`);
+    } catch {
+      // Best-effort: a message that cannot be written is lost, the work goes on.
+    }
   };
 
   return {
@@ -119,14 +152,19 @@ export function createOutput(opts: OutputOptions): Output {
     stdoutIsTTY: opts.stdout.isTTY === true,
     interactive,
     debugEnabled,
+    get dataLost() {
+      return dataLost;
+    },
+    get stdoutGone() {
+      return stdoutThrew || opts.stdout.writeError !== undefined || opts.stdout.destroyed === true;
+    },
     paint,
     data(text: string): Promise<void> {
-      const ok = opts.stdout.write(text);
-      if (ok || !opts.stdout.once) return Promise.resolve();
-      return new Promise((resolve) => opts.stdout.once!('drain', resolve));
+      if (toStdout(text) || !opts.stdout.once) return Promise.resolve();
+      return settled(opts.stdout);
     },
     json(doc: unknown) {
-      opts.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      toStdout(`${JSON.stringify(doc, null, 2)}\n`);
     },
     info: line,
     success(text: string) {
@@ -136,24 +174,60 @@ export function createOutput(opts: OutputOptions): Output {
       line(`${paint.yellow('warning:')} ${text}`);
     },
     debug(text: string) {
-      if (debugEnabled) line(paint.dim(`debug: ${text}`));
+      if (!debugEnabled) return;
+      try {
+        // Each physical line on its own, fully escaped: a stack trace stays readable, and nothing in a message
+        // (Box's error text, a request id) can pass for a line of ours.
+        for (const l of String(text).replace(/\n+$/, '').split('\n')) line(paint.dim(`debug: ${terminalSafe(l)}`));
+      } catch {
+        // The debug logger runs inside sendRequest, between a refresh POST and its save: it never throws.
+      }
     },
     async spinner(text: string): Promise<Spinner> {
       if (!interactive || isJson) return NOOP_SPINNER;
       // A pty with no size (`script`, some docker/CI ttys) reports columns 0: ora then computes Infinity lines
       // to clear and loops forever in a synchronous write loop (no signal can stop it). No spinner there.
       if ((opts.stderr as { columns?: number }).columns === 0) return NOOP_SPINNER;
-      const { default: ora } = await import('ora');
-      // discardStdin: false, so Ctrl-C still reaches us while `connect` waits (STYLE.md).
-      const s = ora({ text, stream: opts.stderr as NodeJS.WritableStream, discardStdin: false, isEnabled: true }).start();
-      return {
-        update(t) { s.text = t; },
-        succeed(t) { s.succeed(t); },
-        fail(t) { s.fail(t); },
-        stop() { s.stop(); },
-      };
+      try {
+        return await startSpinner(opts.stderr, text);
+      } catch {
+        return NOOP_SPINNER;
+      }
     },
   };
+}
+
+/** ora writes to the stream itself (frames, cursor codes): its text is filtered here, its failures dropped. */
+async function startSpinner(stream: OutStream, text: string): Promise<Spinner> {
+  const { default: ora } = await import('ora');
+  // discardStdin: false, so Ctrl-C still reaches us while `connect` waits (STYLE.md).
+  const s = ora({ text: terminalSafe(text), stream: stream as NodeJS.WritableStream, discardStdin: false, isEnabled: true }).start();
+  const safely = (fn: () => void) => {
+    try {
+      fn();
+    } catch {
+      // Best-effort, as every other write.
+    }
+  };
+  return {
+    update(t) { safely(() => { s.text = terminalSafe(t); }); },
+    succeed(t) { safely(() => s.succeed(t === undefined ? t : terminalSafe(t))); },
+    fail(t) { safely(() => s.fail(t === undefined ? t : terminalSafe(t))); },
+    stop() { safely(() => s.stop()); },
+  };
+}
+
+/** Back-pressure: wait for 'drain', or for the stream to die ('close', 'error'), which would never drain. */
+function settled(stream: OutStream): Promise<void> {
+  if (stream.destroyed === true) return Promise.resolve();
+  return new Promise((resolve) => {
+    const events = ['drain', 'close', 'error'] as const;
+    const done = () => {
+      for (const e of events) stream.removeListener?.(e, done);
+      resolve();
+    };
+    for (const e of events) stream.once!(e, done);
+  });
 }
 
 export function isCI(env: Record<string, string | undefined>): boolean {

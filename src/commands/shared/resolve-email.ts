@@ -27,6 +27,22 @@ export function resolveEmail(ctx: CommandContext, flagEmail: string | undefined,
   });
 }
 
+// C0/C1 controls (\p{Cc}) and the format characters (\p{Cf}: bidi overrides and isolates, zero-width marks).
+const CONTROL_OR_BIDI = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
+
+/**
+ * The email a new connection is stored under (connect, later invite). Stricter than normalizeEmail, which
+ * also names existing keys: a key with a control or bidi character would print as something it is not
+ * (issue 15 item 7), so none is created. Keys that already hold one (the format is shared with another
+ * writer) still work everywhere and are shown escaped.
+ */
+export function normalizeNewEmail(raw: string): string {
+  if (CONTROL_OR_BIDI.test(raw)) {
+    throw new UsageError('the email contains a control or bidi character: type it plainly', { code: 'E_BAD_EMAIL' });
+  }
+  return normalizeEmail(raw);
+}
+
 /** An email that resolveEmail returned but the store does not hold: exit 4 (issue 6: "Unknown email: exit 4"). */
 export function notConnected(email: string): ReconnectRequiredError {
   return new ReconnectRequiredError(email, `${email} is not connected`, { code: 'E_NOT_CONNECTED' });
