@@ -10,6 +10,7 @@ import { closeHttpContext, createHttpContext, type HttpContext } from '../../cor
 import type { Session } from '../../core/session.js';
 import type { TokenStore } from '../../core/store/types.js';
 import { openStoreForCommand } from './open-store.js';
+import { parseRefreshTimeoutMs } from './refresh-timeout.js';
 
 export interface HttpOptions {
   timeoutMs?: number;
@@ -40,6 +41,8 @@ export interface CommandSession {
 /** Opens the store and the HTTP context; the caller must `await close()` in a finally. */
 export async function sessionForCommand(ctx: CommandContext, options: HttpOptions = {}): Promise<CommandSession> {
   const config = ctx.config();
+  // Before anything is opened: a bad value is exit 2 with nothing to close.
+  const refreshTimeoutMs = parseRefreshTimeoutMs(ctx.deps.env.BOX_QC_REFRESH_TIMEOUT_MS);
   const store = openStoreForCommand(ctx);
   const http = await httpForCommand(ctx, options);
   const session: Session = {
@@ -53,6 +56,7 @@ export async function sessionForCommand(ctx: CommandContext, options: HttpOption
     pid: ctx.deps.pid,
     host: hostname(),
   };
+  if (refreshTimeoutMs !== undefined) session.refreshTimeoutMs = refreshTimeoutMs;
   return {
     session,
     store,
