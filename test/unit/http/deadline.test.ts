@@ -24,11 +24,12 @@ const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) =>
 
 describe.each<Transport>(['node', 'undici'])('deadline over %s', (transport) => {
   it('returns an answer that arrived while the event loop was blocked past the deadline', async () => {
-    // The server answers 50 ms after the request arrived; our loop is blocked for 900 ms from that moment,
+    // The server answers 50 ms after the request arrived; our loop is blocked for 1.5 s from that moment,
     // well past the 300 ms deadline. The answer is in the socket when the loop wakes: it must be read.
-    const server = await startPausingServer({ replyAfterMs: 50, blockMs: 900 });
+    const server = await startPausingServer({ replyAfterMs: 50, blockMs: 1_500 });
     cleanups.push(server.close);
     const http = await context(transport, 300);
+    await sendRequest(http, { method: 'GET', url: new URL('/warm-up', server.url), timeoutMs: 10_000 });
     const res = await sendRequest(http, { method: 'POST', url: new URL('/oauth2/token', server.url), form: { grant_type: 'refresh_token' } });
     expect(res.status).toBe(200);
     expect(parseJson(res)).toEqual({ answered: '/oauth2/token' });
