@@ -4,13 +4,13 @@
  * refresh critical section. `close()` drops keep-alive sockets and store handles so the process exits at once.
  */
 import { hostname } from 'node:os';
+import { refreshTimeoutOption } from './refresh-timeout.js';
 import type { CommandContext } from '../../cli.js';
 import { requireClientCredentials } from '../../config.js';
 import { closeHttpContext, createHttpContext, type HttpContext } from '../../core/http.js';
 import type { Session } from '../../core/session.js';
 import type { TokenStore } from '../../core/store/types.js';
 import { openStoreForCommand } from './open-store.js';
-import { parseRefreshTimeoutMs } from './refresh-timeout.js';
 
 export interface HttpOptions {
   timeoutMs?: number;
@@ -41,8 +41,6 @@ export interface CommandSession {
 /** Opens the store and the HTTP context; the caller must `await close()` in a finally. */
 export async function sessionForCommand(ctx: CommandContext, options: HttpOptions = {}): Promise<CommandSession> {
   const config = ctx.config();
-  // Before anything is opened: a bad value is exit 2 with nothing to close.
-  const refreshTimeoutMs = parseRefreshTimeoutMs(ctx.deps.env.BOX_QC_REFRESH_TIMEOUT_MS);
   const store = openStoreForCommand(ctx);
   const http = await httpForCommand(ctx, options);
   const session: Session = {
@@ -55,8 +53,8 @@ export async function sessionForCommand(ctx: CommandContext, options: HttpOption
     log: { debug: (line) => ctx.out.debug(line) },
     pid: ctx.deps.pid,
     host: hostname(),
+    ...refreshTimeoutOption(ctx.deps.env),
   };
-  if (refreshTimeoutMs !== undefined) session.refreshTimeoutMs = refreshTimeoutMs;
   return {
     session,
     store,

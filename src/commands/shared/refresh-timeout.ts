@@ -13,3 +13,9 @@ export function parseRefreshTimeoutMs(raw: string | undefined): number | undefin
   }
   return n;
 }
+
+/** `{ refreshTimeoutMs }` for the command's Session when BOX_QC_REFRESH_TIMEOUT_MS is set, else `{}`. */
+export function refreshTimeoutOption(env: Record<string, string | undefined>): { refreshTimeoutMs?: number } {
+  const ms = parseRefreshTimeoutMs(env.BOX_QC_REFRESH_TIMEOUT_MS);
+  return ms === undefined ? {} : { refreshTimeoutMs: ms };
+}
