@@ -1,12 +1,15 @@
 /**
  * HTTP plumbing shared by the OAuth and Box clients: one connection pool passed in explicitly (no global
- * dispatcher), timeouts on connect and body, proxies from HTTPS_PROXY / NO_PROXY (EnvHttpProxyAgent),
- * `User-Agent: box-qc/<version>`. The pool is Node's own node:http (core/http-node.ts, why there) unless a proxy
- * is configured; then it is undici's EnvHttpProxyAgent, imported lazily (a status run must not pay for it).
+ * dispatcher), a connect timeout and a per-request deadline that never discards an answer that has arrived
+ * (core/http-deadline.ts), proxies from HTTPS_PROXY / NO_PROXY (EnvHttpProxyAgent), `User-Agent:
+ * box-qc/<version>`. The pool is Node's own node:http (core/http-node.ts, why there) unless a proxy is
+ * configured; then it is undici's EnvHttpProxyAgent (core/http-undici.ts), imported lazily (a status run must
+ * not pay for it). Both connect `localhost` to loopback without DNS (core/loopback-lookup.ts).
  *
  * Each call is split into "send" (sendRequest: bytes in, status + headers + text out; network failures become
- * NetworkError) and "parse" (parseJson: text into `unknown`, or a BoxApiError carrying status and Box's request
- * id when Box answered with HTML or garbage; never a SyntaxError). STYLE.md "HTTP".
+ * NetworkError, core/network-error.ts, saying whether the request may have been sent) and "parse" (parseJson:
+ * text into `unknown`, or a BoxApiError carrying status and Box's request id when Box answered with HTML or
+ * garbage; never a SyntaxError). STYLE.md "HTTP".
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { BoxApiError } from '../errors.js';
