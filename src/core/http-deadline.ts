@@ -8,8 +8,8 @@
  *
  * So when the deadline is due it first lets Node poll for I/O (afterPendingIo) and aborts only if no byte of
  * the answer arrived meanwhile. While the answer keeps arriving (gaps shorter than the idle bound) it is read
- * on, up to a hard stop (graceMs past the deadline), which is judged after a poll too, so an answer that is
- * whole in the socket is always read. The pools report progress: connected() once request bytes can reach the server
+ * on, up to a hard stop (graceMs after the deadline was first judged), which is judged after a poll too, so
+ * an answer that is whole in the socket is always read. The pools report progress: connected() once request bytes can reach the server
  * (the connection, and TLS, are up), received() for every chunk of the answer.
  */
 
@@ -35,11 +35,18 @@ export interface DeadlineOptions {
   /** Longest silence tolerated while an answer is arriving past the deadline (default min(2 s, deadline)). */
   idleMs?: number;
   /**
-   * How far past the deadline an arriving answer may still be read: default min(deadline, 10 s). Bounded so
+   * How long after the deadline an arriving answer may still be read: default min(deadline, 10 s). Bounded so
    * an active exchange ends within the refresh POST bound + 15 s that other processes wait on an in-flight
    * marker before replaying it (issue 15 interface D); a paused process is the exception no bound avoids.
    */
   graceMs?: number;
+  /**
+   * The pool reports connected() (node:http): a deadline that finds the request not yet connected aborts at
+   * once, without first polling. The request is written only when the connection comes up, in the poll
+   * phase; polling first could put it on the wire just to abandon it unanswered (ambiguous for a refresh),
+   * whereas aborting now provably sends nothing.
+   */
+  abortUnconnected?: boolean;
 }
 
 /**
@@ -61,7 +68,10 @@ export class DeadlineExpiredError extends Error {
 
 export function startDeadline(ms: number, options: DeadlineOptions = {}): Deadline {
   const idleMs = options.idleMs ?? Math.min(ms, 2_000);
-  const hardStop = performance.now() + ms + (options.graceMs ?? Math.min(ms, 10_000));
+  const graceMs = options.graceMs ?? Math.min(ms, 10_000);
+  // Counted from the first judgement, not from the start: a pause must not use up the grace of an answer
+  // that is arriving when the process wakes.
+  let hardStop: number | undefined;
   const controller = new AbortController();
   let received = 0;
   let lastReceivedAt = -Infinity;
@@ -70,19 +80,24 @@ export function startDeadline(ms: number, options: DeadlineOptions = {}): Deadli
   let disposed = false;
   let timer: NodeJS.Timeout | undefined;
 
-  const judge = (mark: number) => {
-    if (disposed) return;
-    const now = performance.now();
-    const arriving = received !== mark || now - lastReceivedAt < idleMs;
-    if (arriving && now < hardStop) {
-      arm(idleMs);
-      return;
-    }
+  const expire = () => {
     expired = true;
     controller.abort(new DeadlineExpiredError(ms));
   };
+  const judge = (mark: number) => {
+    if (disposed) return;
+    const now = performance.now();
+    hardStop ??= now + graceMs;
+    const arriving = received !== mark || now - lastReceivedAt < idleMs;
+    if (arriving && now < hardStop) arm(idleMs);
+    else expire();
+  };
   const due = () => {
     timer = undefined;
+    if (options.abortUnconnected && !connected) {
+      expire();
+      return;
+    }
     const mark = received;
     afterPendingIo(() => judge(mark));
   };

@@ -191,7 +191,7 @@ function flattenHeaders(raw: Record<string, string | string[] | undefined>): Rec
 export async function sendRequest(ctx: HttpContext, req: HttpRequest): Promise<HttpResponse> {
   const label = `${req.method} ${req.url.pathname}`;
   const timeoutMs = req.timeoutMs ?? ctx.timeoutMs;
-  const deadline = startDeadline(timeoutMs);
+  const deadline = startDeadline(timeoutMs, { abortUnconnected: ctx.pool.reportsConnect === true });
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, deadline.signal]) : deadline.signal;
   const headers: Record<string, string> = { 'user-agent': ctx.userAgent, accept: 'application/json', ...req.headers };
   let body: string | undefined;
