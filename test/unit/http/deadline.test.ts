@@ -37,8 +37,8 @@ describe.each<Transport>(['node', 'undici'])('deadline over %s', (transport) => 
   });
 
   it('reads to its end a body that is still arriving at the deadline', async () => {
-    const parts = Array.from({ length: 8 }, (_, i) => `"p${i}":${i}`);
-    const server = await startLocalServer([(_req, res) => {
+    const parts = Array.from({ length: 12 }, (_, i) => `"p${i}":${i}`);
+    const server = await startLocalServer((req) => req.url === '/warm-up' ? json(200, {}) : (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('{');
       let i = 0;
@@ -48,13 +48,14 @@ describe.each<Transport>(['node', 'undici'])('deadline over %s', (transport) => 
           clearInterval(drip);
           res.end('}');
         }
-      }, 40);
-    }]);
+      }, 50);
+    });
     cleanups.push(server.close);
-    // ~330 ms in all, past the 250 ms deadline, never silent for long: read whole.
-    const http = await context(transport, 250);
+    const http = await context(transport, 400);
+    await sendRequest(http, { method: 'GET', url: new URL('/warm-up', server.url), timeoutMs: 10_000 });
+    // ~600 ms in all, past the 400 ms deadline, never silent for long: read whole.
     const res = await sendRequest(http, { method: 'GET', url: new URL('/drip', server.url) });
-    expect(Object.keys(parseJson(res))).toHaveLength(8);
+    expect(Object.keys(parseJson(res))).toHaveLength(12);
   });
 
   it('times out a server that never answers: requestSent true, and no claim that nothing was lost', async () => {
