@@ -16,6 +16,8 @@
  */
 import type { Agent as HttpAgent, ClientRequest, IncomingMessage } from 'node:http';
 import type { HttpPool, PoolRequest, PoolResponse } from './http.js';
+import { afterPendingIo } from './http-deadline.js';
+import { loopbackLookup } from './loopback-lookup.js';
 
 export interface NodePoolOptions {
   connectTimeoutMs: number;
@@ -42,7 +44,7 @@ function tooLarge(limit: number): Error {
 }
 
 /** The body as text. A leading UTF-8 byte order mark is dropped, as undici's body.text() and WHATWG fetch do. */
-function decodeBody(chunks: Buffer[], length: number): string {
+export function decodeBody(chunks: Buffer[], length: number): string {
   const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
   const bom = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
   return buf.toString('utf8', bom ? 3 : 0);
@@ -68,7 +70,8 @@ export function createNodePool(options: NodePoolOptions): HttpPool {
     if (!agent) {
       // No cap on connections: callers bound their own concurrency (ls one page ahead, refresh --all --concurrency).
       // `timeout` closes only free sockets (Node's Agent leaves a socket with a request in flight alone).
-      agent = new mod.Agent({ keepAlive: true, timeout: method === 'POST' ? options.postIdleMs ?? POST_IDLE_MS : IDLE_SOCKET_MS });
+      // lookup: `localhost` is loopback without DNS, other *.localhost never looked up (issue 15 item 8).
+      agent = new mod.Agent({ keepAlive: true, timeout: method === 'POST' ? options.postIdleMs ?? POST_IDLE_MS : IDLE_SOCKET_MS, lookup: loopbackLookup });
       pool.set(protocol, agent);
     }
     return agent;
@@ -120,18 +123,35 @@ export function createNodePool(options: NodePoolOptions): HttpPool {
         }
         request.on('error', fail);
         request.on('socket', (socket) => {
-          if (!socket.connecting) return;
+          // Every chunk of the answer, status line included, tells the deadline the answer is arriving.
+          const onData = () => req.progress?.received();
+          socket.on('data', onData);
+          request.once('close', () => socket.off('data', onData));
+          if (!socket.connecting) {
+            req.progress?.connected(); // a kept-alive connection: the request goes out at once
+            return;
+          }
+          let up = false;
           const timer = setTimeout(() => {
-            request.destroy(Object.assign(new Error(`connect timed out after ${options.connectTimeoutMs} ms`), { code: 'ETIMEDOUT' }));
+            // Judged after a poll, like the deadline: a connect that completed while we were paused counts.
+            afterPendingIo(() => {
+              if (!up) request.destroy(Object.assign(new Error(`connect timed out after ${options.connectTimeoutMs} ms`), { code: 'ETIMEDOUT' }));
+            });
           }, options.connectTimeoutMs);
           timer.unref();
           // For https the connection is usable after the TLS handshake, which the limit covers too (as undici's).
-          socket.once(req.url.protocol === 'https:' ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+          // Only then can a byte of the request reach the server: before it, a failure provably sent nothing.
+          socket.once(req.url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+            up = true;
+            clearTimeout(timer);
+            req.progress?.connected();
+          });
           socket.once('close', () => clearTimeout(timer));
         });
         request.end(req.body);
       });
     },
+    reportsConnect: true,
     async close() {
       for (const agent of [...agents.values(), ...postAgents.values()]) agent.destroy();
       agents.clear();

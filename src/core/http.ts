@@ -1,17 +1,23 @@
 /**
  * HTTP plumbing shared by the OAuth and Box clients: one connection pool passed in explicitly (no global
- * dispatcher), timeouts on connect and body, proxies from HTTPS_PROXY / NO_PROXY (EnvHttpProxyAgent),
- * `User-Agent: box-qc/<version>`. The pool is Node's own node:http (core/http-node.ts, why there) unless a proxy
- * is configured; then it is undici's EnvHttpProxyAgent, imported lazily (a status run must not pay for it).
+ * dispatcher), a connect timeout and a per-request deadline that never discards an answer that has arrived
+ * (core/http-deadline.ts), proxies from HTTPS_PROXY / NO_PROXY (EnvHttpProxyAgent), `User-Agent:
+ * box-qc/<version>`. The pool is Node's own node:http (core/http-node.ts, why there) unless a proxy is
+ * configured; then it is undici's EnvHttpProxyAgent (core/http-undici.ts), imported lazily (a status run must
+ * not pay for it). Both connect `localhost` to loopback without DNS (core/loopback-lookup.ts).
  *
  * Each call is split into "send" (sendRequest: bytes in, status + headers + text out; network failures become
- * NetworkError) and "parse" (parseJson: text into `unknown`, or a BoxApiError carrying status and Box's request
- * id when Box answered with HTML or garbage; never a SyntaxError). STYLE.md "HTTP".
+ * NetworkError, core/network-error.ts, saying whether the request may have been sent) and "parse" (parseJson:
+ * text into `unknown`, or a BoxApiError carrying status and Box's request id when Box answered with HTML or
+ * garbage; never a SyntaxError). STYLE.md "HTTP".
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Dispatcher } from 'undici';
-import { BoxApiError, TemporaryError, type BoxQcErrorOptions } from '../errors.js';
+import { BoxApiError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { startDeadline, type RequestProgress } from './http-deadline.js';
+import { networkError } from './network-error.js';
+
+export { NetworkError } from './network-error.js';
 
 export interface HttpLog {
   /** --debug: method, path, status, request id, grant type. Never bodies, tokens or Authorization. */
@@ -25,6 +31,8 @@ export interface PoolRequest {
   headers: Record<string, string>;
   body: string | undefined;
   signal: AbortSignal;
+  /** The request's deadline hears of the connection and of every chunk of the answer (core/http-deadline.ts). */
+  progress?: RequestProgress;
 }
 
 export interface PoolResponse {
@@ -42,6 +50,11 @@ export interface HttpPool {
   /** Rejects with the transport's own error (a `code` such as ECONNREFUSED); sendRequest names it. */
   send(req: PoolRequest): Promise<PoolResponse>;
   close(): Promise<void>;
+  /**
+   * The pool calls progress.connected() once the connection (and TLS) is up, so a failure before that
+   * provably sent nothing. Without it, sendRequest judges by the error (NOT_SENT_CODES).
+   */
+  readonly reportsConnect?: boolean;
 }
 
 export interface HttpContext {
@@ -112,7 +125,13 @@ export async function createHttpContext(options: HttpContextOptions): Promise<Ht
   };
   const pool = (options.transport ?? 'node') === 'node' && !proxyConfigured(options.env)
     ? (await import('./http-node.js')).createNodePool(limits)
-    : undiciPool(options, limits, timeoutMs);
+    : (await import('./http-undici.js')).createUndiciPool({
+      httpProxy: envValue(options.env, 'HTTP_PROXY'),
+      httpsProxy: envValue(options.env, 'HTTPS_PROXY'),
+      noProxy: envValue(options.env, 'NO_PROXY'),
+      baselineWasmOnly: options.baselineWasmOnly === true,
+      ...limits,
+    });
   const ctx: HttpContext = {
     pool,
     userAgent: `box-qc/${VERSION}`,
@@ -125,37 +144,6 @@ export async function createHttpContext(options: HttpContextOptions): Promise<Ht
   return ctx;
 }
 
-function undiciPool(options: HttpContextOptions, limits: PoolLimits, timeoutMs: number): HttpPool {
-  let created: Promise<Dispatcher> | undefined;
-  const dispatcher = (): Promise<Dispatcher> => {
-    created ??= (options.baselineWasmOnly ? import('node:v8').then((v8) => v8.setFlagsFromString('--liftoff-only')) : Promise.resolve())
-      .then(() => import('undici'))
-      .then(({ EnvHttpProxyAgent }) => new EnvHttpProxyAgent({
-        httpProxy: envValue(options.env, 'HTTP_PROXY'),
-        httpsProxy: envValue(options.env, 'HTTPS_PROXY'),
-        noProxy: envValue(options.env, 'NO_PROXY'),
-        connect: { timeout: limits.connectTimeoutMs },
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        keepAliveTimeout: 10_000,
-        maxResponseSize: limits.maxResponseBytes,
-      }));
-    return created;
-  };
-  return {
-    async send(req) {
-      const [{ request }, d] = await Promise.all([import('undici'), dispatcher()]);
-      const res = await request(req.url, { dispatcher: d, method: req.method, headers: req.headers, body: req.body, signal: req.signal });
-      return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
-    },
-    async close() {
-      // destroy(), not close(): close() would first wait for anything in flight, and the one thing that can be
-      // in flight when a command ends is the next page `ls --limit` prefetched, which nobody wants any more.
-      if (created) await (await created.catch(() => undefined))?.destroy().catch(() => undefined);
-    },
-  };
-}
-
 /** Closes the dispatcher's keep-alive sockets (if a request ever opened any) so a short-lived process exits at once. */
 export async function closeHttpContext(ctx: HttpContext): Promise<void> {
   await ctx.pool.close();
@@ -163,13 +151,6 @@ export async function closeHttpContext(ctx: HttpContext): Promise<void> {
 
 async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   await delay(ms, undefined, signal ? { signal } : undefined);
-}
-
-/** The network failed (refused, reset, DNS, timeout) before a full answer arrived. Exit 75. */
-export class NetworkError extends TemporaryError {
-  constructor(message: string, options: BoxQcErrorOptions = {}) {
-    super(message, { code: 'E_NETWORK', ...options });
-  }
 }
 
 export interface HttpRequest {
@@ -203,11 +184,15 @@ function flattenHeaders(raw: Record<string, string | string[] | undefined>): Rec
   return out;
 }
 
-/** Sends one request (no retries). Network failures and timeouts -> NetworkError; a caller's abort is rethrown. */
+/**
+ * Sends one request (no retries). Network failures and timeouts -> NetworkError; a caller's abort is rethrown.
+ * The deadline never discards an answer that has arrived (core/http-deadline.ts).
+ */
 export async function sendRequest(ctx: HttpContext, req: HttpRequest): Promise<HttpResponse> {
   const label = `${req.method} ${req.url.pathname}`;
-  const timeout = AbortSignal.timeout(req.timeoutMs ?? ctx.timeoutMs);
-  const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
+  const timeoutMs = req.timeoutMs ?? ctx.timeoutMs;
+  const deadline = startDeadline(timeoutMs, { abortUnconnected: ctx.pool.reportsConnect === true });
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, deadline.signal]) : deadline.signal;
   const headers: Record<string, string> = { 'user-agent': ctx.userAgent, accept: 'application/json', ...req.headers };
   let body: string | undefined;
   if (req.form) {
@@ -215,24 +200,33 @@ export async function sendRequest(ctx: HttpContext, req: HttpRequest): Promise<H
     headers['content-type'] = 'application/x-www-form-urlencoded';
   }
   const note = req.logNote ? ` (${req.logNote})` : '';
+  let res: PoolResponse;
   try {
-    const res = await ctx.pool.send({ method: req.method, url: req.url, headers, body, signal });
-    const flat = flattenHeaders(res.headers);
-    const requestId = flat['box-request-id'];
-    ctx.log.debug(`${label} -> ${res.status}${requestId ? ` request-id ${requestId}` : ''}${note}`);
-    return { status: res.status, headers: flat, text: res.text, requestId, label };
+    res = await ctx.pool.send({ method: req.method, url: req.url, headers, body, signal, progress: deadline });
   } catch (err) {
     if (ctx.signal?.aborted) throw ctx.signal.reason ?? err;
-    const what = timeout.aborted ? 'timed out' : describeNetworkError(err);
-    ctx.log.debug(`${label} -> network error: ${what}${note}`);
-    throw new NetworkError(`${label}: ${what}`, { cause: err });
+    const failure = networkError(label, err, deadline, timeoutMs, ctx.pool.reportsConnect === true);
+    debug(ctx.log, `${failure.message.replace(`${label}: `, `${label} -> network error: `)}${note}`);
+    throw failure;
+  } finally {
+    deadline.dispose();
   }
+  const flat = flattenHeaders(res.headers);
+  const requestId = flat['box-request-id'];
+  debug(ctx.log, `${label} -> ${res.status}${requestId ? ` request-id ${requestId}` : ''}${note}`);
+  return { status: res.status, headers: flat, text: res.text, requestId, label };
 }
 
-function describeNetworkError(err: unknown): string {
-  const e = err as { code?: unknown; message?: unknown };
-  if (typeof e?.code === 'string') return e.code;
-  return typeof e?.message === 'string' ? e.message.split('\n')[0]!.slice(0, 120) : 'network error';
+/**
+ * --debug lines never fail a request: a logger that throws (stderr on a full disk, a closed pipe) must not
+ * turn an answer Box already gave, perhaps a rotated refresh token, into a NetworkError (issue 15 item 1).
+ */
+function debug(log: HttpLog, line: string): void {
+  try {
+    log.debug(line);
+  } catch {
+    // best effort by design
+  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -4,6 +4,7 @@
  * refresh critical section. `close()` drops keep-alive sockets and store handles so the process exits at once.
  */
 import { hostname } from 'node:os';
+import { refreshTimeoutOption } from './refresh-timeout.js';
 import type { CommandContext } from '../../cli.js';
 import { requireClientCredentials } from '../../config.js';
 import { closeHttpContext, createHttpContext, type HttpContext } from '../../core/http.js';
@@ -52,6 +53,7 @@ export async function sessionForCommand(ctx: CommandContext, options: HttpOption
     log: { debug: (line) => ctx.out.debug(line) },
     pid: ctx.deps.pid,
     host: hostname(),
+    ...refreshTimeoutOption(ctx.deps.env),
   };
   return {
     session,

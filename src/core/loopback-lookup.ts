@@ -1,0 +1,51 @@
+/**
+ * The `lookup` both transports give net.connect (issue 15 item 8). Plain http is allowed only to loopback
+ * (config.ts checks the URL): for literal addresses net never calls a lookup, and the name `localhost` is
+ * answered here with 127.0.0.1 / ::1 instead of going to the system resolver. Whatever a resolver (or a
+ * hostile network's DNS) says about `localhost` must not matter: the connection carries the client secret
+ * and tokens in clear. Any other name under `.localhost` (RFC 6761 reserves the whole domain for loopback,
+ * but only the exact name is accepted here) is refused without a lookup, so a misconfiguration that got past
+ * validation still sends nothing anywhere. Every other name goes to dns.lookup as usual.
+ */
+import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+const LOOPBACK: readonly LookupAddress[] = [
+  { address: '127.0.0.1', family: 4 },
+  { address: '::1', family: 6 },
+];
+
+function familyOf(options: LookupOptions | number | undefined): number {
+  const f = typeof options === 'number' ? options : options?.family;
+  if (f === 'IPv4' || f === 4) return 4;
+  if (f === 'IPv6' || f === 6) return 6;
+  return 0;
+}
+
+/** Same signature as dns.lookup (net.connect's `lookup` option); the answer is always asynchronous. */
+export function loopbackLookup(hostname: string, options: LookupOptions | number | LookupCallback, callback?: LookupCallback): void {
+  const cb = (typeof options === 'function' ? options : callback) as LookupCallback;
+  const opts = typeof options === 'function' ? {} : options;
+  const name = hostname.toLowerCase();
+  if (name === 'localhost') {
+    const family = familyOf(opts);
+    const all = LOOPBACK.filter((a) => family === 0 || a.family === family).map((a) => ({ ...a }));
+    process.nextTick(() => {
+      if (typeof opts === 'object' && opts.all) cb(null, all);
+      else cb(null, all[0]!.address, all[0]!.family);
+    });
+    return;
+  }
+  if (name.endsWith('.localhost') || name.endsWith('.localhost.') || name === 'localhost.') {
+    const err: NodeJS.ErrnoException = Object.assign(new Error(`${hostname}: not looked up (only the exact name localhost is, and it means loopback)`), {
+      code: 'ENOTFOUND',
+      hostname,
+    });
+    process.nextTick(() => cb(err, typeof opts === 'object' && opts.all ? [] : ''));
+    return;
+  }
+  // Looked up at call time, not bound at import: tests (and diagnostics tools) may wrap dns.lookup.
+  const callAny = dns.lookup as (host: string, o: LookupOptions | number, c: LookupCallback) => void;
+  callAny(hostname, opts, cb);
+}
