@@ -15,7 +15,7 @@ import type { PoolClient } from 'pg';
 import { OperationError, TemporaryError } from '../../errors.js';
 import { UpdateQueue, applyBatch, batchSignal, checkWritable, type PendingUpdate } from './group-commit.js';
 import { normalizeStoreEmail } from './format.js';
-import { mapPgError, redactPostgresUrl, storeSecrets, validatePostgresUrl } from './pg-errors.js';
+import { describePostgresUrl, mapPgError, redactPostgresUrl, storeSecrets, validatePostgresUrl } from './pg-errors.js';
 import { acquireAdvisory, type HeldAdvisory } from './pg-lock.js';
 import { createPools, isDriverError, type Pools } from './pg-pools.js';
 import { TOKENS_TABLE, createSchema, loadDocument, lockName, schemaExists, storeVersion, writeChanges, type Loaded } from './pg-sql.js';
@@ -231,7 +231,8 @@ class PostgresStore implements TokenStore {
 
   async inspect(): Promise<StoreFileInfo> {
     const exists = await this.withClient((c) => schemaExists(c));
-    return { location: this.location, exists, kind: 'postgres' };
+    const server = describePostgresUrl(this.url, this.opts.env ?? {});
+    return { location: this.location, exists, kind: 'postgres', ...(server ? { server } : {}) };
   }
 
   async close(): Promise<void> {

@@ -98,6 +98,8 @@ export interface StoreFileInfo {
   mode?: number;
   dirMode?: number;
   kind: 'file' | 'postgres';
+  /** PostgreSQL: where the store lives (never the password). */
+  server?: { host: string; port: number; database: string; user: string | null };
 }
 
 export interface TokenStore {
