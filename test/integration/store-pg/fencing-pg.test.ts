@@ -1,0 +1,144 @@
+/**
+ * Issue 15 item 5, the PostgreSQL half (interface C): update() is a true read-modify-write of the rows it
+ * changes (SELECT ... FOR UPDATE in the commit's transaction, re-applied on a fresh read when a row moved),
+ * so a mutation that checks "the row still holds refresh token X" is a real fence; and a process that lost
+ * its session advisory lock (its backend terminated) never writes unfenced: nothing before it wrote under
+ * that lock, afterwards only while the row still holds the refresh token and generation it last wrote.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { markInFlight, saveUserTokens } from '../../../src/core/store/index.js';
+import { openPostgresStore } from '../../../src/core/store/postgres-store.js';
+import type { StoreDocument, StoredUser, TokenStore } from '../../../src/core/store/types.js';
+import { pgUnavailable, startPgCluster, type PgCluster } from '../../helpers/pg-cluster.js';
+
+const skip = pgUnavailable();
+let cluster: PgCluster | undefined;
+beforeAll(async () => {
+  if (!skip) cluster = await startPgCluster();
+}, 60_000);
+afterAll(async () => cluster?.stop());
+
+const E = 'alice@example.com';
+const pair = (n: number) => ({ accessToken: `at${n}`, refreshToken: `rt${n}`, expiresIn: 3895 });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let db: { name: string; a: string; b: string };
+const opened: TokenStore[] = [];
+
+/** Each "host" gets its own application_name, so a test can terminate one process's sessions only. */
+function open(host: string): TokenStore {
+  const s = openPostgresStore(db.a, { pid: process.pid, hostname: host, env: {}, lockWaitMs: 3_000 });
+  opened.push(s);
+  return s;
+}
+
+/** pg_terminate_backend on every session of `host`, as an operator (or a failover) would; waits until gone. */
+async function terminate(host: string): Promise<number> {
+  const app = `box-qc pid ${process.pid}@${host}`;
+  const r = await cluster!.query<{ ok: boolean }>('postgres', 'SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1', [app]);
+  for (let i = 0; i < 100; i++) {
+    const left = await cluster!.query<{ n: string }>('postgres', 'SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1', [app]);
+    if (left.rows[0]!.n === '0') break;
+    await sleep(20);
+  }
+  return r.rowCount ?? 0;
+}
+
+async function row(): Promise<StoredUser> {
+  const r = await cluster!.query<{ record: StoredUser }>(db.name, 'SELECT record FROM box_qc_tokens WHERE email = $1', [E]);
+  return r.rows[0]!.record;
+}
+
+const marker = (doc: StoreDocument) => markInFlight(doc, E, { pid: 1, host: 'host-a' }, Date.now());
+const save = (n: number) => (doc: StoreDocument) => saveUserTokens(doc, E, pair(n), undefined, Date.now());
+
+describe.skipIf(skip)('PostgreSQL store: fenced read-modify-write and lost session locks', () => {
+  beforeEach(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close().catch(() => {})));
+    db = await cluster!.createDatabase();
+    const seed = open('seed');
+    await seed.update(save(0));
+  });
+
+  it('update() locks the row it changes: a fence in the mutation sees a concurrent writer committed meanwhile', async () => {
+    const s = open('host-a');
+    expect((await s.read()).users[E]!.refresh_token).toBe('rt0');
+    // Another writer (not box-qc, no advisory lock) changes the row and commits while our update is running.
+    const raw = new pg.Client({ connectionString: db.a });
+    await raw.connect();
+    try {
+      await raw.query('BEGIN');
+      await raw.query(`UPDATE box_qc_tokens SET record = jsonb_set(record, '{refresh_token}', '"rt-other"') WHERE email = $1`, [E]);
+      const p = s.update((doc) => {
+        if (doc.users[E]!.refresh_token !== 'rt0') throw new Error('fenced: the row no longer holds rt0');
+        return save(1)(doc);
+      });
+      p.catch(() => {});
+      await sleep(300);
+      await raw.query('COMMIT');
+      await expect(p).rejects.toThrow(/fenced/);
+    } finally {
+      await raw.end();
+    }
+    expect((await row()).refresh_token).toBe('rt-other');
+  }, 30_000);
+
+  it('a lost user lock before anything was written under it: update() is refused (E_STORE_LOCK_LOST), nothing written', async () => {
+    const a = open('host-a');
+    await a.withUserLock(E, async () => {
+      expect(await terminate('host-a')).toBeGreaterThan(0);
+      await expect(a.update(marker)).rejects.toMatchObject({ code: 'E_STORE_LOCK_LOST', exitCode: 75 });
+    });
+    expect((await row()).refresh_in_flight).toBeUndefined();
+  }, 30_000);
+
+  it('a lost user lock after the marker, row unchanged: the save still goes through a fresh connection', async () => {
+    const a = open('host-a');
+    const b = open('host-b');
+    const saved = await a.withUserLock(E, async () => {
+      await a.update(marker);
+      expect(await terminate('host-a')).toBeGreaterThan(0);
+      // The lock is really gone: another process takes it at once (and only reads, as a waiting refresher does).
+      await b.withUserLock(E, async () => b.read(), { waitMs: 1_000 });
+      return a.update(save(1));
+    });
+    expect(saved.refresh_token).toBe('rt1');
+    expect(await row()).toMatchObject({ refresh_token: 'rt1', generation: 2 });
+    expect((await row()).refresh_in_flight).toBeUndefined();
+  }, 30_000);
+
+  it('a lost user lock after the marker, another process rotated meanwhile: the save is refused, its pair kept', async () => {
+    const a = open('host-a');
+    const b = open('host-b');
+    await a.withUserLock(E, async () => {
+      await a.update(marker);
+      expect(await terminate('host-a')).toBeGreaterThan(0);
+      await b.withUserLock(E, () => b.update(save(2)), { waitMs: 1_000 });
+      await expect(a.update(save(1))).rejects.toMatchObject({ code: 'E_STORE_LOCK_LOST', exitCode: 75 });
+    });
+    expect(await row()).toMatchObject({ refresh_token: 'rt2', generation: 2 });
+  }, 30_000);
+
+  it('a lost lock in one context does not fence another user batched in the same commit', async () => {
+    const a = open('host-a');
+    await a.update((doc) => saveUserTokens(doc, 'bob@example.com', pair(10), undefined, Date.now()));
+    await a.withUserLock(E, async () => {
+      await terminate('host-a');
+      const [lost, other] = await Promise.allSettled([
+        a.update(marker),
+        a.update((doc) => saveUserTokens(doc, 'bob@example.com', pair(11), undefined, Date.now())),
+      ]);
+      expect(lost).toMatchObject({ status: 'rejected', reason: { code: 'E_STORE_LOCK_LOST' } });
+      expect(other).toMatchObject({ status: 'fulfilled' });
+    });
+    expect((await a.read()).users['bob@example.com']!.refresh_token).toBe('rt11');
+  }, 30_000);
+
+  it('reserveWrite() is a no-op for PostgreSQL: resolves, release() resolves, nothing written', async () => {
+    const a = open('host-a') as TokenStore & { reserveWrite(): Promise<{ release(): Promise<void> }> };
+    const before = await row();
+    const r = await a.reserveWrite();
+    await r.release();
+    expect(await row()).toEqual(before);
+  }, 30_000);
+});
