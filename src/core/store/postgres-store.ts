@@ -12,14 +12,15 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PoolClient } from 'pg';
-import { OperationError, TemporaryError } from '../../errors.js';
+import { BoxQcError, OperationError, TemporaryError } from '../../errors.js';
 import { UpdateQueue, applyBatch, batchSignal, checkWritable, type PendingUpdate } from './group-commit.js';
 import { normalizeStoreEmail } from './format.js';
 import { describePostgresUrl, mapPgError, redactPostgresUrl, storeSecrets, validatePostgresUrl } from './pg-errors.js';
+import { checkHeld, checkScopes, readModifyWrite, recordWrites, type UserScope } from './pg-commit.js';
 import { acquireAdvisory, type HeldAdvisory } from './pg-lock.js';
 import { createPools, isDriverError, type Pools } from './pg-pools.js';
 import { TOKENS_TABLE, createSchema, loadDocument, lockName, schemaExists, storeVersion, writeChanges, type Loaded } from './pg-sql.js';
-import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore } from './types.js';
+import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore, WriteReservation } from './types.js';
 
 export interface PostgresStoreOptions {
   /** Bounded lock wait (ms), as the file store: above the 30 s refresh POST bound. */
@@ -47,7 +48,9 @@ class PostgresStore implements TokenStore {
   private readonly secrets: string[];
   private pools: Promise<Pools> | undefined;
   private schema: Promise<void> | undefined;
-  private readonly heldUsers = new AsyncLocalStorage<ReadonlyMap<string, HeldAdvisory>>();
+  private readonly heldUsers = new AsyncLocalStorage<ReadonlyMap<string, UserScope>>();
+  /** The withUserLock scopes each fenced mutation was made in (update() below). */
+  private readonly scopes = new WeakMap<PendingUpdate['mutate'], readonly UserScope[]>();
   /** The last document seen, with box_qc_store.version at that snapshot (private: callers get copies). */
   private cache: Loaded | undefined;
   private readonly updates = new UpdateQueue((batch) => this.commit(batch));
@@ -129,8 +132,9 @@ class PostgresStore implements TokenStore {
     const held = this.heldUsers.getStore();
     if (held?.has(key)) return fn();
     const lock = await this.lockUser(key, options);
+    const scope: UserScope = { key, lock, lost: false, wrote: false };
     try {
-      return await this.heldUsers.run(new Map([...(held ?? []), [key, lock]]), fn);
+      return await this.heldUsers.run(new Map([...(held ?? []), [key, scope]]), fn);
     } finally {
       await lock.release();
     }
@@ -144,6 +148,7 @@ class PostgresStore implements TokenStore {
         waitMs: this.waitMs(options),
         signal: options?.signal,
         hostname: this.opts.hostname,
+        barrier: lockName.store(),
         cancel: (pid) => this.cancelBackend(pid),
         onWait: (holder) => {
           options?.onWait?.(holder);
@@ -163,49 +168,91 @@ class PostgresStore implements TokenStore {
     await this.withClient((c) => c.query('SELECT pg_cancel_backend($1)', [pid])).catch(() => {});
   }
 
+  /**
+   * Inside withUserLock, the mutation is fenced (pg-commit.ts): refused if the lock was lost before this
+   * scope wrote anything, or if the row moved since this scope's last write.
+   */
   update<T>(mutate: (doc: StoreDocument) => T, options?: LockOptions): Promise<T> {
-    return this.updates.enqueue(mutate, options);
+    const scopes = [...(this.heldUsers.getStore()?.values() ?? [])];
+    if (scopes.length === 0) return this.updates.enqueue(mutate, options);
+    const fenced = (doc: StoreDocument) => {
+      checkScopes(scopes, doc, this.location);
+      return mutate(doc);
+    };
+    this.scopes.set(fenced, scopes);
+    return this.updates.enqueue(fenced, options);
   }
 
-  /** One transaction for the whole batch; callers are settled only after COMMIT returned. */
+  private scopesOf = (item: PendingUpdate): readonly UserScope[] => this.scopes.get(item.mutate) ?? [];
+
+  /**
+   * One transaction for the whole batch; callers are settled only after COMMIT returned. A connection that
+   * breaks before COMMIT was sent (the transaction is then certainly rolled back) is replaced once: a save
+   * after a refresh must not be lost to a session an operator or a failover just terminated.
+   */
   private async commit(batch: PendingUpdate[]): Promise<void> {
     await this.ensureSchema();
-    const waitMs = Math.max(...batch.map((b) => this.waitMs(b.options)));
     const abort = batchSignal(batch);
-    const outcomes = await this.withClient(async (c) => {
-      await c.query('BEGIN');
-      try {
-        await acquireAdvisory(c, lockName.store(), {
-          waitMs, signal: abort.signal, hostname: this.opts.hostname, transaction: true,
-          cancel: (pid) => this.cancelBackend(pid),
-          onWait: (h) => batch.forEach((b) => b.options?.onWait?.(h)),
-        });
-        const before = await this.snapshot(c);
-        const applied = applyBatch(before, batch);
-        checkWritable(applied.doc, this.location);
-        const written = await writeChanges(c, before, applied.doc);
-        if (written.refused.length > 0) {
-          throw new OperationError('E_STORE_NEWER', `${this.location}: a newer record for ${written.refused[0]} is already stored; not overwritten`, {
-            hint: 'another writer changed it without the store lock; retry',
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const state = { commitSent: false };
+        try {
+          const { outcomes, doc } = await this.withClient((c) => this.transaction(c, batch, abort.signal, state));
+          recordWrites(batch, outcomes, this.scopesOf, doc);
+          batch.forEach((item, i) => {
+            const o = outcomes[i]!;
+            if (o.ok) item.resolve(o.value);
+            else item.reject(o.error);
           });
+          return;
+        } catch (err) {
+          const retryable = err instanceof BoxQcError && /^E_STORE_(UNREACHABLE|UNAVAILABLE)$/.test(err.code);
+          if (attempt >= 2 || state.commitSent || !retryable || abort.signal?.aborted) throw err;
         }
-        const version = await storeVersion(c);
-        await c.query('COMMIT');
-        // Through JSON, as the row went: the cache must equal what a fresh load would return.
-        this.cache = { doc: JSON.parse(JSON.stringify(applied.doc)) as StoreDocument, version };
-        return applied.outcomes;
-      } catch (err) {
-        await c.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        abort.dispose();
       }
-    });
-    batch.forEach((item, i) => {
-      const o = outcomes[i]!;
-      if (o.ok) item.resolve(o.value);
-      else item.reject(o.error);
-    });
+    } finally {
+      abort.dispose();
+    }
+  }
+
+  private async transaction(c: PoolClient, batch: PendingUpdate[], signal: AbortSignal | undefined, state: { commitSent: boolean }) {
+    const waitMs = Math.max(...batch.map((b) => this.waitMs(b.options)));
+    const scopes = [...new Set(batch.flatMap(this.scopesOf))];
+    await c.query('BEGIN');
+    try {
+      await acquireAdvisory(c, lockName.store(), {
+        waitMs, signal, hostname: this.opts.hostname, transaction: true,
+        cancel: (pid) => this.cancelBackend(pid),
+        onWait: (h) => batch.forEach((b) => b.options?.onWait?.(h)),
+      });
+      await checkHeld(c, scopes);
+      const reload = async () => {
+        this.cache = await loadDocument(c, this.location);
+        return structuredClone(this.cache.doc);
+      };
+      const applied = await readModifyWrite(c, await this.snapshot(c), batch, scopes.map((s) => s.key), reload);
+      checkWritable(applied.doc, this.location);
+      const written = await writeChanges(c, applied.before, applied.doc);
+      if (written.refused.length > 0) {
+        throw new OperationError('E_STORE_NEWER', `${this.location}: a newer record for ${written.refused[0]} is already stored; not overwritten`, {
+          hint: 'another writer changed it without the store lock; retry',
+        });
+      }
+      const version = await storeVersion(c);
+      state.commitSent = true;
+      await c.query('COMMIT');
+      // Through JSON, as the row went: the cache must equal what a fresh load would return.
+      this.cache = { doc: JSON.parse(JSON.stringify(applied.doc)) as StoreDocument, version };
+      return applied;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw err;
+    }
+  }
+
+  /** The PostgreSQL store needs no space reserved ahead of a save (interface B): a no-op. */
+  async reserveWrite(): Promise<WriteReservation> {
+    return { release: async () => {} };
   }
 
   /**
@@ -214,8 +261,9 @@ class PostgresStore implements TokenStore {
    */
   async ensureWritable(): Promise<void> {
     await this.ensureSchema();
-    for (const [email, lock] of this.heldUsers.getStore() ?? []) {
-      if (!(await lock.alive())) {
+    for (const [email, scope] of this.heldUsers.getStore() ?? []) {
+      if (scope.lost || !(await scope.lock.alive())) {
+        scope.lost = true;
         throw new TemporaryError(`lost the lock for ${email} on the PostgreSQL store ${this.location} (connection closed)`, { code: 'E_STORE_LOCK_LOST' });
       }
     }

@@ -102,6 +102,8 @@ export interface StoreFileInfo {
   server?: { host: string; port: number; database: string; user: string | null };
 }
 
+export interface WriteReservation { release(): Promise<void> }
+
 export interface TokenStore {
   /** Path (file) or redacted URL (postgres), for messages. */
   readonly location: string;

@@ -1,0 +1,160 @@
+/**
+ * The body of one PostgreSQL update() transaction (issue 15 item 5, interface C), run under the store's
+ * transaction-level advisory lock:
+ *
+ *  - a true read-modify-write: every row the batch changes (and every row of a user whose lock a caller
+ *    holds) is locked with SELECT ... FOR UPDATE and compared with the document the mutations ran on; if
+ *    one moved (a writer that bypassed the advisory locks, or a stale cache), the document is re-read and
+ *    the batch applied again. A mutation that checks "the row still holds refresh token X" is thus a fence.
+ *  - lost session locks: a caller inside withUserLock whose lock connection died (pg_terminate_backend, a
+ *    failover, a dropped network) may have a successor holding the lock now. Such a caller may write only
+ *    to finish what it started while it held the lock (it wrote before: the in-flight marker), and only
+ *    while the row still holds the refresh token and generation it last wrote; anything else is refused
+ *    with E_STORE_LOCK_LOST (exit 75).
+ */
+import type { ClientBase } from 'pg';
+import { TemporaryError } from '../../errors.js';
+import { applyBatch, type Outcome, type PendingUpdate } from './group-commit.js';
+import { deepFreeze } from './parsed-cache.js';
+import type { HeldAdvisory } from './pg-lock.js';
+import { TOKENS_TABLE } from './pg-sql.js';
+import type { StoreDocument, StoredUser } from './types.js';
+
+/** One withUserLock scope, as the store tracks it for fencing. */
+export interface UserScope {
+  key: string;
+  lock: HeldAdvisory;
+  /** Sticky: the lock was seen lost (connection event or pg_locks in a commit). */
+  lost: boolean;
+  /** Something was committed under this scope. */
+  wrote: boolean;
+  /** The user's refresh token and generation as this scope last committed them (null: no record). */
+  baseline?: Mark | null;
+}
+
+interface Mark {
+  refreshToken: string;
+  generation: number;
+}
+
+function markOf(u: StoredUser | undefined): Mark | null {
+  return u === undefined ? null : { refreshToken: u.refresh_token, generation: u.generation ?? 0 };
+}
+
+function sameMark(a: Mark | null | undefined, b: Mark | null | undefined): boolean {
+  return a === b || (a != null && b != null && a.refreshToken === b.refreshToken && a.generation === b.generation);
+}
+
+export function lockLostError(key: string, location: string, why: 'before' | 'changed'): TemporaryError {
+  return why === 'before'
+    ? new TemporaryError(`lost the lock for ${key} on the PostgreSQL store ${location} (connection closed); nothing written`, { code: 'E_STORE_LOCK_LOST' })
+    : new TemporaryError(`lost the lock for ${key} on the PostgreSQL store ${location}, and another process changed the record since; not overwritten`, {
+      code: 'E_STORE_LOCK_LOST',
+      hint: 'another box-qc took over this user while our connection was gone; run box-qc status to see its state',
+    });
+}
+
+/** Throws inside the mutation (so only that caller of the batch fails) when a lost scope may not write. */
+export function checkScopes(scopes: readonly UserScope[], doc: StoreDocument, location: string): void {
+  for (const s of scopes) {
+    if (!s.lost) continue;
+    if (!s.wrote) throw lockLostError(s.key, location, 'before');
+    const u = Object.hasOwn(doc.users, s.key) ? doc.users[s.key] : undefined;
+    if (!sameMark(markOf(u), s.baseline)) throw lockLostError(s.key, location, 'changed');
+  }
+}
+
+/** After COMMIT: the scopes whose mutation succeeded remember what they wrote. */
+export function recordWrites(batch: PendingUpdate[], outcomes: Outcome[], scopesOf: (p: PendingUpdate) => readonly UserScope[], doc: StoreDocument): void {
+  batch.forEach((item, i) => {
+    if (!outcomes[i]?.ok) return;
+    for (const s of scopesOf(item)) {
+      s.wrote = true;
+      s.baseline = markOf(Object.hasOwn(doc.users, s.key) ? doc.users[s.key] : undefined);
+    }
+  });
+}
+
+const HELD_SQL = `
+  SELECT h.i::int AS i
+    FROM unnest($1::int[], $2::text[]) WITH ORDINALITY AS h(pid, name, i)
+   WHERE EXISTS (
+     SELECT 1 FROM pg_locks l
+      WHERE l.locktype = 'advisory' AND l.granted AND l.pid = h.pid AND l.objsubid = 1
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND l.classid = ((hashtextextended(h.name, 0) >> 32) & 4294967295)::oid
+        AND l.objid = (hashtextextended(h.name, 0) & 4294967295)::oid)`;
+
+/**
+ * Marks lost every scope whose session lock the server no longer shows as held by its connection. Run under
+ * the store lock: a successor's acquisition passes through that lock (pg-lock.ts `barrier`), so what this
+ * transaction commits after seeing the lock held is visible to the successor's first read.
+ */
+export async function checkHeld(c: ClientBase, scopes: readonly UserScope[]): Promise<void> {
+  const open = scopes.filter((s) => !s.lost && !(s.lost = s.lock.lost()));
+  const known = open.filter((s) => s.lock.backendPid !== undefined);
+  if (known.length === 0) return;
+  const r = await c.query<{ i: number }>(HELD_SQL, [known.map((s) => s.lock.backendPid), known.map((s) => s.lock.name)]);
+  const held = new Set(r.rows.map((row) => row.i - 1));
+  known.forEach((s, i) => {
+    if (!held.has(i)) s.lost = true;
+  });
+}
+
+/** Deep equality of JSON values, ignoring key order (jsonb reorders keys). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+function changedEmails(before: StoreDocument, after: StoreDocument): string[] {
+  const out = Object.keys(after.users).filter((e) => !Object.hasOwn(before.users, e) || before.users[e] !== after.users[e]);
+  for (const e of Object.keys(before.users)) if (!Object.hasOwn(after.users, e)) out.push(e);
+  return out;
+}
+
+const MAX_ROUNDS = 5;
+
+/**
+ * Applies the batch to a document consistent with the locked rows. `first` is the caller's private copy (it
+ * is frozen here). `load` re-reads the whole document inside the transaction (rows already locked cannot
+ * move any more, so this converges).
+ */
+export async function readModifyWrite(
+  c: ClientBase,
+  first: StoreDocument,
+  batch: PendingUpdate[],
+  mustLock: readonly string[],
+  load: () => Promise<StoreDocument>,
+): Promise<{ before: StoreDocument; doc: StoreDocument; outcomes: Outcome[] }> {
+  const locked = new Map<string, unknown>();
+  const lockRows = async (emails: readonly string[]) => {
+    const todo = [...new Set(emails)].filter((e) => !locked.has(e)).sort();
+    if (todo.length === 0) return;
+    const r = await c.query<{ email: string; record: unknown }>(
+      `SELECT email, record FROM ${TOKENS_TABLE} WHERE email = ANY($1::text[]) ORDER BY email FOR UPDATE`, [todo]);
+    for (const e of todo) locked.set(e, undefined);
+    for (const row of r.rows) locked.set(row.email, row.record);
+  };
+  const consistent = (doc: StoreDocument) => [...locked].every(([e, rec]) => sameJson(Object.hasOwn(doc.users, e) ? doc.users[e] : undefined, rec));
+  // Frozen in place (the caller's private copy): applyBatch then shares its records, so "changed" below is a
+  // reference test, not a serialisation of every record.
+  let before = deepFreeze(first);
+  await lockRows(mustLock);
+  for (let round = 1; ; round++) {
+    if (consistent(before)) {
+      const applied = applyBatch(before, batch);
+      await lockRows(changedEmails(before, applied.doc));
+      if (consistent(before)) return { before, ...applied };
+    }
+    if (round >= MAX_ROUNDS) {
+      throw new TemporaryError('the PostgreSQL store kept changing under a write (another writer bypasses box-qc\'s locks?)', { code: 'E_STORE_CONTENDED' });
+    }
+    before = deepFreeze(await load());
+  }
+}
