@@ -140,6 +140,52 @@ describe.skipIf(skip)('PostgreSQL store: fenced read-modify-write and lost sessi
     expect((await a.read()).users['bob@example.com']!.refresh_token).toBe('rt11');
   }, 30_000);
 
+  it('a new lock holder passes through the store lock before it reads: it sees a commit in progress when it got the lock', async () => {
+    const b = open('host-b');
+    const raw = new pg.Client({ connectionString: db.a });
+    await raw.connect();
+    try {
+      // Stands for a lost holder's update that saw its lock alive and has not committed yet.
+      await raw.query('BEGIN');
+      await raw.query(`SELECT pg_advisory_xact_lock(hashtextextended('box-qc:box_qc_tokens:store', 0))`);
+      let entered = 0;
+      const p = b.withUserLock(E, async () => {
+        entered = Date.now();
+      });
+      await sleep(400);
+      expect(entered, 'withUserLock returned while a commit was in progress').toBe(0);
+      const committed = Date.now();
+      await raw.query('COMMIT');
+      await p;
+      expect(entered).toBeGreaterThanOrEqual(committed);
+    } finally {
+      await raw.end();
+    }
+  }, 30_000);
+
+  it('a connection terminated inside the transaction, before COMMIT, is replaced once: the update still commits', async () => {
+    const a = open('host-a');
+    const raw = new pg.Client({ connectionString: db.a });
+    await raw.connect();
+    try {
+      await raw.query('BEGIN');
+      await raw.query(`SELECT pg_advisory_xact_lock(hashtextextended('box-qc:box_qc_tokens:store', 0))`);
+      const p = a.update(save(1));
+      p.catch(() => {});
+      await sleep(300);
+      // a's update is waiting for the store lock on its connection: terminate that session.
+      const t = await cluster!.query('postgres', `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE application_name = $1 AND wait_event_type = 'Lock'`, [`box-qc pid ${process.pid}@host-a`]);
+      expect(t.rowCount).toBe(1);
+      await sleep(300);
+      await raw.query('COMMIT');
+      await expect(p).resolves.toMatchObject({ refresh_token: 'rt1' });
+    } finally {
+      await raw.end();
+    }
+    expect(await row()).toMatchObject({ refresh_token: 'rt1', generation: 2 });
+  }, 30_000);
+
   it('reserveWrite() is a no-op for PostgreSQL: resolves, release() resolves, nothing written', async () => {
     const a = open('host-a') as TokenStore & { reserveWrite(): Promise<{ release(): Promise<void> }> };
     const before = await row();
