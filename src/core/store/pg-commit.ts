@@ -13,11 +13,11 @@
  *    with E_STORE_LOCK_LOST (exit 75).
  */
 import type { ClientBase } from 'pg';
-import { TemporaryError } from '../../errors.js';
-import { applyBatch, type Outcome, type PendingUpdate } from './group-commit.js';
+import { BoxQcError, OperationError, TemporaryError } from '../../errors.js';
+import { applyBatch, checkWritable, type Outcome, type PendingUpdate } from './group-commit.js';
 import { deepFreeze } from './parsed-cache.js';
 import type { HeldAdvisory } from './pg-lock.js';
-import { TOKENS_TABLE } from './pg-sql.js';
+import { TOKENS_TABLE, storeVersion, writeChanges } from './pg-sql.js';
 import type { StoreDocument, StoredUser } from './types.js';
 
 /** One withUserLock scope, as the store tracks it for fencing. */
@@ -64,15 +64,22 @@ export function checkScopes(scopes: readonly UserScope[], doc: StoreDocument, lo
   }
 }
 
-/** After COMMIT: the scopes whose mutation succeeded remember what they wrote. */
-export function recordWrites(batch: PendingUpdate[], outcomes: Outcome[], scopesOf: (p: PendingUpdate) => readonly UserScope[], doc: StoreDocument): void {
+/** After COMMIT: the scopes whose mutation succeeded remember what they wrote; then callers are settled. */
+export function settle(batch: PendingUpdate[], outcomes: Outcome[], scopesOf: (p: PendingUpdate) => readonly UserScope[], doc: StoreDocument): void {
   batch.forEach((item, i) => {
-    if (!outcomes[i]?.ok) return;
+    const o = outcomes[i]!;
+    if (!o.ok) return item.reject(o.error);
     for (const s of scopesOf(item)) {
       s.wrote = true;
       s.baseline = markOf(Object.hasOwn(doc.users, s.key) ? doc.users[s.key] : undefined);
     }
+    item.resolve(o.value);
   });
+}
+
+/** The connection broke or the server ended the session (mapPgError's codes): worth one fresh connection. */
+export function connectionLost(err: unknown): boolean {
+  return err instanceof BoxQcError && /^E_STORE_(UNREACHABLE|UNAVAILABLE)$/.test(err.code);
 }
 
 const HELD_SQL = `
@@ -156,5 +163,42 @@ export async function readModifyWrite(
       throw new TemporaryError('the PostgreSQL store kept changing under a write (another writer bypasses box-qc\'s locks?)', { code: 'E_STORE_CONTENDED' });
     }
     before = deepFreeze(await load());
+  }
+}
+
+export interface TransactionDeps {
+  location: string;
+  /** The withUserLock scopes of the batch's callers. */
+  scopes: readonly UserScope[];
+  /** Set just before COMMIT is sent: from then on a broken connection may have committed. */
+  state: { commitSent: boolean };
+  lockStore(): Promise<unknown>;
+  /** The current document (the caller's private copy). */
+  snapshot(): Promise<StoreDocument>;
+  /** A fresh full read inside the transaction (the caller's private copy). */
+  reload(): Promise<StoreDocument>;
+}
+
+/** BEGIN ... COMMIT for one batch; ROLLBACK on any failure. */
+export async function commitTransaction(c: ClientBase, batch: PendingUpdate[], d: TransactionDeps) {
+  await c.query('BEGIN');
+  try {
+    await d.lockStore();
+    await checkHeld(c, d.scopes);
+    const applied = await readModifyWrite(c, await d.snapshot(), batch, d.scopes.map((s) => s.key), d.reload);
+    checkWritable(applied.doc, d.location);
+    const written = await writeChanges(c, applied.before, applied.doc);
+    if (written.refused.length > 0) {
+      throw new OperationError('E_STORE_NEWER', `${d.location}: a newer record for ${written.refused[0]} is already stored; not overwritten`, {
+        hint: 'another writer changed it without the store lock; retry',
+      });
+    }
+    const version = await storeVersion(c);
+    d.state.commitSent = true;
+    await c.query('COMMIT');
+    return { ...applied, version };
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw err;
   }
 }

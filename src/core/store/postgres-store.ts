@@ -6,20 +6,21 @@
  *   server drops it the moment that connection dies (a SIGKILLed client's socket is closed by its kernel),
  *   so there is no stale-lock logic at all. Waits are bounded by lock_timeout -> StoreBusyError (75).
  * - update: one transaction under a transaction-level advisory "store" lock (the file store's store lock):
- *   re-read, apply the batch (group commit, as the file store), write only the changed rows, COMMIT, and
- *   only then hand results to callers. Lock order is user -> store, as in the file store.
+ *   re-read, apply the batch (group commit, as the file store) with the rows it changes locked FOR UPDATE,
+ *   write only the changed rows, COMMIT, and only then hand results to callers. Lock order is user -> store.
+ * - a lost user lock (its connection terminated) never writes unfenced: see pg-commit.ts (issue 15 item 5).
  * See ARCHITECTURE.md "PostgreSQL store" and pg-sql.ts for the schema.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PoolClient } from 'pg';
-import { BoxQcError, OperationError, TemporaryError } from '../../errors.js';
-import { UpdateQueue, applyBatch, batchSignal, checkWritable, type PendingUpdate } from './group-commit.js';
+import { TemporaryError } from '../../errors.js';
+import { UpdateQueue, batchSignal, type PendingUpdate } from './group-commit.js';
 import { normalizeStoreEmail } from './format.js';
 import { describePostgresUrl, mapPgError, redactPostgresUrl, storeSecrets, validatePostgresUrl } from './pg-errors.js';
-import { checkHeld, checkScopes, readModifyWrite, recordWrites, type UserScope } from './pg-commit.js';
+import { checkScopes, commitTransaction, connectionLost, settle, type UserScope } from './pg-commit.js';
 import { acquireAdvisory, type HeldAdvisory } from './pg-lock.js';
 import { createPools, isDriverError, type Pools } from './pg-pools.js';
-import { TOKENS_TABLE, createSchema, loadDocument, lockName, schemaExists, storeVersion, writeChanges, type Loaded } from './pg-sql.js';
+import { createSchema, loadDocument, lockName, schemaExists, serverAccepts, storeVersion, type Loaded } from './pg-sql.js';
 import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore, WriteReservation } from './types.js';
 
 export interface PostgresStoreOptions {
@@ -198,16 +199,9 @@ class PostgresStore implements TokenStore {
         const state = { commitSent: false };
         try {
           const { outcomes, doc } = await this.withClient((c) => this.transaction(c, batch, abort.signal, state));
-          recordWrites(batch, outcomes, this.scopesOf, doc);
-          batch.forEach((item, i) => {
-            const o = outcomes[i]!;
-            if (o.ok) item.resolve(o.value);
-            else item.reject(o.error);
-          });
-          return;
+          return settle(batch, outcomes, this.scopesOf, doc);
         } catch (err) {
-          const retryable = err instanceof BoxQcError && /^E_STORE_(UNREACHABLE|UNAVAILABLE)$/.test(err.code);
-          if (attempt >= 2 || state.commitSent || !retryable || abort.signal?.aborted) throw err;
+          if (attempt >= 2 || state.commitSent || !connectionLost(err) || abort.signal?.aborted) throw err;
         }
       }
     } finally {
@@ -217,37 +211,24 @@ class PostgresStore implements TokenStore {
 
   private async transaction(c: PoolClient, batch: PendingUpdate[], signal: AbortSignal | undefined, state: { commitSent: boolean }) {
     const waitMs = Math.max(...batch.map((b) => this.waitMs(b.options)));
-    const scopes = [...new Set(batch.flatMap(this.scopesOf))];
-    await c.query('BEGIN');
-    try {
-      await acquireAdvisory(c, lockName.store(), {
+    const result = await commitTransaction(c, batch, {
+      location: this.location,
+      scopes: [...new Set(batch.flatMap(this.scopesOf))],
+      state,
+      lockStore: () => acquireAdvisory(c, lockName.store(), {
         waitMs, signal, hostname: this.opts.hostname, transaction: true,
         cancel: (pid) => this.cancelBackend(pid),
         onWait: (h) => batch.forEach((b) => b.options?.onWait?.(h)),
-      });
-      await checkHeld(c, scopes);
-      const reload = async () => {
+      }),
+      snapshot: () => this.snapshot(c),
+      reload: async () => {
         this.cache = await loadDocument(c, this.location);
         return structuredClone(this.cache.doc);
-      };
-      const applied = await readModifyWrite(c, await this.snapshot(c), batch, scopes.map((s) => s.key), reload);
-      checkWritable(applied.doc, this.location);
-      const written = await writeChanges(c, applied.before, applied.doc);
-      if (written.refused.length > 0) {
-        throw new OperationError('E_STORE_NEWER', `${this.location}: a newer record for ${written.refused[0]} is already stored; not overwritten`, {
-          hint: 'another writer changed it without the store lock; retry',
-        });
-      }
-      const version = await storeVersion(c);
-      state.commitSent = true;
-      await c.query('COMMIT');
-      // Through JSON, as the row went: the cache must equal what a fresh load would return.
-      this.cache = { doc: JSON.parse(JSON.stringify(applied.doc)) as StoreDocument, version };
-      return applied;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => {});
-      throw err;
-    }
+      },
+    });
+    // Through JSON, as the row went: the cache must equal what a fresh load would return.
+    this.cache = { doc: JSON.parse(JSON.stringify(result.doc)) as StoreDocument, version: result.version };
+    return result;
   }
 
   /** The PostgreSQL store needs no space reserved ahead of a save (interface B): a no-op. */
@@ -267,14 +248,11 @@ class PostgresStore implements TokenStore {
         throw new TemporaryError(`lost the lock for ${email} on the PostgreSQL store ${this.location} (connection closed)`, { code: 'E_STORE_LOCK_LOST' });
       }
     }
-    const r = await this.withClient((c) => c.query<{ rec: boolean; ro: string; w: boolean }>(
-      `SELECT pg_is_in_recovery() AS rec, current_setting('transaction_read_only') AS ro,
-              has_table_privilege($1, 'SELECT, INSERT, UPDATE, DELETE') AS w`, [TOKENS_TABLE]));
-    const row = r.rows[0];
-    if (row?.rec || row?.ro === 'on') {
+    const server = await this.withClient((c) => serverAccepts(c));
+    if (server.readOnly) {
       throw new TemporaryError(`the PostgreSQL store ${this.location} is read-only right now (a standby?)`, { code: 'E_STORE_READONLY' });
     }
-    if (!row?.w) throw this.fail(Object.assign(new Error('permission denied'), { code: '42501' }));
+    if (!server.mayWrite) throw this.fail(Object.assign(new Error('permission denied'), { code: '42501' }));
   }
 
   async inspect(): Promise<StoreFileInfo> {
