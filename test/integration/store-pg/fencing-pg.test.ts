@@ -5,6 +5,7 @@
  * its session advisory lock (its backend terminated) never writes unfenced: nothing before it wrote under
  * that lock, afterwards only while the row still holds the refresh token and generation it last wrote.
  */
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { markInFlight, saveUserTokens } from '../../../src/core/store/index.js';
@@ -47,6 +48,37 @@ async function terminate(host: string): Promise<number> {
 async function row(): Promise<StoredUser> {
   const r = await cluster!.query<{ record: StoredUser }>(db.name, 'SELECT record FROM box_qc_tokens WHERE email = $1', [E]);
   return r.rows[0]!.record;
+}
+
+/** A TCP relay to the server whose connections can be silenced (a network partition, as the client sees it). */
+async function startRelay(port: number): Promise<{ port: number; silenceLast(): void; cutSilenced(): void; close(): Promise<void> }> {
+  const pairs: Array<[Socket, Socket]> = [];
+  const silenced: Array<[Socket, Socket]> = [];
+  const server: Server = createServer((down) => {
+    const up = connect(port, '127.0.0.1');
+    down.pipe(up).pipe(down);
+    for (const s of [up, down]) s.on('error', () => {});
+    pairs.push([down, up]);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    silenceLast() {
+      const pair = pairs.pop()!;
+      pair[0].unpipe(pair[1]);
+      pair[1].unpipe(pair[0]);
+      pair[0].pause();
+      pair[1].pause();
+      silenced.push(pair);
+    },
+    cutSilenced() {
+      for (const [a, b] of silenced.splice(0)) a.destroy(), b.destroy();
+    },
+    async close() {
+      for (const [a, b] of [...pairs, ...silenced]) a.destroy(), b.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
 }
 
 const marker = (doc: StoreDocument) => markInFlight(doc, E, { pid: 1, host: 'host-a' }, Date.now());
@@ -138,6 +170,33 @@ describe.skipIf(skip)('PostgreSQL store: fenced read-modify-write and lost sessi
     await expect(lost).rejects.toMatchObject({ code: 'E_STORE_LOCK_LOST' });
     await expect(other).resolves.toMatchObject({ refresh_token: 'rt11' });
     expect((await a.read()).users['bob@example.com']!.refresh_token).toBe('rt11');
+  }, 30_000);
+
+  it('a lock lost without a sign on its connection (partition) is seen from pg_locks in the commit: nothing written', async () => {
+    const relay = await startRelay(cluster!.port);
+    try {
+      const a = openPostgresStore(`postgres://boxqc@127.0.0.1:${relay.port}/${db.name}`, { pid: process.pid, hostname: 'host-p', env: {}, lockWaitMs: 3_000 });
+      opened.push(a);
+      await a.read();
+      const lost = a.withUserLock(E, async () => {
+        // The lock's connection is the newest: the client hears nothing more on it; the server ends its session.
+        relay.silenceLast();
+        const r = await cluster!.query('postgres', `SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid
+          WHERE l.locktype = 'advisory' AND s.application_name = $1`, [`box-qc pid ${process.pid}@host-p`]);
+        expect(r.rowCount).toBe(1);
+        await sleep(200);
+        try {
+          return await a.update(marker);
+        } finally {
+          // Let release() see the dead connection now instead of at its query timeout.
+          relay.cutSilenced();
+        }
+      });
+      await expect(lost).rejects.toMatchObject({ code: 'E_STORE_LOCK_LOST' });
+      expect((await row()).refresh_in_flight).toBeUndefined();
+    } finally {
+      await relay.close();
+    }
   }, 30_000);
 
   it('a new lock holder passes through the store lock before it reads: it sees a commit in progress when it got the lock', async () => {
