@@ -17,7 +17,7 @@ import { BoxQcError, OperationError, TemporaryError } from '../../errors.js';
 import { applyBatch, checkWritable, type Outcome, type PendingUpdate } from './group-commit.js';
 import { deepFreeze } from './parsed-cache.js';
 import type { HeldAdvisory } from './pg-lock.js';
-import { TOKENS_TABLE, storeVersion, writeChanges } from './pg-sql.js';
+import { TOKENS_TABLE, lockName, storeVersion, writeChanges } from './pg-sql.js';
 import type { StoreDocument, StoredUser } from './types.js';
 
 /** One withUserLock scope, as the store tracks it for fencing. */
@@ -138,7 +138,7 @@ export async function readModifyWrite(
   batch: PendingUpdate[],
   mustLock: readonly string[],
   load: () => Promise<StoreDocument>,
-): Promise<{ before: StoreDocument; doc: StoreDocument; outcomes: Outcome[] }> {
+): Promise<Applied> {
   const locked = new Map<string, unknown>();
   const lockRows = async (emails: readonly string[]) => {
     const todo = [...new Set(emails)].filter((e) => !locked.has(e)).sort();
@@ -166,12 +166,24 @@ export async function readModifyWrite(
   }
 }
 
+export interface Applied {
+  before: StoreDocument;
+  doc: StoreDocument;
+  outcomes: Outcome[];
+}
+
+export interface TransactionState {
+  /** Set just before COMMIT is sent: from then on a broken connection may have committed. */
+  commitSent: boolean;
+  /** What that COMMIT would write (wasCommitted). */
+  applied?: Applied;
+}
+
 export interface TransactionDeps {
   location: string;
   /** The withUserLock scopes of the batch's callers. */
   scopes: readonly UserScope[];
-  /** Set just before COMMIT is sent: from then on a broken connection may have committed. */
-  state: { commitSent: boolean };
+  state: TransactionState;
   lockStore(): Promise<unknown>;
   /** The current document (the caller's private copy). */
   snapshot(): Promise<StoreDocument>;
@@ -195,8 +207,32 @@ export async function commitTransaction(c: ClientBase, batch: PendingUpdate[], d
     }
     const version = await storeVersion(c);
     d.state.commitSent = true;
+    d.state.applied = applied;
     await c.query('COMMIT');
     return { ...applied, version };
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * After the connection broke during COMMIT: true if the rows the batch changed hold what it wrote, false if
+ * they still hold what it read (not committed; run the batch again). A transaction is atomic, so one row
+ * answers for all; all are compared anyway.
+ */
+export async function wasCommitted(c: ClientBase, a: Applied): Promise<boolean> {
+  const emails = changedEmails(a.before, a.doc);
+  if (emails.length === 0) return true;
+  // The orphaned backend may still be inside that COMMIT, holding the store lock: wait for it to finish.
+  await c.query('BEGIN');
+  try {
+    await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockName.store()]);
+    const r = await c.query<{ email: string; record: unknown }>(`SELECT email, record FROM ${TOKENS_TABLE} WHERE email = ANY($1::text[])`, [emails]);
+    await c.query('COMMIT');
+    const now = new Map(r.rows.map((row) => [row.email, row.record]));
+    const user = (d: StoreDocument, e: string) => (Object.hasOwn(d.users, e) ? d.users[e] : undefined);
+    return emails.every((e) => sameJson(now.get(e), user(a.doc, e)));
   } catch (err) {
     await c.query('ROLLBACK').catch(() => {});
     throw err;

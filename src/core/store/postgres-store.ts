@@ -17,7 +17,7 @@ import { TemporaryError } from '../../errors.js';
 import { UpdateQueue, batchSignal, type PendingUpdate } from './group-commit.js';
 import { normalizeStoreEmail } from './format.js';
 import { describePostgresUrl, mapPgError, redactPostgresUrl, storeSecrets, validatePostgresUrl } from './pg-errors.js';
-import { checkScopes, commitTransaction, connectionLost, settle, type UserScope } from './pg-commit.js';
+import { checkScopes, commitTransaction, connectionLost, settle, wasCommitted, type Applied, type TransactionState, type UserScope } from './pg-commit.js';
 import { acquireAdvisory, type HeldAdvisory } from './pg-lock.js';
 import { createPools, isDriverError, type Pools } from './pg-pools.js';
 import { createSchema, loadDocument, lockName, schemaExists, serverAccepts, storeVersion, type Loaded } from './pg-sql.js';
@@ -36,6 +36,8 @@ export interface PostgresStoreOptions {
 }
 
 export const DEFAULT_PG_LOCK_WAIT_MS = 45_000;
+/** How long update() keeps replacing a broken connection (a failover takes seconds). */
+const COMMIT_RETRY_MS = 15_000;
 
 export function openPostgresStore(url: string, options: PostgresStoreOptions): TokenStore & { init(): Promise<boolean> } {
   validatePostgresUrl(url);
@@ -187,21 +189,31 @@ class PostgresStore implements TokenStore {
   private scopesOf = (item: PendingUpdate): readonly UserScope[] => this.scopes.get(item.mutate) ?? [];
 
   /**
-   * One transaction for the whole batch; callers are settled only after COMMIT returned. A connection that
-   * breaks before COMMIT was sent (the transaction is then certainly rolled back) is replaced once: a save
-   * after a refresh must not be lost to a session an operator or a failover just terminated.
+   * One transaction for the whole batch; callers are settled only after COMMIT returned. A broken connection
+   * (a terminated session, a failover) is replaced for up to COMMIT_RETRY_MS: a save after a refresh must not
+   * be lost to it. Before COMMIT was sent the transaction certainly rolled back and is run again; if the
+   * connection broke during COMMIT, the rows are read back to learn whether it committed.
    */
   private async commit(batch: PendingUpdate[]): Promise<void> {
     await this.ensureSchema();
     const abort = batchSignal(batch);
+    const deadline = Date.now() + COMMIT_RETRY_MS;
+    let unsure: Applied | undefined;
     try {
       for (let attempt = 1; ; attempt++) {
-        const state = { commitSent: false };
+        const state: TransactionState = { commitSent: false };
         try {
+          if (unsure) {
+            const sent = unsure;
+            if (await this.withClient((c) => wasCommitted(c, sent))) return settle(batch, sent.outcomes, this.scopesOf, sent.doc);
+            unsure = undefined;
+          }
           const { outcomes, doc } = await this.withClient((c) => this.transaction(c, batch, abort.signal, state));
           return settle(batch, outcomes, this.scopesOf, doc);
         } catch (err) {
-          if (attempt >= 2 || state.commitSent || !connectionLost(err) || abort.signal?.aborted) throw err;
+          if (!connectionLost(err) || abort.signal?.aborted || Date.now() >= deadline) throw err;
+          if (state.commitSent) unsure = state.applied;
+          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (attempt - 1), 2_000)));
         }
       }
     } finally {
@@ -209,7 +221,7 @@ class PostgresStore implements TokenStore {
     }
   }
 
-  private async transaction(c: PoolClient, batch: PendingUpdate[], signal: AbortSignal | undefined, state: { commitSent: boolean }) {
+  private async transaction(c: PoolClient, batch: PendingUpdate[], signal: AbortSignal | undefined, state: TransactionState) {
     const waitMs = Math.max(...batch.map((b) => this.waitMs(b.options)));
     const result = await commitTransaction(c, batch, {
       location: this.location,
