@@ -27,8 +27,11 @@ export interface AdvisoryOptions {
 }
 
 export interface HeldAdvisory {
-  /** Session locks: unlock and give the connection back (destroyed if it failed). */
-  release(): Promise<void>;
+  /**
+   * Session locks: unlock and give the connection back (destroyed if it failed). `lost`: the lock is known
+   * gone; destroy the connection without a round trip that a silent network could hold until the query timeout.
+   */
+  release(lost?: boolean): Promise<void>;
   /** The connection holding the lock still answers (so the lock is still ours). */
   alive(): Promise<boolean>;
   /** The lock's name (pg_locks lookups) and the server process holding it, when the driver told us. */
@@ -125,10 +128,11 @@ function held(c: PoolClient, name: string, transaction: boolean): HeldAdvisory {
     name,
     backendPid: backendPidOf(c),
     lost: () => lost,
-    async release() {
+    async release(knownLost = false) {
       if (transaction || released) return;
       released = true;
       c.off('error', onLost).off('end', onLost);
+      if (knownLost || lost) return c.release(true);
       try {
         await c.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [name]);
         c.release();

@@ -139,7 +139,7 @@ class PostgresStore implements TokenStore {
     try {
       return await this.heldUsers.run(new Map([...(held ?? []), [key, scope]]), fn);
     } finally {
-      await lock.release();
+      await lock.release(scope.lost);
     }
   }
 
