@@ -1,111 +1,22 @@
 /**
  * The body of one PostgreSQL update() transaction (issue 15 item 5, interface C), run under the store's
- * transaction-level advisory lock:
- *
- *  - a true read-modify-write: every row the batch changes (and every row of a user whose lock a caller
- *    holds) is locked with SELECT ... FOR UPDATE and compared with the document the mutations ran on; if
- *    one moved (a writer that bypassed the advisory locks, or a stale cache), the document is re-read and
- *    the batch applied again. A mutation that checks "the row still holds refresh token X" is thus a fence.
- *  - lost session locks: a caller inside withUserLock whose lock connection died (pg_terminate_backend, a
- *    failover, a dropped network) may have a successor holding the lock now. Such a caller may write only
- *    to finish what it started while it held the lock (it wrote before: the in-flight marker), and only
- *    while the row still holds the refresh token and generation it last wrote; anything else is refused
- *    with E_STORE_LOCK_LOST (exit 75).
+ * transaction-level advisory lock: a true read-modify-write. Every row the batch changes (and every row of
+ * a user whose lock a caller holds) is locked with SELECT ... FOR UPDATE and compared with the document the
+ * mutations ran on; if one moved (a writer that bypassed the advisory locks, or a stale cache), the document
+ * is re-read and the batch applied again. A mutation that checks "the row still holds refresh token X" is
+ * thus a real fence. Lost session locks are fenced in pg-fence.ts.
  */
 import type { ClientBase } from 'pg';
 import { BoxQcError, OperationError, TemporaryError } from '../../errors.js';
 import { applyBatch, checkWritable, type Outcome, type PendingUpdate } from './group-commit.js';
 import { deepFreeze } from './parsed-cache.js';
-import type { HeldAdvisory } from './pg-lock.js';
+import { checkHeld, type UserScope } from './pg-fence.js';
 import { TOKENS_TABLE, lockName, storeVersion, writeChanges } from './pg-sql.js';
-import type { StoreDocument, StoredUser } from './types.js';
-
-/** One withUserLock scope, as the store tracks it for fencing. */
-export interface UserScope {
-  key: string;
-  lock: HeldAdvisory;
-  /** Sticky: the lock was seen lost (connection event or pg_locks in a commit). */
-  lost: boolean;
-  /** Something was committed under this scope. */
-  wrote: boolean;
-  /** The user's refresh token and generation as this scope last committed them (null: no record). */
-  baseline?: Mark | null;
-}
-
-interface Mark {
-  refreshToken: string;
-  generation: number;
-}
-
-function markOf(u: StoredUser | undefined): Mark | null {
-  return u === undefined ? null : { refreshToken: u.refresh_token, generation: u.generation ?? 0 };
-}
-
-function sameMark(a: Mark | null | undefined, b: Mark | null | undefined): boolean {
-  return a === b || (a != null && b != null && a.refreshToken === b.refreshToken && a.generation === b.generation);
-}
-
-export function lockLostError(key: string, location: string, why: 'before' | 'changed'): TemporaryError {
-  return why === 'before'
-    ? new TemporaryError(`lost the lock for ${key} on the PostgreSQL store ${location} (connection closed); nothing written`, { code: 'E_STORE_LOCK_LOST' })
-    : new TemporaryError(`lost the lock for ${key} on the PostgreSQL store ${location}, and another process changed the record since; not overwritten`, {
-      code: 'E_STORE_LOCK_LOST',
-      hint: 'another box-qc took over this user while our connection was gone; run box-qc status to see its state',
-    });
-}
-
-/** Throws inside the mutation (so only that caller of the batch fails) when a lost scope may not write. */
-export function checkScopes(scopes: readonly UserScope[], doc: StoreDocument, location: string): void {
-  for (const s of scopes) {
-    if (!s.lost) continue;
-    if (!s.wrote) throw lockLostError(s.key, location, 'before');
-    const u = Object.hasOwn(doc.users, s.key) ? doc.users[s.key] : undefined;
-    if (!sameMark(markOf(u), s.baseline)) throw lockLostError(s.key, location, 'changed');
-  }
-}
-
-/** After COMMIT: the scopes whose mutation succeeded remember what they wrote; then callers are settled. */
-export function settle(batch: PendingUpdate[], outcomes: Outcome[], scopesOf: (p: PendingUpdate) => readonly UserScope[], doc: StoreDocument): void {
-  batch.forEach((item, i) => {
-    const o = outcomes[i]!;
-    if (!o.ok) return item.reject(o.error);
-    for (const s of scopesOf(item)) {
-      s.wrote = true;
-      s.baseline = markOf(Object.hasOwn(doc.users, s.key) ? doc.users[s.key] : undefined);
-    }
-    item.resolve(o.value);
-  });
-}
+import type { StoreDocument } from './types.js';
 
 /** The connection broke or the server ended the session (mapPgError's codes): worth one fresh connection. */
 export function connectionLost(err: unknown): boolean {
   return err instanceof BoxQcError && /^E_STORE_(UNREACHABLE|UNAVAILABLE)$/.test(err.code);
-}
-
-const HELD_SQL = `
-  SELECT h.i::int AS i
-    FROM unnest($1::int[], $2::text[]) WITH ORDINALITY AS h(pid, name, i)
-   WHERE EXISTS (
-     SELECT 1 FROM pg_locks l
-      WHERE l.locktype = 'advisory' AND l.granted AND l.pid = h.pid AND l.objsubid = 1
-        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-        AND l.classid = ((hashtextextended(h.name, 0) >> 32) & 4294967295)::oid
-        AND l.objid = (hashtextextended(h.name, 0) & 4294967295)::oid)`;
-
-/**
- * Marks lost every scope whose session lock the server no longer shows as held by its connection. Run under
- * the store lock: a successor's acquisition passes through that lock (pg-lock.ts `barrier`), so what this
- * transaction commits after seeing the lock held is visible to the successor's first read.
- */
-export async function checkHeld(c: ClientBase, scopes: readonly UserScope[]): Promise<void> {
-  const open = scopes.filter((s) => !s.lost && !(s.lost = s.lock.lost()));
-  const known = open.filter((s) => s.lock.backendPid !== undefined);
-  if (known.length === 0) return;
-  const r = await c.query<{ i: number }>(HELD_SQL, [known.map((s) => s.lock.backendPid), known.map((s) => s.lock.name)]);
-  const held = new Set(r.rows.map((row) => row.i - 1));
-  known.forEach((s, i) => {
-    if (!held.has(i)) s.lost = true;
-  });
 }
 
 /** Deep equality of JSON values, ignoring key order (jsonb reorders keys). */
@@ -236,5 +147,38 @@ export async function wasCommitted(c: ClientBase, a: Applied): Promise<boolean> 
   } catch (err) {
     await c.query('ROLLBACK').catch(() => {});
     throw err;
+  }
+}
+
+export interface ReconnectDeps {
+  retryMs: number;
+  /** Every caller gave up: stop retrying. */
+  stop(): boolean;
+  run(state: TransactionState): Promise<Applied>;
+  verify(sent: Applied): Promise<boolean>;
+}
+
+/**
+ * Runs the transaction, replacing a broken connection (a terminated session, a failover) for up to
+ * `retryMs`: a save after a refresh must not be lost to it. Before COMMIT was sent the transaction certainly
+ * rolled back and is run again; if the connection broke during COMMIT, the rows are read back first
+ * (wasCommitted) so that a batch is never applied twice.
+ */
+export async function runWithReconnects(d: ReconnectDeps): Promise<Applied> {
+  const deadline = Date.now() + d.retryMs;
+  let unsure: Applied | undefined;
+  for (let attempt = 1; ; attempt++) {
+    const state: TransactionState = { commitSent: false };
+    try {
+      if (unsure) {
+        if (await d.verify(unsure)) return unsure;
+        unsure = undefined;
+      }
+      return await d.run(state);
+    } catch (err) {
+      if (!connectionLost(err) || d.stop() || Date.now() >= deadline) throw err;
+      if (state.commitSent) unsure = state.applied;
+      await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (attempt - 1), 2_000)));
+    }
   }
 }

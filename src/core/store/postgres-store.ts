@@ -8,7 +8,7 @@
  * - update: one transaction under a transaction-level advisory "store" lock (the file store's store lock):
  *   re-read, apply the batch (group commit, as the file store) with the rows it changes locked FOR UPDATE,
  *   write only the changed rows, COMMIT, and only then hand results to callers. Lock order is user -> store.
- * - a lost user lock (its connection terminated) never writes unfenced: see pg-commit.ts (issue 15 item 5).
+ * - a lost user lock (its connection terminated) never writes unfenced: see pg-fence.ts (issue 15 item 5).
  * See ARCHITECTURE.md "PostgreSQL store" and pg-sql.ts for the schema.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -17,7 +17,8 @@ import { TemporaryError } from '../../errors.js';
 import { UpdateQueue, batchSignal, type PendingUpdate } from './group-commit.js';
 import { normalizeStoreEmail } from './format.js';
 import { describePostgresUrl, mapPgError, redactPostgresUrl, storeSecrets, validatePostgresUrl } from './pg-errors.js';
-import { checkScopes, commitTransaction, connectionLost, settle, wasCommitted, type Applied, type TransactionState, type UserScope } from './pg-commit.js';
+import { commitTransaction, runWithReconnects, wasCommitted, type TransactionState } from './pg-commit.js';
+import { checkScopes, settle, type UserScope } from './pg-fence.js';
 import { acquireAdvisory, type HeldAdvisory } from './pg-lock.js';
 import { createPools, isDriverError, type Pools } from './pg-pools.js';
 import { createSchema, loadDocument, lockName, schemaExists, serverAccepts, storeVersion, type Loaded } from './pg-sql.js';
@@ -36,7 +37,7 @@ export interface PostgresStoreOptions {
 }
 
 export const DEFAULT_PG_LOCK_WAIT_MS = 45_000;
-/** How long update() keeps replacing a broken connection (a failover takes seconds). */
+/** How long update() keeps replacing a broken connection (a failover takes seconds): see runWithReconnects. */
 const COMMIT_RETRY_MS = 15_000;
 
 export function openPostgresStore(url: string, options: PostgresStoreOptions): TokenStore & { init(): Promise<boolean> } {
@@ -172,7 +173,7 @@ class PostgresStore implements TokenStore {
   }
 
   /**
-   * Inside withUserLock, the mutation is fenced (pg-commit.ts): refused if the lock was lost before this
+   * Inside withUserLock, the mutation is fenced (pg-fence.ts): refused if the lock was lost before this
    * scope wrote anything, or if the row moved since this scope's last write.
    */
   update<T>(mutate: (doc: StoreDocument) => T, options?: LockOptions): Promise<T> {
@@ -188,34 +189,18 @@ class PostgresStore implements TokenStore {
 
   private scopesOf = (item: PendingUpdate): readonly UserScope[] => this.scopes.get(item.mutate) ?? [];
 
-  /**
-   * One transaction for the whole batch; callers are settled only after COMMIT returned. A broken connection
-   * (a terminated session, a failover) is replaced for up to COMMIT_RETRY_MS: a save after a refresh must not
-   * be lost to it. Before COMMIT was sent the transaction certainly rolled back and is run again; if the
-   * connection broke during COMMIT, the rows are read back to learn whether it committed.
-   */
+  /** One transaction for the whole batch (pg-commit.ts); callers are settled only after COMMIT returned. */
   private async commit(batch: PendingUpdate[]): Promise<void> {
     await this.ensureSchema();
     const abort = batchSignal(batch);
-    const deadline = Date.now() + COMMIT_RETRY_MS;
-    let unsure: Applied | undefined;
     try {
-      for (let attempt = 1; ; attempt++) {
-        const state: TransactionState = { commitSent: false };
-        try {
-          if (unsure) {
-            const sent = unsure;
-            if (await this.withClient((c) => wasCommitted(c, sent))) return settle(batch, sent.outcomes, this.scopesOf, sent.doc);
-            unsure = undefined;
-          }
-          const { outcomes, doc } = await this.withClient((c) => this.transaction(c, batch, abort.signal, state));
-          return settle(batch, outcomes, this.scopesOf, doc);
-        } catch (err) {
-          if (!connectionLost(err) || abort.signal?.aborted || Date.now() >= deadline) throw err;
-          if (state.commitSent) unsure = state.applied;
-          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (attempt - 1), 2_000)));
-        }
-      }
+      const done = await runWithReconnects({
+        retryMs: COMMIT_RETRY_MS,
+        stop: () => abort.signal?.aborted === true,
+        run: (state) => this.withClient((c) => this.transaction(c, batch, abort.signal, state)),
+        verify: (sent) => this.withClient((c) => wasCommitted(c, sent)),
+      });
+      settle(batch, done.outcomes, this.scopesOf, done.doc);
     } finally {
       abort.dispose();
     }
