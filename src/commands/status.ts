@@ -128,13 +128,23 @@ function renderUser(u: UserStatus, now: number): string[] {
   return lines;
 }
 
+/** File store: its modes; PostgreSQL: where it lives (the file modes mean nothing there). */
+function storeFacts(s: StatusReport['config']['store']): string {
+  if (s.server) {
+    const v = s.server;
+    const where = `PostgreSQL host ${terminalSafe(v.host)}, port ${v.port}, database ${terminalSafe(v.database)}${v.user === null ? '' : `, user ${terminalSafe(v.user)}`}`;
+    return s.exists ? where : `${where}; tables not created yet`;
+  }
+  return s.exists ? `file ${s.mode ?? '?'}, folder ${s.dir_mode ?? '?'}` : 'not created yet';
+}
+
 export function renderReport(report: StatusReport, now: number): string {
   const lines: string[] = [];
   if (report.users.length === 0) lines.push('no users connected');
   for (const u of report.users) lines.push(...renderUser(u, now), '');
   const c = report.config;
   const s = c.store;
-  const perms = s.exists ? `file ${s.mode ?? '?'}, folder ${s.dir_mode ?? '?'}` : 'not created yet';
+  const perms = storeFacts(s);
   lines.push(
     ...(report.users.length === 0 ? [''] : []),
     'configuration',

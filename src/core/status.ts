@@ -36,7 +36,11 @@ export type CheckResult =
   | { ok: false; kind: 'dead' | 'unreachable' | 'error'; code: string; message: string };
 
 export interface ConfigStatus {
-  store: { location: string; kind: 'file' | 'postgres'; exists: boolean; mode: string | null; dir_mode: string | null; source: string };
+  store: {
+    location: string; kind: 'file' | 'postgres'; exists: boolean; mode: string | null; dir_mode: string | null; source: string;
+    /** PostgreSQL: host, port, database and user (never the password); null for the file store. */
+    server: { host: string; port: number; database: string; user: string | null } | null;
+  };
   client_id_present: boolean;
   client_secret_present: boolean;
   redirect_uri: string;
@@ -113,6 +117,7 @@ export function buildStatusReport(doc: StoreDocument, info: StoreFileInfo, facts
         mode: octalMode(info.mode),
         dir_mode: octalMode(info.dirMode),
         source: facts.storeSource,
+        server: info.server ?? null,
       },
       client_id_present: facts.clientIdPresent,
       client_secret_present: facts.clientSecretPresent,

@@ -44,6 +44,43 @@ export function storeSecrets(raw: string, env: Record<string, string | undefined
   return [...secrets].filter((s) => s.length > 0);
 }
 
+/** Where a PostgreSQL store lives, for `status`: never the password. */
+export interface PostgresServerInfo {
+  host: string;
+  port: number;
+  database: string;
+  user: string | null;
+}
+
+/**
+ * Host, port, database and user as the driver resolves them (URL first, then `?host=`/`?port=`, then libpq's
+ * PGHOST/PGPORT/PGDATABASE/PGUSER, then its defaults). Best effort for display; never throws.
+ */
+export function describePostgresUrl(raw: string, env: Record<string, string | undefined>): PostgresServerInfo | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  const q = (k: string) => url.searchParams.get(k) || undefined;
+  const decode = (v: string) => {
+    try {
+      return decodeURIComponent(v);
+    } catch {
+      return v;
+    }
+  };
+  const user = (url.username ? decode(url.username) : undefined) ?? q('user') ?? env.PGUSER ?? null;
+  const port = Number(url.port || q('port') || env.PGPORT || 5432);
+  return {
+    host: (url.hostname ? decode(url.hostname) : undefined) ?? q('host') ?? env.PGHOST ?? 'localhost',
+    port: Number.isInteger(port) ? port : 5432,
+    database: decode(url.pathname.replace(/^\//, '')) || q('dbname') || env.PGDATABASE || user || '?',
+    user,
+  };
+}
+
 export function validatePostgresUrl(raw: string): void {
   try {
     const url = new URL(raw);

@@ -15,15 +15,30 @@ export interface AdvisoryOptions {
   hostname?: string | undefined;
   /** Transaction-level (released by COMMIT/ROLLBACK) instead of session-level. */
   transaction?: boolean;
+  /**
+   * Session locks: once granted, pass through this transaction-level lock (the store lock) before returning.
+   * A writer that saw the previous holder's lock alive inside its transaction (postgres-store.ts) holds the
+   * store lock until it commits, so the new holder's first read sees that write: no window in which a
+   * process that just lost the lock writes something its successor has not seen.
+   */
+  barrier?: string;
   cancel(backendPid: number): Promise<void>;
   onWait(holder: LockWaitInfo): void;
 }
 
 export interface HeldAdvisory {
-  /** Session locks: unlock and give the connection back (destroyed if it failed). */
-  release(): Promise<void>;
+  /**
+   * Session locks: unlock and give the connection back (destroyed if it failed). `lost`: the lock is known
+   * gone; destroy the connection without a round trip that a silent network could hold until the query timeout.
+   */
+  release(lost?: boolean): Promise<void>;
   /** The connection holding the lock still answers (so the lock is still ours). */
   alive(): Promise<boolean>;
+  /** The lock's name (pg_locks lookups) and the server process holding it, when the driver told us. */
+  readonly name: string;
+  readonly backendPid: number | undefined;
+  /** True once the lock's connection reported an error or closed: the server dropped the lock with it. */
+  lost(): boolean;
 }
 
 const HOLDER_SQL = `
@@ -61,17 +76,26 @@ function sqlstate(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** pg keeps the backend pid from BackendKeyData but does not declare it. */
+function backendPidOf(c: PoolClient): number | undefined {
+  const pid = (c as unknown as { processID?: number | null }).processID;
+  return typeof pid === 'number' ? pid : undefined;
+}
+
 export async function acquireAdvisory(c: PoolClient, name: string, o: AdvisoryOptions): Promise<HeldAdvisory> {
   o.signal?.throwIfAborted();
   const kind = o.transaction ? 'xact_' : '';
-  const tried = await c.query<{ ok: boolean }>(`SELECT pg_try_advisory_${kind}lock(hashtextextended($1, 0)) AS ok`, [name]);
+  // The barrier rides on the same statement in the common, uncontended case (no extra round trip).
+  const barrier = !o.transaction && o.barrier !== undefined ? o.barrier : undefined;
+  const tried = barrier === undefined
+    ? await c.query<{ ok: boolean }>(`SELECT pg_try_advisory_${kind}lock(hashtextextended($1, 0)) AS ok`, [name])
+    : await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok, pg_advisory_xact_lock(hashtextextended($2, 0)) AS b', [name, barrier]);
   if (!tried.rows[0]?.ok) {
     const holder = await lockHolder(c, name);
     o.onWait(holder);
     // lock_timeout 0 would mean "wait forever".
     await c.query(`SET ${o.transaction ? 'LOCAL ' : ''}lock_timeout = ${Math.max(1, Math.floor(o.waitMs))}`);
-    // pg keeps the backend pid from BackendKeyData but does not declare it.
-    const backendPid = (c as unknown as { processID?: number | null }).processID;
+    const backendPid = backendPidOf(c);
     const onAbort = () => {
       if (typeof backendPid === 'number') void o.cancel(backendPid);
     };
@@ -79,6 +103,8 @@ export async function acquireAdvisory(c: PoolClient, name: string, o: AdvisoryOp
     try {
       o.signal?.throwIfAborted();
       await c.query(`SELECT pg_advisory_${kind}lock(hashtextextended($1, 0))`, [name]);
+      // Separate statements here: waiting for the store lock before the user lock could deadlock.
+      if (barrier !== undefined) await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [barrier]);
     } catch (err) {
       if (o.signal?.aborted) throw o.signal.reason;
       if (sqlstate(err) === '55P03') throw busyError(await lockHolder(c, name).catch(() => holder), o.hostname);
@@ -93,10 +119,20 @@ export async function acquireAdvisory(c: PoolClient, name: string, o: AdvisoryOp
 
 function held(c: PoolClient, name: string, transaction: boolean): HeldAdvisory {
   let released = false;
+  let lost = false;
+  const onLost = () => {
+    lost = true;
+  };
+  if (!transaction) c.on('error', onLost).on('end', onLost);
   return {
-    async release() {
+    name,
+    backendPid: backendPidOf(c),
+    lost: () => lost,
+    async release(knownLost = false) {
       if (transaction || released) return;
       released = true;
+      c.off('error', onLost).off('end', onLost);
+      if (knownLost || lost) return c.release(true);
       try {
         await c.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [name]);
         c.release();
@@ -106,6 +142,7 @@ function held(c: PoolClient, name: string, transaction: boolean): HeldAdvisory {
       }
     },
     async alive() {
+      if (lost) return false;
       try {
         await c.query('SELECT 1');
         return true;

@@ -77,6 +77,15 @@ export async function createSchema(c: ClientBase): Promise<boolean> {
   }
 }
 
+/** Whether a save could be written now: not a standby or read-only, and we may write the table. */
+export async function serverAccepts(c: ClientBase): Promise<{ readOnly: boolean; mayWrite: boolean }> {
+  const r = await c.query<{ rec: boolean; ro: string; w: boolean }>(
+    `SELECT pg_is_in_recovery() AS rec, current_setting('transaction_read_only') AS ro,
+            has_table_privilege($1, 'SELECT, INSERT, UPDATE, DELETE') AS w`, [TOKENS_TABLE]);
+  const row = r.rows[0];
+  return { readOnly: row?.rec === true || row?.ro === 'on', mayWrite: row?.w === true };
+}
+
 export interface Loaded {
   doc: StoreDocument;
   /** box_qc_store.version at the same snapshot (a bigint, as text). */

@@ -6,20 +6,23 @@
  *   server drops it the moment that connection dies (a SIGKILLed client's socket is closed by its kernel),
  *   so there is no stale-lock logic at all. Waits are bounded by lock_timeout -> StoreBusyError (75).
  * - update: one transaction under a transaction-level advisory "store" lock (the file store's store lock):
- *   re-read, apply the batch (group commit, as the file store), write only the changed rows, COMMIT, and
- *   only then hand results to callers. Lock order is user -> store, as in the file store.
+ *   re-read, apply the batch (group commit, as the file store) with the rows it changes locked FOR UPDATE,
+ *   write only the changed rows, COMMIT, and only then hand results to callers. Lock order is user -> store.
+ * - a lost user lock (its connection terminated) never writes unfenced: see pg-fence.ts (issue 15 item 5).
  * See ARCHITECTURE.md "PostgreSQL store" and pg-sql.ts for the schema.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PoolClient } from 'pg';
-import { OperationError, TemporaryError } from '../../errors.js';
-import { UpdateQueue, applyBatch, batchSignal, checkWritable, type PendingUpdate } from './group-commit.js';
+import { TemporaryError } from '../../errors.js';
+import { UpdateQueue, batchSignal, type PendingUpdate } from './group-commit.js';
 import { normalizeStoreEmail } from './format.js';
-import { mapPgError, redactPostgresUrl, storeSecrets, validatePostgresUrl } from './pg-errors.js';
+import { describePostgresUrl, mapPgError, redactPostgresUrl, storeSecrets, validatePostgresUrl } from './pg-errors.js';
+import { commitTransaction, runWithReconnects, wasCommitted, type TransactionState } from './pg-commit.js';
+import { checkScopes, settle, type UserScope } from './pg-fence.js';
 import { acquireAdvisory, type HeldAdvisory } from './pg-lock.js';
 import { createPools, isDriverError, type Pools } from './pg-pools.js';
-import { TOKENS_TABLE, createSchema, loadDocument, lockName, schemaExists, storeVersion, writeChanges, type Loaded } from './pg-sql.js';
-import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore } from './types.js';
+import { createSchema, loadDocument, lockName, schemaExists, serverAccepts, storeVersion, type Loaded } from './pg-sql.js';
+import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore, WriteReservation } from './types.js';
 
 export interface PostgresStoreOptions {
   /** Bounded lock wait (ms), as the file store: above the 30 s refresh POST bound. */
@@ -34,6 +37,8 @@ export interface PostgresStoreOptions {
 }
 
 export const DEFAULT_PG_LOCK_WAIT_MS = 45_000;
+/** How long update() keeps replacing a broken connection (a failover takes seconds): see runWithReconnects. */
+const COMMIT_RETRY_MS = 15_000;
 
 export function openPostgresStore(url: string, options: PostgresStoreOptions): TokenStore & { init(): Promise<boolean> } {
   validatePostgresUrl(url);
@@ -47,7 +52,9 @@ class PostgresStore implements TokenStore {
   private readonly secrets: string[];
   private pools: Promise<Pools> | undefined;
   private schema: Promise<void> | undefined;
-  private readonly heldUsers = new AsyncLocalStorage<ReadonlyMap<string, HeldAdvisory>>();
+  private readonly heldUsers = new AsyncLocalStorage<ReadonlyMap<string, UserScope>>();
+  /** The withUserLock scopes each fenced mutation was made in (update() below). */
+  private readonly scopes = new WeakMap<PendingUpdate['mutate'], readonly UserScope[]>();
   /** The last document seen, with box_qc_store.version at that snapshot (private: callers get copies). */
   private cache: Loaded | undefined;
   private readonly updates = new UpdateQueue((batch) => this.commit(batch));
@@ -129,10 +136,11 @@ class PostgresStore implements TokenStore {
     const held = this.heldUsers.getStore();
     if (held?.has(key)) return fn();
     const lock = await this.lockUser(key, options);
+    const scope: UserScope = { key, lock, lost: false, wrote: false };
     try {
-      return await this.heldUsers.run(new Map([...(held ?? []), [key, lock]]), fn);
+      return await this.heldUsers.run(new Map([...(held ?? []), [key, scope]]), fn);
     } finally {
-      await lock.release();
+      await lock.release(scope.lost);
     }
   }
 
@@ -144,6 +152,7 @@ class PostgresStore implements TokenStore {
         waitMs: this.waitMs(options),
         signal: options?.signal,
         hostname: this.opts.hostname,
+        barrier: lockName.store(),
         cancel: (pid) => this.cancelBackend(pid),
         onWait: (holder) => {
           options?.onWait?.(holder);
@@ -163,49 +172,65 @@ class PostgresStore implements TokenStore {
     await this.withClient((c) => c.query('SELECT pg_cancel_backend($1)', [pid])).catch(() => {});
   }
 
+  /**
+   * Inside withUserLock, the mutation is fenced (pg-fence.ts): refused if the lock was lost before this
+   * scope wrote anything, or if the row moved since this scope's last write.
+   */
   update<T>(mutate: (doc: StoreDocument) => T, options?: LockOptions): Promise<T> {
-    return this.updates.enqueue(mutate, options);
+    const scopes = [...(this.heldUsers.getStore()?.values() ?? [])];
+    if (scopes.length === 0) return this.updates.enqueue(mutate, options);
+    const fenced = (doc: StoreDocument) => {
+      checkScopes(scopes, doc, this.location);
+      return mutate(doc);
+    };
+    this.scopes.set(fenced, scopes);
+    return this.updates.enqueue(fenced, options);
   }
 
-  /** One transaction for the whole batch; callers are settled only after COMMIT returned. */
+  private scopesOf = (item: PendingUpdate): readonly UserScope[] => this.scopes.get(item.mutate) ?? [];
+
+  /** One transaction for the whole batch (pg-commit.ts); callers are settled only after COMMIT returned. */
   private async commit(batch: PendingUpdate[]): Promise<void> {
     await this.ensureSchema();
-    const waitMs = Math.max(...batch.map((b) => this.waitMs(b.options)));
     const abort = batchSignal(batch);
-    const outcomes = await this.withClient(async (c) => {
-      await c.query('BEGIN');
-      try {
-        await acquireAdvisory(c, lockName.store(), {
-          waitMs, signal: abort.signal, hostname: this.opts.hostname, transaction: true,
-          cancel: (pid) => this.cancelBackend(pid),
-          onWait: (h) => batch.forEach((b) => b.options?.onWait?.(h)),
-        });
-        const before = await this.snapshot(c);
-        const applied = applyBatch(before, batch);
-        checkWritable(applied.doc, this.location);
-        const written = await writeChanges(c, before, applied.doc);
-        if (written.refused.length > 0) {
-          throw new OperationError('E_STORE_NEWER', `${this.location}: a newer record for ${written.refused[0]} is already stored; not overwritten`, {
-            hint: 'another writer changed it without the store lock; retry',
-          });
-        }
-        const version = await storeVersion(c);
-        await c.query('COMMIT');
-        // Through JSON, as the row went: the cache must equal what a fresh load would return.
-        this.cache = { doc: JSON.parse(JSON.stringify(applied.doc)) as StoreDocument, version };
-        return applied.outcomes;
-      } catch (err) {
-        await c.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        abort.dispose();
-      }
+    try {
+      const done = await runWithReconnects({
+        retryMs: COMMIT_RETRY_MS,
+        stop: () => abort.signal?.aborted === true,
+        run: (state) => this.withClient((c) => this.transaction(c, batch, abort.signal, state)),
+        verify: (sent) => this.withClient((c) => wasCommitted(c, sent)),
+      });
+      settle(batch, done.outcomes, this.scopesOf, done.doc);
+    } finally {
+      abort.dispose();
+    }
+  }
+
+  private async transaction(c: PoolClient, batch: PendingUpdate[], signal: AbortSignal | undefined, state: TransactionState) {
+    const waitMs = Math.max(...batch.map((b) => this.waitMs(b.options)));
+    const result = await commitTransaction(c, batch, {
+      location: this.location,
+      scopes: [...new Set(batch.flatMap(this.scopesOf))],
+      state,
+      lockStore: () => acquireAdvisory(c, lockName.store(), {
+        waitMs, signal, hostname: this.opts.hostname, transaction: true,
+        cancel: (pid) => this.cancelBackend(pid),
+        onWait: (h) => batch.forEach((b) => b.options?.onWait?.(h)),
+      }),
+      snapshot: () => this.snapshot(c),
+      reload: async () => {
+        this.cache = await loadDocument(c, this.location);
+        return structuredClone(this.cache.doc);
+      },
     });
-    batch.forEach((item, i) => {
-      const o = outcomes[i]!;
-      if (o.ok) item.resolve(o.value);
-      else item.reject(o.error);
-    });
+    // Through JSON, as the row went: the cache must equal what a fresh load would return.
+    this.cache = { doc: JSON.parse(JSON.stringify(result.doc)) as StoreDocument, version: result.version };
+    return result;
+  }
+
+  /** The PostgreSQL store needs no space reserved ahead of a save (interface B): a no-op. */
+  async reserveWrite(): Promise<WriteReservation> {
+    return { release: async () => {} };
   }
 
   /**
@@ -214,24 +239,23 @@ class PostgresStore implements TokenStore {
    */
   async ensureWritable(): Promise<void> {
     await this.ensureSchema();
-    for (const [email, lock] of this.heldUsers.getStore() ?? []) {
-      if (!(await lock.alive())) {
+    for (const [email, scope] of this.heldUsers.getStore() ?? []) {
+      if (scope.lost || !(await scope.lock.alive())) {
+        scope.lost = true;
         throw new TemporaryError(`lost the lock for ${email} on the PostgreSQL store ${this.location} (connection closed)`, { code: 'E_STORE_LOCK_LOST' });
       }
     }
-    const r = await this.withClient((c) => c.query<{ rec: boolean; ro: string; w: boolean }>(
-      `SELECT pg_is_in_recovery() AS rec, current_setting('transaction_read_only') AS ro,
-              has_table_privilege($1, 'SELECT, INSERT, UPDATE, DELETE') AS w`, [TOKENS_TABLE]));
-    const row = r.rows[0];
-    if (row?.rec || row?.ro === 'on') {
+    const server = await this.withClient((c) => serverAccepts(c));
+    if (server.readOnly) {
       throw new TemporaryError(`the PostgreSQL store ${this.location} is read-only right now (a standby?)`, { code: 'E_STORE_READONLY' });
     }
-    if (!row?.w) throw this.fail(Object.assign(new Error('permission denied'), { code: '42501' }));
+    if (!server.mayWrite) throw this.fail(Object.assign(new Error('permission denied'), { code: '42501' }));
   }
 
   async inspect(): Promise<StoreFileInfo> {
     const exists = await this.withClient((c) => schemaExists(c));
-    return { location: this.location, exists, kind: 'postgres' };
+    const server = describePostgresUrl(this.url, this.opts.env ?? {});
+    return { location: this.location, exists, kind: 'postgres', ...(server ? { server } : {}) };
   }
 
   async close(): Promise<void> {

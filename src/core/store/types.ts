@@ -98,7 +98,11 @@ export interface StoreFileInfo {
   mode?: number;
   dirMode?: number;
   kind: 'file' | 'postgres';
+  /** PostgreSQL: where the store lives (never the password). */
+  server?: { host: string; port: number; database: string; user: string | null };
 }
+
+export interface WriteReservation { release(): Promise<void> }
 
 export interface TokenStore {
   /** Path (file) or redacted URL (postgres), for messages. */

@@ -9,6 +9,7 @@ import { openFileStore } from '../../../src/core/store/index.js';
 import { openPostgresStore } from '../../../src/core/store/postgres-store.js';
 import { migrateStore } from '../../../src/core/store/pg-migrate.js';
 import type { StoreDocument } from '../../../src/core/store/types.js';
+import type { EmulatorOptions } from '../../../src/emulator/index.js';
 import { isPidAlive } from '../../../src/commands/shared/open-store.js';
 import type { PgCluster } from '../../helpers/pg-cluster.js';
 
@@ -26,8 +27,8 @@ export function openPg(url: string) {
   return openPostgresStore(url, { pid: process.pid, hostname: hostname(), env: {}, lockWaitMs: 10_000 });
 }
 
-export async function startPgLab(cluster: PgCluster): Promise<PgLab> {
-  const lab = await startLab();
+export async function startPgLab(cluster: PgCluster, options: EmulatorOptions = {}): Promise<PgLab> {
+  const lab = await startLab(options);
   const db = await cluster.createDatabase();
   return {
     lab,
