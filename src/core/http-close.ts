@@ -11,12 +11,29 @@
  */
 import type { HttpPool, PoolRequest, PoolResponse } from './http.js';
 
+const POOL_CLOSED = 'E_POOL_CLOSED';
+
+/**
+ * A GET cut by close(). Not a network failure: sendRequest turns it into an OperationError, so boxGet does
+ * not retry it. A retry would send the request again on a fresh connection after the command ended, and
+ * keep the process alive through its backoff (`ls | head` lingered seconds after the reader left).
+ */
+export function isPoolClosed(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === POOL_CLOSED;
+}
+
 export function withGracefulClose(pool: HttpPool): HttpPool {
   const posts = new Set<Promise<unknown>>();
   let cutGets = new AbortController();
+  const cutGet = (req: PoolRequest): Promise<PoolResponse> => {
+    const cut = cutGets.signal;
+    return pool.send({ ...req, signal: AbortSignal.any([req.signal, cut]) }).catch((err: unknown) => {
+      throw cut.aborted && !req.signal.aborted ? Object.assign(new Error('connection pool closed', { cause: err }), { code: POOL_CLOSED }) : err;
+    });
+  };
   const graceful: HttpPool = {
     send(req: PoolRequest): Promise<PoolResponse> {
-      if (req.method !== 'POST') return pool.send({ ...req, signal: AbortSignal.any([req.signal, cutGets.signal]) });
+      if (req.method !== 'POST') return cutGet(req);
       const sent = pool.send(req);
       const settled = sent.then(() => undefined, () => undefined);
       posts.add(settled);
@@ -24,7 +41,7 @@ export function withGracefulClose(pool: HttpPool): HttpPool {
       return sent;
     },
     async close() {
-      cutGets.abort(Object.assign(new Error('connection pool closed'), { code: 'E_POOL_CLOSED' }));
+      cutGets.abort(new Error('connection pool closed'));
       cutGets = new AbortController();
       // A POST sent while we wait (a refresh that was already under way) is waited for too.
       while (posts.size > 0) await Promise.all([...posts]);

@@ -12,9 +12,9 @@
  * garbage; never a SyntaxError). STYLE.md "HTTP".
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { BoxApiError } from '../errors.js';
+import { BoxApiError, OperationError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { withGracefulClose } from './http-close.js';
+import { isPoolClosed, withGracefulClose } from './http-close.js';
 import { startDeadline, type RequestProgress } from './http-deadline.js';
 import { networkError } from './network-error.js';
 
@@ -210,6 +210,8 @@ export async function sendRequest(ctx: HttpContext, req: HttpRequest): Promise<H
     res = await ctx.pool.send({ method: req.method, url: req.url, headers, body, signal, progress: deadline });
   } catch (err) {
     if (ctx.signal?.aborted) throw ctx.signal.reason ?? err;
+    // Cut by close(): the caller is done with it; not a network failure to retry (core/http-close.ts).
+    if (isPoolClosed(err)) throw new OperationError('E_POOL_CLOSED', `${label}: cancelled, the connection pool was closed`, { cause: err });
     const failure = networkError(label, err, deadline, timeoutMs, ctx.pool.reportsConnect === true);
     debug(ctx.log, `${failure.message.replace(`${label}: `, `${label} -> network error: `)}${note}`);
     throw failure;

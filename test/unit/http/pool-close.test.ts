@@ -28,7 +28,7 @@ describe.each(['node', 'undici'] as const)('pool.close() over %s', (transport) =
     await closed;
   });
 
-  it('does not wait for a GET in flight: it fails at once with a NetworkError', async () => {
+  it('does not wait for a GET in flight: it fails at once with E_POOL_CLOSED (not a NetworkError to retry)', async () => {
     const server = await startLocalServer([later(3000, json(200, { entries: [] }))]);
     const http = await createHttpContext({ env: {}, log: { debug: () => {} }, transport, timeoutMs: 10_000 });
     cleanups.push(server.close, () => closeHttpContext(http));
@@ -39,7 +39,8 @@ describe.each(['node', 'undici'] as const)('pool.close() over %s', (transport) =
     const r = await get;
     expect(Date.now() - started).toBeLessThan(1000);
     expect(r.ok).toBe(false);
-    expect(r.ok ? undefined : r.error).toBeInstanceOf(NetworkError);
+    expect(r.ok ? undefined : r.error).not.toBeInstanceOf(NetworkError);
+    expect(r.ok ? undefined : r.error).toMatchObject({ code: 'E_POOL_CLOSED' });
   });
 
   it('waits for the POST while the GET beside it is cut', async () => {
@@ -53,5 +54,21 @@ describe.each(['node', 'undici'] as const)('pool.close() over %s', (transport) =
     const [g, p] = await Promise.all([get, post]);
     expect(g.ok).toBe(false);
     expect(p.ok ? JSON.parse(p.value.text) : p.error).toEqual({ ok: 'post' });
+  });
+});
+
+describe('a GET cut by close() is not retried', () => {
+  it('boxGet gives up at once instead of sending the request again after the pool closed', async () => {
+    const { boxGet } = await import('../../../src/core/box/request.js');
+    const server = await startLocalServer(() => later(3000, json(200, { entries: [] })));
+    const http = await createHttpContext({ env: {}, log: { debug: () => {} }, timeoutMs: 10_000 });
+    cleanups.push(server.close, () => closeHttpContext(http));
+    const get = settle(boxGet({ http, apiBaseUrl: server.url, retry: { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 100 } }, '/2.0/folders/0/items', {}, { get: async () => 'at' }));
+    while (server.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
+    await closeHttpContext(http);
+    const r = await get;
+    await new Promise((r) => setTimeout(r, 300)); // past any backoff: a retry would have reached the server
+    expect(r.ok ? undefined : r.error).toMatchObject({ code: 'E_POOL_CLOSED' });
+    expect(server.requests).toHaveLength(1);
   });
 });
