@@ -38,8 +38,8 @@ export function trackCriticalSections<I extends SectionInterrupts>(inner: I): Cr
     void settled.then(() => running.delete(settled));
     return section;
   };
-  // A prototype copy keeps inner's getters (a live `signal`) and methods (exitCode) as they are.
-  const interrupts = Object.assign(Object.create(inner) as I, { critical });
+  // Own copies of inner's properties, getters included (a live `signal`), so a spread copy keeps them too.
+  const interrupts = Object.defineProperties({} as I, { ...Object.getOwnPropertyDescriptors(inner), critical: { value: critical, enumerable: true } });
   return {
     interrupts,
     get active() {

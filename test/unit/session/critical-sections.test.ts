@@ -35,5 +35,6 @@ describe('trackCriticalSections', () => {
     expect(sections.interrupts.exitCode()).toBeUndefined();
     expect(await sections.interrupts.critical(async () => 7)).toBe(7);
     expect(held).toBe(1);
+    expect({ ...sections.interrupts }.signal).toBe(inner.signal); // a spread copy keeps it too
   });
 });
