@@ -17,6 +17,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { normalizeEmail, parseHttpUrl, resolveStore, DEFAULT_API_BASE_URL, type Env } from './config.js';
 import { ConfigError } from './errors.js';
 import { createManualInterrupts } from './deps.js';
+import { trackCriticalSections } from './core/critical-sections.js';
 import { closeHttpContext, createHttpContext } from './core/http.js';
 import { getValidAccessToken, type Session } from './core/session.js';
 import { listFolderItems, type FolderItem, type ListFolderOptions } from './core/box/client.js';
@@ -99,6 +100,8 @@ export async function createSession(options: CreateSessionOptions = {}): Promise
   const clientSecret = options.clientSecret ?? env.BOX_CLIENT_SECRET?.trim();
   const controller = new AbortController();
   options.signal?.addEventListener('abort', () => controller.abort(options.signal?.reason), { once: true });
+  // close() waits for a refresh under way (a 401 on a prefetched page) before closing the pool and the store.
+  const sections = trackCriticalSections(createManualInterrupts(controller));
   return {
     store,
     http,
@@ -111,11 +114,12 @@ export async function createSession(options: CreateSessionOptions = {}): Promise
       return { clientId, clientSecret };
     },
     now: () => Date.now(),
-    interrupts: createManualInterrupts(controller),
+    interrupts: sections.interrupts,
     log,
     pid: process.pid,
     host: hostname(),
     async close() {
+      await sections.drain();
       await closeHttpContext(http);
       if (ownsStore) await store.close();
     },

@@ -15,13 +15,21 @@ export function installProcessInterrupts(onNotice: (line: string) => void): Inte
   let depth = 0;
   let pending: NodeJS.Signals | undefined;
   let received: NodeJS.Signals | undefined;
+  let exitWhenIdle: number | undefined;
+
+  // Never into a critical section (one may start after the signal: connect's save, a refresh past its abort
+  // check): the process then leaves as soon as the section ends, each being bounded by itself (REVIEW-1 #5).
+  const exit = (code: number) => {
+    if (depth > 0) exitWhenIdle ??= code;
+    else process.exit(code);
+  };
 
   const act = (sig: NodeJS.Signals) => {
     received ??= sig;
     if (!controller.signal.aborted) controller.abort(new Error(`received ${sig}`));
     // If some wait does not honour the abort, do not hang: leave with the signal's exit code.
     const timer = setTimeout(() => {
-      process.exit(SIGNAL_EXIT[sig] ?? 130);
+      exit(SIGNAL_EXIT[sig] ?? 130);
     }, 5000);
     timer.unref();
   };
@@ -48,6 +56,7 @@ export function installProcessInterrupts(onNotice: (line: string) => void): Inte
         return await fn();
       } finally {
         depth -= 1;
+        if (depth === 0 && exitWhenIdle !== undefined) process.exit(exitWhenIdle);
         if (depth === 0 && pending) {
           const sig = pending;
           pending = undefined;

@@ -153,6 +153,7 @@ export function createNodePool(options: NodePoolOptions): HttpPool {
     },
     reportsConnect: true,
     async close() {
+      // POSTs in flight were waited for and GETs in flight cut before this (core/http-close.ts).
       for (const agent of [...agents.values(), ...postAgents.values()]) agent.destroy();
       agents.clear();
       postAgents.clear();

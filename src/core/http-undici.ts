@@ -54,8 +54,8 @@ export function createUndiciPool(options: UndiciPoolOptions): HttpPool {
       return { status: res.statusCode, headers: res.headers, text: decodeBody(chunks, length) };
     },
     async close() {
-      // destroy(), not close(): close() would first wait for anything in flight, and the one thing that can be
-      // in flight when a command ends is the next page `ls --limit` prefetched, which nobody wants any more.
+      // destroy(), not close(): close() would also wait for a GET in flight, the next page `ls --limit`
+      // prefetched, which nobody wants any more. POSTs in flight were waited for first (core/http-close.ts).
       if (created) await (await created.catch(() => undefined))?.destroy().catch(() => undefined);
     },
   };

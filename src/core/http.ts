@@ -12,8 +12,9 @@
  * garbage; never a SyntaxError). STYLE.md "HTTP".
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { BoxApiError } from '../errors.js';
+import { BoxApiError, OperationError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { isPoolClosed, withGracefulClose } from './http-close.js';
 import { startDeadline, type RequestProgress } from './http-deadline.js';
 import { networkError } from './network-error.js';
 
@@ -123,7 +124,8 @@ export async function createHttpContext(options: HttpContextOptions): Promise<Ht
     connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
   };
-  const pool = (options.transport ?? 'node') === 'node' && !proxyConfigured(options.env)
+  // close() never cuts a POST in flight: it may carry a refresh token (core/http-close.ts).
+  const pool = withGracefulClose((options.transport ?? 'node') === 'node' && !proxyConfigured(options.env)
     ? (await import('./http-node.js')).createNodePool(limits)
     : (await import('./http-undici.js')).createUndiciPool({
       httpProxy: envValue(options.env, 'HTTP_PROXY'),
@@ -131,7 +133,7 @@ export async function createHttpContext(options: HttpContextOptions): Promise<Ht
       noProxy: envValue(options.env, 'NO_PROXY'),
       baselineWasmOnly: options.baselineWasmOnly === true,
       ...limits,
-    });
+    }));
   const ctx: HttpContext = {
     pool,
     userAgent: `box-qc/${VERSION}`,
@@ -144,7 +146,10 @@ export async function createHttpContext(options: HttpContextOptions): Promise<Ht
   return ctx;
 }
 
-/** Closes the dispatcher's keep-alive sockets (if a request ever opened any) so a short-lived process exits at once. */
+/**
+ * Closes the keep-alive sockets (if a request ever opened any) so a short-lived process exits at once; waits
+ * for POSTs in flight first and cuts GETs in flight (core/http-close.ts).
+ */
 export async function closeHttpContext(ctx: HttpContext): Promise<void> {
   await ctx.pool.close();
 }
@@ -205,6 +210,8 @@ export async function sendRequest(ctx: HttpContext, req: HttpRequest): Promise<H
     res = await ctx.pool.send({ method: req.method, url: req.url, headers, body, signal, progress: deadline });
   } catch (err) {
     if (ctx.signal?.aborted) throw ctx.signal.reason ?? err;
+    // Cut by close(): the caller is done with it; not a network failure to retry (core/http-close.ts).
+    if (isPoolClosed(err)) throw new OperationError('E_POOL_CLOSED', `${label}: cancelled, the connection pool was closed`, { cause: err });
     const failure = networkError(label, err, deadline, timeoutMs, ctx.pool.reportsConnect === true);
     debug(ctx.log, `${failure.message.replace(`${label}: `, `${label} -> network error: `)}${note}`);
     throw failure;

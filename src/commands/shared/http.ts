@@ -8,6 +8,7 @@ import { refreshTimeoutOption } from './refresh-timeout.js';
 import type { CommandContext } from '../../cli.js';
 import { requireClientCredentials } from '../../config.js';
 import { closeHttpContext, createHttpContext, type HttpContext } from '../../core/http.js';
+import { trackCriticalSections } from '../../core/critical-sections.js';
 import type { Session } from '../../core/session.js';
 import type { TokenStore } from '../../core/store/types.js';
 import { openStoreForCommand } from './open-store.js';
@@ -43,13 +44,15 @@ export async function sessionForCommand(ctx: CommandContext, options: HttpOption
   const config = ctx.config();
   const store = openStoreForCommand(ctx);
   const http = await httpForCommand(ctx, options);
+  // close() waits for a refresh under way (a 401 on the page `ls` prefetched) before closing the pool and store.
+  const sections = trackCriticalSections(ctx.deps.interrupts);
   const session: Session = {
     store,
     http,
     apiBaseUrl: config.apiBaseUrl,
     credentials: () => requireClientCredentials(config),
     now: ctx.deps.now,
-    interrupts: ctx.deps.interrupts,
+    interrupts: sections.interrupts,
     log: { debug: (line) => ctx.out.debug(line) },
     pid: ctx.deps.pid,
     host: hostname(),
@@ -59,6 +62,7 @@ export async function sessionForCommand(ctx: CommandContext, options: HttpOption
     session,
     store,
     async close() {
+      await sections.drain();
       await Promise.allSettled([closeHttpContext(http), store.close()]);
     },
   };
