@@ -20,7 +20,7 @@
  *     (exit 1, nothing lost). Nothing between the POST and the save may throw except the save itself.
  */
 import type { ClientCredentials } from '../config.js';
-import { BoxApiError, ReconnectRequiredError, StoreWriteError } from '../errors.js';
+import { BoxApiError, ReconnectRequiredError } from '../errors.js';
 import type { HttpContext, HttpLog } from './http.js';
 import { refreshTokens, type ReceivedPair } from './oauth/token-endpoint.js';
 import { getUser, saveUserTokens, markInFlight } from './store/document.js';
@@ -28,6 +28,7 @@ import { formatTimestamp, parseTimestamp, normalizeStoreEmail } from './store/fo
 import type { LockWaitInfo, StoredUser, TokenStore } from './store/types.js';
 import { handleRefreshFailure, warn, type RefreshFailureContext } from './session-failures.js';
 import { waitOutForeignMarker } from './session-marker.js';
+import { saveWithRetry } from './session-save.js';
 
 export interface Session {
   store: TokenStore;
@@ -241,7 +242,8 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
       const pair = received;
       const receivedAt = session.now();
       // Save at once, before any other request (step 4); retry the write: Box already rotated (F6).
-      return saveWithRetry(session, (doc) => saveUserTokens(doc, email, pair, undefined, receivedAt, { fence: { refreshToken: spent } }));
+      return saveWithRetry(session.store, (doc) => saveUserTokens(doc, email, pair, undefined, receivedAt, { fence: { refreshToken: spent } }), (err, n) =>
+        warn(session, `${email}: saving the new pair failed (attempt ${n} of 3, retrying): ${err instanceof Error ? err.message : String(err)}`));
     });
   } catch (err) {
     if (failure === undefined) throw err;
@@ -255,15 +257,4 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
   // A signal deferred during the critical section is honoured now that the new pair is durable.
   session.interrupts.signal?.throwIfAborted();
   return result(email, saved, true, warnings);
-}
-
-async function saveWithRetry(session: Session, mutate: Parameters<TokenStore['update']>[0]): Promise<StoredUser> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return (await session.store.update(mutate)) as StoredUser;
-    } catch (err) {
-      if (!(err instanceof StoreWriteError) || attempt >= 3) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-    }
-  }
 }
