@@ -30,7 +30,7 @@ describe('refreshTokens: a malformed 200 with a refresh token is salvaged', () =
     ['a negative expires_in', { ...GOOD, expires_in: -5 }, 0],
     ['no expires_in', { ...GOOD, expires_in: undefined }, 0],
     ['a huge expires_in (1e12)', { ...GOOD, expires_in: 1e12 }, 3600],
-  ])('%s: keeps the pair, expiresIn %d (0 = unknown life, counts as expired), with a warning', async (_n, body, expiresIn) => {
+  ])('%s: keeps the pair with a warning (unknown life -> expiresIn 0, counts as expired; implausible -> 3600)', async (_n, body, expiresIn) => {
     const opts = await setup([json(200, body)]);
     const got = await refreshTokens(opts, 'RT1');
     expect(got).toMatchObject({ accessToken: 'AT2', refreshToken: 'RT2', expiresIn });
