@@ -79,6 +79,19 @@ async function fencedOut(ctx: RefreshFailureContext): Promise<never> {
   throw new FencedSaveError(session.store.location, email);
 }
 
+/** A --debug line that can never fail the caller (the refresh window must not fail because of output). */
+export function safeDebug(log: { debug(line: string): void }): { debug(line: string): void } {
+  return {
+    debug(line) {
+      try {
+        log.debug(line);
+      } catch {
+        // best effort
+      }
+    },
+  };
+}
+
 /** A warning for the person (stderr) that can never fail the caller. */
 export function warn(session: Session, line: string): void {
   try {

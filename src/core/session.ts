@@ -26,7 +26,7 @@ import { refreshTokens, type ReceivedPair } from './oauth/token-endpoint.js';
 import { getUser, saveUserTokens, markInFlight } from './store/document.js';
 import { formatTimestamp, parseTimestamp, normalizeStoreEmail } from './store/format.js';
 import type { LockWaitInfo, StoredUser, TokenStore } from './store/types.js';
-import { handleRefreshFailure, warn, type RefreshFailureContext } from './session-failures.js';
+import { handleRefreshFailure, safeDebug, warn, type RefreshFailureContext } from './session-failures.js';
 import { waitOutForeignMarker } from './session-marker.js';
 import { saveWithRetry } from './session-save.js';
 
@@ -221,7 +221,8 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
   // A marker found under the lock (and not waited out above) was left by a process that died, or lost its
   // answer, mid-refresh (F8): this attempt is then the one replay of that same refresh token.
   const replay = current.refresh_in_flight !== undefined;
-  const http: HttpContext = { ...session.http, timeoutMs: session.refreshTimeoutMs ?? 30_000 };
+  // Output never fails the refresh window: the transport's --debug line for the 200 is written before it returns.
+  const http: HttpContext = { ...session.http, log: safeDebug(session.http.log), timeoutMs: session.refreshTimeoutMs ?? 30_000 };
   const tokenOpts = { http, apiBaseUrl: session.apiBaseUrl, credentials };
   const owner = { pid: session.pid, host: session.host };
   let failure: RefreshFailureContext | undefined;
@@ -253,7 +254,7 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
   }
   const warnings = received?.warnings ?? [];
   for (const line of warnings) warn(session, `${email}: ${line}`);
-  session.log.debug(`refreshed ${email} (generation ${saved.generation ?? '?'})`);
+  safeDebug(session.log).debug(`refreshed ${email} (generation ${saved.generation ?? '?'})`);
   // A signal deferred during the critical section is honoured now that the new pair is durable.
   session.interrupts.signal?.throwIfAborted();
   return result(email, saved, true, warnings);

@@ -31,3 +31,15 @@ describe('saving the rotated pair', () => {
     expect(warnings.join('\n')).toMatch(/retrying/);
   });
 });
+
+describe('output inside the refresh window', () => {
+  it('a --debug line that throws (stderr on a full disk) cannot turn the 200 into a failure: the pair is saved', async () => {
+    const { createHttpContext, closeHttpContext } = await import('../../../src/core/http.js');
+    const boom = { debug() { throw Object.assign(new Error('write ENOSPC'), { code: 'ENOSPC' }); } };
+    const http = await createHttpContext({ env: {}, log: boom });
+    cleanups.push(() => closeHttpContext(http));
+    const { store, session } = await sessionKit(user(), [pair(2)], cleanups, { http, log: boom, warn: () => { throw new Error('EPIPE'); } });
+    await expect(getValidAccessToken(session, EMAIL)).resolves.toMatchObject({ accessToken: 'AT2', refreshed: true });
+    expect(store.doc.users[EMAIL]).toMatchObject({ refresh_token: 'RT2', generation: 4 });
+  });
+});
