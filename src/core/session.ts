@@ -27,7 +27,7 @@ import { getUser, saveUserTokens, markInFlight } from './store/document.js';
 import { formatTimestamp, parseTimestamp, normalizeStoreEmail } from './store/format.js';
 import type { LockWaitInfo, StoredUser, TokenStore } from './store/types.js';
 import { handleRefreshFailure, safeDebug, warn, type RefreshFailureContext } from './session-failures.js';
-import { waitOutForeignMarker } from './session-marker.js';
+import { mustWaitFor, waitOutForeignMarker } from './session-marker.js';
 import { saveWithRetry } from './session-save.js';
 
 export interface Session {
@@ -143,7 +143,12 @@ export async function getValidAccessTokenFrom(
   req: TokenRequest = {},
 ): Promise<AccessTokenResult> {
   const seen = usable(session, email)(snapshot);
-  if (!refreshReason(seen, session.now(), req)) return result(email, seen, false);
+  const reason = refreshReason(seen, session.now(), req);
+  if (!reason) return result(email, seen, false);
+  // A live process's young marker is its own refresh still running: a fresh access token is still good to
+  // use, and waiting for that refresh (step 3) would only delay this caller.
+  if (reason === 'interrupted' && mustWaitFor(session, seen.refresh_in_flight)
+    && !refreshReason({ ...seen, refresh_in_flight: undefined }, session.now(), req)) return result(email, seen, false);
   let perStore = inflight.get(session.store);
   if (!perStore) inflight.set(session.store, (perStore = new Map()));
   const pending = perStore.get(email);

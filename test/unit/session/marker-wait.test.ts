@@ -31,6 +31,13 @@ describe('a young in-flight marker of another process (D)', () => {
     expect(server.requests).toHaveLength(0);
   });
 
+  it('with a fresh access token, is left to its owner: the token is used at once, no lock wait, no POST', async () => {
+    const fresh = user({ refresh_in_flight: foreign(1000), access_token_expires_at: formatTimestamp(NOW + 3_000_000) });
+    const { server, session } = await sessionKit(fresh, [pair(2)], cleanups);
+    await expect(getValidAccessToken(session, EMAIL)).resolves.toMatchObject({ accessToken: 'AT1', refreshed: false });
+    expect(server.requests).toHaveLength(0);
+  });
+
   it('is replayed once it ages past the POST bound + 15 s', async () => {
     const { server, session, clock } = await sessionKit(user({ refresh_in_flight: foreign(2000) }), [pair(2)], cleanups);
     const got = getValidAccessToken(session, EMAIL);
