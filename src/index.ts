@@ -118,6 +118,8 @@ export async function createSession(options: CreateSessionOptions = {}): Promise
     log,
     pid: process.pid,
     host: hostname(),
+    // A dead owner's in-flight marker is replayed at once instead of waited out (issue 15 D).
+    isPidAlive: nodeStoreHost().isPidAlive,
     async close() {
       await sections.drain();
       await closeHttpContext(http);

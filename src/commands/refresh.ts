@@ -142,6 +142,7 @@ function jsonDocument(outcomes: readonly RefreshOutcome[], exitCode: number) {
       status: o.status,
       ...(o.expiresAt !== undefined ? { access_token_expires_at: new Date(o.expiresAt).toISOString() } : {}),
       ...(o.error ? { error: o.error } : {}),
+      ...(o.warnings ? { warnings: o.warnings } : {}),
     })),
   };
 }

@@ -17,6 +17,8 @@ export interface RefreshOutcome {
   /** ms since the epoch, when known. */
   expiresAt?: number;
   error?: { code: string; message: string; reason?: string };
+  /** What Box's answer lacked and was defaulted (the new pair was saved). */
+  warnings?: string[];
 }
 
 export interface RefreshManyOptions extends Omit<TokenRequest, 'rejectedAccessToken'> {
@@ -39,7 +41,8 @@ function outcomeOf(email: string, err: unknown): RefreshOutcome {
 
 export async function refreshMany(session: Session, emails: readonly string[], options: RefreshManyOptions): Promise<RefreshOutcome[]> {
   const outcomes: RefreshOutcome[] = new Array(emails.length);
-  const request: TokenRequest = {};
+  // Keeping refresh tokens alive is the job here: an answer without an access token is saved, not re-refreshed.
+  const request: TokenRequest = { accessTokenNeeded: false };
   if (options.force) request.force = true;
   if (options.minValidMs !== undefined) request.minValidMs = options.minValidMs;
   if (options.maxAgeMs !== undefined) request.maxAgeMs = options.maxAgeMs;
@@ -56,6 +59,7 @@ export async function refreshMany(session: Session, emails: readonly string[], o
       try {
         const r = await getValidAccessTokenFrom(session, email, getUser(snapshot, email), request);
         outcome = { email, status: r.refreshed ? 'refreshed' : 'skipped', expiresAt: r.expiresAt };
+        if (r.warnings) outcome.warnings = r.warnings;
       } catch (err) {
         if (err instanceof ConfigError || session.interrupts.signal?.aborted) {
           fatal = err;

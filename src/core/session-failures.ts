@@ -1,11 +1,23 @@
 /**
- * invalid_grant after a refresh POST (issue 6 step 5; reliability.md F9, F10): re-read the store once in
- * case someone else rotated; otherwise mark the record needs_reconnect with Box's reason and keep it. Never
- * delete or blank the record: the backend and `status` still need to see who it was and why it stopped.
+ * What a failed refresh POST leaves behind (issue 6 step 5-6, issue 15 items 2 and 5; reliability.md F8-F10).
+ *
+ * invalid_grant: re-read the store once in case someone else rotated; otherwise mark the record
+ * needs_reconnect with Box's reason and keep it. Never delete or blank the record: the backend and `status`
+ * still need to see who it was and why it stopped.
+ *
+ * The in-flight marker is cleared only when Box provably did not rotate: 429, invalid_client and other 4xx
+ * refusals, or a transport failure that sent nothing (NetworkError details.requestSent === false; undefined
+ * counts as sent). Everything else (timeout after sending, 5xx, a 200 we could not use, a save that failed
+ * after Box answered, anything unexpected) keeps it: the next run's attempt is then the one replay.
+ *
+ * A fenced-out save (FencedSaveError: the record changed during our POST) never overwrites the newer record;
+ * our pair is set aside beside it (refresh_fenced_out) and the failure is said loudly.
  */
-import { ReconnectRequiredError } from '../errors.js';
-import { InvalidGrantError } from './oauth/token-endpoint.js';
-import { getUser, markNeedsReconnect } from './store/document.js';
+import { BoxApiError, ConfigError, ReconnectRequiredError, TemporaryError } from '../errors.js';
+import { NetworkError } from './http.js';
+import { InvalidGrantError, type ReceivedPair } from './oauth/token-endpoint.js';
+import { clearInFlight, FencedSaveError, getUser, markNeedsReconnect, setAsideFencedPair } from './store/document.js';
+import type { InFlightOwner } from './store/document.js';
 import type { ReconnectReason, StoredUser } from './store/types.js';
 import type { Session } from './session.js';
 
@@ -14,8 +26,14 @@ export interface RefreshFailureContext {
   email: string;
   /** The refresh token we presented. */
   spent: string;
+  /** The generation the refresh started from. */
+  generation: number;
   /** We were replaying a refresh token that a killed process had already sent (refresh_in_flight found). */
   replay: boolean;
+  /** Our marker, as written before the POST. */
+  marker: InFlightOwner & { since: string };
+  /** Box's answer, when one arrived (the save then failed). */
+  received?: ReceivedPair;
 }
 
 const MESSAGES: Record<ReconnectReason, string> = {
@@ -27,6 +45,61 @@ const MESSAGES: Record<ReconnectReason, string> = {
 function reasonFor(err: InvalidGrantError, replay: boolean): ReconnectReason {
   if (replay) return 'refresh_interrupted';
   return err.kind === 'expired' ? 'refresh_token_expired' : 'refresh_token_invalid';
+}
+
+/** Box cannot have rotated the refresh token we sent (or we sent nothing): the marker may go. */
+export function provablyNotRotated(err: unknown): boolean {
+  if (err instanceof NetworkError) return err.details?.requestSent === false;
+  if (err instanceof ConfigError) return true;
+  if (err instanceof TemporaryError) return err.details?.status === 429;
+  if (err instanceof BoxApiError) return err.status >= 400 && err.status < 500;
+  return false;
+}
+
+/** Returns another process's newer record, or throws (always: the error to report). */
+export async function handleRefreshFailure(ctx: RefreshFailureContext, err: unknown): Promise<StoredUser> {
+  const { session, email } = ctx;
+  if (err instanceof FencedSaveError) return fencedOut(ctx);
+  const invalid = await handleInvalidGrant(ctx, err);
+  if (invalid) return invalid;
+  if (provablyNotRotated(err)) {
+    await session.store.update((doc) => clearInFlight(doc, email, ctx.marker)).catch(() => undefined);
+  }
+  throw err;
+}
+
+async function fencedOut(ctx: RefreshFailureContext): Promise<never> {
+  const { session, email, received } = ctx;
+  let kept = false;
+  if (received) {
+    const at = session.now();
+    kept = await session.store.update((doc) => setAsideFencedPair(doc, email, received, ctx.generation, at)).catch(() => false);
+  }
+  warn(session, `${email}: the stored record changed while this refresh was in flight; the newer record was kept${kept ? ' and the pair Box just sent was set aside in refresh_fenced_out' : ''}`);
+  throw new FencedSaveError(session.store.location, email);
+}
+
+/** A --debug line that can never fail the caller (the refresh window must not fail because of output). */
+export function safeDebug(log: { debug(line: string): void }): { debug(line: string): void } {
+  return {
+    debug(line) {
+      try {
+        log.debug(line);
+      } catch {
+        // best effort
+      }
+    },
+  };
+}
+
+/** A warning for the person (stderr) that can never fail the caller. */
+export function warn(session: Session, line: string): void {
+  try {
+    if (session.warn) session.warn(line);
+    else session.log.debug(`warning: ${line}`);
+  } catch {
+    // best effort: the pair is already saved, a warning must not undo that
+  }
 }
 
 /** Returns another process's newer record, throws ReconnectRequiredError, or returns undefined for other errors. */

@@ -4,21 +4,31 @@
  * rotated one:
  *  1. a fresh access token is used without any lock;
  *  2. otherwise take the user's cross-process lock, re-read, and adopt another process's rotation;
- *  3. make sure the result can be written before spending the refresh token (ensureWritable);
- *  4. mark the refresh in flight, then inside the signal-deferring critical section POST once and save the
- *     new pair at once (clearing the marker);
+ *  3. reserve what the save needs before spending the refresh token (store.reserveWrite, released after
+ *     the save), and never replay a refresh token whose in-flight marker is another live process's and
+ *     younger than the POST bound + 15 s: wait for it to clear or age out (session-marker.ts, issue 15 D);
+ *  4. mark the refresh in flight (`since` = right before the POST), then inside the signal-deferring
+ *     critical section POST once and save the new pair at once, fenced on the refresh token we sent
+ *     (FencedSaveError: never over a newer record; issue 15 C);
  *  5. invalid_grant: re-read once, else mark needs_reconnect with Box's reason and keep the record;
- *  6. timeout / 5xx / 429: keep the old pair, TemporaryError, no retry; invalid_client: ConfigError;
- *  7. concurrent callers in one process share one refresh (single flight).
+ *  6. timeout / 5xx / 429: keep the old pair, TemporaryError, no retry; invalid_client: ConfigError; the
+ *     marker goes only when Box provably did not rotate (session-failures.ts);
+ *  7. concurrent callers in one process share one refresh (single flight);
+ *  8. a 200 with a new refresh token is saved whatever else is wrong with it (issue 15 item 2): defaults are
+ *     warned about (session.warn) and an access token of unknown life counts as expired; a caller that needs
+ *     an access token and got none refreshes once more with the saved refresh token, else E_BOX_NO_ACCESS_TOKEN
+ *     (exit 1, nothing lost). Nothing between the POST and the save may throw except the save itself.
  */
 import type { ClientCredentials } from '../config.js';
-import { ReconnectRequiredError, StoreWriteError, TemporaryError } from '../errors.js';
+import { BoxApiError, ReconnectRequiredError } from '../errors.js';
 import type { HttpContext, HttpLog } from './http.js';
-import { refreshTokens } from './oauth/token-endpoint.js';
-import { getUser, saveUserTokens, clearInFlight, markInFlight } from './store/document.js';
-import { parseTimestamp, normalizeStoreEmail } from './store/format.js';
+import { refreshTokens, type ReceivedPair } from './oauth/token-endpoint.js';
+import { getUser, saveUserTokens, markInFlight } from './store/document.js';
+import { formatTimestamp, parseTimestamp, normalizeStoreEmail } from './store/format.js';
 import type { LockWaitInfo, StoredUser, TokenStore } from './store/types.js';
-import { handleInvalidGrant, type RefreshFailureContext } from './session-failures.js';
+import { handleRefreshFailure, safeDebug, warn, type RefreshFailureContext } from './session-failures.js';
+import { mustWaitFor, waitOutForeignMarker } from './session-marker.js';
+import { saveWithRetry } from './session-save.js';
 
 export interface Session {
   store: TokenStore;
@@ -36,6 +46,12 @@ export interface Session {
   refreshTimeoutMs?: number;
   /** Called once when a user lock is busy (commands show a spinner). */
   onLockWait?: (holder: LockWaitInfo) => void;
+  /** A warning for the person (commands: stderr). Best effort: a throw here is ignored. Default: log.debug. */
+  warn?: (line: string) => void;
+  /** Liveness of a pid on this host: a dead owner's in-flight marker is replayed without waiting. */
+  isPidAlive?: (pid: number) => boolean;
+  /** Margin added to refreshTimeoutMs before another process's in-flight marker may be replayed (15 s). */
+  markerMarginMs?: number;
 }
 
 export const DEFAULT_MIN_VALID_MS = 5 * 60_000;
@@ -49,6 +65,11 @@ export interface TokenRequest {
   force?: boolean;
   /** Box answered 401 to this access token: refresh unless the store already holds a different one. */
   rejectedAccessToken?: string;
+  /**
+   * Default true. false (`refresh`): keeping the refresh token alive is the goal, so an answer without an
+   * access token is saved and reported as refreshed (with a warning) instead of refreshing again at once.
+   */
+  accessTokenNeeded?: boolean;
 }
 
 export interface AccessTokenResult {
@@ -59,6 +80,8 @@ export interface AccessTokenResult {
   /** This call rotated the pair (false: fresh already, or adopted another process's rotation). */
   refreshed: boolean;
   user: StoredUser;
+  /** What Box's answer lacked and was defaulted (already passed to session.warn). */
+  warnings?: string[];
 }
 
 const inflight = new WeakMap<TokenStore, Map<string, Promise<AccessTokenResult>>>();
@@ -75,6 +98,8 @@ export function refreshReason(user: StoredUser, now: number, req: TokenRequest):
   // fresh and find out at expiry (found by test/faults/cron-after-kill.test.ts).
   if (user.refresh_in_flight !== undefined) return 'interrupted';
   if (req.rejectedAccessToken !== undefined && req.rejectedAccessToken === user.access_token) return 'rejected';
+  // An empty access token (saved from an answer that lacked one) is never handed out as fresh.
+  if (user.access_token === '') return 'expiring';
   if (expiresAtOf(user) - now <= (req.minValidMs ?? DEFAULT_MIN_VALID_MS)) return 'expiring';
   if (req.maxAgeMs !== undefined) {
     const issued = parseTimestamp(user.refresh_token_issued_at) ?? parseTimestamp(user.updated_at) ?? 0;
@@ -95,8 +120,10 @@ function usable(session: Session, email: string): (user: StoredUser | undefined)
   };
 }
 
-function result(email: string, user: StoredUser, refreshed: boolean): AccessTokenResult {
-  return { email, accessToken: user.access_token, expiresAt: expiresAtOf(user), refreshed, user };
+function result(email: string, user: StoredUser, refreshed: boolean, warnings?: string[]): AccessTokenResult {
+  const r: AccessTokenResult = { email, accessToken: user.access_token, expiresAt: expiresAtOf(user), refreshed, user };
+  if (warnings && warnings.length > 0) r.warnings = warnings;
+  return r;
 }
 
 /** A valid access token for `email`, refreshing through the protocol when needed. */
@@ -116,7 +143,12 @@ export async function getValidAccessTokenFrom(
   req: TokenRequest = {},
 ): Promise<AccessTokenResult> {
   const seen = usable(session, email)(snapshot);
-  if (!refreshReason(seen, session.now(), req)) return result(email, seen, false);
+  const reason = refreshReason(seen, session.now(), req);
+  if (!reason) return result(email, seen, false);
+  // A live process's young marker is its own refresh still running: a fresh access token is still good to
+  // use, and waiting for that refresh (step 3) would only delay this caller.
+  if (reason === 'interrupted' && mustWaitFor(session, seen.refresh_in_flight)
+    && !refreshReason({ ...seen, refresh_in_flight: undefined }, session.now(), req)) return result(email, seen, false);
   let perStore = inflight.get(session.store);
   if (!perStore) inflight.set(session.store, (perStore = new Map()));
   const pending = perStore.get(email);
@@ -158,12 +190,13 @@ async function refreshUnderLock(session: Session, email: string, seen: StoredUse
   try {
     return await session.store.withUserLock(email, async () => {
       clearInterval(poll);
-      const current = check(getUser(await session.store.read(), email));
+      // Step 3 (D): a young marker of another live process is waited out before anything else.
+      const current = await waitOutForeignMarker(session, email, check(getUser(await session.store.read(), email)), check);
       // Step 2: someone rotated while we waited for the lock (or before): use their result (F1, F22).
       const rotated = isRotated(current);
       if (rotated && !refreshReason(current, session.now(), { ...req, force: false })) return result(email, current, false);
       if (!rotated && !refreshReason(current, session.now(), req)) return result(email, current, false);
-      return refreshNow(session, email, current);
+      return refreshWithFollowUp(session, email, current, req);
     }, { signal, onWait });
   } catch (err) {
     if (fresh !== undefined && !session.interrupts.signal?.aborted) return result(email, fresh, false);
@@ -173,69 +206,61 @@ async function refreshUnderLock(session: Session, email: string, seen: StoredUse
   }
 }
 
+/** Step 8: an answer without an access token gets one more, ordinary refresh when the caller needs a token. */
+async function refreshWithFollowUp(session: Session, email: string, current: StoredUser, req: TokenRequest): Promise<AccessTokenResult> {
+  const first = await refreshNow(session, email, current);
+  if (first.accessToken !== '' || req.accessTokenNeeded === false) return first;
+  // The refresh token just saved is fresh and unspent: presenting it is a new refresh, not a replay.
+  const second = await refreshNow(session, email, first.user);
+  if (second.accessToken !== '') return { ...second, warnings: [...(first.warnings ?? []), ...(second.warnings ?? [])] };
+  throw new BoxApiError(`${email}: Box answered two refreshes in a row without an access token (the new refresh token is saved; nothing was lost)`, { status: 200 }, {
+    code: 'E_BOX_NO_ACCESS_TOKEN',
+    hint: 'try again later; run with --debug for Box request ids',
+  });
+}
+
 /** Steps 3-6, holding the user lock. */
 async function refreshNow(session: Session, email: string, current: StoredUser): Promise<AccessTokenResult> {
   const credentials = session.credentials();
-  // Step 3: never spend a refresh token whose successor could not be saved (F5, F6).
-  await session.store.ensureWritable();
   const spent = current.refresh_token;
-  // A marker found under the lock was left by a process that died (or lost its answer) mid-refresh (F8):
-  // this attempt is then the one replay of that same refresh token.
+  // A marker found under the lock (and not waited out above) was left by a process that died, or lost its
+  // answer, mid-refresh (F8): this attempt is then the one replay of that same refresh token.
   const replay = current.refresh_in_flight !== undefined;
-  const http: HttpContext = { ...session.http, timeoutMs: session.refreshTimeoutMs ?? 30_000 };
+  // Output never fails the refresh window: the transport's --debug line for the 200 is written before it returns.
+  const http: HttpContext = { ...session.http, log: safeDebug(session.http.log), timeoutMs: session.refreshTimeoutMs ?? 30_000 };
   const tokenOpts = { http, apiBaseUrl: session.apiBaseUrl, credentials };
-  const failure: RefreshFailureContext = { session, email, spent, replay };
+  const owner = { pid: session.pid, host: session.host };
+  let failure: RefreshFailureContext | undefined;
   let saved: StoredUser | undefined;
-  let markerWritten = false;
+  let received: ReceivedPair | undefined;
   session.interrupts.signal?.throwIfAborted();
+  // Step 3: never spend a refresh token whose successor could not be saved (F5, F6; issue 15 item 4).
+  const reservation = await session.store.reserveWrite();
   try {
     // The critical section starts before the marker: once "in flight" is on disk, the POST and the save run
     // to completion (bounded by the 30 s timeout) whatever signal arrives meanwhile.
     saved = await session.interrupts.critical(async () => {
-      await session.store.update((doc) => markInFlight(doc, email, { pid: session.pid, host: session.host }, session.now()));
-      markerWritten = true;
-      const pair = await refreshTokens(tokenOpts, spent);
+      const since = session.now();
+      await session.store.update((doc) => markInFlight(doc, email, owner, since));
+      failure = { session, email, spent, generation: current.generation ?? 0, replay, marker: { ...owner, since: formatTimestamp(since) } };
+      received = await refreshTokens(tokenOpts, spent);
+      failure.received = received;
+      const pair = received;
       const receivedAt = session.now();
       // Save at once, before any other request (step 4); retry the write: Box already rotated (F6).
-      return saveWithRetry(session, (doc) => saveUserTokens(doc, email, pair, undefined, receivedAt));
+      return saveWithRetry(session.store, (doc) => saveUserTokens(doc, email, pair, undefined, receivedAt, { fence: { refreshToken: spent } }), (err, n) =>
+        warn(session, `${email}: saving the new pair failed (attempt ${n} of 3, retrying): ${err instanceof Error ? err.message : String(err)}`));
     });
   } catch (err) {
-    if (!markerWritten) throw err;
-    return handleRefreshFailure(failure, err);
+    if (failure === undefined) throw err;
+    return result(email, await handleRefreshFailure(failure, err), false);
+  } finally {
+    await reservation.release().catch(() => undefined);
   }
-  session.log.debug(`refreshed ${email} (generation ${saved.generation ?? '?'})`);
+  const warnings = received?.warnings ?? [];
+  for (const line of warnings) warn(session, `${email}: ${line}`);
+  safeDebug(session.log).debug(`refreshed ${email} (generation ${saved.generation ?? '?'})`);
   // A signal deferred during the critical section is honoured now that the new pair is durable.
   session.interrupts.signal?.throwIfAborted();
-  return result(email, saved, true);
-}
-
-async function saveWithRetry(session: Session, mutate: Parameters<TokenStore['update']>[0]): Promise<StoredUser> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return (await session.store.update(mutate)) as StoredUser;
-    } catch (err) {
-      if (!(err instanceof StoreWriteError) || attempt >= 3) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-    }
-  }
-}
-
-async function handleRefreshFailure(ctx: RefreshFailureContext, err: unknown): Promise<AccessTokenResult> {
-  const { session, email } = ctx;
-  const invalid = await handleInvalidGrant(ctx, err);
-  if (invalid) return result(email, invalid, false);
-  // Box refused outright (429, invalid_client, other 4xx): the token was not rotated, so the marker goes. A
-  // lost answer (network error, timeout) or a 5xx is ambiguous, since Box may have committed the rotation
-  // before failing (box-api.md §6: "a write may still have been applied after a 503"): keep the marker so
-  // the next run knows its attempt is the one replay (F8, F9).
-  const ambiguous = err instanceof TemporaryError && (err.code === 'E_NETWORK' || isServerError(err));
-  if (!ambiguous && !(err instanceof StoreWriteError)) {
-    await session.store.update((doc) => clearInFlight(doc, email)).catch(() => undefined);
-  }
-  throw err;
-}
-
-function isServerError(err: TemporaryError): boolean {
-  const status = err.details?.status;
-  return typeof status === 'number' && status >= 500;
+  return result(email, saved, true, warnings);
 }

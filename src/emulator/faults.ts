@@ -15,7 +15,12 @@ export type FaultAction =
   /** Wait `ms` before handling. */
   | 'latency'
   /** Handle, then send the body `chunkBytes` at a time every `ms`. */
-  | 'slow-drip';
+  | 'slow-drip'
+  /**
+   * Run the handler (a refresh is committed), then answer its 200 malformed: `patch` sets fields of the JSON
+   * body (null removes one), or `rawBody` replaces the body (text/html). The malformed-200 case (issue 15).
+   */
+  | 'malform-after-commit';
 
 export interface FaultRule {
   /** Path to match: exact ("/oauth2/token"), with `*` wildcards ("/2.0/folders/*\/items"), or a RegExp. */
@@ -34,6 +39,10 @@ export interface FaultRule {
   skip?: number;
   /** Chance in [0,1] that a matching request is hit (default 1). */
   probability?: number;
+  /** malform-after-commit: fields to set in the JSON body; null removes the field. */
+  patch?: Record<string, unknown>;
+  /** malform-after-commit: the whole body instead (sent as text/html). */
+  rawBody?: string;
 }
 
 interface LiveRule {

@@ -66,6 +66,18 @@ function faultReply(ctx: RequestContext, rule: FaultRule): Reply {
   return boxError(ctx.requestId, status, code, message, undefined, headers);
 }
 
+/** malform-after-commit: the committed 200, answered with fields changed or with another body altogether. */
+function malform(reply: Reply, rule: FaultRule): Reply {
+  if (reply.status !== 200) return reply;
+  if (rule.rawBody !== undefined) return { status: 200, headers: { ...reply.headers, 'Content-Type': 'text/html' }, body: rule.rawBody };
+  const body = JSON.parse(typeof reply.body === 'string' ? reply.body : reply.body.join('')) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(rule.patch ?? {})) {
+    if (v === null) delete body[k];
+    else body[k] = v;
+  }
+  return { ...reply, body: JSON.stringify(body) };
+}
+
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -152,7 +164,8 @@ export async function handleRequest(st: EmulatorState, hooks: ServerHooks, req: 
     return;
   }
   if (rule?.action === 'latency') await sleep(hooks, rule.ms ?? 1000);
-  const reply = rule?.action === 'status' ? faultReply(ctx, rule) : dispatch(st, ctx);
+  const handled = rule?.action === 'status' ? faultReply(ctx, rule) : dispatch(st, ctx);
+  const reply = rule?.action === 'malform-after-commit' ? malform(handled, rule) : handled;
   if (rule?.action === 'drop-after-commit') {
     if (ctx.chainEvent) ctx.chainEvent.response = 'dropped';
     log(0);

@@ -113,3 +113,22 @@ describe('connection faults', () => {
     expect(emu.isLive(body.refresh_token)).toBe(true);
   });
 });
+
+describe('malform-after-commit (issue 15: malformed 200s)', () => {
+  it('commits the refresh, then answers its 200 with fields changed or removed, or with an HTML body', async () => {
+    const pair = emu.mint({ login: 'alice@example.com' });
+    emu.faults.add({ route: '/oauth2/token', grantType: 'refresh_token', action: 'malform-after-commit', patch: { expires_in: '3600', access_token: null }, times: 1 });
+    const res = await refresh(emu, pair.refresh_token);
+    expect(res.status).toBe(200);
+    const body = await res.json() as Json;
+    expect(body.expires_in).toBe('3600');
+    expect(body).not.toHaveProperty('access_token');
+    expect(emu.isLive(pair.refresh_token)).toBe(false);
+    expect(emu.isLive(body.refresh_token as string)).toBe(true);
+    emu.faults.add({ route: '/oauth2/token', grantType: 'refresh_token', action: 'malform-after-commit', rawBody: '<html>hi</html>', times: 1 });
+    const html = await refresh(emu, body.refresh_token as string);
+    expect(html.status).toBe(200);
+    expect(await html.text()).toBe('<html>hi</html>');
+    expect(emu.isLive(body.refresh_token as string)).toBe(false);
+  });
+});

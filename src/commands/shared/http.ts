@@ -11,7 +11,7 @@ import { closeHttpContext, createHttpContext, type HttpContext } from '../../cor
 import { trackCriticalSections } from '../../core/critical-sections.js';
 import type { Session } from '../../core/session.js';
 import type { TokenStore } from '../../core/store/types.js';
-import { openStoreForCommand } from './open-store.js';
+import { isPidAlive, openStoreForCommand } from './open-store.js';
 
 export interface HttpOptions {
   timeoutMs?: number;
@@ -39,9 +39,16 @@ export interface CommandSession {
   close(): Promise<void>;
 }
 
-/** Opens the store and the HTTP context; the caller must `await close()` in a finally. */
+/**
+ * Opens the store and the HTTP context; the caller must `await close()` in a finally. The client id and
+ * secret are checked first, before the store is even opened (issue 15 item 15): `token`, `refresh` and `ls`
+ * may call Box's token endpoint, so a missing one is a configuration error (exit 2) for every user alike,
+ * also for a user already marked needs_reconnect (who would otherwise get exit 4) and for one whose access
+ * token happens to be fresh today (who would otherwise fail only at the next refresh, in cron).
+ */
 export async function sessionForCommand(ctx: CommandContext, options: HttpOptions = {}): Promise<CommandSession> {
   const config = ctx.config();
+  const credentials = requireClientCredentials(config);
   const store = openStoreForCommand(ctx);
   const http = await httpForCommand(ctx, options);
   // close() waits for a refresh under way (a 401 on the page `ls` prefetched) before closing the pool and store.
@@ -50,10 +57,13 @@ export async function sessionForCommand(ctx: CommandContext, options: HttpOption
     store,
     http,
     apiBaseUrl: config.apiBaseUrl,
-    credentials: () => requireClientCredentials(config),
+    credentials: () => credentials,
     now: ctx.deps.now,
     interrupts: sections.interrupts,
     log: { debug: (line) => ctx.out.debug(line) },
+    // Box's answer lacked something and a default was saved (issue 15 item 2): say so on stderr.
+    warn: (line) => ctx.out.warn(line),
+    isPidAlive,
     pid: ctx.deps.pid,
     host: hostname(),
     ...refreshTimeoutOption(ctx.deps.env),

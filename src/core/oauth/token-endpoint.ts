@@ -8,10 +8,15 @@
  *  - 429, 5xx, network, timeout  -> TemporaryError (exit 75). NEVER retried here: a refresh POST that may have
  *                                   reached Box must not be blindly repeated (reliability.md F9).
  *  - anything else / HTML / garbage -> BoxApiError with status and Box request id.
+ *
+ * A 200 to a refresh is different (issue 15 item 2): Box has already rotated, so whatever carries a new
+ * refresh token is salvaged (parseRefreshAnswer: malformed expires_in / access_token are defaulted, with a
+ * warning), and a 200 that carries none, or is not JSON at all, is RotationUnknownError (exit 75): the caller
+ * keeps its in-flight marker and the next run's replay learns the truth.
  */
 import { apiUrl, type ClientCredentials } from '../../config.js';
 import { BoxApiError, BoxQcError, ConfigError, ExitCode, TemporaryError } from '../../errors.js';
-import { parseJson, sendRequest, tryParseJson, requestIdOf, type HttpContext, type HttpResponse } from '../http.js';
+import { sendRequest, tryParseJson, requestIdOf, type HttpContext, type HttpResponse } from '../http.js';
 import type { TokenPair } from '../store/types.js';
 
 export type InvalidGrantKind = 'expired' | 'invalid';
@@ -24,6 +29,30 @@ export class InvalidGrantError extends BoxQcError {
     this.kind = kind;
   }
 }
+
+/**
+ * A 200 to a refresh without a usable new refresh token (none, empty, not a string, or a body that is not
+ * JSON): Box may have rotated and we did not get the successor. Exit 75, marker kept (never "nothing was lost").
+ */
+export class RotationUnknownError extends TemporaryError {
+  constructor(message: string, requestId: string | undefined) {
+    super(message, {
+      code: 'E_ROTATION_UNKNOWN',
+      hint: 'the connection may be lost: run the same command again (cron will); it retries that refresh once and then says for sure',
+      details: { status: 200, requestId },
+    });
+  }
+}
+
+/** What a token 200 gave us, plus what had to be defaulted (one line each, no token in them). */
+export interface ReceivedPair extends TokenPair {
+  warnings: string[];
+}
+
+/** Box documents access tokens of 60 minutes and was seen sending 3895 and 4123 s (box-api.md §2). */
+export const BOX_ACCESS_TOKEN_LIFETIME_S = 3600;
+/** Above this an expires_in is not believed (1e12 would keep a dead token "fresh" forever): Box's 3600 is used. */
+export const MAX_PLAUSIBLE_EXPIRES_IN_S = 86_400;
 
 export interface TokenEndpointOptions {
   http: HttpContext;
@@ -47,17 +76,17 @@ export async function exchangeCode(
   opts: TokenEndpointOptions,
   code: string,
   extra: { redirectUri?: string; codeVerifier?: string },
-): Promise<TokenPair> {
+): Promise<ReceivedPair> {
   const fields: Record<string, string> = { grant_type: 'authorization_code', code };
   if (extra.redirectUri !== undefined) fields.redirect_uri = extra.redirectUri;
   if (extra.codeVerifier !== undefined) fields.code_verifier = extra.codeVerifier;
   return parseTokenResponse(await post(opts, '/oauth2/token', 'authorization_code', fields));
 }
 
-/** One attempt, never retried. */
-export async function refreshTokens(opts: TokenEndpointOptions, refreshToken: string): Promise<TokenPair> {
+/** One attempt, never retried. A 200 is salvaged as far as it can be (parseRefreshAnswer). */
+export async function refreshTokens(opts: TokenEndpointOptions, refreshToken: string): Promise<ReceivedPair> {
   const res = await post(opts, '/oauth2/token', 'refresh_token', { grant_type: 'refresh_token', refresh_token: refreshToken });
-  return parseTokenResponse(res);
+  return parseRefreshAnswer(res);
 }
 
 /** Revokes the whole grant. 400 invalid_token means "already invalid": resolves 'already-invalid'. */
@@ -70,21 +99,56 @@ export async function revokeToken(opts: TokenEndpointOptions, token: string): Pr
 }
 
 /**
- * 200 -> a validated TokenPair, as the legacy Node SDK's isValidTokenResponse checks: string access_token,
- * numeric expires_in, non-empty refresh_token (box-api.md §2; reliability.md F11: never keep an old RT
- * because the answer lacked a new one).
+ * The code exchange's 200 (connect): nothing was stored before it, so a missing refresh or access token is a
+ * plain failure (connect needs the access token to ask Box who granted); a malformed expires_in is defaulted
+ * as for a refresh. The legacy Node SDK's isValidTokenResponse checks the same fields (box-api.md §2;
+ * reliability.md F11: never keep an old RT because the answer lacked a new one).
  */
-export function parseTokenResponse(res: HttpResponse): TokenPair {
+export function parseTokenResponse(res: HttpResponse): ReceivedPair {
   if (res.status !== 200) throw tokenEndpointError(res, tryParseJson(res));
-  const body = parseJson(res);
-  const { access_token: accessToken, refresh_token: refreshToken, expires_in: expiresIn } = body;
-  if (typeof accessToken !== 'string' || accessToken === '' || typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
-    throw malformed(res, body, 'without a usable access_token / expires_in');
+  const body = tryParseJson(res);
+  if (body === undefined) throw malformed(res, undefined, 'with a body that is not JSON');
+  const { access_token: accessToken, refresh_token: refreshToken } = body;
+  if (typeof refreshToken !== 'string' || refreshToken === '') throw malformed(res, body, 'without a new refresh_token');
+  if (typeof accessToken !== 'string' || accessToken === '') throw malformed(res, body, 'without an access_token');
+  const warnings: string[] = [];
+  return { accessToken, refreshToken, expiresIn: lifetimeOf(body.expires_in, warnings), warnings };
+}
+
+/**
+ * A refresh's answer. Non-200: the mapped error. 200 with a non-empty string refresh_token: saved whatever
+ * else is wrong (an access token missing -> '' and expired; expires_in malformed -> 0 = unknown life, counts
+ * as expired; implausibly large -> Box's 3600 s). Anything else: RotationUnknownError.
+ */
+export function parseRefreshAnswer(res: HttpResponse): ReceivedPair {
+  if (res.status !== 200) throw tokenEndpointError(res, tryParseJson(res));
+  const body = tryParseJson(res);
+  const requestId = requestIdOf(res, body);
+  if (body === undefined) {
+    throw new RotationUnknownError(`${res.label}: Box answered 200 with a body that is not JSON: the rotated refresh token, if any, was not received and the connection may be lost`, requestId);
   }
+  const { access_token: accessToken, refresh_token: refreshToken } = body;
   if (typeof refreshToken !== 'string' || refreshToken === '') {
-    throw malformed(res, body, 'without a new refresh_token');
+    throw new RotationUnknownError(`${res.label}: Box answered 200 without a new refresh_token: the connection may be lost`, requestId);
   }
-  return { accessToken, refreshToken, expiresIn };
+  const warnings: string[] = [];
+  if (typeof accessToken !== 'string' || accessToken === '') {
+    warnings.push('Box answered without an access_token: the new refresh token was saved, the access token counts as expired');
+    return { accessToken: '', refreshToken, expiresIn: 0, warnings };
+  }
+  return { accessToken, refreshToken, expiresIn: lifetimeOf(body.expires_in, warnings), warnings };
+}
+
+/** expires_in in seconds, or 0 (unknown life: the token counts as expired) with a warning. */
+function lifetimeOf(raw: unknown, warnings: string[]): number {
+  if (typeof raw === 'number' && Number.isFinite(raw) && raw > 0) {
+    if (raw <= MAX_PLAUSIBLE_EXPIRES_IN_S) return raw;
+    warnings.push(`Box answered expires_in ${raw} s, above any plausible lifetime: using Box's documented ${BOX_ACCESS_TOKEN_LIFETIME_S} s`);
+    return BOX_ACCESS_TOKEN_LIFETIME_S;
+  }
+  const what = raw === undefined ? 'no expires_in' : typeof raw === 'number' ? `expires_in ${raw}` : `a ${typeof raw} expires_in`;
+  warnings.push(`Box answered ${what}: the access token counts as expired (the next use refreshes it with the saved refresh token)`);
+  return 0;
 }
 
 function malformed(res: HttpResponse, body: unknown, what: string): BoxApiError {

@@ -3,13 +3,38 @@
  * session code cannot disagree. They mutate the document they are given (inside `store.update(...)`) and
  * replace nested objects rather than editing them in place (group commit relies on that; see file-store.ts).
  */
+import { ExitCode, StoreError } from '../../errors.js';
 import { formatTimestamp, normalizeStoreEmail } from './format.js';
 import type { BoxIdentity, ReconnectReason, StoreDocument, StoredUser, TokenPair } from './types.js';
 
-/** Box answers e.g. 3895 s, never assume 3600 (issue 3): keep a 60 s margin, but never less than 60 s. */
+/**
+ * Box answers e.g. 3895 s, never assume 3600 (issue 3): keep a 60 s margin, but never less than 60 s.
+ * 0 (or less) means "unknown life" (a malformed answer, issue 15 item 2): the token counts as expired at once.
+ */
 export function accessTokenLifetimeSeconds(expiresIn: number): number {
   if (!Number.isFinite(expiresIn)) throw new TypeError('expires_in must be a finite number');
+  if (expiresIn <= 0) return 0;
   return Math.max(expiresIn - 60, 60);
+}
+
+/**
+ * The record no longer holds the refresh token a refresh started from (issue 15 item 5, interface C):
+ * someone else saved (or removed) it while our POST was in flight. Exit 75: our pair is not written over a
+ * newer one.
+ */
+export class FencedSaveError extends StoreError {
+  override readonly exitCode: number = ExitCode.TEMPFAIL;
+  constructor(path: string, email: string) {
+    super('E_FENCED', path, `${email}: the stored record changed while this refresh was in flight (another process saved a newer pair or removed the user); it was kept, not overwritten`, {
+      hint: 'nothing to do now: the next run uses what the store holds (run box-qc status to check the user)',
+      details: { email },
+    });
+  }
+}
+
+export interface SaveOptions {
+  /** Write only if the record still holds this refresh token, else throw FencedSaveError. */
+  fence?: { refreshToken: string };
 }
 
 export function getUser(doc: StoreDocument, email: string): StoredUser | undefined {
@@ -32,9 +57,11 @@ export function saveUserTokens(
   pair: TokenPair,
   identity: BoxIdentity | undefined,
   now: number,
+  options: SaveOptions = {},
 ): StoredUser {
   const key = normalizeStoreEmail(email);
   const prev = getUser(doc, key);
+  if (options.fence && prev?.refresh_token !== options.fence.refreshToken) throw new FencedSaveError('', key);
   const at = formatTimestamp(now);
   const next: StoredUser = {
     ...(prev ?? {}),
@@ -90,13 +117,39 @@ export function markInFlight(doc: StoreDocument, email: string, owner: InFlightO
   return next;
 }
 
-export function clearInFlight(doc: StoreDocument, email: string): StoredUser | undefined {
+/** Clears the marker; with `owner`, only a marker that owner wrote (never another process's). */
+export function clearInFlight(doc: StoreDocument, email: string, owner?: InFlightOwner & { since: string }): StoredUser | undefined {
   const prev = getUser(doc, email);
-  if (!prev || prev.refresh_in_flight === undefined) return prev;
+  const m = prev?.refresh_in_flight;
+  if (!prev || m === undefined) return prev;
+  if (owner && (m.pid !== owner.pid || m.host !== owner.host || m.since !== owner.since)) return prev;
   const next: StoredUser = { ...prev };
   delete next.refresh_in_flight;
   doc.users[normalizeStoreEmail(email)] = next;
   return next;
+}
+
+/**
+ * A fenced-out pair (FencedSaveError): kept beside the newer record in `refresh_fenced_out`, never in its
+ * place, so a refresh token Box may consider live is not silently dropped (an operator, or a later version,
+ * can still use it if the record's own pair turns out dead). Nothing when the user was removed meanwhile:
+ * a disconnect is not undone. Only the latest fenced-out pair is kept.
+ */
+export function setAsideFencedPair(doc: StoreDocument, email: string, pair: TokenPair, fromGeneration: number, now: number): boolean {
+  const prev = getUser(doc, email);
+  if (!prev) return false;
+  const at = formatTimestamp(now);
+  doc.users[normalizeStoreEmail(email)] = {
+    ...prev,
+    refresh_fenced_out: {
+      access_token: pair.accessToken,
+      refresh_token: pair.refreshToken,
+      access_token_expires_at: formatTimestamp(now + accessTokenLifetimeSeconds(pair.expiresIn) * 1000),
+      received_at: at,
+      from_generation: fromGeneration,
+    },
+  };
+  return true;
 }
 
 /** Returns whether a record was removed. */

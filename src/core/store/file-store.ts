@@ -21,7 +21,7 @@ import { UpdateQueue, applyBatch, batchSignal, checkWritable, type Outcome, type
 import { ensureStoreDir, ensureWritable, inspectStore } from './store-dir.js';
 import { readStoreFile, type StoreSnapshot } from './read-store.js';
 import { ParsedCache } from './parsed-cache.js';
-import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore } from './types.js';
+import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore, WriteReservation } from './types.js';
 
 export interface FileStoreOptions {
   /** Bounded lock wait (ms). Longer than the 30 s refresh POST bound a user-lock holder may be inside. */
@@ -185,6 +185,12 @@ class FileStore implements TokenStore {
 
   async ensureWritable(): Promise<void> {
     await ensureWritable(this.location, this.fs, this.warn);
+  }
+
+  /** Stub until the store helpers' reservation lands (issue 15 interface B): the ensureWritable check. */
+  async reserveWrite(): Promise<WriteReservation> {
+    await this.ensureWritable();
+    return { release: async () => {} };
   }
 
   inspect(): Promise<StoreFileInfo> {

@@ -228,8 +228,12 @@ class PostgresStore implements TokenStore {
     return result;
   }
 
-  /** The PostgreSQL store needs no space reserved ahead of a save (interface B): a no-op. */
+  /**
+   * PostgreSQL needs no disk space reserved ahead of a save (interface B), but the check that stood here before
+   * the POST stays: the server answers, accepts writes, and the user locks we hold are alive (ensureWritable).
+   */
   async reserveWrite(): Promise<WriteReservation> {
+    await this.ensureWritable();
     return { release: async () => {} };
   }
 

@@ -102,7 +102,10 @@ export interface StoreFileInfo {
   server?: { host: string; port: number; database: string; user: string | null };
 }
 
-export interface WriteReservation { release(): Promise<void> }
+/** Space for the next saves, held from before a refresh POST until after its save (issue 15 item 4). */
+export interface WriteReservation {
+  release(): Promise<void>;
+}
 
 export interface TokenStore {
   /** Path (file) or redacted URL (postgres), for messages. */
@@ -128,6 +131,8 @@ export interface TokenStore {
   update<T>(mutate: (doc: StoreDocument) => T, options?: LockOptions): Promise<T>;
   /** Fails (without side effects on the store) if a save could not be written now: no room, not writable. */
   ensureWritable(): Promise<void>;
+  /** Reserves what the next update() calls need (lock files, temp space); fails like ensureWritable. */
+  reserveWrite(): Promise<WriteReservation>;
   inspect(): Promise<StoreFileInfo>;
   /** Releases connections (postgres). */
   close(): Promise<void>;

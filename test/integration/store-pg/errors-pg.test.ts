@@ -86,7 +86,8 @@ describe.skipIf(skip)('PostgreSQL store errors and redaction', () => {
     const status = await cli(['--json', 'status'], env);
     expect(status.code, describeResult(status)).toBe(0);
     expect(JSON.parse(status.stdout).config.store).toMatchObject({ location: db.b.replace(cluster!.password, '***'), exists: true });
-    const token = await cli(['token', '--email', 'nobody@example.com'], env);
+    // token checks the client credentials before the store (issue 15 item 15): give it some.
+    const token = await cli(['token', '--email', 'nobody@example.com'], { ...env, BOX_CLIENT_ID: 'cid', BOX_CLIENT_SECRET: 'sec' });
     expect(token.code, describeResult(token)).toBe(4);
     for (const r of [init, again, status, token]) assertClean(r, cluster!.password);
   });
@@ -97,7 +98,7 @@ describe.skipIf(skip)('PostgreSQL store errors and redaction', () => {
     expect(r.code, describeResult(r)).toBe(75);
     expect(r.stderr).toContain(`cannot reach the PostgreSQL store postgres://boxqc_pw:***@127.0.0.1:${port}/boxqc (ECONNREFUSED)`);
     assertClean(r, WRONG);
-    const json = await cli(['--json', 'token', '--email', 'a@example.com'], { BOX_QC_STORE: `postgres://u@127.0.0.1:${port}/boxqc` });
+    const json = await cli(['--json', 'token', '--email', 'a@example.com'], { BOX_QC_STORE: `postgres://u@127.0.0.1:${port}/boxqc`, BOX_CLIENT_ID: 'cid', BOX_CLIENT_SECRET: 'sec' });
     expect(json.code, describeResult(json)).toBe(75);
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { code: 'E_STORE_UNREACHABLE' } });
   });

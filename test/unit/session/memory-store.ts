@@ -9,6 +9,8 @@ export interface MemoryStore extends TokenStore {
   notWritable: boolean;
   /** Runs right after the user lock is taken (simulates another process that rotated while we waited). */
   onLocked?: (doc: StoreDocument) => void;
+  /** reserve / update / release, in call order (interface B of issue 15). */
+  events: string[];
 }
 
 export function memoryStore(doc: StoreDocument): MemoryStore {
@@ -19,6 +21,7 @@ export function memoryStore(doc: StoreDocument): MemoryStore {
     writes: 0,
     failWrites: false,
     notWritable: false,
+    events: [],
     async read() {
       return structuredClone(store.doc);
     },
@@ -34,6 +37,7 @@ export function memoryStore(doc: StoreDocument): MemoryStore {
     },
     async update(mutate) {
       if (store.failWrites) throw new StoreWriteError('E_STORE_WRITE', 'memory', 'disk full');
+      store.events.push('update');
       const next = structuredClone(store.doc);
       const out = mutate(next);
       store.doc = next;
@@ -42,6 +46,11 @@ export function memoryStore(doc: StoreDocument): MemoryStore {
     },
     async ensureWritable() {
       if (store.notWritable) throw new StoreWriteError('E_STORE_NO_SPACE', 'memory', 'no space left for the token store');
+    },
+    async reserveWrite() {
+      if (store.notWritable) throw new StoreWriteError('E_STORE_NO_SPACE', 'memory', 'no space left for the token store');
+      store.events.push('reserve');
+      return { release: async () => void store.events.push('release') };
     },
     async inspect() {
       return { location: 'memory', exists: true, kind: 'file' };
