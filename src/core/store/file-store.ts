@@ -20,6 +20,7 @@ import { acquireLock, type HeldLock } from './lock-file.js';
 import { UpdateQueue, applyBatch, batchSignal, checkWritable, type Outcome, type PendingUpdate } from './group-commit.js';
 import { ensureStoreDir, ensureWritable, inspectStore } from './store-dir.js';
 import { readStoreFile, type StoreSnapshot } from './read-store.js';
+import { checkStoreFolder } from './store-guard.js';
 import { ParsedCache } from './parsed-cache.js';
 import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore } from './types.js';
 
@@ -82,8 +83,19 @@ class FileStore implements TokenStore {
     return this.snapshot().then((s) => s.doc);
   }
 
-  private snapshot(): Promise<StoreSnapshot> {
+  private async snapshot(): Promise<StoreSnapshot> {
+    await this.guard();
     return readStoreFile(this.location, { fs: this.fs, euid: this.opts.euid, onWarning: this.warn, cache: this.parsed });
+  }
+
+  /** The folder and its lock files judged once per store object, before anything else touches them. */
+  private guarded: Promise<void> | undefined;
+  private guard(): Promise<void> {
+    this.guarded ??= checkStoreFolder(this.location, this.fs, this.opts.euid).catch((err: unknown) => {
+      this.guarded = undefined;
+      throw err;
+    });
+    return this.guarded;
   }
 
   async withUserLock<T>(email: string, fn: () => Promise<T>, options?: LockOptions): Promise<T> {
@@ -92,6 +104,7 @@ class FileStore implements TokenStore {
     // Re-entrant within the same async call chain. Other callers in this process for the same user wait on
     // the lock file exactly as other processes do: bounded, abortable, reported once through onWait.
     if (held?.has(key)) return fn();
+    await this.guard();
     await ensureStoreDir(this.location, this.fs);
     const lock = await this.lock(userLockPath(this.location, key), options);
     try {
@@ -107,6 +120,7 @@ class FileStore implements TokenStore {
 
   /** One lock, one re-read, every mutation in order, one write; callers are settled after the lock is released. */
   private async commit(batch: PendingUpdate[]): Promise<void> {
+    await this.guard();
     await ensureStoreDir(this.location, this.fs);
     const waitMs = Math.max(...batch.map((b) => b.options?.waitMs ?? this.opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS));
     const abort = batchSignal(batch);
@@ -164,7 +178,8 @@ class FileStore implements TokenStore {
     try {
       return await acquireLock(path, {
         fs: this.fs,
-        host: { pid: this.opts.pid, hostname: this.opts.hostname ?? osHostname(), isPidAlive: this.opts.isPidAlive },
+        host: this.lockHost(),
+        euid: this.opts.euid,
         waitMs: options?.waitMs ?? this.opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
         signal: options?.signal,
         onWait: (holder) => {
@@ -183,7 +198,12 @@ class FileStore implements TokenStore {
     }
   }
 
+  private lockHost() {
+    return { pid: this.opts.pid, hostname: this.opts.hostname ?? osHostname(), isPidAlive: this.opts.isPidAlive };
+  }
+
   async ensureWritable(): Promise<void> {
+    await this.guard();
     await ensureWritable(this.location, this.fs, this.warn);
   }
 

@@ -24,7 +24,8 @@ const SLACK_BYTES = 64 * 1024;
 export async function ensureStoreDir(storePath: string, fs: StoreFs): Promise<void> {
   const dir = dirname(storePath);
   try {
-    const st = await fs.lstat(dir);
+    // stat, not lstat: a symlinked folder is followed for writes as for reads; store-guard.ts judged its target.
+    const st = await fs.stat(dir);
     if (st.isDirectory()) return;
     throw new StoreError('E_STORE_NOT_FILE', storePath, `token store folder ${dir} is not a folder`);
   } catch (err) {
@@ -84,7 +85,7 @@ function kib(bytes: number): string {
 export async function inspectStore(storePath: string, fs: StoreFs): Promise<StoreFileInfo> {
   const info: StoreFileInfo = { location: storePath, exists: false, kind: 'file' };
   try {
-    const st = await fs.lstat(dirname(storePath));
+    const st = await fs.stat(dirname(storePath));
     info.dirMode = st.mode & 0o777;
   } catch {
     // folder missing: nothing connected yet
