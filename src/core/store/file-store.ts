@@ -13,16 +13,17 @@ import { createHash } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { StoreWriteError } from '../../errors.js';
-import { TEMP_SUFFIX, tempPrefix, writeStoreAtomic } from './atomic-write.js';
+import { TEMP_SUFFIX, tempPrefix, writeStoreAtomic, writeStoreIntoReserved, type ReservedTemp } from './atomic-write.js';
 import { emptyDocument, normalizeStoreEmail, serializeStore } from './format.js';
 import { withFsOverrides, type StoreFs } from './fs-layer.js';
 import { acquireLock, type HeldLock } from './lock-file.js';
 import { UpdateQueue, applyBatch, batchSignal, checkWritable, type Outcome, type PendingUpdate } from './group-commit.js';
-import { ensureStoreDir, ensureWritable, inspectStore } from './store-dir.js';
+import { ensureStoreDir, ensureWritable, inspectStore, warnIfNetworkFs } from './store-dir.js';
+import { WriteReserve } from './write-reserve.js';
 import { readStoreFile, type StoreSnapshot } from './read-store.js';
 import { checkStoreFolder } from './store-guard.js';
 import { ParsedCache } from './parsed-cache.js';
-import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore } from './types.js';
+import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore, WriteReservation } from './types.js';
 
 export interface FileStoreOptions {
   /** Bounded lock wait (ms). Longer than the 30 s refresh POST bound a user-lock holder may be inside. */
@@ -69,11 +70,13 @@ class FileStore implements TokenStore {
   private readonly updates = new UpdateQueue((batch) => this.commit(batch));
   /** The last bytes read or written and their document: a re-read of unchanged bytes skips parse + validate. */
   private readonly parsed = new ParsedCache();
+  private readonly reserve: WriteReserve;
 
   constructor(path: string, opts: FileStoreOptions) {
     this.location = path;
     this.opts = opts;
     this.fs = withFsOverrides(opts.fs);
+    this.reserve = new WriteReserve(path, this.fs, () => this.lockHost());
   }
 
   private warn = (line: string): void => this.opts.onWarning?.(line);
@@ -131,21 +134,32 @@ class FileStore implements TokenStore {
       abort.dispose();
     }
     let outcomes: Outcome[];
+    let temp: ReservedTemp | undefined;
+    let renamed = false;
     try {
-      const snap = await this.snapshot();
-      const applied = applyBatch(snap.doc, batch);
-      outcomes = applied.outcomes;
-      const bytes = serializeStore(applied.doc);
-      const saved = checkWritable(applied.doc, this.location);
-      const baseline = snap.exists ? snap.bytes : serializeStore(emptyDocument());
-      if (!bytes.equals(baseline)) {
-        if (snap.exists) await this.removeOrphanTemps();
-        await writeStoreAtomic(this.location, bytes, { fs: this.fs, onWarning: this.warn, randomId: this.opts.tempRandomId });
-        // The next re-read (under this lock or the next) finds exactly these bytes unless another process wrote.
-        this.parsed.set(bytes, saved);
+      try {
+        const snap = await this.snapshot();
+        const applied = applyBatch(snap.doc, batch);
+        outcomes = applied.outcomes;
+        const bytes = serializeStore(applied.doc);
+        const saved = checkWritable(applied.doc, this.location);
+        const baseline = snap.exists ? snap.bytes : serializeStore(emptyDocument());
+        if (!bytes.equals(baseline)) {
+          if (snap.exists) await this.removeOrphanTemps();
+          temp = await this.reserve.take();
+          const writeOpts = { fs: this.fs, onWarning: this.warn, randomId: this.opts.tempRandomId };
+          if (temp) await writeStoreIntoReserved(this.location, bytes, temp, writeOpts);
+          else await writeStoreAtomic(this.location, bytes, writeOpts);
+          renamed = true;
+          // The next re-read (under this lock or the next) finds exactly these bytes unless another process wrote.
+          this.parsed.set(bytes, saved);
+        }
+      } finally {
+        await lock.release();
       }
     } finally {
-      await lock.release();
+      // Before the callers hear back: the next save of a reservation must find its temp ready.
+      if (temp) await this.reserve.afterWrite(temp, renamed);
     }
     batch.forEach((item, i) => {
       const o = outcomes[i]!;
@@ -171,6 +185,8 @@ class FileStore implements TokenStore {
         await this.fs.unlink(join(dirname(this.location), name)).catch(() => {});
       }
     }
+    // Reservations are made outside the lock: only those of dead processes go.
+    await this.reserve.removeOrphans();
   }
 
   private async lock(path: string, options: LockOptions | undefined): Promise<HeldLock> {
@@ -180,6 +196,8 @@ class FileStore implements TokenStore {
         fs: this.fs,
         host: this.lockHost(),
         euid: this.opts.euid,
+        // Under a reservation the store lock is linked from a file written ahead: no new block needed.
+        prepared: path === storeLockPath(this.location) ? this.reserve.preparedLock() : undefined,
         waitMs: options?.waitMs ?? this.opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
         signal: options?.signal,
         onWait: (holder) => {
@@ -207,11 +225,19 @@ class FileStore implements TokenStore {
     await ensureWritable(this.location, this.fs, this.warn);
   }
 
+  async reserveWrite(): Promise<WriteReservation> {
+    await this.guard();
+    await ensureStoreDir(this.location, this.fs);
+    await warnIfNetworkFs(this.location, this.fs, this.warn);
+    return this.reserve.reserve();
+  }
+
   inspect(): Promise<StoreFileInfo> {
     return inspectStore(this.location, this.fs);
   }
 
   async close(): Promise<void> {
     await this.updates.idle();
+    await this.reserve.releaseAll();
   }
 }

@@ -19,7 +19,7 @@ import { mapPgError, redactPostgresUrl, storeSecrets, validatePostgresUrl } from
 import { acquireAdvisory, type HeldAdvisory } from './pg-lock.js';
 import { createPools, isDriverError, type Pools } from './pg-pools.js';
 import { TOKENS_TABLE, createSchema, loadDocument, lockName, schemaExists, storeVersion, writeChanges, type Loaded } from './pg-sql.js';
-import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore } from './types.js';
+import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore, WriteReservation } from './types.js';
 
 export interface PostgresStoreOptions {
   /** Bounded lock wait (ms), as the file store: above the 30 s refresh POST bound. */
@@ -206,6 +206,12 @@ class PostgresStore implements TokenStore {
       if (o.ok) item.resolve(o.value);
       else item.reject(o.error);
     });
+  }
+
+  /** Nothing to allocate ahead in a database; the checks of ensureWritable() still apply (issue 15 item 4). */
+  async reserveWrite(): Promise<WriteReservation> {
+    await this.ensureWritable();
+    return { release: async () => {} };
   }
 
   /**

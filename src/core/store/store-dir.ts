@@ -54,8 +54,7 @@ export async function ensureWritable(storePath: string, fs: StoreFs, warn: (line
   }
   try {
     const sfs = await fs.statfs(dir);
-    const network = NETWORK_FS[sfs.type];
-    if (network) warn(`token store ${storePath} is on a network file system (${network}); its locks may not protect it`);
+    warnNetwork(storePath, sfs.type, warn);
     const free = sfs.bavail * sfs.bsize;
     const need = 2 * size + SLACK_BYTES;
     if (free < need) {
@@ -76,6 +75,17 @@ export async function ensureWritable(storePath: string, fs: StoreFs, warn: (line
   } finally {
     await fs.unlink(probe).catch(() => {});
   }
+}
+
+function warnNetwork(storePath: string, type: number, warn: (line: string) => void): void {
+  const network = NETWORK_FS[type];
+  if (network) warn(`token store ${storePath} is on a network file system (${network}); its locks may not protect it`);
+}
+
+/** The network file system warning of ensureWritable() alone (reserveWrite() checks room by allocating it). */
+export async function warnIfNetworkFs(storePath: string, fs: StoreFs, warn: (line: string) => void): Promise<void> {
+  const sfs = await fs.statfs(dirname(storePath)).catch(() => undefined);
+  if (sfs) warnNetwork(storePath, sfs.type, warn);
 }
 
 function kib(bytes: number): string {

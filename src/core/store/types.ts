@@ -100,6 +100,11 @@ export interface StoreFileInfo {
   kind: 'file' | 'postgres';
 }
 
+/** What reserveWrite() holds; release() (idempotent) gives back what was not used. */
+export interface WriteReservation {
+  release(): Promise<void>;
+}
+
 export interface TokenStore {
   /** Path (file) or redacted URL (postgres), for messages. */
   readonly location: string;
@@ -124,6 +129,14 @@ export interface TokenStore {
   update<T>(mutate: (doc: StoreDocument) => T, options?: LockOptions): Promise<T>;
   /** Fails (without side effects on the store) if a save could not be written now: no room, not writable. */
   ensureWritable(): Promise<void>;
+  /**
+   * Reserves everything the next update() calls of this process need (issue 15 item 4): after it resolves,
+   * until release(), those saves need no new disk space (file store: a pre-written store lock to link into
+   * place and pre-allocated temp files), so a disk that fills during a refresh POST cannot stop the save of
+   * its rotated pair. Fails with StoreWriteError (exit 1) and no side effect when the room is not there.
+   * Replaces ensureWritable() on the refresh path. PostgreSQL: nothing to reserve.
+   */
+  reserveWrite(): Promise<WriteReservation>;
   inspect(): Promise<StoreFileInfo>;
   /** Releases connections (postgres). */
   close(): Promise<void>;

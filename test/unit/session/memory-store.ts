@@ -43,6 +43,10 @@ export function memoryStore(doc: StoreDocument): MemoryStore {
     async ensureWritable() {
       if (store.notWritable) throw new StoreWriteError('E_STORE_NO_SPACE', 'memory', 'no space left for the token store');
     },
+    async reserveWrite() {
+      if (store.notWritable) throw new StoreWriteError('E_STORE_NO_SPACE', 'memory', 'no space left for the token store');
+      return { release: async () => {} };
+    },
     async inspect() {
       return { location: 'memory', exists: true, kind: 'file' };
     },
