@@ -175,9 +175,18 @@ async function refreshUnderLock(session: Session, email: string, seen: StoredUse
 
 /** Steps 3-6, holding the user lock. */
 async function refreshNow(session: Session, email: string, current: StoredUser): Promise<AccessTokenResult> {
+  // Step 3: never spend a refresh token whose successor could not be saved (F5, F6): the room for the save
+  // is reserved now, so a disk that fills during the POST cannot stop it (issue 15 item 4).
+  const reservation = await session.store.reserveWrite();
+  try {
+    return await refreshReserved(session, email, current);
+  } finally {
+    await reservation.release();
+  }
+}
+
+async function refreshReserved(session: Session, email: string, current: StoredUser): Promise<AccessTokenResult> {
   const credentials = session.credentials();
-  // Step 3: never spend a refresh token whose successor could not be saved (F5, F6).
-  await session.store.ensureWritable();
   const spent = current.refresh_token;
   // A marker found under the lock was left by a process that died (or lost its answer) mid-refresh (F8):
   // this attempt is then the one replay of that same refresh token.
