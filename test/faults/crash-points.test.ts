@@ -14,8 +14,8 @@
  * Targeting: UV_THREADPOOL_SIZE=1 puts every store call on one libuv thread (strace counts `when` per
  * thread), and `-P <lock path>` restricts injection to calls on that path. The store makes these calls
  * only on that thread, so their counts are fixed: fchmod 1 user lock, 2 store-lock content, 3/4 reserved
- * temps; fdatasync 1 store-lock content, 2/3 reserved temps, 4 the top-up after the marker; link 1 marker,
- * 2 new pair (store lock); pwrite64 1/2 temps allocated, 3 marker content, 4 top-up, 5 new-pair content;
+ * temps; link 1 marker, 2 new pair (store lock); pwrite64 1/2 temps allocated, 3 marker content, 4 new-pair
+ * content (a one-user store: one write each);
  * ftruncate 1 marker, 2 new pair; fsync 1/2 marker temp/folder, 3/4 new-pair temp/folder; rename 1 marker,
  * 2 new pair; getdents64 9 = the orphan sweep of the new-pair write (two per folder read: the first check
  * of the folder, the reservation's sweep, and two sweeps per write).
@@ -47,17 +47,17 @@ const POINTS: Point[] = [
   { name: 'user lock created, before its content', inject: ['-e', 'inject=fchmod:signal=SIGKILL:when=1'], content: 'old', orphanTemp: false, emptyLock: true },
   { name: 'user lock content write', inject: ['-P', 'LOCK_USER', '-e', 'inject=write:signal=SIGKILL:when=1'], content: 'old', orphanTemp: false, emptyLock: true },
   { name: 'reservation: store lock content written ahead', inject: ['-e', 'inject=fchmod:signal=SIGKILL:when=2'], content: 'old', orphanTemp: true },
-  { name: 'reservation: temp allocated', inject: ['-e', 'inject=fdatasync:signal=SIGKILL:when=2'], content: 'old', orphanTemp: true },
+  { name: 'reservation: temp being allocated', inject: ['-e', 'inject=pwrite64:signal=SIGKILL:when=1'], content: 'old', orphanTemp: true },
   { name: 'marker: store lock link', inject: ['-P', 'LOCK_STORE', '-e', 'inject=link:signal=SIGKILL:when=1'], content: 'old', orphanTemp: true },
+  { name: 'marker: temp content write', inject: ['-e', 'inject=pwrite64:signal=SIGKILL:when=3'], content: 'old', orphanTemp: true },
   { name: 'marker: reserved temp overwritten, before truncate', inject: ['-e', 'inject=ftruncate:signal=SIGKILL:when=1'], content: 'old', orphanTemp: true },
   { name: 'marker: temp fsync', inject: ['-e', 'inject=fsync:signal=SIGKILL:when=1'], content: 'old', orphanTemp: true },
   { name: 'marker: rename', inject: ['-e', 'inject=rename:signal=SIGKILL:when=1'], content: 'old', orphanTemp: true },
   { name: 'marker: folder fsync', inject: ['-e', 'inject=fsync:signal=SIGKILL:when=2'], content: 'old+marker', orphanTemp: true },
   { name: 'marker: store lock release', inject: ['-P', 'LOCK_STORE', '-e', 'inject=unlink:signal=SIGKILL:when=1'], content: 'old+marker', orphanTemp: true },
-  { name: 'marker: reservation topped up', inject: ['-e', 'inject=fdatasync:signal=SIGKILL:when=4'], content: 'old+marker', orphanTemp: true },
   { name: 'new pair: store lock link', inject: ['-P', 'LOCK_STORE', '-e', 'inject=link:signal=SIGKILL:when=2'], content: 'old+marker', orphanTemp: true },
   { name: 'new pair: orphan sweep', inject: ['-e', 'inject=getdents64:signal=SIGKILL:when=9'], content: 'old+marker', orphanTemp: true },
-  { name: 'new pair: temp content write', inject: ['-e', 'inject=pwrite64:signal=SIGKILL:when=5'], content: 'old+marker', orphanTemp: true },
+  { name: 'new pair: temp content write', inject: ['-e', 'inject=pwrite64:signal=SIGKILL:when=4'], content: 'old+marker', orphanTemp: true },
   { name: 'new pair: reserved temp overwritten, before truncate', inject: ['-e', 'inject=ftruncate:signal=SIGKILL:when=2'], content: 'old+marker', orphanTemp: true },
   { name: 'new pair: temp fsync (after write)', inject: ['-e', 'inject=fsync:signal=SIGKILL:when=3'], content: 'old+marker', orphanTemp: true },
   { name: 'new pair: rename', inject: ['-e', 'inject=rename:signal=SIGKILL:when=2'], content: 'old+marker', orphanTemp: true },

@@ -118,6 +118,7 @@ class FileStore implements TokenStore {
   }
 
   update<T>(mutate: (doc: StoreDocument) => T, options?: LockOptions): Promise<T> {
+    this.reserve.noteUpdate();
     return this.updates.enqueue(mutate, options);
   }
 

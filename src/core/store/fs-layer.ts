@@ -22,8 +22,6 @@ export interface StoreFile {
   write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
   truncate(length: number): Promise<void>;
   sync(): Promise<void>;
-  /** fdatasync: the data and what is needed to find it (its blocks), not the timestamps. */
-  datasync(): Promise<void>;
   /** Idempotent. */
   close(): Promise<void>;
 }
@@ -84,7 +82,6 @@ function descriptorFile(fd: number): StoreFile {
     write: (buffer, offset, length, position) => call<number>((cb) => fs.write(fd, buffer, offset, length, position, cb)).then((bytesWritten) => ({ bytesWritten })),
     truncate: (length) => call((cb) => fs.ftruncate(fd, length, cb)),
     sync: () => call((cb) => fs.fsync(fd, cb)),
-    datasync: () => call((cb) => fs.fdatasync(fd, cb)),
     close: () => (closing ??= call((cb) => fs.close(fd, cb))),
   };
 }

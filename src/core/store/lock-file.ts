@@ -101,7 +101,7 @@ async function lockOwner(host: LockHost): Promise<LockOwner> {
 }
 
 /**
- * Writes a lock file's content ahead of time at `path` (O_EXCL, 0600, data synced so its block is allocated).
+ * Writes a lock file's content ahead of time at `path` (O_EXCL, 0600: its block is taken by the write).
  * Fails (StoreWriteError) when there is no room; then nothing is left behind.
  */
 export async function prepareLockFile(path: string, host: LockHost, fs: StoreFs): Promise<PreparedLock> {
@@ -163,19 +163,18 @@ async function tryCreate(path: string, self: LockOwner, opts: AcquireOptions): P
   return writeLockFile(path, self, opts.fs, false);
 }
 
-/** O_EXCL create + content; false when the path exists. `allocate` syncs the data so its block is taken. */
-async function writeLockFile(path: string, owner: LockOwner, fs: StoreFs, allocate: boolean): Promise<boolean> {
+/** O_EXCL create + content; false when the path exists (an error instead when `ahead`: a name of our own). */
+async function writeLockFile(path: string, owner: LockOwner, fs: StoreFs, ahead: boolean): Promise<boolean> {
   let fh;
   try {
     fh = await fs.open(path, CREATE_EXCLUSIVE, 0o600);
   } catch (err) {
-    if (errnoCode(err) === 'EEXIST' && !allocate) return false;
+    if (errnoCode(err) === 'EEXIST' && !ahead) return false;
     throw lockWriteError(path, err);
   }
   try {
     await fh.chmod(0o600);
     await fh.writeFile(JSON.stringify(owner));
-    if (allocate) await fh.datasync();
     await fh.close();
     return true;
   } catch (err) {

@@ -5,16 +5,18 @@
  *
  *  - the store lock's content, written to a file of its own: taking the lock is then link(2), which needs
  *    no data block (creating and writing a fresh lock file needs one: the ENOSPC of the issue);
- *  - temp files of the store's size plus a margin, written with real bytes and fdatasync'ed, so their blocks
- *    are allocated (tmpfs counts pages, ext4's delayed allocation counts at write time). A save overwrites
- *    one from offset 0, truncates it to its length, fsyncs and renames it over the store (atomic-write.ts).
+ *  - temp files of the store's size plus a margin, written with real bytes, so their space is taken now
+ *    (grow() below says why no fsync is needed for that). A save overwrites one from offset 0, truncates it
+ *    to its length, fsyncs and renames it over the store (atomic-write.ts).
  *
  * How many temps: every write consumes one, and a replacement allocated after a write may find the disk full
- * already (any free-then-allocate can lose the freed space to another writer). Each reservation stands for at
- * most two writes of this process (the in-flight marker before the POST, the save after it) and a batch of
- * group commit is one write, so 2 temps per open reservation are always enough; after each write the pool is
- * topped up again, best effort. A write that fails before its rename gives its temp back for the retry.
- * Margin: a batch may add a marker to every user (~200 bytes each, a quarter of a record), so S/4 + 4 KiB.
+ * already (any free-then-allocate can lose the freed space to another writer). Each reservation stands for
+ * two update() calls of this process (the in-flight marker before the POST, the save after it); a batch of
+ * group commit is one write however many calls it holds, so one temp per call still to come is always
+ * enough; after each write the pool is topped up again, best effort. A write that fails before its rename
+ * gives its temp back for the retry (which is a further call: the temp it needs is that one).
+ * Margin: S/4 + 4 KiB + 512 bytes per open reservation (a batch adds at most a ~200-byte marker per refresh
+ * in flight; S/4 covers other writers' growth meanwhile).
  * On copy-on-write file systems (btrfs, ZFS) an overwrite allocates anew and this guarantee does not hold.
  *
  * Files are named `.<store>.rsv-<host>-<pid>-<start>-<random>[-lock].reserve`: not `.tmp`, which the writer
@@ -32,6 +34,8 @@ import type { WriteReservation } from './types.js';
 
 const RESERVE_SUFFIX = '.reserve';
 const MARGIN_BYTES = 4096;
+/** What one refresh in flight can add to the store in a batch: its in-flight marker (~200 bytes), rounded up. */
+const GROWTH_PER_RESERVATION = 512;
 const WRITES_PER_RESERVATION = 2;
 const FILL = randomBytes(65536);
 
@@ -39,7 +43,7 @@ export class WriteReserve {
   private readonly temps: ReservedTemp[] = [];
   private lock: PreparedLock | undefined;
   private open = 0;
-  /** Temps the open reservations may still need. */
+  /** Writes the open reservations may still make (each stands for 2 update() calls): the temps to keep. */
   private credits = 0;
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -88,6 +92,15 @@ export class WriteReserve {
     });
   }
 
+  /**
+   * One update() call of this process: it uses one of the writes an open reservation stands for. Counted
+   * per call, not per write: calls that group commit batches together share one temp, so 32 markers written
+   * in 3 batches leave 32 saves to reserve for, not 61.
+   */
+  noteUpdate(): void {
+    if (this.open > 0) this.credits = Math.max(0, this.credits - 1);
+  }
+
   /** The pre-written store lock, while a reservation is open. */
   preparedLock(): PreparedLock | undefined {
     return this.open > 0 ? this.lock : undefined;
@@ -102,16 +115,21 @@ export class WriteReserve {
   afterWrite(temp: ReservedTemp | undefined, renamed: boolean): Promise<void> {
     return this.exclusive(async () => {
       if (temp && !renamed) this.temps.push(temp);
-      if (temp && renamed) this.credits = Math.max(0, this.credits - 1);
       if (this.open === 0) return this.shrink();
       await this.fill(this.credits).catch(() => undefined);
     });
   }
 
-  /** Allocates until `count` temps of the current target size exist; throws on the first failure. */
+  /**
+   * Allocates until `count` temps exist, each big enough for the next write; throws on the first failure.
+   * A temp is grown only once the store has eaten into its margin (below half of it): regrowing every temp
+   * after every commit cost 5,000 extra syncs in a 1,000-user `refresh --all`.
+   */
   private async fill(count: number): Promise<void> {
-    const need = await this.targetSize();
-    for (const t of this.temps) if (t.size < need) await grow(t, need);
+    const size = await this.fs.lstat(this.storePath).then((s) => s.size, () => 0);
+    const need = size + Math.ceil(size / 4) + MARGIN_BYTES + GROWTH_PER_RESERVATION * this.open;
+    const enough = size + Math.ceil(size / 8) + MARGIN_BYTES / 2 + GROWTH_PER_RESERVATION * this.open;
+    for (const t of this.temps) if (t.size < enough) await grow(t, need);
     while (this.temps.length < count) {
       const path = this.fileName('tmp');
       const fh = await this.fs.open(path, CREATE_EXCLUSIVE, 0o600);
@@ -122,15 +140,14 @@ export class WriteReserve {
     }
   }
 
-  private async targetSize(): Promise<number> {
-    const size = await this.fs.lstat(this.storePath).then((s) => s.size, () => 0);
-    return size + Math.ceil(size / 4) + MARGIN_BYTES;
-  }
-
-  /** Removes the temps beyond what the open reservations may need, and everything when none is open. */
+  /**
+   * Removes everything once no reservation is open. While one is, unused temps stay for the next
+   * reservation: `refresh --all` releases and reserves once per user, and removing and re-allocating two
+   * store-sized files each time was most of its cost.
+   */
   private async shrink(): Promise<void> {
-    const keep = this.open === 0 ? 0 : this.credits;
-    while (this.temps.length > keep) {
+    if (this.open > 0) return;
+    while (this.temps.length > 0) {
       const t = this.temps.pop()!;
       await t.fh.close().catch(() => {});
       await this.fs.unlink(t.path).catch(() => {});
@@ -186,7 +203,13 @@ function reservePrefix(storePath: string, hostname: string): string {
   return `.${basename(storePath)}.rsv-${createHash('sha256').update(hostname).digest('hex').slice(0, 8)}-`;
 }
 
-/** Writes real bytes from `t.size` up to `size` and syncs them, so the blocks are allocated now. */
+/**
+ * Writes real bytes from `t.size` up to `size`: the space is taken at write() time (tmpfs allocates the
+ * pages, ext4 and XFS reserve delayed-allocation blocks then and fail the write with ENOSPC, not a later
+ * writeback). No fdatasync: it would not allocate more, and flushing two store-sized files of junk to disk
+ * made every refresh of a 10,000-user store pay twice its size in disk writes. Junk pages that are
+ * overwritten, truncated or unlinked before writeback never reach the disk.
+ */
 async function grow(t: ReservedTemp, size: number): Promise<void> {
   while (t.size < size) {
     const n = Math.min(FILL.length, size - t.size);
@@ -194,5 +217,4 @@ async function grow(t: ReservedTemp, size: number): Promise<void> {
     if (bytesWritten <= 0) throw Object.assign(new Error('no progress writing the reservation'), { code: 'ENOSPC' });
     t.size += bytesWritten;
   }
-  await t.fh.datasync();
 }
