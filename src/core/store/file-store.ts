@@ -91,14 +91,26 @@ class FileStore implements TokenStore {
     return readStoreFile(this.location, { fs: this.fs, euid: this.opts.euid, onWarning: this.warn, cache: this.parsed });
   }
 
-  /** The folder and its lock files judged once per store object, before anything else touches them. */
-  private guarded: Promise<void> | undefined;
-  private guard(): Promise<void> {
-    this.guarded ??= checkStoreFolder(this.location, this.fs, this.opts.euid).catch((err: unknown) => {
+  /**
+   * The folder and its lock files judged once per store object, before anything else touches them; again
+   * after box-qc created the folder (someone could have made it first: mkdir -p accepts an existing one).
+   */
+  private guarded: Promise<boolean> | undefined;
+  private async guard(): Promise<void> {
+    const checked = (this.guarded ??= checkStoreFolder(this.location, this.fs, this.opts.euid));
+    try {
+      if (!(await checked)) this.guarded = undefined;
+    } catch (err) {
       this.guarded = undefined;
       throw err;
-    });
-    return this.guarded;
+    }
+  }
+
+  /** The folder checked, created if missing (0700), and checked again when it was just created. */
+  private async prepareDir(): Promise<void> {
+    await this.guard();
+    await ensureStoreDir(this.location, this.fs);
+    await this.guard();
   }
 
   async withUserLock<T>(email: string, fn: () => Promise<T>, options?: LockOptions): Promise<T> {
@@ -107,8 +119,7 @@ class FileStore implements TokenStore {
     // Re-entrant within the same async call chain. Other callers in this process for the same user wait on
     // the lock file exactly as other processes do: bounded, abortable, reported once through onWait.
     if (held?.has(key)) return fn();
-    await this.guard();
-    await ensureStoreDir(this.location, this.fs);
+    await this.prepareDir();
     const lock = await this.lock(userLockPath(this.location, key), options);
     try {
       return await this.heldUsers.run(new Set([...(held ?? []), key]), fn);
@@ -124,8 +135,7 @@ class FileStore implements TokenStore {
 
   /** One lock, one re-read, every mutation in order, one write; callers are settled after the lock is released. */
   private async commit(batch: PendingUpdate[]): Promise<void> {
-    await this.guard();
-    await ensureStoreDir(this.location, this.fs);
+    await this.prepareDir();
     const waitMs = Math.max(...batch.map((b) => b.options?.waitMs ?? this.opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS));
     const abort = batchSignal(batch);
     let lock: HeldLock;
@@ -222,13 +232,12 @@ class FileStore implements TokenStore {
   }
 
   async ensureWritable(): Promise<void> {
-    await this.guard();
+    await this.prepareDir();
     await ensureWritable(this.location, this.fs, this.warn);
   }
 
   async reserveWrite(): Promise<WriteReservation> {
-    await this.guard();
-    await ensureStoreDir(this.location, this.fs);
+    await this.prepareDir();
     await warnIfNetworkFs(this.location, this.fs, this.warn);
     return this.reserve.reserve();
   }

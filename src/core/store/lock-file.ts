@@ -10,11 +10,11 @@
  * StoreBusyError (exit 75): the caller never proceeds without the lock. No timers run while the lock is held.
  */
 import { randomBytes } from 'node:crypto';
-import type { Stats } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreBusyError, StoreError, StoreWriteError } from '../../errors.js';
 import { CREATE_EXCLUSIVE, READ_NOFOLLOW, errnoCode, type StoreFs } from './fs-layer.js';
+import { LOCK_MAX_BYTES, checkLockStat, unsafeLock } from './lock-checks.js';
 import { readBootId, readProcStat } from './proc-info.js';
 import { takeReapMutex } from './reap-mutex.js';
 import type { LockWaitInfo } from './types.js';
@@ -63,11 +63,6 @@ export interface HeldLock {
  */
 const UNREADABLE_LOCK_STALE_MS = 5_000;
 
-/**
- * box-qc's lock content is ~200 bytes. A bigger "lock" was not written by box-qc; reading it whole took
- * 763 MB of memory for a 700 MB file and threw past 2 GiB (issue 15 item 13).
- */
-export const LOCK_MAX_BYTES = 4096;
 
 export interface PreparedLock {
   /** A file in the lock's folder holding `owner`; stays until the caller removes it. */
@@ -215,24 +210,7 @@ async function inspectLock(path: string, fs: StoreFs, euid: number | undefined):
   }
 }
 
-/**
- * What a lock file must be before its content is trusted: a regular file (not followed), small, owned by us
- * or root (a lock another user planted would stall every refresh: issue 15 item 6). From lstat or fstat.
- */
-export function checkLockStat(path: string, st: Stats, euid: number | undefined): void {
-  if (st.isSymbolicLink()) throw unsafeLock(path, 'is a symbolic link');
-  if (!st.isFile()) throw unsafeLock(path, 'is not a regular file');
-  if (st.size > LOCK_MAX_BYTES) throw unsafeLock(path, `is ${st.size} bytes, larger than any lock box-qc writes (${LOCK_MAX_BYTES} bytes at most)`);
-  if (euid !== undefined && st.uid !== euid && st.uid !== 0) {
-    throw unsafeLock(path, `is owned by uid ${st.uid}, not by the current user (uid ${euid}) or root`);
-  }
-}
 
-function unsafeLock(path: string, what: string): StoreError {
-  return new StoreError('E_STORE_LOCK_UNSAFE', path, `lock file ${path} ${what}; refusing to use it`, {
-    hint: 'remove it by hand after checking that nobody planted it on purpose',
-  });
-}
 
 function parseOwner(raw: string): LockOwner | undefined {
   try {

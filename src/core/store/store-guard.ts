@@ -14,11 +14,14 @@ import { userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { StoreError } from '../../errors.js';
 import { errnoCode, type StoreFs } from './fs-layer.js';
-import { checkLockStat } from './lock-file.js';
+import { checkLockStat } from './lock-checks.js';
 import { octal } from './read-store.js';
 
-/** Throws a StoreError (exit 2) for an untrustworthy folder or lock file; a missing folder is fine. */
-export async function checkStoreFolder(storePath: string, fs: StoreFs, euid: number | undefined): Promise<void> {
+/**
+ * Throws a StoreError (exit 2) for an untrustworthy folder or lock file. Resolves true when the folder was
+ * checked, false when it does not exist yet (fine: box-qc creates it 0700; check again once it exists).
+ */
+export async function checkStoreFolder(storePath: string, fs: StoreFs, euid: number | undefined): Promise<boolean> {
   const dir = dirname(storePath);
   let st;
   try {
@@ -27,21 +30,24 @@ export async function checkStoreFolder(storePath: string, fs: StoreFs, euid: num
     if (errnoCode(err) === 'ENOENT') {
       const dangling = await fs.lstat(dir).then((l) => l.isSymbolicLink(), () => false);
       if (dangling) throw new StoreError('E_STORE_NOT_FILE', storePath, `token store folder ${dir} is a symbolic link to a missing folder`);
-      return;
+      return false;
     }
     if (errnoCode(err) === 'ENOTDIR') throw new StoreError('E_STORE_NOT_FILE', storePath, `token store folder ${dir} is not a folder`);
     throw new StoreError('E_STORE_UNREADABLE', storePath, `token store folder ${dir} cannot be checked (${errnoCode(err) ?? 'error'})`);
   }
   if (!st.isDirectory()) throw new StoreError('E_STORE_NOT_FILE', storePath, `token store folder ${dir} is not a folder`);
   if (euid !== undefined && st.uid !== euid && st.uid !== 0) {
+    // As root, chown-ing a user's folder to root would lock its owner out: run as the owner instead.
+    const fix = euid === 0 ? `run box-qc as uid ${st.uid}, or run chown root ${dir}` : `run chown ${userName(euid)} ${dir}`;
     throw new StoreError('E_STORE_DIR_OWNER', storePath,
-      `token store folder ${dir} is owned by uid ${st.uid}, not by the current user (uid ${euid}) or root; refusing to use it: run chown ${userName(euid)} ${dir}`);
+      `token store folder ${dir} is owned by uid ${st.uid}, not by the current user (uid ${euid}) or root; refusing to use it: ${fix}`);
   }
   if ((st.mode & 0o022) !== 0) {
     throw new StoreError('E_STORE_DIR_UNSAFE', storePath,
       `token store folder ${dir} is writable by other users (mode ${octal(st.mode)}); refusing to use it: run chmod 700 ${dir}`);
   }
   await checkLockFiles(storePath, fs, euid);
+  return true;
 }
 
 /** Every lock file of this store already in the folder, judged without opening it (lstat). */

@@ -83,7 +83,8 @@ export class WriteReserve {
           if (released) return;
           released = true;
           await this.exclusive(async () => {
-            this.open -= 1;
+            // releaseAll() (the store closed) may have come first.
+            this.open = Math.max(0, this.open - 1);
             this.credits = Math.min(this.credits, WRITES_PER_RESERVATION * this.open);
             await this.shrink();
           });
