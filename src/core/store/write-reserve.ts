@@ -187,8 +187,10 @@ export class WriteReserve {
       const pid = Number(pidText);
       if (!Number.isSafeInteger(pid) || pid <= 0) continue;
       if (pid === h.pid && start === ownStartTag.value) continue;
+      // Without /proc (not Linux, or the process just exited) pid liveness alone decides, as for locks.
       const stat = h.isPidAlive(pid) ? await readProcStat(pid) : undefined;
-      const alive = stat !== undefined && stat.state !== 'Z' && stat.state !== 'X' && (start === 'x' || stat.start === start);
+      const alive = h.isPidAlive(pid)
+        && (stat === undefined || (stat.state !== 'Z' && stat.state !== 'X' && (start === 'x' || stat.start === start)));
       if (!alive) await this.fs.unlink(join(dirname(this.storePath), name)).catch(() => {});
     }
   }
