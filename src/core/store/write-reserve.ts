@@ -37,7 +37,8 @@ const MARGIN_BYTES = 4096;
 /** What one refresh in flight can add to the store in a batch: its in-flight marker (~200 bytes), rounded up. */
 const GROWTH_PER_RESERVATION = 512;
 const WRITES_PER_RESERVATION = 2;
-const FILL = randomBytes(65536);
+/** Junk to fill reservations with, made on first use: `status` must not load crypto at start (issue 2). */
+let fillBytes: Buffer | undefined;
 
 export class WriteReserve {
   private readonly temps: ReservedTemp[] = [];
@@ -214,9 +215,10 @@ function reservePrefix(storePath: string, hostname: string): string {
  * overwritten, truncated or unlinked before writeback never reach the disk.
  */
 async function grow(t: ReservedTemp, size: number): Promise<void> {
+  const fill = (fillBytes ??= randomBytes(65536));
   while (t.size < size) {
-    const n = Math.min(FILL.length, size - t.size);
-    const { bytesWritten } = await t.fh.write(FILL, 0, n, t.size);
+    const n = Math.min(fill.length, size - t.size);
+    const { bytesWritten } = await t.fh.write(fill, 0, n, t.size);
     if (bytesWritten <= 0) throw Object.assign(new Error('no progress writing the reservation'), { code: 'ENOSPC' });
     t.size += bytesWritten;
   }
