@@ -1,19 +1,24 @@
 /**
  * T5 deterministic crash points (reliability.md section 8; issue 7): `strace -f -e inject=<syscall>:
  * signal=SIGKILL:when=K` kills `refresh --email alice --force` exactly at one system call of the refresh:
- * the user-lock create, the store-lock create, the temp create, the temp fsync, the rename, the folder
- * fsync, each lock release, for both writes a refresh makes (the refresh_in_flight marker before the POST,
- * the new pair after it). Matrix: before the rename of a write, the store holds what it held before that
- * write (plus an orphan temp once the temp exists); after it, the new content; never an unparsable store;
- * and the next run recovers (the lock is judged stale, the orphan temp swept, the in-flight refresh
+ * the user-lock create, the reservation made before the POST (issue 15 item 4: the store lock's content
+ * written ahead, the temps allocated), the store-lock link, the overwrite of a reserved temp, the temp
+ * fsync, the rename, the folder fsync, each lock release, for both writes a refresh makes (the
+ * refresh_in_flight marker before the POST, the new pair after it). Matrix: before the rename of a write,
+ * the store holds what it held before that write; after it, the new content; never an unparsable store;
+ * from the reservation until its release a kill leaves orphan `.reserve` files; and the next run recovers
+ * (the lock is judged stale, orphan temps and reservations of the dead pid swept, the in-flight refresh
  * replayed: box-grace rotation, so the replay gets the successor pair; a strict run of the points after
  * the POST shows the loss is reported as refresh_interrupted instead).
  *
  * Targeting: UV_THREADPOOL_SIZE=1 puts every store call on one libuv thread (strace counts `when` per
- * thread), and `-P <lock path>` restricts injection to calls on that path. fsync, fchmod, rename and
- * getdents64 are made only by the store on that thread, so their counts are fixed: fchmod 1 user lock,
- * 2 store lock, 3 marker temp, 4 store lock, 5 new-pair temp; fsync 1/2 marker temp/folder, 3/4 new-pair
- * temp/folder; rename 1 marker, 2 new pair; getdents64 3 = the orphan sweep just before the new-pair temp.
+ * thread), and `-P <lock path>` restricts injection to calls on that path. The store makes these calls
+ * only on that thread, so their counts are fixed: fchmod 1 user lock, 2 store-lock content, 3/4 reserved
+ * temps; link 1 marker, 2 new pair (store lock); pwrite64 1/2 temps allocated, 3 marker content, 4 new-pair
+ * content (a one-user store: one write each);
+ * ftruncate 1 marker, 2 new pair; fsync 1/2 marker temp/folder, 3/4 new-pair temp/folder; rename 1 marker,
+ * 2 new pair; getdents64 9 = the orphan sweep of the new-pair write (two per folder read: the first check
+ * of the folder, the reservation's sweep, and two sweeps per write).
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
@@ -41,53 +46,28 @@ const POINTS: Point[] = [
   { name: 'user lock create', inject: ['-P', 'LOCK_USER', '-e', 'inject=openat:signal=SIGKILL:when=1'], content: 'old', orphanTemp: false },
   { name: 'user lock created, before its content', inject: ['-e', 'inject=fchmod:signal=SIGKILL:when=1'], content: 'old', orphanTemp: false, emptyLock: true },
   { name: 'user lock content write', inject: ['-P', 'LOCK_USER', '-e', 'inject=write:signal=SIGKILL:when=1'], content: 'old', orphanTemp: false, emptyLock: true },
-  { name: 'marker: store lock create', inject: ['-P', 'LOCK_STORE', '-e', 'inject=openat:signal=SIGKILL:when=1'], content: 'old', orphanTemp: false },
-  { name: 'marker: temp created (O_EXCL), before write', inject: ['-e', 'inject=fchmod:signal=SIGKILL:when=3'], content: 'old', orphanTemp: true },
+  { name: 'reservation: store lock content written ahead', inject: ['-e', 'inject=fchmod:signal=SIGKILL:when=2'], content: 'old', orphanTemp: true },
+  { name: 'reservation: temp being allocated', inject: ['-e', 'inject=pwrite64:signal=SIGKILL:when=1'], content: 'old', orphanTemp: true },
+  { name: 'marker: store lock link', inject: ['-P', 'LOCK_STORE', '-e', 'inject=link:signal=SIGKILL:when=1'], content: 'old', orphanTemp: true },
+  { name: 'marker: temp content write', inject: ['-e', 'inject=pwrite64:signal=SIGKILL:when=3'], content: 'old', orphanTemp: true },
+  { name: 'marker: reserved temp overwritten, before truncate', inject: ['-e', 'inject=ftruncate:signal=SIGKILL:when=1'], content: 'old', orphanTemp: true },
   { name: 'marker: temp fsync', inject: ['-e', 'inject=fsync:signal=SIGKILL:when=1'], content: 'old', orphanTemp: true },
   { name: 'marker: rename', inject: ['-e', 'inject=rename:signal=SIGKILL:when=1'], content: 'old', orphanTemp: true },
-  { name: 'marker: folder fsync', inject: ['-e', 'inject=fsync:signal=SIGKILL:when=2'], content: 'old+marker', orphanTemp: false },
-  { name: 'marker: store lock release', inject: ['-P', 'LOCK_STORE', '-e', 'inject=unlink:signal=SIGKILL:when=1'], content: 'old+marker', orphanTemp: false },
-  { name: 'new pair: store lock create', inject: ['-P', 'LOCK_STORE', '-e', 'inject=openat:signal=SIGKILL:when=3'], content: 'old+marker', orphanTemp: false },
-  { name: 'new pair: before temp create', inject: ['-e', 'inject=getdents64:signal=SIGKILL:when=3'], content: 'old+marker', orphanTemp: false },
-  { name: 'new pair: temp created (O_EXCL), before write', inject: ['-e', 'inject=fchmod:signal=SIGKILL:when=5'], content: 'old+marker', orphanTemp: true },
+  { name: 'marker: folder fsync', inject: ['-e', 'inject=fsync:signal=SIGKILL:when=2'], content: 'old+marker', orphanTemp: true },
+  { name: 'marker: store lock release', inject: ['-P', 'LOCK_STORE', '-e', 'inject=unlink:signal=SIGKILL:when=1'], content: 'old+marker', orphanTemp: true },
+  { name: 'new pair: store lock link', inject: ['-P', 'LOCK_STORE', '-e', 'inject=link:signal=SIGKILL:when=2'], content: 'old+marker', orphanTemp: true },
+  { name: 'new pair: orphan sweep', inject: ['-e', 'inject=getdents64:signal=SIGKILL:when=9'], content: 'old+marker', orphanTemp: true },
+  { name: 'new pair: temp content write', inject: ['-e', 'inject=pwrite64:signal=SIGKILL:when=4'], content: 'old+marker', orphanTemp: true },
+  { name: 'new pair: reserved temp overwritten, before truncate', inject: ['-e', 'inject=ftruncate:signal=SIGKILL:when=2'], content: 'old+marker', orphanTemp: true },
   { name: 'new pair: temp fsync (after write)', inject: ['-e', 'inject=fsync:signal=SIGKILL:when=3'], content: 'old+marker', orphanTemp: true },
   { name: 'new pair: rename', inject: ['-e', 'inject=rename:signal=SIGKILL:when=2'], content: 'old+marker', orphanTemp: true },
-  { name: 'new pair: folder fsync', inject: ['-e', 'inject=fsync:signal=SIGKILL:when=4'], content: 'new', orphanTemp: false },
-  { name: 'new pair: store lock release', inject: ['-P', 'LOCK_STORE', '-e', 'inject=unlink:signal=SIGKILL:when=2'], content: 'new', orphanTemp: false },
+  { name: 'new pair: folder fsync', inject: ['-e', 'inject=fsync:signal=SIGKILL:when=4'], content: 'new', orphanTemp: true },
+  { name: 'new pair: store lock release', inject: ['-P', 'LOCK_STORE', '-e', 'inject=unlink:signal=SIGKILL:when=2'], content: 'new', orphanTemp: true },
   { name: 'user lock release', inject: ['-P', 'LOCK_USER', '-e', 'inject=unlink:signal=SIGKILL:when=1'], content: 'new', orphanTemp: false },
 ];
 
 /** The points between the POST and the save's rename: strict rotation loses the user there (F8). */
-const STRICT_POINTS = ['new pair: temp created (O_EXCL), before write', 'new pair: rename'];
-
-/**
- * The temp's content write cannot be singled out by path (the temp name is random) and the libuv thread
- * also writes to its wake-up eventfd, so `when` for it comes from a traced run of the same command: the
- * index of the new pair's `{\n  "version"...` write among that thread's writes (checked above every other
- * thread's count). Wake-ups can coalesce differently from run to run, so the kill is verified afterwards
- * and retried (at most 3 times) when it landed elsewhere.
- */
-async function discoverTempWrite(l: FaultLab): Promise<number | string> {
-  await resetStore(l);
-  const log = join(l.root, 'discover-write.log');
-  await l.cli(['refresh', '--email', EMAIL, '--force'], { wrap: ['strace', '-f', '-qq', '-e', 'trace=write', '-o', log], env: { UV_THREADPOOL_SIZE: '1' } });
-  await l.settle();
-  const perThread = new Map<string, number>();
-  const hits: Array<{ tid: string; n: number }> = [];
-  for (const line of (await readFile(log, 'utf8')).split('\n')) {
-    const m = /^(\d+) write\(\d+, "(.{0,16})/.exec(line);
-    if (!m) continue;
-    const n = (perThread.get(m[1]!) ?? 0) + 1;
-    perThread.set(m[1]!, n);
-    if (m[2]!.startsWith('{\\n  \\"version')) hits.push({ tid: m[1]!, n });
-  }
-  await rm(log, { force: true });
-  const target = hits[1];
-  const counts = JSON.stringify(Object.fromEntries(perThread));
-  if (!target) return `${hits.length} store write(s) seen; writes per thread ${counts}`;
-  const others = [...perThread].filter(([tid]) => tid !== target.tid).map(([, n]) => n);
-  return others.every((n) => n < target.n) ? target.n : `write #${target.n} is reached by another thread too: ${counts}`;
-}
+const STRICT_POINTS = ['new pair: reserved temp overwritten, before truncate', 'new pair: rename'];
 
 function userLockPath(dir: string): string {
   return join(dir, `.tokens.json.user-${createHash('sha256').update(EMAIL).digest('hex').slice(0, 24)}.lock`);
@@ -123,7 +103,8 @@ async function crashAt(l: FaultLab, p: Point, row: LedgerRow, problems: string[]
   const content: Content | 'other' = u.refresh_token === old.refresh_token
     ? (u.refresh_in_flight ? 'old+marker' : 'old')
     : u.refresh_token === latest.refresh_token && u.access_token === latest.access_token && !u.refresh_in_flight ? 'new' : 'other';
-  const temps = (await readdir(l.dir)).filter((n) => n.endsWith('.tmp'));
+  // Orphans: a temp, or what a reservation held (issue 15 item 4: allocated before the POST, until release).
+  const temps = (await readdir(l.dir)).filter((n) => n.endsWith('.tmp') || n.endsWith('.reserve'));
   if (content !== p.content) problems.push(`${tag}: store holds ${content}, expected ${p.content}`);
   if ((temps.length > 0) !== p.orphanTemp) problems.push(`${tag}: orphan temps ${JSON.stringify(temps)}, expected ${p.orphanTemp ? 'one' : 'none'}`);
   if (p.emptyLock) {
@@ -158,27 +139,6 @@ async function crashAt(l: FaultLab, p: Point, row: LedgerRow, problems: string[]
   return `${tag}: ${content}${temps.length ? ' + orphan temp' : ''}; next run exit ${next.code} in ${next.wallMs} ms`;
 }
 
-async function tempWritePoint(l: FaultLab, row: LedgerRow, problems: string[]): Promise<string> {
-  const why: string[] = [];
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    const k = await discoverTempWrite(l);
-    if (typeof k === 'string') {
-      why.push(k);
-      continue;
-    }
-    const point: Point = { name: `new pair: temp content write (write #${k} of the store thread)`, inject: ['-e', `inject=write:signal=SIGKILL:when=${k}`], content: 'old+marker', orphanTemp: true };
-    const mine: string[] = [];
-    const line = await crashAt(l, point, row, mine, false);
-    if (mine.length === 0 || attempt === 3) {
-      problems.push(...mine);
-      return `${line}${attempt > 1 ? ` (attempt ${attempt})` : ''}`;
-    }
-    row.iterations -= 1;
-  }
-  // Not a product failure: the point is bracketed by the deterministic "temp created" and "temp fsync" points.
-  return `new pair: temp content write: NOT REACHED (no usable write index in 3 traced runs: ${why.join('; ')})`;
-}
-
 describe('deterministic crash points under strace (T5)', () => {
   let grace: FaultLab;
   let strict: FaultLab;
@@ -196,13 +156,12 @@ describe('deterministic crash points under strace (T5)', () => {
     const problems: string[] = [];
     const matrix: string[] = [];
     for (const p of POINTS) matrix.push(await crashAt(grace, p, row, problems, false));
-    matrix.push(await tempWritePoint(grace, row, problems));
     for (const name of STRICT_POINTS) matrix.push(await crashAt(strict, POINTS.find((p) => p.name === name)!, row, problems, true));
     const leaks = [...grace.leaks(), ...strict.leaks()];
     row.leaks = leaks.length;
     row.secretsChecked = grace.secrets().size + strict.secrets().size;
     row.failed = problems.length;
-    row.notes = `${POINTS.length + 1} points x box-grace (one via a traced write index) + ${STRICT_POINTS.length} x strict; ${problems.length} problem(s)`;
+    row.notes = `${POINTS.length} points x box-grace + ${STRICT_POINTS.length} x strict; ${problems.length} problem(s)`;
     recordRow(row);
     process.stdout.write(`\nT5 crash-point matrix:\n  ${matrix.join('\n  ')}\n`);
     expect(problems, problems.join('\n\n')).toEqual([]);

@@ -113,7 +113,7 @@ describe('permissions as uid 65534 (T8)', () => {
     });
     check(r.code === 0, `refresh succeeded\n${describeResult(r)}`);
     check((await mode(store)) === 0o600, `store mode 0${(await mode(store)).toString(8)}`);
-    const creates = (await readFile(log, 'utf8')).split('\n').filter((line) => /openat\(.*\.(tmp|lock|probe)"/.test(line) && /O_CREAT/.test(line));
+    const creates = (await readFile(log, 'utf8')).split('\n').filter((line) => /openat\(.*\.(tmp|lock|probe|reserve)"/.test(line) && /O_CREAT/.test(line));
     check(creates.length >= 3, `saw the temp/lock creates: ${creates.length}`);
     const loose = creates.filter((line) => !/O_EXCL/.test(line) || !/0600\)/.test(line) || !/O_NOFOLLOW/.test(line));
     check(loose.length === 0, `every create is O_EXCL|O_NOFOLLOW, 0600: ${loose.join('\n')}`);

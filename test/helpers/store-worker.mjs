@@ -6,6 +6,7 @@
  *   save: update() saving a token pair for `email`, `rounds` times
  *   nest: `rounds` times: inside withUserLock(email) append "<pid", sleep 100 ms, append ">pid" to `log`
  *   hold: take withUserLock(email), append "<pid" to `log`, print HELD, then wait until killed
+ *   reserve: store.reserveWrite(), print HELD, then wait until killed (an orphaned reservation)
  * With `barrier`, prints READY once loaded and starts only when that file exists (a simultaneous start).
  * Prints one JSON line {ok:true,...} or {ok:false,code,message} and exits 0 or the error's exit code.
  */
@@ -49,6 +50,11 @@ const ops = {
         appendFileSync(args.log, `>${process.pid}\n`);
       });
     }
+  },
+  async reserve() {
+    await store.reserveWrite();
+    process.stdout.write('HELD\n');
+    await new Promise(() => setInterval(() => {}, 1 << 30));
   },
   async hold() {
     await store.withUserLock(args.email, async () => {

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { StoreWriteError } from '../../errors.js';
-import { CREATE_EXCLUSIVE, errnoCode, type StoreFs } from './fs-layer.js';
+import { CREATE_EXCLUSIVE, errnoCode, type StoreFile, type StoreFs } from './fs-layer.js';
 
 export interface AtomicWriteOptions {
   fs: StoreFs;
@@ -22,6 +22,14 @@ export interface AtomicWriteOptions {
 }
 
 export const TEMP_SUFFIX = '.tmp';
+
+/** A temp file allocated ahead of the write (write-reserve.ts), open until it is renamed or removed. */
+export interface ReservedTemp {
+  readonly path: string;
+  readonly fh: StoreFile;
+  /** Bytes allocated (written). */
+  size: number;
+}
 
 export function tempPrefix(storePath: string): string {
   return `.${basename(storePath)}.`;
@@ -88,8 +96,46 @@ export async function writeStoreAtomic(path: string, data: Buffer, opts: AtomicW
     await fs.unlink(tmp).catch(() => {});
     throw writeFailure(path, err, step);
   }
+  await syncFolder(path, opts);
+}
+
+/**
+ * The same durable write into a temp reserved ahead (write-reserve.ts): overwrite from offset 0, truncate to
+ * the data's length, size check, fsync, rename, fsync of the folder. No step needs a new block as long as
+ * the data fits the reservation. Failing before the rename, the old store is untouched and the temp stays
+ * open for the caller to reuse (every byte is written again then); resolves once renamed.
+ */
+export async function writeStoreIntoReserved(path: string, data: Buffer, temp: ReservedTemp, opts: AtomicWriteOptions): Promise<void> {
+  const fh = temp.fh;
+  let step = 'writing the temp file';
   try {
-    await fs.fsyncDir(dir);
+    for (let off = 0; off < data.length;) {
+      const { bytesWritten } = await fh.write(data, off, data.length - off, off);
+      if (bytesWritten <= 0) throw Object.assign(new Error('no progress writing the temp file'), { code: 'ENOSPC' });
+      off += bytesWritten;
+    }
+    await fh.truncate(data.length);
+    temp.size = Math.min(temp.size, data.length);
+    step = 'checking the temp file size';
+    const st = await fh.stat();
+    if (st.size !== data.length) {
+      throw Object.assign(new Error(`short write: ${st.size} of ${data.length} bytes`), { code: 'ENOSPC' });
+    }
+    step = 'fsync of the temp file';
+    await fh.sync();
+    step = 'renaming the temp file over the store';
+    await opts.fs.rename(temp.path, path);
+  } catch (err) {
+    throw writeFailure(path, err, step);
+  }
+  await fh.close().catch(() => {});
+  await syncFolder(path, opts);
+}
+
+async function syncFolder(path: string, opts: AtomicWriteOptions): Promise<void> {
+  const dir = dirname(path);
+  try {
+    await opts.fs.fsyncDir(dir);
   } catch (err) {
     opts.onWarning(
       `saved ${path}, durability unknown: fsync of the folder ${dir} failed (${errnoCode(err) ?? 'error'}); a power loss now could undo this save`,

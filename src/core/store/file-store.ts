@@ -13,13 +13,15 @@ import { createHash } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { StoreWriteError } from '../../errors.js';
-import { TEMP_SUFFIX, tempPrefix, writeStoreAtomic } from './atomic-write.js';
+import { TEMP_SUFFIX, tempPrefix, writeStoreAtomic, writeStoreIntoReserved, type ReservedTemp } from './atomic-write.js';
 import { emptyDocument, normalizeStoreEmail, serializeStore } from './format.js';
 import { withFsOverrides, type StoreFs } from './fs-layer.js';
 import { acquireLock, type HeldLock } from './lock-file.js';
 import { UpdateQueue, applyBatch, batchSignal, checkWritable, type Outcome, type PendingUpdate } from './group-commit.js';
-import { ensureStoreDir, ensureWritable, inspectStore } from './store-dir.js';
+import { ensureStoreDir, ensureWritable, inspectStore, warnIfNetworkFs } from './store-dir.js';
+import { WriteReserve } from './write-reserve.js';
 import { readStoreFile, type StoreSnapshot } from './read-store.js';
+import { checkStoreFolder } from './store-guard.js';
 import { ParsedCache } from './parsed-cache.js';
 import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore, WriteReservation } from './types.js';
 
@@ -68,11 +70,13 @@ class FileStore implements TokenStore {
   private readonly updates = new UpdateQueue((batch) => this.commit(batch));
   /** The last bytes read or written and their document: a re-read of unchanged bytes skips parse + validate. */
   private readonly parsed = new ParsedCache();
+  private readonly reserve: WriteReserve;
 
   constructor(path: string, opts: FileStoreOptions) {
     this.location = path;
     this.opts = opts;
     this.fs = withFsOverrides(opts.fs);
+    this.reserve = new WriteReserve(path, this.fs, () => this.lockHost());
   }
 
   private warn = (line: string): void => this.opts.onWarning?.(line);
@@ -82,8 +86,31 @@ class FileStore implements TokenStore {
     return this.snapshot().then((s) => s.doc);
   }
 
-  private snapshot(): Promise<StoreSnapshot> {
+  private async snapshot(): Promise<StoreSnapshot> {
+    await this.guard();
     return readStoreFile(this.location, { fs: this.fs, euid: this.opts.euid, onWarning: this.warn, cache: this.parsed });
+  }
+
+  /**
+   * The folder and its lock files judged once per store object, before anything else touches them; again
+   * after box-qc created the folder (someone could have made it first: mkdir -p accepts an existing one).
+   */
+  private guarded: Promise<boolean> | undefined;
+  private async guard(): Promise<void> {
+    const checked = (this.guarded ??= checkStoreFolder(this.location, this.fs, this.opts.euid));
+    try {
+      if (!(await checked)) this.guarded = undefined;
+    } catch (err) {
+      this.guarded = undefined;
+      throw err;
+    }
+  }
+
+  /** The folder checked, created if missing (0700), and checked again when it was just created. */
+  private async prepareDir(): Promise<void> {
+    await this.guard();
+    await ensureStoreDir(this.location, this.fs);
+    await this.guard();
   }
 
   async withUserLock<T>(email: string, fn: () => Promise<T>, options?: LockOptions): Promise<T> {
@@ -92,7 +119,7 @@ class FileStore implements TokenStore {
     // Re-entrant within the same async call chain. Other callers in this process for the same user wait on
     // the lock file exactly as other processes do: bounded, abortable, reported once through onWait.
     if (held?.has(key)) return fn();
-    await ensureStoreDir(this.location, this.fs);
+    await this.prepareDir();
     const lock = await this.lock(userLockPath(this.location, key), options);
     try {
       return await this.heldUsers.run(new Set([...(held ?? []), key]), fn);
@@ -102,12 +129,13 @@ class FileStore implements TokenStore {
   }
 
   update<T>(mutate: (doc: StoreDocument) => T, options?: LockOptions): Promise<T> {
+    this.reserve.noteUpdate();
     return this.updates.enqueue(mutate, options);
   }
 
   /** One lock, one re-read, every mutation in order, one write; callers are settled after the lock is released. */
   private async commit(batch: PendingUpdate[]): Promise<void> {
-    await ensureStoreDir(this.location, this.fs);
+    await this.prepareDir();
     const waitMs = Math.max(...batch.map((b) => b.options?.waitMs ?? this.opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS));
     const abort = batchSignal(batch);
     let lock: HeldLock;
@@ -117,21 +145,32 @@ class FileStore implements TokenStore {
       abort.dispose();
     }
     let outcomes: Outcome[];
+    let temp: ReservedTemp | undefined;
+    let renamed = false;
     try {
-      const snap = await this.snapshot();
-      const applied = applyBatch(snap.doc, batch);
-      outcomes = applied.outcomes;
-      const bytes = serializeStore(applied.doc);
-      const saved = checkWritable(applied.doc, this.location);
-      const baseline = snap.exists ? snap.bytes : serializeStore(emptyDocument());
-      if (!bytes.equals(baseline)) {
-        if (snap.exists) await this.removeOrphanTemps();
-        await writeStoreAtomic(this.location, bytes, { fs: this.fs, onWarning: this.warn, randomId: this.opts.tempRandomId });
-        // The next re-read (under this lock or the next) finds exactly these bytes unless another process wrote.
-        this.parsed.set(bytes, saved);
+      try {
+        const snap = await this.snapshot();
+        const applied = applyBatch(snap.doc, batch);
+        outcomes = applied.outcomes;
+        const bytes = serializeStore(applied.doc);
+        const saved = checkWritable(applied.doc, this.location);
+        const baseline = snap.exists ? snap.bytes : serializeStore(emptyDocument());
+        if (!bytes.equals(baseline)) {
+          if (snap.exists) await this.removeOrphanTemps();
+          temp = await this.reserve.take();
+          const writeOpts = { fs: this.fs, onWarning: this.warn, randomId: this.opts.tempRandomId };
+          if (temp) await writeStoreIntoReserved(this.location, bytes, temp, writeOpts);
+          else await writeStoreAtomic(this.location, bytes, writeOpts);
+          renamed = true;
+          // The next re-read (under this lock or the next) finds exactly these bytes unless another process wrote.
+          this.parsed.set(bytes, saved);
+        }
+      } finally {
+        await lock.release();
       }
     } finally {
-      await lock.release();
+      // Before the callers hear back: the next save of a reservation must find its temp ready.
+      if (temp) await this.reserve.afterWrite(temp, renamed);
     }
     batch.forEach((item, i) => {
       const o = outcomes[i]!;
@@ -157,6 +196,8 @@ class FileStore implements TokenStore {
         await this.fs.unlink(join(dirname(this.location), name)).catch(() => {});
       }
     }
+    // Reservations are made outside the lock: only those of dead processes go.
+    await this.reserve.removeOrphans();
   }
 
   private async lock(path: string, options: LockOptions | undefined): Promise<HeldLock> {
@@ -164,7 +205,10 @@ class FileStore implements TokenStore {
     try {
       return await acquireLock(path, {
         fs: this.fs,
-        host: { pid: this.opts.pid, hostname: this.opts.hostname ?? osHostname(), isPidAlive: this.opts.isPidAlive },
+        host: this.lockHost(),
+        euid: this.opts.euid,
+        // Under a reservation the store lock is linked from a file written ahead: no new block needed.
+        prepared: path === storeLockPath(this.location) ? this.reserve.preparedLock() : undefined,
         waitMs: options?.waitMs ?? this.opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
         signal: options?.signal,
         onWait: (holder) => {
@@ -183,14 +227,19 @@ class FileStore implements TokenStore {
     }
   }
 
+  private lockHost() {
+    return { pid: this.opts.pid, hostname: this.opts.hostname ?? osHostname(), isPidAlive: this.opts.isPidAlive };
+  }
+
   async ensureWritable(): Promise<void> {
+    await this.prepareDir();
     await ensureWritable(this.location, this.fs, this.warn);
   }
 
-  /** Stub until the store helpers' reservation lands (issue 15 interface B): the ensureWritable check. */
   async reserveWrite(): Promise<WriteReservation> {
-    await this.ensureWritable();
-    return { release: async () => {} };
+    await this.prepareDir();
+    await warnIfNetworkFs(this.location, this.fs, this.warn);
+    return this.reserve.reserve();
   }
 
   inspect(): Promise<StoreFileInfo> {
@@ -199,5 +248,6 @@ class FileStore implements TokenStore {
 
   async close(): Promise<void> {
     await this.updates.idle();
+    await this.reserve.releaseAll();
   }
 }

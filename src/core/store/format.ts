@@ -8,6 +8,7 @@
  */
 import { isAscii } from 'node:buffer';
 import { StoreError } from '../../errors.js';
+import { findJsonError } from './json-position.js';
 import type { StoreDocument, StoredUser } from './types.js';
 
 export const STORE_FORMAT_VERSION = 1;
@@ -160,9 +161,12 @@ export function parseStoreBytes(bytes: Uint8Array, path: string): StoreDocument 
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
-  } catch (err) {
-    const detail = err instanceof Error ? err.message.replace(/\s+/g, ' ').slice(0, 160) : 'invalid JSON';
-    throw corrupt(path, `invalid JSON (${detail}; file is ${bytes.length} bytes)`);
+  } catch {
+    // Never V8's message: it quotes up to 10 characters of the file, which in a token store can be a token
+    // (issue 15 item 9). Line and column only.
+    const at = findJsonError(text);
+    const where = at ? `at line ${at.line}, column ${at.column}: ${at.problem}` : 'at an unknown position';
+    throw corrupt(path, `invalid JSON ${where} (file is ${bytes.length} bytes)`);
   }
   return validateDocument(parsed, path);
 }
@@ -172,7 +176,7 @@ export function validateDocument(parsed: unknown, path: string): StoreDocument {
   if (!isPlainObject(parsed)) throw corrupt(path, `expected a JSON object at the top level, found ${describe(parsed)}`);
   if (!('version' in parsed)) throw corrupt(path, 'no "version" field');
   if (parsed.version !== STORE_FORMAT_VERSION) {
-    throw new StoreError('E_STORE_VERSION', path, `token store ${path} has unsupported version ${JSON.stringify(parsed.version)?.slice(0, 40)} (box-qc reads version 1)`, {
+    throw new StoreError('E_STORE_VERSION', path, `token store ${path} has unsupported version ${describeVersion(parsed.version)} (box-qc reads version 1)`, {
       hint: 'a newer tool wrote this file: upgrade box-qc; the file was not changed',
     });
   }
@@ -181,9 +185,12 @@ export function validateDocument(parsed: unknown, path: string): StoreDocument {
   // Keys box-qc wrote are already normalised: then the parsed map is kept as it is (building a second
   // 10,000-key map was a fifth of reading a big store, issue 8) and no two keys can collide.
   let users: Record<string, StoredUser> | undefined;
-  for (const rawKey of Object.keys(raw)) {
+  const keys = Object.keys(raw);
+  for (let n = 0; n < keys.length; n++) {
+    const rawKey = keys[n]!;
     const key = normalizeStoreEmail(rawKey);
-    if (!key.includes('@')) throw corrupt(path, `user key ${JSON.stringify(rawKey.slice(0, 80))} is not an email`);
+    // Not quoted: a key that is no email could be anything pasted there, a token included (issue 15 item 9).
+    if (!key.includes('@')) throw corrupt(path, `user key number ${n + 1} in "users" is not an email`);
     const record = validateUser(raw[rawKey], key, path);
     if (users === undefined && key !== rawKey) users = copyUntil(raw, rawKey);
     if (users !== undefined) {
@@ -262,6 +269,11 @@ function validateUser(record: unknown, key: string, path: string): StoredUser {
     if (v !== undefined && v !== null && !isPlainObject(v)) throw corrupt(path, `${where}.${field} must be an object`);
   }
   return record as StoredUser;
+}
+
+/** A number is shown as it is; anything else only by its type, so no file content is ever quoted. */
+function describeVersion(v: unknown): string {
+  return typeof v === 'number' && Number.isFinite(v) ? String(v) : describe(v);
 }
 
 function describe(v: unknown): string {

@@ -14,8 +14,13 @@ export interface StoreFile {
   stat(): Promise<Stats>;
   chmod(mode: number): Promise<void>;
   readFile(): Promise<Buffer>;
+  /** One read of up to `length` bytes at `position` (FileHandle's signature). */
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
   /** Writes all of data from the current position. */
   writeFile(data: string | Uint8Array): Promise<void>;
+  /** One write of up to `length` bytes at `position`; may be short (FileHandle's signature). */
+  write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
+  truncate(length: number): Promise<void>;
   sync(): Promise<void>;
   /** Idempotent. */
   close(): Promise<void>;
@@ -35,6 +40,10 @@ export interface StoreFs {
   mkdir(path: string, mode: number): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
   lstat(path: string): Promise<Stats>;
+  /** Follows symbolic links (the store folder may be one: store-guard.ts). */
+  stat(path: string): Promise<Stats>;
+  /** A second name for a file: needs no data blocks (a pre-written lock file is linked into place). */
+  link(existing: string, newPath: string): Promise<void>;
   readdir(path: string): Promise<string[]>;
   statfs(path: string): Promise<StatfsInfo>;
   /** fsync of a folder, so a rename inside it survives a power loss (fsync(2); renameio #11). */
@@ -68,7 +77,10 @@ function descriptorFile(fd: number): StoreFile {
     // One synchronous read: fs.readFile would hop through the thread pool for every 512 KB chunk, and the
     // store is read whole anyway (a 10,000-user store is 5 MB: a few ms).
     readFile: async () => fs.readFileSync(fd),
+    read: (buffer, offset, length, position) => call<number>((cb) => fs.read(fd, buffer, offset, length, position, cb)).then((bytesRead) => ({ bytesRead })),
     writeFile: (data) => call((cb) => fs.writeFile(fd, data, cb)),
+    write: (buffer, offset, length, position) => call<number>((cb) => fs.write(fd, buffer, offset, length, position, cb)).then((bytesWritten) => ({ bytesWritten })),
+    truncate: (length) => call((cb) => fs.ftruncate(fd, length, cb)),
     sync: () => call((cb) => fs.fsync(fd, cb)),
     close: () => (closing ??= call((cb) => fs.close(fd, cb))),
   };
@@ -81,6 +93,8 @@ export const nodeStoreFs: StoreFs = {
   mkdir: (path, mode) => call((cb) => fs.mkdir(path, { mode, recursive: true }, (err) => cb(err, undefined))),
   chmod: (path, mode) => call((cb) => fs.chmod(path, mode, cb)),
   lstat: (path) => call<Stats>((cb) => fs.lstat(path, cb)),
+  stat: (path) => call<Stats>((cb) => fs.stat(path, cb)),
+  link: (existing, newPath) => call((cb) => fs.link(existing, newPath, cb)),
   readdir: (path) => call<string[]>((cb) => fs.readdir(path, cb)),
   statfs: async (path) => {
     const s = await call<fs.StatsFs>((cb) => fs.statfs(path, cb));

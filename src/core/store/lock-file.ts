@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreBusyError, StoreError, StoreWriteError } from '../../errors.js';
 import { CREATE_EXCLUSIVE, READ_NOFOLLOW, errnoCode, type StoreFs } from './fs-layer.js';
+import { LOCK_MAX_BYTES, checkLockStat, unsafeLock } from './lock-checks.js';
 import { readBootId, readProcStat } from './proc-info.js';
 import { takeReapMutex } from './reap-mutex.js';
 import type { LockWaitInfo } from './types.js';
@@ -36,6 +37,13 @@ export interface LockOwner {
 export interface AcquireOptions {
   fs: StoreFs;
   host: LockHost;
+  /** Lock files owned by anyone but this uid or root are refused (issue 15 item 6); undefined skips it. */
+  euid?: number | undefined;
+  /**
+   * A lock file already written (prepareLockFile): acquiring links it into place, which needs no data
+   * blocks, so the lock can be taken on a disk that filled up meanwhile (issue 15 item 4).
+   */
+  prepared?: PreparedLock | undefined;
   waitMs: number;
   signal?: AbortSignal | undefined;
   onWait?: ((holder: LockWaitInfo) => void) | undefined;
@@ -55,6 +63,13 @@ export interface HeldLock {
  */
 const UNREADABLE_LOCK_STALE_MS = 5_000;
 
+
+export interface PreparedLock {
+  /** A file in the lock's folder holding `owner`; stays until the caller removes it. */
+  readonly path: string;
+  readonly owner: LockOwner;
+}
+
 interface SeenLock {
   owner: LockOwner | undefined;
   ino: number;
@@ -70,23 +85,37 @@ function ownStart(pid: number): Promise<string | undefined> {
   return start;
 }
 
-export async function acquireLock(path: string, opts: AcquireOptions): Promise<HeldLock> {
-  const self: LockOwner = {
-    pid: opts.host.pid,
-    host: opts.host.hostname,
+async function lockOwner(host: LockHost): Promise<LockOwner> {
+  return {
+    pid: host.pid,
+    host: host.hostname,
     bootId: await readBootId(),
-    procStart: await ownStart(opts.host.pid),
+    procStart: await ownStart(host.pid),
     nonce: randomBytes(16).toString('hex'),
   };
+}
+
+/**
+ * Writes a lock file's content ahead of time at `path` (O_EXCL, 0600: its block is taken by the write).
+ * Fails (StoreWriteError) when there is no room; then nothing is left behind.
+ */
+export async function prepareLockFile(path: string, host: LockHost, fs: StoreFs): Promise<PreparedLock> {
+  const owner = await lockOwner(host);
+  await writeLockFile(path, owner, fs, true);
+  return { path, owner };
+}
+
+export async function acquireLock(path: string, opts: AcquireOptions): Promise<HeldLock> {
+  const self = opts.prepared?.owner ?? (await lockOwner(opts.host));
   const started = performance.now();
   let waiting = false;
   for (;;) {
     opts.signal?.throwIfAborted();
-    if (await tryCreate(path, self, opts.fs)) return heldLock(path, self.nonce, opts.fs);
-    const seen = await inspectLock(path, opts.fs);
+    if (await tryCreate(path, self, opts)) return heldLock(path, self.nonce, opts);
+    const seen = await inspectLock(path, opts.fs, opts.euid);
     if (seen === undefined) continue; // released between our create and our read: try again at once
     if (await isStale(seen, self, opts)) {
-      if (await removeStale(path, seen, opts.fs)) continue;
+      if (await removeStale(path, seen, opts.fs, opts.euid)) continue;
     }
     if (!waiting) {
       waiting = true;
@@ -115,17 +144,32 @@ function busyError(path: string, owner: LockOwner | undefined, myHost: string): 
   });
 }
 
-async function tryCreate(path: string, self: LockOwner, fs: StoreFs): Promise<boolean> {
+async function tryCreate(path: string, self: LockOwner, opts: AcquireOptions): Promise<boolean> {
+  if (opts.prepared) {
+    try {
+      // link(2) fails with EEXIST on any existing path, a planted symlink included, exactly as O_EXCL does.
+      await opts.fs.link(opts.prepared.path, path);
+      return true;
+    } catch (err) {
+      if (errnoCode(err) === 'EEXIST') return false;
+      throw lockWriteError(path, err);
+    }
+  }
+  return writeLockFile(path, self, opts.fs, false);
+}
+
+/** O_EXCL create + content; false when the path exists (an error instead when `ahead`: a name of our own). */
+async function writeLockFile(path: string, owner: LockOwner, fs: StoreFs, ahead: boolean): Promise<boolean> {
   let fh;
   try {
     fh = await fs.open(path, CREATE_EXCLUSIVE, 0o600);
   } catch (err) {
-    if (errnoCode(err) === 'EEXIST') return false;
+    if (errnoCode(err) === 'EEXIST' && !ahead) return false;
     throw lockWriteError(path, err);
   }
   try {
     await fh.chmod(0o600);
-    await fh.writeFile(JSON.stringify(self));
+    await fh.writeFile(JSON.stringify(owner));
     await fh.close();
     return true;
   } catch (err) {
@@ -143,7 +187,7 @@ function lockWriteError(path: string, err: unknown): StoreWriteError {
   return new StoreWriteError('E_STORE_LOCK', path, `cannot create lock file ${path} (${code ?? 'error'})`, { cause: err });
 }
 
-async function inspectLock(path: string, fs: StoreFs): Promise<SeenLock | undefined> {
+async function inspectLock(path: string, fs: StoreFs, euid: number | undefined): Promise<SeenLock | undefined> {
   let fh;
   try {
     fh = await fs.open(path, READ_NOFOLLOW);
@@ -154,19 +198,19 @@ async function inspectLock(path: string, fs: StoreFs): Promise<SeenLock | undefi
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw unsafeLock(path, 'is not a regular file');
-    const raw = (await fh.readFile()).toString('utf8');
+    checkLockStat(path, st, euid);
+    // Bounded even if the file grows after the fstat: one read of at most LOCK_MAX_BYTES + 1.
+    const buf = Buffer.alloc(LOCK_MAX_BYTES + 1);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    if (bytesRead > LOCK_MAX_BYTES) throw unsafeLock(path, `is larger than any lock box-qc writes (over ${LOCK_MAX_BYTES} bytes)`);
+    const raw = buf.subarray(0, bytesRead).toString('utf8');
     return { owner: parseOwner(raw), ino: st.ino, mtimeMs: st.mtimeMs, raw };
   } finally {
     await fh.close().catch(() => {});
   }
 }
 
-function unsafeLock(path: string, what: string): StoreError {
-  return new StoreError('E_STORE_LOCK_UNSAFE', path, `lock file ${path} ${what}; refusing to use it`, {
-    hint: 'remove it by hand after checking that nobody planted it on purpose',
-  });
-}
+
 
 function parseOwner(raw: string): LockOwner | undefined {
   try {
@@ -204,11 +248,11 @@ async function isStale(seen: SeenLock, self: LockOwner, opts: AcquireOptions): P
  * lock we judged (inode, mtime, content with its nonce). Its holder is dead, so only a remover could touch it,
  * and removers are serialised. Returns false when another process is removing it (the caller waits a poll).
  */
-async function removeStale(path: string, seen: SeenLock, fs: StoreFs): Promise<boolean> {
+async function removeStale(path: string, seen: SeenLock, fs: StoreFs, euid: number | undefined): Promise<boolean> {
   const mutex = await takeReapMutex(path);
   if (mutex === 'busy') return false;
   try {
-    const now = await inspectLock(path, fs);
+    const now = await inspectLock(path, fs, euid);
     const same = now !== undefined && now.ino === seen.ino && now.mtimeMs === seen.mtimeMs && now.raw === seen.raw;
     if (same) {
       await fs.unlink(path).catch((err: unknown) => {
@@ -221,7 +265,7 @@ async function removeStale(path: string, seen: SeenLock, fs: StoreFs): Promise<b
   }
 }
 
-function heldLock(path: string, nonce: string, fs: StoreFs): HeldLock {
+function heldLock(path: string, nonce: string, opts: AcquireOptions): HeldLock {
   let released = false;
   return {
     path,
@@ -230,8 +274,8 @@ function heldLock(path: string, nonce: string, fs: StoreFs): HeldLock {
       if (released) return;
       released = true;
       // Release only our own nonce: never remove a lock someone else holds now.
-      const seen = await inspectLock(path, fs).catch(() => undefined);
-      if (seen?.owner?.nonce === nonce) await fs.unlink(path).catch(() => {});
+      const seen = await inspectLock(path, opts.fs, opts.euid).catch(() => undefined);
+      if (seen?.owner?.nonce === nonce) await opts.fs.unlink(path).catch(() => {});
     },
   };
 }

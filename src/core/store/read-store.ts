@@ -2,12 +2,13 @@
  * Opening the store file safely (reliability.md section 6 "Reads", F16, F18, F19): open with O_NOFOLLOW and
  * judge the opened descriptor with fstat (no check-then-open race, as OpenSSH key_perm_ok and safe_path_fd
  * do): not a regular file or not owned by us -> refuse (exit 2); readable/writable by group or others ->
- * tighten to 0600 and warn (the exposure already happened; refusing would only stop cron). ENOENT is the one
+ * tighten to 0600 and warn, once the content validated (tightenMode). ENOENT is the one
  * "no users" case; every other failure is a StoreError naming the path, and the file is never written.
  */
 import { StoreError } from '../../errors.js';
 import { emptyDocument, parseStoreBytes } from './format.js';
-import { READ_NOFOLLOW, errnoCode, type StoreFs } from './fs-layer.js';
+import type { Stats } from 'node:fs';
+import { READ_NOFOLLOW, errnoCode, type StoreFile, type StoreFs } from './fs-layer.js';
 import type { ParsedCache } from './parsed-cache.js';
 import type { StoreDocument } from './types.js';
 
@@ -62,15 +63,6 @@ export async function readStoreFile(path: string, ctx: ReadContext): Promise<Sto
       throw refuse(path, 'E_STORE_OWNER', `is owned by uid ${st.uid}, not by the current user (uid ${ctx.euid}); refusing to use it`,
         'run box-qc as the user who owns the store, or fix its owner');
     }
-    const mode = st.mode & 0o777;
-    if ((mode & 0o077) !== 0) {
-      try {
-        await fh.chmod(0o600);
-      } catch (err) {
-        throw refuse(path, 'E_STORE_PERMISSION', `is accessible by other users (mode ${octal(mode)}) and could not be tightened (${errnoCode(err) ?? 'error'})`);
-      }
-      ctx.onWarning(`token store ${path} was accessible by other users (mode ${octal(mode)}); tightened to 0600`);
-    }
     let bytes: Buffer;
     try {
       bytes = await fh.readFile();
@@ -82,10 +74,32 @@ export async function readStoreFile(path: string, ctx: ReadContext): Promise<Sto
       doc = parseStoreBytes(bytes, path);
       ctx.cache?.parsed(bytes, doc);
     }
+    // Only now, on a file that validated as our store: a file that fails is never modified (issue 15 item 9).
+    await tightenMode(fh, st, path, ctx);
     return { doc, exists: true, bytes };
   } finally {
     await fh.close().catch(() => {});
   }
+}
+
+/**
+ * A store readable by others is tightened to 0600 (the exposure already happened; refusing would only stop
+ * cron). Not when the file has other hard links: the mode belongs to every name of it, and a backup tool's
+ * hard link (rsnapshot, cp -al) or a planted one is not ours to change; a warning says so instead.
+ */
+async function tightenMode(fh: StoreFile, st: Stats, path: string, ctx: ReadContext): Promise<void> {
+  const mode = st.mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  if (st.nlink > 1) {
+    ctx.onWarning(`token store ${path} is accessible by other users but has ${st.nlink} hard links; its mode ${octal(mode)} was left unchanged (remove the other links, then chmod 600 it)`);
+    return;
+  }
+  try {
+    await fh.chmod(0o600);
+  } catch (err) {
+    throw refuse(path, 'E_STORE_PERMISSION', `is accessible by other users (mode ${octal(mode)}) and could not be tightened (${errnoCode(err) ?? 'error'})`);
+  }
+  ctx.onWarning(`token store ${path} was accessible by other users (mode ${octal(mode)}); tightened to 0600`);
 }
 
 export function octal(mode: number): string {

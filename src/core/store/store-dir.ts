@@ -24,7 +24,8 @@ const SLACK_BYTES = 64 * 1024;
 export async function ensureStoreDir(storePath: string, fs: StoreFs): Promise<void> {
   const dir = dirname(storePath);
   try {
-    const st = await fs.lstat(dir);
+    // stat, not lstat: a symlinked folder is followed for writes as for reads; store-guard.ts judged its target.
+    const st = await fs.stat(dir);
     if (st.isDirectory()) return;
     throw new StoreError('E_STORE_NOT_FILE', storePath, `token store folder ${dir} is not a folder`);
   } catch (err) {
@@ -53,8 +54,7 @@ export async function ensureWritable(storePath: string, fs: StoreFs, warn: (line
   }
   try {
     const sfs = await fs.statfs(dir);
-    const network = NETWORK_FS[sfs.type];
-    if (network) warn(`token store ${storePath} is on a network file system (${network}); its locks may not protect it`);
+    warnNetwork(storePath, sfs.type, warn);
     const free = sfs.bavail * sfs.bsize;
     const need = 2 * size + SLACK_BYTES;
     if (free < need) {
@@ -77,6 +77,17 @@ export async function ensureWritable(storePath: string, fs: StoreFs, warn: (line
   }
 }
 
+function warnNetwork(storePath: string, type: number, warn: (line: string) => void): void {
+  const network = NETWORK_FS[type];
+  if (network) warn(`token store ${storePath} is on a network file system (${network}); its locks may not protect it`);
+}
+
+/** The network file system warning of ensureWritable() alone (reserveWrite() checks room by allocating it). */
+export async function warnIfNetworkFs(storePath: string, fs: StoreFs, warn: (line: string) => void): Promise<void> {
+  const sfs = await fs.statfs(dirname(storePath)).catch(() => undefined);
+  if (sfs) warnNetwork(storePath, sfs.type, warn);
+}
+
 function kib(bytes: number): string {
   return `${Math.floor(bytes / 1024)} KiB`;
 }
@@ -84,7 +95,7 @@ function kib(bytes: number): string {
 export async function inspectStore(storePath: string, fs: StoreFs): Promise<StoreFileInfo> {
   const info: StoreFileInfo = { location: storePath, exists: false, kind: 'file' };
   try {
-    const st = await fs.lstat(dirname(storePath));
+    const st = await fs.stat(dirname(storePath));
     info.dirMode = st.mode & 0o777;
   } catch {
     // folder missing: nothing connected yet

@@ -102,7 +102,7 @@ export interface StoreFileInfo {
   server?: { host: string; port: number; database: string; user: string | null };
 }
 
-/** Space for the next saves, held from before a refresh POST until after its save (issue 15 item 4). */
+/** What reserveWrite() holds; release() (idempotent) gives back what was not used. */
 export interface WriteReservation {
   release(): Promise<void>;
 }
@@ -131,7 +131,13 @@ export interface TokenStore {
   update<T>(mutate: (doc: StoreDocument) => T, options?: LockOptions): Promise<T>;
   /** Fails (without side effects on the store) if a save could not be written now: no room, not writable. */
   ensureWritable(): Promise<void>;
-  /** Reserves what the next update() calls need (lock files, temp space); fails like ensureWritable. */
+  /**
+   * Reserves everything the next update() calls of this process need (issue 15 item 4): after it resolves,
+   * until release(), those saves need no new disk space (file store: a pre-written store lock to link into
+   * place and pre-allocated temp files), so a disk that fills during a refresh POST cannot stop the save of
+   * its rotated pair. Fails with StoreWriteError (exit 1) and no side effect when the room is not there.
+   * Replaces ensureWritable() on the refresh path. PostgreSQL: nothing to reserve.
+   */
   reserveWrite(): Promise<WriteReservation>;
   inspect(): Promise<StoreFileInfo>;
   /** Releases connections (postgres). */

@@ -224,7 +224,7 @@ export function findSecrets(text: string, secrets: Set<string>): string[] {
 /** Files that must not survive a clean run: locks, temps, probes (architecture: "Token store locks"). */
 export async function litter(dir: string): Promise<string[]> {
   try {
-    return (await readdir(dir)).filter((n) => /\.(lock|tmp|probe)$/.test(n));
+    return (await readdir(dir)).filter((n) => /\.(lock|tmp|probe|reserve)$/.test(n));
   } catch {
     return [];
   }

@@ -11,7 +11,7 @@ export function requireBuild(): void {
 }
 
 export interface WorkerArgs {
-  op: 'read' | 'save' | 'nest' | 'hold';
+  op: 'read' | 'save' | 'nest' | 'hold' | 'reserve';
   store: string;
   email: string;
   log?: string;

@@ -104,7 +104,7 @@ describe('parseStoreBytes', () => {
     const err = fail('{"version": 1, "users": {');
     expect(err.exitCode).toBe(2);
     expect(err.message).toContain(path);
-    expect(err.message).toMatch(/position \d+|end of JSON/);
+    expect(err.message).toMatch(/invalid JSON at line 1, column \d+: unexpected end of the file/);
   });
 
   it('rejects an empty file, a BOM, NUL bytes and invalid UTF-8', () => {
