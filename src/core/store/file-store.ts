@@ -150,7 +150,7 @@ class FileStore implements TokenStore {
     try {
       try {
         const snap = await this.snapshot();
-        const applied = applyBatch(snap.doc, batch);
+        const applied = applyBatch(snap.doc, batch, this.location);
         outcomes = applied.outcomes;
         const bytes = serializeStore(applied.doc);
         const saved = checkWritable(applied.doc, this.location);
@@ -170,7 +170,9 @@ class FileStore implements TokenStore {
       }
     } finally {
       // Before the callers hear back: the next save of a reservation must find its temp ready.
-      if (temp) await this.reserve.afterWrite(temp, renamed);
+      // Once renamed the batch is committed: a failure to refill the reserve must not report it failed (the
+      // queue would commit its items again).
+      if (temp) await this.reserve.afterWrite(temp, renamed).catch((err: unknown) => { if (!renamed) throw err; });
     }
     batch.forEach((item, i) => {
       const o = outcomes[i]!;

@@ -239,12 +239,17 @@ function isValidUser(r: Record<string, unknown>): boolean {
  */
 const validFrozen = new WeakSet<object>();
 
-function validateUser(record: unknown, key: string, path: string): StoredUser {
+/**
+ * `fail` builds the error from the problem's description: corrupt() for a read; group-commit.ts's write check
+ * passes its own (a record a mutation built is not a corrupt file).
+ */
+export function validateUser(record: unknown, key: string, path: string, fail: (what: string) => Error = (what) => corrupt(path, what)): StoredUser {
   if (typeof record === 'object' && record !== null && validFrozen.has(record)) return record as StoredUser;
   if (isPlainObject(record) && isValidUser(record)) {
     if (Object.isFrozen(record)) validFrozen.add(record);
     return record as StoredUser;
   }
+  const corrupt = (_path: string, what: string) => fail(what);
   const where = `users[${JSON.stringify(key)}]`;
   if (!isPlainObject(record)) throw corrupt(path, `${where} must be an object, found ${describe(record)}`);
   for (const field of REQUIRED_USER_STRINGS) {

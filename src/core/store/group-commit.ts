@@ -4,6 +4,8 @@
  */
 import { validateDocument } from './format.js';
 import { copyDocument, deepFreeze } from './parsed-cache.js';
+import { BoxQcError, ExitCode, StoreError } from '../../errors.js';
+import { checkStorableField, checkStorableRecord } from './storable.js';
 import type { LockOptions, StoreDocument } from './types.js';
 
 export interface PendingUpdate {
@@ -57,10 +59,30 @@ export class UpdateQueue {
       try {
         await this.commit(batch);
       } catch (err) {
-        for (const item of batch) item.reject(err);
+        if (batch.length === 1 || !worthSplitting(err, batch)) {
+          for (const item of batch) item.reject(err);
+          continue;
+        }
+        // The write itself failed (a value the database refused that the checks did not foresee, say):
+        // each item gets a commit of its own before any is rejected, so one bad item cannot take the
+        // others' rotations with it (issue 15 review finding 2).
+        for (const item of batch) {
+          await this.commit([item]).catch((e: unknown) => item.reject(e));
+        }
       }
     }
   }
+}
+
+/**
+ * Whether a failed batch is worth committing item by item. Not when every item would fail the same way after
+ * the same wait: a busy lock (its wait already ran out), a temporary failure (a connection already retried
+ * for seconds), the callers' own abort, a store that cannot be read or trusted (StoreError, exit 2).
+ */
+function worthSplitting(err: unknown, batch: PendingUpdate[]): boolean {
+  if (batch.every((b) => b.options?.signal?.aborted)) return false;
+  if (err instanceof BoxQcError) return err.exitCode !== ExitCode.TEMPFAIL && err.exitCode !== ExitCode.USAGE;
+  return !(err instanceof Error && err.name === 'AbortError');
 }
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -72,14 +94,17 @@ export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown
  * deep copies per update were the largest cost of `refresh --all`, issue 8). A mutation therefore replaces a
  * record it changes, as document.ts does; changing a shared record in place throws a TypeError (ES modules are
  * strict), failing that mutation loudly. A mutation that throws is undone alone: the others run again on a
- * fresh copy without it.
+ * fresh copy without it. So is one that leaves a record no backend can store (storable.ts: an expiry past
+ * year 9999, a NUL in a token; issue 15 review finding 2): each item's changed records are checked right
+ * after it ran, inside its own try, so one bad save never fails the others' rotations.
  */
-export function applyBatch(doc: StoreDocument, batch: PendingUpdate[]): { doc: StoreDocument; outcomes: Outcome[] } {
+export function applyBatch(doc: StoreDocument, batch: PendingUpdate[], location = ''): { doc: StoreDocument; outcomes: Outcome[] } {
   const base = Object.isFrozen(doc) ? doc : deepFreeze(copyDocument(doc));
   const outcomes: Outcome[] = new Array(batch.length);
   const skip = new Set<number>();
   for (;;) {
-    const working: StoreDocument = { ...base, users: { ...base.users } };
+    const users = { ...base.users };
+    const working: StoreDocument = { ...base, users };
     let failed = false;
     for (let i = 0; i < batch.length && !failed; i++) {
       if (skip.has(i)) continue;
@@ -90,7 +115,7 @@ export function applyBatch(doc: StoreDocument, batch: PendingUpdate[]): { doc: S
         continue;
       }
       try {
-        outcomes[i] = { ok: true, value: item.mutate(working) };
+        outcomes[i] = { ok: true, value: runChecked(item, working, users, location) };
       } catch (error) {
         outcomes[i] = { ok: false, error };
         skip.add(i);
@@ -99,6 +124,43 @@ export function applyBatch(doc: StoreDocument, batch: PendingUpdate[]): { doc: S
     }
     if (!failed) return { doc: working, outcomes };
   }
+}
+
+/**
+ * Runs one mutation on a view of `working` that records which user keys it set or deleted, then checks
+ * those records (and any top-level field it changed). Only what this item changed is checked: the rest was
+ * read from the store or checked when an earlier item wrote it.
+ */
+function runChecked(item: PendingUpdate, working: StoreDocument, users: StoreDocument['users'], location: string): unknown {
+  const touched = new Set<string>();
+  const view = new Proxy(users, {
+    set: (t, k, v) => (typeof k === 'string' && touched.add(k), Reflect.set(t, k, v)),
+    defineProperty: (t, k, d) => (typeof k === 'string' && touched.add(k), Reflect.defineProperty(t, k, d)),
+    deleteProperty: (t, k) => (typeof k === 'string' && touched.add(k), Reflect.deleteProperty(t, k)),
+  });
+  const top = { ...working };
+  working.users = view;
+  let value: unknown;
+  try {
+    value = item.mutate(working);
+  } finally {
+    const replaced = working.users !== view;
+    if (replaced) {
+      // The mutation swapped the whole map: adopt its content, every key of it checked.
+      const next = working.users;
+      for (const k of Object.keys(users)) if (!Object.hasOwn(next, k)) touched.add(k);
+      for (const k of Object.keys(users)) delete users[k];
+      for (const k of Object.keys(next)) (touched.add(k), (users[k] = next[k]!));
+    }
+    working.users = users;
+  }
+  for (const k of touched) if (Object.hasOwn(users, k)) checkStorableRecord(users[k], k, location);
+  for (const k of new Set([...Object.keys(top), ...Object.keys(working)])) {
+    if (k === 'users' || top[k] === working[k]) continue;
+    if (k === 'version' && working.version !== 1) throw new StoreError('E_STORE_UNSTORABLE', location, `refusing to save the store: version must stay 1`);
+    checkStorableField(k, working[k], location);
+  }
+  return value;
 }
 
 /**

@@ -49,6 +49,7 @@ export async function readModifyWrite(
   batch: PendingUpdate[],
   mustLock: readonly string[],
   load: () => Promise<StoreDocument>,
+  location = '',
 ): Promise<Applied> {
   const locked = new Map<string, unknown>();
   const lockRows = async (emails: readonly string[]) => {
@@ -66,7 +67,7 @@ export async function readModifyWrite(
   await lockRows(mustLock);
   for (let round = 1; ; round++) {
     if (consistent(before)) {
-      const applied = applyBatch(before, batch);
+      const applied = applyBatch(before, batch, location);
       await lockRows(changedEmails(before, applied.doc));
       if (consistent(before)) return { before, ...applied };
     }
@@ -108,7 +109,7 @@ export async function commitTransaction(c: ClientBase, batch: PendingUpdate[], d
   try {
     await d.lockStore();
     await checkHeld(c, d.scopes);
-    const applied = await readModifyWrite(c, await d.snapshot(), batch, d.scopes.map((s) => s.key), d.reload);
+    const applied = await readModifyWrite(c, await d.snapshot(), batch, d.scopes.map((s) => s.key), d.reload, d.location);
     checkWritable(applied.doc, d.location);
     const written = await writeChanges(c, applied.before, applied.doc);
     if (written.refused.length > 0) {

@@ -21,7 +21,7 @@ afterAll(async () => cluster?.stop());
 const pair = (n: number | string, expiresIn = 3895) => ({ accessToken: `at${n}`, refreshToken: `rt${n}`, expiresIn });
 const BAD = {
   'a timestamp past year 9999 (expires_in 1e12)': { pair: pair(2, 1e12), field: /access_token_expires_at/ },
-  'a NUL in the refresh token': { pair: pair('2\u0000x'), field: /refresh_token/ },
+  'a NUL in the refresh token': { pair: { ...pair(2), refreshToken: 'rt2\u0000x' }, field: /refresh_token holds a NUL/ },
   'a lone surrogate in the access token': { pair: { ...pair(2), accessToken: 'at\ud800' }, field: /access_token/ },
 };
 

@@ -106,7 +106,9 @@ describe('file store: group commit', () => {
     const err = await store.update((d) => {
       d.users['a@x.com'] = { ...d.users['a@x.com'], access_token: 42 } as never;
     }).catch((e: unknown) => e);
-    expect((err as Error).message).toMatch(/^internal error: refusing to save an invalid token store document .*access_token must be a string/);
+    // Checked per mutation (issue 15 review finding 2): that caller fails alone, exit 1, the store is intact.
+    expect(err).toMatchObject({ code: 'E_STORE_UNSTORABLE', exitCode: 1 });
+    expect((err as Error).message).toMatch(/^refusing to save the record for a@x\.com: .*access_token must be a string/);
     expect(sha256(path)).toBe(before);
   });
 

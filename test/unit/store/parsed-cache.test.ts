@@ -4,9 +4,11 @@ import { ParsedCache, deepFreeze } from '../../../src/core/store/parsed-cache.js
 import { applyBatch, type PendingUpdate } from '../../../src/core/store/group-commit.js';
 import type { StoreDocument } from '../../../src/core/store/types.js';
 
+// A valid record: applyBatch checks every record a mutation writes (issue 15 review finding 2).
+const T = '2026-01-01T00:00:00Z';
 const doc = (token: string): StoreDocument => ({
   version: 1,
-  users: { 'a@x.com': { access_token: token, refresh_token: 'r', access_token_expires_at: 'x', connected_at: 'x', updated_at: 'x', needs_reconnect: { reason: 'r' } } },
+  users: { 'a@x.com': { access_token: token, refresh_token: 'r', access_token_expires_at: T, connected_at: T, updated_at: T, needs_reconnect: { reason: 'r' } } },
 } as unknown as StoreDocument);
 
 const pending = (mutate: (d: StoreDocument) => unknown): PendingUpdate => ({ mutate, resolve() {}, reject() {}, options: undefined });
