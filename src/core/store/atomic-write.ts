@@ -17,8 +17,10 @@ import { CREATE_EXCLUSIVE, errnoCode, type StoreFile, type StoreFs } from './fs-
 export interface AtomicWriteOptions {
   fs: StoreFs;
   onWarning(line: string): void;
-  /** Test hook: the random part of the temp name (to plant a symlink there). */
+  /** Test hook: the random part of the temp name (to plant a symlink there); the name is then untagged. */
   randomId?: () => string;
+  /** This process's owner-tag.ts tag, leading the temp name so that no cleanup removes it while we live. */
+  ownerTag?: string | undefined;
 }
 
 export const TEMP_SUFFIX = '.tmp';
@@ -65,7 +67,8 @@ export function writeFailure(path: string, err: unknown, step: string): StoreWri
 
 export async function writeStoreAtomic(path: string, data: Buffer, opts: AtomicWriteOptions): Promise<void> {
   const dir = dirname(path);
-  const tmp = join(dir, `${tempPrefix(path)}${(opts.randomId ?? defaultRandomId)()}${TEMP_SUFFIX}`);
+  const id = opts.randomId ? opts.randomId() : `${opts.ownerTag ? `${opts.ownerTag}-` : ''}${defaultRandomId()}`;
+  const tmp = join(dir, `${tempPrefix(path)}${id}${TEMP_SUFFIX}`);
   const fs = opts.fs;
   let fh;
   try {

@@ -20,6 +20,7 @@ import { acquireLock, type HeldLock } from './lock-file.js';
 import { UpdateQueue, applyBatch, batchSignal, checkWritable, type Outcome, type PendingUpdate } from './group-commit.js';
 import { ensureStoreDir, ensureWritable, inspectStore, warnIfNetworkFs } from './store-dir.js';
 import { WriteReserve } from './write-reserve.js';
+import { judgeTagged, ownTag } from './owner-tag.js';
 import { readStoreFile, type StoreSnapshot } from './read-store.js';
 import { checkStoreFolder } from './store-guard.js';
 import { ParsedCache } from './parsed-cache.js';
@@ -34,6 +35,8 @@ export interface FileStoreOptions {
   onLockWait?: (holder: LockWaitInfo) => (() => void) | void;
   /** Wall clock (ms). */
   now?: () => number;
+  /** Monotonic clock (ms) aging an unreadable lock file (test hook; default performance.now). */
+  monotonicNow?: () => number;
   /** This process (written into lock files). */
   pid: number;
   hostname?: string;
@@ -158,7 +161,7 @@ class FileStore implements TokenStore {
         if (!bytes.equals(baseline)) {
           if (snap.exists) await this.removeOrphanTemps();
           temp = await this.reserve.take();
-          const writeOpts = { fs: this.fs, onWarning: this.warn, randomId: this.opts.tempRandomId };
+          const writeOpts = { fs: this.fs, onWarning: this.warn, randomId: this.opts.tempRandomId, ownerTag: await this.ownTag() };
           if (temp) await writeStoreIntoReserved(this.location, bytes, temp, writeOpts);
           else await writeStoreAtomic(this.location, bytes, writeOpts);
           renamed = true;
@@ -182,8 +185,10 @@ class FileStore implements TokenStore {
   }
 
   /**
-   * Temps are only created under the store lock, so any we see while holding it were left by a killed writer
-   * (reliability.md T5: "orphan temps removed"). Probes come from ensureWritable() and are empty.
+   * Temps left by a killed writer go (reliability.md T5: "orphan temps removed"); so do probes, which come
+   * from ensureWritable() without the store lock. Names carry their maker (owner-tag.ts): only a gone
+   * process's files of this host and PID namespace are removed, never a live one's nor another namespace's
+   * (issue 15 review finding 7a). Untagged names (older box-qc, the temp-name test hook) as before.
    */
   private async removeOrphanTemps(): Promise<void> {
     const prefix = tempPrefix(this.location);
@@ -193,8 +198,11 @@ class FileStore implements TokenStore {
     } catch {
       return;
     }
+    const self = await this.ownTag();
     for (const name of names) {
       if (name.startsWith(prefix) && (name.endsWith(TEMP_SUFFIX) || name.endsWith('.probe'))) {
+        const judged = await judgeTagged(name.slice(prefix.length), self, this.opts.isPidAlive);
+        if (judged !== 'gone' && judged !== 'untagged') continue;
         await this.fs.unlink(join(dirname(this.location), name)).catch(() => {});
       }
     }
@@ -218,6 +226,7 @@ class FileStore implements TokenStore {
           wait.end = this.opts.onLockWait?.(holder);
         },
         now: this.now,
+        monotonicNow: this.opts.monotonicNow,
       });
     } catch (err) {
       // A lock we cannot create often has a more basic cause (a store owned by someone else, a corrupt file):
@@ -229,13 +238,18 @@ class FileStore implements TokenStore {
     }
   }
 
+  private ownTag(): Promise<string> {
+    const h = this.lockHost();
+    return ownTag(h.hostname, h.pid);
+  }
+
   private lockHost() {
     return { pid: this.opts.pid, hostname: this.opts.hostname ?? osHostname(), isPidAlive: this.opts.isPidAlive };
   }
 
   async ensureWritable(): Promise<void> {
     await this.prepareDir();
-    await ensureWritable(this.location, this.fs, this.warn);
+    await ensureWritable(this.location, this.fs, this.warn, await this.ownTag());
   }
 
   async reserveWrite(): Promise<WriteReservation> {

@@ -2,9 +2,12 @@
  * A small cross-process lock file (why not a library: ARCHITECTURE.md "Token store locks").
  *
  * Acquire = create the lock path with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, holding JSON
- * {pid, host, bootId, procStart, nonce}. A busy lock is judged by whether its holder is alive, never by its
- * age (proper-lockfile #121: age-stealing gives two holders while the first is still inside its HTTP call):
- * stale = same host and (other boot, or pid gone / zombie, or pid reused with another start time). A stale
+ * {pid, host, bootId, procStart, pidNs, nonce}. A busy lock is judged by whether its holder is alive, never by
+ * its age (proper-lockfile #121: age-stealing gives two holders while the first is still inside its HTTP call):
+ * stale = same host and (other boot, or, in the same PID namespace, pid gone / zombie, or pid reused with
+ * another start time). A holder in another (or an unknown) PID namespace is treated like one on another host:
+ * never stolen (issue 15 review finding 6). A lock without pidNs was written by an older box-qc on this host
+ * and is judged as before. A stale
  * lock is removed under a kernel-released mutex after re-verifying it is the same file (inode, mtime,
  * content: reap-mutex.ts explains why); a lock on another host is never stolen. Waiting polls with 25-100 ms jitter up to waitMs, then
  * StoreBusyError (exit 75): the caller never proceeds without the lock. No timers run while the lock is held.
@@ -15,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreBusyError, StoreError, StoreWriteError } from '../../errors.js';
 import { CREATE_EXCLUSIVE, READ_NOFOLLOW, errnoCode, type StoreFs } from './fs-layer.js';
 import { LOCK_MAX_BYTES, checkLockStat, unsafeLock } from './lock-checks.js';
-import { readBootId, readProcStat } from './proc-info.js';
+import { readBootId, readPidNamespace, readProcStat } from './proc-info.js';
 import { takeReapMutex } from './reap-mutex.js';
 import type { LockWaitInfo } from './types.js';
 
@@ -31,6 +34,8 @@ export interface LockOwner {
   host: string;
   bootId?: string | undefined;
   procStart?: string | undefined;
+  /** readlink /proc/self/ns/pid of the holder; absent in locks of older box-qc versions. */
+  pidNs?: string | undefined;
   nonce: string;
 }
 
@@ -47,8 +52,10 @@ export interface AcquireOptions {
   waitMs: number;
   signal?: AbortSignal | undefined;
   onWait?: ((holder: LockWaitInfo) => void) | undefined;
-  /** Wall clock (ms), to age an unreadable lock file only. */
+  /** Wall clock (ms). Not used to judge locks any more: see UNREADABLE_LOCK_STALE_MS. */
   now(): number;
+  /** Monotonic clock (ms), to age an unreadable lock file; default performance.now (a test hook). */
+  monotonicNow?: (() => number) | undefined;
 }
 
 export interface HeldLock {
@@ -59,7 +66,9 @@ export interface HeldLock {
 
 /**
  * A lock file whose content never became readable can only come from a process killed between its O_EXCL
- * create and its write (microseconds apart). After this long it is treated as stale.
+ * create and its write (microseconds apart). Once WE have seen the same file unreadable for this long, on a
+ * monotonic clock, it is treated as stale. Not by its mtime: wall clock minus mtime jumps with a clock step,
+ * which could steal a lock in its create-to-write window (issue 15 review finding 7b).
  */
 const UNREADABLE_LOCK_STALE_MS = 5_000;
 
@@ -91,6 +100,7 @@ async function lockOwner(host: LockHost): Promise<LockOwner> {
     host: host.hostname,
     bootId: await readBootId(),
     procStart: await ownStart(host.pid),
+    pidNs: await readPidNamespace(),
     nonce: randomBytes(16).toString('hex'),
   };
 }
@@ -108,20 +118,21 @@ export async function prepareLockFile(path: string, host: LockHost, fs: StoreFs)
 export async function acquireLock(path: string, opts: AcquireOptions): Promise<HeldLock> {
   const self = opts.prepared?.owner ?? (await lockOwner(opts.host));
   const started = performance.now();
+  const unreadable = new UnreadableWatch(opts.monotonicNow ?? (() => performance.now()));
   let waiting = false;
   for (;;) {
     opts.signal?.throwIfAborted();
     if (await tryCreate(path, self, opts)) return heldLock(path, self.nonce, opts);
     const seen = await inspectLock(path, opts.fs, opts.euid);
     if (seen === undefined) continue; // released between our create and our read: try again at once
-    if (await isStale(seen, self, opts)) {
+    if (await isStale(seen, self, opts, unreadable)) {
       if (await removeStale(path, seen, opts.fs, opts.euid)) continue;
     }
     if (!waiting) {
       waiting = true;
       opts.onWait?.({ pid: seen.owner?.pid, host: seen.owner?.host });
     }
-    if (performance.now() - started >= opts.waitMs) throw busyError(path, seen.owner, self.host);
+    if (performance.now() - started >= opts.waitMs) throw busyError(path, seen.owner, self);
     await pause(25 + Math.floor(Math.random() * 75), opts.signal);
   }
 }
@@ -136,8 +147,9 @@ async function pause(ms: number, signal: AbortSignal | undefined): Promise<void>
   }
 }
 
-function busyError(path: string, owner: LockOwner | undefined, myHost: string): StoreBusyError {
-  const holder = owner ? `pid ${owner.pid}${owner.host !== myHost ? ` on host ${owner.host}` : ''}` : 'an unknown process';
+function busyError(path: string, owner: LockOwner | undefined, self: LockOwner): StoreBusyError {
+  const where = !owner ? '' : owner.host !== self.host ? ` on host ${owner.host}` : otherNamespace(owner, self) ? ' in another PID namespace (a container?)' : '';
+  const holder = owner ? `pid ${owner.pid}${where}` : 'an unknown process';
   return new StoreBusyError(`store busy (held by ${holder}): lock ${path}`, {
     hint: 'another box-qc is using this store; nothing was lost, try again later',
     details: { lock: path, pid: owner?.pid, host: owner?.host },
@@ -220,6 +232,7 @@ function parseOwner(raw: string): LockOwner | undefined {
         pid: v.pid, host: v.host, nonce: v.nonce,
         bootId: typeof v.bootId === 'string' ? v.bootId : undefined,
         procStart: typeof v.procStart === 'string' ? v.procStart : undefined,
+        pidNs: typeof v.pidNs === 'string' ? v.pidNs : undefined,
       };
     }
   } catch {
@@ -228,13 +241,38 @@ function parseOwner(raw: string): LockOwner | undefined {
   return undefined;
 }
 
-async function isStale(seen: SeenLock, self: LockOwner, opts: AcquireOptions): Promise<boolean> {
+/** The holder recorded a PID namespace and it is not ours (or ours is unknown): its pid means nothing here. */
+function otherNamespace(owner: LockOwner, self: LockOwner): boolean {
+  return owner.pidNs !== undefined && owner.pidNs !== self.pidNs;
+}
+
+/** How long this acquire has seen the very same unreadable lock file (inode, mtime, content), monotonic. */
+class UnreadableWatch {
+  private key: string | undefined;
+  private since = 0;
+  constructor(private readonly clock: () => number) {}
+
+  seenFor(seen: SeenLock): number {
+    const key = `${seen.ino}:${seen.mtimeMs}:${seen.raw}`;
+    const now = this.clock();
+    if (key !== this.key) {
+      this.key = key;
+      this.since = now;
+    }
+    return now - this.since;
+  }
+}
+
+async function isStale(seen: SeenLock, self: LockOwner, opts: AcquireOptions, unreadable: UnreadableWatch): Promise<boolean> {
   const owner = seen.owner;
-  if (!owner) return opts.now() - seen.mtimeMs > UNREADABLE_LOCK_STALE_MS;
+  if (!owner) return unreadable.seenFor(seen) >= UNREADABLE_LOCK_STALE_MS;
   // Another machine (a shared folder): we cannot see its processes, so never steal (reliability.md F12/F23).
   if (owner.host !== self.host) return false;
   // Same host name, another boot: the holder died with the previous boot.
   if (owner.bootId && self.bootId && owner.bootId !== self.bootId) return true;
+  // Same boot, another PID namespace (a container sharing the host name and boot id): its pid names another
+  // process here, so liveness cannot be judged: never steal, as for another host.
+  if (otherNamespace(owner, self)) return false;
   if (!opts.host.isPidAlive(owner.pid)) return true;
   const stat = await readProcStat(owner.pid);
   if (stat && (stat.state === 'Z' || stat.state === 'X')) return true;

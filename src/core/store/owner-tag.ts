@@ -14,12 +14,14 @@ export function ownerTag(hostname: string, pidNs: string | undefined, pid: numbe
   return `${hash}-${pid}-${start}`;
 }
 
-const own: { tag?: Promise<string> } = {};
+const own = new Map<string, Promise<string>>();
 
 /** This process's tag, read from /proc once. */
 export function ownTag(hostname: string, pid: number): Promise<string> {
-  own.tag ??= (async () => ownerTag(hostname, await readPidNamespace(), pid, (await readProcStat(pid))?.start ?? 'x'))();
-  return own.tag;
+  const key = `${pid}\0${hostname}`;
+  let tag = own.get(key);
+  if (tag === undefined) own.set(key, (tag = (async () => ownerTag(hostname, await readPidNamespace(), pid, (await readProcStat(pid))?.start ?? 'x'))()));
+  return tag;
 }
 
 const TAGGED = /^([0-9a-f]{8})-(\d+)-(\d+|x)-/;

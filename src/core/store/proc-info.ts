@@ -4,7 +4,7 @@
  * (/proc/<pid>/stat field 22, in clock ticks since boot). Elsewhere these read as undefined and the lock falls
  * back to "pid alive" alone.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, readlink } from 'node:fs/promises';
 
 export interface ProcStat {
   /** Field 3: R, S, D, Z (zombie), X (dead), ... */
@@ -21,6 +21,22 @@ export function readBootId(): Promise<string | undefined> {
     () => undefined,
   );
   return bootIdPromise;
+}
+
+let pidNsPromise: Promise<string | undefined> | undefined;
+
+/**
+ * This process's PID namespace, e.g. `pid:[4026531836]` (issue 15 review finding 6). A container run with
+ * `--network host` shares the host name and the boot id but not the pid numbering: a pid recorded there names
+ * another process (or none) here, so a lock from another namespace can be judged no better than one from
+ * another host.
+ */
+export function readPidNamespace(): Promise<string | undefined> {
+  pidNsPromise ??= readlink('/proc/self/ns/pid').then(
+    (s) => (/^pid:\[\d+\]$/.test(s) ? s : undefined),
+    () => undefined,
+  );
+  return pidNsPromise;
 }
 
 /** Parses /proc/<pid>/stat. The command name (field 2) may contain spaces and ')', so split after the last ')'. */

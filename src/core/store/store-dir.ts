@@ -43,7 +43,9 @@ export async function ensureStoreDir(storePath: string, fs: StoreFs): Promise<vo
   }
 }
 
-export async function ensureWritable(storePath: string, fs: StoreFs, warn: (line: string) => void): Promise<void> {
+/** `ownerTag` (owner-tag.ts) leads the probe's name: probes are made without the store lock, and a writer's
+ * cleanup must be able to tell a live process's probe from a killed one's (issue 15 review finding 7a). */
+export async function ensureWritable(storePath: string, fs: StoreFs, warn: (line: string) => void, ownerTag?: string): Promise<void> {
   await ensureStoreDir(storePath, fs);
   const dir = dirname(storePath);
   let size = 0;
@@ -66,7 +68,7 @@ export async function ensureWritable(storePath: string, fs: StoreFs, warn: (line
     if (err instanceof StoreWriteError) throw err;
     // statfs unsupported here: the probe below still catches a read-only or unwritable folder.
   }
-  const probe = join(dir, `.${basename(storePath)}.${randomBytes(6).toString('hex')}.probe`);
+  const probe = join(dir, `.${basename(storePath)}.${ownerTag ? `${ownerTag}-` : ''}${randomBytes(6).toString('hex')}.probe`);
   try {
     const fh = await fs.open(probe, CREATE_EXCLUSIVE, 0o600);
     await fh.close();

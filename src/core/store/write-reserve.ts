@@ -19,17 +19,17 @@
  * in flight; S/4 covers other writers' growth meanwhile).
  * On copy-on-write file systems (btrfs, ZFS) an overwrite allocates anew and this guarantee does not hold.
  *
- * Files are named `.<store>.rsv-<host>-<pid>-<start>-<random>[-lock].reserve`: not `.tmp`, which the writer
- * removes as orphans; a reservation of a process that died (same host, pid gone or reused) is removed by the
- * next reservation or write. release() of the last open reservation removes every file.
+ * Files are named `.<store>.rsv-<host>-<pid>-<start>-<random>[-lock].reserve` (<host>-<pid>-<start>: the
+ * owner-tag.ts tag, <host> covering the PID namespace); a reservation of a process that died (same host and
+ * namespace, pid gone or reused) is removed by the next reservation or write. release() of the last open reservation removes every file.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { StoreWriteError } from '../../errors.js';
 import { writeFailure, type ReservedTemp } from './atomic-write.js';
 import { CREATE_EXCLUSIVE, type StoreFs } from './fs-layer.js';
 import { prepareLockFile, type LockHost, type PreparedLock } from './lock-file.js';
-import { readProcStat } from './proc-info.js';
+import { judgeTagged, ownTag } from './owner-tag.js';
 import type { WriteReservation } from './types.js';
 
 const RESERVE_SUFFIX = '.reserve';
@@ -63,7 +63,7 @@ export class WriteReserve {
 
   reserve(): Promise<WriteReservation> {
     return this.exclusive(async () => {
-      await loadOwnStartTag(this.host().pid);
+      await this.loadTag();
       if (this.open === 0) await this.removeOrphans();
       this.open += 1;
       this.credits += WRITES_PER_RESERVATION;
@@ -169,42 +169,34 @@ export class WriteReserve {
     });
   }
 
-  private fileName(kind: 'tmp' | 'lock'): string {
+  private tag: string | undefined;
+  private async loadTag(): Promise<string> {
     const h = this.host();
-    return join(dirname(this.storePath), `${reservePrefix(this.storePath, h.hostname)}${h.pid}-${ownStartTag.value ?? 'x'}-${randomBytes(6).toString('hex')}${kind === 'lock' ? '-lock' : ''}${RESERVE_SUFFIX}`);
+    return (this.tag ??= await ownTag(h.hostname, h.pid));
+  }
+
+  private fileName(kind: 'tmp' | 'lock'): string {
+    return join(dirname(this.storePath), `${reservePrefix(this.storePath)}${this.tag!}-${randomBytes(6).toString('hex')}${kind === 'lock' ? '-lock' : ''}${RESERVE_SUFFIX}`);
   }
 
   /**
-   * Reservations of processes of this host that are gone (pid dead, or reused: another start time). Another
-   * host's are left alone: we cannot see its processes (as for lock files).
+   * Reservations of processes of this host and PID namespace that are gone (pid dead, or reused: another
+   * start time). Another host's or namespace's are left alone: we cannot see its processes (as for locks).
    */
   async removeOrphans(): Promise<void> {
-    const h = this.host();
-    const prefix = reservePrefix(this.storePath, h.hostname);
+    const self = await this.loadTag();
+    const prefix = reservePrefix(this.storePath);
     const names = await this.fs.readdir(dirname(this.storePath)).catch(() => [] as string[]);
     for (const name of names) {
       if (!name.startsWith(prefix) || !name.endsWith(RESERVE_SUFFIX)) continue;
-      const [pidText, start] = name.slice(prefix.length).split('-');
-      const pid = Number(pidText);
-      if (!Number.isSafeInteger(pid) || pid <= 0) continue;
-      if (pid === h.pid && start === ownStartTag.value) continue;
-      // Without /proc (not Linux, or the process just exited) pid liveness alone decides, as for locks.
-      const stat = h.isPidAlive(pid) ? await readProcStat(pid) : undefined;
-      const alive = h.isPidAlive(pid)
-        && (stat === undefined || (stat.state !== 'Z' && stat.state !== 'X' && (start === 'x' || stat.start === start)));
-      if (!alive) await this.fs.unlink(join(dirname(this.storePath), name)).catch(() => {});
+      if ((await judgeTagged(name.slice(prefix.length), self, this.host().isPidAlive)) !== 'gone') continue;
+      await this.fs.unlink(join(dirname(this.storePath), name)).catch(() => {});
     }
   }
 }
 
-/** This process's start time, read once, for reservation names (a pid alone is reused). */
-const ownStartTag: { value?: string } = {};
-async function loadOwnStartTag(pid: number): Promise<void> {
-  if (ownStartTag.value === undefined) ownStartTag.value = (await readProcStat(pid))?.start ?? 'x';
-}
-
-function reservePrefix(storePath: string, hostname: string): string {
-  return `.${basename(storePath)}.rsv-${createHash('sha256').update(hostname).digest('hex').slice(0, 8)}-`;
+function reservePrefix(storePath: string): string {
+  return `.${basename(storePath)}.rsv-`;
 }
 
 /**

@@ -105,7 +105,7 @@ describe('reserveWrite', () => {
     await (await store.reserveWrite()).release();
     rec.created.length = 0;
     await store.update((d) => saveUserTokens(d, 'a@x.com', pair(4), undefined, Date.now()));
-    expect(rec.created.map((p) => p.replace(/.*\//, '').replace(/\.[0-9a-f]{16}\./, '.X.'))).toEqual(['.tokens.json.lock', '.tokens.json.X.tmp']);
+    expect(rec.created.map((p) => p.replace(/.*\//, '').replace(/\.[0-9a-f]{8}-\d+-(\d+|x)-[0-9a-f]{16}\./, '.X.'))).toEqual(['.tokens.json.lock', '.tokens.json.X.tmp']);
     expect(litter(t.dir)).toEqual([]);
   });
 });
