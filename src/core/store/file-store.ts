@@ -153,7 +153,7 @@ class FileStore implements TokenStore {
     try {
       try {
         const snap = await this.snapshot();
-        const applied = applyBatch(snap.doc, batch, this.location);
+        const applied = applyBatch(snap.doc, batch, { location: this.location, jsonb: false });
         outcomes = applied.outcomes;
         const bytes = serializeStore(applied.doc);
         const saved = checkWritable(applied.doc, this.location);

@@ -98,7 +98,13 @@ export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown
  * year 9999, a NUL in a token; issue 15 review finding 2): each item's changed records are checked right
  * after it ran, inside its own try, so one bad save never fails the others' rotations.
  */
-export function applyBatch(doc: StoreDocument, batch: PendingUpdate[], location = ''): { doc: StoreDocument; outcomes: Outcome[] } {
+/** What the backend can store (storable.ts): `jsonb` for PostgreSQL's stricter strings. */
+export interface StoreRules {
+  location: string;
+  jsonb: boolean;
+}
+
+export function applyBatch(doc: StoreDocument, batch: PendingUpdate[], rules: StoreRules = { location: '', jsonb: false }): { doc: StoreDocument; outcomes: Outcome[] } {
   const base = Object.isFrozen(doc) ? doc : deepFreeze(copyDocument(doc));
   const outcomes: Outcome[] = new Array(batch.length);
   const skip = new Set<number>();
@@ -115,7 +121,7 @@ export function applyBatch(doc: StoreDocument, batch: PendingUpdate[], location 
         continue;
       }
       try {
-        outcomes[i] = { ok: true, value: runChecked(item, working, users, location) };
+        outcomes[i] = { ok: true, value: runChecked(item, working, users, rules) };
       } catch (error) {
         outcomes[i] = { ok: false, error };
         skip.add(i);
@@ -131,7 +137,7 @@ export function applyBatch(doc: StoreDocument, batch: PendingUpdate[], location 
  * those records (and any top-level field it changed). Only what this item changed is checked: the rest was
  * read from the store or checked when an earlier item wrote it.
  */
-function runChecked(item: PendingUpdate, working: StoreDocument, users: StoreDocument['users'], location: string): unknown {
+function runChecked(item: PendingUpdate, working: StoreDocument, users: StoreDocument['users'], rules: StoreRules): unknown {
   const touched = new Set<string>();
   const view = new Proxy(users, {
     set: (t, k, v) => (typeof k === 'string' && touched.add(k), Reflect.set(t, k, v)),
@@ -154,11 +160,12 @@ function runChecked(item: PendingUpdate, working: StoreDocument, users: StoreDoc
     }
     working.users = users;
   }
-  for (const k of touched) if (Object.hasOwn(users, k)) checkStorableRecord(users[k], k, location);
+  const { location, jsonb } = rules;
+  for (const k of touched) if (Object.hasOwn(users, k)) checkStorableRecord(users[k], k, location, jsonb);
   for (const k of new Set([...Object.keys(top), ...Object.keys(working)])) {
     if (k === 'users' || top[k] === working[k]) continue;
     if (k === 'version' && working.version !== 1) throw new StoreError('E_STORE_UNSTORABLE', location, `refusing to save the store: version must stay 1`);
-    checkStorableField(k, working[k], location);
+    checkStorableField(k, working[k], location, jsonb);
   }
   return value;
 }

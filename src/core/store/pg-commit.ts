@@ -67,7 +67,7 @@ export async function readModifyWrite(
   await lockRows(mustLock);
   for (let round = 1; ; round++) {
     if (consistent(before)) {
-      const applied = applyBatch(before, batch, location);
+      const applied = applyBatch(before, batch, { location, jsonb: true });
       await lockRows(changedEmails(before, applied.doc));
       if (consistent(before)) return { before, ...applied };
     }

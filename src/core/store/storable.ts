@@ -1,10 +1,14 @@
 /**
- * What a store may hold, checked on every record a mutation writes (issue 15 review finding 2). One rule for
- * both backends, because `box-qc store migrate` moves records between them: a record valid for the file
- * store (validateUser) whose strings PostgreSQL's jsonb also accepts, i.e. no U+0000 (SQLSTATE 22P05) and no
- * lone UTF-16 surrogate (22P02; JSON.stringify writes one as a `\udXXX` escape the file takes but jsonb and
- * the backend's UTF-8 readers do not). Reads stay lenient: a file that already holds such a string is read
- * as before, and only a record being written is refused.
+ * What a store may hold, checked on every record a mutation writes (issue 15 review finding 2), so that a
+ * record a backend would refuse fails its own caller alone, before the batch's write.
+ *
+ * Both backends: a record validateUser accepts (the read rule: a timestamp past year 9999, which an absurd
+ * expires_in gives, is refused here rather than leaving a store no reader accepts).
+ * PostgreSQL only (`jsonb`): no U+0000 (SQLSTATE 22P05) and no lone UTF-16 surrogate (22P02) in any string.
+ * The file store takes both: JSON.stringify escapes them (`\u0000`, `\ud800`, ASCII), JSON.parse gives back
+ * the exact string, and the backend's json module reads the escapes too. Refusing them there would turn a
+ * rotated refresh token that can be saved exactly into a lost one; such a record cannot be moved to
+ * PostgreSQL (`store migrate` names it), which is the lesser harm.
  */
 import { ExitCode, StoreError } from '../../errors.js';
 import { normalizeStoreEmail, validateUser } from './format.js';
@@ -58,19 +62,19 @@ export function findUnstorable(obj: Record<string, unknown>): string | undefined
   return undefined;
 }
 
-/** Throws UnstorableRecordError unless `record` may be written under `key` on either backend. */
-export function checkStorableRecord(record: unknown, key: string, location: string): void {
+/** Throws UnstorableRecordError unless `record` may be written under `key` (`jsonb`: on PostgreSQL). */
+export function checkStorableRecord(record: unknown, key: string, location: string, jsonb: boolean): void {
   const email = problem(key) ? 'a user' : key;
   const fail = (what: string) => new UnstorableRecordError(location, email, what);
-  if (problem(key)) throw fail(`the email ${problem(key)!}`);
+  if (jsonb && problem(key)) throw fail(`the email ${problem(key)!}`);
   if (!key.includes('@') || normalizeStoreEmail(key) !== key) throw fail('the key is not a normalised email');
   validateUser(record, key, location, fail);
-  const p = findUnstorable(record as Record<string, unknown>);
-  if (p) throw fail(p);
+  const p = jsonb ? findUnstorable(record as Record<string, unknown>) : undefined;
+  if (p) throw fail(`${p}, which PostgreSQL cannot store`);
 }
 
 /** The same for a top-level field of the document (anything beside "version" and "users"). */
-export function checkStorableField(name: string, value: unknown, location: string): void {
-  const p = findUnstorable({ [name]: value });
-  if (p) throw new StoreError('E_STORE_UNSTORABLE', location, `refusing to save the store: the top-level field ${p}`);
+export function checkStorableField(name: string, value: unknown, location: string, jsonb: boolean): void {
+  const p = jsonb ? findUnstorable({ [name]: value }) : undefined;
+  if (p) throw new StoreError('E_STORE_UNSTORABLE', location, `refusing to save the store: the top-level field ${p}, which PostgreSQL cannot store`);
 }
