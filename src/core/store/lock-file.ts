@@ -19,6 +19,7 @@ import { StoreBusyError, StoreError, StoreWriteError } from '../../errors.js';
 import { CREATE_EXCLUSIVE, READ_NOFOLLOW, errnoCode, type StoreFs } from './fs-layer.js';
 import { LOCK_MAX_BYTES, checkLockStat, unsafeLock } from './lock-checks.js';
 import { readBootId, readPidNamespace, readProcStat } from './proc-info.js';
+import { UnreadableWatch, isStale, otherNamespace } from './lock-stale.js';
 import { takeReapMutex } from './reap-mutex.js';
 import type { LockWaitInfo } from './types.js';
 
@@ -52,7 +53,7 @@ export interface AcquireOptions {
   waitMs: number;
   signal?: AbortSignal | undefined;
   onWait?: ((holder: LockWaitInfo) => void) | undefined;
-  /** Wall clock (ms). Not used to judge locks any more: see UNREADABLE_LOCK_STALE_MS. */
+  /** Wall clock (ms). Not used to judge locks any more: see lock-stale.ts UNREADABLE_LOCK_STALE_MS. */
   now(): number;
   /** Monotonic clock (ms), to age an unreadable lock file; default performance.now (a test hook). */
   monotonicNow?: (() => number) | undefined;
@@ -64,22 +65,13 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
-/**
- * A lock file whose content never became readable can only come from a process killed between its O_EXCL
- * create and its write (microseconds apart). Once WE have seen the same file unreadable for this long, on a
- * monotonic clock, it is treated as stale. Not by its mtime: wall clock minus mtime jumps with a clock step,
- * which could steal a lock in its create-to-write window (issue 15 review finding 7b).
- */
-const UNREADABLE_LOCK_STALE_MS = 5_000;
-
-
 export interface PreparedLock {
   /** A file in the lock's folder holding `owner`; stays until the caller removes it. */
   readonly path: string;
   readonly owner: LockOwner;
 }
 
-interface SeenLock {
+export interface SeenLock {
   owner: LockOwner | undefined;
   ino: number;
   mtimeMs: number;
@@ -150,8 +142,12 @@ async function pause(ms: number, signal: AbortSignal | undefined): Promise<void>
 function busyError(path: string, owner: LockOwner | undefined, self: LockOwner): StoreBusyError {
   const where = !owner ? '' : owner.host !== self.host ? ` on host ${owner.host}` : otherNamespace(owner, self) ? ' in another PID namespace (a container?)' : '';
   const holder = owner ? `pid ${owner.pid}${where}` : 'an unknown process';
+  // A holder we cannot see is never judged dead: if it is gone for good, only the operator can tell.
+  const hint = where === ''
+    ? 'another box-qc is using this store; nothing was lost, try again later'
+    : `another box-qc is using this store; nothing was lost, try again later (if no box-qc runs there any more, remove ${path})`;
   return new StoreBusyError(`store busy (held by ${holder}): lock ${path}`, {
-    hint: 'another box-qc is using this store; nothing was lost, try again later',
+    hint,
     details: { lock: path, pid: owner?.pid, host: owner?.host },
   });
 }
@@ -239,46 +235,6 @@ function parseOwner(raw: string): LockOwner | undefined {
     // falls through: unreadable content
   }
   return undefined;
-}
-
-/** The holder recorded a PID namespace and it is not ours (or ours is unknown): its pid means nothing here. */
-function otherNamespace(owner: LockOwner, self: LockOwner): boolean {
-  return owner.pidNs !== undefined && owner.pidNs !== self.pidNs;
-}
-
-/** How long this acquire has seen the very same unreadable lock file (inode, mtime, content), monotonic. */
-class UnreadableWatch {
-  private key: string | undefined;
-  private since = 0;
-  constructor(private readonly clock: () => number) {}
-
-  seenFor(seen: SeenLock): number {
-    const key = `${seen.ino}:${seen.mtimeMs}:${seen.raw}`;
-    const now = this.clock();
-    if (key !== this.key) {
-      this.key = key;
-      this.since = now;
-    }
-    return now - this.since;
-  }
-}
-
-async function isStale(seen: SeenLock, self: LockOwner, opts: AcquireOptions, unreadable: UnreadableWatch): Promise<boolean> {
-  const owner = seen.owner;
-  if (!owner) return unreadable.seenFor(seen) >= UNREADABLE_LOCK_STALE_MS;
-  // Another machine (a shared folder): we cannot see its processes, so never steal (reliability.md F12/F23).
-  if (owner.host !== self.host) return false;
-  // Same host name, another boot: the holder died with the previous boot.
-  if (owner.bootId && self.bootId && owner.bootId !== self.bootId) return true;
-  // Same boot, another PID namespace (a container sharing the host name and boot id): its pid names another
-  // process here, so liveness cannot be judged: never steal, as for another host.
-  if (otherNamespace(owner, self)) return false;
-  if (!opts.host.isPidAlive(owner.pid)) return true;
-  const stat = await readProcStat(owner.pid);
-  if (stat && (stat.state === 'Z' || stat.state === 'X')) return true;
-  // Alive, but a different process that reused the pid.
-  if (stat && owner.procStart && stat.start !== owner.procStart) return true;
-  return false;
 }
 
 /**
