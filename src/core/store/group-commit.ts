@@ -33,7 +33,8 @@ export function checkWritable(doc: StoreDocument, location: string): StoreDocume
 /**
  * Queues update() calls and hands them to `commit` in batches: calls that arrive while a commit is running
  * are committed together next (group commit), so 1,000 concurrent saves cost a handful of locked writes.
- * A commit that throws rejects its whole batch. Shared by the file and PostgreSQL stores.
+ * A commit that throws is retried item by item before anyone is rejected (drain). Shared by the file and
+ * PostgreSQL stores.
  */
 export class UpdateQueue {
   private pending: PendingUpdate[] = [];
@@ -85,6 +86,12 @@ function worthSplitting(err: unknown, batch: PendingUpdate[]): boolean {
   return !(err instanceof Error && err.name === 'AbortError');
 }
 
+/** What the backend can store (storable.ts): `jsonb` for PostgreSQL's stricter strings. */
+export interface StoreRules {
+  location: string;
+  jsonb: boolean;
+}
+
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /**
@@ -94,16 +101,10 @@ export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown
  * deep copies per update were the largest cost of `refresh --all`, issue 8). A mutation therefore replaces a
  * record it changes, as document.ts does; changing a shared record in place throws a TypeError (ES modules are
  * strict), failing that mutation loudly. A mutation that throws is undone alone: the others run again on a
- * fresh copy without it. So is one that leaves a record no backend can store (storable.ts: an expiry past
- * year 9999, a NUL in a token; issue 15 review finding 2): each item's changed records are checked right
- * after it ran, inside its own try, so one bad save never fails the others' rotations.
+ * fresh copy without it. So is one that leaves a record this backend cannot store (storable.ts: an expiry
+ * past year 9999; on PostgreSQL a NUL in a token; issue 15 review finding 2): each item's changed records are
+ * checked right after it ran, inside its own try, so one bad save never fails the others' rotations.
  */
-/** What the backend can store (storable.ts): `jsonb` for PostgreSQL's stricter strings. */
-export interface StoreRules {
-  location: string;
-  jsonb: boolean;
-}
-
 export function applyBatch(doc: StoreDocument, batch: PendingUpdate[], rules: StoreRules = { location: '', jsonb: false }): { doc: StoreDocument; outcomes: Outcome[] } {
   const base = Object.isFrozen(doc) ? doc : deepFreeze(copyDocument(doc));
   const outcomes: Outcome[] = new Array(batch.length);
@@ -139,10 +140,23 @@ export function applyBatch(doc: StoreDocument, batch: PendingUpdate[], rules: St
  */
 function runChecked(item: PendingUpdate, working: StoreDocument, users: StoreDocument['users'], rules: StoreRules): unknown {
   const touched = new Set<string>();
+  const note = (k: string | symbol) => {
+    if (typeof k === 'string') touched.add(k);
+  };
+  // set, delete, Object.assign and defineProperty all end in one of these traps; reads pass straight through.
   const view = new Proxy(users, {
-    set: (t, k, v) => (typeof k === 'string' && touched.add(k), Reflect.set(t, k, v)),
-    defineProperty: (t, k, d) => (typeof k === 'string' && touched.add(k), Reflect.defineProperty(t, k, d)),
-    deleteProperty: (t, k) => (typeof k === 'string' && touched.add(k), Reflect.deleteProperty(t, k)),
+    set(t, k, v) {
+      note(k);
+      return Reflect.set(t, k, v);
+    },
+    defineProperty(t, k, d) {
+      note(k);
+      return Reflect.defineProperty(t, k, d);
+    },
+    deleteProperty(t, k) {
+      note(k);
+      return Reflect.deleteProperty(t, k);
+    },
   });
   const top = { ...working };
   working.users = view;
@@ -156,7 +170,10 @@ function runChecked(item: PendingUpdate, working: StoreDocument, users: StoreDoc
       const next = working.users;
       for (const k of Object.keys(users)) if (!Object.hasOwn(next, k)) touched.add(k);
       for (const k of Object.keys(users)) delete users[k];
-      for (const k of Object.keys(next)) (touched.add(k), (users[k] = next[k]!));
+      for (const k of Object.keys(next)) {
+        touched.add(k);
+        users[k] = next[k]!;
+      }
     }
     working.users = users;
   }

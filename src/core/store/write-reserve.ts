@@ -21,7 +21,8 @@
  *
  * Files are named `.<store>.rsv-<host>-<pid>-<start>-<random>[-lock].reserve` (<host>-<pid>-<start>: the
  * owner-tag.ts tag, <host> covering the PID namespace); a reservation of a process that died (same host and
- * namespace, pid gone or reused) is removed by the next reservation or write. release() of the last open reservation removes every file.
+ * namespace, pid gone or reused) is removed by the next reservation or write. release() of the last open
+ * reservation removes every file.
  */
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
