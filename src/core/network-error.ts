@@ -25,9 +25,13 @@ export class NetworkError extends TemporaryError {
   }
 }
 
-/** Errors that happen before any byte of the request can reach the server, for pools that do not report connect. */
+/**
+ * Errors that happen before any byte of the request can reach the server, for pools that do not report connect.
+ * Not EHOSTUNREACH / ENETUNREACH: the kernel also returns those on an established connection (an ICMP
+ * unreachable after the request was written), so they prove nothing about the refresh token (review 2, #11).
+ */
 const NOT_SENT_CODES = new Set([
-  'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH',
+  'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA', 'ECONNREFUSED',
   'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT',
   'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED',
   'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'CERT_REVOKED',
