@@ -227,7 +227,10 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
   // answer, mid-refresh (F8): this attempt is then the one replay of that same refresh token.
   const replay = current.refresh_in_flight !== undefined;
   // Output never fails the refresh window: the transport's --debug line for the 200 is written before it returns.
-  const http: HttpContext = { ...session.http, log: safeDebug(session.http.log), timeoutMs: session.refreshTimeoutMs ?? 30_000 };
+  // Nor does the caller's signal (a library's createSession({ signal }), REVIEW-1 finding 3): once the marker
+  // is written the POST runs to its own deadline and its answer is saved; the abort is honoured after the save.
+  const { signal: _callersSignal, ...unabortable } = session.http;
+  const http: HttpContext = { ...unabortable, log: safeDebug(session.http.log), timeoutMs: session.refreshTimeoutMs ?? 30_000 };
   const tokenOpts = { http, apiBaseUrl: session.apiBaseUrl, credentials };
   const owner = { pid: session.pid, host: session.host };
   let failure: RefreshFailureContext | undefined;
