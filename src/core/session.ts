@@ -50,6 +50,8 @@ export interface Session {
   warn?: (line: string) => void;
   /** Liveness of a pid on this host: a dead owner's in-flight marker is replayed without waiting. */
   isPidAlive?: (pid: number) => boolean;
+  /** How long the save after a refresh 200 is retried before E_ROTATION_NOT_SAVED (ms); default 60 s (session-save.ts). */
+  saveBudgetMs?: number;
   /** Margin added to refreshTimeoutMs before another process's in-flight marker may be replayed (15 s). */
   markerMarginMs?: number;
 }
@@ -251,8 +253,11 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
       const pair = received;
       const receivedAt = session.now();
       // Save at once, before any other request (step 4); retry the write: Box already rotated (F6).
-      return saveWithRetry(session.store, (doc) => saveUserTokens(doc, email, pair, undefined, receivedAt, { fence: { refreshToken: spent } }), (err, n) =>
-        warn(session, `${email}: saving the new pair failed (attempt ${n} of 3, retrying): ${err instanceof Error ? err.message : String(err)}`));
+      return saveWithRetry(session.store, (doc) => saveUserTokens(doc, email, pair, undefined, receivedAt, { fence: { refreshToken: spent } }), {
+        email,
+        ...(session.saveBudgetMs !== undefined ? { budgetMs: session.saveBudgetMs } : {}),
+        onRetry: (err, n) => warn(session, `${email}: saving the new pair failed (attempt ${n}, retrying): ${err instanceof Error ? err.message : String(err)}`),
+      });
     });
   } catch (err) {
     if (failure === undefined) throw err;
