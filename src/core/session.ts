@@ -22,7 +22,7 @@
 import type { ClientCredentials } from '../config.js';
 import { BoxApiError, ReconnectRequiredError } from '../errors.js';
 import type { HttpContext, HttpLog } from './http.js';
-import { refreshTokens, type ReceivedPair } from './oauth/token-endpoint.js';
+import { MAX_PLAUSIBLE_EXPIRES_IN_S, refreshTokens, type ReceivedPair } from './oauth/token-endpoint.js';
 import { getUser, saveUserTokens, markInFlight } from './store/document.js';
 import { formatTimestamp, parseTimestamp, normalizeStoreEmail } from './store/format.js';
 import type { LockWaitInfo, StoredUser, TokenStore } from './store/types.js';
@@ -57,6 +57,10 @@ export interface Session {
 }
 
 export const DEFAULT_MIN_VALID_MS = 5 * 60_000;
+/** Clocks of hosts sharing a store may disagree this much without a timestamp counting as "from the future". */
+const CLOCK_SKEW_MS = 5 * 60_000;
+/** No saved expiry is further ahead than the longest believed expires_in: beyond it (plus skew), the clock was wrong. */
+const MAX_FUTURE_EXPIRY_MS = MAX_PLAUSIBLE_EXPIRES_IN_S * 1000 + CLOCK_SKEW_MS;
 
 export interface TokenRequest {
   /** Refresh when the access token expires within this (ms). Default 5 min. */
@@ -102,11 +106,14 @@ export function refreshReason(user: StoredUser, now: number, req: TokenRequest):
   if (req.rejectedAccessToken !== undefined && req.rejectedAccessToken === user.access_token) return 'rejected';
   // An empty access token (saved from an answer that lacked one) is never handed out as fresh.
   if (user.access_token === '') return 'expiring';
-  if (expiresAtOf(user) - now <= (req.minValidMs ?? DEFAULT_MIN_VALID_MS)) return 'expiring';
-  if (req.maxAgeMs !== undefined) {
-    const issued = parseTimestamp(user.refresh_token_issued_at) ?? parseTimestamp(user.updated_at) ?? 0;
-    if (now - issued > req.maxAgeMs) return 'aged';
-  }
+  const validFor = expiresAtOf(user) - now;
+  if (validFor <= (req.minValidMs ?? DEFAULT_MIN_VALID_MS)) return 'expiring';
+  // From the future (REVIEW-1 finding 7c): the clock was wrong when it was saved, so neither the expiry nor
+  // the refresh token's age can be believed; trusting them could skip the user past Box's 60 days.
+  if (validFor > MAX_FUTURE_EXPIRY_MS) return 'expiring';
+  const issued = parseTimestamp(user.refresh_token_issued_at) ?? parseTimestamp(user.updated_at) ?? 0;
+  if (issued - now > CLOCK_SKEW_MS) return 'aged';
+  if (req.maxAgeMs !== undefined && now - issued > req.maxAgeMs) return 'aged';
   return undefined;
 }
 

@@ -52,8 +52,12 @@ export interface ReceivedPair extends TokenPair {
 
 /** Box documents access tokens of 60 minutes and was seen sending 3895 and 4123 s (box-api.md §2). */
 export const BOX_ACCESS_TOKEN_LIFETIME_S = 3600;
-/** Above this an expires_in is not believed (1e12 would keep a dead token "fresh" forever): Box's 3600 is used. */
-export const MAX_PLAUSIBLE_EXPIRES_IN_S = 86_400;
+/**
+ * Above this an expires_in is not believed (1e12 would keep a dead token "fresh" forever): Box's 3600 is used.
+ * Two hours, twice Box's documented life: session.ts also treats a saved expiry further ahead than this (plus
+ * clock skew) as written by a wrong clock and refreshes (REVIEW-1 finding 7c), so the two must agree.
+ */
+export const MAX_PLAUSIBLE_EXPIRES_IN_S = 7_200;
 
 export interface TokenEndpointOptions {
   http: HttpContext;
