@@ -16,7 +16,7 @@
  * (modes, orphan-temp reaping) know nothing of. The budget covers what is transient; the marker covers the rest.
  */
 import { BoxQcError, ExitCode } from '../errors.js';
-import { FencedSaveError } from './store/document.js';
+import { FencedSaveError, getUser } from './store/document.js';
 import type { StoredUser, TokenStore } from './store/types.js';
 
 export const DEFAULT_SAVE_BUDGET_MS = 60_000;
@@ -39,6 +39,12 @@ export interface SaveRetryOptions {
   /** Time budget for all attempts (ms); an attempt is started only while it lasts. */
   budgetMs?: number;
   onRetry: (err: unknown, attempt: number) => void;
+  /**
+   * The stored record when it already holds the pair being saved, else undefined. Asked when a save is fenced
+   * out: an earlier attempt whose commit went through but whose acknowledgement was lost (a connection cut
+   * after COMMIT) fences the retry out with our own pair, which is a success, not a conflict.
+   */
+  alreadySaved?: () => Promise<StoredUser | undefined>;
 }
 
 export async function saveWithRetry(store: TokenStore, mutate: Parameters<TokenStore['update']>[0], options: SaveRetryOptions): Promise<StoredUser> {
@@ -49,7 +55,11 @@ export async function saveWithRetry(store: TokenStore, mutate: Parameters<TokenS
     try {
       return (await store.update(mutate)) as StoredUser;
     } catch (err) {
-      if (err instanceof FencedSaveError) throw err;
+      if (err instanceof FencedSaveError) {
+        const ours = await options.alreadySaved?.().catch(() => undefined);
+        if (ours) return ours;
+        throw err;
+      }
       const left = budget - (performance.now() - started);
       if (left <= 0) throw new RotationNotSavedError(options.email, err, attempt);
       options.onRetry(err, attempt);
@@ -57,4 +67,10 @@ export async function saveWithRetry(store: TokenStore, mutate: Parameters<TokenS
       await new Promise((resolve) => setTimeout(resolve, Math.min(FIRST_DELAY_MS * 2 ** (attempt - 1), MAX_DELAY_MS, left)));
     }
   }
+}
+
+/** The stored record for `email` when it holds `refreshToken` (our own save, acknowledged or not). */
+export async function storedWith(store: TokenStore, email: string, refreshToken: string): Promise<StoredUser | undefined> {
+  const stored = getUser(await store.read(), email);
+  return stored?.refresh_token === refreshToken ? stored : undefined;
 }

@@ -28,7 +28,7 @@ import { formatTimestamp, parseTimestamp, normalizeStoreEmail } from './store/fo
 import type { LockWaitInfo, StoredUser, TokenStore } from './store/types.js';
 import { handleRefreshFailure, safeDebug, warn, type RefreshFailureContext } from './session-failures.js';
 import { mustWaitFor, waitOutForeignMarker } from './session-marker.js';
-import { saveWithRetry } from './session-save.js';
+import { saveWithRetry, storedWith } from './session-save.js';
 
 export interface Session {
   store: TokenStore;
@@ -262,6 +262,7 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
       // Save at once, before any other request (step 4); retry the write: Box already rotated (F6).
       return saveWithRetry(session.store, (doc) => saveUserTokens(doc, email, pair, undefined, receivedAt, { fence: { refreshToken: spent } }), {
         email,
+        alreadySaved: () => storedWith(session.store, email, pair.refreshToken),
         ...(session.saveBudgetMs !== undefined ? { budgetMs: session.saveBudgetMs } : {}),
         onRetry: (err, n) => warn(session, `${email}: saving the new pair failed (attempt ${n}, retrying): ${err instanceof Error ? err.message : String(err)}`),
       });

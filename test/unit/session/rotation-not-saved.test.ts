@@ -69,3 +69,23 @@ describe('a save that fails after Box answered', () => {
     expect(saves()).toBeGreaterThanOrEqual(4);
   });
 });
+
+describe('a save whose commit went through but whose answer was lost', () => {
+  it('the retry finds our own pair already stored (fenced out by itself): saved, refreshed, no false alarm', async () => {
+    const { store, session, warnings } = await sessionKit(user(), [pair(2)], cleanups);
+    const update = store.update.bind(store);
+    let calls = 0;
+    store.update = async (m) => {
+      calls += 1;
+      const out = await update(m);
+      // The save commits, then the connection drops before the acknowledgement (PostgreSQL after COMMIT).
+      if (calls === 2) throw new Error('Connection terminated unexpectedly');
+      return out;
+    };
+    await expect(getValidAccessToken(session, EMAIL)).resolves.toMatchObject({ accessToken: 'AT2', refreshed: true });
+    expect(store.doc.users[EMAIL]).toMatchObject({ refresh_token: 'RT2', generation: 4 });
+    expect(store.doc.users[EMAIL]!.refresh_in_flight).toBeUndefined();
+    expect(store.doc.users[EMAIL]!.refresh_fenced_out).toBeUndefined();
+    expect(warnings.join('\n')).not.toMatch(/changed while this refresh was in flight/);
+  });
+});
