@@ -51,17 +51,28 @@ export async function saveWithRetry(store: TokenStore, mutate: Parameters<TokenS
   // A monotonic clock: a wall-clock step must neither cut the budget short nor stretch it.
   const started = performance.now();
   const budget = options.budgetMs ?? DEFAULT_SAVE_BUDGET_MS;
+  // Ends a store lock wait (or a reconnect loop) still running when the budget is spent: no single attempt
+  // outlasts it. The store checks it only before it writes, never in the middle of a commit.
+  const deadline = AbortSignal.timeout(Math.max(1, budget));
+  let lastFailure: unknown;
   for (let attempt = 1; ; attempt++) {
     try {
-      return (await store.update(mutate)) as StoredUser;
+      return (await store.update(mutate, { signal: deadline })) as StoredUser;
     } catch (err) {
       if (err instanceof FencedSaveError) {
         const ours = await options.alreadySaved?.().catch(() => undefined);
         if (ours) return ours;
         throw err;
       }
+      // The deadline's own reason says nothing useful: report what failed before it.
+      if (!(deadline.aborted && err === deadline.reason)) lastFailure = err;
       const left = budget - (performance.now() - started);
-      if (left <= 0) throw new RotationNotSavedError(options.email, err, attempt);
+      if (left <= 0 || deadline.aborted) {
+        // The last attempt may have committed and lost only its acknowledgement.
+        const ours = await options.alreadySaved?.().catch(() => undefined);
+        if (ours) return ours;
+        throw new RotationNotSavedError(options.email, lastFailure ?? new Error(`no attempt finished within ${budget} ms`), attempt);
+      }
       options.onRetry(err, attempt);
       // Not abortable: nothing may cut this short but the budget (a caller's abort is honoured after it).
       await new Promise((resolve) => setTimeout(resolve, Math.min(FIRST_DELAY_MS * 2 ** (attempt - 1), MAX_DELAY_MS, left)));

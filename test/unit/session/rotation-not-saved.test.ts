@@ -88,4 +88,42 @@ describe('a save whose commit went through but whose answer was lost', () => {
     expect(store.doc.users[EMAIL]!.refresh_fenced_out).toBeUndefined();
     expect(warnings.join('\n')).not.toMatch(/changed while this refresh was in flight/);
   });
+
+  it('the last attempt, committed but unacknowledged when the budget ran out, is found and counts as saved', async () => {
+    const { store, session } = await sessionKit(user(), [pair(2)], cleanups, { saveBudgetMs: 0 } as never);
+    const update = store.update.bind(store);
+    let calls = 0;
+    store.update = async (m) => {
+      calls += 1;
+      const out = await update(m);
+      if (calls >= 2) throw new Error('Connection terminated unexpectedly');
+      return out;
+    };
+    await expect(getValidAccessToken(session, EMAIL)).resolves.toMatchObject({ accessToken: 'AT2', refreshed: true });
+  });
+});
+
+describe('one attempt cannot outlast the budget', () => {
+  it('a store lock wait longer than the budget is cut at the budget (the store gets a deadline signal)', async () => {
+    const { session, store } = await sessionKit(user(), [pair(2)], cleanups, { saveBudgetMs: 300 } as never);
+    const update = store.update.bind(store);
+    let calls = 0;
+    store.update = async (m, options) => {
+      calls += 1;
+      if (calls === 1) return update(m);
+      // A store lock held by someone else: waits its own 5 s unless the caller's signal ends the wait first.
+      return new Promise((_resolve, reject) => {
+        const t = setTimeout(() => reject(new StoreBusyError('store busy (held by pid 1)')), 5000);
+        options?.signal?.addEventListener('abort', () => {
+          clearTimeout(t);
+          reject(options.signal!.reason);
+        }, { once: true });
+      });
+    };
+    const t0 = performance.now();
+    const err = await getValidAccessToken(session, EMAIL).then(() => undefined, (e: unknown) => e);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(err).toMatchObject({ code: 'E_ROTATION_NOT_SAVED' });
+    expect(store.doc.users[EMAIL]!.refresh_in_flight).toBeDefined();
+  });
 });
