@@ -2,14 +2,17 @@
  * getValidAccessToken(): THE one place that decides to refresh and persists rotation (issue 6 protocol,
  * steps 1-7; reliability.md §6, F1-F11). No path may present a refresh token to Box twice or lose a
  * rotated one:
- *  1. a fresh access token is used without any lock;
+ *  1. a fresh access token is used without any lock (one "fresh" past any believable lifetime, or issued in
+ *     the future, was saved by a wrong clock and is refreshed: session-due.ts);
  *  2. otherwise take the user's cross-process lock, re-read, and adopt another process's rotation;
  *  3. reserve what the save needs before spending the refresh token (store.reserveWrite, released after
  *     the save), and never replay a refresh token whose in-flight marker is another live process's and
  *     younger than the POST bound + 15 s: wait for it to clear or age out (session-marker.ts, issue 15 D);
  *  4. mark the refresh in flight (`since` = right before the POST), then inside the signal-deferring
  *     critical section POST once and save the new pair at once, fenced on the refresh token we sent
- *     (FencedSaveError: never over a newer record; issue 15 C);
+ *     (FencedSaveError: never over a newer record; issue 15 C). The POST never carries the caller's signal
+ *     (a library abort is honoured after the save); the save is retried for every error class within a
+ *     time budget, and what outlives it is E_ROTATION_NOT_SAVED with the marker kept (session-save.ts);
  *  5. invalid_grant: re-read once, else mark needs_reconnect with Box's reason and keep the record;
  *  6. timeout / 5xx / 429: keep the old pair, TemporaryError, no retry; invalid_client: ConfigError; the
  *     marker goes only when Box provably did not rotate (session-failures.ts);
