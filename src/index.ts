@@ -42,6 +42,7 @@ export {
   isBoxQcError,
 } from './errors.js';
 export { InvalidGrantError } from './core/oauth/token-endpoint.js';
+export { RotationNotSavedError } from './core/session-save.js';
 export { NetworkError } from './core/http.js';
 export { FolderNotFoundError, type FolderItem, type FolderPage, type ListFolderOptions } from './core/box/client.js';
 export { UnauthorizedError } from './core/box/errors.js';
@@ -76,7 +77,10 @@ export interface CreateSessionOptions {
   clientId?: string;
   clientSecret?: string;
   apiBaseUrl?: string;
-  /** Cancels waits and requests (not a refresh already sent: its result is always saved). */
+  /**
+   * Cancels waits and requests. Not a refresh whose in-flight marker is written: its POST never carries this
+   * signal, its answer is saved, and only then does the call reject with the abort (REVIEW-1 finding 3).
+   */
   signal?: AbortSignal;
   /** Per-request timeout (ms), default 30 s. */
   timeoutMs?: number;

@@ -54,9 +54,10 @@ export async function refreshMany(session: Session, emails: readonly string[], o
   const worker = async () => {
     while (fatal === undefined && next < emails.length) {
       const index = next++;
-      const email = normalizeStoreEmail(emails[index]!);
+      let email = emails[index]!;
       let outcome: RefreshOutcome;
       try {
+        email = normalizeStoreEmail(email);
         const r = await getValidAccessTokenFrom(session, email, getUser(snapshot, email), request);
         outcome = { email, status: r.refreshed ? 'refreshed' : 'skipped', expiresAt: r.expiresAt };
         if (r.warnings) outcome.warnings = r.warnings;
@@ -69,13 +70,29 @@ export async function refreshMany(session: Session, emails: readonly string[], o
       }
       outcomes[index] = outcome;
       done += 1;
-      options.onOutcome?.(outcome, done, emails.length);
+      report(options, outcome, done, emails.length);
     }
   };
   const workers = Math.max(1, Math.min(options.concurrency, emails.length));
-  await Promise.all(Array.from({ length: workers }, worker));
+  // allSettled: even a worker that failed in a way nobody foresaw must not end the run while the other
+  // workers' POSTs are in flight (the caller closes the pool once this returns; REVIEW-1 finding 5).
+  const settled = await Promise.allSettled(Array.from({ length: workers }, worker));
+  const crashed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (fatal === undefined && crashed) fatal = crashed.reason;
   if (fatal !== undefined) throw fatal;
   return outcomes;
+}
+
+/**
+ * A progress callback that throws (a per-user line on a full disk, a closed pipe) is the caller's problem,
+ * never the other users': their refreshes go on, and the outcome is still returned (REVIEW-1 finding 5).
+ */
+function report(options: RefreshManyOptions, outcome: RefreshOutcome, done: number, total: number): void {
+  try {
+    options.onOutcome?.(outcome, done, total);
+  } catch {
+    // best effort by design
+  }
 }
 
 /** Exit 0 when all are fine, 4 if any user needs reconnect, else 75 if any temporary failure, else 1. */

@@ -7,8 +7,9 @@
  *
  * The in-flight marker is cleared only when Box provably did not rotate: 429, invalid_client and other 4xx
  * refusals, or a transport failure that sent nothing (NetworkError details.requestSent === false; undefined
- * counts as sent). Everything else (timeout after sending, 5xx, a 200 we could not use, a save that failed
- * after Box answered, anything unexpected) keeps it: the next run's attempt is then the one replay.
+ * counts as sent). Everything else (timeout after sending, 5xx, a 200 we could not use, anything unexpected)
+ * keeps it: the next run's attempt is then the one replay. Once Box answered with a pair the decision is by
+ * phase, not class: any failure is the save's, the marker stays and the error is E_ROTATION_NOT_SAVED.
  *
  * A fenced-out save (FencedSaveError: the record changed during our POST) never overwrites the newer record;
  * our pair is set aside beside it (refresh_fenced_out) and the failure is said loudly.
@@ -18,6 +19,7 @@ import { NetworkError } from './http.js';
 import { InvalidGrantError, type ReceivedPair } from './oauth/token-endpoint.js';
 import { clearInFlight, FencedSaveError, getUser, markNeedsReconnect, setAsideFencedPair } from './store/document.js';
 import type { InFlightOwner } from './store/document.js';
+import { RotationNotSavedError } from './session-save.js';
 import type { ReconnectReason, StoredUser } from './store/types.js';
 import type { Session } from './session.js';
 
@@ -60,6 +62,9 @@ export function provablyNotRotated(err: unknown): boolean {
 export async function handleRefreshFailure(ctx: RefreshFailureContext, err: unknown): Promise<StoredUser> {
   const { session, email } = ctx;
   if (err instanceof FencedSaveError) return fencedOut(ctx);
+  // Decided by phase, not by error class (REVIEW-1 finding 1): once Box answered with a pair, whatever failed
+  // afterwards failed the save, and the marker is all the next run has to learn what happened.
+  if (ctx.received !== undefined) throw err instanceof RotationNotSavedError ? err : new RotationNotSavedError(email, err, 1);
   const invalid = await handleInvalidGrant(ctx, err);
   if (invalid) return invalid;
   if (provablyNotRotated(err)) {

@@ -1,6 +1,6 @@
 /**
  * Issue 15 item 5, interface D: nobody replays a refresh token whose in-flight marker is younger than the
- * refresh POST bound + a margin, unless the marker is its own. The marker's `since` is written right before
+ * refresh POST bound + the save's retry budget + a margin, unless the marker is its own. The marker's `since` is written right before
  * its POST, so while it is that young its owner may still be waiting for Box's answer and about to save it
  * (e.g. a PostgreSQL holder whose session lock died mid-POST: it saves through a fenced update, without the
  * lock). Presenting the same refresh token meanwhile is a double spend: under strict rotation one of the two
@@ -11,17 +11,22 @@
  * its answer any more, so waiting would only delay the recovery.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_SAVE_BUDGET_MS } from './session-save.js';
 import { getUser } from './store/document.js';
 import { parseTimestamp } from './store/format.js';
 import type { RefreshInFlight, StoredUser } from './store/types.js';
 import type { Session } from './session.js';
 
-/** Added to the refresh POST bound: the owner's save after its answer, and clock skew between hosts. */
+/** Added to the owner's POST bound and save budget: clock skew between hosts, scheduling. */
 export const MARKER_MARGIN_MS = 15_000;
 const MARKER_POLL_MS = 100;
 
+/**
+ * How long a marker's owner may still save its answer: the POST bound, then the save's retry budget (it may
+ * retry that long, fenced, after losing a PostgreSQL session lock), then the margin.
+ */
 export function markerBoundMs(session: Session): number {
-  return (session.refreshTimeoutMs ?? 30_000) + (session.markerMarginMs ?? MARKER_MARGIN_MS);
+  return (session.refreshTimeoutMs ?? 30_000) + (session.saveBudgetMs ?? DEFAULT_SAVE_BUDGET_MS) + (session.markerMarginMs ?? MARKER_MARGIN_MS);
 }
 
 /** True while `marker` belongs to a live (or unknown) other process and is younger than the bound. */

@@ -2,14 +2,17 @@
  * getValidAccessToken(): THE one place that decides to refresh and persists rotation (issue 6 protocol,
  * steps 1-7; reliability.md §6, F1-F11). No path may present a refresh token to Box twice or lose a
  * rotated one:
- *  1. a fresh access token is used without any lock;
+ *  1. a fresh access token is used without any lock (one "fresh" past any believable lifetime, or issued in
+ *     the future, was saved by a wrong clock and is refreshed: session-due.ts);
  *  2. otherwise take the user's cross-process lock, re-read, and adopt another process's rotation;
  *  3. reserve what the save needs before spending the refresh token (store.reserveWrite, released after
  *     the save), and never replay a refresh token whose in-flight marker is another live process's and
  *     younger than the POST bound + 15 s: wait for it to clear or age out (session-marker.ts, issue 15 D);
  *  4. mark the refresh in flight (`since` = right before the POST), then inside the signal-deferring
  *     critical section POST once and save the new pair at once, fenced on the refresh token we sent
- *     (FencedSaveError: never over a newer record; issue 15 C);
+ *     (FencedSaveError: never over a newer record; issue 15 C). The POST never carries the caller's signal
+ *     (a library abort is honoured after the save); the save is retried for every error class within a
+ *     time budget, and what outlives it is E_ROTATION_NOT_SAVED with the marker kept (session-save.ts);
  *  5. invalid_grant: re-read once, else mark needs_reconnect with Box's reason and keep the record;
  *  6. timeout / 5xx / 429: keep the old pair, TemporaryError, no retry; invalid_client: ConfigError; the
  *     marker goes only when Box provably did not rotate (session-failures.ts);
@@ -24,11 +27,12 @@ import { BoxApiError, ReconnectRequiredError } from '../errors.js';
 import type { HttpContext, HttpLog } from './http.js';
 import { refreshTokens, type ReceivedPair } from './oauth/token-endpoint.js';
 import { getUser, saveUserTokens, markInFlight } from './store/document.js';
-import { formatTimestamp, parseTimestamp, normalizeStoreEmail } from './store/format.js';
+import { formatTimestamp, normalizeStoreEmail } from './store/format.js';
+import { expiresAtOf, refreshReason } from './session-due.js';
 import type { LockWaitInfo, StoredUser, TokenStore } from './store/types.js';
 import { handleRefreshFailure, safeDebug, warn, type RefreshFailureContext } from './session-failures.js';
 import { mustWaitFor, waitOutForeignMarker } from './session-marker.js';
-import { saveWithRetry } from './session-save.js';
+import { saveWithRetry, storedWith } from './session-save.js';
 
 export interface Session {
   store: TokenStore;
@@ -50,11 +54,13 @@ export interface Session {
   warn?: (line: string) => void;
   /** Liveness of a pid on this host: a dead owner's in-flight marker is replayed without waiting. */
   isPidAlive?: (pid: number) => boolean;
+  /** How long the save after a refresh 200 is retried before E_ROTATION_NOT_SAVED (ms); default 60 s (session-save.ts). */
+  saveBudgetMs?: number;
   /** Margin added to refreshTimeoutMs before another process's in-flight marker may be replayed (15 s). */
   markerMarginMs?: number;
 }
 
-export const DEFAULT_MIN_VALID_MS = 5 * 60_000;
+export { DEFAULT_MIN_VALID_MS, refreshReason } from './session-due.js';
 
 export interface TokenRequest {
   /** Refresh when the access token expires within this (ms). Default 5 min. */
@@ -85,28 +91,6 @@ export interface AccessTokenResult {
 }
 
 const inflight = new WeakMap<TokenStore, Map<string, Promise<AccessTokenResult>>>();
-
-function expiresAtOf(user: StoredUser): number {
-  return parseTimestamp(user.access_token_expires_at) ?? 0;
-}
-
-/** Why a record wants a refresh now, or undefined when it does not. */
-export function refreshReason(user: StoredUser, now: number, req: TokenRequest): 'forced' | 'interrupted' | 'rejected' | 'expiring' | 'aged' | undefined {
-  if (req.force) return 'forced';
-  // A marker left by a killed refresher means the stored refresh token may already be spent: replay it now
-  // (under the user lock, so a live refresher is waited for, not raced) rather than skip a user who looks
-  // fresh and find out at expiry (found by test/faults/cron-after-kill.test.ts).
-  if (user.refresh_in_flight !== undefined) return 'interrupted';
-  if (req.rejectedAccessToken !== undefined && req.rejectedAccessToken === user.access_token) return 'rejected';
-  // An empty access token (saved from an answer that lacked one) is never handed out as fresh.
-  if (user.access_token === '') return 'expiring';
-  if (expiresAtOf(user) - now <= (req.minValidMs ?? DEFAULT_MIN_VALID_MS)) return 'expiring';
-  if (req.maxAgeMs !== undefined) {
-    const issued = parseTimestamp(user.refresh_token_issued_at) ?? parseTimestamp(user.updated_at) ?? 0;
-    if (now - issued > req.maxAgeMs) return 'aged';
-  }
-  return undefined;
-}
 
 function usable(session: Session, email: string): (user: StoredUser | undefined) => StoredUser {
   return (user) => {
@@ -227,7 +211,10 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
   // answer, mid-refresh (F8): this attempt is then the one replay of that same refresh token.
   const replay = current.refresh_in_flight !== undefined;
   // Output never fails the refresh window: the transport's --debug line for the 200 is written before it returns.
-  const http: HttpContext = { ...session.http, log: safeDebug(session.http.log), timeoutMs: session.refreshTimeoutMs ?? 30_000 };
+  // Nor does the caller's signal (a library's createSession({ signal }), REVIEW-1 finding 3): once the marker
+  // is written the POST runs to its own deadline and its answer is saved; the abort is honoured after the save.
+  const { signal: _callersSignal, ...unabortable } = session.http;
+  const http: HttpContext = { ...unabortable, log: safeDebug(session.http.log), timeoutMs: session.refreshTimeoutMs ?? 30_000 };
   const tokenOpts = { http, apiBaseUrl: session.apiBaseUrl, credentials };
   const owner = { pid: session.pid, host: session.host };
   let failure: RefreshFailureContext | undefined;
@@ -248,8 +235,12 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
       const pair = received;
       const receivedAt = session.now();
       // Save at once, before any other request (step 4); retry the write: Box already rotated (F6).
-      return saveWithRetry(session.store, (doc) => saveUserTokens(doc, email, pair, undefined, receivedAt, { fence: { refreshToken: spent } }), (err, n) =>
-        warn(session, `${email}: saving the new pair failed (attempt ${n} of 3, retrying): ${err instanceof Error ? err.message : String(err)}`));
+      return saveWithRetry(session.store, (doc) => saveUserTokens(doc, email, pair, undefined, receivedAt, { fence: { refreshToken: spent } }), {
+        email,
+        alreadySaved: () => storedWith(session.store, email, pair.refreshToken),
+        ...(session.saveBudgetMs !== undefined ? { budgetMs: session.saveBudgetMs } : {}),
+        onRetry: (err, n) => warn(session, `${email}: saving the new pair failed (attempt ${n}, retrying): ${err instanceof Error ? err.message : String(err)}`),
+      });
     });
   } catch (err) {
     if (failure === undefined) throw err;

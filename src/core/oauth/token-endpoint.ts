@@ -12,7 +12,8 @@
  * A 200 to a refresh is different (issue 15 item 2): Box has already rotated, so whatever carries a new
  * refresh token is salvaged (parseRefreshAnswer: malformed expires_in / access_token are defaulted, with a
  * warning), and a 200 that carries none, or is not JSON at all, is RotationUnknownError (exit 75): the caller
- * keeps its in-flight marker and the next run's replay learns the truth.
+ * keeps its in-flight marker and the next run's replay learns the truth. A token holding anything but RFC 6749
+ * VSCHAR (U+0000, lone surrogates, controls) counts as missing: it could be neither stored nor presented.
  */
 import { apiUrl, type ClientCredentials } from '../../config.js';
 import { BoxApiError, BoxQcError, ConfigError, ExitCode, TemporaryError } from '../../errors.js';
@@ -51,8 +52,12 @@ export interface ReceivedPair extends TokenPair {
 
 /** Box documents access tokens of 60 minutes and was seen sending 3895 and 4123 s (box-api.md §2). */
 export const BOX_ACCESS_TOKEN_LIFETIME_S = 3600;
-/** Above this an expires_in is not believed (1e12 would keep a dead token "fresh" forever): Box's 3600 is used. */
-export const MAX_PLAUSIBLE_EXPIRES_IN_S = 86_400;
+/**
+ * Above this an expires_in is not believed (1e12 would keep a dead token "fresh" forever): Box's 3600 is used.
+ * Two hours, twice Box's documented life: session.ts also treats a saved expiry further ahead than this (plus
+ * clock skew) as written by a wrong clock and refreshes (REVIEW-1 finding 7c), so the two must agree.
+ */
+export const MAX_PLAUSIBLE_EXPIRES_IN_S = 7_200;
 
 export interface TokenEndpointOptions {
   http: HttpContext;
@@ -111,6 +116,7 @@ export function parseTokenResponse(res: HttpResponse): ReceivedPair {
   const { access_token: accessToken, refresh_token: refreshToken } = body;
   if (typeof refreshToken !== 'string' || refreshToken === '') throw malformed(res, body, 'without a new refresh_token');
   if (typeof accessToken !== 'string' || accessToken === '') throw malformed(res, body, 'without an access_token');
+  if (!isOAuthToken(refreshToken) || !isOAuthToken(accessToken)) throw malformed(res, body, 'with a token holding characters no OAuth token has');
   const warnings: string[] = [];
   return { accessToken, refreshToken, expiresIn: lifetimeOf(body.expires_in, warnings), warnings };
 }
@@ -131,12 +137,27 @@ export function parseRefreshAnswer(res: HttpResponse): ReceivedPair {
   if (typeof refreshToken !== 'string' || refreshToken === '') {
     throw new RotationUnknownError(`${res.label}: Box answered 200 without a new refresh_token: the connection may be lost`, requestId);
   }
+  if (!isOAuthToken(refreshToken)) {
+    throw new RotationUnknownError(`${res.label}: Box answered 200 with a refresh_token holding characters no OAuth token has (it could be neither stored nor sent back): the connection may be lost`, requestId);
+  }
   const warnings: string[] = [];
-  if (typeof accessToken !== 'string' || accessToken === '') {
-    warnings.push('Box answered without an access_token: the new refresh token was saved, the access token counts as expired');
+  if (typeof accessToken !== 'string' || accessToken === '' || !isOAuthToken(accessToken)) {
+    const what = typeof accessToken === 'string' && accessToken !== '' ? 'an access_token holding characters no OAuth token has' : 'no access_token';
+    warnings.push(`Box answered with ${what}: the new refresh token was saved, the access token counts as expired`);
     return { accessToken: '', refreshToken, expiresIn: 0, warnings };
   }
   return { accessToken, refreshToken, expiresIn: lifetimeOf(body.expires_in, warnings), warnings };
+}
+
+/**
+ * An OAuth token is 1*VSCHAR, %x20-7E (RFC 6749 appendix A.12, A.13, A.17); Box's are alphanumeric. Anything
+ * else is not a token we can keep (REVIEW-1 finding 2): PostgreSQL's jsonb refuses U+0000 and lone
+ * surrogates (one bad record failed a whole group commit), URLSearchParams would send a lone surrogate back
+ * as U+FFFD and a header value refuses control characters. Escaping it would store a different string, so a
+ * presented token would be refused all the same: such a token counts as missing instead.
+ */
+export function isOAuthToken(value: unknown): value is string {
+  return typeof value === 'string' && /^[\x20-\x7e]+$/.test(value);
 }
 
 /** expires_in in seconds, or 0 (unknown life: the token counts as expired) with a warning. */

@@ -98,6 +98,8 @@ export async function startFaultLab(options: EmulatorOptions & { rootDir?: strin
     BOX_QC_STORE: storePath,
     BOX_QC_RETRY_BASE_MS: '20',
     BOX_QC_LOCK_WAIT_MS: '15000',
+    // A save fault that never heals gives up after this instead of the real 60 s (core/session-save.ts).
+    BOX_QC_SAVE_BUDGET_MS: '1500',
     ...extra,
   });
 

@@ -38,12 +38,12 @@ describe('a young in-flight marker of another process (D)', () => {
     expect(server.requests).toHaveLength(0);
   });
 
-  it('is replayed once it ages past the POST bound + 15 s', async () => {
-    const { server, session, clock } = await sessionKit(user({ refresh_in_flight: foreign(2000) }), [pair(2)], cleanups);
+  it('is replayed once it ages past the POST bound + the save budget + 15 s', async () => {
+    const { server, session, clock } = await sessionKit(user({ refresh_in_flight: foreign(2000) }), [pair(2)], cleanups, { saveBudgetMs: 1000 });
     const got = getValidAccessToken(session, EMAIL);
     await sleep(300);
     expect(server.requests).toHaveLength(0);
-    clock.now = NOW + 5000 + 15_000;
+    clock.now = NOW + 5000 + 1000 + 15_000;
     await expect(got).resolves.toMatchObject({ accessToken: 'AT2', refreshed: true });
     expect(grantsSent(server)).toEqual(['RT1']);
   });
@@ -64,8 +64,8 @@ describe('a young in-flight marker of another process (D)', () => {
     await expect(getValidAccessToken(dead.session, EMAIL)).resolves.toMatchObject({ accessToken: 'AT2' });
   });
 
-  it('a marker dated in the future is waited for at most the POST bound + 15 s of polling, then replayed', async () => {
-    const { server, session } = await sessionKit(user({ refresh_in_flight: foreign(-3_600_000) }), [pair(2)], cleanups, { refreshTimeoutMs: 100, markerMarginMs: 100 });
+  it('a marker dated in the future is waited for at most the whole bound of polling, then replayed', async () => {
+    const { server, session } = await sessionKit(user({ refresh_in_flight: foreign(-3_600_000) }), [pair(2)], cleanups, { refreshTimeoutMs: 100, saveBudgetMs: 100, markerMarginMs: 100 });
     await expect(getValidAccessToken(session, EMAIL)).resolves.toMatchObject({ accessToken: 'AT2' });
     expect(server.requests).toHaveLength(1);
   });
