@@ -61,10 +61,12 @@ export function createProgram(deps: Deps, setExitCode: (code: number) => void): 
       `
 Exit codes:
   0    success (including "nothing to do")
-  1    the operation failed (Box refused it, the browser step timed out, internal error)
+  1    the operation failed (Box refused it, the browser step timed out, output could not be written,
+       a rotated pair could not be saved (E_ROTATION_NOT_SAVED), internal error)
   2    usage or configuration problem, or an unreadable / corrupt token store
   4    reconnect required (not connected, or Box rejected the refresh token)
-  75   temporary failure (network, Box 5xx/429, store busy): nothing was lost, try again later
+  75   temporary failure (network, Box 5xx/429, store busy): try again later; the message says whether
+       a refresh may have reached Box (the next run then replays it)
   130  interrupted
 
 Examples:
