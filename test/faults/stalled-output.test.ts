@@ -63,14 +63,17 @@ async function stalledRun(users: number, args: string[]) {
   // Every POST answered and every pair saved, while stderr has not been read at all.
   const deadline = Date.now() + 40_000;
   let lost = emails;
+  let stuckWhenSaved = false;
   while (Date.now() < deadline) {
     await sleep(250);
     if (refreshCount(lab) < users) continue;
+    const stuck = child.exitCode === null && child.signalCode === null;
     lost = await lostUsers(lab, emails);
+    stuckWhenSaved = stuck;
     if (lost.length === 0) break;
   }
   lost = await lostUsers(lab, emails);
-  return { lab, emails, child, gone, lost };
+  return { lab, emails, child, gone, lost, stuckWhenSaved };
 }
 
 describe.skipIf(process.platform !== 'linux')('stderr to a pipe nobody reads (REVIEW-2 finding 2)', () => {
@@ -78,6 +81,7 @@ describe.skipIf(process.platform !== 'linux')('stderr to a pipe nobody reads (RE
     const r = await stalledRun(500, ['--debug', 'refresh', '--all', '--force', '--concurrency', '8']);
     expect(r.lost.length, 'users whose rotated pair was not saved').toBe(0);
     expect(refreshCount(r.lab), 'one refresh POST per user').toBe(r.emails.length);
+    expect(r.stuckWhenSaved, 'the process was still held by its unread stderr when every pair was saved').toBe(true);
     // A stalled stderr is abandoned a short while after the work is done: cron never hangs on it.
     const end = await Promise.race([r.gone, sleep(20_000).then(() => 'still running' as const)]);
     expect(end).toEqual({ code: 0, signal: null });
