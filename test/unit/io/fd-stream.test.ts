@@ -1,5 +1,7 @@
 /** io/fd-stream.ts: which descriptors are written directly, and what a direct write does. */
+import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -27,6 +29,12 @@ describe.skipIf(process.platform === 'win32')('isPlainDescriptor', () => {
   it('a regular file and the null device are written directly', () => {
     expect(isPlainDescriptor(openFd(join(dir, 'out'), 'w'))).toBe(true);
     expect(isPlainDescriptor(openFd('/dev/null', 'w'))).toBe(true);
+  });
+
+  it('a pipe is never written with write(2): its reader decides how long that blocks (REVIEW-2 finding 2)', () => {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(isPlainDescriptor(openFd(fifo, 'r+'))).toBe(false);
   });
 
   it('another character device (as a terminal is), a closed descriptor and Windows get the real stream', () => {
@@ -63,5 +71,29 @@ describe.skipIf(process.platform === 'win32')('createFdStream', () => {
     expect(s.write('x')).toBe(true);
     expect(s.write('y')).toBe(true);
     expect(codes).toEqual(['EBADF']);
+  });
+
+  it('a pipe nobody reads: writes return at once, in order, through the real stream built on the first write', () => {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const fd = openFd(fifo, 'r+'); // a reader that never reads: 64 KiB fill up, then write(2) would block
+    let created = 0;
+    const real = new PassThrough({ highWaterMark: 16 });
+    const s = createFdStream({ fd, stream: () => ((created += 1), real as unknown as NodeJS.WriteStream), onWriteError: never });
+    expect(created).toBe(0); // a run that writes nothing pays nothing (bench/startup)
+    const big = 'x'.repeat(200_000);
+    const t0 = Date.now();
+    expect(s.write('first\n')).toBe(true);
+    expect(s.write(big)).toBe(false); // back-pressure reaches out.data()
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(created).toBe(1);
+    expect(s.writableLength).toBeGreaterThan(0);
+    let drained = false;
+    s.once?.('drain', () => (drained = true));
+    expect(real.read()?.toString()).toBe(`first\n${big}`);
+    return new Promise<void>((resolve) => setImmediate(() => {
+      expect(drained).toBe(true);
+      resolve();
+    }));
   });
 });
