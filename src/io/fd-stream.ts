@@ -7,14 +7,17 @@
  * a file): a write there finishes at disk speed or fails. A pipe, a socket or a terminal can block for as
  * long as its reader likes (a stalled `2>&1 | logger`, Docker's blocking log mode, a terminal on XOFF), and
  * a blocking write stops the event loop: answers waiting in sockets are never read and rotated pairs never
- * saved (REVIEW-2 finding 2). Those get Node's stream, written asynchronously (a pipe or socket is
- * non-blocking in libuv; a terminal is made so here), created on the first write so a quiet run pays
- * nothing; stderr's queue is bounded (bounded-writes.ts). Anything else, and Windows, get the real stream.
+ * saved (REVIEW-2 finding 2). So stdout to a pipe or socket is queued and written with fs.write, one write
+ * in flight, without loading net (async-fd-writer.ts); stderr to a pipe or socket gets Node's stream,
+ * non-blocking in libuv, built on the first write so a quiet run pays nothing, its queue bounded
+ * (bounded-writes.ts) and abandoned shortly after the work is done if nobody reads it (exit-flush.ts); a
+ * terminal gets Node's stream made non-blocking. Anything else, and Windows, get the real stream.
  * A direct write that fails with EAGAIN (a non-blocking descriptor shared with us) hands its unwritten rest,
  * and every later write, to the real stream, so order is kept. Any other failure (EPIPE, ENOSPC, EBADF,
  * EIO) is reported once through onWriteError and costs the lines, nothing else.
  */
 import { fstatSync, statSync, writeSync } from 'node:fs';
+import { createAsyncFdWriter } from './async-fd-writer.js';
 import { boundWrites } from './bounded-writes.js';
 import type { OutStream } from './output.js';
 
@@ -90,7 +93,12 @@ export function createFdStream(opts: FdStreamOptions): OutStream {
     }
   };
   if (opts.direct !== true && !isPlainDescriptor(opts.fd, opts.platform)) {
-    if (isPipeOrSocket(opts.fd, opts.platform ?? process.platform)) return lazyStream(guarded, () => failed, fail);
+    if (isPipeOrSocket(opts.fd, opts.platform ?? process.platform)) {
+      // stderr: Node's non-blocking stream, whose queue can be abandoned at exit (io/exit-flush.ts); stdout
+      // (data, never abandoned): fs.write one chunk at a time, without loading net (io/async-fd-writer.ts).
+      if (opts.maxQueuedBytes !== undefined) return lazyStream(guarded, () => failed, fail);
+      return createAsyncFdWriter({ fd: opts.fd, fallback: guarded, fail, writeError: () => failed });
+    }
     return guarded() ?? { isTTY: false, write: () => true };
   }
   let real: NodeJS.WriteStream | undefined;
