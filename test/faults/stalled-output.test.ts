@@ -8,7 +8,7 @@
  * (a stalled stderr is abandoned shortly after the work is done, so cron never hangs).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, read, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -48,13 +48,13 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
-async function stalledRun(users: number, args: string[]) {
+async function stalledRun(users: number, args: string[], stdoutFd?: number) {
   const lab = await startLab({ rotation: 'strict' });
   cleanup.push(() => lab.close());
   const emails = Array.from({ length: users }, (_, i) => `u${i}@example.com`);
   await lab.mintAndSeed(emails);
   lab.emu.faults.add({ route: '/oauth2/token', action: 'latency', ms: 50 });
-  const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(lab.env()), stdio: ['ignore', 'ignore', stalledPipe()] });
+  const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(lab.env()), stdio: ['ignore', stdoutFd ?? 'ignore', stalledPipe()] });
   const gone = exited(child);
   cleanup.push(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -91,6 +91,30 @@ describe.skipIf(process.platform !== 'linux')('stderr to a pipe nobody reads (RE
     const r = await stalledRun(1500, ['refresh', '--all', '--force', '--concurrency', '8']);
     expect(r.lost.length, 'users whose rotated pair was not saved').toBe(0);
     expect(refreshCount(r.lab), 'one refresh POST per user').toBe(r.emails.length);
+    const end = await Promise.race([r.gone, sleep(20_000).then(() => 'still running' as const)]);
+    expect(end).toEqual({ code: 0, signal: null });
+  });
+
+  it('refresh --all --force --json with stdout and stderr both unread: all saved, then the whole JSON document once stdout is read, exit 0', async () => {
+    const out = stalledPipe();
+    const r = await stalledRun(500, ['--debug', 'refresh', '--all', '--force', '--json', '--concurrency', '8'], out);
+    expect(r.lost.length, 'users whose rotated pair was not saved').toBe(0);
+    await sleep(3_000); // past the stderr grace: stdout data is still never abandoned
+    // Now a reader comes: everything arrives, in order, and the process ends with its own code.
+    let text = '';
+    let doc: { users?: unknown[]; results?: unknown[] } | undefined;
+    const deadline = Date.now() + 20_000;
+    while (doc === undefined && Date.now() < deadline) {
+      const buf = Buffer.alloc(65_536);
+      const n = await new Promise<number>((resolve, reject) => read(out, buf, 0, buf.length, null, (e, k) => (e ? reject(e) : resolve(k))));
+      text += buf.subarray(0, n).toString('utf8');
+      try {
+        doc = JSON.parse(text);
+      } catch {
+        // not complete yet
+      }
+    }
+    expect(doc, `stdout so far: ${text.length} bytes`).toBeDefined();
     const end = await Promise.race([r.gone, sleep(20_000).then(() => 'still running' as const)]);
     expect(end).toEqual({ code: 0, signal: null });
   });
