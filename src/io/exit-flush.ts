@@ -16,6 +16,8 @@ export const STDERR_EXIT_GRACE_MS = 2_000;
 export function exitWhenFlushed(stdout: OutStream, stderr: OutStream, exit: () => void, graceMs = STDERR_EXIT_GRACE_MS): void {
   if ((stderr.writableLength ?? 0) === 0) return; // nothing queued: the event loop ends by itself
   const timer = setTimeout(() => {
+    // Caught up meanwhile: not stalled, nothing to cut short; whatever else runs ends as it would have.
+    if ((stderr.writableLength ?? 0) === 0) return;
     void drained(stdout).then(exit);
   }, graceMs);
   // Never the reason the process stays: if everything is written first, the process ends without it.

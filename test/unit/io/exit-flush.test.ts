@@ -41,4 +41,13 @@ describe('exitWhenFlushed', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(exit).toHaveBeenCalledTimes(1);
   });
+
+  it('a stderr that caught up within the grace is not cut short: no exit', async () => {
+    const exit = vi.fn();
+    const stderr = fakeStream(5000);
+    exitWhenFlushed(fakeStream(0), stderr, exit, 2000);
+    stderr.writableLength = 0;
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(exit).not.toHaveBeenCalled();
+  });
 });
