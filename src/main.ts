@@ -6,7 +6,9 @@ import { closeSync, fstatSync, openSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { run } from './cli.js';
 import type { Deps } from './deps.js';
+import { exitWhenFlushed } from './io/exit-flush.js';
 import { createFdStream } from './io/fd-stream.js';
+import type { OutStream } from './io/output.js';
 import { installProcessInterrupts } from './process-signals.js';
 
 /**
@@ -18,31 +20,39 @@ import { installProcessInterrupts } from './process-signals.js';
 let stdoutError: string | undefined;
 const dataLost = () => stdoutError !== undefined && stdoutError !== 'EPIPE';
 
-function realDeps(): Deps {
-  // Plain write(2) unless a terminal: process.stdout/stderr cost 2-4 ms to create (io/fd-stream.ts).
+function realStreams(): { stdout: OutStream; stderr: OutStream } {
+  // Plain write(2) to a file or /dev/null: process.stdout/stderr cost 2-4 ms to create (io/fd-stream.ts).
+  // A pipe, socket or terminal is written asynchronously: a reader that stops reading can no longer freeze
+  // a refresh (REVIEW-2 finding 2). 4 MiB of stderr lines wait for it; later ones are dropped and counted.
   // A failing stderr (a full log disk, a closed pipe) only costs its lines.
   const stderr = createFdStream({
     fd: 2,
     stream: () => process.stderr,
+    maxQueuedBytes: 4 * 1024 * 1024,
     onWriteError(code) {
       if (code === 'EIO' && process.stderr.isTTY) process.once('exit', detachDeadTerminal);
     },
   });
+  const stdout = createFdStream({
+    fd: 1,
+    stream: () => process.stdout,
+    onWriteError(code) {
+      stdoutError = code;
+      // A real stream can fail after run() has settled (its buffered rest): the exit code follows.
+      if (dataLost() && (process.exitCode === undefined || process.exitCode === 0)) process.exitCode = 1;
+    },
+  });
+  return { stdout, stderr };
+}
+
+function realDeps({ stdout, stderr }: { stdout: OutStream; stderr: OutStream }): Deps {
   return {
     env: process.env,
     // A getter: process.stdin builds a stream (tty or pipe) on first access, ~2 ms that most commands never need.
     get stdin() {
       return process.stdin;
     },
-    stdout: createFdStream({
-      fd: 1,
-      stream: () => process.stdout,
-      onWriteError(code) {
-        stdoutError = code;
-        // A real stream can fail after run() has settled (its buffered rest): the exit code follows.
-        if (dataLost() && (process.exitCode === undefined || process.exitCode === 0)) process.exitCode = 1;
-      },
-    }),
+    stdout,
     stderr,
     homeDir: homedir(),
     now: () => Date.now(),
@@ -87,7 +97,10 @@ function detachDeadTerminal(): void {
 }
 
 // No top-level await: the CLI bundle is CommonJS (faster to load than an ES module; see scripts/bundle.mjs).
-// run() never rejects: every error becomes an exit code inside it.
-void run(process.argv.slice(2), realDeps()).then((code) => {
+// run() never rejects: every error becomes an exit code inside it. Then stdout is written to the end and a
+// stalled stderr abandoned after a short grace (io/exit-flush.ts).
+const streams = realStreams();
+void run(process.argv.slice(2), realDeps(streams)).then((code) => {
   process.exitCode = code === 0 && dataLost() ? 1 : code;
+  exitWhenFlushed(streams.stdout, streams.stderr, () => process.exit());
 });

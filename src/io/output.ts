@@ -20,6 +20,8 @@ export interface OutStream {
   once?(event: 'drain' | 'close' | 'error', listener: () => void): unknown;
   removeListener?(event: 'drain' | 'close' | 'error', listener: () => void): unknown;
   readonly destroyed?: boolean;
+  /** Bytes accepted but not yet written (a pipe, socket or terminal whose reader is behind). */
+  readonly writableLength?: number;
   /** The errno code of the first failed write, once one failed (io/fd-stream.ts). */
   readonly writeError?: string;
 }

@@ -1,5 +1,7 @@
 /** io/fd-stream.ts: which descriptors are written directly, and what a direct write does. */
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, read, readFileSync, rmSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -27,6 +29,12 @@ describe.skipIf(process.platform === 'win32')('isPlainDescriptor', () => {
   it('a regular file and the null device are written directly', () => {
     expect(isPlainDescriptor(openFd(join(dir, 'out'), 'w'))).toBe(true);
     expect(isPlainDescriptor(openFd('/dev/null', 'w'))).toBe(true);
+  });
+
+  it('a pipe is never written with write(2): its reader decides how long that blocks (REVIEW-2 finding 2)', () => {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(isPlainDescriptor(openFd(fifo, 'r+'))).toBe(false);
   });
 
   it('another character device (as a terminal is), a closed descriptor and Windows get the real stream', () => {
@@ -63,5 +71,44 @@ describe.skipIf(process.platform === 'win32')('createFdStream', () => {
     expect(s.write('x')).toBe(true);
     expect(s.write('y')).toBe(true);
     expect(codes).toEqual(['EBADF']);
+  });
+
+  it('stdout to a pipe nobody reads: writes return at once, without the real stream; everything arrives in order once read', async () => {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const fd = openFd(fifo, 'r+'); // a reader that does not read yet: 64 KiB fill up, then write(2) would block
+    const s = createFdStream({ fd, stream: never, onWriteError: never });
+    const big = 'x'.repeat(200_000);
+    const t0 = Date.now();
+    expect(s.write('first\n')).toBe(true);
+    expect(s.write(big)).toBe(false); // back-pressure reaches out.data()
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(s.writableLength).toBeGreaterThan(65_536);
+    const drained = new Promise<void>((resolve) => s.once?.('drain', resolve));
+    const want = Buffer.byteLength(`first\n${big}`);
+    const got: Buffer[] = [];
+    let n = 0;
+    while (n < want) {
+      const buf = Buffer.alloc(65_536);
+      const r = await new Promise<number>((resolve, reject) => read(fd, buf, 0, buf.length, null, (e, k) => (e ? reject(e) : resolve(k))));
+      got.push(buf.subarray(0, r));
+      n += r;
+    }
+    await drained;
+    expect(Buffer.concat(got).toString('utf8')).toBe(`first\n${big}`);
+    expect(s.writableLength).toBe(0);
+  });
+
+  it('stderr to a pipe: the real stream, built on the first write (a quiet run pays nothing), bounded', () => {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    let created = 0;
+    const real = new PassThrough({ highWaterMark: 16 });
+    const s = createFdStream({ fd: openFd(fifo, 'r+'), stream: () => ((created += 1), real as unknown as NodeJS.WriteStream), onWriteError: never, maxQueuedBytes: 100 });
+    expect(created).toBe(0);
+    expect(s.write('first\n')).toBe(true);
+    expect(created).toBe(1);
+    s.write('y'.repeat(200)); // over the bound: dropped
+    expect(real.read()?.toString()).toBe('first\n');
   });
 });
