@@ -1,3 +1,10 @@
+/** A reserved file was removed under us (or its NFS handle went stale): the normal path is the way out. */
+export function reservedFileGone(err: unknown): boolean {
+  const code = (err as { code?: unknown; details?: { errno?: unknown } } | undefined);
+  const errno = code?.details?.errno ?? code?.code;
+  return errno === 'ENOENT' || errno === 'ESTALE';
+}
+
 /**
  * The file-backed TokenStore (issue 3): `box_tokens.json` read strictly, written atomically and durably,
  * guarded by a per-user lock (held across a network call) and a short store-wide lock (held for one
@@ -181,10 +188,9 @@ class FileStore implements TokenStore {
   }
 
   /**
-   * The atomic write of `bytes`, into a reserved temp when a reservation is open. A reserved write that fails
-   * falls back to a fresh temp (review-2 finding 3: the reserved file may be gone, ENOENT/ESTALE), so a save
-   * under a reservation fails only if the normal path fails too; a reserved temp that is gone is dropped,
-   * one that failed otherwise is kept for the retry. `used` tells the caller what became of the temp.
+   * The atomic write of `bytes`, into a reserved temp when a reservation is open. A reserved temp that is
+   * gone (ENOENT/ESTALE: deleted by a cleanup, review-2 finding 3) is dropped and the write falls back to a
+   * fresh temp, so the save fails only if the normal path fails too. `used` tells the caller what became of it.
    */
   private async write(bytes: Buffer, used: { temp: ReservedTemp | undefined; outcome: TempOutcome }): Promise<void> {
     const writeOpts = { fs: this.fs, onWarning: this.warn, randomId: this.opts.tempRandomId, ownerTag: await this.ownTag() };
@@ -195,13 +201,10 @@ class FileStore implements TokenStore {
       used.outcome = 'renamed';
       return;
     } catch (err) {
-      const gone = ['ENOENT', 'ESTALE', 'EBADF'].includes(String((err as { details?: { errno?: unknown } }).details?.errno));
-      if (gone) used.outcome = 'dropped';
-      try {
-        await writeStoreAtomic(this.location, bytes, writeOpts);
-      } catch (fallbackErr) {
-        throw gone ? fallbackErr : err;
-      }
+      // Other errors keep the temp and fail this write, as without a reservation (the caller's retry reuses it).
+      if (!reservedFileGone(err)) throw err;
+      used.outcome = 'dropped';
+      await writeStoreAtomic(this.location, bytes, writeOpts);
     }
   }
 

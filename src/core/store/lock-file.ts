@@ -51,8 +51,8 @@ export interface AcquireOptions {
    */
   prepared?: PreparedLock | undefined;
   /**
-   * The prepared file could not be linked (gone, ESTALE, no hard links there): the lock is then created the
-   * normal way and this is called once, so the caller drops that reservation (review-2 finding 3).
+   * The prepared file is gone (ENOENT, ESTALE): the lock is then created the normal way and this is called
+   * once, so the caller drops that reservation (review-2 finding 3).
    */
   onPreparedFailed?: (() => void) | undefined;
   waitMs: number;
@@ -166,7 +166,8 @@ async function tryCreate(path: string, self: LockOwner, opts: AcquireOptions, li
       return true;
     } catch (err) {
       if (errnoCode(err) === 'EEXIST') return false;
-      // The prepared file is gone (or cannot be linked): the normal create, which fails only on its own.
+      if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ESTALE') throw lockWriteError(path, err);
+      // The prepared file is gone (a cleanup removed it): the normal create, which fails only on its own.
       linkable.ok = false;
       opts.onPreparedFailed?.();
     }

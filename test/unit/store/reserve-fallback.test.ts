@@ -51,21 +51,3 @@ describe('reserved files that vanish before the save', () => {
   }
 });
 
-describe('a reserved write that fails for another reason', () => {
-  it('EIO renaming the reserved temp: the save goes through a fresh temp at once (no retry needed)', async () => {
-    await makeStore(t.dir).store.update((d) => saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now()));
-    let fail = 1;
-    const { store, path } = makeStore(t.dir, {
-      fs: { rename: async (a: string, b: string) => {
-        if (a.endsWith('.reserve') && fail-- > 0) throw Object.assign(new Error('injected'), { code: 'EIO' });
-        const { rename } = await import('node:fs/promises');
-        return rename(a, b);
-      } },
-    });
-    const r = await store.reserveWrite();
-    await store.update((d) => saveUserTokens(d, 'a@x.com', pair(2), undefined, Date.now()));
-    expect(JSON.parse(readFileSync(path, 'utf8')).users['a@x.com'].refresh_token).toBe('rt2');
-    await r.release();
-    expect(litter(t.dir)).toEqual([]);
-  });
-});
