@@ -1,10 +1,3 @@
-/** A reserved file was removed under us (or its NFS handle went stale): the normal path is the way out. */
-export function reservedFileGone(err: unknown): boolean {
-  const code = (err as { code?: unknown; details?: { errno?: unknown } } | undefined);
-  const errno = code?.details?.errno ?? code?.code;
-  return errno === 'ENOENT' || errno === 'ESTALE';
-}
-
 /**
  * The file-backed TokenStore (issue 3): `box_tokens.json` read strictly, written atomically and durably,
  * guarded by a per-user lock (held across a network call) and a short store-wide lock (held for one
@@ -291,4 +284,11 @@ class FileStore implements TokenStore {
     await this.updates.idle();
     await this.reserve.releaseAll();
   }
+}
+
+/** A reserved file was removed under us (or its NFS handle went stale): the normal path is the way out. */
+function reservedFileGone(err: unknown): boolean {
+  const e = (err as { code?: unknown; details?: { errno?: unknown } } | undefined);
+  const errno = e?.details?.errno ?? e?.code;
+  return errno === 'ENOENT' || errno === 'ESTALE';
 }
