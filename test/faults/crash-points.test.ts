@@ -14,8 +14,8 @@
  * Targeting: UV_THREADPOOL_SIZE=1 puts every store call on one libuv thread (strace counts `when` per
  * thread), and `-P <lock path>` restricts injection to calls on that path. The store makes these calls
  * only on that thread, so their counts are fixed: fchmod 1 user lock, 2 store-lock content, 3/4 reserved
- * temps; link 1 marker, 2 new pair (store lock); pwrite64 1/2 temps allocated, 3 marker content, 4 new-pair
- * content (a one-user store: one write each);
+ * temps, 5 slack; link 1 marker, 2 new pair (store lock); pwrite64 1/2 temps allocated, 3 slack, 4 marker
+ * content, 5 the pool's refill after the marker's rename, 6 new-pair content (a one-user store: one write each);
  * ftruncate 1 marker, 2 new pair; fsync 1/2 marker temp/folder, 3/4 new-pair temp/folder; rename 1 marker,
  * 2 new pair; getdents64 9 = the orphan sweep of the new-pair write (two per folder read: the first check
  * of the folder, the reservation's sweep, and two sweeps per write).
@@ -49,7 +49,7 @@ const POINTS: Point[] = [
   { name: 'reservation: store lock content written ahead', inject: ['-e', 'inject=fchmod:signal=SIGKILL:when=2'], content: 'old', orphanTemp: true },
   { name: 'reservation: temp being allocated', inject: ['-e', 'inject=pwrite64:signal=SIGKILL:when=1'], content: 'old', orphanTemp: true },
   { name: 'marker: store lock link', inject: ['-P', 'LOCK_STORE', '-e', 'inject=link:signal=SIGKILL:when=1'], content: 'old', orphanTemp: true },
-  { name: 'marker: temp content write', inject: ['-e', 'inject=pwrite64:signal=SIGKILL:when=3'], content: 'old', orphanTemp: true },
+  { name: 'marker: temp content write', inject: ['-e', 'inject=pwrite64:signal=SIGKILL:when=4'], content: 'old', orphanTemp: true },
   { name: 'marker: reserved temp overwritten, before truncate', inject: ['-e', 'inject=ftruncate:signal=SIGKILL:when=1'], content: 'old', orphanTemp: true },
   { name: 'marker: temp fsync', inject: ['-e', 'inject=fsync:signal=SIGKILL:when=1'], content: 'old', orphanTemp: true },
   { name: 'marker: rename', inject: ['-e', 'inject=rename:signal=SIGKILL:when=1'], content: 'old', orphanTemp: true },
@@ -57,7 +57,7 @@ const POINTS: Point[] = [
   { name: 'marker: store lock release', inject: ['-P', 'LOCK_STORE', '-e', 'inject=unlink:signal=SIGKILL:when=1'], content: 'old+marker', orphanTemp: true },
   { name: 'new pair: store lock link', inject: ['-P', 'LOCK_STORE', '-e', 'inject=link:signal=SIGKILL:when=2'], content: 'old+marker', orphanTemp: true },
   { name: 'new pair: orphan sweep', inject: ['-e', 'inject=getdents64:signal=SIGKILL:when=9'], content: 'old+marker', orphanTemp: true },
-  { name: 'new pair: temp content write', inject: ['-e', 'inject=pwrite64:signal=SIGKILL:when=4'], content: 'old+marker', orphanTemp: true },
+  { name: 'new pair: temp content write', inject: ['-e', 'inject=pwrite64:signal=SIGKILL:when=6'], content: 'old+marker', orphanTemp: true },
   { name: 'new pair: reserved temp overwritten, before truncate', inject: ['-e', 'inject=ftruncate:signal=SIGKILL:when=2'], content: 'old+marker', orphanTemp: true },
   { name: 'new pair: temp fsync (after write)', inject: ['-e', 'inject=fsync:signal=SIGKILL:when=3'], content: 'old+marker', orphanTemp: true },
   { name: 'new pair: rename', inject: ['-e', 'inject=rename:signal=SIGKILL:when=2'], content: 'old+marker', orphanTemp: true },

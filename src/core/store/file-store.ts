@@ -19,7 +19,7 @@ import { withFsOverrides, type StoreFs } from './fs-layer.js';
 import { acquireLock, type HeldLock } from './lock-file.js';
 import { UpdateQueue, applyBatch, batchSignal, checkWritable, type Outcome, type PendingUpdate } from './group-commit.js';
 import { ensureStoreDir, ensureWritable, inspectStore, warnIfNetworkFs } from './store-dir.js';
-import { WriteReserve } from './write-reserve.js';
+import { WriteReserve, type TempOutcome } from './write-reserve.js';
 import { judgeTagged, ownTag } from './owner-tag.js';
 import { readStoreFile, type StoreSnapshot } from './read-store.js';
 import { checkStoreFolder } from './store-guard.js';
@@ -132,7 +132,6 @@ class FileStore implements TokenStore {
   }
 
   update<T>(mutate: (doc: StoreDocument) => T, options?: LockOptions): Promise<T> {
-    this.reserve.noteUpdate();
     return this.updates.enqueue(mutate, options);
   }
 
@@ -148,8 +147,8 @@ class FileStore implements TokenStore {
       abort.dispose();
     }
     let outcomes: Outcome[];
-    let temp: ReservedTemp | undefined;
     let renamed = false;
+    const used: { temp: ReservedTemp | undefined; outcome: TempOutcome } = { temp: undefined, outcome: 'kept' };
     try {
       try {
         const snap = await this.snapshot();
@@ -160,10 +159,7 @@ class FileStore implements TokenStore {
         const baseline = snap.exists ? snap.bytes : serializeStore(emptyDocument());
         if (!bytes.equals(baseline)) {
           if (snap.exists) await this.removeOrphanTemps();
-          temp = await this.reserve.take();
-          const writeOpts = { fs: this.fs, onWarning: this.warn, randomId: this.opts.tempRandomId, ownerTag: await this.ownTag() };
-          if (temp) await writeStoreIntoReserved(this.location, bytes, temp, writeOpts);
-          else await writeStoreAtomic(this.location, bytes, writeOpts);
+          await this.write(bytes, used);
           renamed = true;
           // The next re-read (under this lock or the next) finds exactly these bytes unless another process wrote.
           this.parsed.set(bytes, saved);
@@ -175,13 +171,34 @@ class FileStore implements TokenStore {
       // Before the callers hear back: the next save of a reservation must find its temp ready.
       // Once renamed the batch is committed: a failure to refill the reserve must not report it failed (the
       // queue would commit its items again).
-      if (temp) await this.reserve.afterWrite(temp, renamed).catch((err: unknown) => { if (!renamed) throw err; });
+      if (used.temp) await this.reserve.afterWrite(used.temp, used.outcome).catch((err: unknown) => { if (!renamed) throw err; });
     }
     batch.forEach((item, i) => {
       const o = outcomes[i]!;
       if (o.ok) item.resolve(o.value);
       else item.reject(o.error);
     });
+  }
+
+  /**
+   * The atomic write of `bytes`, into a reserved temp when a reservation is open. A reserved temp that is
+   * gone (ENOENT/ESTALE: deleted by a cleanup, review-2 finding 3) is dropped and the write falls back to a
+   * fresh temp, so the save fails only if the normal path fails too. `used` tells the caller what became of it.
+   */
+  private async write(bytes: Buffer, used: { temp: ReservedTemp | undefined; outcome: TempOutcome }): Promise<void> {
+    const writeOpts = { fs: this.fs, onWarning: this.warn, randomId: this.opts.tempRandomId, ownerTag: await this.ownTag() };
+    const temp = (used.temp = await this.reserve.take(bytes.length));
+    if (!temp) return writeStoreAtomic(this.location, bytes, writeOpts);
+    try {
+      await writeStoreIntoReserved(this.location, bytes, temp, writeOpts);
+      used.outcome = 'renamed';
+      return;
+    } catch (err) {
+      // Other errors keep the temp and fail this write, as without a reservation (the caller's retry reuses it).
+      if (!reservedFileGone(err)) throw err;
+      used.outcome = 'dropped';
+      await writeStoreAtomic(this.location, bytes, writeOpts);
+    }
   }
 
   /**
@@ -219,6 +236,7 @@ class FileStore implements TokenStore {
         euid: this.opts.euid,
         // Under a reservation the store lock is linked from a file written ahead: no new block needed.
         prepared: path === storeLockPath(this.location) ? this.reserve.preparedLock() : undefined,
+        onPreparedFailed: () => this.reserve.dropLock(),
         waitMs: options?.waitMs ?? this.opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
         signal: options?.signal,
         onWait: (holder) => {
@@ -266,4 +284,11 @@ class FileStore implements TokenStore {
     await this.updates.idle();
     await this.reserve.releaseAll();
   }
+}
+
+/** A reserved file was removed under us (or its NFS handle went stale): the normal path is the way out. */
+function reservedFileGone(err: unknown): boolean {
+  const e = (err as { code?: unknown; details?: { errno?: unknown } } | undefined);
+  const errno = e?.details?.errno ?? e?.code;
+  return errno === 'ENOENT' || errno === 'ESTALE';
 }

@@ -192,7 +192,8 @@ export function validateDocument(parsed: unknown, path: string): StoreDocument {
     // Not quoted: a key that is no email could be anything pasted there, a token included (issue 15 item 9).
     if (!key.includes('@')) throw corrupt(path, `user key number ${n + 1} in "users" is not an email`);
     const record = validateUser(raw[rawKey], key, path);
-    if (users === undefined && key !== rawKey) users = copyUntil(raw, rawKey);
+    // A key to normalise, or a frozen record copied to drop its nulls (validateUser): a map of our own.
+    if (users === undefined && (key !== rawKey || record !== raw[rawKey])) users = copyUntil(raw, rawKey);
     if (users !== undefined) {
       if (Object.hasOwn(users, key)) throw corrupt(path, `two user entries normalise to the same email ${JSON.stringify(key)}`);
       users[key] = record;
@@ -246,8 +247,9 @@ const validFrozen = new WeakSet<object>();
 export function validateUser(record: unknown, key: string, path: string, fail: (what: string) => Error = (what) => corrupt(path, what)): StoredUser {
   if (typeof record === 'object' && record !== null && validFrozen.has(record)) return record as StoredUser;
   if (isPlainObject(record) && isValidUser(record)) {
-    if (Object.isFrozen(record)) validFrozen.add(record);
-    return record as StoredUser;
+    const clean = withoutNullObjects(record);
+    if (Object.isFrozen(clean)) validFrozen.add(clean);
+    return clean as StoredUser;
   }
   const corrupt = (_path: string, what: string) => fail(what);
   const where = `users[${JSON.stringify(key)}]`;
@@ -273,7 +275,23 @@ export function validateUser(record: unknown, key: string, path: string, fail: (
     const v = record[field];
     if (v !== undefined && v !== null && !isPlainObject(v)) throw corrupt(path, `${where}.${field} must be an object`);
   }
-  return record as StoredUser;
+  return withoutNullObjects(record) as StoredUser;
+}
+
+/** The optional object fields: null (a backend writing Python's None) means absent. */
+const NULLABLE_OBJECTS = ['needs_reconnect', 'refresh_in_flight'] as const;
+
+/**
+ * The record with its null bookkeeping objects removed (review-2 finding 6: a null refresh_in_flight crashed
+ * every refresh of its user). Callers see absent, never null; a save then writes the record without them.
+ * Every other field, unknown ones included, is left exactly as it is. In place on a fresh parse; a copy
+ * when the record is frozen (a cached document).
+ */
+function withoutNullObjects(record: Record<string, unknown>): Record<string, unknown> {
+  if (record.needs_reconnect !== null && record.refresh_in_flight !== null) return record;
+  const out = Object.isFrozen(record) ? { ...record } : record;
+  for (const field of NULLABLE_OBJECTS) if (out[field] === null) delete out[field];
+  return Object.isFrozen(record) ? Object.freeze(out) : out;
 }
 
 /** A number is shown as it is; anything else only by its type, so no file content is ever quoted. */

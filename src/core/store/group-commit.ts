@@ -45,7 +45,19 @@ export class UpdateQueue {
   enqueue<T>(mutate: (doc: StoreDocument) => T, options: LockOptions | undefined): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ mutate, resolve: resolve as (v: unknown) => void, reject, options });
-      this.draining ??= this.drain().finally(() => (this.draining = undefined));
+      this.kick();
+    });
+  }
+
+  /**
+   * Starts a drain unless one runs. Its end looks at the queue again: a caller settled by the last commit
+   * can enqueue before the drain's finally has run (draining still set, loop already left), and that item
+   * would wait forever (seen with 32 markers in one batch and then a save).
+   */
+  private kick(): void {
+    this.draining ??= this.drain().finally(() => {
+      this.draining = undefined;
+      if (this.pending.length > 0) this.kick();
     });
   }
 

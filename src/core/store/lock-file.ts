@@ -50,6 +50,11 @@ export interface AcquireOptions {
    * blocks, so the lock can be taken on a disk that filled up meanwhile (issue 15 item 4).
    */
   prepared?: PreparedLock | undefined;
+  /**
+   * The prepared file is gone (ENOENT, ESTALE): the lock is then created the normal way and this is called
+   * once, so the caller drops that reservation (review-2 finding 3).
+   */
+  onPreparedFailed?: (() => void) | undefined;
   waitMs: number;
   signal?: AbortSignal | undefined;
   onWait?: ((holder: LockWaitInfo) => void) | undefined;
@@ -112,9 +117,10 @@ export async function acquireLock(path: string, opts: AcquireOptions): Promise<H
   const started = performance.now();
   const unreadable = new UnreadableWatch(opts.monotonicNow ?? (() => performance.now()));
   let waiting = false;
+  const linkable = { ok: true };
   for (;;) {
     opts.signal?.throwIfAborted();
-    if (await tryCreate(path, self, opts)) return heldLock(path, self.nonce, opts);
+    if (await tryCreate(path, self, opts, linkable)) return heldLock(path, self.nonce, opts);
     const seen = await inspectLock(path, opts.fs, opts.euid);
     if (seen === undefined) continue; // released between our create and our read: try again at once
     if (await isStale(seen, self, opts, unreadable)) {
@@ -152,15 +158,18 @@ function busyError(path: string, owner: LockOwner | undefined, self: LockOwner):
   });
 }
 
-async function tryCreate(path: string, self: LockOwner, opts: AcquireOptions): Promise<boolean> {
-  if (opts.prepared) {
+async function tryCreate(path: string, self: LockOwner, opts: AcquireOptions, linkable: { ok: boolean }): Promise<boolean> {
+  if (opts.prepared && linkable.ok) {
     try {
       // link(2) fails with EEXIST on any existing path, a planted symlink included, exactly as O_EXCL does.
       await opts.fs.link(opts.prepared.path, path);
       return true;
     } catch (err) {
       if (errnoCode(err) === 'EEXIST') return false;
-      throw lockWriteError(path, err);
+      if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ESTALE') throw lockWriteError(path, err);
+      // The prepared file is gone (a cleanup removed it): the normal create, which fails only on its own.
+      linkable.ok = false;
+      opts.onPreparedFailed?.();
     }
   }
   return writeLockFile(path, self, opts.fs, false);

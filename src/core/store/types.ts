@@ -102,6 +102,15 @@ export interface StoreFileInfo {
   server?: { host: string; port: number; database: string; user: string | null };
 }
 
+/**
+ * The longest token the file store reserves room for, in stored bytes: the length of the token's JSON string
+ * form without its quotes (JSON.stringify(token).length - 2; VSCHAR tokens only grow by their `"` and `\`).
+ * Box's tokens are 32 characters. reserveWrite() keeps room for a pair of this size per open reservation, so a
+ * refresh answer with a longer token may not fit a full disk: the protocol treats such a token as unusable
+ * (review-2 finding 12).
+ */
+export const MAX_STORED_TOKEN_BYTES = 2048;
+
 /** What reserveWrite() holds; release() (idempotent) gives back what was not used. */
 export interface WriteReservation {
   release(): Promise<void>;

@@ -5,19 +5,32 @@
  *
  *  - the store lock's content, written to a file of its own: taking the lock is then link(2), which needs
  *    no data block (creating and writing a fresh lock file needs one: the ENOSPC of the issue);
- *  - temp files of the store's size plus a margin, written with real bytes, so their space is taken now
- *    (grow() below says why no fsync is needed for that). A save overwrites one from offset 0, truncates it
- *    to its length, fsyncs and renames it over the store (atomic-write.ts).
+ *  - a pool of TEMP_POOL temps of the store's size plus a margin, written with real bytes so their space is
+ *    taken now (grow() says why no fsync is needed). A save overwrites one from offset 0, truncates it to its
+ *    length, fsyncs and renames it over the store (atomic-write.ts);
+ *  - a slack file of SLACK_PER_RESERVATION bytes per open reservation, for what the saves add to the store.
  *
- * How many temps: every write consumes one, and a replacement allocated after a write may find the disk full
- * already (any free-then-allocate can lose the freed space to another writer). Each reservation stands for
- * two update() calls of this process (the in-flight marker before the POST, the save after it); a batch of
- * group commit is one write however many calls it holds, so one temp per call still to come is always
- * enough; after each write the pool is topped up again, best effort. A write that fails before its rename
- * gives its temp back for the retry (which is a further call: the temp it needs is that one).
- * Margin: S/4 + 4 KiB + 512 bytes per open reservation (a batch adds at most a ~200-byte marker per refresh
- * in flight; S/4 covers other writers' growth meanwhile).
+ * Why a pool of two serves any number of reservations (review-2 finding 12: two temps per reservation were
+ * 34 temps, 5.5 MB, for a 122 KB store): temps are used by writes, not by reservations, and this process
+ * makes one write at a time. Every update() of a store goes through its UpdateQueue, whose drain() awaits
+ * each commit before it starts the next; a commit takes one temp (take()) and either renames it or, failing,
+ * gives it back for the retry (afterWrite()). So at most one temp is in use at any moment, however many
+ * reservations are open and however the saves are batched. The second temp is the next write's: it never
+ * waits on the refill after a rename. The refill comes from the space that rename freed (the old store, the
+ * truncated tail of the temp) and, for what that lacks (the store grew by what the batch added), from the
+ * slack file, which is shrunk by exactly what a temp is missing (takeSlack) and then grown back, best effort.
+ * A reservation stands for at most two writes (the marker, the save) each adding at most SAVE_GROWTH_BYTES;
+ * a refill lacks at most about twice what its write added plus a page of rounding per file (tmpfs allocates
+ * whole pages): SLACK_PER_RESERVATION covers both writes. Hence on a disk that fills to 0 after the
+ * reservations were made, every save they stand for is written (test/integration/store/reserve-pool.test.ts:
+ * 32 reservations on a tmpfs filled to 0). Something that takes the freed space between our rename and our
+ * refill (another writer on the same disk at that instant) can leave the pool one temp short: the second
+ * temp still covers the next write. A save bigger than its temp (long tokens, up to MAX_STORED_TOKEN_BYTES)
+ * grows the temp from the slack before writing.
  * On copy-on-write file systems (btrfs, ZFS) an overwrite allocates anew and this guarantee does not hold.
+ *
+ * A reserved file that vanished (an operator's `rm .*.reserve`, a cleanup script) is dropped and the save
+ * takes the normal path (file-store.ts, lock-file.ts onPreparedFailed): review-2 finding 3.
  *
  * Files are named `.<store>.rsv-<host>-<pid>-<start>-<random>[-lock].reserve` (<host>-<pid>-<start>: the
  * owner-tag.ts tag, <host> covering the PID namespace); a reservation of a process that died (same host and
@@ -31,22 +44,29 @@ import { writeFailure, type ReservedTemp } from './atomic-write.js';
 import { CREATE_EXCLUSIVE, type StoreFs } from './fs-layer.js';
 import { prepareLockFile, type LockHost, type PreparedLock } from './lock-file.js';
 import { judgeTagged, ownTag } from './owner-tag.js';
-import type { WriteReservation } from './types.js';
+import { MAX_STORED_TOKEN_BYTES, type WriteReservation } from './types.js';
 
 const RESERVE_SUFFIX = '.reserve';
 const MARGIN_BYTES = 4096;
 /** What one refresh in flight can add to the store in a batch: its in-flight marker (~200 bytes), rounded up. */
 const GROWTH_PER_RESERVATION = 512;
-const WRITES_PER_RESERVATION = 2;
+/** One write in progress and the next write's (see above). */
+const TEMP_POOL = 2;
+const PAGE = 4096;
+/** The most one reserved refresh's save adds to the store: a pair of the longest tokens, its marker, times. */
+const SAVE_GROWTH_BYTES = 2 * MAX_STORED_TOKEN_BYTES + GROWTH_PER_RESERVATION;
+/** Two writes per reservation, each refill lacking up to twice its growth plus a page of rounding (~17 KiB). */
+export const SLACK_PER_RESERVATION = 2 * SAVE_GROWTH_BYTES + 2 * PAGE;
 /** Junk to fill reservations with, made on first use: `status` must not load crypto at start (issue 2). */
 let fillBytes: Buffer | undefined;
 
+export type TempOutcome = 'renamed' | 'kept' | 'dropped';
+
 export class WriteReserve {
   private readonly temps: ReservedTemp[] = [];
+  private slack: ReservedTemp | undefined;
   private lock: PreparedLock | undefined;
   private open = 0;
-  /** Writes the open reservations may still make (each stands for 2 update() calls): the temps to keep. */
-  private credits = 0;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -67,13 +87,12 @@ export class WriteReserve {
       await this.loadTag();
       if (this.open === 0) await this.removeOrphans();
       this.open += 1;
-      this.credits += WRITES_PER_RESERVATION;
       try {
         this.lock ??= await prepareLockFile(this.fileName('lock'), this.host(), this.fs);
-        await this.fill(this.credits);
+        // New room only: the slack belongs to the reservations already open.
+        await this.fill(false);
       } catch (err) {
         this.open -= 1;
-        this.credits -= WRITES_PER_RESERVATION;
         await this.shrink();
         // One message for whichever file did not fit: the errno decides it (disk full, quota, read-only...).
         const cause = err instanceof StoreWriteError && err.cause !== undefined ? err.cause : err;
@@ -87,7 +106,6 @@ export class WriteReserve {
           await this.exclusive(async () => {
             // releaseAll() (the store closed) may have come first.
             this.open = Math.max(0, this.open - 1);
-            this.credits = Math.min(this.credits, WRITES_PER_RESERVATION * this.open);
             await this.shrink();
           });
         },
@@ -95,67 +113,110 @@ export class WriteReserve {
     });
   }
 
-  /**
-   * One update() call of this process: it uses one of the writes an open reservation stands for. Counted
-   * per call, not per write: calls that group commit batches together share one temp, so 32 markers written
-   * in 3 batches leave 32 saves to reserve for, not 61.
-   */
-  noteUpdate(): void {
-    if (this.open > 0) this.credits = Math.max(0, this.credits - 1);
-  }
-
   /** The pre-written store lock, while a reservation is open. */
   preparedLock(): PreparedLock | undefined {
     return this.open > 0 ? this.lock : undefined;
   }
 
-  /** A reserved temp for one write, or undefined (none open: the writer creates its own temp). */
-  take(): Promise<ReservedTemp | undefined> {
-    return this.exclusive(async () => (this.open > 0 ? this.temps.pop() : undefined));
+  /** The prepared lock could not be linked (gone?): forget it; the next reservation prepares another. */
+  dropLock(): void {
+    const lock = this.lock;
+    this.lock = undefined;
+    if (lock) void this.fs.unlink(lock.path).catch(() => {});
   }
 
-  /** After a write: `temp` back if it was not renamed (the retry reuses it); the pool topped up, best effort. */
-  afterWrite(temp: ReservedTemp | undefined, renamed: boolean): Promise<void> {
+  /**
+   * A reserved temp for one write of `length` bytes, or undefined (none open: the writer creates its own).
+   * A temp shorter than the write is grown first, from the slack (a save with long tokens).
+   */
+  take(length: number): Promise<ReservedTemp | undefined> {
     return this.exclusive(async () => {
-      if (temp && !renamed) this.temps.push(temp);
+      const t = this.open > 0 ? this.temps.pop() : undefined;
+      if (t && t.size < length) {
+        await this.takeSlack(length - t.size);
+        await grow(t, length).catch(() => undefined); // short: the write fails over to a fresh temp
+      }
+      return t;
+    });
+  }
+
+  /** After a write: `temp` back if it is still ours ('kept'), removed if it failed for good; the pool topped up. */
+  afterWrite(temp: ReservedTemp | undefined, outcome: TempOutcome): Promise<void> {
+    return this.exclusive(async () => {
+      if (temp && outcome === 'kept') this.temps.push(temp);
+      if (temp && outcome === 'dropped') await discard(temp, this.fs);
       if (this.open === 0) return this.shrink();
-      await this.fill(this.credits).catch(() => undefined);
+      await this.fill(true).catch(() => undefined);
     });
   }
 
   /**
-   * Allocates until `count` temps exist, each big enough for the next write; throws on the first failure.
-   * A temp is grown only once the store has eaten into its margin (below half of it): regrowing every temp
-   * after every commit cost 5,000 extra syncs in a 1,000-user `refresh --all`.
+   * Brings the pool to TEMP_POOL temps, each big enough for the next write, and the slack to its size;
+   * throws on the first failure. Space a temp lacks is taken from the slack before giving up. A temp is
+   * grown only once the store has eaten into its margin (below half of it): regrowing every temp after
+   * every commit cost 5,000 extra syncs in a 1,000-user `refresh --all`.
    */
-  private async fill(count: number): Promise<void> {
+  private async fill(fromSlack: boolean): Promise<void> {
     const size = await this.fs.lstat(this.storePath).then((s) => s.size, () => 0);
     const need = size + Math.ceil(size / 4) + MARGIN_BYTES + GROWTH_PER_RESERVATION * this.open;
     const enough = size + Math.ceil(size / 8) + MARGIN_BYTES / 2 + GROWTH_PER_RESERVATION * this.open;
-    for (const t of this.temps) if (t.size < enough) await grow(t, need);
-    while (this.temps.length < count) {
-      const path = this.fileName('tmp');
-      const fh = await this.fs.open(path, CREATE_EXCLUSIVE, 0o600);
-      const temp: ReservedTemp = { path, fh, size: 0 };
+    const grown = (t: ReservedTemp) => (fromSlack ? this.growFromSlack(t, need) : grow(t, need));
+    for (const t of this.temps) if (t.size < enough) await grown(t);
+    while (this.temps.length < TEMP_POOL) {
+      const temp = await this.create();
       this.temps.push(temp);
+      await grown(temp);
+    }
+    this.slack ??= await this.create();
+    await grow(this.slack, SLACK_PER_RESERVATION * this.open);
+  }
+
+  private async create(): Promise<ReservedTemp> {
+    const path = this.fileName('tmp');
+    const fh = await this.fs.open(path, CREATE_EXCLUSIVE, 0o600);
+    const temp: ReservedTemp = { path, fh, size: 0 };
+    try {
       await fh.chmod(0o600);
-      await grow(temp, need);
+    } catch (err) {
+      await discard(temp, this.fs);
+      throw err;
+    }
+    return temp;
+  }
+
+  private async growFromSlack(t: ReservedTemp, size: number): Promise<void> {
+    try {
+      await grow(t, size);
+    } catch {
+      await this.takeSlack(size - t.size);
+      await grow(t, size);
     }
   }
 
+  /** Frees `bytes` (and a page for rounding) of the slack for a temp to take at once. */
+  private async takeSlack(bytes: number): Promise<void> {
+    const s = this.slack;
+    if (!s || bytes <= 0) return;
+    const keep = Math.max(0, s.size - bytes - PAGE);
+    await s.fh.truncate(keep).then(() => (s.size = keep), () => undefined);
+  }
+
   /**
-   * Removes everything once no reservation is open. While one is, unused temps stay for the next
-   * reservation: `refresh --all` releases and reserves once per user, and removing and re-allocating two
-   * store-sized files each time was most of its cost.
+   * Removes everything once no reservation is open; while one is, the slack shrinks to what the open ones
+   * need (the space goes back to the disk) and the pool stays for the next reservation: `refresh --all`
+   * releases and reserves once per user, and re-allocating store-sized files each time was most of its cost.
    */
   private async shrink(): Promise<void> {
-    if (this.open > 0) return;
-    while (this.temps.length > 0) {
-      const t = this.temps.pop()!;
-      await t.fh.close().catch(() => {});
-      await this.fs.unlink(t.path).catch(() => {});
+    if (this.open > 0) {
+      const s = this.slack;
+      const keep = SLACK_PER_RESERVATION * this.open;
+      if (s && s.size > keep) await s.fh.truncate(keep).then(() => (s.size = keep), () => undefined);
+      return;
     }
-    if (this.open === 0 && this.lock) {
+    for (const t of this.temps.splice(0)) await discard(t, this.fs);
+    if (this.slack) await discard(this.slack, this.fs);
+    this.slack = undefined;
+    if (this.lock) {
       await this.fs.unlink(this.lock.path).catch(() => {});
       this.lock = undefined;
     }
@@ -165,7 +226,6 @@ export class WriteReserve {
   async releaseAll(): Promise<void> {
     await this.exclusive(async () => {
       this.open = 0;
-      this.credits = 0;
       await this.shrink();
     });
   }
@@ -207,6 +267,11 @@ function reservePrefix(storePath: string): string {
  * made every refresh of a 10,000-user store pay twice its size in disk writes. Junk pages that are
  * overwritten, truncated or unlinked before writeback never reach the disk.
  */
+async function discard(t: ReservedTemp, fs: StoreFs): Promise<void> {
+  await t.fh.close().catch(() => {});
+  await fs.unlink(t.path).catch(() => {});
+}
+
 async function grow(t: ReservedTemp, size: number): Promise<void> {
   const fill = (fillBytes ??= randomBytes(65536));
   while (t.size < size) {

@@ -147,7 +147,9 @@ describe('parseStoreBytes', () => {
       updated_at: '2026-01-01T00:00:00Z', refresh_token_issued_at: '2026-01-01T00:00:00Z', box_user_id: '1', box_user_login: 'a@x.com',
       box_user_name: 'A', generation: 3, needs_reconnect: null, refresh_in_flight: { pid: 1 } };
     const parse = (rec: Record<string, unknown>) => parseStoreBytes(Buffer.from(JSON.stringify({ version: 1, users: { 'a@x.com': rec } })), path);
-    expect(parse(ok).users['a@x.com']).toEqual(ok);
+    // null bookkeeping objects read as absent (review-2 finding 6).
+    const { needs_reconnect: _null, ...okRead } = ok;
+    expect(parse(ok).users['a@x.com']).toStrictEqual(okRead);
     const broken: Array<[Record<string, unknown>, RegExp]> = [
       ...['access_token', 'refresh_token', 'access_token_expires_at', 'connected_at', 'updated_at'].flatMap((f): Array<[Record<string, unknown>, RegExp]> => [
         [{ ...ok, [f]: undefined }, new RegExp(`${f} must be a string`)],
@@ -180,5 +182,17 @@ describe('parseStoreBytes', () => {
     const doc = parseStoreBytes(Buffer.from(JSON.stringify({ version: 1, users: { ' Bob@X.com ': rec } })), path);
     expect(Object.keys(doc.users)).toEqual(['bob@x.com']);
     expect(fail(JSON.stringify({ version: 1, users: { 'bob@x.com': rec, 'BOB@x.com': rec } })).message).toMatch(/same email/);
+  });
+});
+
+describe('null bookkeeping objects (review-2 finding 6)', () => {
+  it('refresh_in_flight: null and needs_reconnect: null read as absent; every other field, unknown ones included, is kept', () => {
+    const rec = { access_token: 'a', refresh_token: 'r', access_token_expires_at: '2026-01-01T00:00:00Z', connected_at: '2026-01-01T00:00:00Z',
+      updated_at: '2026-01-01T00:00:00Z', box_user_id: null, refresh_in_flight: null, needs_reconnect: null, extra: { n: null } };
+    const doc = parseStoreBytes(Buffer.from(JSON.stringify({ version: 1, users: { 'a@x.com': rec, 'B@x.com': rec } })), '/x/tokens.json');
+    for (const u of Object.values(doc.users)) {
+      expect('refresh_in_flight' in u || 'needs_reconnect' in u).toBe(false);
+      expect(u).toMatchObject({ box_user_id: null, extra: { n: null } });
+    }
   });
 });

@@ -57,7 +57,8 @@ describe('reserveWrite', () => {
     expect(rec.created.every((p) => p.endsWith('.reserve'))).toBe(true);
     await store.update((d) => markInFlight(d, 'a@x.com', owner, Date.now()));
     await store.update((d) => saveUserTokens(d, 'a@x.com', pair(2), undefined, Date.now()));
-    expect(rec.created.length).toBe(reserved);
+    // Only the pool's refill after each rename (best effort) creates files, all reservations (write-reserve.ts).
+    expect(rec.created.slice(reserved).filter((p) => !p.endsWith('.reserve'))).toEqual([]);
     expect(rec.links.map(([, to]) => to)).toEqual([storeLockPath(path), storeLockPath(path)]);
     expect(JSON.parse(readFileSync(path, 'utf8')).users['a@x.com'].refresh_token).toBe('rt2');
     await r.release();
@@ -74,7 +75,7 @@ describe('reserveWrite', () => {
     expect(err).toMatchObject({ code: 'E_STORE_WRITE', exitCode: 1 });
     expect(sha256(path)).toBe(before);
     await store.update((d) => saveUserTokens(d, 'a@x.com', pair(3), undefined, Date.now()));
-    expect(rec.created.length).toBe(reserved);
+    expect(rec.created.slice(reserved).filter((p) => !p.endsWith('.reserve'))).toEqual([]);
     expect(JSON.parse(readFileSync(path, 'utf8')).users['a@x.com'].refresh_token).toBe('rt3');
     await r.release();
     expect(litter(t.dir)).toEqual([]);
