@@ -18,7 +18,7 @@
 import { apiUrl, type ClientCredentials } from '../../config.js';
 import { BoxApiError, BoxQcError, ConfigError, ExitCode, TemporaryError } from '../../errors.js';
 import { sendRequest, tryParseJson, requestIdOf, type HttpContext, type HttpResponse } from '../http.js';
-import type { TokenPair } from '../store/types.js';
+import { MAX_STORED_TOKEN_BYTES, type TokenPair } from '../store/types.js';
 
 export type InvalidGrantKind = 'expired' | 'invalid';
 
@@ -157,7 +157,18 @@ export function parseRefreshAnswer(res: HttpResponse): ReceivedPair {
  * presented token would be refused all the same: such a token counts as missing instead.
  */
 export function isOAuthToken(value: unknown): value is string {
-  return typeof value === 'string' && /^[\x20-\x7e]+$/.test(value);
+  // No longer than the store reserves room for (write-reserve.ts): a longer one could not be saved on a full disk.
+  return typeof value === 'string' && /^[\x20-\x7e]+$/.test(value) && storedLength(value) <= MAX_STORED_TOKEN_BYTES;
+}
+
+/** Bytes the token takes inside the store's JSON: printable ASCII, so only `"` and `\` grow (to two). */
+function storedLength(token: string): number {
+  let n = token.length;
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c) n++;
+  }
+  return n;
 }
 
 /** expires_in in seconds, or 0 (unknown life: the token counts as expired) with a warning. */
