@@ -122,7 +122,7 @@ describe('a config-class save error after Box answered (REVIEW-2 #8)', () => {
       const probe = structuredClone(k.store.doc);
       const out = mutate(probe) as { refresh_token?: string } | undefined;
       // Every save of u1's new pair fails as a PostgreSQL auth error would (pg-errors.ts: ConfigError).
-      if (out?.refresh_token === 'RT-u1@x.com-new') throw new ConfigError('E_PG_AUTH', 'password authentication failed for user "boxqc"');
+      if (out?.refresh_token === 'RT-u1@x.com-new') throw new ConfigError('password authentication failed for user "boxqc"', { code: 'E_PG_AUTH' });
       return update(mutate, opts);
     };
     const outcomes = await refreshMany(k.session, emails, { concurrency: 1, force: true });
