@@ -70,12 +70,30 @@ describe('the marker age (REVIEW-2 #4)', () => {
     void got.catch(() => undefined);
   });
 
-  it('a marker write slower than the limit: nothing sent, marker cleared, exit 75', async () => {
+  it('a marker write once slow: written again with a fresh since, then sent', async () => {
+    const { server, store, session, clock } = await sessionKit(user(), [pair(2)], cleanups, { markerIdentity: ID, maxMarkerWriteMs: 50 });
+    const update = store.update.bind(store);
+    const stamps: Array<string | undefined> = [];
+    let n = 0;
+    store.update = async (mutate, opts) => {
+      if (n++ === 0) await sleep(200);
+      const out = await update(mutate, opts);
+      stamps.push(store.doc.users[EMAIL]!.refresh_in_flight?.since);
+      clock.now += 3000;
+      return out;
+    };
+    await expect(getValidAccessToken(session, EMAIL, { force: true })).resolves.toMatchObject({ accessToken: 'AT2' });
+    expect(server.requests).toHaveLength(1);
+    expect(stamps[0]).not.toBe(stamps[1]);
+    expect(stamps[1]).toBeDefined();
+  });
+
+  it('a marker write that stays slower than the limit: nothing sent, marker cleared, exit 75', async () => {
     const { server, store, session } = await sessionKit(user(), [pair(2)], cleanups, { markerIdentity: ID, maxMarkerWriteMs: 50 });
     const update = store.update.bind(store);
     let n = 0;
     store.update = async (mutate, opts) => {
-      if (n++ === 0) await sleep(200);
+      if (n++ < 3) await sleep(120);
       return update(mutate, opts);
     };
     await expect(getValidAccessToken(session, EMAIL, { force: true })).rejects.toMatchObject({ exitCode: 75, code: 'E_STORE_SLOW' });
