@@ -51,36 +51,33 @@ const ROUNDING_MS = 1000;
 
 /** This process's marker identity: a random nonce made once per process, and its PID namespace. */
 const PROCESS_NONCE = randomBytes(12).toString('hex');
-let pidNs: string | undefined;
-let pidNsKnown = false;
-async function ownIdentity(session: Session): Promise<{ nonce: string; pidNs: string | undefined }> {
-  if (session.markerIdentity) return session.markerIdentity;
-  if (!pidNsKnown) {
-    pidNs = await readPidNamespace();
-    pidNsKnown = true;
-  }
-  return { nonce: PROCESS_NONCE, pidNs };
+let pidNs: Promise<string | undefined> | undefined;
+
+export interface MarkerIdentity {
+  nonce: string;
+  pidNs: string | undefined;
 }
-/** Synchronous view: before the namespace is known, no pid can be judged dead. */
-function knownIdentity(session: Session): { nonce: string; pidNs: string | undefined } | undefined {
-  return session.markerIdentity ?? (pidNsKnown ? { nonce: PROCESS_NONCE, pidNs } : undefined);
+
+/** Ours (read from /proc once per process); a session may name another (tests: two "processes" in one). */
+export async function markerIdentity(session: Session): Promise<MarkerIdentity> {
+  if (session.markerIdentity) return session.markerIdentity;
+  pidNs ??= readPidNamespace();
+  return { nonce: PROCESS_NONCE, pidNs: await pidNs };
 }
 
 /** Who we are in a marker we write. */
 export async function markerOwner(session: Session): Promise<InFlightOwner> {
-  const id = await ownIdentity(session);
+  const id = await markerIdentity(session);
   const owner: InFlightOwner = { pid: session.pid, host: session.host, nonce: id.nonce, bound_ms: markerBoundMs(session) };
   if (id.pidNs !== undefined) owner.pid_ns = id.pidNs;
   return owner;
 }
 
-function isOwn(session: Session, marker: RefreshInFlight): boolean {
-  const id = knownIdentity(session) ?? { nonce: PROCESS_NONCE };
-  return marker.nonce === id.nonce && marker.pid === session.pid && marker.host === session.host;
+function isOwn(session: Session, marker: RefreshInFlight, id: MarkerIdentity | undefined): boolean {
+  return typeof marker.nonce === 'string' && marker.nonce === (id ?? session.markerIdentity)?.nonce && marker.pid === session.pid && marker.host === session.host;
 }
 
-function provablyDead(session: Session, marker: RefreshInFlight): boolean {
-  const id = knownIdentity(session);
+function provablyDead(session: Session, marker: RefreshInFlight, id: MarkerIdentity | undefined): boolean {
   if (id === undefined || session.isPidAlive === undefined || typeof marker.pid !== 'number') return false;
   return marker.host === session.host && marker.pid_ns === id.pidNs && !session.isPidAlive(marker.pid);
 }
@@ -91,10 +88,13 @@ function boundFor(session: Session, marker: RefreshInFlight): number {
   return Math.max(markerBoundMs(session), theirs) + ROUNDING_MS;
 }
 
-/** True while `marker` belongs to a live (or unknown) other process and is younger than the bound. */
-export function mustWaitFor(session: Session, marker: RefreshInFlight | undefined): boolean {
+/**
+ * True while `marker` belongs to a live (or unknown) other process and is younger than the bound. Without
+ * `id` (markerIdentity()), no owner is judged dead, and "own" is only the session's given identity.
+ */
+export function mustWaitFor(session: Session, marker: RefreshInFlight | undefined, id?: MarkerIdentity): boolean {
   if (marker === undefined || marker === null) return false;
-  if (isOwn(session, marker) || provablyDead(session, marker)) return false;
+  if (isOwn(session, marker, id) || provablyDead(session, marker, id)) return false;
   const since = parseTimestamp(marker.since);
   if (since === undefined) return false;
   return session.now() - since < boundFor(session, marker);
@@ -110,11 +110,11 @@ export async function waitOutForeignMarker(
   current: StoredUser,
   check: (u: StoredUser | undefined) => StoredUser,
 ): Promise<StoredUser> {
-  await ownIdentity(session);
+  const id = await markerIdentity(session);
   let rec = current;
   const first = rec.refresh_in_flight;
   const bound = first ? boundFor(session, first) : markerBoundMs(session);
-  for (let waited = 0; mustWaitFor(session, rec.refresh_in_flight) && waited < bound; waited += MARKER_POLL_MS) {
+  for (let waited = 0; mustWaitFor(session, rec.refresh_in_flight, id) && waited < bound; waited += MARKER_POLL_MS) {
     if (waited === 0) {
       const m = rec.refresh_in_flight!;
       session.log.debug(`${email}: a refresh by pid ${m.pid} on ${m.host} started ${m.since} may still be saving: waiting for it`);

@@ -31,7 +31,7 @@ import { normalizeStoreEmail } from './store/format.js';
 import { expiresAtOf, refreshReason } from './session-due.js';
 import type { LockWaitInfo, StoredUser, TokenStore } from './store/types.js';
 import { handleRefreshFailure, safeDebug, warn, type RefreshFailureContext } from './session-failures.js';
-import { markerOwner, mustWaitFor, waitOutForeignMarker } from './session-marker.js';
+import { markerIdentity, markerOwner, mustWaitFor, waitOutForeignMarker } from './session-marker.js';
 import { abortBeforePost, writeMarker } from './session-post-guard.js';
 import { stopSignal, throwIfStopAsked } from './session-stop.js';
 import { saveWithRetry, storedWith } from './session-save.js';
@@ -137,7 +137,7 @@ export async function getValidAccessTokenFrom(
   if (!reason) return result(email, seen, false);
   // A live process's young marker is its own refresh still running: a fresh access token is still good to
   // use, and waiting for that refresh (step 3) would only delay this caller.
-  if (reason === 'interrupted' && mustWaitFor(session, seen.refresh_in_flight)
+  if (reason === 'interrupted' && mustWaitFor(session, seen.refresh_in_flight, await markerIdentity(session))
     && !refreshReason({ ...seen, refresh_in_flight: undefined }, session.now(), req)) return result(email, seen, false);
   let perStore = inflight.get(session.store);
   if (!perStore) inflight.set(session.store, (perStore = new Map()));
