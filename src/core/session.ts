@@ -58,9 +58,9 @@ export interface Session {
   isPidAlive?: (pid: number) => boolean;
   /** How long the save after a refresh 200 is retried before E_ROTATION_NOT_SAVED (ms); default 60 s (session-save.ts). */
   saveBudgetMs?: number;
-  /** Marker identity (tests: another "process" in the same one); default: a per-process nonce and /proc's PID namespace. */
-  /** A marker write slower than this aborts the refresh before its POST (ms); default 2 s (session-post-guard.ts). */
+  /** A marker write slower than this is re-stamped, then aborts the refresh before its POST (ms); default 2 s (session-post-guard.ts). */
   maxMarkerWriteMs?: number;
+  /** Marker identity (tests: another "process" in the same one); default: a per-process nonce and /proc's PID namespace. */
   markerIdentity?: { nonce: string; pidNs: string | undefined };
   /** Margin added to refreshTimeoutMs before another process's in-flight marker may be replayed (15 s). */
   markerMarginMs?: number;
