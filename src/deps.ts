@@ -17,6 +17,11 @@ export interface InStream extends NodeJS.ReadableStream {
  */
 export interface Interrupts {
   readonly signal: AbortSignal;
+  /**
+   * Aborted as soon as a stop was asked for, even while `signal` is held back by an open critical section:
+   * no new refresh may start (process-signals.ts). Absent: `signal` alone says so.
+   */
+  readonly stopRequested?: AbortSignal;
   critical<T>(fn: () => Promise<T>): Promise<T>;
   /** Exit code for the signal that interrupted us (130 SIGINT, 143 SIGTERM, 129 SIGHUP), if any. */
   exitCode(): number | undefined;

@@ -5,13 +5,20 @@
  * are released, and the exit code becomes 128+signal. Inside a critical section (Box has answered a refresh
  * and the new pair is not yet durable) the signal is held until the section ends: dying there would lose a
  * rotated refresh token for good (reliability.md F8).
+ *
+ * `stopRequested` aborts the moment the first signal arrives, even inside a section (REVIEW-2 #1): in
+ * `refresh --all` overlapping users keep some section open the whole run, so "held until no section is open"
+ * alone never stopped anything; the protocol checks it before starting a user, before reserving and right
+ * before each POST, and bails out with nothing sent. Only sections whose POST already went out are waited for.
  */
 import type { Interrupts } from './deps.js';
+import { InterruptedError } from './errors.js';
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
 export function installProcessInterrupts(onNotice: (line: string) => void): Interrupts {
   const controller = new AbortController();
+  const stop = new AbortController();
   let depth = 0;
   let pending: NodeJS.Signals | undefined;
   let received: NodeJS.Signals | undefined;
@@ -35,6 +42,7 @@ export function installProcessInterrupts(onNotice: (line: string) => void): Inte
   };
 
   const onSignal = (sig: NodeJS.Signals) => {
+    if (!stop.signal.aborted) stop.abort(new InterruptedError(`interrupted (${sig}): no further refresh was sent`, SIGNAL_EXIT[sig] ?? 130));
     if (depth > 0) {
       if (!pending) onNotice('saving the new tokens before stopping…');
       pending ??= sig;
@@ -50,6 +58,7 @@ export function installProcessInterrupts(onNotice: (line: string) => void): Inte
 
   return {
     signal: controller.signal,
+    stopRequested: stop.signal,
     async critical<T>(fn: () => Promise<T>): Promise<T> {
       depth += 1;
       try {

@@ -8,6 +8,7 @@ import { BoxQcError, ConfigError, ExitCode, ReconnectRequiredError, StoreBusyErr
 import { getValidAccessTokenFrom, type Session, type TokenRequest } from './session.js';
 import { getUser } from './store/document.js';
 import { normalizeStoreEmail } from './store/format.js';
+import { stopAsked, throwIfStopAsked } from './session-stop.js';
 
 export type RefreshStatus = 'refreshed' | 'skipped' | 'needs_reconnect' | 'temporary_failure' | 'failed';
 
@@ -53,6 +54,13 @@ export async function refreshMany(session: Session, emails: readonly string[], o
   let fatal: unknown;
   const worker = async () => {
     while (fatal === undefined && next < emails.length) {
+      // A stop asked for (SIGTERM while other users' sections are open) starts no further user (REVIEW-2 #1).
+      try {
+        throwIfStopAsked(session.interrupts);
+      } catch (err) {
+        fatal ??= err;
+        return;
+      }
       const index = next++;
       let email = emails[index]!;
       let outcome: RefreshOutcome;
@@ -62,7 +70,8 @@ export async function refreshMany(session: Session, emails: readonly string[], o
         outcome = { email, status: r.refreshed ? 'refreshed' : 'skipped', expiresAt: r.expiresAt };
         if (r.warnings) outcome.warnings = r.warnings;
       } catch (err) {
-        if (err instanceof ConfigError || session.interrupts.signal?.aborted) {
+        // A ConfigError here never comes from a save after Box answered: that is E_ROTATION_NOT_SAVED (REVIEW-2 #8).
+        if (err instanceof ConfigError || stopAsked(session.interrupts)) {
           fatal = err;
           return;
         }

@@ -14,8 +14,12 @@
  * to merge, fenced, under the user lock; it fails exactly when the store folder does (full disk, read-only or
  * unwritable folder), does not exist for PostgreSQL, and would put tokens in a file the store's own checks
  * (modes, orphan-temp reaping) know nothing of. The budget covers what is transient; the marker covers the rest.
+ * Re-checked for REVIEW-2 #7 (another writer leaves the store invalid during the POST, so every attempt is
+ * refused alike): a rescue file would help only there, where the backend writing the store is itself broken,
+ * and the 60 s of retries re-read the store each time, so a writer that repairs it quickly still gets our
+ * pair saved. Still no: instead that error says exactly which repair and which two commands recover the user.
  */
-import { BoxQcError, ExitCode } from '../errors.js';
+import { BoxQcError, ExitCode, StoreError } from '../errors.js';
 import { FencedSaveError, getUser } from './store/document.js';
 import type { StoredUser, TokenStore } from './store/types.js';
 
@@ -27,11 +31,25 @@ const MAX_DELAY_MS = 2_000;
 export class RotationNotSavedError extends BoxQcError {
   constructor(email: string, cause: unknown, attempts: number) {
     const why = cause instanceof Error ? cause.message : String(cause);
-    super('E_ROTATION_NOT_SAVED', `${email}: Box rotated the refresh token but the new pair could not be saved after ${attempts} attempts (${why}): the connection may be lost`, ExitCode.FAILED, {
+    const refused = refusedByContent(cause);
+    const what = refused
+      ? 'the store refused the new pair on every attempt: it was changed during this refresh to something box-qc cannot use'
+      : `the new pair could not be saved after ${attempts} attempts`;
+    super('E_ROTATION_NOT_SAVED', `${email}: Box rotated the refresh token but ${what} (${why}): the connection may be lost`, ExitCode.FAILED, {
       cause,
-      hint: `fix the store (space, lock, database) and run the same command again: it retries that refresh once; if ${email} then needs to reconnect, run connect for them`,
+      hint: refused
+        ? `repair or restore the store as the error says (or stop the other writer that changed it); the pair Box just sent is gone. Then run \`box-qc refresh --email ${email}\` once (it tries the previous refresh token); if it says ${email} must reconnect, run \`box-qc connect --email ${email}\``
+        : `fix the store (space, lock, database) and run \`box-qc refresh --email ${email}\`: it retries that refresh once; if ${email} then needs to reconnect, run \`box-qc connect --email ${email}\``,
     });
   }
+}
+
+/**
+ * The store's content, not its medium, refused the save (REVIEW-2 #7): another writer left it corrupt or
+ * invalid, or PostgreSQL's generation guard holds a newer record. Retrying cannot help; only a repair can.
+ */
+function refusedByContent(cause: unknown): boolean {
+  return cause instanceof StoreError || (cause instanceof BoxQcError && cause.code === 'E_STORE_NEWER');
 }
 
 export interface SaveRetryOptions {

@@ -26,12 +26,14 @@ import type { ClientCredentials } from '../config.js';
 import { BoxApiError, ReconnectRequiredError } from '../errors.js';
 import type { HttpContext, HttpLog } from './http.js';
 import { refreshTokens, type ReceivedPair } from './oauth/token-endpoint.js';
-import { getUser, saveUserTokens, markInFlight } from './store/document.js';
-import { formatTimestamp, normalizeStoreEmail } from './store/format.js';
+import { getUser, saveUserTokens } from './store/document.js';
+import { normalizeStoreEmail } from './store/format.js';
 import { expiresAtOf, refreshReason } from './session-due.js';
 import type { LockWaitInfo, StoredUser, TokenStore } from './store/types.js';
 import { handleRefreshFailure, safeDebug, warn, type RefreshFailureContext } from './session-failures.js';
-import { mustWaitFor, waitOutForeignMarker } from './session-marker.js';
+import { markerIdentity, markerOwner, mustWaitFor, waitOutForeignMarker } from './session-marker.js';
+import { abortBeforePost, writeMarker } from './session-post-guard.js';
+import { stopSignal, throwIfStopAsked } from './session-stop.js';
 import { saveWithRetry, storedWith } from './session-save.js';
 
 export interface Session {
@@ -42,7 +44,7 @@ export interface Session {
   credentials(): ClientCredentials;
   now(): number;
   /** Defers SIGINT/SIGTERM/SIGHUP around the refresh window (deps.interrupts; createManualInterrupts in libraries). */
-  interrupts: { critical<T>(fn: () => Promise<T>): Promise<T>; readonly signal?: AbortSignal };
+  interrupts: { critical<T>(fn: () => Promise<T>): Promise<T>; readonly signal?: AbortSignal; readonly stopRequested?: AbortSignal };
   log: HttpLog;
   pid: number;
   host: string;
@@ -56,6 +58,10 @@ export interface Session {
   isPidAlive?: (pid: number) => boolean;
   /** How long the save after a refresh 200 is retried before E_ROTATION_NOT_SAVED (ms); default 60 s (session-save.ts). */
   saveBudgetMs?: number;
+  /** A marker write slower than this is re-stamped, then aborts the refresh before its POST (ms); default 2 s (session-post-guard.ts). */
+  maxMarkerWriteMs?: number;
+  /** Marker identity (tests: another "process" in the same one); default: a per-process nonce and /proc's PID namespace. */
+  markerIdentity?: { nonce: string; pidNs: string | undefined };
   /** Margin added to refreshTimeoutMs before another process's in-flight marker may be replayed (15 s). */
   markerMarginMs?: number;
 }
@@ -131,7 +137,7 @@ export async function getValidAccessTokenFrom(
   if (!reason) return result(email, seen, false);
   // A live process's young marker is its own refresh still running: a fresh access token is still good to
   // use, and waiting for that refresh (step 3) would only delay this caller.
-  if (reason === 'interrupted' && mustWaitFor(session, seen.refresh_in_flight)
+  if (reason === 'interrupted' && mustWaitFor(session, seen.refresh_in_flight, await markerIdentity(session))
     && !refreshReason({ ...seen, refresh_in_flight: undefined }, session.now(), req)) return result(email, seen, false);
   let perStore = inflight.get(session.store);
   if (!perStore) inflight.set(session.store, (perStore = new Map()));
@@ -170,7 +176,8 @@ async function refreshUnderLock(session: Session, email: string, seen: StoredUse
     session.onLockWait?.(holder);
     poll ??= setInterval(() => void lookForRotation(), ROTATION_POLL_MS);
   };
-  const signal = session.interrupts.signal ? AbortSignal.any([session.interrupts.signal, gotFresh.signal]) : gotFresh.signal;
+  const stop = stopSignal(session.interrupts);
+  const signal = stop ? AbortSignal.any([stop, gotFresh.signal]) : gotFresh.signal;
   try {
     return await session.store.withUserLock(email, async () => {
       clearInterval(poll);
@@ -183,7 +190,7 @@ async function refreshUnderLock(session: Session, email: string, seen: StoredUse
       return refreshWithFollowUp(session, email, current, req);
     }, { signal, onWait });
   } catch (err) {
-    if (fresh !== undefined && !session.interrupts.signal?.aborted) return result(email, fresh, false);
+    if (fresh !== undefined && !stop?.aborted) return result(email, fresh, false);
     throw err;
   } finally {
     clearInterval(poll);
@@ -211,47 +218,54 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
   // answer, mid-refresh (F8): this attempt is then the one replay of that same refresh token.
   const replay = current.refresh_in_flight !== undefined;
   // Output never fails the refresh window: the transport's --debug line for the 200 is written before it returns.
-  // Nor does the caller's signal (a library's createSession({ signal }), REVIEW-1 finding 3): once the marker
-  // is written the POST runs to its own deadline and its answer is saved; the abort is honoured after the save.
+  // Nor does the caller's signal (a library's createSession({ signal }), REVIEW-1 finding 3): once the POST
+  // is sent it runs to its own deadline and its answer is saved; the abort is honoured after the save.
   const { signal: _callersSignal, ...unabortable } = session.http;
   const http: HttpContext = { ...unabortable, log: safeDebug(session.http.log), timeoutMs: session.refreshTimeoutMs ?? 30_000 };
   const tokenOpts = { http, apiBaseUrl: session.apiBaseUrl, credentials };
-  const owner = { pid: session.pid, host: session.host };
-  let failure: RefreshFailureContext | undefined;
-  let saved: StoredUser | undefined;
+  const owner = await markerOwner(session);
   let received: ReceivedPair | undefined;
-  session.interrupts.signal?.throwIfAborted();
+  throwIfStopAsked(session.interrupts);
   // Step 3: never spend a refresh token whose successor could not be saved (F5, F6; issue 15 item 4).
   const reservation = await session.store.reserveWrite();
+  let outcome: { saved: StoredUser } | { adopted: StoredUser };
   try {
-    // The critical section starts before the marker: once "in flight" is on disk, the POST and the save run
-    // to completion (bounded by the 30 s timeout) whatever signal arrives meanwhile.
-    saved = await session.interrupts.critical(async () => {
-      const since = session.now();
-      await session.store.update((doc) => markInFlight(doc, email, owner, since));
-      failure = { session, email, spent, generation: current.generation ?? 0, replay, marker: { ...owner, since: formatTimestamp(since) } };
-      received = await refreshTokens(tokenOpts, spent);
-      failure.received = received;
-      const pair = received;
-      const receivedAt = session.now();
-      // Save at once, before any other request (step 4); retry the write: Box already rotated (F6).
-      return saveWithRetry(session.store, (doc) => saveUserTokens(doc, email, pair, undefined, receivedAt, { fence: { refreshToken: spent } }), {
-        email,
-        alreadySaved: () => storedWith(session.store, email, pair.refreshToken),
-        ...(session.saveBudgetMs !== undefined ? { budgetMs: session.saveBudgetMs } : {}),
-        onRetry: (err, n) => warn(session, `${email}: saving the new pair failed (attempt ${n}, retrying): ${err instanceof Error ? err.message : String(err)}`),
-      });
+    // The critical section starts before the marker: once the POST is sent, it and the save (and what a
+    // failure leaves behind: REVIEW-2 #9) run to completion whatever signal arrives meanwhile; close() and
+    // the signal exit wait for all of it.
+    outcome = await session.interrupts.critical(async () => {
+      let failure: RefreshFailureContext | undefined;
+      try {
+        const marker = await writeMarker(session, email, owner);
+        // Nothing is sent yet: a stop asked for meanwhile, or a marker write too slow for its `since`, ends
+        // here with the marker cleared (REVIEW-2 #1, #4, #10).
+        await abortBeforePost(session, email, marker);
+        failure = { session, email, spent, generation: current.generation ?? 0, replay, marker };
+        received = await refreshTokens(tokenOpts, spent);
+        failure.received = received;
+        const pair = received;
+        const receivedAt = session.now();
+        // Save at once, before any other request (step 4); retry the write: Box already rotated (F6).
+        return { saved: await saveWithRetry(session.store, (doc) => saveUserTokens(doc, email, pair, undefined, receivedAt, { fence: { refreshToken: spent } }), {
+          email,
+          alreadySaved: () => storedWith(session.store, email, pair.refreshToken),
+          ...(session.saveBudgetMs !== undefined ? { budgetMs: session.saveBudgetMs } : {}),
+          onRetry: (err, n) => warn(session, `${email}: saving the new pair failed (attempt ${n}, retrying): ${err instanceof Error ? err.message : String(err)}`),
+        }) };
+      } catch (err) {
+        if (failure === undefined) throw err;
+        return { adopted: await handleRefreshFailure(failure, err) };
+      }
     });
-  } catch (err) {
-    if (failure === undefined) throw err;
-    return result(email, await handleRefreshFailure(failure, err), false);
   } finally {
     await reservation.release().catch(() => undefined);
   }
+  if ('adopted' in outcome) return result(email, outcome.adopted, false);
+  const saved = outcome.saved;
   const warnings = received?.warnings ?? [];
   for (const line of warnings) warn(session, `${email}: ${line}`);
   safeDebug(session.log).debug(`refreshed ${email} (generation ${saved.generation ?? '?'})`);
   // A signal deferred during the critical section is honoured now that the new pair is durable.
-  session.interrupts.signal?.throwIfAborted();
+  throwIfStopAsked(session.interrupts);
   return result(email, saved, true, warnings);
 }

@@ -103,6 +103,20 @@ export function markNeedsReconnect(
 export interface InFlightOwner {
   pid: number;
   host: string;
+  /** Per-process random id: "our own marker" means this matches (REVIEW-2 #5). */
+  nonce?: string;
+  /** The owner's PID namespace (/proc/self/ns/pid): a pid only means something within it. */
+  pid_ns?: string;
+  /** How long the owner may still save its answer after `since` (ms): waiters use the larger of theirs and this. */
+  bound_ms?: number;
+}
+
+function identityOf(owner: InFlightOwner): Pick<InFlightOwner, 'nonce' | 'pid_ns' | 'bound_ms'> {
+  const id: Pick<InFlightOwner, 'nonce' | 'pid_ns' | 'bound_ms'> = {};
+  if (owner.nonce !== undefined) id.nonce = owner.nonce;
+  if (owner.pid_ns !== undefined) id.pid_ns = owner.pid_ns;
+  if (owner.bound_ms !== undefined) id.bound_ms = owner.bound_ms;
+  return id;
 }
 
 /** Recorded before the refresh POST, so a kill inside the window is reported, never silent (F8). */
@@ -111,7 +125,7 @@ export function markInFlight(doc: StoreDocument, email: string, owner: InFlightO
   if (!prev) return undefined;
   const next: StoredUser = {
     ...prev,
-    refresh_in_flight: { since: formatTimestamp(now), pid: owner.pid, host: owner.host, generation: prev.generation ?? 0 },
+    refresh_in_flight: { since: formatTimestamp(now), pid: owner.pid, host: owner.host, generation: prev.generation ?? 0, ...identityOf(owner) },
   };
   doc.users[normalizeStoreEmail(email)] = next;
   return next;
@@ -122,7 +136,7 @@ export function clearInFlight(doc: StoreDocument, email: string, owner?: InFligh
   const prev = getUser(doc, email);
   const m = prev?.refresh_in_flight;
   if (!prev || m === undefined) return prev;
-  if (owner && (m.pid !== owner.pid || m.host !== owner.host || m.since !== owner.since)) return prev;
+  if (owner && (m.pid !== owner.pid || m.host !== owner.host || m.since !== owner.since || m.nonce !== owner.nonce)) return prev;
   const next: StoredUser = { ...prev };
   delete next.refresh_in_flight;
   doc.users[normalizeStoreEmail(email)] = next;

@@ -55,6 +55,12 @@ export interface RefreshInFlight {
   host: string;
   /** The generation the refresh started from. */
   generation: number;
+  /** The owner process's random id (REVIEW-2 #5); absent in markers of older versions. */
+  nonce?: string;
+  /** The owner's PID namespace, e.g. `pid:[4026531836]`. */
+  pid_ns?: string;
+  /** The owner's bound (ms after `since`) for saving its answer. */
+  bound_ms?: number;
 }
 
 export interface StoreDocument {

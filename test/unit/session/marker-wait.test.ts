@@ -58,9 +58,11 @@ describe('a young in-flight marker of another process (D)', () => {
   });
 
   it('is replayed at once when it is our own, or its owner on this host is dead', async () => {
-    const own = await sessionKit(user({ refresh_in_flight: foreign(1000, { pid: 4242, host: 'test-host' }) }), [pair(2)], cleanups);
+    // "Own" is the per-process nonce, "this host" includes the PID namespace (REVIEW-2 #5: marker-identity.test.ts).
+    const id = { nonce: 'n1', pidNs: 'pid:[1]' };
+    const own = await sessionKit(user({ refresh_in_flight: foreign(1000, { pid: 4242, host: 'test-host', nonce: 'n1' }) }), [pair(2)], cleanups, { markerIdentity: id });
     await expect(getValidAccessToken(own.session, EMAIL)).resolves.toMatchObject({ accessToken: 'AT2' });
-    const dead = await sessionKit(user({ refresh_in_flight: foreign(1000, { host: 'test-host' }) }), [pair(2)], cleanups, { isPidAlive: () => false });
+    const dead = await sessionKit(user({ refresh_in_flight: foreign(1000, { host: 'test-host', pid_ns: 'pid:[1]' }) }), [pair(2)], cleanups, { isPidAlive: () => false, markerIdentity: id });
     await expect(getValidAccessToken(dead.session, EMAIL)).resolves.toMatchObject({ accessToken: 'AT2' });
   });
 
