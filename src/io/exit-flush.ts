@@ -8,7 +8,7 @@
  *   gets `graceMs` more once the work is done, then what it has not taken is abandoned and the process exits
  *   with its own code, so cron never hangs on a log pipe.
  */
-import type { OutStream } from './output.js';
+import { settled, type OutStream } from './output.js';
 
 /** 2 s: a live reader (a terminal, a logger that is merely slow) catches up well within it. */
 export const STDERR_EXIT_GRACE_MS = 2_000;
@@ -26,13 +26,6 @@ export function exitWhenFlushed(stdout: OutStream, stderr: OutStream, exit: () =
 
 /** Resolves once stdout has nothing queued (or can take nothing more). */
 function drained(stream: OutStream): Promise<void> {
-  if ((stream.writableLength ?? 0) === 0 || stream.destroyed === true || !stream.once) return Promise.resolve();
-  return new Promise((resolve) => {
-    const events = ['drain', 'close', 'error'] as const;
-    const done = () => {
-      for (const e of events) stream.removeListener?.(e, done);
-      resolve();
-    };
-    for (const e of events) stream.once!(e, done);
-  });
+  if ((stream.writableLength ?? 0) === 0 || !stream.once) return Promise.resolve();
+  return settled(stream);
 }

@@ -220,7 +220,7 @@ async function startSpinner(stream: OutStream, text: string): Promise<Spinner> {
 }
 
 /** Back-pressure: wait for 'drain', or for the stream to die ('close', 'error'), which would never drain. */
-function settled(stream: OutStream): Promise<void> {
+export function settled(stream: OutStream): Promise<void> {
   if (stream.destroyed === true) return Promise.resolve();
   return new Promise((resolve) => {
     const events = ['drain', 'close', 'error'] as const;
