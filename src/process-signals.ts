@@ -16,19 +16,33 @@ import { InterruptedError } from './errors.js';
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
-export function installProcessInterrupts(onNotice: (line: string) => void): Interrupts {
+/**
+ * Leaves at once with the signal's exit status. While output is still queued, a write to a stalled pipe may be
+ * stuck in a libuv worker thread, and process.exit() waits for that thread for ever (review 3 #1): then the
+ * signal is raised again with its default action, which ends the process whatever its threads are doing (a
+ * shell sees 128+n, as with exit(128+n)).
+ */
+function leave(sig: NodeJS.Signals, outputPending: () => boolean): never {
+  if (outputPending()) {
+    process.removeAllListeners(sig);
+    process.kill(process.pid, sig);
+  }
+  process.exit(SIGNAL_EXIT[sig] ?? 130);
+}
+
+export function installProcessInterrupts(onNotice: (line: string) => void, outputPending: () => boolean = () => false): Interrupts {
   const controller = new AbortController();
   const stop = new AbortController();
   let depth = 0;
   let pending: NodeJS.Signals | undefined;
   let received: NodeJS.Signals | undefined;
-  let exitWhenIdle: number | undefined;
+  let exitWhenIdle: NodeJS.Signals | undefined;
 
   // Never into a critical section (one may start after the signal: connect's save, a refresh past its abort
   // check): the process then leaves as soon as the section ends, each being bounded by itself (REVIEW-1 #5).
-  const exit = (code: number) => {
-    if (depth > 0) exitWhenIdle ??= code;
-    else process.exit(code);
+  const exit = (sig: NodeJS.Signals) => {
+    if (depth > 0) exitWhenIdle ??= sig;
+    else leave(sig, outputPending);
   };
 
   const act = (sig: NodeJS.Signals) => {
@@ -36,7 +50,7 @@ export function installProcessInterrupts(onNotice: (line: string) => void): Inte
     if (!controller.signal.aborted) controller.abort(new Error(`received ${sig}`));
     // If some wait does not honour the abort, do not hang: leave with the signal's exit code.
     const timer = setTimeout(() => {
-      exit(SIGNAL_EXIT[sig] ?? 130);
+      exit(sig);
     }, 5000);
     timer.unref();
   };
@@ -50,7 +64,7 @@ export function installProcessInterrupts(onNotice: (line: string) => void): Inte
     }
     if (received) {
       // A second signal while shutting down: leave now.
-      process.exit(SIGNAL_EXIT[sig] ?? 130);
+      leave(sig, outputPending);
     }
     act(sig);
   };
@@ -65,7 +79,7 @@ export function installProcessInterrupts(onNotice: (line: string) => void): Inte
         return await fn();
       } finally {
         depth -= 1;
-        if (depth === 0 && exitWhenIdle !== undefined) process.exit(exitWhenIdle);
+        if (depth === 0 && exitWhenIdle !== undefined) leave(exitWhenIdle, outputPending);
         if (depth === 0 && pending) {
           const sig = pending;
           pending = undefined;

@@ -24,8 +24,24 @@ export function exitWhenFlushed(stdout: OutStream, stderr: OutStream, exit: () =
   timer.unref();
 }
 
-/** Resolves once stdout has nothing queued (or can take nothing more). */
+/**
+ * Resolves once stdout has nothing queued (or can take nothing more). Watched by polling as well as by events:
+ * 'drain' follows only a write() that returned false, so a small document that finishes late would never
+ * announce it, and a stalled stderr would then hold the process for ever (review 3).
+ */
 function drained(stream: OutStream): Promise<void> {
-  if ((stream.writableLength ?? 0) === 0 || !stream.once) return Promise.resolve();
-  return settled(stream);
+  const idle = () => (stream.writableLength ?? 0) === 0 || stream.destroyed === true;
+  if (idle() || !stream.once) return Promise.resolve();
+  return new Promise((resolve) => {
+    const poll = setInterval(() => {
+      if (!idle()) return;
+      clearInterval(poll);
+      resolve();
+    }, 20);
+    poll.unref();
+    void settled(stream).then(() => {
+      clearInterval(poll);
+      resolve();
+    });
+  });
 }

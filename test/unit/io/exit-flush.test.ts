@@ -50,4 +50,16 @@ describe('exitWhenFlushed', () => {
     await vi.advanceTimersByTimeAsync(5000);
     expect(exit).not.toHaveBeenCalled();
   });
+
+  it('stdout that empties its queue without a drain event (under the high-water mark) still lets the process exit', async () => {
+    // Review 3 #1b: 'drain' only follows a write() that returned false; a small document finishing late never emits it.
+    const exit = vi.fn();
+    const stdout = fakeStream(100);
+    exitWhenFlushed(stdout, fakeStream(5000), exit, 2000);
+    await vi.advanceTimersByTimeAsync(2500);
+    expect(exit).not.toHaveBeenCalled();
+    stdout.writableLength = 0;
+    await vi.advanceTimersByTimeAsync(200);
+    expect(exit).toHaveBeenCalledTimes(1);
+  });
 });
