@@ -144,8 +144,10 @@ export function parseRefreshAnswer(res: HttpResponse): ReceivedPair {
   if (typeof accessToken !== 'string' || accessToken === '' || !isOAuthToken(accessToken)) {
     const what = typeof accessToken === 'string' && accessToken !== '' ? 'an access_token holding characters no OAuth token has' : 'no access_token';
     warnings.push(`Box answered with ${what}: the new refresh token was saved, the access token counts as expired`);
+    noteLongTokens({ accessToken: '', refreshToken }, warnings);
     return { accessToken: '', refreshToken, expiresIn: 0, warnings };
   }
+  noteLongTokens({ accessToken, refreshToken }, warnings);
   return { accessToken, refreshToken, expiresIn: lifetimeOf(body.expires_in, warnings), warnings };
 }
 
@@ -157,8 +159,19 @@ export function parseRefreshAnswer(res: HttpResponse): ReceivedPair {
  * presented token would be refused all the same: such a token counts as missing instead.
  */
 export function isOAuthToken(value: unknown): value is string {
-  // No longer than the store reserves room for (write-reserve.ts): a longer one could not be saved on a full disk.
-  return typeof value === 'string' && /^[\x20-\x7e]+$/.test(value) && storedLength(value) <= MAX_STORED_TOKEN_BYTES;
+  return typeof value === 'string' && /^[\x20-\x7e]+$/.test(value);
+}
+
+/**
+ * The store reserves room for tokens up to MAX_STORED_TOKEN_BYTES (write-reserve.ts). A longer one is still
+ * saved (refusing it would lose a rotation for certain, review 3 #5), but only a disk with free space can take
+ * it: say so.
+ */
+function noteLongTokens(pair: { accessToken: string; refreshToken: string }, warnings: string[]): void {
+  const longest = Math.max(storedLength(pair.accessToken), storedLength(pair.refreshToken));
+  if (longest > MAX_STORED_TOKEN_BYTES) {
+    warnings.push(`Box answered with a token of ${longest} bytes, more than the ${MAX_STORED_TOKEN_BYTES} the store reserves room for: saved, but a full disk could have stopped this save`);
+  }
 }
 
 /** Bytes the token takes inside the store's JSON: printable ASCII, so only `"` and `\` grow (to two). */

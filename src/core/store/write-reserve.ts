@@ -55,7 +55,13 @@ const TEMP_POOL = 2;
 const PAGE = 4096;
 /** The most one reserved refresh's save adds to the store: a pair of the longest tokens, its marker, times. */
 const SAVE_GROWTH_BYTES = 2 * MAX_STORED_TOKEN_BYTES + GROWTH_PER_RESERVATION;
-/** Two writes per reservation, each refill lacking up to twice its growth plus a page of rounding (~17 KiB). */
+/**
+ * Two writes per reservation, each refill lacking about twice its growth plus a page of rounding (~17 KiB).
+ * Exact for Box's real tokens (tens of bytes: the growth is a few hundred bytes, far inside this). A refill
+ * is sized at 1.25x the new store, so with tokens near MAX_STORED_TOKEN_BYTES it lacks up to ~2.25x the
+ * growth (review 3 #4), ~20.7 KiB for two writes: such a save may need free space, as any longer token does
+ * (token-endpoint.ts warns). Kept at this size so that reservations stay small on small disks.
+ */
 export const SLACK_PER_RESERVATION = 2 * SAVE_GROWTH_BYTES + 2 * PAGE;
 /** Junk to fill reservations with, made on first use: `status` must not load crypto at start (issue 2). */
 let fillBytes: Buffer | undefined;

@@ -1,23 +1,31 @@
 /**
- * The store reserves room for tokens up to MAX_STORED_TOKEN_BYTES (core/store/write-reserve.ts): a longer
- * "token" could overflow the reserved temp on a full disk, so the token endpoint treats it as no token at all
- * (a refresh_token like that: rotation unknown, marker kept; an access_token: missing, expired).
+ * The store reserves room for tokens up to MAX_STORED_TOKEN_BYTES (core/store/write-reserve.ts). A longer token
+ * is still a token and its pair is saved (refusing it would lose the rotation for certain, review 3 #5); the
+ * answer carries a warning that only a disk with free space could take it.
  */
 import { describe, expect, it } from 'vitest';
-import { isOAuthToken } from '../../../src/core/oauth/token-endpoint.js';
+import { isOAuthToken, parseRefreshAnswer } from '../../../src/core/oauth/token-endpoint.js';
+import type { HttpResponse } from '../../../src/core/http.js';
 import { MAX_STORED_TOKEN_BYTES } from '../../../src/core/store/types.js';
 
+const answer = (body: unknown): HttpResponse => ({ status: 200, headers: {}, text: JSON.stringify(body), requestId: undefined, label: 'POST /oauth2/token' });
+
 describe('token length and the store reservation', () => {
-  it('a token as long as the store reserves for is a token', () => {
-    expect(isOAuthToken('a'.repeat(MAX_STORED_TOKEN_BYTES))).toBe(true);
+  it('a token longer than the store reserves room for is still a token', () => {
+    expect(isOAuthToken('a'.repeat(MAX_STORED_TOKEN_BYTES + 1))).toBe(true);
   });
 
-  it('a longer one is not', () => {
-    expect(isOAuthToken('a'.repeat(MAX_STORED_TOKEN_BYTES + 1))).toBe(false);
+  it('its pair is kept, with a warning; a token within the reservation gets none', () => {
+    const long = parseRefreshAnswer(answer({ access_token: 'at', refresh_token: 'r'.repeat(MAX_STORED_TOKEN_BYTES + 1), expires_in: 3600 }));
+    expect(long.refreshToken).toHaveLength(MAX_STORED_TOKEN_BYTES + 1);
+    expect(long.warnings.join(' ')).toMatch(/reserves room/);
+    expect(long.warnings.join(' ')).not.toContain('rrrr');
+    const fits = parseRefreshAnswer(answer({ access_token: 'at', refresh_token: '\\'.repeat(MAX_STORED_TOKEN_BYTES / 2), expires_in: 3600 }));
+    expect(fits.warnings).toEqual([]);
   });
 
   it('counts the bytes as stored: quotes and backslashes take two', () => {
-    expect(isOAuthToken('\\'.repeat(MAX_STORED_TOKEN_BYTES / 2))).toBe(true);
-    expect(isOAuthToken('"'.repeat(MAX_STORED_TOKEN_BYTES / 2 + 1))).toBe(false);
+    const quoted = parseRefreshAnswer(answer({ access_token: 'at', refresh_token: '"'.repeat(MAX_STORED_TOKEN_BYTES / 2 + 1), expires_in: 3600 }));
+    expect(quoted.warnings.join(' ')).toMatch(/reserves room/);
   });
 });
