@@ -76,28 +76,22 @@ export async function writeStoreAtomic(path: string, data: Buffer, opts: AtomicW
   } catch (err) {
     throw writeFailure(path, err, 'creating the temp file');
   }
-  let step = 'writing the temp file';
+  const at = { step: 'writing the temp file' };
   try {
     // Explicit chmod: the create mode is filtered by the umask, and we want exactly 0600 (F18).
     await fh.chmod(0o600);
     await fh.writeFile(data);
-    step = 'checking the temp file size';
-    const st = await fh.stat();
-    if (st.size !== data.length) {
-      throw Object.assign(new Error(`short write: ${st.size} of ${data.length} bytes`), { code: 'ENOSPC' });
-    }
-    step = 'fsync of the temp file';
-    await fh.sync();
-    step = 'closing the temp file';
+    await checkAndSync(fh, data.length, at);
+    at.step = 'closing the temp file';
     const closing = fh;
     fh = undefined;
     await closing.close();
-    step = 'renaming the temp file over the store';
+    at.step = 'renaming the temp file over the store';
     await fs.rename(tmp, path);
   } catch (err) {
     if (fh) await fh.close().catch(() => {});
     await fs.unlink(tmp).catch(() => {});
-    throw writeFailure(path, err, step);
+    throw writeFailure(path, err, at.step);
   }
   await syncFolder(path, opts);
 }
@@ -110,7 +104,7 @@ export async function writeStoreAtomic(path: string, data: Buffer, opts: AtomicW
  */
 export async function writeStoreIntoReserved(path: string, data: Buffer, temp: ReservedTemp, opts: AtomicWriteOptions): Promise<void> {
   const fh = temp.fh;
-  let step = 'writing the temp file';
+  const at = { step: 'writing the temp file' };
   try {
     for (let off = 0; off < data.length;) {
       const { bytesWritten } = await fh.write(data, off, data.length - off, off);
@@ -119,20 +113,23 @@ export async function writeStoreIntoReserved(path: string, data: Buffer, temp: R
     }
     await fh.truncate(data.length);
     temp.size = Math.min(temp.size, data.length);
-    step = 'checking the temp file size';
-    const st = await fh.stat();
-    if (st.size !== data.length) {
-      throw Object.assign(new Error(`short write: ${st.size} of ${data.length} bytes`), { code: 'ENOSPC' });
-    }
-    step = 'fsync of the temp file';
-    await fh.sync();
-    step = 'renaming the temp file over the store';
+    await checkAndSync(fh, data.length, at);
+    at.step = 'renaming the temp file over the store';
     await opts.fs.rename(temp.path, path);
   } catch (err) {
-    throw writeFailure(path, err, step);
+    throw writeFailure(path, err, at.step);
   }
   await fh.close().catch(() => {});
   await syncFolder(path, opts);
+}
+
+/** Size check (a short write is ENOSPC: the old store stays) and fsync of a written temp; `at` names the step. */
+async function checkAndSync(fh: { stat(): Promise<{ size: number }>; sync(): Promise<void> }, length: number, at: { step: string }): Promise<void> {
+  at.step = 'checking the temp file size';
+  const st = await fh.stat();
+  if (st.size !== length) throw Object.assign(new Error(`short write: ${st.size} of ${length} bytes`), { code: 'ENOSPC' });
+  at.step = 'fsync of the temp file';
+  await fh.sync();
 }
 
 async function syncFolder(path: string, opts: AtomicWriteOptions): Promise<void> {
