@@ -36,7 +36,7 @@ export async function startLab(options: EmulatorOptions = {}): Promise<Lab> {
   const root = await mkdtemp(join(tmpdir(), 'boxqc-lc-'));
   const dir = join(root, 'box-qc');
   const storePath = join(dir, 'tokens.json');
-  const env = (extra: Record<string, string> = {}) => ({ ...emu.env(), BOX_QC_STORE: storePath, BOX_QC_RETRY_BASE_MS: '20', BOX_QC_SAVE_BUDGET_MS: '1500', ...extra });
+  const env = (extra: Record<string, string> = {}) => ({ ...emu.env(), BOX_QC_STORE: storePath, BOX_QC_RETRY_BASE_MS: '20', BOX_QC_SAVE_BUDGET_MS: '10000', ...extra });
   const lab: Lab = {
     emu,
     storePath,
