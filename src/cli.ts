@@ -15,25 +15,7 @@ import { dataText, terminalText } from './io/terminal-safe.js';
 import { VERSION } from './version.js';
 import { registerCommands } from './commands/index.js';
 
-export interface GlobalOptions {
-  store?: string;
-  json?: boolean;
-  color?: boolean;
-  debug?: boolean;
-  envFile?: string;
-}
-
-export interface CommandContext {
-  deps: Deps;
-  out: Output;
-  globals: GlobalOptions;
-  /** Loaded on first use, after --env-file. Throws ConfigError (exit 2). */
-  config(): Config;
-}
-
-/** A command handler returns nothing (exit 0) or the exit code of a partial outcome (refresh: 4 or 75). */
-export type Handler<O> = (ctx: CommandContext, opts: O, args: string[]) => Promise<number | void>;
-export type ActionFactory = <O>(handler: Handler<O>) => (...args: unknown[]) => Promise<void>;
+import type { ActionFactory, CommandContext, GlobalOptions } from './commands/context.js';
 
 export function createProgram(deps: Deps, setExitCode: (code: number) => void): Command {
   const program = new Command();

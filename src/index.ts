@@ -18,11 +18,11 @@ import { normalizeEmail, parseHttpUrl, resolveStore, DEFAULT_API_BASE_URL, type 
 import { ConfigError } from './errors.js';
 import { createManualInterrupts } from './deps.js';
 import { trackCriticalSections } from './core/critical-sections.js';
-import { closeHttpContext, createHttpContext } from './core/http.js';
+import { closeHttpContext, createHttpContext } from './core/http/request.js';
 import { getValidAccessToken, type Session } from './core/session.js';
 import { listFolderItems, type FolderItem, type ListFolderOptions } from './core/box/client.js';
 import { refreshMany, exitCodeFor, type RefreshManyOptions, type RefreshOutcome } from './core/refresh-all.js';
-import { openFileStore } from './core/store/file-store.js';
+import { openFileStore } from './core/store/file/file-store.js';
 import { listUsers } from './core/store/document.js';
 import type { TokenStore } from './core/store/types.js';
 import { nodeStoreHost } from './commands/shared/open-store.js';
@@ -43,7 +43,7 @@ export {
 } from './errors.js';
 export { InvalidGrantError } from './core/oauth/token-endpoint.js';
 export { RotationNotSavedError } from './core/session-save.js';
-export { NetworkError } from './core/http.js';
+export { NetworkError } from './core/http/request.js';
 export { FolderNotFoundError, type FolderItem, type FolderPage, type ListFolderOptions } from './core/box/client.js';
 export { UnauthorizedError } from './core/box/errors.js';
 export { getValidAccessToken, DEFAULT_MIN_VALID_MS, type Session, type TokenRequest, type AccessTokenResult } from './core/session.js';

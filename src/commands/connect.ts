@@ -1,15 +1,15 @@
 /**
- * `box-qc connect`: flags, validation and rendering. The flow lives in core/connect.ts, loaded lazily so that
+ * `box-qc connect`: flags, validation and rendering. The flow lives in core/connect/connect.ts, loaded lazily so that
  * other commands (and `status`'s start-up time) never pay for jose, undici or the listener.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import type { ActionFactory, CommandContext } from '../cli.js';
+import type { ActionFactory, CommandContext } from './context.js';
 import { requireClientCredentials } from '../config.js';
 import { UsageError } from '../errors.js';
 import { terminalSafe } from '../io/terminal-safe.js';
-import type { ConnectResult, ConnectRequest, ConnectUi } from '../core/connect.js';
-import type { FinishPorts } from '../core/connect-finish.js';
-import { stateKeyDirFor } from '../core/connect-key-dir.js';
+import type { ConnectResult, ConnectRequest, ConnectUi } from '../core/connect/connect.js';
+import type { FinishPorts } from '../core/connect/finish.js';
+import { stateKeyDirFor } from '../core/connect/key-dir.js';
 import { normalizeNewEmail } from './shared/resolve-email.js';
 
 interface ConnectOptions {
@@ -75,7 +75,7 @@ async function runConnect(ctx: CommandContext, opts: ConnectOptions): Promise<vo
     scope: opts.scope,
     stateKeyDir: stateKeyDirFor(config, ctx.deps),
   };
-  const core = await import('../core/connect.js');
+  const core = await import('../core/connect/connect.js');
   const { openStoreForCommand } = await import('./shared/open-store.js');
   const store = await openStoreForCommand(ctx);
   // A corrupt or unwritable store stops every flow before anything reaches Box or the browser (issue 3):
@@ -108,7 +108,7 @@ async function runConnect(ctx: CommandContext, opts: ConnectOptions): Promise<vo
       : await core.connectInteractive(req, { ...ports, ...interactivePorts(ctx, opts) });
     renderResult(ctx, result);
   } finally {
-    const { closeHttpContext } = await import('../core/http.js');
+    const { closeHttpContext } = await import('../core/http/request.js');
     await Promise.allSettled([store.close(), http?.then(closeHttpContext)]);
   }
 }

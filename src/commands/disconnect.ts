@@ -3,7 +3,7 @@
  * Not connected is not an error (exit 0, idempotent for scripts).
  */
 import type { Command } from 'commander';
-import type { ActionFactory, CommandContext } from '../cli.js';
+import type { ActionFactory, CommandContext } from './context.js';
 import { normalizeEmail, requireClientCredentials } from '../config.js';
 import { BoxQcError, TemporaryError, UsageError } from '../errors.js';
 import type { DisconnectResult } from '../core/disconnect.js';
@@ -55,7 +55,7 @@ async function runDisconnect(ctx: CommandContext, opts: DisconnectOptions): Prom
     const revoke = async (token: string) => {
       if (!http) {
         http = await httpForCommand(ctx);
-        const { closeHttpContext } = await import('../core/http.js');
+        const { closeHttpContext } = await import('../core/http/request.js');
         const opened = http;
         closeHttp = () => closeHttpContext(opened);
       }

@@ -5,7 +5,7 @@
  * normal way to end it, not a failure).
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import type { ActionFactory } from '../cli.js';
+import type { ActionFactory } from './context.js';
 import type { EmulatorOptions, RotationMode } from '../emulator/index.js';
 
 interface EmulatorFlags {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ActionFactory } from '../cli.js';
+import type { ActionFactory } from './context.js';
 import { registerConnect } from './connect.js';
 import { registerStatus } from './status.js';
 import { registerDisconnect } from './disconnect.js';

@@ -5,7 +5,7 @@
  * on a terminal, tab-separated on a pipe, names made terminal-safe; --json: one JSON array, streamed.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import type { ActionFactory, CommandContext } from '../cli.js';
+import type { ActionFactory, CommandContext } from './context.js';
 import { FolderNotFoundError, type FolderItem } from '../core/box/client.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../core/box/request.js';
 import { getUser, listUsers } from '../core/store/document.js';

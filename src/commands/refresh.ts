@@ -5,7 +5,7 @@
  * Exit 0 all fine, 4 if any user needs reconnect, else 75 if any temporary failure.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { ActionFactory, CommandContext } from '../cli.js';
+import type { ActionFactory, CommandContext } from './context.js';
 import { UsageError } from '../errors.js';
 import { formatDuration } from '../core/duration.js';
 import type { RefreshOutcome } from '../core/refresh-all.js';

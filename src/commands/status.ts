@@ -4,7 +4,7 @@
  * `--check` lazily loads the session and Box client to call /2.0/users/me for each user.
  */
 import type { Command } from 'commander';
-import type { ActionFactory, CommandContext } from '../cli.js';
+import type { ActionFactory, CommandContext } from './context.js';
 import { normalizeEmail } from '../config.js';
 import { terminalSafe } from '../io/terminal-safe.js';
 import { buildStatusReport, checkExitCode, relativeTime, runChecks, type CheckResult, type StatusReport, type UserStatus } from '../core/status.js';

@@ -4,10 +4,10 @@
  * transaction without ever replacing a newer record. Store URLs are shown with the password redacted.
  */
 import type { Command } from 'commander';
-import type { ActionFactory, CommandContext } from '../cli.js';
+import type { ActionFactory, CommandContext } from './context.js';
 import { ConfigError, UsageError } from '../errors.js';
-import type { MigrateReport } from '../core/store/pg-migrate.js';
-import { isPostgresUrl } from '../core/store/pg-errors.js';
+import type { MigrateReport } from '../core/store/migrate.js';
+import { isPostgresUrl } from '../core/store/postgres/errors.js';
 import { terminalSafe } from '../io/terminal-safe.js';
 import { openPostgresForCommand, openStoreAt } from './shared/open-store.js';
 
@@ -73,7 +73,7 @@ async function runInit(ctx: CommandContext, _opts: unknown, args: string[]): Pro
 
 async function runMigrate(ctx: CommandContext, opts: MigrateOptions): Promise<void> {
   if (opts.from === opts.to) throw new UsageError('--from and --to name the same store');
-  const { migrateStore } = await import('../core/store/pg-migrate.js');
+  const { migrateStore } = await import('../core/store/migrate.js');
   const from = openStoreAt(ctx, opts.from);
   const to = openStoreAt(ctx, opts.to);
   try {

@@ -3,7 +3,7 @@
  * `curl -H "Authorization: Bearer $(box-qc token)"` and the QC automation. Exit 4 when reconnect is needed.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import type { ActionFactory, CommandContext } from '../cli.js';
+import type { ActionFactory, CommandContext } from './context.js';
 import { parseDuration } from '../core/duration.js';
 import { listUsers } from '../core/store/document.js';
 import { resolveEmail } from './shared/resolve-email.js';

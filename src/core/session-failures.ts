@@ -15,7 +15,7 @@
  * our pair is set aside beside it (refresh_fenced_out) and the failure is said loudly.
  */
 import { BoxApiError, ConfigError, ReconnectRequiredError, TemporaryError } from '../errors.js';
-import { NetworkError } from './http.js';
+import { NetworkError } from './http/request.js';
 import { InvalidGrantError, type ReceivedPair } from './oauth/token-endpoint.js';
 import { clearInFlight, FencedSaveError, getUser, markNeedsReconnect, setAsideFencedPair } from './store/document.js';
 import type { InFlightOwner } from './store/document.js';

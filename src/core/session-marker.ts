@@ -23,7 +23,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readPidNamespace } from './store/proc-info.js';
+import { readPidNamespace } from './store/file/proc-info.js';
 import type { InFlightOwner } from './store/document.js';
 import { DEFAULT_SAVE_BUDGET_MS } from './session-save.js';
 import { getUser } from './store/document.js';

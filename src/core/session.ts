@@ -24,7 +24,7 @@
  */
 import type { ClientCredentials } from '../config.js';
 import { BoxApiError, ReconnectRequiredError } from '../errors.js';
-import type { HttpContext, HttpLog } from './http.js';
+import type { HttpContext, HttpLog } from './http/request.js';
 import { refreshTokens, type ReceivedPair } from './oauth/token-endpoint.js';
 import { getUser, saveUserTokens } from './store/document.js';
 import { normalizeStoreEmail } from './store/format.js';

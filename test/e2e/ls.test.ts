@@ -123,7 +123,7 @@ describe('ls', () => {
 });
 
 // Issue 8 (ls peak RSS, lock storm): requests travel over node:http, whose parser is native code, not undici's
-// WebAssembly one; undici is still what carries them through a proxy (core/http-node.ts).
+// WebAssembly one; undici is still what carries them through a proxy (core/http/node-transport.ts).
 describe('HTTP transport', () => {
   async function undiciLoaded(extra: Record<string, string>, args = ['ls']): Promise<boolean> {
     const dir = mkdtempSync(join(tmpdir(), 'boxqc-ls-transport-'));

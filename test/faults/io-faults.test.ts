@@ -3,7 +3,7 @@
  *  (a) the store folder on a 64 KiB tmpfs filled before the run: no refresh request reaches Box, a clear
  *      "disk full" error, the store byte-identical, nothing left behind;
  *  (b) the disk fills between Box's answer and the write (the token endpoint's latency is the window): the
- *      room for the save was reserved before the POST (issue 15 item 4: store/write-reserve.ts), so the new
+ *      room for the save was reserved before the POST (issue 15 item 4: store/file/write-reserve.ts), so the new
  *      pair is saved all the same; and when space comes back within the write's retries, too;
  *  (c) strace-injected EIO on fsync and EXDEV/EACCES on rename: a failure before the rename keeps the old
  *      store; a failed folder fsync after the rename is reported "saved ..., durability unknown".

@@ -7,7 +7,7 @@
  * in-flight marker, A must still save its pair (through a fresh connection, fenced), and B adopts it.
  *
  * Needs both halves of interface C/D: the store's fenced saves after a lost lock (postgres-store.ts,
- * pg-commit.ts) and the session's rule that nobody replays a young in-flight marker (session.ts).
+ * postgres/commit.ts) and the session's rule that nobody replays a young in-flight marker (session.ts).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeResult } from '../helpers/run-cli.js';
@@ -31,7 +31,7 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Terminates every box-qc session (application_name "box-qc pid N@host", pg-pools.ts); waits until gone. */
+/** Terminates every box-qc session (application_name "box-qc pid N@host", postgres/pools.ts); waits until gone. */
 async function terminateBoxQc(): Promise<number> {
   const sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'box-qc pid %'";
   const r = await cluster!.query('postgres', sql);

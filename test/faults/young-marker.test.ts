@@ -7,7 +7,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { userLockPath } from '../../src/core/store/file-store.js';
+import { userLockPath } from '../../src/core/store/file/file-store.js';
 import { describeResult } from '../helpers/run-cli.js';
 import { sleep, startFaultLab, type FaultLab } from './helpers/lab.js';
 import { emptyRow, recordRow } from './helpers/ledger.js';

@@ -5,9 +5,9 @@
  */
 import { hostname } from 'node:os';
 import { refreshTimeoutOption } from './refresh-timeout.js';
-import type { CommandContext } from '../../cli.js';
+import type { CommandContext } from '../context.js';
 import { requireClientCredentials } from '../../config.js';
-import { closeHttpContext, createHttpContext, type HttpContext } from '../../core/http.js';
+import { closeHttpContext, createHttpContext, type HttpContext } from '../../core/http/request.js';
 import { trackCriticalSections } from '../../core/critical-sections.js';
 import type { Session } from '../../core/session.js';
 import type { TokenStore } from '../../core/store/types.js';
@@ -16,7 +16,7 @@ import { isPidAlive, openStoreForCommand } from './open-store.js';
 export interface HttpOptions {
   timeoutMs?: number;
   /**
-   * Only when a proxy is set (requests then go through undici, core/http.ts): a few requests, then exit
+   * Only when a proxy is set (requests then go through undici, core/http/request.ts): a few requests, then exit
    * (token, refresh, connect...), so compile undici's WebAssembly parser with V8's baseline compiler only and
    * do not wait ~100 ms at exit for its optimisation. `ls` parses megabytes and keeps the optimised parser.
    */

@@ -8,12 +8,12 @@
  */
 import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
-import type { CommandContext } from '../../cli.js';
+import type { CommandContext } from '../context.js';
 import { ConfigError } from '../../errors.js';
-import { openFileStore, type FileStoreOptions } from '../../core/store/file-store.js';
+import { openFileStore, type FileStoreOptions } from '../../core/store/file/file-store.js';
 import type { TokenStore } from '../../core/store/types.js';
-import { isPostgresUrl } from '../../core/store/pg-errors.js';
-import { openPostgresStore } from '../../core/store/postgres-store.js';
+import { isPostgresUrl } from '../../core/store/postgres/errors.js';
+import { openPostgresStore } from '../../core/store/postgres/postgres-store.js';
 
 export interface OpenStoreOptions {
   /** Overrides the lock wait (ms). */

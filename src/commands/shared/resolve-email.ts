@@ -3,7 +3,7 @@
  * user. Anything else is ambiguous: exit 2 listing the choices (issue 6 "Commands"). Emails are normalised
  * (trimmed, lower-cased) as the store keys are.
  */
-import type { CommandContext } from '../../cli.js';
+import type { CommandContext } from '../context.js';
 import { normalizeEmail } from '../../config.js';
 import { ReconnectRequiredError, UsageError } from '../../errors.js';
 

@@ -3,7 +3,7 @@
  * The signatures of getCurrentUser and BoxClientOptions are the contract other modules code against.
  */
 import { BoxApiError } from '../../errors.js';
-import { isRecord, parseJson, requestIdOf, type HttpContext, type HttpResponse } from '../http.js';
+import { isRecord, parseJson, requestIdOf, type HttpContext, type HttpResponse } from '../http/request.js';
 import type { BoxIdentity } from '../store/types.js';
 import { boxGet, type AccessTokenSource, type RetryPolicy } from './request.js';
 

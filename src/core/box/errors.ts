@@ -4,7 +4,7 @@
  * beyond `code`; messages carry method, path, status and code only.
  */
 import { BoxApiError, TemporaryError } from '../../errors.js';
-import { requestIdOf, tryParseJson, type HttpResponse } from '../http.js';
+import { requestIdOf, tryParseJson, type HttpResponse } from '../http/request.js';
 
 /** 401 on a 2.0 call: the access token is unknown, revoked or expired. */
 export class UnauthorizedError extends BoxApiError {

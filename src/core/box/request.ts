@@ -7,7 +7,7 @@
  */
 import { apiUrl } from '../../config.js';
 import { TemporaryError } from '../../errors.js';
-import { NetworkError, retryAfterMs, sendRequest, type HttpContext, type HttpResponse } from '../http.js';
+import { NetworkError, retryAfterMs, sendRequest, type HttpContext, type HttpResponse } from '../http/request.js';
 import { boxApiErrorFrom, isRetryableStatus, UnauthorizedError } from './errors.js';
 
 export interface AccessTokenSource {

@@ -17,7 +17,7 @@
  */
 import { apiUrl, type ClientCredentials } from '../../config.js';
 import { BoxApiError, BoxQcError, ConfigError, ExitCode, TemporaryError } from '../../errors.js';
-import { sendRequest, tryParseJson, requestIdOf, type HttpContext, type HttpResponse } from '../http.js';
+import { sendRequest, tryParseJson, requestIdOf, type HttpContext, type HttpResponse } from '../http/request.js';
 import { MAX_STORED_TOKEN_BYTES, type TokenPair } from '../store/types.js';
 
 export type InvalidGrantKind = 'expired' | 'invalid';

@@ -3,7 +3,7 @@
  * undone alone, and sharing one lock wait between the batch's callers.
  */
 import { validateDocument } from './format.js';
-import { copyDocument, deepFreeze } from './parsed-cache.js';
+import { copyDocument, deepFreeze } from './document-copy.js';
 import { BoxQcError, ExitCode, StoreError } from '../../errors.js';
 import { checkStorableField, checkStorableRecord } from './storable.js';
 import type { LockOptions, StoreDocument } from './types.js';

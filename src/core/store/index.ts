@@ -1,6 +1,6 @@
 /** The token store: the file backend, the format helpers and the pure save rules (issue 3). */
 export * from './types.js';
-export { openFileStore, DEFAULT_LOCK_WAIT_MS, userLockPath, storeLockPath, type FileStoreOptions } from './file-store.js';
+export { openFileStore, DEFAULT_LOCK_WAIT_MS, userLockPath, storeLockPath, type FileStoreOptions } from './file/file-store.js';
 export {
   STORE_FORMAT_VERSION,
   emptyDocument,
@@ -22,5 +22,5 @@ export {
   saveUserTokens,
   type InFlightOwner,
 } from './document.js';
-export type { StoreFs } from './fs-layer.js';
-export type { LockHost } from './lock-file.js';
+export type { StoreFs } from './file/fs-layer.js';
+export type { LockHost } from './file/lock-file.js';

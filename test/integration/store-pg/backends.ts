@@ -8,7 +8,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openFileStore } from '../../../src/core/store/index.js';
-import { openPostgresStore } from '../../../src/core/store/postgres-store.js';
+import { openPostgresStore } from '../../../src/core/store/postgres/postgres-store.js';
 import type { LockWaitInfo, TokenStore } from '../../../src/core/store/types.js';
 import { isPidAlive } from '../../../src/commands/shared/open-store.js';
 import type { PgCluster } from '../../helpers/pg-cluster.js';

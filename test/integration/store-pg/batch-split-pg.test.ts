@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveUserTokens } from '../../../src/core/store/document.js';
-import { openPostgresStore } from '../../../src/core/store/postgres-store.js';
+import { openPostgresStore } from '../../../src/core/store/postgres/postgres-store.js';
 import { pgUnavailable, startPgCluster, type PgCluster } from '../../helpers/pg-cluster.js';
 
 const skip = pgUnavailable();

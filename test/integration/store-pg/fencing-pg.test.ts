@@ -9,7 +9,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { markInFlight, saveUserTokens } from '../../../src/core/store/index.js';
-import { openPostgresStore } from '../../../src/core/store/postgres-store.js';
+import { openPostgresStore } from '../../../src/core/store/postgres/postgres-store.js';
 import type { StoreDocument, StoredUser, TokenStore } from '../../../src/core/store/types.js';
 import { pgUnavailable, startPgCluster, type PgCluster } from '../../helpers/pg-cluster.js';
 

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, OperationError, TemporaryError } from '../../../src/errors.js';
-import { isPostgresUrl, mapPgError, redactPostgresUrl, scrub, storeSecrets } from '../../../src/core/store/pg-errors.js';
-import { classify, mergeDocuments } from '../../../src/core/store/pg-migrate.js';
+import { isPostgresUrl, mapPgError, redactPostgresUrl, scrub, storeSecrets } from '../../../src/core/store/postgres/errors.js';
+import { classify, mergeDocuments } from '../../../src/core/store/migrate.js';
 import type { StoredUser } from '../../../src/core/store/types.js';
 import { describeResult, runCli } from '../../helpers/run-cli.js';
 

@@ -6,8 +6,8 @@
 import { hostname } from 'node:os';
 import { startLab, iso, type Lab } from '../../e2e/refresh-fixtures.js';
 import { openFileStore } from '../../../src/core/store/index.js';
-import { openPostgresStore } from '../../../src/core/store/postgres-store.js';
-import { migrateStore } from '../../../src/core/store/pg-migrate.js';
+import { openPostgresStore } from '../../../src/core/store/postgres/postgres-store.js';
+import { migrateStore } from '../../../src/core/store/migrate.js';
 import type { StoreDocument } from '../../../src/core/store/types.js';
 import type { EmulatorOptions } from '../../../src/emulator/index.js';
 import { isPidAlive } from '../../../src/commands/shared/open-store.js';

@@ -8,7 +8,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { getValidAccessToken } from '../../../src/core/session.js';
 import { saveUserTokens } from '../../../src/core/store/index.js';
-import { openPostgresStore } from '../../../src/core/store/postgres-store.js';
+import { openPostgresStore } from '../../../src/core/store/postgres/postgres-store.js';
 import type { StoredUser, TokenStore } from '../../../src/core/store/types.js';
 import { pgUnavailable, startPgCluster, type PgCluster } from '../../helpers/pg-cluster.js';
 import { GOOD, EMAIL, sessionKit } from '../../unit/session/session-kit.js';

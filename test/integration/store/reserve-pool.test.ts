@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_STORED_TOKEN_BYTES, markInFlight, saveUserTokens } from '../../../src/core/store/index.js';
-import { SLACK_PER_RESERVATION } from '../../../src/core/store/write-reserve.js';
+import { SLACK_PER_RESERVATION } from '../../../src/core/store/file/write-reserve.js';
 import { fillDisk } from '../../faults/helpers/tmpfs.js';
 import { makeStore, pair } from '../../unit/store/store-test-kit.js';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHttpContext, closeHttpContext } from '../../../src/core/http.js';
+import { createHttpContext, closeHttpContext } from '../../../src/core/http/request.js';
 import { FolderNotFoundError, getCurrentUser, listFolderItems, listFolderPages } from '../../../src/core/box/client.js';
 import { UnauthorizedError } from '../../../src/core/box/errors.js';
 import { BoxApiError, TemporaryError } from '../../../src/errors.js';

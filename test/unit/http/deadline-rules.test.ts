@@ -1,11 +1,11 @@
 /**
- * The deadline's rules on their own (core/http-deadline.ts), with the event loop blocked past the deadline as
+ * The deadline's rules on their own (core/http/deadline.ts), with the event loop blocked past the deadline as
  * a paused process finds it: an overdue deadline is judged only after Node polled for I/O, unless the
  * request never got connected (then aborting at once provably sends nothing, while polling first could
  * write it just to abandon it).
  */
 import { describe, expect, it } from 'vitest';
-import { startDeadline } from '../../../src/core/http-deadline.js';
+import { startDeadline } from '../../../src/core/http/deadline.js';
 
 const block = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -3,7 +3,7 @@
  * the request may have reached the server (details.requestSent, interface A). Both transports.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeHttpContext, createHttpContext, NetworkError, parseJson, sendRequest, type HttpContext } from '../../../src/core/http.js';
+import { closeHttpContext, createHttpContext, NetworkError, parseJson, sendRequest, type HttpContext } from '../../../src/core/http/request.js';
 import { json, startLocalServer } from './local-server.js';
 import { startPausingServer } from './paused-loop.js';
 

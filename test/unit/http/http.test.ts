@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHttpContext, closeHttpContext, NetworkError, parseJson, retryAfterMs, sendRequest, type HttpContext } from '../../../src/core/http.js';
-import { createNodePool } from '../../../src/core/http-node.js';
+import { createHttpContext, closeHttpContext, NetworkError, parseJson, retryAfterMs, sendRequest, type HttpContext } from '../../../src/core/http/request.js';
+import { createNodePool } from '../../../src/core/http/node-transport.js';
 import { BoxApiError } from '../../../src/errors.js';
 import { VERSION } from '../../../src/version.js';
 import { json, startLocalServer, text } from './local-server.js';
@@ -22,7 +22,7 @@ async function setup(replies: Parameters<typeof startLocalServer>[0], opts: { ti
   return { server, http, lines };
 }
 
-// Both transports (core/http.ts undici, core/http-node.ts node:http) keep one contract.
+// Both transports (core/http/request.ts undici, core/http/node-transport.ts node:http) keep one contract.
 describe.each<Transport>(['undici', 'node'])('sendRequest over %s', (transport) => {
   const setupWith = (replies: Parameters<typeof startLocalServer>[0], opts: { timeoutMs?: number; maxResponseBytes?: number } = {}) => setup(replies, { ...opts, transport });
 

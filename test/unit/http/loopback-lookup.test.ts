@@ -5,8 +5,8 @@
  */
 import dns from 'node:dns';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeHttpContext, createHttpContext, NetworkError, sendRequest } from '../../../src/core/http.js';
-import { loopbackLookup } from '../../../src/core/loopback-lookup.js';
+import { closeHttpContext, createHttpContext, NetworkError, sendRequest } from '../../../src/core/http/request.js';
+import { loopbackLookup } from '../../../src/core/http/loopback-lookup.js';
 import { json, startLocalServer } from './local-server.js';
 
 const realLookup = dns.lookup;

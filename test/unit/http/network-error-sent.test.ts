@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { networkError } from '../../../src/core/network-error.js';
-import type { Deadline } from '../../../src/core/http-deadline.js';
+import { networkError } from '../../../src/core/http/network-error.js';
+import type { Deadline } from '../../../src/core/http/deadline.js';
 
 // A pool that does not report its connect (undici, the proxy path) can only judge by the error code. Codes that a
 // kernel also returns on an ESTABLISHED connection (an ICMP unreachable after the request was written) must count

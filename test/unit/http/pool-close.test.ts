@@ -4,7 +4,7 @@
  * (the page `ls` prefetched, which nobody wants any more).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeHttpContext, createHttpContext, NetworkError, sendRequest } from '../../../src/core/http.js';
+import { closeHttpContext, createHttpContext, NetworkError, sendRequest } from '../../../src/core/http/request.js';
 import { json, startLocalServer, type Reply } from './local-server.js';
 
 const cleanups: Array<() => Promise<void>> = [];

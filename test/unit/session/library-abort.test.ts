@@ -5,7 +5,7 @@
  * signal once the marker is written; the abort is honoured right after the save.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeHttpContext, createHttpContext } from '../../../src/core/http.js';
+import { closeHttpContext, createHttpContext } from '../../../src/core/http/request.js';
 import { createSession, getValidAccessToken } from '../../../src/index.js';
 import { json, startLocalServer } from '../http/local-server.js';
 import { memoryStore } from './memory-store.js';

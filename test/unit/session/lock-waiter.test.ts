@@ -3,7 +3,7 @@
  * queueing for the lock (issue 8, lock storm): two file stores on one path stand for two processes.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHttpContext, closeHttpContext } from '../../../src/core/http.js';
+import { createHttpContext, closeHttpContext } from '../../../src/core/http/request.js';
 import { getValidAccessToken, type Session } from '../../../src/core/session.js';
 import { saveUserTokens } from '../../../src/core/store/document.js';
 import { makeStore, tempDir } from '../store/store-test-kit.js';

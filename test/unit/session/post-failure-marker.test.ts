@@ -8,7 +8,7 @@
  *    the POST, a bug's TypeError). Old code at 0f6999f cleared it for these.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { NetworkError } from '../../../src/core/http.js';
+import { NetworkError } from '../../../src/core/http/request.js';
 import { OperationError } from '../../../src/errors.js';
 
 const thrown: { err?: unknown } = {};

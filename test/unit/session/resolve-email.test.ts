@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CommandContext } from '../../../src/cli.js';
+import type { CommandContext } from '../../../src/commands/context.js';
 import { loadConfig } from '../../../src/config.js';
 import { resolveEmail } from '../../../src/commands/shared/resolve-email.js';
 import { UsageError } from '../../../src/errors.js';

@@ -34,7 +34,7 @@ describe('saving the rotated pair', () => {
 
 describe('output inside the refresh window', () => {
   it('a --debug line that throws (stderr on a full disk) cannot turn the 200 into a failure: the pair is saved', async () => {
-    const { createHttpContext, closeHttpContext } = await import('../../../src/core/http.js');
+    const { createHttpContext, closeHttpContext } = await import('../../../src/core/http/request.js');
     const boom = { debug() { throw Object.assign(new Error('write ENOSPC'), { code: 'ENOSPC' }); } };
     const http = await createHttpContext({ env: {}, log: boom });
     cleanups.push(() => closeHttpContext(http));

@@ -1,5 +1,5 @@
 /** Shared by the issue-15 session tests: a scripted token endpoint, an in-memory store and a Session on them. */
-import { closeHttpContext, createHttpContext } from '../../../src/core/http.js';
+import { closeHttpContext, createHttpContext } from '../../../src/core/http/request.js';
 import type { Session } from '../../../src/core/session.js';
 import { formatTimestamp } from '../../../src/core/store/format.js';
 import type { StoredUser } from '../../../src/core/store/types.js';

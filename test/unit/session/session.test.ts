@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHttpContext, closeHttpContext } from '../../../src/core/http.js';
+import { createHttpContext, closeHttpContext } from '../../../src/core/http/request.js';
 import { getValidAccessToken, type Session } from '../../../src/core/session.js';
 import { formatTimestamp } from '../../../src/core/store/format.js';
 import type { StoredUser } from '../../../src/core/store/types.js';

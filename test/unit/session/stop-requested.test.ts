@@ -121,7 +121,7 @@ describe('a config-class save error after Box answered (REVIEW-2 #8)', () => {
     k.store.update = async (mutate, opts) => {
       const probe = structuredClone(k.store.doc);
       const out = mutate(probe) as { refresh_token?: string } | undefined;
-      // Every save of u1's new pair fails as a PostgreSQL auth error would (pg-errors.ts: ConfigError).
+      // Every save of u1's new pair fails as a PostgreSQL auth error would (postgres/errors.ts: ConfigError).
       if (out?.refresh_token === 'RT-u1@x.com-new') throw new ConfigError('password authentication failed for user "boxqc"', { code: 'E_PG_AUTH' });
       return update(mutate, opts);
     };

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../../../src/errors.js';
 import { formatTimestamp, parseStoreBytes, parseTimestamp, serializeStore, validateDocument } from '../../../src/core/store/format.js';
-import { deepFreeze } from '../../../src/core/store/parsed-cache.js';
+import { deepFreeze } from '../../../src/core/store/document-copy.js';
 import { PYTHON_BACKEND_FIXTURE } from '../../fixtures/store/corrupt-fixtures.js';
 
 describe('parseTimestamp', () => {

@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreBusyError } from '../../../src/errors.js';
 import { storeLockPath, userLockPath } from '../../../src/core/store/index.js';
-import { readBootId, readPidNamespace, readProcStat } from '../../../src/core/store/proc-info.js';
+import { readBootId, readPidNamespace, readProcStat } from '../../../src/core/store/file/proc-info.js';
 import { makeStore, tempDir } from './store-test-kit.js';
 
 let t: ReturnType<typeof tempDir>;

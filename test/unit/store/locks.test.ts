@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreBusyError } from '../../../src/errors.js';
 import { saveUserTokens, storeLockPath, userLockPath } from '../../../src/core/store/index.js';
-import { parseProcStat, readBootId, readProcStat } from '../../../src/core/store/proc-info.js';
+import { parseProcStat, readBootId, readProcStat } from '../../../src/core/store/file/proc-info.js';
 import { litter, makeStore, pair, tempDir } from './store-test-kit.js';
 
 let t: ReturnType<typeof tempDir>;
@@ -175,7 +175,7 @@ describe('update and aborts', () => {
 
 describe('reap mutex', () => {
   it('admits one remover at a time and frees at once on release', async () => {
-    const { takeReapMutex } = await import('../../../src/core/store/reap-mutex.js');
+    const { takeReapMutex } = await import('../../../src/core/store/file/reap-mutex.js');
     const path = join(t.dir, '.tokens.json.lock');
     const first = await takeReapMutex(path);
     expect(first).not.toBe('busy');

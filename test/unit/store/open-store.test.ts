@@ -2,7 +2,7 @@ import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CommandContext } from '../../../src/cli.js';
+import type { CommandContext } from '../../../src/commands/context.js';
 import { loadConfig } from '../../../src/config.js';
 import { ConfigError } from '../../../src/errors.js';
 import { createOutput } from '../../../src/io/output.js';

@@ -10,8 +10,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { saveUserTokens } from '../../../src/core/store/index.js';
-import { ownerTag } from '../../../src/core/store/owner-tag.js';
-import { readPidNamespace, readProcStat } from '../../../src/core/store/proc-info.js';
+import { ownerTag } from '../../../src/core/store/file/owner-tag.js';
+import { readPidNamespace, readProcStat } from '../../../src/core/store/file/proc-info.js';
 import { litter, makeStore, pair, tempDir } from './store-test-kit.js';
 
 let t: ReturnType<typeof tempDir>;
@@ -67,7 +67,7 @@ describe('orphan cleanup by the store writer', () => {
   it('names its own probes and temps after this process, so others can judge them', async () => {
     const created: string[] = [];
     const { store } = makeStore(t.dir, {
-      fs: { open: async (p, flags, mode) => (created.push(p), (await import('../../../src/core/store/fs-layer.js')).nodeStoreFs.open(p, flags, mode)) },
+      fs: { open: async (p, flags, mode) => (created.push(p), (await import('../../../src/core/store/file/fs-layer.js')).nodeStoreFs.open(p, flags, mode)) },
     });
     await store.ensureWritable();
     await store.update((d) => saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now()));

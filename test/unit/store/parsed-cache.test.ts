@@ -1,6 +1,7 @@
-/** store/parsed-cache.ts: a document is kept only for bytes parsed twice, and what it hands out is frozen. */
+/** store/file/parsed-cache.ts: a document is kept only for bytes parsed twice, and what it hands out is frozen. */
 import { describe, expect, it } from 'vitest';
-import { ParsedCache, deepFreeze } from '../../../src/core/store/parsed-cache.js';
+import { ParsedCache } from '../../../src/core/store/file/parsed-cache.js';
+import { deepFreeze } from '../../../src/core/store/document-copy.js';
 import { applyBatch, type PendingUpdate } from '../../../src/core/store/group-commit.js';
 import type { StoreDocument } from '../../../src/core/store/types.js';
 

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { O_CREAT, nodeStoreFs } from '../../../src/core/store/fs-layer.js';
+import { O_CREAT, nodeStoreFs } from '../../../src/core/store/file/fs-layer.js';
 import { markInFlight, saveUserTokens, storeLockPath } from '../../../src/core/store/index.js';
 import { litter, makeStore, pair, sha256, tempDir } from './store-test-kit.js';
 

@@ -5,7 +5,7 @@
  * never as a plain failure that would clear the in-flight marker.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeHttpContext, createHttpContext } from '../../../src/core/http.js';
+import { closeHttpContext, createHttpContext } from '../../../src/core/http/request.js';
 import { exchangeCode, MAX_PLAUSIBLE_EXPIRES_IN_S, refreshTokens } from '../../../src/core/oauth/token-endpoint.js';
 import { BoxApiError, TemporaryError } from '../../../src/errors.js';
 import { json, startLocalServer, text, type Reply } from '../http/local-server.js';

@@ -8,7 +8,7 @@
  *    (rotation unknown, marker kept), an access_token like that as missing (expired, refreshed on next use).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeHttpContext, createHttpContext } from '../../../src/core/http.js';
+import { closeHttpContext, createHttpContext } from '../../../src/core/http/request.js';
 import { exchangeCode, MAX_PLAUSIBLE_EXPIRES_IN_S, refreshTokens, RotationUnknownError } from '../../../src/core/oauth/token-endpoint.js';
 import { saveUserTokens } from '../../../src/core/store/document.js';
 import { formatTimestamp, validateDocument } from '../../../src/core/store/format.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHttpContext, closeHttpContext, NetworkError } from '../../../src/core/http.js';
+import { createHttpContext, closeHttpContext, NetworkError } from '../../../src/core/http/request.js';
 import { exchangeCode, InvalidGrantError, refreshTokens, revokeToken } from '../../../src/core/oauth/token-endpoint.js';
 import { ConfigError, TemporaryError } from '../../../src/errors.js';
 import { json, startLocalServer, text, type Reply } from '../http/local-server.js';

@@ -1,11 +1,11 @@
 /**
- * The store reserves room for tokens up to MAX_STORED_TOKEN_BYTES (core/store/write-reserve.ts). A longer token
+ * The store reserves room for tokens up to MAX_STORED_TOKEN_BYTES (core/store/file/write-reserve.ts). A longer token
  * is still a token and its pair is saved (refusing it would lose the rotation for certain, review 3 #5); the
  * answer carries a warning that only a disk with free space could take it.
  */
 import { describe, expect, it } from 'vitest';
 import { isOAuthToken, parseRefreshAnswer } from '../../../src/core/oauth/token-endpoint.js';
-import type { HttpResponse } from '../../../src/core/http.js';
+import type { HttpResponse } from '../../../src/core/http/request.js';
 import { MAX_STORED_TOKEN_BYTES } from '../../../src/core/store/types.js';
 
 const answer = (body: unknown): HttpResponse => ({ status: 200, headers: {}, text: JSON.stringify(body), requestId: undefined, label: 'POST /oauth2/token' });

@@ -1,14 +1,13 @@
 /**
- * The undici transport for core/http.ts: EnvHttpProxyAgent, used whenever HTTP_PROXY or HTTPS_PROXY is set
+ * The undici transport for core/http/request.ts: EnvHttpProxyAgent, used whenever HTTP_PROXY or HTTPS_PROXY is set
  * (the one proxy implementation here), or when a caller asks for undici. Loaded lazily with undici itself.
  *
  * undici's own headers and body timeouts are off: they are plain timers, which fire before the socket is
- * read when a paused process wakes (core/http-deadline.ts, issue 15 item 3). The request's Deadline bounds
+ * read when a paused process wakes (core/http/deadline.ts, issue 15 item 3). The request's Deadline bounds
  * the whole exchange instead, and the body is read here chunk by chunk so the deadline sees it arriving.
  */
 import type { Dispatcher } from 'undici';
-import type { HttpPool, PoolRequest, PoolResponse } from './http.js';
-import { decodeBody } from './http-node.js';
+import { decodeBody, type HttpPool, type PoolRequest, type PoolResponse } from './pool.js';
 import { loopbackLookup } from './loopback-lookup.js';
 
 export interface UndiciPoolOptions {
@@ -55,7 +54,7 @@ export function createUndiciPool(options: UndiciPoolOptions): HttpPool {
     },
     async close() {
       // destroy(), not close(): close() would also wait for a GET in flight, the next page `ls --limit`
-      // prefetched, which nobody wants any more. POSTs in flight were waited for first (core/http-close.ts).
+      // prefetched, which nobody wants any more. POSTs in flight were waited for first (core/http/close.ts).
       if (created) await (await created.catch(() => undefined))?.destroy().catch(() => undefined);
     },
   };

@@ -1,61 +1,30 @@
 /**
  * HTTP plumbing shared by the OAuth and Box clients: one connection pool passed in explicitly (no global
  * dispatcher), a connect timeout and a per-request deadline that never discards an answer that has arrived
- * (core/http-deadline.ts), proxies from HTTPS_PROXY / NO_PROXY (EnvHttpProxyAgent), `User-Agent:
- * box-qc/<version>`. The pool is Node's own node:http (core/http-node.ts, why there) unless a proxy is
- * configured; then it is undici's EnvHttpProxyAgent (core/http-undici.ts), imported lazily (a status run must
- * not pay for it). Both connect `localhost` to loopback without DNS (core/loopback-lookup.ts).
+ * (core/http/deadline.ts), proxies from HTTPS_PROXY / NO_PROXY (EnvHttpProxyAgent), `User-Agent:
+ * box-qc/<version>`. The pool is Node's own node:http (core/http/node-transport.ts, why there) unless a proxy is
+ * configured; then it is undici's EnvHttpProxyAgent (core/http/undici-transport.ts), imported lazily (a status run must
+ * not pay for it). Both connect `localhost` to loopback without DNS (core/http/loopback-lookup.ts).
  *
  * Each call is split into "send" (sendRequest: bytes in, status + headers + text out; network failures become
- * NetworkError, core/network-error.ts, saying whether the request may have been sent) and "parse" (parseJson:
+ * NetworkError, core/http/network-error.ts, saying whether the request may have been sent) and "parse" (parseJson:
  * text into `unknown`, or a BoxApiError carrying status and Box's request id when Box answered with HTML or
  * garbage; never a SyntaxError). STYLE.md "HTTP".
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { BoxApiError, OperationError } from '../errors.js';
-import { VERSION } from '../version.js';
-import { isPoolClosed, withGracefulClose } from './http-close.js';
-import { startDeadline, type RequestProgress } from './http-deadline.js';
+import { BoxApiError, OperationError } from '../../errors.js';
+import { VERSION } from '../../version.js';
+import { isPoolClosed, withGracefulClose } from './close.js';
+import { startDeadline, type RequestProgress } from './deadline.js';
 import { networkError } from './network-error.js';
+import type { HttpPool, PoolResponse } from './pool.js';
 
 export { NetworkError } from './network-error.js';
+export type { HttpPool, PoolRequest, PoolResponse } from './pool.js';
 
 export interface HttpLog {
   /** --debug: method, path, status, request id, grant type. Never bodies, tokens or Authorization. */
   debug(line: string): void;
-}
-
-/** One request as a pool sends it: headers final, body already encoded. */
-export interface PoolRequest {
-  method: 'GET' | 'POST';
-  url: URL;
-  headers: Record<string, string>;
-  body: string | undefined;
-  signal: AbortSignal;
-  /** The request's deadline hears of the connection and of every chunk of the answer (core/http-deadline.ts). */
-  progress?: RequestProgress;
-}
-
-export interface PoolResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-}
-
-/**
- * Sends requests over kept-alive connections. Connections (and undici, or node:http) are made on the first
- * request: a `token` run with a fresh access token loads neither (issue 8, lock storm). Shared by every copy
- * of the context (`{ ...ctx, timeoutMs }`), so copies reuse one pool.
- */
-export interface HttpPool {
-  /** Rejects with the transport's own error (a `code` such as ECONNREFUSED); sendRequest names it. */
-  send(req: PoolRequest): Promise<PoolResponse>;
-  close(): Promise<void>;
-  /**
-   * The pool calls progress.connected() once the connection (and TLS) is up, so a failure before that
-   * provably sent nothing. Without it, sendRequest judges by the error (NOT_SENT_CODES).
-   */
-  readonly reportsConnect?: boolean;
 }
 
 export interface HttpContext {
@@ -91,7 +60,7 @@ export interface HttpContextOptions {
    */
   baselineWasmOnly?: boolean;
   /**
-   * 'node' (default): Node's built-in node:http (core/http-node.ts, why there), except that whenever
+   * 'node' (default): Node's built-in node:http (core/http/node-transport.ts, why there), except that whenever
    * HTTP_PROXY or HTTPS_PROXY is set undici's EnvHttpProxyAgent is used, the one proxy implementation here.
    * 'undici': always undici.
    */
@@ -124,10 +93,10 @@ export async function createHttpContext(options: HttpContextOptions): Promise<Ht
     connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
   };
-  // close() never cuts a POST in flight: it may carry a refresh token (core/http-close.ts).
+  // close() never cuts a POST in flight: it may carry a refresh token (core/http/close.ts).
   const pool = withGracefulClose((options.transport ?? 'node') === 'node' && !proxyConfigured(options.env)
-    ? (await import('./http-node.js')).createNodePool(limits)
-    : (await import('./http-undici.js')).createUndiciPool({
+    ? (await import('./node-transport.js')).createNodePool(limits)
+    : (await import('./undici-transport.js')).createUndiciPool({
       httpProxy: envValue(options.env, 'HTTP_PROXY'),
       httpsProxy: envValue(options.env, 'HTTPS_PROXY'),
       noProxy: envValue(options.env, 'NO_PROXY'),
@@ -148,7 +117,7 @@ export async function createHttpContext(options: HttpContextOptions): Promise<Ht
 
 /**
  * Closes the keep-alive sockets (if a request ever opened any) so a short-lived process exits at once; waits
- * for POSTs in flight first and cuts GETs in flight (core/http-close.ts).
+ * for POSTs in flight first and cuts GETs in flight (core/http/close.ts).
  */
 export async function closeHttpContext(ctx: HttpContext): Promise<void> {
   await ctx.pool.close();
@@ -191,7 +160,7 @@ function flattenHeaders(raw: Record<string, string | string[] | undefined>): Rec
 
 /**
  * Sends one request (no retries). Network failures and timeouts -> NetworkError; a caller's abort is rethrown.
- * The deadline never discards an answer that has arrived (core/http-deadline.ts).
+ * The deadline never discards an answer that has arrived (core/http/deadline.ts).
  */
 export async function sendRequest(ctx: HttpContext, req: HttpRequest): Promise<HttpResponse> {
   const label = `${req.method} ${req.url.pathname}`;
@@ -210,7 +179,7 @@ export async function sendRequest(ctx: HttpContext, req: HttpRequest): Promise<H
     res = await ctx.pool.send({ method: req.method, url: req.url, headers, body, signal, progress: deadline });
   } catch (err) {
     if (ctx.signal?.aborted) throw ctx.signal.reason ?? err;
-    // Cut by close(): the caller is done with it; not a network failure to retry (core/http-close.ts).
+    // Cut by close(): the caller is done with it; not a network failure to retry (core/http/close.ts).
     if (isPoolClosed(err)) throw new OperationError('E_POOL_CLOSED', `${label}: cancelled, the connection pool was closed`, { cause: err });
     const failure = networkError(label, err, deadline, timeoutMs, ctx.pool.reportsConnect === true);
     debug(ctx.log, `${failure.message.replace(`${label}: `, `${label} -> network error: `)}${note}`);

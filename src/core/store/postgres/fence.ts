@@ -7,10 +7,10 @@
  * inside each commit, from pg_locks (a silent network shows nothing on the connection).
  */
 import type { ClientBase } from 'pg';
-import { TemporaryError } from '../../errors.js';
-import type { Outcome, PendingUpdate } from './group-commit.js';
-import type { HeldAdvisory } from './pg-lock.js';
-import type { StoreDocument, StoredUser } from './types.js';
+import { TemporaryError } from '../../../errors.js';
+import type { Outcome, PendingUpdate } from '../group-commit.js';
+import type { HeldAdvisory } from './lock.js';
+import type { StoreDocument, StoredUser } from '../types.js';
 
 /** One withUserLock scope, as the store tracks it for fencing. */
 export interface UserScope {
@@ -81,7 +81,7 @@ const HELD_SQL = `
 
 /**
  * Marks lost every scope whose session lock the server no longer shows as held by its connection. Run under
- * the store lock: a successor's acquisition passes through that lock (pg-lock.ts `barrier`), so what this
+ * the store lock: a successor's acquisition passes through that lock (postgres/lock.ts `barrier`), so what this
  * transaction commits after seeing the lock held is visible to the successor's first read.
  */
 export async function checkHeld(c: ClientBase, scopes: readonly UserScope[]): Promise<void> {

@@ -3,11 +3,11 @@
  * it (`/users/me`, §4), then save pair and identity under the user's lock (issue 5 step 5). The email is the
  * QC identity; the Box login may differ (allowed), but a change of Box user for this email is reported.
  */
-import type { HttpContext } from './http.js';
-import type { BoxIdentity, TokenStore } from './store/types.js';
-import type { ClientCredentials } from '../config.js';
-import { OperationError } from '../errors.js';
-import { getUser, saveUserTokens } from './store/index.js';
+import type { HttpContext } from '../http/request.js';
+import type { BoxIdentity, TokenStore } from '../store/types.js';
+import type { ClientCredentials } from '../../config.js';
+import { OperationError } from '../../errors.js';
+import { getUser, saveUserTokens } from '../store/index.js';
 
 export interface FinishPorts {
   store: TokenStore;
@@ -36,8 +36,8 @@ export async function finishConnect(
   pkce: { redirectUri: string; codeVerifier: string },
 ): Promise<ConnectResult> {
   const [{ exchangeCode, InvalidGrantError }, { getCurrentUser }] = await Promise.all([
-    import('./oauth/token-endpoint.js'),
-    import('./box/client.js'),
+    import('../oauth/token-endpoint.js'),
+    import('../box/client.js'),
   ]);
   const http = await ports.http();
   let pair;

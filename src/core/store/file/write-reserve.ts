@@ -39,12 +39,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { StoreWriteError } from '../../errors.js';
+import { StoreWriteError } from '../../../errors.js';
 import { writeFailure, type ReservedTemp } from './atomic-write.js';
 import { CREATE_EXCLUSIVE, type StoreFs } from './fs-layer.js';
 import { prepareLockFile, type LockHost, type PreparedLock } from './lock-file.js';
 import { judgeTagged, ownTag } from './owner-tag.js';
-import { MAX_STORED_TOKEN_BYTES, type WriteReservation } from './types.js';
+import { MAX_STORED_TOKEN_BYTES, type WriteReservation } from '../types.js';
 
 const RESERVE_SUFFIX = '.reserve';
 const MARGIN_BYTES = 4096;

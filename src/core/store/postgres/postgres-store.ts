@@ -8,21 +8,21 @@
  * - update: one transaction under a transaction-level advisory "store" lock (the file store's store lock):
  *   re-read, apply the batch (group commit, as the file store) with the rows it changes locked FOR UPDATE,
  *   write only the changed rows, COMMIT, and only then hand results to callers. Lock order is user -> store.
- * - a lost user lock (its connection terminated) never writes unfenced: see pg-fence.ts (issue 15 item 5).
- * See ARCHITECTURE.md "PostgreSQL store" and pg-sql.ts for the schema.
+ * - a lost user lock (its connection terminated) never writes unfenced: see postgres/fence.ts (issue 15 item 5).
+ * See ARCHITECTURE.md "PostgreSQL store" and postgres/sql.ts for the schema.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PoolClient } from 'pg';
-import { TemporaryError } from '../../errors.js';
-import { UpdateQueue, batchSignal, type PendingUpdate } from './group-commit.js';
-import { normalizeStoreEmail } from './format.js';
-import { describePostgresUrl, mapPgError, redactPostgresUrl, storeSecrets, validatePostgresUrl } from './pg-errors.js';
-import { commitTransaction, runWithReconnects, wasCommitted, type TransactionState } from './pg-commit.js';
-import { checkScopes, settle, type UserScope } from './pg-fence.js';
-import { acquireAdvisory, type HeldAdvisory } from './pg-lock.js';
-import { createPools, isDriverError, type Pools } from './pg-pools.js';
-import { createSchema, loadDocument, lockName, schemaExists, serverAccepts, storeVersion, type Loaded } from './pg-sql.js';
-import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore, WriteReservation } from './types.js';
+import { TemporaryError } from '../../../errors.js';
+import { UpdateQueue, batchSignal, type PendingUpdate } from '../group-commit.js';
+import { normalizeStoreEmail } from '../format.js';
+import { describePostgresUrl, mapPgError, redactPostgresUrl, storeSecrets, validatePostgresUrl } from './errors.js';
+import { commitTransaction, runWithReconnects, wasCommitted, type TransactionState } from './commit.js';
+import { checkScopes, settle, type UserScope } from './fence.js';
+import { acquireAdvisory, type HeldAdvisory } from './lock.js';
+import { createPools, isDriverError, type Pools } from './pools.js';
+import { createSchema, loadDocument, lockName, schemaExists, serverAccepts, storeVersion, type Loaded } from './sql.js';
+import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore, WriteReservation } from '../types.js';
 
 export interface PostgresStoreOptions {
   /** Bounded lock wait (ms), as the file store: above the 30 s refresh POST bound. */
@@ -125,7 +125,7 @@ class PostgresStore implements TokenStore {
     return this.withClient((c) => this.snapshot(c));
   }
 
-  /** The current document: one tiny query when nothing changed since we last loaded it (pg-sql.ts). */
+  /** The current document: one tiny query when nothing changed since we last loaded it (postgres/sql.ts). */
   private async snapshot(c: PoolClient): Promise<StoreDocument> {
     if (!this.cache || (await storeVersion(c)) !== this.cache.version) this.cache = await loadDocument(c, this.location);
     return structuredClone(this.cache.doc);
@@ -173,7 +173,7 @@ class PostgresStore implements TokenStore {
   }
 
   /**
-   * Inside withUserLock, the mutation is fenced (pg-fence.ts): refused if the lock was lost before this
+   * Inside withUserLock, the mutation is fenced (postgres/fence.ts): refused if the lock was lost before this
    * scope wrote anything, or if the row moved since this scope's last write.
    */
   update<T>(mutate: (doc: StoreDocument) => T, options?: LockOptions): Promise<T> {
@@ -189,7 +189,7 @@ class PostgresStore implements TokenStore {
 
   private scopesOf = (item: PendingUpdate): readonly UserScope[] => this.scopes.get(item.mutate) ?? [];
 
-  /** One transaction for the whole batch (pg-commit.ts); callers are settled only after COMMIT returned. */
+  /** One transaction for the whole batch (postgres/commit.ts); callers are settled only after COMMIT returned. */
   private async commit(batch: PendingUpdate[]): Promise<void> {
     await this.ensureSchema();
     const abort = batchSignal(batch);

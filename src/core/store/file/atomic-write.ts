@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { StoreWriteError } from '../../errors.js';
+import { StoreWriteError } from '../../../errors.js';
 import { CREATE_EXCLUSIVE, errnoCode, type StoreFile, type StoreFs } from './fs-layer.js';
 
 export interface AtomicWriteOptions {

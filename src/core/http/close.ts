@@ -1,5 +1,5 @@
 /**
- * How an HttpPool closes (both transports, core/http.ts): a POST in flight is let finish, a GET in flight is
+ * How an HttpPool closes (both transports, core/http/request.ts): a POST in flight is let finish, a GET in flight is
  * cut at once, then every socket goes.
  *
  * Why: the POST that carries a refresh token is the one request whose answer must never be thrown away. Box
@@ -9,7 +9,7 @@
  * A GET in flight is the next page `ls --limit` fetched ahead, which nobody wants any more: waiting for it
  * could cost the whole request timeout at every exit.
  */
-import type { HttpPool, PoolRequest, PoolResponse } from './http.js';
+import type { HttpPool, PoolRequest, PoolResponse } from './pool.js';
 
 const POOL_CLOSED = 'E_POOL_CLOSED';
 

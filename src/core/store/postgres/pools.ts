@@ -4,7 +4,7 @@
  * advisory lock across a Box call (so they are never shared while held).
  */
 import type { Client as PgClient, Pool } from 'pg';
-import { BoxQcError } from '../../errors.js';
+import { BoxQcError } from '../../../errors.js';
 
 export interface Pools {
   main: Pool;
@@ -13,7 +13,7 @@ export interface Pools {
 
 export interface PoolSettings {
   connectTimeoutMs: number;
-  /** "box-qc pid N@host": lets a waiting client name the holder (pg-lock.ts). */
+  /** "box-qc pid N@host": lets a waiting client name the holder (postgres/lock.ts). */
   applicationName: string;
   /** Client-side bound on any statement: a server that stops answering must not hang cron forever. */
   queryTimeoutMs: number;

@@ -5,8 +5,8 @@
  * application_name "box-qc pid N@host"). An abort cancels the waiting statement from another connection.
  */
 import type { PoolClient } from 'pg';
-import { StoreBusyError } from '../../errors.js';
-import type { LockWaitInfo } from './types.js';
+import { StoreBusyError } from '../../../errors.js';
+import type { LockWaitInfo } from '../types.js';
 
 export interface AdvisoryOptions {
   waitMs: number;

@@ -8,7 +8,7 @@
  *   authentication failed, database missing, permission denied, bad URL   -> ConfigError, exit 2
  *   lock_timeout                                                          -> StoreBusyError, exit 75
  */
-import { BoxQcError, ConfigError, OperationError, TemporaryError } from '../../errors.js';
+import { BoxQcError, ConfigError, OperationError, TemporaryError } from '../../../errors.js';
 
 export function isPostgresUrl(location: string): boolean {
   return /^postgres(ql)?:\/\//i.test(location);

@@ -5,12 +5,12 @@
  * tighten to 0600 and warn, once the content validated (tightenMode). ENOENT is the one
  * "no users" case; every other failure is a StoreError naming the path, and the file is never written.
  */
-import { StoreError } from '../../errors.js';
-import { emptyDocument, parseStoreBytes } from './format.js';
+import { StoreError } from '../../../errors.js';
+import { emptyDocument, parseStoreBytes } from '../format.js';
 import type { Stats } from 'node:fs';
 import { READ_NOFOLLOW, errnoCode, type StoreFile, type StoreFs } from './fs-layer.js';
 import type { ParsedCache } from './parsed-cache.js';
-import type { StoreDocument } from './types.js';
+import type { StoreDocument } from '../types.js';
 
 export interface ReadContext {
   fs: StoreFs;

@@ -3,7 +3,7 @@
  * callback URL are fed through the same state check as the browser's request. Lines are capped so that a
  * runaway pipe cannot grow memory; nothing read is ever echoed.
  */
-import { tryParseRedirectedUrl } from './oauth/callback-params.js';
+import { tryParseRedirectedUrl } from '../oauth/callback-params.js';
 
 const MAX_LINE = 16 * 1024;
 

@@ -5,17 +5,17 @@
  * PKCE across processes: the verifier is derived as HMAC(state key, jti) (see oauth/pkce.ts), so nothing
  * but the state key (0600, store folder) has to survive between the two processes and the JWT holds no secret.
  */
-import { OperationError } from '../errors.js';
-import { buildAuthorizeUrl, redirectUriWithPort } from './oauth/authorize-url.js';
-import { classifyCallback, parseRedirectedUrl } from './oauth/callback-params.js';
-import { startLoopbackListener, type CallbackOutcome, type LoopbackListener } from './oauth/loopback-listener.js';
-import { createPkce, derivePkce, type Pkce } from './oauth/pkce.js';
-import { loadOrCreateStateKey, readStateKey } from './oauth/state-key.js';
-import { issueState, verifyState, StateRejectedError } from './oauth/state.js';
-import { finishConnect, type ConnectResult, type FinishPorts } from './connect-finish.js';
-import { readPastedUrls } from './connect-paste.js';
+import { OperationError } from '../../errors.js';
+import { buildAuthorizeUrl, redirectUriWithPort } from '../oauth/authorize-url.js';
+import { classifyCallback, parseRedirectedUrl } from '../oauth/callback-params.js';
+import { startLoopbackListener, type CallbackOutcome, type LoopbackListener } from '../oauth/loopback-listener.js';
+import { createPkce, derivePkce, type Pkce } from '../oauth/pkce.js';
+import { loadOrCreateStateKey, readStateKey } from '../oauth/state-key.js';
+import { issueState, verifyState, StateRejectedError } from '../oauth/state.js';
+import { finishConnect, type ConnectResult, type FinishPorts } from './finish.js';
+import { readPastedUrls } from './paste.js';
 
-export type { ConnectResult } from './connect-finish.js';
+export type { ConnectResult } from './finish.js';
 
 export interface ConnectRequest {
   email: string;

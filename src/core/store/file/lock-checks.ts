@@ -4,7 +4,7 @@
  * before the first read) or fstat (lock-file.ts, on the opened lock).
  */
 import type { Stats } from 'node:fs';
-import { StoreError } from '../../errors.js';
+import { StoreError } from '../../../errors.js';
 
 /**
  * box-qc's lock content is ~200 bytes. A bigger "lock" was not written by box-qc; reading it whole took

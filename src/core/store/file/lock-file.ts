@@ -15,13 +15,13 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StoreBusyError, StoreError, StoreWriteError } from '../../errors.js';
+import { StoreBusyError, StoreError, StoreWriteError } from '../../../errors.js';
 import { CREATE_EXCLUSIVE, READ_NOFOLLOW, errnoCode, type StoreFs } from './fs-layer.js';
 import { LOCK_MAX_BYTES, checkLockStat, unsafeLock } from './lock-checks.js';
 import { readBootId, readPidNamespace, readProcStat } from './proc-info.js';
 import { UnreadableWatch, isStale, otherNamespace } from './lock-stale.js';
 import { takeReapMutex } from './reap-mutex.js';
-import type { LockWaitInfo } from './types.js';
+import type { LockWaitInfo } from '../types.js';
 
 export interface LockHost {
   pid: number;

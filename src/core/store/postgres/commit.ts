@@ -4,15 +4,15 @@
  * a user whose lock a caller holds) is locked with SELECT ... FOR UPDATE and compared with the document the
  * mutations ran on; if one moved (a writer that bypassed the advisory locks, or a stale cache), the document
  * is re-read and the batch applied again. A mutation that checks "the row still holds refresh token X" is
- * thus a real fence. Lost session locks are fenced in pg-fence.ts.
+ * thus a real fence. Lost session locks are fenced in postgres/fence.ts.
  */
 import type { ClientBase } from 'pg';
-import { BoxQcError, OperationError, TemporaryError } from '../../errors.js';
-import { applyBatch, checkWritable, type Outcome, type PendingUpdate } from './group-commit.js';
-import { deepFreeze } from './parsed-cache.js';
-import { checkHeld, type UserScope } from './pg-fence.js';
-import { TOKENS_TABLE, lockName, storeVersion, writeChanges } from './pg-sql.js';
-import type { StoreDocument } from './types.js';
+import { BoxQcError, OperationError, TemporaryError } from '../../../errors.js';
+import { applyBatch, checkWritable, type Outcome, type PendingUpdate } from '../group-commit.js';
+import { deepFreeze } from '../document-copy.js';
+import { checkHeld, type UserScope } from './fence.js';
+import { TOKENS_TABLE, lockName, storeVersion, writeChanges } from './sql.js';
+import type { StoreDocument } from '../types.js';
 
 /** The connection broke or the server ended the session (mapPgError's codes): worth one fresh connection. */
 export function connectionLost(err: unknown): boolean {

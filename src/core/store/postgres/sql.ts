@@ -15,8 +15,8 @@
  * number instead of re-reading every row: `refresh --all` reads the store ~3 times per user.
  */
 import type { ClientBase } from 'pg';
-import { parseTimestamp, validateDocument } from './format.js';
-import type { StoreDocument, StoredUser } from './types.js';
+import { parseTimestamp, validateDocument } from '../format.js';
+import type { StoreDocument, StoredUser } from '../types.js';
 
 export const TOKENS_TABLE = 'box_qc_tokens';
 export const META_TABLE = 'box_qc_store';

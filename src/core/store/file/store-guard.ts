@@ -12,7 +12,7 @@
  */
 import { userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { StoreError } from '../../errors.js';
+import { StoreError } from '../../../errors.js';
 import { errnoCode, type StoreFs } from './fs-layer.js';
 import { checkLockStat } from './lock-checks.js';
 import { octal } from './read-store.js';

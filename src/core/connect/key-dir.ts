@@ -3,7 +3,7 @@
  * has no folder, so the key then lives in the default store folder.
  */
 import { dirname } from 'node:path';
-import { defaultStorePath, type Config } from '../config.js';
+import { defaultStorePath, type Config } from '../../config.js';
 
 
 export function stateKeyDirFor(config: Config, deps: { env: Record<string, string | undefined>; homeDir: string }): string {

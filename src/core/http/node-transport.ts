@@ -1,5 +1,5 @@
 /**
- * The node:http transport for core/http.ts: Node's built-in HTTP client (keep-alive Agent, native llhttp),
+ * The node:http transport for core/http/request.ts: Node's built-in HTTP client (keep-alive Agent, native llhttp),
  * used whenever no proxy is configured. Proxies (HTTPS_PROXY, NO_PROXY rules, CONNECT tunnels) stay with
  * undici's EnvHttpProxyAgent rather than being written here a second time.
  *
@@ -15,8 +15,8 @@
  * with the underlying error (its `code`), which sendRequest turns into a NetworkError.
  */
 import type { Agent as HttpAgent, ClientRequest, IncomingMessage } from 'node:http';
-import type { HttpPool, PoolRequest, PoolResponse } from './http.js';
-import { afterPendingIo } from './http-deadline.js';
+import { decodeBody, type HttpPool, type PoolRequest, type PoolResponse } from './pool.js';
+import { afterPendingIo } from './deadline.js';
 import { loopbackLookup } from './loopback-lookup.js';
 
 export interface NodePoolOptions {
@@ -41,13 +41,6 @@ const POST_IDLE_MS = 2_000;
 
 function tooLarge(limit: number): Error {
   return new Error(`response body larger than ${limit} bytes`);
-}
-
-/** The body as text. A leading UTF-8 byte order mark is dropped, as undici's body.text() and WHATWG fetch do. */
-export function decodeBody(chunks: Buffer[], length: number): string {
-  const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
-  const bom = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
-  return buf.toString('utf8', bom ? 3 : 0);
 }
 
 type HttpModule = typeof import('node:http');
@@ -153,7 +146,7 @@ export function createNodePool(options: NodePoolOptions): HttpPool {
     },
     reportsConnect: true,
     async close() {
-      // POSTs in flight were waited for and GETs in flight cut before this (core/http-close.ts).
+      // POSTs in flight were waited for and GETs in flight cut before this (core/http/close.ts).
       for (const agent of [...agents.values(), ...postAgents.values()]) agent.destroy();
       agents.clear();
       postAgents.clear();

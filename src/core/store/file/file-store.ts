@@ -12,19 +12,19 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { StoreWriteError } from '../../errors.js';
+import { StoreWriteError } from '../../../errors.js';
 import { TEMP_SUFFIX, tempPrefix, writeStoreAtomic, writeStoreIntoReserved, type ReservedTemp } from './atomic-write.js';
-import { emptyDocument, normalizeStoreEmail, serializeStore } from './format.js';
+import { emptyDocument, normalizeStoreEmail, serializeStore } from '../format.js';
 import { withFsOverrides, type StoreFs } from './fs-layer.js';
 import { acquireLock, type HeldLock } from './lock-file.js';
-import { UpdateQueue, applyBatch, batchSignal, checkWritable, type Outcome, type PendingUpdate } from './group-commit.js';
+import { UpdateQueue, applyBatch, batchSignal, checkWritable, type Outcome, type PendingUpdate } from '../group-commit.js';
 import { ensureStoreDir, ensureWritable, inspectStore, warnIfNetworkFs } from './store-dir.js';
 import { WriteReserve, type TempOutcome } from './write-reserve.js';
 import { judgeTagged, ownTag } from './owner-tag.js';
 import { readStoreFile, type StoreSnapshot } from './read-store.js';
 import { checkStoreFolder } from './store-guard.js';
 import { ParsedCache } from './parsed-cache.js';
-import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore, WriteReservation } from './types.js';
+import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore, WriteReservation } from '../types.js';
 
 export interface FileStoreOptions {
   /** Bounded lock wait (ms). Longer than the 30 s refresh POST bound a user-lock holder may be inside. */

@@ -5,10 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { StoreError, StoreWriteError } from '../../errors.js';
+import { StoreError, StoreWriteError } from '../../../errors.js';
 import { writeFailure } from './atomic-write.js';
 import { CREATE_EXCLUSIVE, errnoCode, type StoreFs } from './fs-layer.js';
-import type { StoreFileInfo } from './types.js';
+import type { StoreFileInfo } from '../types.js';
 
 /** statfs f_type of network file systems, where O_EXCL and rename locking are unreliable (F20). */
 const NETWORK_FS: Record<number, string> = {

@@ -1,9 +1,9 @@
 /**
- * NetworkError and how sendRequest names a transport failure (core/http.ts): the message, and whether the
+ * NetworkError and how sendRequest names a transport failure (core/http/request.ts): the message, and whether the
  * request may have reached Box (details.requestSent, issue 15 interface A).
  */
-import { TemporaryError, type BoxQcErrorOptions } from '../errors.js';
-import type { Deadline } from './http-deadline.js';
+import { TemporaryError, type BoxQcErrorOptions } from '../../errors.js';
+import type { Deadline } from './deadline.js';
 
 /**
  * The network failed (refused, reset, DNS, timeout) before a full answer arrived. Exit 75.
