@@ -20,7 +20,7 @@ import { closeHttpContext, createHttpContext } from './core/http/request.js';
 import { getValidAccessToken, type Session } from './core/session.js';
 import { listFolderItems, type FolderItem, type ListFolderOptions } from './core/box/client.js';
 import { refreshMany, exitCodeFor, type RefreshManyOptions, type RefreshOutcome } from './core/refresh-all.js';
-import { openStore as openStoreAt } from './core/store/open.js';
+import { openStore as openStoreByLocation } from './core/store/open.js';
 import { listUsers } from './core/store/document.js';
 import type { LockWaitInfo, TokenStore } from './core/store/types.js';
 import { nodeStoreHost, nodeStoreOptions } from './store-host.js';
@@ -68,7 +68,7 @@ function libraryConfig(env: Env, store: string | undefined): Config {
 /** Through the CLI's opener (core/store/open.ts) with this process's facts: every backend the CLI has. */
 function openConfiguredStore(location: string, options: OpenStoreOptions, env: Env): TokenStore {
   const base = nodeStoreOptions(env);
-  return openStoreAt(location, {
+  return openStoreByLocation(location, {
     ...base,
     lockWaitMs: options.lockWaitMs ?? base.lockWaitMs,
     onWarning: options.onWarning,
