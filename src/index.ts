@@ -4,7 +4,7 @@
  * rotation persisted before use, invalid_grant never wipes a record).
  *
  *   import { openStore, createSession, getValidAccessToken, listFolder } from 'box-qc';
- *   const session = await createSession();   // BOX_QC_STORE, BOX_CLIENT_ID, BOX_CLIENT_SECRET... read as the CLI reads them
+ *   const session = await createSession();   // BOX_QC_STORE, BOX_CLIENT_ID... read as the CLI reads them
  *   try {
  *     const { accessToken } = await getValidAccessToken(session, 'alice@example.com');
  *     for await (const item of listFolder(session, 'alice@example.com', '0')) console.log(item.type, item.name);
@@ -86,7 +86,7 @@ export function openStore(path?: string, options: OpenStoreOptions = {}, env: En
 }
 
 export interface CreateSessionOptions {
-  /** A store from openStore(), or a path or postgres:// URL; default openStore() (BOX_QC_STORE, then the default file). */
+  /** A store from openStore(), or a path or postgres:// URL; default: BOX_QC_STORE, else the default file. */
   store?: TokenStore | string;
   /** Default process.env: BOX_CLIENT_ID, BOX_CLIENT_SECRET, BOX_API_BASE_URL, HTTPS_PROXY, NO_PROXY. */
   env?: Env;
@@ -109,22 +109,35 @@ export interface BoxQcSession extends Session {
   close(): Promise<void>;
 }
 
+/** Checked only when a refresh is needed: a fresh token does not need the secret. */
+function lazyCredentials(clientId: string | undefined, clientSecret: string | undefined): Session['credentials'] {
+  return () => {
+    if (!clientId || !clientSecret) {
+      throw new ConfigError('BOX_CLIENT_ID and BOX_CLIENT_SECRET are needed to refresh', { code: 'E_CONFIG_MISSING_CREDENTIALS' });
+    }
+    return { clientId, clientSecret };
+  };
+}
+
 export async function createSession(options: CreateSessionOptions = {}): Promise<BoxQcSession> {
   const env = options.env ?? process.env;
   const given = typeof options.store === 'object' ? options.store : undefined;
   // A store object is the store in use, as --store would be: BOX_QC_STORE is then not consulted.
   const config = libraryConfig(env, typeof options.store === 'string' ? options.store : given?.location);
-  const apiBaseUrl = options.apiBaseUrl === undefined ? config.apiBaseUrl : parseHttpUrl('BOX_API_BASE_URL', options.apiBaseUrl);
-  const clientId = options.clientId ?? config.clientId;
-  const clientSecret = options.clientSecret ?? config.clientSecret;
+  const apiBaseUrl = options.apiBaseUrl === undefined
+    ? config.apiBaseUrl
+    : parseHttpUrl('BOX_API_BASE_URL', options.apiBaseUrl);
   const store = given ?? openConfiguredStore(config.storePath, {}, env);
   const log = { debug: options.debug ?? (() => {}) };
-  const http = await createHttpContext({ env, log, ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) }).catch(
-    async (err: unknown) => {
-      if (!given) await store.close();
-      throw err;
-    },
-  );
+  const http = await createHttpContext({
+    env,
+    log,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+  }).catch(async (err: unknown) => {
+    if (!given) await store.close();
+    throw err;
+  });
   const controller = new AbortController();
   options.signal?.addEventListener('abort', () => controller.abort(options.signal?.reason), { once: true });
   // close() waits for a refresh under way (a 401 on a prefetched page) before closing the pool and the store.
@@ -134,13 +147,7 @@ export async function createSession(options: CreateSessionOptions = {}): Promise
     store,
     http,
     apiBaseUrl,
-    // Checked only when a refresh is needed: a fresh token does not need the secret.
-    credentials: () => {
-      if (!clientId || !clientSecret) {
-        throw new ConfigError('BOX_CLIENT_ID and BOX_CLIENT_SECRET are needed to refresh', { code: 'E_CONFIG_MISSING_CREDENTIALS' });
-      }
-      return { clientId, clientSecret };
-    },
+    credentials: lazyCredentials(options.clientId ?? config.clientId, options.clientSecret ?? config.clientSecret),
     now: () => Date.now(),
     interrupts: sections.interrupts,
     log,

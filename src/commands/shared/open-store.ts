@@ -31,7 +31,8 @@ function commandStoreOptions(ctx: CommandContext, postgres: boolean): OpenStoreO
     now: ctx.deps.now,
     onWarning: (line) => ctx.out.warn(line),
     onLockWait: (holder) => {
-      const spinner = ctx.out.spinner(`waiting for the token store (held by ${postgres ? pgHolder(holder, base.host.hostname) : fileHolder(holder)})`);
+      const who = postgres ? pgHolder(holder, base.host.hostname) : fileHolder(holder);
+      const spinner = ctx.out.spinner(`waiting for the token store (held by ${who})`);
       return () => {
         void spinner.then((s) => s.stop(), () => {});
       };
