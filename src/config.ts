@@ -30,6 +30,8 @@ export interface ConfigInput {
   env: Env;
   /** --store */
   store?: string | undefined;
+  /** How messages name `store`: `--store` (the CLI, the default) or the library's `the store path`. */
+  storeName?: string;
   homeDir?: string;
 }
 
@@ -152,7 +154,7 @@ function emptyStore(name: string): ConfigError {
 
 export function loadConfig(input: ConfigInput): Config {
   const env = input.env;
-  const { path: storePath, source: storeSource } = resolveStore(input.store, env, input.homeDir ?? homedir());
+  const { path: storePath, source: storeSource } = resolveStore(input.store, env, input.homeDir ?? homedir(), input.storeName);
   const rawEmail = nonEmpty(env.BOX_QC_EMAIL);
   return {
     clientId: nonEmpty(env.BOX_CLIENT_ID),

@@ -8,6 +8,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { ActionFactory, CommandContext } from './context.js';
 import { UsageError } from '../errors.js';
 import { formatDuration } from '../core/duration.js';
+import { DEFAULT_REFRESH_CONCURRENCY } from '../core/refresh-concurrency.js';
 import type { RefreshOutcome } from '../core/refresh-all.js';
 import { listUsers } from '../core/store/document.js';
 import { terminalSafe } from '../io/terminal-safe.js';
@@ -39,7 +40,7 @@ export function registerRefresh(program: Command, action: ActionFactory): void {
     .option('--force', 'refresh even if the tokens are still fresh')
     .addOption(new Option('--min-valid <duration>', 'refresh when the access token expires within this (90s, 10m, 2h, 7d)').argParser(durationOption).default(10 * 60_000, '10m'))
     .addOption(new Option('--max-age <duration>', 'refresh when the refresh token is older than this (Box kills it after 60 days unused)').argParser(durationOption).default(7 * 86_400_000, '7d'))
-    .option('--concurrency <n>', 'users refreshed at the same time with --all (each waits on Box and on two durable saves)', concurrencyOption, 32)
+    .option('--concurrency <n>', 'users refreshed at the same time with --all (each waits on Box and on two durable saves)', concurrencyOption, DEFAULT_REFRESH_CONCURRENCY)
     .addHelpText('after', `
 Exit codes: 0 all fine, 4 if any user must reconnect, else 75 if any temporary failure (try again later).
 

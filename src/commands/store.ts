@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import type { ActionFactory, CommandContext } from './context.js';
 import { ConfigError, UsageError } from '../errors.js';
 import type { MigrateReport } from '../core/store/migrate.js';
-import { isPostgresUrl } from '../core/store/postgres/errors.js';
+import { isPostgresUrl } from '../core/store/location.js';
 import { terminalSafe } from '../io/terminal-safe.js';
 import { openPostgresForCommand, openStoreAt } from './shared/open-store.js';
 

@@ -9,6 +9,7 @@ import { getValidAccessTokenFrom, type Session, type TokenRequest } from './sess
 import { getUser } from './store/document.js';
 import { normalizeStoreEmail } from './store/format.js';
 import { stopAsked, throwIfStopAsked } from './session-stop.js';
+import { DEFAULT_REFRESH_CONCURRENCY } from './refresh-concurrency.js';
 
 export type RefreshStatus = 'refreshed' | 'skipped' | 'needs_reconnect' | 'temporary_failure' | 'failed';
 
@@ -23,7 +24,8 @@ export interface RefreshOutcome {
 }
 
 export interface RefreshManyOptions extends Omit<TokenRequest, 'rejectedAccessToken'> {
-  concurrency: number;
+  /** Users in flight at once; default DEFAULT_REFRESH_CONCURRENCY (refresh-concurrency.ts). */
+  concurrency?: number;
   /** Called as each user finishes (progress, per-user lines). */
   onOutcome?: (outcome: RefreshOutcome, done: number, total: number) => void;
 }
@@ -82,7 +84,7 @@ export async function refreshMany(session: Session, emails: readonly string[], o
       report(options, outcome, done, emails.length);
     }
   };
-  const workers = Math.max(1, Math.min(options.concurrency, emails.length));
+  const workers = Math.max(1, Math.min(options.concurrency ?? DEFAULT_REFRESH_CONCURRENCY, emails.length));
   // allSettled: even a worker that failed in a way nobody foresaw must not end the run while the other
   // workers' POSTs are in flight (the caller closes the pool once this returns; REVIEW-1 finding 5).
   const settled = await Promise.allSettled(Array.from({ length: workers }, worker));

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const dist = new URL('../../dist/', import.meta.url);
 const { openFileStore, saveUserTokens } = await import(new URL('core/store/index.js', dist).href);
-const { nodeStoreHost } = await import(new URL('commands/shared/open-store.js', dist).href);
+const { nodeStoreHost } = await import(new URL('store-host.js', dist).href);
 
 const args = JSON.parse(process.argv[2]);
 const warnings = [];

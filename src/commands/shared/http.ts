@@ -11,7 +11,8 @@ import { closeHttpContext, createHttpContext, type HttpContext } from '../../cor
 import { trackCriticalSections } from '../../core/critical-sections.js';
 import type { Session } from '../../core/session.js';
 import type { TokenStore } from '../../core/store/types.js';
-import { isPidAlive, openStoreForCommand } from './open-store.js';
+import { isPidAlive } from '../../store-host.js';
+import { openStoreForCommand } from './open-store.js';
 
 export interface HttpOptions {
   timeoutMs?: number;

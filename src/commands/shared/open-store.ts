@@ -1,95 +1,51 @@
 /**
- * The glue every command uses to open the token store: reads the configured path, maps the process facts
- * (pid, euid, liveness, host name) and the output port into the store's options, so core/store never touches
- * `process` or the terminal.
- *
- * BOX_QC_LOCK_WAIT_MS (tests only): overrides the bounded lock wait, default 45 s (longer than the 30 s bound
- * on a refresh POST that a lock holder may be inside: reliability.md F2).
+ * The CLI's side of opening the token store: the configured location, the Deps (pid, clock, environment) and the
+ * output port (warnings, a spinner while a lock is busy) mapped into the one opener, core/store/open.ts, which
+ * the library uses too. The process facts come from src/store-host.ts.
  */
-import { hostname } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
 import type { CommandContext } from '../context.js';
-import { ConfigError } from '../../errors.js';
-import { openFileStore, type FileStoreOptions } from '../../core/store/file/file-store.js';
-import type { TokenStore } from '../../core/store/types.js';
-import { isPostgresUrl } from '../../core/store/postgres/errors.js';
-import { openPostgresStore } from '../../core/store/postgres/postgres-store.js';
+import { openPostgres, openStore, type OpenStoreOptions } from '../../core/store/open.js';
+import { isPostgresUrl } from '../../core/store/location.js';
+import type { LockWaitInfo, TokenStore } from '../../core/store/types.js';
+import { nodeStoreOptions } from '../../store-host.js';
 
-export interface OpenStoreOptions {
-  /** Overrides the lock wait (ms). */
-  lockWaitMs?: number;
+export function openStoreForCommand(ctx: CommandContext): TokenStore {
+  return openStoreAt(ctx, ctx.config().storePath);
 }
 
-/** Process facts for the store's lock files and ownership check. Also used by test/helpers/store-worker.mjs. */
-export function nodeStoreHost(): Pick<FileStoreOptions, 'pid' | 'hostname' | 'euid' | 'isPidAlive'> {
+/** A store path or postgres:// URL (`store migrate` opens two). */
+export function openStoreAt(ctx: CommandContext, location: string): TokenStore {
+  return openStore(location, commandStoreOptions(ctx, isPostgresUrl(location)));
+}
+
+/** `store init`: the PostgreSQL store with its init(). */
+export function openPostgresForCommand(ctx: CommandContext, url: string): ReturnType<typeof openPostgres> {
+  return openPostgres(url, commandStoreOptions(ctx, true));
+}
+
+function commandStoreOptions(ctx: CommandContext, postgres: boolean): OpenStoreOptions {
+  const base = nodeStoreOptions(ctx.deps.env);
   return {
-    pid: process.pid,
-    hostname: hostname(),
-    euid: typeof process.geteuid === 'function' ? process.geteuid() : undefined,
-    isPidAlive: isPidAlive,
+    ...base,
+    host: { ...base.host, pid: ctx.deps.pid },
+    now: ctx.deps.now,
+    onWarning: (line) => ctx.out.warn(line),
+    onLockWait: (holder) => {
+      const who = postgres ? pgHolder(holder, base.host.hostname) : fileHolder(holder);
+      const spinner = ctx.out.spinner(`waiting for the token store (held by ${who})`);
+      return () => {
+        void spinner.then((s) => s.stop(), () => {});
+      };
+    },
   };
 }
 
-/** kill(pid, 0): ESRCH = gone; EPERM = alive but someone else's. */
-export function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+function fileHolder(holder: LockWaitInfo): string {
+  return holder.pid === undefined ? 'another process' : `pid ${holder.pid}`;
 }
 
-export function parseLockWaitMs(raw: string | undefined): number | undefined {
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0) {
-    throw new ConfigError('BOX_QC_LOCK_WAIT_MS must be a whole number of milliseconds', { code: 'E_CONFIG_LOCK_WAIT' });
-  }
-  return n;
-}
-
-export function openStoreForCommand(ctx: CommandContext, opts: OpenStoreOptions = {}): TokenStore {
-  return openStoreAt(ctx, ctx.config().storePath, opts);
-}
-
-/** A store path or postgres:// URL (`store migrate` opens two). pg itself loads only on first use (issue 9). */
-export function openStoreAt(ctx: CommandContext, storePath: string, opts: OpenStoreOptions = {}): TokenStore {
-  // resolve('') is the working folder: an empty path must never open some store by accident (issue 15 item 11).
-  if (storePath.trim() === '') {
-    throw new ConfigError('the store path is empty: name a token file or a postgres:// URL', { code: 'E_CONFIG_STORE' });
-  }
-  if (isPostgresUrl(storePath)) return openPostgresForCommand(ctx, storePath, opts);
-  const path = isAbsolute(storePath) ? storePath : resolve(storePath);
-  const host = nodeStoreHost();
-  return openFileStore(path, {
-    ...host,
-    pid: ctx.deps.pid,
-    now: ctx.deps.now,
-    lockWaitMs: opts.lockWaitMs ?? parseLockWaitMs(ctx.deps.env.BOX_QC_LOCK_WAIT_MS),
-    onWarning: (line) => ctx.out.warn(line),
-    onLockWait: (holder) => {
-      const who = holder.pid === undefined ? 'another process' : `pid ${holder.pid}`;
-      const spinner = ctx.out.spinner(`waiting for the token store (held by ${who})`);
-      return () => {
-        void spinner.then((s) => s.stop(), () => {});
-      };
-    },
-  });
-}
-
-export function openPostgresForCommand(ctx: CommandContext, url: string, opts: OpenStoreOptions = {}): ReturnType<typeof openPostgresStore> {
-  return openPostgresStore(url, {
-    env: ctx.deps.env,
-    pid: ctx.deps.pid,
-    hostname: hostname(),
-    lockWaitMs: opts.lockWaitMs ?? parseLockWaitMs(ctx.deps.env.BOX_QC_LOCK_WAIT_MS),
-    onLockWait: (holder) => {
-      const who = holder.pid === undefined ? 'another client' : `pid ${holder.pid}${holder.host && holder.host !== hostname() ? ` on ${holder.host}` : ''}`;
-      const spinner = ctx.out.spinner(`waiting for the token store (held by ${who})`);
-      return () => {
-        void spinner.then((s) => s.stop(), () => {});
-      };
-    },
-  });
+/** Several hosts share one database (issue 9): a holder elsewhere is named with its host. */
+function pgHolder(holder: LockWaitInfo, ownHost: string): string {
+  if (holder.pid === undefined) return 'another client';
+  return `pid ${holder.pid}${holder.host && holder.host !== ownHost ? ` on ${holder.host}` : ''}`;
 }

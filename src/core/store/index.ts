@@ -1,6 +1,6 @@
 /** The token store: the file backend, the format helpers and the pure save rules (issue 3). */
 export * from './types.js';
-export { openFileStore, DEFAULT_LOCK_WAIT_MS, userLockPath, storeLockPath, type FileStoreOptions } from './file/file-store.js';
+export { openFileStore, userLockPath, storeLockPath, type FileStoreOptions } from './file/file-store.js';
 export {
   STORE_FORMAT_VERSION,
   emptyDocument,

@@ -117,6 +117,13 @@ export interface StoreFileInfo {
  */
 export const MAX_STORED_TOKEN_BYTES = 2048;
 
+/**
+ * The bounded wait for a busy lock (ms), for both backends: longer than the 30 s bound on the refresh POST a
+ * user-lock holder may be inside (reliability.md F2), so a waiter outlasts a healthy holder and gives up
+ * (StoreBusyError, exit 75) only on one that is stuck.
+ */
+export const DEFAULT_LOCK_WAIT_MS = 45_000;
+
 /** What reserveWrite() holds; release() (idempotent) gives back what was not used. */
 export interface WriteReservation {
   release(): Promise<void>;

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 
 const [dist, storePath, ms] = process.argv.slice(2);
 const { openFileStore } = await import(pathToFileURL(join(dist, 'core/store/index.js')).href);
-const { nodeStoreHost } = await import(pathToFileURL(join(dist, 'commands/shared/open-store.js')).href);
+const { nodeStoreHost } = await import(pathToFileURL(join(dist, 'store-host.js')).href);
 const store = openFileStore(storePath, { ...nodeStoreHost(), lockWaitMs: 30_000 });
 await store.update(() => {
   writeSync(1, 'held\n');

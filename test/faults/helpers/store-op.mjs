@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 
 const [dist, storePath, email] = process.argv.slice(2);
 const { openFileStore, saveUserTokens } = await import(pathToFileURL(join(dist, 'core/store/index.js')).href);
-const { nodeStoreHost } = await import(pathToFileURL(join(dist, 'commands/shared/open-store.js')).href);
+const { nodeStoreHost } = await import(pathToFileURL(join(dist, 'store-host.js')).href);
 const store = openFileStore(storePath, { ...nodeStoreHost(), onWarning: (l) => process.stderr.write(`${l}\n`) });
 try {
   await store.update((doc) => saveUserTokens(doc, email, { accessToken: 'perm-test-access', refreshToken: 'perm-test-refresh', expiresIn: 3600 }, undefined, Date.now()));

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { openFileStore } from '../../../src/core/store/index.js';
 import { openPostgresStore } from '../../../src/core/store/postgres/postgres-store.js';
 import type { LockWaitInfo, TokenStore } from '../../../src/core/store/types.js';
-import { isPidAlive } from '../../../src/commands/shared/open-store.js';
+import { isPidAlive } from '../../../src/store-host.js';
 import type { PgCluster } from '../../helpers/pg-cluster.js';
 
 export interface StoreOpts {

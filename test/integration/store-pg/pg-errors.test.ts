@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, OperationError, TemporaryError } from '../../../src/errors.js';
-import { isPostgresUrl, mapPgError, redactPostgresUrl, scrub, storeSecrets } from '../../../src/core/store/postgres/errors.js';
+import { mapPgError, redactPostgresUrl, scrub, storeSecrets } from '../../../src/core/store/postgres/errors.js';
+import { isPostgresUrl } from '../../../src/core/store/location.js';
 import { classify, mergeDocuments } from '../../../src/core/store/migrate.js';
 import type { StoredUser } from '../../../src/core/store/types.js';
 import { describeResult, runCli } from '../../helpers/run-cli.js';

@@ -10,7 +10,7 @@ import { openPostgresStore } from '../../../src/core/store/postgres/postgres-sto
 import { migrateStore } from '../../../src/core/store/migrate.js';
 import type { StoreDocument } from '../../../src/core/store/types.js';
 import type { EmulatorOptions } from '../../../src/emulator/index.js';
-import { isPidAlive } from '../../../src/commands/shared/open-store.js';
+import { isPidAlive } from '../../../src/store-host.js';
 import type { PgCluster } from '../../helpers/pg-cluster.js';
 
 export interface PgLab {

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openFileStore, type FileStoreOptions } from '../../../src/core/store/index.js';
-import { isPidAlive } from '../../../src/commands/shared/open-store.js';
+import { isPidAlive } from '../../../src/store-host.js';
 
 export function tempDir(): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'boxqc-store-'));

@@ -24,10 +24,10 @@ import { judgeTagged, ownTag } from './owner-tag.js';
 import { readStoreFile, type StoreSnapshot } from './read-store.js';
 import { checkStoreFolder } from './store-guard.js';
 import { ParsedCache } from './parsed-cache.js';
-import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore, WriteReservation } from '../types.js';
+import { DEFAULT_LOCK_WAIT_MS, type LockOptions, type LockWaitInfo, type StoreDocument, type StoreFileInfo, type TokenStore, type WriteReservation } from '../types.js';
 
 export interface FileStoreOptions {
-  /** Bounded lock wait (ms). Longer than the 30 s refresh POST bound a user-lock holder may be inside. */
+  /** Bounded lock wait (ms); default DEFAULT_LOCK_WAIT_MS (types.ts). */
   lockWaitMs?: number;
   /** One line for stderr: store mode tightened, durability unknown, network file system. */
   onWarning?: (line: string) => void;
@@ -48,9 +48,6 @@ export interface FileStoreOptions {
   fs?: Partial<StoreFs>;
   tempRandomId?: () => string;
 }
-
-export const DEFAULT_LOCK_WAIT_MS = 45_000;
-
 
 export function userLockPath(storePath: string, email: string): string {
   const hash = createHash('sha256').update(normalizeStoreEmail(email)).digest('hex').slice(0, 24);

@@ -9,10 +9,7 @@
  *   lock_timeout                                                          -> StoreBusyError, exit 75
  */
 import { BoxQcError, ConfigError, OperationError, TemporaryError } from '../../../errors.js';
-
-export function isPostgresUrl(location: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(location);
-}
+import { isPostgresUrl } from '../location.js';
 
 /** The URL for messages: password (userinfo or `?password=`) replaced by `***`. Never throws. */
 export function redactPostgresUrl(raw: string): string {

@@ -22,10 +22,10 @@ import { checkScopes, settle, type UserScope } from './fence.js';
 import { acquireAdvisory, type HeldAdvisory } from './lock.js';
 import { createPools, isDriverError, type Pools } from './pools.js';
 import { createSchema, loadDocument, lockName, schemaExists, serverAccepts, storeVersion, type Loaded } from './sql.js';
-import type { LockOptions, LockWaitInfo, StoreDocument, StoreFileInfo, TokenStore, WriteReservation } from '../types.js';
+import { DEFAULT_LOCK_WAIT_MS, type LockOptions, type LockWaitInfo, type StoreDocument, type StoreFileInfo, type TokenStore, type WriteReservation } from '../types.js';
 
 export interface PostgresStoreOptions {
-  /** Bounded lock wait (ms), as the file store: above the 30 s refresh POST bound. */
+  /** Bounded lock wait (ms); default DEFAULT_LOCK_WAIT_MS (types.ts), as the file store. */
   lockWaitMs?: number;
   /** The process environment (PGPASSWORD is read by the driver; we only need it to keep it out of messages). */
   env?: Record<string, string | undefined>;
@@ -36,7 +36,6 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number;
 }
 
-export const DEFAULT_PG_LOCK_WAIT_MS = 45_000;
 /** How long update() keeps replacing a broken connection (a failover takes seconds): see runWithReconnects. */
 const COMMIT_RETRY_MS = 15_000;
 
@@ -68,13 +67,13 @@ class PostgresStore implements TokenStore {
 
   /** Driver and server errors become one safe line; ours (busy, corrupt row, abort) pass through unchanged. */
   private fail = (err: unknown): unknown => (isDriverError(err) ? mapPgError(err, { location: this.location, secrets: this.secrets }) : err);
-  private waitMs = (o?: LockOptions) => o?.waitMs ?? this.opts.lockWaitMs ?? DEFAULT_PG_LOCK_WAIT_MS;
+  private waitMs = (o?: LockOptions) => o?.waitMs ?? this.opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
 
   private getPools(): Promise<Pools> {
     this.pools ??= createPools(this.url, {
       connectTimeoutMs: this.opts.connectTimeoutMs ?? 10_000,
       applicationName: `box-qc pid ${this.opts.pid}@${this.opts.hostname ?? 'unknown'}`,
-      queryTimeoutMs: (this.opts.lockWaitMs ?? DEFAULT_PG_LOCK_WAIT_MS) + 30_000,
+      queryTimeoutMs: (this.opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS) + 30_000,
     });
     return this.pools;
   }

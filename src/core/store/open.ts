@@ -1,0 +1,70 @@
+/**
+ * The one way to open a token store by location (issue 16 item 1), for the CLI's commands and the library
+ * alike: a postgres:// URL is the PostgreSQL store, anything else a file path (a relative one is taken from the
+ * working folder). Once the library had its own opener, and `openStore('postgres://u@h/db')` made a file store
+ * at `<cwd>/postgres:/u@h/db`.
+ *
+ * The process facts (pid, host name, euid, liveness) and the callbacks arrive as options: core does not touch
+ * `process` (src/store-host.ts supplies them). `pg` itself loads only on first use (postgres/pools.ts).
+ */
+import { resolve } from 'node:path';
+import { ConfigError } from '../../errors.js';
+import { openFileStore } from './file/file-store.js';
+import { openPostgresStore } from './postgres/postgres-store.js';
+import { isPostgresUrl } from './location.js';
+import type { LockWaitInfo, TokenStore } from './types.js';
+
+/** This process, as lock files, in-flight markers and PostgreSQL's application_name record it. */
+export interface StoreHost {
+  pid: number;
+  hostname: string;
+  /** Effective uid for the file store's ownership check; undefined skips it (platforms without uids). */
+  euid?: number | undefined;
+  /** kill(pid, 0) liveness: a dead holder's lock is taken over at once. */
+  isPidAlive: (pid: number) => boolean;
+}
+
+export interface OpenStoreOptions {
+  host: StoreHost;
+  /** Wall clock (ms); default Date.now. */
+  now?: () => number;
+  /** The process environment: PGPASSWORD is kept out of messages, PGHOST and friends are shown by `status`. */
+  env?: Record<string, string | undefined>;
+  /** Bounded lock wait (ms); default DEFAULT_LOCK_WAIT_MS (types.ts), the same for both backends. */
+  lockWaitMs?: number;
+  /** One line for stderr (file store: mode tightened, durability unknown, network file system). */
+  onWarning?: (line: string) => void;
+  /** Called once when a lock is busy and waiting starts; the returned function runs when the wait ends. */
+  onLockWait?: (holder: LockWaitInfo) => (() => void) | void;
+}
+
+/** The store at `location`: a file path or a postgres:// URL. An empty location is refused, never the default. */
+export function openStore(location: string, options: OpenStoreOptions): TokenStore {
+  // resolve('') is the working folder: an empty path must never open some store by accident (issue 15 item 11).
+  if (location.trim() === '') {
+    throw new ConfigError('the store path is empty: name a token file or a postgres:// URL', { code: 'E_CONFIG_STORE' });
+  }
+  if (isPostgresUrl(location)) return openPostgres(location, options);
+  const { host } = options;
+  return openFileStore(resolve(location), {
+    pid: host.pid,
+    hostname: host.hostname,
+    euid: host.euid,
+    isPidAlive: host.isPidAlive,
+    now: options.now,
+    lockWaitMs: options.lockWaitMs,
+    onWarning: options.onWarning,
+    onLockWait: options.onLockWait,
+  });
+}
+
+/** The PostgreSQL store at `url`, with init() for `box-qc store init`. A malformed URL is a ConfigError. */
+export function openPostgres(url: string, options: OpenStoreOptions): ReturnType<typeof openPostgresStore> {
+  return openPostgresStore(url, {
+    env: options.env ?? {},
+    pid: options.host.pid,
+    hostname: options.host.hostname,
+    lockWaitMs: options.lockWaitMs,
+    onLockWait: options.onLockWait,
+  });
+}
