@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { describeResult, runCli, type CliResult } from '../../helpers/run-cli.js';
 import { pgUnavailable, startPgCluster, type PgCluster } from '../../helpers/pg-cluster.js';
 import { requireBuild } from '../store/store-procs.js';
+import { iso } from '../../helpers/time.js';
 
 const skip = pgUnavailable();
 let cluster: PgCluster | undefined;
@@ -24,7 +25,6 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const iso = (t: number) => new Date(Math.floor(t / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const T0 = Date.UTC(2026, 10, 1);
 
 function user(n: number, generation: number, updatedAt = T0, extra: Record<string, unknown> = {}) {
