@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveUserTokens } from '../../../src/core/store/index.js';
 import { litter, makeStore, pair, sha256 } from '../../unit/store/store-test-kit.js';
-import { requireBuild, startWorker } from './store-procs.js';
+import { requireBuild, startWorker } from '../../helpers/store-procs.js';
 
 const run = promisify(execFile);
 let mnt: string;

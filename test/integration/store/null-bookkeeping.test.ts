@@ -12,7 +12,7 @@ import { describeResult, runCli } from '../../helpers/run-cli.js';
 import { iso } from '../../helpers/time.js';
 import { startEmulator, type Emulator } from '../../../src/emulator/index.js';
 import { parseStoreBytes } from '../../../src/core/store/format.js';
-import { requireBuild } from './store-procs.js';
+import { requireBuild } from '../../helpers/store-procs.js';
 
 let emu: Emulator;
 let dir: string;
