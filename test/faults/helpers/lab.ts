@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -208,13 +208,4 @@ export function findSecrets(text: string, secrets: Set<string>): string[] {
     }
   }
   return hits;
-}
-
-/** Files that must not survive a clean run: locks, temps, probes (architecture: "Token store locks"). */
-export async function litter(dir: string): Promise<string[]> {
-  try {
-    return (await readdir(dir)).filter((n) => /\.(lock|tmp|probe|reserve)$/.test(n));
-  } catch {
-    return [];
-  }
 }
