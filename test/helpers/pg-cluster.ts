@@ -215,8 +215,8 @@ export function usePgCluster(): PgClusterFixture {
   return {
     skip,
     cluster() {
-      if (!started) throw new Error(skip ? 'no PostgreSQL here: this test should have been skipped' : 'the PostgreSQL cluster has not started');
-      return started;
+      if (started) return started;
+      throw new Error(skip ? 'no PostgreSQL here: this test should have been skipped' : 'the PostgreSQL cluster has not started');
     },
   };
 }
