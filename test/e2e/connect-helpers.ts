@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Emulator } from '../../src/emulator/index.js';
 import { describeResult, type CliResult } from '../helpers/run-cli.js';
+import { iso } from '../helpers/time.js';
 
 export const EMAIL = 'alice@example.com';
 export const URL_RE = /^(http:\/\/127\.0\.0\.1:\d+\/api\/oauth2\/authorize\?\S+)$/m;
@@ -72,7 +73,6 @@ export async function writeStore(storePath: string, users: Record<string, Record
 }
 
 export function userRecord(tokens: { access_token: string; refresh_token: string }, now = Date.now(), extra: Record<string, unknown> = {}) {
-  const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
   return {
     access_token: tokens.access_token,
     refresh_token: tokens.refresh_token,

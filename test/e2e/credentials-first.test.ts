@@ -7,7 +7,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeResult } from '../helpers/run-cli.js';
-import { iso, startLab, type Lab } from './refresh-fixtures.js';
+import { startLab, type Lab } from './refresh-fixtures.js';
+import { iso } from '../helpers/time.js';
 
 let lab: Lab | undefined;
 afterEach(async () => {

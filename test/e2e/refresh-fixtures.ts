@@ -2,21 +2,13 @@
  * Shared by the lifecycle end-to-end tests (refresh, token, ls, concurrency): an emulator per test, a store
  * seeded directly with emulator.mint() pairs (no browser), and the built binary run against both.
  */
-import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
 import { runCli, startCli, type CliResult } from '../helpers/run-cli.js';
-
-export interface SeedUser {
-  access_token: string;
-  refresh_token: string;
-  /** Access token expiry relative to now (ms); negative = expired. Default +50 min. */
-  expiresInMs?: number;
-  extra?: Record<string, unknown>;
-}
-
-export const iso = (t: number) => new Date(Math.floor(t / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+import { seedStore, writeStoreDocument, type SeedUser } from '../helpers/seed-store.js';
+import { iso } from '../helpers/time.js';
 
 export interface Lab {
   emu: Emulator;
@@ -43,25 +35,7 @@ export async function startLab(options: EmulatorOptions = {}): Promise<Lab> {
     env,
     cli: (args, extra) => runCli(args, { env: env(extra), timeoutMs: 120_000 }),
     start: (args, extra) => startCli(args, { env: env(extra), timeoutMs: 120_000 }),
-    async seed(users) {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      const now = Date.now();
-      const doc = { version: 1, users: {} as Record<string, unknown> };
-      for (const [email, u] of Object.entries(users)) {
-        doc.users[email] = {
-          access_token: u.access_token,
-          refresh_token: u.refresh_token,
-          access_token_expires_at: iso(now + (u.expiresInMs ?? 50 * 60_000)),
-          connected_at: iso(now - 86_400_000),
-          updated_at: iso(now - 3_600_000),
-          refresh_token_issued_at: iso(now - 3_600_000),
-          generation: 1,
-          box_user_login: email,
-          ...u.extra,
-        };
-      }
-      await writeFile(storePath, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
-    },
+    seed: (users) => seedStore(storePath, users),
     async mintAndSeed(logins, opts = {}) {
       const users: Record<string, SeedUser> = {};
       for (const login of logins) {
@@ -82,7 +56,7 @@ export async function startLab(options: EmulatorOptions = {}): Promise<Lab> {
 export async function expireAll(lab: Lab): Promise<void> {
   const doc = await lab.readStore();
   for (const u of Object.values(doc.users)) u.access_token_expires_at = iso(Date.now() - 60_000);
-  await writeFile(lab.storePath, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
+  await writeStoreDocument(lab.storePath, doc);
 }
 
 export function refreshCount(lab: Lab): number {

@@ -8,7 +8,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeResult } from '../helpers/run-cli.js';
-import { iso, refreshCount, startLab, type Lab } from './refresh-fixtures.js';
+import { refreshCount, startLab, type Lab } from './refresh-fixtures.js';
+import { iso } from '../helpers/time.js';
 
 const exec = promisify(execFile);
 let lab: Lab | undefined;

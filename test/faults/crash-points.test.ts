@@ -25,7 +25,8 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeResult } from '../helpers/run-cli.js';
-import { litter, startFaultLab, type FaultLab, type Pair } from './helpers/lab.js';
+import { leftoverWorkFiles } from '../helpers/litter.js';
+import { startFaultLab, type FaultLab, type Pair } from './helpers/lab.js';
 import { emptyRow, recordRow, rowOk, type LedgerRow } from './helpers/ledger.js';
 import { readStoreState } from './helpers/store-check.js';
 
@@ -121,7 +122,7 @@ async function crashAt(l: FaultLab, p: Point, row: LedgerRow, problems: string[]
     return `${tag}: CORRUPT`;
   }
   const au = after.doc.users[EMAIL]!;
-  const left = await litter(l.dir);
+  const left = await leftoverWorkFiles(l.dir);
   row.litter += left.length;
   if (left.length) problems.push(`${tag}: litter after the next run: ${left.join(', ')}`);
   const lostInWindow = strict && p.content === 'old+marker' && p.name.startsWith('new pair');

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeResult } from '../helpers/run-cli.js';
-import { litter, sleep, startFaultLab, type FaultLab } from './helpers/lab.js';
+import { leftoverWorkFiles } from '../helpers/litter.js';
+import { sleep, startFaultLab, type FaultLab } from './helpers/lab.js';
 import { emptyRow, recordRow, type LedgerRow } from './helpers/ledger.js';
 import { judgeUsers, readStoreState } from './helpers/store-check.js';
 import { fillDisk, mountTmpfs, tmpfsUnavailable, unmount } from './helpers/tmpfs.js';
@@ -75,7 +76,7 @@ describe('the disk fills to 0 bytes during the refresh POST', () => {
         expect(r.code, describeResult(r)).toBe(0);
         expect(lost, describeResult(r)).toEqual([]);
         for (const e of emails) expect(st.doc.users[e]!.refresh_token, e).not.toBe(old[e]!.refresh_token);
-        const left = [...(await litter(l.dir)), ...(await readdir(l.dir)).filter((n) => n.endsWith('.reserve'))];
+        const left = [...(await leftoverWorkFiles(l.dir)), ...(await readdir(l.dir)).filter((n) => n.endsWith('.reserve'))];
         row.litter += left.length;
         expect(left).toEqual([]);
         await rm(filler);

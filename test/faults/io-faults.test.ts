@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeResult } from '../helpers/run-cli.js';
-import { litter, sleep, startFaultLab, type FaultLab, type Pair } from './helpers/lab.js';
+import { leftoverWorkFiles } from '../helpers/litter.js';
+import { sleep, startFaultLab, type FaultLab, type Pair } from './helpers/lab.js';
 import { emptyRow, recordRow, rowOk, type LedgerRow } from './helpers/ledger.js';
 import { judgeUsers, readStoreState } from './helpers/store-check.js';
 import { fillDisk, mountTmpfs, tmpfsUnavailable, unmount } from './helpers/tmpfs.js';
@@ -73,7 +74,7 @@ describe('disk full on a small tmpfs (T6 a, b)', () => {
       check(r.code === 1 && /disk full/.test(r.stderr), `exit 1 with "disk full"\n${describeResult(r)}`);
       check(refreshes(l) === 0, `no refresh request reached Box (saw ${refreshes(l)})`);
       check(sha(await readFile(l.storePath)) === sha(before), 'store byte-identical');
-      const left = await litter(l.dir);
+      const left = await leftoverWorkFiles(l.dir);
       row.litter += left.length;
       check(left.length === 0 && (await readdir(l.dir)).every((n) => !n.endsWith('.tmp')), `nothing left behind: ${left.join(', ')}`);
     } finally {
@@ -176,7 +177,7 @@ describe('strace-injected I/O errors (T6 c)', () => {
         if (!reported) row.unexplained += 1;
         check(reported, `the loss is reported as refresh_interrupted\n${describeResult(next)}`);
       }
-      const left = await litter(l.dir);
+      const left = await leftoverWorkFiles(l.dir);
       row.litter += left.length;
       check(left.length === 0, `no lock/probe left: ${left.join(', ')}`);
     });

@@ -8,7 +8,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeResult } from '../helpers/run-cli.js';
-import { litter, sleep, startFaultLab, type FaultLab } from './helpers/lab.js';
+import { leftoverWorkFiles } from '../helpers/litter.js';
+import { sleep, startFaultLab, type FaultLab } from './helpers/lab.js';
 import { emptyRow, recordRow, rowOk, type LedgerRow } from './helpers/ledger.js';
 import { committedBetween, foreignPairs, judgeUsers, readStoreState, reconnect, seedFresh, USERS3 } from './helpers/store-check.js';
 
@@ -54,7 +55,7 @@ async function killOnce(l: FaultLab, i: number, t: Tally): Promise<boolean> {
   }
   const after = await readStoreState(l.storePath);
   if (!after.ok) return corrupt(row, problems, `#${i} after clean run: ${after.error}`);
-  const left = await litter(l.dir);
+  const left = await leftoverWorkFiles(l.dir);
   row.litter += left.length;
   if (left.length) problems.push(`#${i} litter after clean run: ${left.join(', ')}`);
   const reported = new Set([...clean.stderr.matchAll(INTERRUPTED)].map((m) => m[1]));

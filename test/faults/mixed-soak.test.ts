@@ -9,7 +9,8 @@
 import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeResult, type CliResult } from '../helpers/run-cli.js';
-import { litter, sleep, startFaultLab, type FaultLab } from './helpers/lab.js';
+import { leftoverWorkFiles } from '../helpers/litter.js';
+import { sleep, startFaultLab, type FaultLab } from './helpers/lab.js';
 import { emptyRow, recordRow, rowOk } from './helpers/ledger.js';
 import { judgeUsers, readStoreState, seedFresh } from './helpers/store-check.js';
 
@@ -77,7 +78,7 @@ describe('mixed soak (T3)', () => {
     const chains = USERS.map((u) => l.emu.chainCheck(u));
     const st = await readStoreState(l.storePath);
     const lost = st.ok ? judgeUsers(l, st.doc).filter((v) => v.lost) : [];
-    const left = await litter(l.dir);
+    const left = await leftoverWorkFiles(l.dir);
     const leaks = l.leaks();
     const refreshPosts = l.emu.stats().byGrantType.refresh_token ?? 0;
 

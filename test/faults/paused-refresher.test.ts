@@ -10,7 +10,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeResult } from '../helpers/run-cli.js';
-import { litter, sleep, startFaultLab, type FaultLab } from './helpers/lab.js';
+import { leftoverWorkFiles } from '../helpers/litter.js';
+import { sleep, startFaultLab, type FaultLab } from './helpers/lab.js';
 import { emptyRow, recordRow, rowOk } from './helpers/ledger.js';
 import { foreignPairs, judgeUsers, readStoreState, seedFresh } from './helpers/store-check.js';
 
@@ -90,7 +91,7 @@ describe('a refresher paused across its deadline (issue 15 item 3)', () => {
         row.lostWhy[v.lost] = (row.lostWhy[v.lost] ?? 0) + 1;
         problems.push(`#${i}: ${v.email} lost (${v.lost})\n${describeResult(r)}`);
       }
-      row.litter += (await litter(l.dir)).length;
+      row.litter += (await leftoverWorkFiles(l.dir)).length;
     }
     row.leaks = l.leaks().length;
     row.secretsChecked = l.secrets().size;

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeResult } from '../helpers/run-cli.js';
+import { iso } from '../helpers/time.js';
 import { DIST, startFaultLab, type FaultLab, type StartOptions } from './helpers/lab.js';
 import { emptyRow, recordRow } from './helpers/ledger.js';
 
@@ -54,7 +55,7 @@ async function seedAs(dir: string, store: string, uid: number, fileMode: number)
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chown(dir, NOBODY, NOBODY);
   const p = lab.mint(EMAIL);
-  const at = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const at = iso(Date.now() - 60_000);
   const doc = { version: 1, users: { [EMAIL]: { ...p, access_token_expires_at: at, connected_at: at, updated_at: at, generation: 1 } } };
   await writeFile(store, `${JSON.stringify(doc, null, 2)}\n`);
   await chmod(store, fileMode);

@@ -9,21 +9,16 @@
  * Needs both halves of interface C/D: the store's fenced saves after a lost lock (postgres-store.ts,
  * postgres/commit.ts) and the session's rule that nobody replays a young in-flight marker (session.ts).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { describeResult } from '../helpers/run-cli.js';
-import { pgUnavailable, startPgCluster, type PgCluster } from '../helpers/pg-cluster.js';
+import { usePgCluster } from '../helpers/pg-cluster.js';
 import { refreshCount } from '../e2e/refresh-fixtures.js';
 import { startPgLab, type PgLab } from '../integration/store-pg/pg-lab.js';
 import { emptyRow, recordRow } from './helpers/ledger.js';
 
 const EMAIL = 'alice@example.com';
-const skip = pgUnavailable();
-let cluster: PgCluster | undefined;
+const { skip, cluster } = usePgCluster();
 let pl: PgLab | undefined;
-beforeAll(async () => {
-  if (!skip) cluster = await startPgCluster();
-}, 60_000);
-afterAll(async () => cluster?.stop());
 afterEach(async () => {
   await pl?.close();
   pl = undefined;
@@ -34,9 +29,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Terminates every box-qc session (application_name "box-qc pid N@host", postgres/pools.ts); waits until gone. */
 async function terminateBoxQc(): Promise<number> {
   const sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'box-qc pid %'";
-  const r = await cluster!.query('postgres', sql);
+  const r = await cluster().query('postgres', sql);
   for (let i = 0; i < 100; i++) {
-    const left = await cluster!.query<{ n: string }>('postgres', "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name LIKE 'box-qc pid %'");
+    const left = await cluster().query<{ n: string }>('postgres', "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name LIKE 'box-qc pid %'");
     if (left.rows[0]!.n === '0') break;
     await sleep(20);
   }
@@ -45,7 +40,7 @@ async function terminateBoxQc(): Promise<number> {
 
 describe.skipIf(skip).each(['strict', 'family'] as const)('PostgreSQL backend terminated mid-POST (%s rotation)', (rotation) => {
   it('exactly one POST presents the refresh token; A saves its pair, B adopts it (exit 0); 0 users lost', async () => {
-    pl = await startPgLab(cluster!, { rotation });
+    pl = await startPgLab(cluster(), { rotation });
     await pl.mintAndSeed([EMAIL]);
     const before = (await pl.readStore()).users[EMAIL]!;
     pl.lab.emu.faults.add({ route: '/oauth2/token', grantType: 'refresh_token', action: 'stall-after-commit', ms: 3_000, times: 1 });
@@ -73,7 +68,7 @@ describe.skipIf(skip).each(['strict', 'family'] as const)('PostgreSQL backend te
     }
     row.failed = Number(ra.code !== 0) + Number(rb.code !== 0) + Number(presented !== 1);
     row.secretsChecked = 1;
-    row.leaks = [ra, rb].filter((r) => `${r.stdout}${r.stderr}`.includes(cluster!.password)).length;
+    row.leaks = [ra, rb].filter((r) => `${r.stdout}${r.stderr}`.includes(cluster().password)).length;
     row.notes = `terminated ${terminated} sessions; POSTs presenting the token: ${presented}; A exit ${ra.code}, B exit ${rb.code}`;
     recordRow(row);
 

@@ -8,7 +8,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeResult } from '../helpers/run-cli.js';
-import { litter, sleep, startFaultLab, type FaultLab } from './helpers/lab.js';
+import { leftoverWorkFiles } from '../helpers/litter.js';
+import { sleep, startFaultLab, type FaultLab } from './helpers/lab.js';
 import { emptyRow, recordRow, rowOk } from './helpers/ledger.js';
 import { foreignPairs, judgeUsers, readStoreState, seedFresh, USERS3 } from './helpers/store-check.js';
 
@@ -75,7 +76,7 @@ describe('catchable signals during refresh --all (T4b)', () => {
         row.lostWhy[v.lost] = (row.lostWhy[v.lost] ?? 0) + 1;
         problems.push(`#${i} ${sig}: ${v.email} lost (${v.lost})\n${describeResult(r)}`);
       }
-      const left = (await litter(l.dir)).filter((n) => n.endsWith('.lock'));
+      const left = (await leftoverWorkFiles(l.dir)).filter((n) => n.endsWith('.lock'));
       if (left.length) {
         row.stuck += left.length;
         problems.push(`#${i} ${sig}: lock left behind by a graceful exit: ${left.join(', ')}`);
@@ -85,7 +86,7 @@ describe('catchable signals during refresh --all (T4b)', () => {
     // A clean run at the end: every user still refreshes, and nothing is left over.
     const clean = await l.cli(['refresh', '--all', '--force']);
     if (clean.code !== 0) problems.push(`final clean run\n${describeResult(clean)}`);
-    const left = await litter(l.dir);
+    const left = await leftoverWorkFiles(l.dir);
     row.litter += left.length;
     const leaks = l.leaks();
     row.leaks = leaks.length;

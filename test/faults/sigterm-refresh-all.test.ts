@@ -9,7 +9,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeResult } from '../helpers/run-cli.js';
-import { litter, sleep, startFaultLab, type FaultLab } from './helpers/lab.js';
+import { leftoverWorkFiles } from '../helpers/litter.js';
+import { sleep, startFaultLab, type FaultLab } from './helpers/lab.js';
 import { judgeUsers, readStoreState, seedFresh } from './helpers/store-check.js';
 
 let lab: FaultLab | undefined;
@@ -52,6 +53,6 @@ describe('SIGTERM during refresh --all (REVIEW-2 #1)', () => {
     const verdicts = judgeUsers(l, st.doc);
     expect(verdicts.filter((v) => v.lost).map((v) => `${v.email}: ${v.lost}`), why).toEqual([]);
     expect(verdicts.filter((v) => v.inFlightMarker).map((v) => v.email), why).toEqual([]);
-    expect((await litter(l.dir)).filter((n) => n.endsWith('.lock')), why).toEqual([]);
+    expect((await leftoverWorkFiles(l.dir)).filter((n) => n.endsWith('.lock')), why).toEqual([]);
   });
 });

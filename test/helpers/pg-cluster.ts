@@ -17,6 +17,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 
 export interface PgBinaries {
   bindir: string;
@@ -189,6 +190,33 @@ export async function startPgCluster(): Promise<PgCluster> {
       }
       closeSync(logFd);
       rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface PgClusterFixture {
+  /** True when this machine has no PostgreSQL (pgUnavailable): give it to skipIf. */
+  skip: boolean;
+  /** The file's cluster; throws when it was skipped or has not started (use inside tests and hooks only). */
+  cluster(): PgCluster;
+}
+
+/**
+ * The set-up every PostgreSQL test file shares: decide once whether to skip, start one cluster for the file
+ * before its tests (initdb takes seconds: not per test) and stop it after them.
+ */
+export function usePgCluster(): PgClusterFixture {
+  const skip = pgUnavailable();
+  let started: PgCluster | undefined;
+  beforeAll(async () => {
+    if (!skip) started = await startPgCluster();
+  }, 60_000);
+  afterAll(async () => started?.stop());
+  return {
+    skip,
+    cluster() {
+      if (started) return started;
+      throw new Error(skip ? 'no PostgreSQL here: this test should have been skipped' : 'the PostgreSQL cluster has not started');
     },
   };
 }

@@ -9,12 +9,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_CLIENT, startEmulator, type Emulator, type EmulatorOptions } from '../../../src/emulator/index.js';
 import { cleanEnv, type CliResult } from '../../helpers/run-cli.js';
+import { seedStore } from '../../helpers/seed-store.js';
 import { startTokenProxy, type TokenProxy } from './token-proxy.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -29,7 +30,6 @@ export const MAIN = process.env.BOX_QC_FAULTS_DIST ? distEntry(process.env.BOX_Q
 export const DIST = process.env.BOX_QC_FAULTS_DIST ?? join(REPO, 'dist');
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-export const iso = (t: number) => new Date(Math.floor(t / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export interface Pair {
   access_token: string;
@@ -161,25 +161,12 @@ export async function startFaultLab(options: EmulatorOptions & { rootDir?: strin
       mintedPairs.add(`${m.access_token} ${m.refresh_token}`);
       return { access_token: m.access_token, refresh_token: m.refresh_token };
     },
-    async seed(users) {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      const now = Date.now();
-      const doc = { version: 1, users: {} as Record<string, unknown> };
-      for (const [email, u] of Object.entries(users)) {
-        doc.users[email] = {
-          access_token: u.access_token,
-          refresh_token: u.refresh_token,
-          access_token_expires_at: iso(now + (u.expired ? -60_000 : 50 * 60_000)),
-          connected_at: iso(now - 86_400_000),
-          updated_at: iso(now - 3_600_000),
-          refresh_token_issued_at: iso(now - 3_600_000),
-          generation: 1,
-          box_user_login: email,
-          ...u.extra,
-        };
-      }
-      await writeFile(storePath, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
-    },
+    seed: (users) => seedStore(storePath, Object.fromEntries(Object.entries(users).map(([email, u]) => [email, {
+      access_token: u.access_token,
+      refresh_token: u.refresh_token,
+      expiresInMs: u.expired ? -60_000 : undefined,
+      extra: u.extra,
+    }]))),
     readRaw: () => readFile(storePath, 'utf8'),
     secrets: () => new Set([...proxy.secrets, ...minted, clientSecret]),
     issued: () => new Set([...proxy.pairs, ...mintedPairs]),
@@ -221,13 +208,4 @@ export function findSecrets(text: string, secrets: Set<string>): string[] {
     }
   }
   return hits;
-}
-
-/** Files that must not survive a clean run: locks, temps, probes (architecture: "Token store locks"). */
-export async function litter(dir: string): Promise<string[]> {
-  try {
-    return (await readdir(dir)).filter((n) => /\.(lock|tmp|probe|reserve)$/.test(n));
-  } catch {
-    return [];
-  }
 }

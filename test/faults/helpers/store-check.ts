@@ -2,10 +2,12 @@
  * Judging the store after a fault: does it parse (with box-qc's own strict parser, as the next run would),
  * is every stored pair one the emulator issued, and which users were lost and how.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { parseStoreBytes } from '../../../src/core/store/format.js';
 import type { StoreDocument } from '../../../src/core/store/types.js';
-import { iso, type FaultLab, type Pair } from './lab.js';
+import { iso } from '../../helpers/time.js';
+import { writeStoreDocument } from '../../helpers/seed-store.js';
+import type { FaultLab, Pair } from './lab.js';
 
 export type StoreState = { ok: true; doc: StoreDocument; bytes: Buffer } | { ok: false; error: string };
 
@@ -66,7 +68,7 @@ export async function reconnect(lab: FaultLab, emails: string[]): Promise<void> 
     delete u.refresh_in_flight;
     Object.assign(u, p, { access_token_expires_at: iso(now + 50 * 60_000), updated_at: iso(now), refresh_token_issued_at: iso(now), generation: (u.generation ?? 1) + 1 });
   }
-  await writeFile(lab.storePath, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
+  await writeStoreDocument(lab.storePath, doc);
 }
 
 export const USERS3 = ['ann@example.com', 'bert@example.com', 'cleo@example.com'];

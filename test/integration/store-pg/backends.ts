@@ -1,12 +1,10 @@
 /**
  * The two TokenStore backends behind one interface for the shared contract tests (issue 9: "the same tests,
- * parametrised"), plus a spawner for pg-worker.mjs, which opens either backend from the built dist/.
+ * parametrised"). Worker processes on either backend: test/helpers/store-procs.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openFileStore } from '../../../src/core/store/index.js';
 import { openPostgresStore } from '../../../src/core/store/postgres/postgres-store.js';
 import type { LockWaitInfo, TokenStore } from '../../../src/core/store/types.js';
@@ -66,54 +64,4 @@ export function backends(cluster: () => PgCluster | undefined): Backend[] {
       },
     },
   ];
-}
-
-export const WORKER = fileURLToPath(new URL('./pg-worker.mjs', import.meta.url));
-
-export interface WorkerArgs {
-  op: 'save' | 'nest' | 'hold';
-  store: string;
-  email: string;
-  log?: string;
-  rounds?: number;
-  barrier?: string;
-  lockWaitMs?: number;
-}
-
-export interface WorkerResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-export interface WorkerRun {
-  child: ChildProcess;
-  printed(line: string): Promise<void>;
-  done: Promise<WorkerResult>;
-}
-
-export function startWorker(args: WorkerArgs): WorkerRun {
-  const child = spawn(process.execPath, [WORKER, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  const waiters: Array<{ line: string; resolve(): void }> = [];
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-    for (const w of waiters) if (stdout.split('\n').includes(w.line)) w.resolve();
-  });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const done = new Promise<WorkerResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-  return {
-    child,
-    done,
-    printed: (line) => new Promise<void>((resolve, reject) => {
-      if (stdout.split('\n').includes(line)) return resolve();
-      waiters.push({ line, resolve });
-      void done.then((r) => reject(new Error(`worker exited before printing ${line}: ${JSON.stringify(r)}`)));
-    }),
-  };
 }

@@ -3,20 +3,15 @@
  * a NUL or a lone surrogate in a token) fails that caller alone; every other save of the same group commit
  * is written. Three saves are queued together (one batch): the middle one is bad.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../../../src/errors.js';
 import { saveUserTokens } from '../../../src/core/store/document.js';
-import { pgUnavailable, startPgCluster, type PgCluster } from '../../helpers/pg-cluster.js';
-import { requireBuild } from '../store/store-procs.js';
+import { usePgCluster } from '../../helpers/pg-cluster.js';
+import { requireBuild } from '../../helpers/store-procs.js';
 import { backends, type BackendInstance } from './backends.js';
 
-const skipPg = pgUnavailable();
-let cluster: PgCluster | undefined;
-beforeAll(async () => {
-  requireBuild();
-  if (!skipPg) cluster = await startPgCluster();
-}, 60_000);
-afterAll(async () => cluster?.stop());
+beforeAll(requireBuild);
+const { skip: skipPg, cluster } = usePgCluster();
 
 const pair = (n: number | string, expiresIn = 3895) => ({ accessToken: `at${n}`, refreshToken: `rt${n}`, expiresIn });
 /** `pgOnly`: the file stores it exactly (JSON escapes it), PostgreSQL's jsonb cannot (22P05, 22P02). */
@@ -26,7 +21,7 @@ const BAD = {
   'a lone surrogate in the access token': { pair: { ...pair(2), accessToken: 'at\ud800' }, field: /access_token holds a lone UTF-16 surrogate/, pgOnly: true },
 };
 
-describe.each(backends(() => cluster))('$name store: one bad save in a group commit', (backend) => {
+describe.each(backends(cluster))('$name store: one bad save in a group commit', (backend) => {
   const skip = backend.name === 'postgres' && skipPg;
   let b: BackendInstance;
   beforeEach(async () => {

@@ -3,22 +3,17 @@
  * --no-browser creates the first row (tables created on first use), then status, ls, refresh --force and
  * disconnect, with the password-bearing URL never printed. Runs the built binary against the emulator.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../../src/emulator/index.js';
 import { describeResult, runCli, startCli, type CliResult } from '../../helpers/run-cli.js';
 import { CLIENT_SECRET, EMAIL, consent, waitForUrl } from '../../e2e/connect-helpers.js';
-import { pgUnavailable, startPgCluster, type PgCluster } from '../../helpers/pg-cluster.js';
-import { requireBuild } from '../store/store-procs.js';
+import { usePgCluster } from '../../helpers/pg-cluster.js';
+import { requireBuild } from '../../helpers/store-procs.js';
 import { openPg } from './pg-lab.js';
 
-const skip = pgUnavailable();
-let cluster: PgCluster | undefined;
+beforeAll(requireBuild);
+const { skip, cluster } = usePgCluster();
 let emu: Emulator;
-beforeAll(async () => {
-  requireBuild();
-  if (!skip) cluster = await startPgCluster();
-}, 60_000);
-afterAll(async () => cluster?.stop());
 beforeEach(async () => {
   emu = await startEmulator({ port: 0 });
 });
@@ -26,7 +21,7 @@ afterEach(async () => emu.close());
 
 describe.skipIf(skip)('commands on a PostgreSQL store', () => {
   it('connect, status, ls, refresh --force and disconnect all work, and no output holds a secret', async () => {
-    const db = await cluster!.createDatabase();
+    const db = await cluster().createDatabase();
     const env = { ...emu.env(), BOX_QC_STORE: db.b, BOX_REDIRECT_URI: 'http://127.0.0.1:53117/callback' };
     const started = startCli(['connect', '--email', EMAIL, '--port', '0', '--no-browser'], { env, timeoutMs: 60_000 });
     let stderr = '';
@@ -49,11 +44,11 @@ describe.skipIf(skip)('commands on a PostgreSQL store', () => {
       results.push(r);
     }
     expect(JSON.parse(results[1]!.stdout).users[0]).toMatchObject({ email: EMAIL });
-    const rows = await cluster!.query(db.name, 'SELECT email FROM box_qc_tokens');
+    const rows = await cluster().query(db.name, 'SELECT email FROM box_qc_tokens');
     expect(rows.rowCount).toBe(0);
     for (const r of results) {
       const all = `${r.stdout}${r.stderr}`;
-      for (const secret of [cluster!.password, user.refresh_token, CLIENT_SECRET]) expect(all).not.toContain(secret);
+      for (const secret of [cluster().password, user.refresh_token, CLIENT_SECRET]) expect(all).not.toContain(secret);
     }
   }, 90_000);
 });

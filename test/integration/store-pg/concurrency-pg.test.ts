@@ -4,21 +4,16 @@
  * Exactly one refresh per user per round reaches Box, no spent refresh token is presented, everyone gets
  * the same token; a client SIGKILLed inside the refresh does not block the next one. Requires dist/.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeResult, type CliResult } from '../../helpers/run-cli.js';
 import { invalidGrantCount, refreshCount } from '../../e2e/refresh-fixtures.js';
-import { pgUnavailable, startPgCluster, type PgCluster } from '../../helpers/pg-cluster.js';
-import { requireBuild } from '../store/store-procs.js';
+import { usePgCluster } from '../../helpers/pg-cluster.js';
+import { requireBuild } from '../../helpers/store-procs.js';
 import { startPgLab, type PgLab } from './pg-lab.js';
 
-const skip = pgUnavailable();
-let cluster: PgCluster | undefined;
+beforeAll(requireBuild);
+const { skip, cluster } = usePgCluster();
 let pl: PgLab | undefined;
-beforeAll(async () => {
-  requireBuild();
-  if (!skip) cluster = await startPgCluster();
-}, 60_000);
-afterAll(async () => cluster?.stop());
 afterEach(async () => {
   await pl?.close();
   pl = undefined;
@@ -30,12 +25,12 @@ function token(l: PgLab, email: string, i: number): Promise<CliResult> {
 }
 
 function expectNoPassword(results: CliResult[]) {
-  for (const r of results) expect(`${r.stdout}${r.stderr}`).not.toContain(cluster!.password);
+  for (const r of results) expect(`${r.stdout}${r.stderr}`).not.toContain(cluster().password);
 }
 
 describe.skipIf(skip)('token under concurrency with a PostgreSQL store', () => {
   it('20 processes x 3 rounds on two connections: one refresh per round, 0 invalid_grant, one token, linear chain', async () => {
-    pl = await startPgLab(cluster!);
+    pl = await startPgLab(cluster());
     pl.lab.emu.faults.add({ route: '/oauth2/token', action: 'latency', ms: 200 });
     await pl.mintAndSeed(['alice@example.com'], { expired: true });
     for (let round = 1; round <= 3; round++) {
@@ -57,7 +52,7 @@ describe.skipIf(skip)('token under concurrency with a PostgreSQL store', () => {
   }, 120_000);
 
   it('10 users x 5 processes on two connections: exactly 10 refreshes, every stored refresh token the latest', async () => {
-    pl = await startPgLab(cluster!);
+    pl = await startPgLab(cluster());
     pl.lab.emu.faults.add({ route: '/oauth2/token', action: 'latency', ms: 200 });
     const logins = Array.from({ length: 10 }, (_, i) => `user${i}@example.com`);
     await pl.mintAndSeed(logins, { expired: true });
@@ -76,7 +71,7 @@ describe.skipIf(skip)('token under concurrency with a PostgreSQL store', () => {
   }, 120_000);
 
   it('a token process SIGKILLed while it holds the user lock (inside the refresh POST) does not block the next one', async () => {
-    pl = await startPgLab(cluster!);
+    pl = await startPgLab(cluster());
     await pl.mintAndSeed(['alice@example.com'], { expired: true });
     pl.lab.emu.faults.add({ route: '/oauth2/token', action: 'latency', ms: 3_000 });
     const victim = pl.lab.start(['token', '--email', 'alice@example.com'], { BOX_QC_STORE: pl.db.a });

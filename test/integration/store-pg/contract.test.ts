@@ -6,21 +6,16 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { StoreBusyError } from '../../../src/errors.js';
 import { getUser, saveUserTokens } from '../../../src/core/store/index.js';
 import type { StoreDocument } from '../../../src/core/store/types.js';
-import { pgUnavailable, startPgCluster, type PgCluster } from '../../helpers/pg-cluster.js';
-import { nestingErrors, requireBuild } from '../store/store-procs.js';
-import { backends, startWorker, type BackendInstance, type WorkerRun } from './backends.js';
+import { usePgCluster } from '../../helpers/pg-cluster.js';
+import { nestingErrors, requireBuild, startWorker, type WorkerRun } from '../../helpers/store-procs.js';
+import { backends, type BackendInstance } from './backends.js';
 
-const skipPg = pgUnavailable();
-let cluster: PgCluster | undefined;
-beforeAll(async () => {
-  requireBuild();
-  if (!skipPg) cluster = await startPgCluster();
-}, 60_000);
-afterAll(async () => cluster?.stop());
+beforeAll(requireBuild);
+const { skip: skipPg, cluster } = usePgCluster();
 
 const pair = (n: number) => ({ accessToken: `at${n}`, refreshToken: `rt${n}`, expiresIn: 3895 });
 
@@ -30,7 +25,7 @@ async function allOk(runs: WorkerRun[]) {
   return results;
 }
 
-describe.each(backends(() => cluster))('$name store contract', (backend) => {
+describe.each(backends(cluster))('$name store contract', (backend) => {
   const skip = backend.name === 'postgres' && skipPg;
   let b: BackendInstance;
   let dir: string;
@@ -163,7 +158,7 @@ describe.each(backends(() => cluster))('$name store contract', (backend) => {
   it.skipIf(skip)('excludes mutually: 8 processes x 6 rounds inside one user lock give a perfectly nested log', async () => {
     const log = join(dir, 'log');
     const barrier = join(dir, 'go');
-    const runs = Array.from({ length: 8 }, (_, i) => startWorker({ op: 'nest', store: i % 2 ? b.otherLocation : b.location, email: 'a@example.com', log, rounds: 6, barrier }));
+    const runs = Array.from({ length: 8 }, (_, i) => startWorker({ op: 'nest', nestMs: 50, store: i % 2 ? b.otherLocation : b.location, email: 'a@example.com', log, rounds: 6, barrier }));
     await Promise.all(runs.map((r) => r.printed('READY')));
     writeFileSync(barrier, '');
     await allOk(runs);
@@ -177,7 +172,7 @@ describe.each(backends(() => cluster))('$name store contract', (backend) => {
     const holder = startWorker({ op: 'hold', store: b.location, email: 'a@example.com', log });
     await holder.printed('HELD');
     const barrier = join(dir, 'go');
-    const runs = Array.from({ length: 4 }, (_, i) => startWorker({ op: 'nest', store: i % 2 ? b.otherLocation : b.location, email: 'a@example.com', log, rounds: 3, barrier }));
+    const runs = Array.from({ length: 4 }, (_, i) => startWorker({ op: 'nest', nestMs: 50, store: i % 2 ? b.otherLocation : b.location, email: 'a@example.com', log, rounds: 3, barrier }));
     await Promise.all(runs.map((r) => r.printed('READY')));
     writeFileSync(barrier, '');
     holder.child.kill('SIGKILL');
@@ -194,7 +189,7 @@ describe.each(backends(() => cluster))('$name store contract', (backend) => {
     const holder = startWorker({ op: 'hold', store: b.location, email: 'a@example.com', log });
     await holder.printed('HELD');
     try {
-      const r = await startWorker({ op: 'nest', store: b.otherLocation, email: 'a@example.com', log, lockWaitMs: 300 }).done;
+      const r = await startWorker({ op: 'nest', nestMs: 50, store: b.otherLocation, email: 'a@example.com', log, lockWaitMs: 300 }).done;
       expect(r.code, JSON.stringify(r)).toBe(75);
       expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, code: 'E_STORE_BUSY' });
       expect(r.stdout).toContain(`store busy (held by pid ${holder.child.pid}`);

@@ -4,20 +4,15 @@
  * output, --json or --debug included. Also `store init` (idempotent) and `status` on a PostgreSQL store.
  */
 import { createServer } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { describeResult, runCli, type CliResult } from '../../helpers/run-cli.js';
-import { pgUnavailable, startPgCluster, type PgCluster } from '../../helpers/pg-cluster.js';
-import { requireBuild } from '../store/store-procs.js';
+import { usePgCluster } from '../../helpers/pg-cluster.js';
+import { requireBuild } from '../../helpers/store-procs.js';
 import { saveUserTokens } from '../../../src/core/store/index.js';
 import { openPg } from './pg-lab.js';
 
-const skip = pgUnavailable();
-let cluster: PgCluster | undefined;
-beforeAll(async () => {
-  requireBuild();
-  if (!skip) cluster = await startPgCluster();
-}, 60_000);
-afterAll(async () => cluster?.stop());
+beforeAll(requireBuild);
+const { skip, cluster } = usePgCluster();
 
 const WRONG = 'Wr0ng-pa55word-XYZ';
 
@@ -47,49 +42,49 @@ async function deadPort(): Promise<number> {
 
 describe.skipIf(skip)('PostgreSQL store errors and redaction', () => {
   it('a wrong password in the URL exits 2 with one line, and the password appears nowhere (plain, --json, --debug)', async () => {
-    const db = await cluster!.createDatabase();
-    const url = `postgres://boxqc_pw:${WRONG}@127.0.0.2:${cluster!.port}/${db.name}`;
+    const db = await cluster().createDatabase();
+    const url = `postgres://boxqc_pw:${WRONG}@127.0.0.2:${cluster().port}/${db.name}`;
     for (const extra of [[], ['--json'], ['--debug']]) {
       const r = await cli([...extra, 'status'], { BOX_QC_STORE: url });
       expect(r.code, describeResult(r)).toBe(2);
       assertClean(r, WRONG);
       if (extra[0] === '--json') expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'E_STORE_AUTH' } });
-      else expect(r.stderr).toContain(`postgres://boxqc_pw:***@127.0.0.2:${cluster!.port}/${db.name}: authentication failed`);
+      else expect(r.stderr).toContain(`postgres://boxqc_pw:***@127.0.0.2:${cluster().port}/${db.name}: authentication failed`);
     }
   });
 
   it('a wrong PGPASSWORD exits 2 and is never printed; the right one works and is never printed either', async () => {
-    const db = await cluster!.createDatabase();
-    const url = `postgres://boxqc_pw@127.0.0.2:${cluster!.port}/${db.name}`;
+    const db = await cluster().createDatabase();
+    const url = `postgres://boxqc_pw@127.0.0.2:${cluster().port}/${db.name}`;
     const bad = await cli(['--debug', 'status'], { BOX_QC_STORE: url, PGPASSWORD: WRONG });
     expect(bad.code, describeResult(bad)).toBe(2);
     expect(bad.stderr).toContain('authentication failed');
     assertClean(bad, WRONG);
-    const good = await cli(['--debug', 'status'], { BOX_QC_STORE: url, PGPASSWORD: cluster!.password });
+    const good = await cli(['--debug', 'status'], { BOX_QC_STORE: url, PGPASSWORD: cluster().password });
     expect(good.code, describeResult(good)).toBe(0);
     expect(good.stdout).toContain(url);
-    assertClean(good, cluster!.password);
+    assertClean(good, cluster().password);
     const missing = await cli(['status'], { BOX_QC_STORE: url });
     expect(missing.code, describeResult(missing)).toBe(2);
     expect(missing.stderr).toContain('authentication failed');
   });
 
   it('status, store init and token with the password in the URL show it redacted', async () => {
-    const db = await cluster!.createDatabase();
+    const db = await cluster().createDatabase();
     const env = { BOX_QC_STORE: db.b };
     const init = await cli(['--json', 'store', 'init'], env);
     expect(init.code, describeResult(init)).toBe(0);
-    expect(JSON.parse(init.stdout)).toEqual({ ok: true, location: db.b.replace(cluster!.password, '***'), created: true });
+    expect(JSON.parse(init.stdout)).toEqual({ ok: true, location: db.b.replace(cluster().password, '***'), created: true });
     const again = await cli(['store', 'init', db.a]);
     expect(again.code, describeResult(again)).toBe(0);
     expect(again.stderr).toContain('already initialised');
     const status = await cli(['--json', 'status'], env);
     expect(status.code, describeResult(status)).toBe(0);
-    expect(JSON.parse(status.stdout).config.store).toMatchObject({ location: db.b.replace(cluster!.password, '***'), exists: true });
+    expect(JSON.parse(status.stdout).config.store).toMatchObject({ location: db.b.replace(cluster().password, '***'), exists: true });
     // token checks the client credentials before the store (issue 15 item 15): give it some.
     const token = await cli(['token', '--email', 'nobody@example.com'], { ...env, BOX_CLIENT_ID: 'cid', BOX_CLIENT_SECRET: 'sec' });
     expect(token.code, describeResult(token)).toBe(4);
-    for (const r of [init, again, status, token]) assertClean(r, cluster!.password);
+    for (const r of [init, again, status, token]) assertClean(r, cluster().password);
   });
 
   it('an unreachable server exits 75 with one line naming the redacted URL', async () => {
@@ -104,7 +99,7 @@ describe.skipIf(skip)('PostgreSQL store errors and redaction', () => {
   });
 
   it('a missing database exits 2; store init on a file store is a usage error', async () => {
-    const r = await cli(['store', 'init', `${cluster!.url('no_such_db')}`]);
+    const r = await cli(['store', 'init', `${cluster().url('no_such_db')}`]);
     expect(r.code, describeResult(r)).toBe(2);
     expect(r.stderr).toContain('the database does not exist');
     const file = await cli(['store', 'init'], { BOX_QC_STORE: '/tmp/whatever/tokens.json' });
@@ -119,14 +114,14 @@ describe.skipIf(skip)('PostgreSQL store errors and redaction', () => {
   });
 
   it('a store that keeps its last document still sees rows changed by hand in SQL (version trigger)', async () => {
-    const db = await cluster!.createDatabase();
+    const db = await cluster().createDatabase();
     const s = openPg(db.a);
     try {
       await s.update((doc) => saveUserTokens(doc, 'a@example.com', { accessToken: 'at1', refreshToken: 'rt1', expiresIn: 3600 }, undefined, Date.now()));
       expect((await s.read()).users['a@example.com']?.access_token).toBe('at1');
-      await cluster!.query(db.name, `UPDATE box_qc_tokens SET record = jsonb_set(record, '{access_token}', '"by-hand"')`);
+      await cluster().query(db.name, `UPDATE box_qc_tokens SET record = jsonb_set(record, '{access_token}', '"by-hand"')`);
       expect((await s.read()).users['a@example.com']?.access_token).toBe('by-hand');
-      await cluster!.query(db.name, 'DELETE FROM box_qc_tokens');
+      await cluster().query(db.name, 'DELETE FROM box_qc_tokens');
       expect((await s.read()).users).toEqual({});
     } finally {
       await s.close();

@@ -3,24 +3,19 @@
  * (another process) is refused with FencedSaveError (exit 75) inside the store's own read-modify-write, and
  * the newer record is left exactly as it was; the fenced-out pair can be set aside beside it.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FencedSaveError, saveUserTokens, setAsideFencedPair } from '../../../src/core/store/document.js';
-import { pgUnavailable, startPgCluster, type PgCluster } from '../../helpers/pg-cluster.js';
-import { requireBuild } from '../store/store-procs.js';
+import { usePgCluster } from '../../helpers/pg-cluster.js';
+import { requireBuild } from '../../helpers/store-procs.js';
 import { backends, type BackendInstance } from './backends.js';
 
-const skipPg = pgUnavailable();
-let cluster: PgCluster | undefined;
-beforeAll(async () => {
-  requireBuild();
-  if (!skipPg) cluster = await startPgCluster();
-}, 60_000);
-afterAll(async () => cluster?.stop());
+beforeAll(requireBuild);
+const { skip: skipPg, cluster } = usePgCluster();
 
 const pair = (n: number) => ({ accessToken: `at${n}`, refreshToken: `rt${n}`, expiresIn: 3895 });
 const EMAIL = 'a@example.com';
 
-describe.each(backends(() => cluster))('$name store: the fenced save', (backend) => {
+describe.each(backends(cluster))('$name store: the fenced save', (backend) => {
   const skip = backend.name === 'postgres' && skipPg;
   let b: BackendInstance;
   beforeEach(async () => {

@@ -7,18 +7,13 @@
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { markInFlight, saveUserTokens } from '../../../src/core/store/index.js';
 import { openPostgresStore } from '../../../src/core/store/postgres/postgres-store.js';
 import type { StoreDocument, StoredUser, TokenStore } from '../../../src/core/store/types.js';
-import { pgUnavailable, startPgCluster, type PgCluster } from '../../helpers/pg-cluster.js';
+import { usePgCluster } from '../../helpers/pg-cluster.js';
 
-const skip = pgUnavailable();
-let cluster: PgCluster | undefined;
-beforeAll(async () => {
-  if (!skip) cluster = await startPgCluster();
-}, 60_000);
-afterAll(async () => cluster?.stop());
+const { skip, cluster } = usePgCluster();
 
 const E = 'alice@example.com';
 const pair = (n: number) => ({ accessToken: `at${n}`, refreshToken: `rt${n}`, expiresIn: 3895 });
@@ -36,9 +31,9 @@ function open(host: string): TokenStore {
 /** pg_terminate_backend on every session of `host`, as an operator (or a failover) would; waits until gone. */
 async function terminate(host: string): Promise<number> {
   const app = `box-qc pid ${process.pid}@${host}`;
-  const r = await cluster!.query<{ ok: boolean }>('postgres', 'SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1', [app]);
+  const r = await cluster().query<{ ok: boolean }>('postgres', 'SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1', [app]);
   for (let i = 0; i < 100; i++) {
-    const left = await cluster!.query<{ n: string }>('postgres', 'SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1', [app]);
+    const left = await cluster().query<{ n: string }>('postgres', 'SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1', [app]);
     if (left.rows[0]!.n === '0') break;
     await sleep(20);
   }
@@ -46,7 +41,7 @@ async function terminate(host: string): Promise<number> {
 }
 
 async function row(): Promise<StoredUser> {
-  const r = await cluster!.query<{ record: StoredUser }>(db.name, 'SELECT record FROM box_qc_tokens WHERE email = $1', [E]);
+  const r = await cluster().query<{ record: StoredUser }>(db.name, 'SELECT record FROM box_qc_tokens WHERE email = $1', [E]);
   return r.rows[0]!.record;
 }
 
@@ -90,7 +85,7 @@ const save = (n: number) => (doc: StoreDocument) => saveUserTokens(doc, E, pair(
 describe.skipIf(skip)('PostgreSQL store: fenced read-modify-write and lost session locks', () => {
   beforeEach(async () => {
     await Promise.all(opened.splice(0).map((s) => s.close().catch(() => {})));
-    db = await cluster!.createDatabase();
+    db = await cluster().createDatabase();
     const seed = open('seed');
     await seed.update(save(0));
   });
@@ -176,7 +171,7 @@ describe.skipIf(skip)('PostgreSQL store: fenced read-modify-write and lost sessi
   }, 30_000);
 
   it('a lock lost without a sign on its connection (partition) is seen from pg_locks in the commit: nothing written', async () => {
-    const relay = await startRelay(cluster!.port);
+    const relay = await startRelay(cluster().port);
     try {
       const a = openPostgresStore(`postgres://boxqc@127.0.0.1:${relay.port}/${db.name}`, { pid: process.pid, hostname: 'host-p', env: {}, lockWaitMs: 3_000 });
       opened.push(a);
@@ -184,7 +179,7 @@ describe.skipIf(skip)('PostgreSQL store: fenced read-modify-write and lost sessi
       const lost = a.withUserLock(E, async () => {
         // The lock's connection is the newest: the client hears nothing more on it; the server ends its session.
         relay.silenceLast();
-        const r = await cluster!.query('postgres', `SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid
+        const r = await cluster().query('postgres', `SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid
           WHERE l.locktype = 'advisory' AND s.application_name = $1`, [`box-qc pid ${process.pid}@host-p`]);
         expect(r.rowCount).toBe(1);
         await sleep(200);
@@ -203,17 +198,17 @@ describe.skipIf(skip)('PostgreSQL store: fenced read-modify-write and lost sessi
 
   it('a connection broken during COMMIT: the rows are read back, the update counts as done and is not applied twice', async () => {
     // COMMIT takes a second here (a deferred trigger), so the connection can be cut while it runs.
-    await cluster!.query(db.name, `CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$`);
-    await cluster!.query(db.name, `CREATE CONSTRAINT TRIGGER slow_commit AFTER UPDATE ON box_qc_tokens DEFERRABLE INITIALLY DEFERRED
+    await cluster().query(db.name, `CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$`);
+    await cluster().query(db.name, `CREATE CONSTRAINT TRIGGER slow_commit AFTER UPDATE ON box_qc_tokens DEFERRABLE INITIALLY DEFERRED
       FOR EACH ROW EXECUTE FUNCTION slow_commit()`);
-    const relay = await startRelay(cluster!.port);
+    const relay = await startRelay(cluster().port);
     try {
       const a = openPostgresStore(`postgres://boxqc@127.0.0.1:${relay.port}/${db.name}`, { pid: process.pid, hostname: 'host-r', env: {}, lockWaitMs: 3_000 });
       opened.push(a);
       const p = a.update(save(1));
       p.catch(() => {});
       for (let i = 0; i < 200; i++) {
-        const r = await cluster!.query('postgres', `SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND query = 'COMMIT'`,
+        const r = await cluster().query('postgres', `SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND query = 'COMMIT'`,
           [`box-qc pid ${process.pid}@host-r`]);
         if (r.rowCount) break;
         await sleep(10);
@@ -260,7 +255,7 @@ describe.skipIf(skip)('PostgreSQL store: fenced read-modify-write and lost sessi
       p.catch(() => {});
       await sleep(300);
       // a's update is waiting for the store lock on its connection: terminate that session.
-      const t = await cluster!.query('postgres', `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+      const t = await cluster().query('postgres', `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
         WHERE application_name = $1 AND wait_event_type = 'Lock'`, [`box-qc pid ${process.pid}@host-a`]);
       expect(t.rowCount).toBe(1);
       await sleep(300);

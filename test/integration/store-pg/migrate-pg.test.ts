@@ -6,25 +6,20 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { describeResult, runCli, type CliResult } from '../../helpers/run-cli.js';
-import { pgUnavailable, startPgCluster, type PgCluster } from '../../helpers/pg-cluster.js';
-import { requireBuild } from '../store/store-procs.js';
+import { usePgCluster } from '../../helpers/pg-cluster.js';
+import { requireBuild } from '../../helpers/store-procs.js';
+import { iso } from '../../helpers/time.js';
 
-const skip = pgUnavailable();
-let cluster: PgCluster | undefined;
+beforeAll(requireBuild);
+const { skip, cluster } = usePgCluster();
 let dir: string;
-beforeAll(async () => {
-  requireBuild();
-  if (!skip) cluster = await startPgCluster();
-}, 60_000);
-afterAll(async () => cluster?.stop());
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'boxqc-migrate-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const iso = (t: number) => new Date(Math.floor(t / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const T0 = Date.UTC(2026, 10, 1);
 
 function user(n: number, generation: number, updatedAt = T0, extra: Record<string, unknown> = {}) {
@@ -50,7 +45,7 @@ function migrate(from: string, to: string, json = true): Promise<CliResult> {
 
 describe.skipIf(skip)('store migrate', () => {
   it('round-trips 1,000 users file -> PostgreSQL -> file without loss, then finds everything unchanged', async () => {
-    const db = await cluster!.createDatabase();
+    const db = await cluster().createDatabase();
     const users: Record<string, unknown> = {};
     for (let i = 0; i < 1000; i++) {
       const extra: Record<string, unknown> = { python_field: { i, tags: ['qc', `n${i}`], ratio: i / 7 } };
@@ -70,18 +65,18 @@ describe.skipIf(skip)('store migrate', () => {
     const home = await migrate(db.b, back);
     expect(home.code, describeResult(home)).toBe(0);
     expect(JSON.parse(home.stdout).summary.copied).toBe(1000);
-    expect(`${there.stdout}${home.stdout}${home.stderr}`).not.toContain(cluster!.password);
+    expect(`${there.stdout}${home.stdout}${home.stderr}`).not.toContain(cluster().password);
     expect(JSON.parse(readFileSync(back, 'utf8'))).toEqual(JSON.parse(readFileSync(src, 'utf8')));
 
     const again = await migrate(src, db.a);
     expect(JSON.parse(again.stdout).summary).toMatchObject({ copied: 0, unchanged: 1000 });
-    const rows = await cluster!.query<{ n: string; g: string }>(db.name, 'SELECT count(*) AS n, sum(generation) AS g FROM box_qc_tokens');
+    const rows = await cluster().query<{ n: string; g: string }>(db.name, 'SELECT count(*) AS n, sum(generation) AS g FROM box_qc_tokens');
     expect(Number(rows.rows[0]!.n)).toBe(1000);
     expect(Number(rows.rows[0]!.g)).toBe(Object.values(users).reduce((s: number, u) => s + (u as { generation: number }).generation, 0));
   }, 90_000);
 
   it('never overwrites a newer row: generation first, then updated_at; reports each user and a summary', async () => {
-    const db = await cluster!.createDatabase();
+    const db = await cluster().createDatabase();
     const seed = join(dir, 'seed.json');
     writeStore(seed, {
       'a@example.com': user(1, 5),
@@ -115,7 +110,7 @@ describe.skipIf(skip)('store migrate', () => {
       'unchanged same@example.com',
     ]);
     expect(r.stderr).toContain('3 copied, 1 unchanged, 2 skipped (newer in destination), 1 skipped (conflict); 7 users');
-    const rows = await cluster!.query<{ email: string; generation: string; at: string }>(db.name,
+    const rows = await cluster().query<{ email: string; generation: string; at: string }>(db.name,
       `SELECT email, generation, record->>'access_token' AS at FROM box_qc_tokens ORDER BY email`);
     expect(rows.rows.map((x) => [x.email, Number(x.generation), x.at])).toEqual([
       ['a@example.com', 5, 'at-1-5'],
@@ -126,7 +121,7 @@ describe.skipIf(skip)('store migrate', () => {
       ['new@example.com', 1, 'at-7-1'],
       ['same@example.com', 1, 'at-6-1'],
     ]);
-    const cRow = await cluster!.query<{ u: string }>(db.name, `SELECT record->>'updated_at' AS u FROM box_qc_tokens WHERE email = 'c@example.com'`);
+    const cRow = await cluster().query<{ u: string }>(db.name, `SELECT record->>'updated_at' AS u FROM box_qc_tokens WHERE email = 'c@example.com'`);
     expect(cRow.rows[0]!.u).toBe(iso(T0 + 60_000));
 
     // And back: the file's newer record is kept too.
@@ -137,7 +132,7 @@ describe.skipIf(skip)('store migrate', () => {
   }, 60_000);
 
   it('refuses a missing source (exit 2) and the same store on both sides (exit 2), creating nothing', async () => {
-    const db = await cluster!.createDatabase();
+    const db = await cluster().createDatabase();
     const missing = await migrate(join(dir, 'nope.json'), db.a);
     expect(missing.code, describeResult(missing)).toBe(2);
     expect(JSON.parse(missing.stdout)).toMatchObject({ ok: false, error: { code: 'E_STORE_MISSING' } });
@@ -145,7 +140,7 @@ describe.skipIf(skip)('store migrate', () => {
     expect(fromEmptyDb.code, describeResult(fromEmptyDb)).toBe(2);
     const same = await migrate(db.a, db.a);
     expect(same.code, describeResult(same)).toBe(2);
-    const tables = await cluster!.query(db.name, `SELECT 1 FROM pg_tables WHERE tablename LIKE 'box_qc%'`);
+    const tables = await cluster().query(db.name, `SELECT 1 FROM pg_tables WHERE tablename LIKE 'box_qc%'`);
     expect(tables.rowCount).toBe(0);
   });
 });

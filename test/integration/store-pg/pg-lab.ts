@@ -4,7 +4,8 @@
  * with BOX_QC_STORE set to one of two URLs (two "hosts": see test/helpers/pg-cluster.ts).
  */
 import { hostname } from 'node:os';
-import { startLab, iso, type Lab } from '../../e2e/refresh-fixtures.js';
+import { startLab, type Lab } from '../../e2e/refresh-fixtures.js';
+import { iso } from '../../helpers/time.js';
 import { openFileStore } from '../../../src/core/store/index.js';
 import { openPostgresStore } from '../../../src/core/store/postgres/postgres-store.js';
 import { migrateStore } from '../../../src/core/store/migrate.js';

@@ -5,21 +5,16 @@
  * retried for its budget: back within it -> saved; still gone -> E_ROTATION_NOT_SAVED with the marker kept.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { getValidAccessToken } from '../../../src/core/session.js';
 import { saveUserTokens } from '../../../src/core/store/index.js';
 import { openPostgresStore } from '../../../src/core/store/postgres/postgres-store.js';
 import type { StoredUser, TokenStore } from '../../../src/core/store/types.js';
-import { pgUnavailable, startPgCluster, type PgCluster } from '../../helpers/pg-cluster.js';
+import { usePgCluster } from '../../helpers/pg-cluster.js';
 import { GOOD, EMAIL, sessionKit } from '../../unit/session/session-kit.js';
 import { json } from '../../unit/http/local-server.js';
 
-const skip = pgUnavailable();
-let cluster: PgCluster | undefined;
-beforeAll(async () => {
-  if (!skip) cluster = await startPgCluster();
-}, 60_000);
-afterAll(async () => cluster?.stop());
+const { skip, cluster } = usePgCluster();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cleanups: Array<() => Promise<void>> = [];
@@ -54,12 +49,12 @@ async function relay(target: number) {
 }
 
 async function row(): Promise<StoredUser> {
-  const r = await cluster!.query<{ record: StoredUser }>(db.name, 'SELECT record FROM box_qc_tokens WHERE email = $1', [EMAIL]);
+  const r = await cluster().query<{ record: StoredUser }>(db.name, 'SELECT record FROM box_qc_tokens WHERE email = $1', [EMAIL]);
   return r.rows[0]!.record;
 }
 
 async function setup(budgetMs: number) {
-  const r = await relay(cluster!.port);
+  const r = await relay(cluster().port);
   const store: TokenStore = openPostgresStore(`postgres://boxqc@127.0.0.1:${r.port}/${db.name}`, { pid: process.pid, hostname: 'host-s', env: {}, lockWaitMs: 3_000 });
   cleanups.push(() => store.close().catch(() => {}), () => r.down().catch(() => {}));
   await store.update((doc) => saveUserTokens(doc, EMAIL, { accessToken: 'AT1', refreshToken: 'RT1', expiresIn: 0 }, undefined, Date.now()));
@@ -76,7 +71,7 @@ async function setup(budgetMs: number) {
 describe.skipIf(skip)('PostgreSQL gone between Box\'s answer and the save', () => {
   beforeEach(async () => {
     while (cleanups.length) await cleanups.pop()!();
-    db = await cluster!.createDatabase();
+    db = await cluster().createDatabase();
   });
   afterAll(async () => {
     while (cleanups.length) await cleanups.pop()!();

@@ -3,22 +3,17 @@
  * not the file store's "file ?, folder ?", and never the password (from the URL or PGPASSWORD). Runs the
  * built binary.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { describeResult, runCli } from '../../helpers/run-cli.js';
-import { pgUnavailable, startPgCluster, type PgCluster } from '../../helpers/pg-cluster.js';
-import { requireBuild } from '../store/store-procs.js';
+import { usePgCluster } from '../../helpers/pg-cluster.js';
+import { requireBuild } from '../../helpers/store-procs.js';
 import { openPg } from './pg-lab.js';
 
-const skip = pgUnavailable();
-let cluster: PgCluster | undefined;
-beforeAll(async () => {
-  requireBuild();
-  if (!skip) cluster = await startPgCluster();
-}, 60_000);
-afterAll(async () => cluster?.stop());
+beforeAll(requireBuild);
+const { skip, cluster } = usePgCluster();
 
 async function createdDb() {
-  const db = await cluster!.createDatabase();
+  const db = await cluster().createDatabase();
   const s = openPg(db.a);
   await s.init();
   await s.close();
@@ -31,9 +26,9 @@ describe.skipIf(skip)('status on a PostgreSQL store', () => {
     const r = await runCli(['status'], { env: { BOX_QC_STORE: db.b } });
     expect(r.code, describeResult(r)).toBe(0);
     const line = r.stdout.split('\n').find((l) => l.trimStart().startsWith('store'))!;
-    expect(line, r.stdout).toContain(`PostgreSQL host 127.0.0.2, port ${cluster!.port}, database ${db.name}, user boxqc_pw`);
+    expect(line, r.stdout).toContain(`PostgreSQL host 127.0.0.2, port ${cluster().port}, database ${db.name}, user boxqc_pw`);
     expect(line).not.toMatch(/file \?|folder \?/);
-    expect(`${r.stdout}${r.stderr}`).not.toContain(cluster!.password);
+    expect(`${r.stdout}${r.stderr}`).not.toContain(cluster().password);
   }, 60_000);
 
   it('--json: config.store.server holds host, port, database and user; no password anywhere', async () => {
@@ -44,23 +39,23 @@ describe.skipIf(skip)('status on a PostgreSQL store', () => {
     expect(report.config.store).toMatchObject({
       kind: 'postgres',
       exists: true,
-      server: { host: '127.0.0.2', port: cluster!.port, database: db.name, user: 'boxqc_pw' },
+      server: { host: '127.0.0.2', port: cluster().port, database: db.name, user: 'boxqc_pw' },
     });
-    expect(`${r.stdout}${r.stderr}`).not.toContain(cluster!.password);
+    expect(`${r.stdout}${r.stderr}`).not.toContain(cluster().password);
   }, 60_000);
 
   it('a fresh database, password from PGPASSWORD: names the server, never prints the password', async () => {
-    const db = await cluster!.createDatabase();
-    const url = `postgres://boxqc_pw@127.0.0.2:${cluster!.port}/${db.name}`;
-    const r = await runCli(['status'], { env: { BOX_QC_STORE: url, PGPASSWORD: cluster!.password } });
+    const db = await cluster().createDatabase();
+    const url = `postgres://boxqc_pw@127.0.0.2:${cluster().port}/${db.name}`;
+    const r = await runCli(['status'], { env: { BOX_QC_STORE: url, PGPASSWORD: cluster().password } });
     expect(r.code, describeResult(r)).toBe(0);
-    expect(r.stdout).toContain(`PostgreSQL host 127.0.0.2, port ${cluster!.port}, database ${db.name}, user boxqc_pw`);
-    expect(`${r.stdout}${r.stderr}`).not.toContain(cluster!.password);
-    const db2 = await cluster!.createDatabase();
-    const url2 = `postgres://boxqc_pw@127.0.0.2:${cluster!.port}/${db2.name}`;
-    const j = await runCli(['status', '--json'], { env: { BOX_QC_STORE: url2, PGPASSWORD: cluster!.password } });
+    expect(r.stdout).toContain(`PostgreSQL host 127.0.0.2, port ${cluster().port}, database ${db.name}, user boxqc_pw`);
+    expect(`${r.stdout}${r.stderr}`).not.toContain(cluster().password);
+    const db2 = await cluster().createDatabase();
+    const url2 = `postgres://boxqc_pw@127.0.0.2:${cluster().port}/${db2.name}`;
+    const j = await runCli(['status', '--json'], { env: { BOX_QC_STORE: url2, PGPASSWORD: cluster().password } });
     expect(j.code, describeResult(j)).toBe(0);
     expect(JSON.parse(j.stdout).config.store).toMatchObject({ server: { host: '127.0.0.2', database: db2.name } });
-    expect(`${j.stdout}${j.stderr}`).not.toContain(cluster!.password);
+    expect(`${j.stdout}${j.stderr}`).not.toContain(cluster().password);
   }, 60_000);
 });

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeResult, runCli } from '../../helpers/run-cli.js';
 import { CORRUPT_FIXTURES } from '../../fixtures/store/corrupt-fixtures.js';
 import { sha256 } from '../../unit/store/store-test-kit.js';
-import { requireBuild } from './store-procs.js';
+import { requireBuild } from '../../helpers/store-procs.js';
 
 const COMMANDS: string[][] = [
   ['status'],

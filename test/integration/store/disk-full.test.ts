@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveUserTokens } from '../../../src/core/store/index.js';
-import { litter, makeStore, pair, sha256 } from '../../unit/store/store-test-kit.js';
-import { requireBuild, startWorker } from './store-procs.js';
+import { unexpectedFiles } from '../../helpers/litter.js';
+import { makeStore, pair, sha256 } from '../../unit/store/store-test-kit.js';
+import { requireBuild, startWorker } from '../../helpers/store-procs.js';
 
 const run = promisify(execFile);
 let mnt: string;
@@ -74,7 +75,7 @@ describe('disk full', () => {
     expect((err as Error).message).toContain(path);
     expect((err as Error).message).toContain(`disk full: free space on ${dir}`);
     expect(sha256(path)).toBe(before);
-    expect(litter(dir)).toEqual([]);
+    expect(unexpectedFiles(dir)).toEqual([]);
 
     // The same from a separate process: exit 1, nothing changed.
     const r = await startWorker({ op: 'save', store: path, email: 'other@example.com' }).done;

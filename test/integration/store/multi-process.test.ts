@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { nestingErrors, requireBuild, startWorker, type WorkerRun } from './store-procs.js';
+import { nestingErrors, requireBuild, startWorker, type WorkerRun } from '../../helpers/store-procs.js';
 
 let dir: string;
 beforeAll(requireBuild);

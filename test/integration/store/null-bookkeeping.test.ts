@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeResult, runCli } from '../../helpers/run-cli.js';
+import { iso } from '../../helpers/time.js';
 import { startEmulator, type Emulator } from '../../../src/emulator/index.js';
 import { parseStoreBytes } from '../../../src/core/store/format.js';
-import { requireBuild } from './store-procs.js';
+import { requireBuild } from '../../helpers/store-procs.js';
 
 let emu: Emulator;
 let dir: string;
@@ -29,7 +30,7 @@ describe('null bookkeeping fields (a Python backend writing None)', () => {
   it('refresh_in_flight: null and needs_reconnect: null: status, token and refresh exit 0; the saved file is valid and keeps unknown fields', async () => {
     const store = join(dir, 'tokens.json');
     const m = emu.mint({ login: 'alice@example.com' });
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const now = iso(Date.now());
     const rec = {
       access_token: m.access_token, refresh_token: m.refresh_token, access_token_expires_at: '2000-01-01T00:00:00Z',
       connected_at: now, updated_at: now, generation: 1, refresh_in_flight: null, needs_reconnect: null, backend_note: { keep: [1, 'x'] },

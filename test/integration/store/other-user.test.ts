@@ -12,7 +12,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { saveUserTokens } from '../../../src/core/store/index.js';
 import { PYTHON_BACKEND_FIXTURE } from '../../fixtures/store/corrupt-fixtures.js';
 import { makeStore, pair, sha256 } from '../../unit/store/store-test-kit.js';
-import { requireBuild, startWorker } from './store-procs.js';
+import { requireBuild, startWorker } from '../../helpers/store-procs.js';
 
 const run = promisify(execFile);
 const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];

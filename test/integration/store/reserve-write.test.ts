@@ -13,7 +13,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { markInFlight, saveUserTokens } from '../../../src/core/store/index.js';
 import { fillDisk } from '../../faults/helpers/tmpfs.js';
 import { makeStore, pair, sha256 } from '../../unit/store/store-test-kit.js';
-import { requireBuild, startWorker } from './store-procs.js';
+import { requireBuild, startWorker } from '../../helpers/store-procs.js';
 
 const run = promisify(execFile);
 let mnt: string;

@@ -15,7 +15,7 @@ import { storeLockPath, userLockPath } from '../../../src/core/store/index.js';
 import { describeResult, runCli } from '../../helpers/run-cli.js';
 import { PYTHON_BACKEND_FIXTURE } from '../../fixtures/store/corrupt-fixtures.js';
 import { sha256 } from '../../unit/store/store-test-kit.js';
-import { requireBuild } from './store-procs.js';
+import { requireBuild } from '../../helpers/store-procs.js';
 
 const COMMANDS: string[][] = [
   ['status'],

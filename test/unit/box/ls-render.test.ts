@@ -5,14 +5,13 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../../src/emulator/index.js';
 import { runInProcess } from '../../helpers/fake-deps.js';
+import { iso } from '../../helpers/time.js';
 
 let emu: Emulator | undefined;
 afterEach(async () => {
   await emu?.close();
   emu = undefined;
 });
-
-const iso = (t: number) => new Date(Math.floor(t / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 async function env(rootItems: number) {
   emu = await startEmulator({ port: 0, rootItems });

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { buildStatusReport, checkExitCode, relativeTime, type UserStatus } from '../../../src/core/status.js';
 import type { StoreDocument } from '../../../src/core/store/types.js';
 import { renderReport } from '../../../src/commands/status.js';
+import { iso } from '../../helpers/time.js';
 
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
 const DAY = 86_400_000;
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 const facts = { clientIdPresent: true, clientSecretPresent: false, redirectUri: 'http://127.0.0.1:53117/callback', apiBaseUrl: 'https://api.box.com/', storeSource: 'default' };
 const info = { location: '/home/u/.config/box-qc/tokens.json', exists: true, mode: 0o100600, dirMode: 0o40700, kind: 'file' as const };
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../../src/emulator/index.js';
 import { createSession, listFolder, openStore, type StoreDocument, type TokenStore } from '../../../src/index.js';
+import { iso } from '../../helpers/time.js';
 
 let emu: Emulator | undefined;
 afterEach(async () => {
@@ -17,7 +18,6 @@ afterEach(async () => {
   emu = undefined;
 });
 
-const iso = (t: number) => new Date(Math.floor(t / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function seeded() {

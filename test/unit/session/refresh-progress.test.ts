@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../../src/emulator/index.js';
 import { run } from '../../../src/cli.js';
 import { CaptureStream, fakeDeps } from '../../helpers/fake-deps.js';
+import { iso } from '../../helpers/time.js';
 
 /** Enough of a TTY for ora: cursor moves are recorded as text. */
 class FakeTty extends CaptureStream {
@@ -20,8 +21,6 @@ afterEach(async () => {
   await emu?.close();
   emu = undefined;
 });
-
-const iso = (t: number) => new Date(Math.floor(t / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 describe('refresh --all progress', () => {
   it('prints one line per user on an interactive stderr while showing progress', async () => {

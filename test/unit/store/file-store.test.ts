@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../../../src/errors.js';
 import { getUser, saveUserTokens } from '../../../src/core/store/index.js';
 import { CORRUPT_FIXTURES, PYTHON_BACKEND_FIXTURE } from '../../fixtures/store/corrupt-fixtures.js';
-import { litter, makeStore, pair, sha256, tempDir } from './store-test-kit.js';
+import { unexpectedFiles } from '../../helpers/litter.js';
+import { makeStore, pair, sha256, tempDir } from './store-test-kit.js';
 
 let t: ReturnType<typeof tempDir>;
 beforeEach(() => {
@@ -27,7 +28,7 @@ describe('file store: format compatibility', () => {
     expect(saved.backend_note).toBe(original.backend_note);
     expect(saved.version).toBe(1);
     expect(saved.users['bob@example.com'].access_token_expires_at).toBe('2026-11-26T01:03:55Z');
-    expect(litter(t.dir)).toEqual([]);
+    expect(unexpectedFiles(t.dir)).toEqual([]);
   });
 
   it('treats a missing file as no users and creates nothing when only reading', async () => {
@@ -41,7 +42,7 @@ describe('file store: format compatibility', () => {
     const { store, path } = makeStore(t.dir);
     await store.update((d) => getUser(d, 'nobody@x.com'));
     expect(existsSync(path)).toBe(false);
-    expect(litter(t.dir, [])).toEqual([]);
+    expect(unexpectedFiles(t.dir, [])).toEqual([]);
   });
 });
 
@@ -68,7 +69,7 @@ describe('file store: corrupt stores are errors, never empty, never written', ()
       expect(mutated).toBe(false);
       if (isFile) expect(sha256(path)).toBe(before);
       else expect(statSync(path).isDirectory()).toBe(true);
-      expect(litter(t.dir)).toEqual([]);
+      expect(unexpectedFiles(t.dir)).toEqual([]);
     });
   }
 });
@@ -143,7 +144,7 @@ describe('file store: durability failures', () => {
     expect(err).toMatchObject({ code: 'E_STORE_WRITE', exitCode: 1 });
     expect((err as Error).message).toContain(path);
     expect(sha256(path)).toBe(before);
-    expect(litter(t.dir)).toEqual([]);
+    expect(unexpectedFiles(t.dir)).toEqual([]);
   });
 
   it('detects a short write (a truncated temp is never renamed over the store)', async () => {
@@ -164,7 +165,7 @@ describe('file store: durability failures', () => {
     expect(err).toMatchObject({ code: 'E_STORE_DISK_FULL', exitCode: 1 });
     expect((err as Error).message).toMatch(/disk full: free space on/);
     expect(sha256(path)).toBe(before);
-    expect(litter(t.dir)).toEqual([]);
+    expect(unexpectedFiles(t.dir)).toEqual([]);
   });
 
   it('reports a failed folder fsync after the rename as "saved, durability unknown" without rolling back', async () => {
@@ -174,21 +175,21 @@ describe('file store: durability failures', () => {
     await store.update((d) => saveUserTokens(d, 'b@x.com', pair(2), undefined, Date.now()));
     expect(Object.keys(JSON.parse(readFileSync(path, 'utf8')).users)).toContain('b@x.com');
     expect(warnings).toEqual([expect.stringMatching(/^saved .*tokens\.json, durability unknown: fsync of the folder .* failed \(EIO\)/)]);
-    expect(litter(t.dir)).toEqual([]);
+    expect(unexpectedFiles(t.dir)).toEqual([]);
   });
 
   it('ensureWritable fails without touching the store when there is not enough free space', async () => {
     const { store, path, before } = await seeded({ fs: { statfs: async () => ({ type: 0xef53, bsize: 4096, bavail: 3 }) } });
     await expect(store.ensureWritable()).rejects.toMatchObject({ code: 'E_STORE_DISK_FULL', exitCode: 1 });
     expect(sha256(path)).toBe(before);
-    expect(litter(t.dir)).toEqual([]);
+    expect(unexpectedFiles(t.dir)).toEqual([]);
   });
 
   it('ensureWritable passes on a writable folder with room and warns about network file systems', async () => {
     const { store, warnings } = await seeded({ fs: { statfs: async () => ({ type: 0x6969, bsize: 4096, bavail: 1 << 20 }) } });
     await store.ensureWritable();
     expect(warnings.join('\n')).toMatch(/network file system \(NFS\)/);
-    expect(litter(t.dir)).toEqual([]);
+    expect(unexpectedFiles(t.dir)).toEqual([]);
   });
 });
 
@@ -253,7 +254,7 @@ describe('file store: permissions and planted files', () => {
     await store.update((d) => saveUserTokens(d, 'b@x.com', pair(2), undefined, Date.now()));
     expect(existsSync(victim)).toBe(false);
     expect(Object.keys(JSON.parse(readFileSync(path, 'utf8')).users)).toEqual(['a@x.com', 'b@x.com']);
-    expect(litter(t.dir)).toEqual([]);
+    expect(unexpectedFiles(t.dir)).toEqual([]);
   });
 
   it('does not write through a symlink planted at a lock path', async () => {

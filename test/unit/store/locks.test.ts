@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreBusyError } from '../../../src/errors.js';
 import { saveUserTokens, storeLockPath, userLockPath } from '../../../src/core/store/index.js';
 import { parseProcStat, readBootId, readProcStat } from '../../../src/core/store/file/proc-info.js';
-import { litter, makeStore, pair, tempDir } from './store-test-kit.js';
+import { unexpectedFiles } from '../../helpers/litter.js';
+import { makeStore, pair, tempDir } from './store-test-kit.js';
 
 let t: ReturnType<typeof tempDir>;
 beforeEach(() => {
@@ -61,14 +62,14 @@ describe('lock files', () => {
     await plantLock(storeLockPath(path), { pid: await deadPid() });
     const r = await store.withUserLock('a@x.com', () => store.update((d) => saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now()).generation));
     expect(r).toBe(1);
-    expect(litter(t.dir)).toEqual([]);
+    expect(unexpectedFiles(t.dir)).toEqual([]);
   });
 
   it('recovers a lock whose pid was reused by another process (different start time)', async () => {
     const { store, path } = makeStore(t.dir, { lockWaitMs: 60_000 });
     await plantLock(userLockPath(path, 'a@x.com'), { procStart: '1' });
     expect(await store.withUserLock('a@x.com', async () => 'ok')).toBe('ok');
-    expect(litter(t.dir, [])).toEqual([]);
+    expect(unexpectedFiles(t.dir, [])).toEqual([]);
   });
 
   it('recovers a lock left by a previous boot of this host', async () => {
@@ -117,7 +118,7 @@ describe('lock files', () => {
     expect(await store.withUserLock('b@x.com', () => store.update((d) => saveUserTokens(d, 'b@x.com', pair(1), undefined, Date.now()).generation))).toBe(1);
     releaseA();
     await a;
-    expect(litter(t.dir)).toEqual([]);
+    expect(unexpectedFiles(t.dir)).toEqual([]);
   });
 
   it('serialises callers for the same user in one process and lets a holder re-enter its own lock', async () => {
@@ -135,7 +136,7 @@ describe('lock files', () => {
       const id = log[i]!.slice(1);
       expect(log.slice(i, i + 3)).toEqual([`<${id}`, `re${id}`, `>${id}`]);
     }
-    expect(litter(t.dir, [])).toEqual([]);
+    expect(unexpectedFiles(t.dir, [])).toEqual([]);
   });
 
   it('creates lock files 0600 with pid, host, boot id, start time and nonce', async () => {

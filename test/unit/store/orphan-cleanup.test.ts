@@ -12,7 +12,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { saveUserTokens } from '../../../src/core/store/index.js';
 import { ownerTag } from '../../../src/core/store/file/owner-tag.js';
 import { readPidNamespace, readProcStat } from '../../../src/core/store/file/proc-info.js';
-import { litter, makeStore, pair, tempDir } from './store-test-kit.js';
+import { unexpectedFiles } from '../../helpers/litter.js';
+import { makeStore, pair, tempDir } from './store-test-kit.js';
 
 let t: ReturnType<typeof tempDir>;
 let child: ChildProcess | undefined;
@@ -50,7 +51,7 @@ describe('orphan cleanup by the store writer', () => {
     const names = (tag: string) => [`.tokens.json.${tag}-00aa.probe`, `.tokens.json.${tag}-00bb.tmp`, `.tokens.json.rsv-${tag}-00cc.reserve`];
     for (const n of [...names(live), ...names(dead)]) writeFileSync(join(t.dir, n), '');
     await store.update((d) => saveUserTokens(d, 'a@x.com', pair(2), undefined, Date.now()));
-    expect(litter(t.dir).sort()).toEqual(names(live).sort());
+    expect(unexpectedFiles(t.dir).sort()).toEqual(names(live).sort());
   });
 
   it('keeps what a process in another PID namespace made (its pid means nothing here)', async () => {
@@ -60,7 +61,7 @@ describe('orphan cleanup by the store writer', () => {
     const kept = [`.tokens.json.${foreign}-00aa.probe`, `.tokens.json.${foreign}-00bb.tmp`, `.tokens.json.rsv-${foreign}-00cc.reserve`];
     for (const n of kept) writeFileSync(join(t.dir, n), '');
     await store.update((d) => saveUserTokens(d, 'a@x.com', pair(2), undefined, Date.now()));
-    expect(litter(t.dir).sort()).toEqual(kept.sort());
+    expect(unexpectedFiles(t.dir).sort()).toEqual(kept.sort());
     expect(path).toBe(join(t.dir, 'tokens.json'));
   });
 

@@ -8,7 +8,8 @@ import { readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { markInFlight, saveUserTokens } from '../../../src/core/store/index.js';
-import { litter, makeStore, pair, tempDir } from './store-test-kit.js';
+import { unexpectedFiles } from '../../helpers/litter.js';
+import { makeStore, pair, tempDir } from './store-test-kit.js';
 
 let t: ReturnType<typeof tempDir>;
 beforeEach(() => {
@@ -46,7 +47,7 @@ describe('reserved files that vanish before the save', () => {
       expect(rec.refresh_token).toBe('rt3');
       expect(rec.refresh_in_flight).toBeUndefined();
       await r.release();
-      expect(litter(t.dir)).toEqual([]);
+      expect(unexpectedFiles(t.dir)).toEqual([]);
     });
   }
 });

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { O_CREAT, nodeStoreFs } from '../../../src/core/store/file/fs-layer.js';
 import { markInFlight, saveUserTokens, storeLockPath } from '../../../src/core/store/index.js';
-import { litter, makeStore, pair, sha256, tempDir } from './store-test-kit.js';
+import { unexpectedFiles } from '../../helpers/litter.js';
+import { makeStore, pair, sha256, tempDir } from './store-test-kit.js';
 
 let t: ReturnType<typeof tempDir>;
 beforeEach(() => {
@@ -62,7 +63,7 @@ describe('reserveWrite', () => {
     expect(rec.links.map(([, to]) => to)).toEqual([storeLockPath(path), storeLockPath(path)]);
     expect(JSON.parse(readFileSync(path, 'utf8')).users['a@x.com'].refresh_token).toBe('rt2');
     await r.release();
-    expect(litter(t.dir)).toEqual([]);
+    expect(unexpectedFiles(t.dir)).toEqual([]);
   });
 
   it('a write that fails before its rename keeps its reserved temp: the retry creates no file', async () => {
@@ -78,7 +79,7 @@ describe('reserveWrite', () => {
     expect(rec.created.slice(reserved).filter((p) => !p.endsWith('.reserve'))).toEqual([]);
     expect(JSON.parse(readFileSync(path, 'utf8')).users['a@x.com'].refresh_token).toBe('rt3');
     await r.release();
-    expect(litter(t.dir)).toEqual([]);
+    expect(unexpectedFiles(t.dir)).toEqual([]);
   });
 
   it('a reservation that cannot be made fails (exit 1) and leaves nothing; the store is unchanged', async () => {
@@ -97,7 +98,7 @@ describe('reserveWrite', () => {
     expect(err).toMatchObject({ code: 'E_STORE_DISK_FULL', exitCode: 1 });
     expect((err as Error).message).toContain(`cannot save token store ${path}: disk full`);
     expect(sha256(path)).toBe(before);
-    expect(litter(t.dir)).toEqual([]);
+    expect(unexpectedFiles(t.dir)).toEqual([]);
   });
 
   it('without a reservation nothing changes: a save creates its own temp and lock, and the reservation files are gone after release', async () => {
@@ -107,6 +108,6 @@ describe('reserveWrite', () => {
     rec.created.length = 0;
     await store.update((d) => saveUserTokens(d, 'a@x.com', pair(4), undefined, Date.now()));
     expect(rec.created.map((p) => p.replace(/.*\//, '').replace(/\.[0-9a-f]{8}-\d+-(\d+|x)-[0-9a-f]{16}\./, '.X.'))).toEqual(['.tokens.json.lock', '.tokens.json.X.tmp']);
-    expect(litter(t.dir)).toEqual([]);
+    expect(unexpectedFiles(t.dir)).toEqual([]);
   });
 });

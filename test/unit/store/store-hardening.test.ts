@@ -10,7 +10,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseStoreBytes, saveUserTokens, storeLockPath, userLockPath } from '../../../src/core/store/index.js';
 import { findJsonError } from '../../../src/core/store/json-position.js';
 import { PYTHON_BACKEND_FIXTURE } from '../../fixtures/store/corrupt-fixtures.js';
-import { litter, makeStore, pair, sha256, tempDir } from './store-test-kit.js';
+import { unexpectedFiles } from '../../helpers/litter.js';
+import { makeStore, pair, sha256, tempDir } from './store-test-kit.js';
 
 let t: ReturnType<typeof tempDir>;
 beforeEach(() => {
@@ -98,7 +99,7 @@ describe('the store folder is judged like OpenSSH StrictModes (item 6)', () => {
       }
       expect(sha256(path)).toBe(before);
       expect(statSync(dir).mode & 0o777).toBe(mode);
-      expect(litter(dir)).toEqual([]);
+      expect(unexpectedFiles(dir)).toEqual([]);
     });
   }
 

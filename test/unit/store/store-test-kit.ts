@@ -1,6 +1,6 @@
 /** Shared setup for the store unit tests: a temp folder and a store opened on it with test-friendly options. */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openFileStore, type FileStoreOptions } from '../../../src/core/store/index.js';
@@ -27,11 +27,6 @@ export function makeStore(dir: string, extra: Partial<FileStoreOptions> = {}) {
 
 export function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
-
-/** Everything in the folder except the named files: temp and lock litter shows up here. */
-export function litter(dir: string, keep: string[] = ['tokens.json']): string[] {
-  return readdirSync(dir).filter((n) => !keep.includes(n));
 }
 
 export const pair = (n: number, expiresIn = 3895) => ({ accessToken: `at${n}`, refreshToken: `rt${n}`, expiresIn });

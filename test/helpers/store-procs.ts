@@ -1,10 +1,13 @@
-/** Spawning test/helpers/store-worker.mjs (which loads the built dist/ store) for the multi-process tests. */
+/**
+ * Spawning test/helpers/store-worker.mjs (which loads the built dist/ store, either backend) for the
+ * multi-process tests of the file store and of the store contract on both backends.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const WORKER = fileURLToPath(new URL('../../helpers/store-worker.mjs', import.meta.url));
-const DIST_STORE = fileURLToPath(new URL('../../../dist/core/store/index.js', import.meta.url));
+export const WORKER = fileURLToPath(new URL('./store-worker.mjs', import.meta.url));
+const DIST_STORE = fileURLToPath(new URL('../../dist/core/store/index.js', import.meta.url));
 
 export function requireBuild(): void {
   if (!existsSync(DIST_STORE)) throw new Error(`${DIST_STORE} is missing: run \`npx tsc -p tsconfig.build.json\` first`);
@@ -12,19 +15,29 @@ export function requireBuild(): void {
 
 export interface WorkerArgs {
   op: 'read' | 'save' | 'nest' | 'hold' | 'reserve';
+  /** A file path or a postgres:// URL. */
   store: string;
   email: string;
   log?: string;
   rounds?: number;
+  /** How long `nest` stays inside the lock each round (default 100 ms). */
+  nestMs?: number;
   barrier?: string;
   lockWaitMs?: number;
+}
+
+export interface WorkerResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
 }
 
 export interface WorkerRun {
   child: ChildProcess;
   /** Resolves when the worker printed `line` (READY, HELD). */
   printed(line: string): Promise<void>;
-  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+  done: Promise<WorkerResult>;
 }
 
 /** `prefix` runs the worker through another program, e.g. setpriv to become another user. */
@@ -39,7 +52,7 @@ export function startWorker(args: WorkerArgs, prefix: string[] = []): WorkerRun 
     for (const w of waiters) if (stdout.split('\n').includes(w.line)) w.resolve();
   });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve, reject) => {
+  const done = new Promise<WorkerResult>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
