@@ -47,7 +47,7 @@ async function runLs(ctx: CommandContext, opts: LsOptions, args: string[]): Prom
   const { sessionForCommand } = await import('./shared/http.js');
   const { getValidAccessToken } = await import('../core/session.js');
   const { listFolderPages } = await import('../core/box/client.js');
-  const { keepHeapSmallWhileStreaming } = await import('./shared/heap.js');
+  const { keepHeapSmallWhileStreaming } = await import('../v8-flags.js');
   await keepHeapSmallWhileStreaming();
   const cs = await sessionForCommand(ctx, { fewRequests: false });
   const writer = itemWriter(ctx);
