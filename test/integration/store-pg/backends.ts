@@ -12,6 +12,7 @@ import { openPostgresStore } from '../../../src/core/store/postgres/postgres-sto
 import type { LockWaitInfo, TokenStore } from '../../../src/core/store/types.js';
 import { isPidAlive } from '../../../src/commands/shared/open-store.js';
 import type { PgCluster } from '../../helpers/pg-cluster.js';
+import { assertDistFresh } from '../../helpers/dist-fresh.js';
 
 export interface StoreOpts {
   lockWaitMs?: number;
@@ -94,6 +95,7 @@ export interface WorkerRun {
 }
 
 export function startWorker(args: WorkerArgs): WorkerRun {
+  assertDistFresh();
   const child = spawn(process.execPath, [WORKER, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

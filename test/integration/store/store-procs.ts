@@ -2,11 +2,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { assertDistFresh } from '../../helpers/dist-fresh.js';
 
 export const WORKER = fileURLToPath(new URL('../../helpers/store-worker.mjs', import.meta.url));
 const DIST_STORE = fileURLToPath(new URL('../../../dist/core/store/index.js', import.meta.url));
 
 export function requireBuild(): void {
+  assertDistFresh();
   if (!existsSync(DIST_STORE)) throw new Error(`${DIST_STORE} is missing: run \`npx tsc -p tsconfig.build.json\` first`);
 }
 
