@@ -53,7 +53,8 @@ if (!existsSync(BIN) || !existsSync(join(ROOT, 'dist'))) {
   process.exit(2);
 }
 // As test/helpers/dist-fresh.ts: figures for a build older than src/ would be figures for other code.
-const newestSrc = readdirSync(join(ROOT, 'src'), { recursive: true }).reduce((t, f) => Math.max(t, statSync(join(ROOT, 'src', f)).mtimeMs), 0);
+const newestSrc = readdirSync(join(ROOT, 'src'), { recursive: true })
+  .reduce((t, f) => Math.max(t, statSync(join(ROOT, 'src', f)).mtimeMs), 0);
 for (const entry of ['dist/main.js', 'dist/cli/main.cjs']) {
   if (!existsSync(join(ROOT, entry)) || statSync(join(ROOT, entry)).mtimeMs < newestSrc) {
     console.error(`bench: ${entry} is missing or older than src/: run npm run build`);

@@ -80,7 +80,13 @@ if (lazy.match(/\bimport\(/g)?.length !== 1) throw new Error('bundle: an import(
 const builtMap = readFileSync(`${bundle}.map`);
 const withMap = `${lazy}\n//# sourceMappingURL=data:application/json;base64,${builtMap.toString('base64')}\n`;
 const { code, map } = await transform(withMap, {
-  minifyWhitespace: true, format: 'cjs', platform: 'node', target: 'node20', charset: 'ascii', sourcemap: 'external', sourcefile: 'main.cjs',
+  minifyWhitespace: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  charset: 'ascii',
+  sourcemap: 'external',
+  sourcefile: 'main.cjs',
 });
 const nonAscii = code.search(/[^\x00-\x7f]/);
 if (nonAscii >= 0) throw new Error(`bundle: non-ASCII character at offset ${nonAscii}: ${JSON.stringify(code.slice(nonAscii - 40, nonAscii + 10))}`);
