@@ -34,7 +34,7 @@ await withEmulator(100_000, async ({ emu, env, token }) => {
   const loop = () => run(process.execPath, [bare, emu.url, '0', token], { env, rss: true }).then((r) => check(r, 'bare loop'));
   // Warm-up (file cache, emulator JIT), and a check that both print the same bytes.
   const [a, b] = [await tool(), await loop()];
-  // box-qc escapes control characters in names (fieldSafe): a few percent more bytes than the bare loop.
+  // box-qc escapes control characters in names (terminalSafe): a few percent more bytes than the bare loop.
   if (a.bytes !== b.bytes) console.log(`  note: output sizes differ: box-qc ${a.bytes} B, bare ${b.bytes} B (box-qc escapes control characters)`);
   const t = [];
   const l = [];

@@ -6,7 +6,7 @@
 // is 0 unless a benchmark itself failed (a command exited non-zero, a correctness check broke).
 // Usage: node bench/run-all.js [--quick] [--only name,name] [--out results.json]
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, ROOT, fmtMB, fmtMs, machine } from './lib/common.js';
 
@@ -51,6 +51,15 @@ function runBench(b) {
 if (!existsSync(BIN) || !existsSync(join(ROOT, 'dist'))) {
   console.error('bench: build first (npm run build)');
   process.exit(2);
+}
+// As test/helpers/dist-fresh.ts: figures for a build older than src/ would be figures for other code.
+const newestSrc = readdirSync(join(ROOT, 'src'), { recursive: true })
+  .reduce((t, f) => Math.max(t, statSync(join(ROOT, 'src', f)).mtimeMs), 0);
+for (const entry of ['dist/main.js', 'dist/cli/main.cjs']) {
+  if (!existsSync(join(ROOT, entry)) || statSync(join(ROOT, entry)).mtimeMs < newestSrc) {
+    console.error(`bench: ${entry} is missing or older than src/: run npm run build`);
+    process.exit(2);
+  }
 }
 console.log(`machine: ${machine()}`);
 console.log(`binary: ${BIN}\n`);

@@ -8,7 +8,8 @@
 // Runs the bundled CLI, dist/cli/main.cjs (built by `npm run build`, see scripts/bundle.mjs), compiled with the
 // V8 code cache stored next to it so that V8 neither parses nor compiles it again; or the plain tsc output,
 // dist/main.js, when the bundle is missing or older than it (someone ran tsc alone): a stale bundle must
-// never run.
+// never run. BOX_QC_UNBUNDLED=1 (a development switch, README "Development") runs dist/main.js with source maps
+// on, so that a --debug stack trace names src/*.ts lines rather than the bundle's.
 'use strict';
 const { readFileSync, statSync, writeFileSync, renameSync } = require('node:fs');
 const { join } = require('node:path');
@@ -25,7 +26,11 @@ const mtime = (path) => {
 };
 
 const bundleTime = mtime(bundle);
-if (bundleTime < 0 || bundleTime < mtime(join(dist, 'main.js'))) {
+const unbundled = process.env.BOX_QC_UNBUNDLED === '1';
+if (unbundled || bundleTime < 0 || bundleTime < mtime(join(dist, 'main.js'))) {
+  // Source maps (tsc's dist/**/*.js.map, back to src/) must be on before the first module loads; the same as
+  // node --enable-source-maps, which a `#!/usr/bin/env node` line cannot pass.
+  if (unbundled) process.setSourceMapsEnabled(true);
   const { pathToFileURL } = require('node:url');
   import(pathToFileURL(join(dist, 'main.js')).href);
 } else {

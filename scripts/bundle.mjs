@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Bundles the CLI entry (dist/main.js and the modules it loads) into one CommonJS file, dist/cli/main.cjs, and
-// records a V8 code cache for it (dist/cli/main.cjs.cache), because start-up is what a cron job pays on every
-// run (issue 2, bench/startup). What each step buys, measured against `node -e 0` (see BENCHMARKS.md):
+// records a V8 code cache (dist/cli/main.cjs.cache) and a source map (dist/cli/main.cjs.map) for it, because
+// start-up is what a cron job pays on every run (issue 2, bench/startup). What each step buys, measured
+// against `node -e 0` (see BENCHMARKS.md):
 //   - one file instead of ~50: module resolution and loading were most of the cost;
 //   - CommonJS rather than an ES module: Node 20 starts its ESM loader for an .mjs entry (~5 ms), and esbuild
 //     puts a lazily initialised module's `require()`s inside its init function, whereas an ESM bundle hoists
@@ -38,7 +39,8 @@ await build({
   // is what the lazy-builtin rewrite below calls.
   banner: { js: `"use strict";\n${lazyBuiltinHelper()}\n${importHelper()}` },
   legalComments: 'none',
-  sourcemap: false,
+  // The map follows dist/*.js's own maps (tsc) back to src/*.ts; carried through the rewrites below.
+  sourcemap: 'external',
   logLevel: 'warning',
 });
 
@@ -73,10 +75,27 @@ if (lazy.match(/\bimport\(/g)?.length !== 1) throw new Error('bundle: an import(
 // stack trace still says which function failed. The result must be ASCII (esbuild escapes non-ASCII in
 // strings; comments, the only other place for it, are gone) because bin/box-qc.js decodes it as latin1,
 // several times faster than UTF-8.
-const { code } = await transform(lazy, { minifyWhitespace: true, format: 'cjs', platform: 'node', target: 'node20', charset: 'ascii' });
+// The rewrites above only lengthen a `require(`/`import(` near the end of its line and add no line, so the
+// build's map still holds for them (a column or two late on those lines); transform() composes it with its own.
+const builtMap = readFileSync(`${bundle}.map`);
+const withMap = `${lazy}\n//# sourceMappingURL=data:application/json;base64,${builtMap.toString('base64')}\n`;
+const { code, map } = await transform(withMap, {
+  minifyWhitespace: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  charset: 'ascii',
+  sourcemap: 'external',
+  sourcefile: 'main.cjs',
+});
 const nonAscii = code.search(/[^\x00-\x7f]/);
 if (nonAscii >= 0) throw new Error(`bundle: non-ASCII character at offset ${nonAscii}: ${JSON.stringify(code.slice(nonAscii - 40, nonAscii + 10))}`);
-writeFileSync(bundle, code);
+// A linked map (dist/cli/main.cjs.map, back to src/*.ts): Node reads it only under --enable-source-maps (`node
+// --enable-source-maps dist/cli/main.cjs ...`); a normal run through bin/box-qc.js never opens it (vm.Script on
+// Node 20 ignores the comment altogether), so start-up pays for the comment's 34 bytes only. For stack traces
+// into src/ from the box-qc command itself, BOX_QC_UNBUNDLED=1 (bin/box-qc.js).
+writeFileSync(bundle, `${code}//# sourceMappingURL=main.cjs.map\n`);
+writeFileSync(`${bundle}.map`, map);
 
 // The code cache: run `status --json` on an empty store once with BOX_QC_WRITE_CODE_CACHE set, so that
 // bin/box-qc.js writes V8's cache of the bundle (including the functions that run compiled) on exit. V8

@@ -3,7 +3,7 @@
  * nothing calls process.exit and every write goes through the streams in deps. run() returns the exit code;
  * only main.ts hands it to the process.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { loadConfig, resolveStore, type Config } from './config.js';
 import { applyEnvFile, readEnvFile } from './env-file.js';
 import { redactUsageMessage } from './usage-message.js';
@@ -143,5 +143,3 @@ function usageLineFor(program: Command, argv: string[]): string {
   if (sub) return `box-qc ${sub.name()} ${sub.usage()}  (see: box-qc ${sub.name()} --help)`;
   return `box-qc ${program.usage()}  (see: box-qc --help)`;
 }
-
-export { Option };

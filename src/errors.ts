@@ -137,13 +137,6 @@ export class InterruptedError extends BoxQcError {
   }
 }
 
-/** A subcommand that a later issue fills in. Exit 1: it must not pretend to work. */
-export class NotImplementedError extends BoxQcError {
-  constructor(command: string) {
-    super('E_NOT_IMPLEMENTED', `${command}: not implemented yet`, ExitCode.FAILED);
-  }
-}
-
 export function isBoxQcError(err: unknown): err is BoxQcError {
   return err instanceof BoxQcError;
 }

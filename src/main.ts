@@ -1,6 +1,7 @@
 /**
  * The entry module: builds the real dependencies, runs the program and sets process.exitCode. The only
- * module that touches process.exit / process.exitCode.
+ * module that sets process.exitCode; process.exit is called here (once the output is flushed) and in
+ * process-signals.ts, which main.ts installs (leaving with 128+n after a signal). Commands never exit.
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { homedir } from 'node:os';

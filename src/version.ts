@@ -1,2 +1,3 @@
-// Kept in step with package.json by test/unit/version.test.ts; a static string keeps start-up free of file reads.
+// Kept in step with package.json by test/unit/cli/program.test.ts ("--version prints the package
+// version"); a static string keeps start-up free of file reads.
 export const VERSION = '0.1.0';

@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ActionFactory } from './context.js';
-import type { EmulatorOptions, RotationMode } from '../emulator/index.js';
+import type { EmulatorClient, EmulatorOptions, RotationMode } from '../emulator/index.js';
 
 interface EmulatorFlags {
   port: number;
@@ -44,7 +44,12 @@ function shellQuote(v: string): string {
   return /^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`;
 }
 
-function toOptions(f: EmulatorFlags): EmulatorOptions {
+/**
+ * `defaults` is the emulator's own DEFAULT_CLIENT, passed in rather than imported: the emulator is loaded
+ * only when this command runs (scripts/bundle.mjs keeps it out of the bundle), and a copy of its redirect URIs
+ * here went stale once (it lacked http://[::1]/callback, issue 16 item 7).
+ */
+function toOptions(f: EmulatorFlags, defaults: EmulatorClient): EmulatorOptions {
   const opts: EmulatorOptions = {
     port: f.port,
     autoApprove: f.autoApprove === true,
@@ -59,10 +64,11 @@ function toOptions(f: EmulatorFlags): EmulatorOptions {
   if (f.approveAs) opts.approveAs = f.approveAs;
   if (f.clientId || f.clientSecret || f.redirectUri.length > 0) {
     opts.clients = [{
-      clientId: f.clientId ?? 'emulator-client-id',
-      clientSecret: f.clientSecret ?? 'emulator-client-secret',
-      redirectUris: [...f.redirectUri, 'http://127.0.0.1/callback', 'http://127.0.0.1:53117/callback', 'http://localhost/callback'],
-      scopes: ['root_readwrite', 'root_readonly', 'manage_webhook'],
+      ...defaults,
+      clientId: f.clientId ?? defaults.clientId,
+      clientSecret: f.clientSecret ?? defaults.clientSecret,
+      redirectUris: [...f.redirectUri, ...defaults.redirectUris],
+      ...(defaults.scopes ? { scopes: [...defaults.scopes] } : {}),
     }];
   }
   return opts;
@@ -96,8 +102,8 @@ Examples:
   $ box-qc emulator --rotation box-grace --items 1000000
   $ box-qc emulator --auto-approve > emu.env &   # then: . <(grep ^export emu.env); box-qc connect --email me@example.com`)
     .action(action<EmulatorFlags>(async (ctx, flags) => {
-      const { startEmulator } = await import('../emulator/index.js');
-      const emu = await startEmulator(toOptions(flags));
+      const { startEmulator, DEFAULT_CLIENT } = await import('../emulator/index.js');
+      const emu = await startEmulator(toOptions(flags, DEFAULT_CLIENT));
       const env = emu.env();
       if (ctx.out.isJson) ctx.out.json({ url: emu.url, env });
       else {

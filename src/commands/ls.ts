@@ -10,7 +10,7 @@ import { FolderNotFoundError, type FolderItem } from '../core/box/client.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../core/box/request.js';
 import { getUser, listUsers } from '../core/store/document.js';
 import { OperationError, UsageError } from '../errors.js';
-import { terminalSafe, fieldSafe } from '../io/terminal-safe.js';
+import { terminalSafe } from '../io/terminal-safe.js';
 import { resolveEmail } from './shared/resolve-email.js';
 
 interface LsOptions {
@@ -47,7 +47,7 @@ async function runLs(ctx: CommandContext, opts: LsOptions, args: string[]): Prom
   const { sessionForCommand } = await import('./shared/http.js');
   const { getValidAccessToken } = await import('../core/session.js');
   const { listFolderPages } = await import('../core/box/client.js');
-  const { keepHeapSmallWhileStreaming } = await import('./shared/heap.js');
+  const { keepHeapSmallWhileStreaming } = await import('../v8-flags.js');
   await keepHeapSmallWhileStreaming();
   const cs = await sessionForCommand(ctx, { fewRequests: false });
   const writer = itemWriter(ctx);
@@ -133,7 +133,8 @@ function itemWriter(ctx: CommandContext): ItemWriter {
   }
   return {
     async write(items) {
-      await out.data(items.map((it) => `${fieldSafe(it.type)}\t${fieldSafe(it.id)}\t${fieldSafe(it.name)}\n`).join(''));
+      // terminalSafe escapes tabs and newlines too: a name cannot break its tab-separated line.
+      await out.data(items.map((it) => `${terminalSafe(it.type)}\t${terminalSafe(it.id)}\t${terminalSafe(it.name)}\n`).join(''));
     },
     async end() {},
   };

@@ -14,7 +14,7 @@ import { listUsers } from '../core/store/document.js';
 import { terminalSafe } from '../io/terminal-safe.js';
 import type { Output } from '../io/output.js';
 import { resolveEmail } from './shared/resolve-email.js';
-import { durationOption } from './token.js';
+import { durationOption } from './shared/duration-option.js';
 
 interface RefreshOptions {
   email?: string;

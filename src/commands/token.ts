@@ -2,21 +2,15 @@
  * `box-qc token`: a valid access token alone on stdout (refreshing through the one protocol if needed), for
  * `curl -H "Authorization: Bearer $(box-qc token)"` and the QC automation. Exit 4 when reconnect is needed.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { ActionFactory, CommandContext } from './context.js';
-import { parseDuration } from '../core/duration.js';
 import { listUsers } from '../core/store/document.js';
+import { durationOption } from './shared/duration-option.js';
 import { resolveEmail } from './shared/resolve-email.js';
 
 interface TokenOptions {
   email?: string;
   minValid?: number;
-}
-
-export function durationOption(raw: string): number {
-  const ms = parseDuration(raw);
-  if (ms === undefined) throw new InvalidArgumentError('expected a duration such as 90s, 10m, 2h or 7d');
-  return ms;
 }
 
 export function registerToken(program: Command, action: ActionFactory): void {

@@ -5,7 +5,7 @@
 import { MAX_PLAUSIBLE_EXPIRES_IN_S } from './oauth/token-endpoint.js';
 import { parseTimestamp } from './store/format.js';
 import type { StoredUser } from './store/types.js';
-import type { TokenRequest } from './session.js';
+import type { TokenRequest } from './session-types.js';
 
 export const DEFAULT_MIN_VALID_MS = 5 * 60_000;
 /** Clocks of hosts sharing a store may disagree this much without a timestamp counting as "from the future". */

@@ -21,10 +21,13 @@ import { clearInFlight, FencedSaveError, getUser, markNeedsReconnect, setAsideFe
 import type { InFlightOwner } from './store/document.js';
 import { RotationNotSavedError } from './session-save.js';
 import type { ReconnectReason, StoredUser } from './store/types.js';
-import type { Session } from './session.js';
+import type { Session } from './session-types.js';
+
+/** What handling a failed refresh touches of the session: the store, the clock and the two log lines. */
+export type FailureSession = Pick<Session, 'store' | 'now' | 'log' | 'warn'>;
 
 export interface RefreshFailureContext {
-  session: Session;
+  session: FailureSession;
   email: string;
   /** The refresh token we presented. */
   spent: string;
@@ -98,7 +101,7 @@ export function safeDebug(log: { debug(line: string): void }): { debug(line: str
 }
 
 /** A warning for the person (stderr) that can never fail the caller. */
-export function warn(session: Session, line: string): void {
+export function warn(session: Pick<Session, 'log' | 'warn'>, line: string): void {
   try {
     if (session.warn) session.warn(line);
     else session.log.debug(`warning: ${line}`);

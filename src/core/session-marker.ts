@@ -29,7 +29,7 @@ import { DEFAULT_SAVE_BUDGET_MS } from './session-save.js';
 import { getUser } from './store/document.js';
 import { parseTimestamp } from './store/format.js';
 import type { RefreshInFlight, StoredUser } from './store/types.js';
-import type { Session } from './session.js';
+import type { Session } from './session-types.js';
 import { stopSignal } from './session-stop.js';
 
 /** Added to the owner's POST bound and save budget: clock skew between hosts, scheduling. */

@@ -10,7 +10,7 @@
 import { TemporaryError } from '../errors.js';
 import { clearInFlight, markInFlight, type InFlightOwner } from './store/document.js';
 import { formatTimestamp } from './store/format.js';
-import type { Session } from './session.js';
+import type { Session } from './session-types.js';
 import { stopAsked, throwIfStopAsked } from './session-stop.js';
 
 export const MAX_MARKER_WRITE_MS = 2_000;

@@ -18,10 +18,9 @@ import { readFileSync } from 'node:fs';
 import { json, type Reply } from './reply.js';
 import type { RequestContext } from './state.js';
 import { ruleFromJson } from './faults.js';
-import type { Emulator } from './index.js';
+import type { Emulator } from './types.js';
 
 export const CONTROL_PREFIX = '/__emulator/';
-export type EmulatorHandle = Emulator;
 
 function parseJson(body: string): Record<string, unknown> {
   if (body.trim() === '') return {};

@@ -8,73 +8,21 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { createClock, type EmulatorClock } from './clock.js';
-import { applyRuntimeOptions, resolveOptions, type EmulatorOptions, type EmulatorUser, type RuntimeOptions, type ResolvedOptions } from './options.js';
-import { GrantStore, type ChainEvent } from './grants.js';
-import { FaultSet, type FaultRule } from './faults.js';
-import { emptyStats, type EmulatorState, type RequestLogEntry, type Stats } from './state.js';
+import { createClock } from './clock.js';
+import { applyRuntimeOptions, resolveOptions, type EmulatorOptions } from './options.js';
+import { GrantStore } from './grants.js';
+import { FaultSet } from './faults.js';
+import { emptyStats, type EmulatorState } from './state.js';
 import { handleRequest, type ServerHooks } from './server.js';
-import { decide, type PendingAuthorization } from './oauth-routes.js';
+import { decide } from './oauth-routes.js';
+import type { Emulator } from './types.js';
 
 export type { EmulatorOptions, EmulatorClient, EmulatorUser, RotationMode, RuntimeOptions } from './options.js';
 export { DEFAULT_CLIENT, DEFAULT_USERS } from './options.js';
 export type { FaultRule, FaultAction } from './faults.js';
 export type { ChainEvent } from './grants.js';
-export type { Stats, RequestLogEntry } from './state.js';
 export type { EmulatorClock } from './clock.js';
-export type { PendingAuthorization } from './oauth-routes.js';
-
-export interface MintRequest {
-  login: string;
-  clientId?: string | undefined;
-}
-
-export interface MintResult {
-  access_token: string;
-  refresh_token: string;
-  expires_in: number;
-  user: EmulatorUser;
-}
-
-export interface ChainCheck {
-  login: string;
-  /** True when every refresh token presented was the latest one issued for its grant. */
-  ok: boolean;
-  refreshes: number;
-  committed: number;
-  stale: ChainEvent[];
-}
-
-export interface Emulator {
-  /** Base URL, e.g. http://127.0.0.1:41234 (serves /api/oauth2/authorize, /oauth2/*, /2.0/*). */
-  readonly url: string;
-  readonly authorizeUrl: string;
-  readonly apiBaseUrl: string;
-  readonly port: number;
-  readonly clock: EmulatorClock;
-  readonly faults: { add(rule: FaultRule): void; clear(): void; list(): Array<FaultRule & { used: number }> };
-  /** Every request except the control API, in order. Tests may read it; never print tokens from it (it has none). */
-  readonly requests: RequestLogEntry[];
-  options(): ResolvedOptions;
-  /** BOX_* variables that point box-qc at this emulator (default client), plus `extra`. */
-  env(extra?: Record<string, string>): Record<string, string>;
-  setOptions(partial: RuntimeOptions): void;
-  stats(): Stats;
-  resetStats(): void;
-  chains(login?: string): Record<string, ChainEvent[]>;
-  chainCheck(login: string): ChainCheck;
-  isLive(token: string): boolean;
-  /** The newest pair issued to a user (their most recent grant), e.g. to check a store holds the latest. */
-  latestTokens(login: string): { access_token: string; refresh_token: string; generation: number; grantId: number } | undefined;
-  /** A connected user's token pair without a browser (a fresh grant for the default client). */
-  mint(req: MintRequest): MintResult;
-  /** Authorizations waiting on the consent page. */
-  pending(): PendingAuthorization[];
-  /** Answers a pending consent (the latest when id is omitted) and returns the redirect URL Box would send. */
-  approve(id?: string, login?: string): string | undefined;
-  deny(id?: string): string | undefined;
-  close(): Promise<void>;
-}
+export type { ChainCheck, Emulator, MintRequest, MintResult, PendingAuthorization, RequestLogEntry, Stats } from './types.js';
 
 function listen(server: Server, port: number): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -9,18 +9,8 @@ import type { TokenRecord } from './grants.js';
 import type { RequestContext, EmulatorState } from './state.js';
 import { matchRedirectUri } from './redirect-match.js';
 import { consentPage, errorPage } from './pages.js';
+import type { PendingAuthorization } from './types.js';
 
-export interface PendingAuthorization {
-  id: string;
-  clientId: string;
-  /** As sent; undefined when the client has one registered URI and sent none. */
-  redirectUriParam: string | undefined;
-  redirectUri: string;
-  state: string | undefined;
-  scope: string;
-  codeChallenge: string | undefined;
-  codeChallengeMethod: string;
-}
 
 const DENIED = 'The user denied access to your application';
 const BAD_CLIENT = 'The client credentials are invalid';

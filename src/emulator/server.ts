@@ -10,14 +10,14 @@ import type { FaultRule } from './faults.js';
 import { handleAuthorize, handleDecision, handleRevoke, handleToken } from './oauth-routes.js';
 import { authenticate, handleFolderItems, handleUsersMe } from './api-routes.js';
 import { handleControl, CONTROL_PREFIX } from './control.js';
-import type { EmulatorHandle } from './control.js';
+import type { Emulator } from './types.js';
 
 const MAX_BODY = 1024 * 1024;
 
 export interface ServerHooks {
   /** Timers and sockets to clean up on close(). */
   timers: Set<NodeJS.Timeout>;
-  handle: () => EmulatorHandle;
+  handle: () => Emulator;
 }
 
 function routeKey(method: string, path: string): string {

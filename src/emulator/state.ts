@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { EmulatorClock } from './clock.js';
 import type { ResolvedOptions } from './options.js';
 import type { ChainEvent, GrantStore } from './grants.js';
-import type { PendingAuthorization } from './oauth-routes.js';
+import type { PendingAuthorization, RequestLogEntry, Stats } from './types.js';
 import type { FaultSet } from './faults.js';
 
 export interface RequestContext {
@@ -21,27 +21,6 @@ export interface RequestContext {
   route: string;
   /** Set by the refresh handler so the fault layer can record whether the answer reached the client. */
   chainEvent?: ChainEvent | undefined;
-}
-
-export interface RequestLogEntry {
-  time: number;
-  method: string;
-  /** Path without the query string (the authorize query carries state and PKCE values). */
-  path: string;
-  route: string;
-  grantType: string | undefined;
-  /** 0 when the connection was dropped without an answer. */
-  status: number;
-  requestId: string;
-  fault?: string;
-}
-
-export interface Stats {
-  total: number;
-  byRoute: Record<string, number>;
-  byGrantType: Record<string, number>;
-  byStatus: Record<string, number>;
-  faultsApplied: number;
 }
 
 export interface EmulatorState {

@@ -38,10 +38,6 @@ export interface Spinner {
 export interface Output {
   readonly mode: OutputMode;
   readonly isJson: boolean;
-  /** Colour on stderr (messages). */
-  readonly color: boolean;
-  /** Colour on stdout (data tables). */
-  readonly dataColor: boolean;
   /** stdout is a terminal (aligned columns rather than tab-separated lines). */
   readonly stdoutIsTTY: boolean;
   /** stderr is an interactive terminal (spinners, progress). */
@@ -63,6 +59,7 @@ export interface Output {
   readonly stdoutGone: boolean;
   /** A spinner on an interactive stderr; a no-op elsewhere (and under --json or CI). */
   spinner(text: string): Promise<Spinner>;
+  /** Colours for stderr lines: identity functions unless colour is on there. */
   paint: Painter;
 }
 
@@ -149,8 +146,6 @@ export function createOutput(opts: OutputOptions): Output {
   return {
     mode,
     isJson,
-    color,
-    dataColor,
     stdoutIsTTY: opts.stdout.isTTY === true,
     interactive,
     debugEnabled,

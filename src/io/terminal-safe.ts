@@ -18,11 +18,6 @@ export function terminalSafe(text: string): string {
   });
 }
 
-/** Tabs and newlines would break tab-separated output even when harmless on a terminal. */
-export function fieldSafe(text: string): string {
-  return terminalSafe(text);
-}
-
 /**
  * The colour codes our own painter (kleur: bold, dim, red, green, yellow, cyan) emits. Only these survive
  * terminalText, and only where colour is on: anything else that starts with ESC is escaped, so a string that

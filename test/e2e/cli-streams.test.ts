@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Script } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, cleanEnv, describeResult, type CliResult } from '../helpers/run-cli.js';
+import { assertDistFresh } from '../helpers/dist-fresh.js';
 import { userRecord, writeStore } from './connect-helpers.js';
 
 let dir: string;
@@ -23,6 +24,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs node with args; stdout as given ('pipe' is collected), stderr collected. */
 function node(args: string[], stdout: 'pipe' | 'ignore' | number, opts: { closeStdout?: boolean } = {}) {
+  assertDistFresh();
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', stdout, 'pipe'] });
   let out = '';
   let err = '';

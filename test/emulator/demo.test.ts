@@ -3,10 +3,12 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { describeResult, type CliResult } from '../helpers/run-cli.js';
+import { assertDistFresh } from '../helpers/dist-fresh.js';
 
 const DEMO = fileURLToPath(new URL('../../scripts/demo.js', import.meta.url));
 
 function runDemo(): Promise<CliResult> {
+  assertDistFresh();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [DEMO], { env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

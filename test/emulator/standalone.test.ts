@@ -23,6 +23,27 @@ describe('box-qc emulator', () => {
     expect(r.stderr).toContain('Box emulator stopped.');
   });
 
+  it.each([
+    ['no client flags', []],
+    ['--client-id, --client-secret and --redirect-uri', ['--client-id', 'my-app', '--client-secret', 'my-secret', '--redirect-uri', 'http://127.0.0.1:7000/cb']],
+  ])('registers the emulator\'s default redirect URIs, http://[::1]/callback included, with %s', async (_name, flags) => {
+    const emu = await startStandalone(['--auto-approve', ...flags]);
+    try {
+      const clientId = flags.length > 0 ? 'my-app' : 'emulator-client-id';
+      const authorize = (redirectUri: string) =>
+        fetch(`${emu.url}/api/oauth2/authorize?response_type=code&client_id=${clientId}&redirect_uri=${encodeURIComponent(redirectUri)}`, { redirect: 'manual' });
+      for (const uri of ['http://[::1]:9/callback', 'http://127.0.0.1:9/callback', 'http://localhost:9/callback', ...flags.slice(5)]) {
+        const res = await authorize(uri);
+        expect(res.status, uri).toBe(302);
+        expect(res.headers.get('location'), uri).toMatch(/[?&]code=/);
+      }
+      expect((await authorize('http://127.0.0.1:9/elsewhere')).status).not.toBe(302);
+    } finally {
+      emu.child.kill('SIGINT');
+      await emu.done;
+    }
+  });
+
   it('rejects an unknown rotation mode with exit 2', async () => {
     const r = await runCli(['emulator', '--rotation', 'sometimes']);
     expect(r.code, describeResult(r)).toBe(2);

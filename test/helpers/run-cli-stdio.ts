@@ -6,11 +6,13 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { BIN, cleanEnv, type CliResult } from './run-cli.js';
+import { assertDistFresh } from './dist-fresh.js';
 
 /** 'pipe': captured; 'closed': a pipe whose reader exits first (EPIPE); a path: opened for appending. */
 export type Sink = 'pipe' | 'closed' | { path: string };
 
 export function runWithSinks(args: string[], env: Record<string, string>, sinks: { stdout: Sink; stderr: Sink }, timeoutMs = 120_000): Promise<CliResult> {
+  assertDistFresh();
   const opened: number[] = [];
   const stdio = (s: Sink): 'pipe' | number => {
     if (s === 'pipe' || s === 'closed') return 'pipe';

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { assertDistFresh } from './dist-fresh.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/box-qc.js', import.meta.url));
 
@@ -34,6 +35,7 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): Record
 }
 
 export function startCli(args: string[], opts: RunCliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
+  assertDistFresh();
   // `--` as in the bin's shebang: Node would otherwise act on a script argument named --env-file itself.
   const child = spawn(process.execPath, ['--', BIN, ...args], {
     env: cleanEnv(opts.env),

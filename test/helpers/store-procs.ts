@@ -5,11 +5,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { assertDistFresh } from './dist-fresh.js';
 
 export const WORKER = fileURLToPath(new URL('./store-worker.mjs', import.meta.url));
 const DIST_STORE = fileURLToPath(new URL('../../dist/core/store/index.js', import.meta.url));
 
 export function requireBuild(): void {
+  assertDistFresh();
   if (!existsSync(DIST_STORE)) throw new Error(`${DIST_STORE} is missing: run \`npx tsc -p tsconfig.build.json\` first`);
 }
 
@@ -42,6 +44,7 @@ export interface WorkerRun {
 
 /** `prefix` runs the worker through another program, e.g. setpriv to become another user. */
 export function startWorker(args: WorkerArgs, prefix: string[] = []): WorkerRun {
+  assertDistFresh();
   const argv = [...prefix, process.execPath, WORKER, JSON.stringify(args)];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

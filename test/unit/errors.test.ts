@@ -5,7 +5,6 @@ import {
   ConfigError,
   ExitCode,
   InterruptedError,
-  NotImplementedError,
   OperationError,
   ReconnectRequiredError,
   StoreBusyError,
@@ -27,7 +26,6 @@ describe('error classes map to the documented exit codes', () => {
     ['BoxApiError', new BoxApiError('not found', { status: 404 }), 1],
     ['OperationError', new OperationError('E_TIMEOUT', 'timed out'), 1],
     ['InterruptedError', new InterruptedError(), 130],
-    ['NotImplementedError', new NotImplementedError('ls'), 1],
   ])('%s -> exit %i', (_name, err, code) => {
     expect(err.exitCode).toBe(code);
     expect(err.code).toMatch(/^E_[A-Z_]+$/);

@@ -13,13 +13,15 @@ import type { Session } from '../../core/session.js';
 import type { TokenStore } from '../../core/store/types.js';
 import { isPidAlive } from '../../store-host.js';
 import { openStoreForCommand } from './open-store.js';
+import { compileWasmWithBaselineOnly } from '../../v8-flags.js';
 
 export interface HttpOptions {
   timeoutMs?: number;
   /**
    * Only when a proxy is set (requests then go through undici, core/http/request.ts): a few requests, then exit
    * (token, refresh, connect...), so compile undici's WebAssembly parser with V8's baseline compiler only and
-   * do not wait ~100 ms at exit for its optimisation. `ls` parses megabytes and keeps the optimised parser.
+   * do not wait ~100 ms at exit for its optimisation (src/v8-flags.ts). `ls` parses megabytes and keeps the
+   * optimised parser.
    */
   fewRequests?: boolean;
 }
@@ -29,7 +31,7 @@ export async function httpForCommand(ctx: CommandContext, options: HttpOptions =
     env: ctx.deps.env,
     log: { debug: (line) => ctx.out.debug(line) },
     signal: ctx.deps.interrupts.signal,
-    baselineWasmOnly: options.fewRequests ?? true,
+    ...((options.fewRequests ?? true) ? { beforeUndiciLoads: compileWasmWithBaselineOnly } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
   });
 }

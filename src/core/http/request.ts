@@ -52,13 +52,11 @@ export interface HttpContextOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
   /**
-   * The caller owns the process (the CLI): before undici loads, V8 is told to compile WebAssembly with its
-   * baseline compiler only. undici's HTTP parser is WebAssembly, and V8's background optimisation of it took
-   * ~35 MB of memory and delayed every exit by ~100 ms (Node waits for background compile jobs before it
-   * exits), while parsing is a sliver of any run (issue 8: ls peak RSS, lock storm). A process-wide V8 flag,
-   * so never set for library users.
+   * Called once, right before undici is first imported (only runs through a proxy load it). The CLI, which owns
+   * its process, sets a V8 flag there (src/v8-flags.ts compileWasmWithBaselineOnly, why there); core itself
+   * never touches process-wide state, and library users get no hook unless they pass one.
    */
-  baselineWasmOnly?: boolean;
+  beforeUndiciLoads?: () => Promise<void>;
   /**
    * 'node' (default): Node's built-in node:http (core/http/node-transport.ts, why there), except that whenever
    * HTTP_PROXY or HTTPS_PROXY is set undici's EnvHttpProxyAgent is used, the one proxy implementation here.
@@ -100,7 +98,7 @@ export async function createHttpContext(options: HttpContextOptions): Promise<Ht
       httpProxy: envValue(options.env, 'HTTP_PROXY'),
       httpsProxy: envValue(options.env, 'HTTPS_PROXY'),
       noProxy: envValue(options.env, 'NO_PROXY'),
-      baselineWasmOnly: options.baselineWasmOnly === true,
+      ...(options.beforeUndiciLoads ? { beforeUndiciLoads: options.beforeUndiciLoads } : {}),
       ...limits,
     }));
   const ctx: HttpContext = {

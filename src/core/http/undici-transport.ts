@@ -16,14 +16,14 @@ export interface UndiciPoolOptions {
   noProxy: string;
   connectTimeoutMs: number;
   maxResponseBytes: number;
-  /** See HttpContextOptions.baselineWasmOnly. */
-  baselineWasmOnly: boolean;
+  /** See HttpContextOptions.beforeUndiciLoads. */
+  beforeUndiciLoads?: () => Promise<void>;
 }
 
 export function createUndiciPool(options: UndiciPoolOptions): HttpPool {
   let created: Promise<Dispatcher> | undefined;
   const dispatcher = (): Promise<Dispatcher> => {
-    created ??= (options.baselineWasmOnly ? import('node:v8').then((v8) => v8.setFlagsFromString('--liftoff-only')) : Promise.resolve())
+    created ??= (options.beforeUndiciLoads ? options.beforeUndiciLoads() : Promise.resolve())
       .then(() => import('undici'))
       .then(({ EnvHttpProxyAgent }) => new EnvHttpProxyAgent({
         httpProxy: options.httpProxy,

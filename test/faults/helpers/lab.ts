@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_CLIENT, startEmulator, type Emulator, type EmulatorOptions } from '../../../src/emulator/index.js';
 import { cleanEnv, type CliResult } from '../../helpers/run-cli.js';
 import { seedStore } from '../../helpers/seed-store.js';
+import { assertDistFresh } from '../../helpers/dist-fresh.js';
 import { startTokenProxy, type TokenProxy } from './token-proxy.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -116,6 +117,8 @@ export async function startFaultLab(options: EmulatorOptions & { rootDir?: strin
   };
 
   const start = (args: string[], opts: StartOptions = {}): Started => {
+    // A soak's own copy of dist/ (BOX_QC_FAULTS_DIST) is meant to outlive src/ edits: only the repository's is checked.
+    if (!process.env.BOX_QC_FAULTS_DIST) assertDistFresh();
     const nodeArgv = [process.execPath, opts.script ?? MAIN, ...args];
     let argv = [...(opts.wrap ?? []), ...nodeArgv];
     if (opts.shellPrefix !== undefined) {

@@ -10,10 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { assertDistFresh } from '../../helpers/dist-fresh.js';
 
 const MODULE = fileURLToPath(new URL('../../../dist/process-signals.js', import.meta.url));
 
 function runScript(body: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  assertDistFresh();
   const script = `import { installProcessInterrupts } from ${JSON.stringify(MODULE)};\nimport { writeFileSync } from 'node:fs';\n` +
     `const sleep = (ms) => new Promise((r) => setTimeout(r, ms));\n${body}`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { assertDistFresh } from '../../helpers/dist-fresh.js';
 
 const MODULE = fileURLToPath(new URL('../../../dist/process-signals.js', import.meta.url));
 
@@ -23,6 +24,7 @@ describe.skipIf(process.platform === 'win32')('stopRequested', () => {
       seen.push(String(it.signal.aborted));
       process.stdout.write(seen.join(' '));
       process.exit(0);`;
+    assertDistFresh();
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -21,67 +21,9 @@ import { LOCK_MAX_BYTES, checkLockStat, unsafeLock } from './lock-checks.js';
 import { readBootId, readPidNamespace, readProcStat } from './proc-info.js';
 import { UnreadableWatch, isStale, otherNamespace } from './lock-stale.js';
 import { takeReapMutex } from './reap-mutex.js';
-import type { LockWaitInfo } from '../types.js';
+import type { AcquireOptions, HeldLock, LockHost, LockOwner, PreparedLock, SeenLock } from './lock-types.js';
 
-export interface LockHost {
-  pid: number;
-  hostname: string;
-  /** process.kill(pid, 0): true unless ESRCH. Injected: core does not touch `process`. */
-  isPidAlive(pid: number): boolean;
-}
-
-export interface LockOwner {
-  pid: number;
-  host: string;
-  bootId?: string | undefined;
-  procStart?: string | undefined;
-  /** readlink /proc/self/ns/pid of the holder; absent in locks of older box-qc versions. */
-  pidNs?: string | undefined;
-  nonce: string;
-}
-
-export interface AcquireOptions {
-  fs: StoreFs;
-  host: LockHost;
-  /** Lock files owned by anyone but this uid or root are refused (issue 15 item 6); undefined skips it. */
-  euid?: number | undefined;
-  /**
-   * A lock file already written (prepareLockFile): acquiring links it into place, which needs no data
-   * blocks, so the lock can be taken on a disk that filled up meanwhile (issue 15 item 4).
-   */
-  prepared?: PreparedLock | undefined;
-  /**
-   * The prepared file is gone (ENOENT, ESTALE): the lock is then created the normal way and this is called
-   * once, so the caller drops that reservation (review-2 finding 3).
-   */
-  onPreparedFailed?: (() => void) | undefined;
-  waitMs: number;
-  signal?: AbortSignal | undefined;
-  onWait?: ((holder: LockWaitInfo) => void) | undefined;
-  /** Wall clock (ms). Not used to judge locks any more: see lock-stale.ts UNREADABLE_LOCK_STALE_MS. */
-  now(): number;
-  /** Monotonic clock (ms), to age an unreadable lock file; default performance.now (a test hook). */
-  monotonicNow?: (() => number) | undefined;
-}
-
-export interface HeldLock {
-  readonly path: string;
-  readonly nonce: string;
-  release(): Promise<void>;
-}
-
-export interface PreparedLock {
-  /** A file in the lock's folder holding `owner`; stays until the caller removes it. */
-  readonly path: string;
-  readonly owner: LockOwner;
-}
-
-export interface SeenLock {
-  owner: LockOwner | undefined;
-  ino: number;
-  mtimeMs: number;
-  raw: string;
-}
+export type { AcquireOptions, HeldLock, LockHost, LockOwner, PreparedLock, SeenLock } from './lock-types.js';
 
 /** Our own start time never changes: read /proc once per process, not once per lock (issue 8, fan-out). */
 const ownStarts = new Map<number, Promise<string | undefined>>();

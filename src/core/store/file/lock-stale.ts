@@ -3,7 +3,7 @@
  * lock-file.ts); a holder on another host or in another PID namespace is never judged stale (issue 15 review
  * finding 6), and a lock whose content is not readable yet is aged by our own monotonic observation (7b).
  */
-import type { AcquireOptions, LockOwner, SeenLock } from './lock-file.js';
+import type { AcquireOptions, LockOwner, SeenLock } from './lock-types.js';
 import { readProcStat } from './proc-info.js';
 
 /**
