@@ -31,7 +31,7 @@ export function loopbackLookup(hostname: string, options: LookupOptions | number
   if (name === 'localhost') {
     const family = familyOf(opts);
     const all = LOOPBACK.filter((a) => family === 0 || a.family === family).map((a) => ({ ...a }));
-    process.nextTick(() => {
+    queueMicrotask(() => {
       if (typeof opts === 'object' && opts.all) cb(null, all);
       else cb(null, all[0]!.address, all[0]!.family);
     });
@@ -42,7 +42,7 @@ export function loopbackLookup(hostname: string, options: LookupOptions | number
       code: 'ENOTFOUND',
       hostname,
     });
-    process.nextTick(() => cb(err, typeof opts === 'object' && opts.all ? [] : ''));
+    queueMicrotask(() => cb(err, typeof opts === 'object' && opts.all ? [] : ''));
     return;
   }
   // Looked up at call time, not bound at import: tests (and diagnostics tools) may wrap dns.lookup.

@@ -1,5 +1,5 @@
 /**
- * The token store contract shared by every subcommand and by both backends (file now, PostgreSQL later).
+ * The token store contract shared by every subcommand and by both backends (core/store/file/, core/store/postgres/).
  *
  * File format: the QC backend's `box_tokens.json`, version 1 (issue 3). Field names are snake_case because
  * that file is shared with the Python backend. box-qc's own bookkeeping fields sit beside the backend's and
