@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeResult } from '../helpers/run-cli.js';
 import { litter, sleep, startFaultLab, type FaultLab, type Pair } from './helpers/lab.js';
 import { emptyRow, recordRow, rowOk, type LedgerRow } from './helpers/ledger.js';
-import { judgeUsers, readStoreState } from './helpers/store-check.js';
+import { readStoreState } from './helpers/store-check.js';
 import { fillDisk, mountTmpfs, tmpfsUnavailable, unmount } from './helpers/tmpfs.js';
 
 const EMAIL = 'alice@example.com';

@@ -23,7 +23,10 @@ function familyOf(options: LookupOptions | number | undefined): number {
   return 0;
 }
 
-/** Same signature as dns.lookup (net.connect's `lookup` option); the answer is always asynchronous. */
+/**
+ * Same signature as dns.lookup (net.connect's `lookup` option); the answer is always asynchronous (a microtask:
+ * core/ does not touch `process`, and net only needs the callback not to run inside the call).
+ */
 export function loopbackLookup(hostname: string, options: LookupOptions | number | LookupCallback, callback?: LookupCallback): void {
   const cb = (typeof options === 'function' ? options : callback) as LookupCallback;
   const opts = typeof options === 'function' ? {} : options;
@@ -31,7 +34,7 @@ export function loopbackLookup(hostname: string, options: LookupOptions | number
   if (name === 'localhost') {
     const family = familyOf(opts);
     const all = LOOPBACK.filter((a) => family === 0 || a.family === family).map((a) => ({ ...a }));
-    process.nextTick(() => {
+    queueMicrotask(() => {
       if (typeof opts === 'object' && opts.all) cb(null, all);
       else cb(null, all[0]!.address, all[0]!.family);
     });
@@ -42,7 +45,7 @@ export function loopbackLookup(hostname: string, options: LookupOptions | number
       code: 'ENOTFOUND',
       hostname,
     });
-    process.nextTick(() => cb(err, typeof opts === 'object' && opts.all ? [] : ''));
+    queueMicrotask(() => cb(err, typeof opts === 'object' && opts.all ? [] : ''));
     return;
   }
   // Looked up at call time, not bound at import: tests (and diagnostics tools) may wrap dns.lookup.
