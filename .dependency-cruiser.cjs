@@ -29,7 +29,10 @@ module.exports = {
       severity: 'error',
       comment: 'commander, kleur and ora belong to the CLI side; core/ returns typed results for it to render.',
       from: { path: '^src/core/' },
-      to: { path: '^(commander|kleur|ora)($|/)', dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'] },
+      to: {
+        path: '^(commander|kleur|ora)($|/)',
+        dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'],
+      },
     },
     {
       name: 'core-no-process',

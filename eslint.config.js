@@ -3,13 +3,15 @@
 // check: cycles, io/, emulator/). Formatting is Prettier's job, so no stylistic rules here.
 import js from '@eslint/js';
 import globals from 'globals';
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 // STYLE.md, "The dependency rule": core/ gets clock, environment, output and HTTP as arguments, so it imports
 // nothing of the CLI side and never reaches for the process.
-const coreMessage = 'core/ knows nothing of the terminal or the process: take it as an argument (STYLE.md, the dependency rule)';
+const coreMessage =
+  'core/ knows nothing of the terminal or the process: take it as an argument (STYLE.md, the dependency rule)';
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ['dist/', 'coverage/', 'node_modules/'] },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   js.configs.recommended,
@@ -23,7 +25,10 @@ export default tseslint.config(
     files: ['**/*.ts'],
     extends: [tseslint.configs.strictTypeChecked],
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['vitest.faults.config.ts'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['vitest.faults.config.ts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       // strictTypeChecked rules left out, and why:
@@ -55,7 +60,10 @@ export default tseslint.config(
       // Kept, allowing `unknown`/`any`: a caught error or an AbortSignal's reason is passed on as it is, so the
       // caller sees what actually failed; wrapping it would change that.
       '@typescript-eslint/only-throw-error': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
-      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
+      '@typescript-eslint/prefer-promise-reject-errors': [
+        'error',
+        { allowThrowingAny: true, allowThrowingUnknown: true },
+      ],
       // - no-confusing-void-expression: `return send(res, page)` inside a void function is the house's early
       //   exit, and `(d) => (out += d)` style shorthands are everywhere in the tests.
       '@typescript-eslint/no-confusing-void-expression': 'off',
@@ -77,7 +85,10 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: ['commander', 'kleur', 'ora', 'process', 'node:process'].map((name) => ({ name, message: coreMessage })),
+          paths: ['commander', 'kleur', 'ora', 'process', 'node:process'].map((name) => ({
+            name,
+            message: coreMessage,
+          })),
           patterns: [
             { regex: '^(\\.\\./)+(io|commands)/', message: coreMessage },
             { regex: '^(\\.\\./)+(cli|main)\\.js$', message: coreMessage },
