@@ -29,10 +29,8 @@ module.exports = {
       severity: 'error',
       comment: 'commander, kleur and ora belong to the CLI side; core/ returns typed results for it to render.',
       from: { path: '^src/core/' },
-      to: {
-        path: '^(commander|kleur|ora)($|/)',
-        dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'],
-      },
+      // Matched on the resolved path (node_modules/kleur/...) and, should it not resolve, on the name.
+      to: { path: ['(^|/)node_modules/(commander|kleur|ora)/', '^(commander|kleur|ora)($|/)'] },
     },
     {
       name: 'core-no-process',
@@ -90,7 +88,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(dist|coverage|node_modules)/' },
+    // Not node_modules: excluding it would hide the very imports the core rule forbids (doNotFollow is enough).
+    exclude: { path: '^(dist|coverage)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: {
