@@ -59,11 +59,7 @@ if (rewritten < 10) throw new Error(`bundle: expected to make the node:* require
 // from a code cache (the cached script loses its dynamic-import callback: "A dynamic import callback was not
 // specified"), and the vm option that would supply one prints an ExperimentalWarning. So bin/box-qc.js passes
 // in its own import(), which Node compiled normally; run without it (node dist/cli/main.cjs), plain import().
-let imports = 0;
-lazy = lazy.replace(/\bimport\(("[^"]+")\)/g, (_, id) => {
-  imports += 1;
-  return `__boxQcImport(${id})`;
-});
+lazy = lazy.replace(/\bimport\(("[^"]+")\)/g, (_, id) => `__boxQcImport(${id})`);
 const externals = ['undici', 'jose', 'open', 'ora', 'pg', '../emulator/index.js'];
 for (const id of externals) {
   if (!lazy.includes(`__boxQcImport(${JSON.stringify(id)})`)) throw new Error(`bundle: no import("${id}") found to route through bin/box-qc.js`);

@@ -9,7 +9,7 @@ import { applyEnvFile, readEnvFile } from './env-file.js';
 import { redactUsageMessage } from './usage-message.js';
 import type { Deps } from './deps.js';
 import { BoxQcError, ConfigError, ExitCode, InterruptedError } from './errors.js';
-import { openOutput, type Output } from './io/output.js';
+import { openOutput } from './io/output.js';
 import { renderError, errorToJson } from './io/render-error.js';
 import { dataText, terminalText } from './io/terminal-safe.js';
 import { VERSION } from './version.js';
@@ -63,8 +63,8 @@ Examples:
     // commander passes (...positionals, options, command)
     const cmd = args[args.length - 1] as Command;
     const opts = args[args.length - 2] as Record<string, unknown>;
-    const positionals = args.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a : a === undefined ? [] : [a])) as string[];
-    const globals = cmd.optsWithGlobals() as GlobalOptions;
+    const positionals = args.slice(0, -2).flatMap((a): unknown[] => (Array.isArray(a) ? a : a === undefined ? [] : [a])) as string[];
+    const globals = cmd.optsWithGlobals<GlobalOptions>();
     const out = await openOutput({
       stdout: deps.stdout,
       stderr: deps.stderr,

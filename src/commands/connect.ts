@@ -77,7 +77,7 @@ async function runConnect(ctx: CommandContext, opts: ConnectOptions): Promise<vo
   };
   const core = await import('../core/connect/connect.js');
   const { openStoreForCommand } = await import('./shared/open-store.js');
-  const store = await openStoreForCommand(ctx);
+  const store = openStoreForCommand(ctx);
   // A corrupt or unwritable store stops every flow before anything reaches Box or the browser (issue 3):
   // a grant whose tokens could not be saved would be a live, orphaned grant.
   await store.read();

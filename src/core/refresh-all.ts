@@ -43,7 +43,7 @@ function outcomeOf(email: string, err: unknown): RefreshOutcome {
 }
 
 export async function refreshMany(session: Session, emails: readonly string[], options: RefreshManyOptions): Promise<RefreshOutcome[]> {
-  const outcomes: RefreshOutcome[] = new Array(emails.length);
+  const outcomes = new Array<RefreshOutcome>(emails.length);
   // Keeping refresh tokens alive is the job here: an answer without an access token is saved, not re-refreshed.
   const request: TokenRequest = { accessTokenNeeded: false };
   if (options.force) request.force = true;
@@ -90,6 +90,7 @@ export async function refreshMany(session: Session, emails: readonly string[], o
   const settled = await Promise.allSettled(Array.from({ length: workers }, worker));
   const crashed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (fatal === undefined && crashed) fatal = crashed.reason;
+  // eslint-disable-next-line @typescript-eslint/only-throw-error -- a worker's failure is passed on exactly as it was thrown
   if (fatal !== undefined) throw fatal;
   return outcomes;
 }

@@ -95,7 +95,7 @@ export async function getValidAccessTokenFrom(
   if (reason === 'interrupted' && mustWaitFor(session, seen.refresh_in_flight, await markerIdentity(session))
     && !refreshReason({ ...seen, refresh_in_flight: undefined }, session.now(), req)) return result(email, seen, false);
   let perStore = inflight.get(session.store);
-  if (!perStore) inflight.set(session.store, (perStore = new Map()));
+  if (!perStore) inflight.set(session.store, (perStore = new Map<string, Promise<AccessTokenResult>>()));
   const pending = perStore.get(email);
   if (pending) return pending;
   const promise = refreshUnderLock(session, email, seen, req).finally(() => perStore.delete(email));

@@ -25,7 +25,7 @@ export function randomToken(length = 32): string {
   let out = '';
   while (out.length < length) {
     for (const byte of randomBytes(length * 2)) {
-      if (byte < 248) out += ALNUM[byte % 62];
+      if (byte < 248) out += ALNUM[byte % 62]!;
       if (out.length === length) break;
     }
   }

@@ -27,8 +27,8 @@ export interface BoundedStats {
 }
 
 /** Wraps stream.write in place (the stream keeps its identity: ora needs the real terminal stream). */
-export function boundWrites<S extends QueueingStream>(stream: S, opts: BoundOptions): BoundedStats {
-  const write = stream.write.bind(stream) as (chunk: string | Uint8Array) => boolean;
+export function boundWrites(stream: QueueingStream, opts: BoundOptions): BoundedStats {
+  const write: (chunk: string | Uint8Array) => boolean = stream.write.bind(stream);
   let pending = 0;
   let total = 0;
   let waiting = false;

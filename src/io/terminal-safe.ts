@@ -5,7 +5,6 @@
  * bidi controls are replaced by a visible escape (`\x1b`, `\u202e`); everything else is kept, non-ASCII
  * letters included.
  */
-// eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/gu;
 
 export function terminalSafe(text: string): string {
@@ -24,7 +23,6 @@ export function terminalSafe(text: string): string {
  * reached a line unfiltered can at worst recolour it, never move the cursor, retitle the window or write the
  * clipboard (OSC 52).
  */
-// eslint-disable-next-line no-control-regex
 const LINE_UNSAFE = /\u001b\[(?:1|2|22|31|32|33|36|39)m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/gu;
 
 /**
@@ -43,7 +41,7 @@ export function terminalText(text: string, keepColor = false): string {
  * in plain text. Raw C0 characters never occur inside JSON strings, so escaping them keeps JSON valid too.
  */
 export function dataText(text: string, keepColor = false): string {
-  return text.replace(LINE_UNSAFE, (m) => (m.length > 1 && keepColor ? m : [...m].map(unicodeEscape).join('')));
+  return text.replace(LINE_UNSAFE, (m) => (m.length > 1 && keepColor ? m : Array.from(m, unicodeEscape).join('')));
 }
 
 function unicodeEscape(ch: string): string {

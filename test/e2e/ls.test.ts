@@ -45,7 +45,6 @@ describe('ls', () => {
     for (const args of [['ls'], ['ls', '--json']]) {
       const r = await lab.cli(args);
       expect(r.code, describeResult(r)).toBe(0);
-      // eslint-disable-next-line no-control-regex
       expect(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(r.stdout)).toBe(false);
     }
     const text = await lab.cli(['ls']);

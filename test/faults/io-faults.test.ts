@@ -17,7 +17,7 @@ import { describeResult } from '../helpers/run-cli.js';
 import { leftoverWorkFiles } from '../helpers/litter.js';
 import { sleep, startFaultLab, type FaultLab, type Pair } from './helpers/lab.js';
 import { emptyRow, recordRow, rowOk, type LedgerRow } from './helpers/ledger.js';
-import { judgeUsers, readStoreState } from './helpers/store-check.js';
+import { readStoreState } from './helpers/store-check.js';
 import { fillDisk, mountTmpfs, tmpfsUnavailable, unmount } from './helpers/tmpfs.js';
 
 const EMAIL = 'alice@example.com';

@@ -86,7 +86,11 @@ describe.each(['strict', 'box-grace'] as const)('malformed 200s under %s rotatio
         const r = first === 'refresh' ? { ...(await lab.cli(['refresh', '--email', EMAIL, '--force'])), printed: '' } : await token(lab);
         const u = await stored(lab);
         const live = lab.emu.isLive(u.refresh_token);
-        if (!live) row.lost += 1, row.unexplained += 1, (row.lostWhy.silent = (row.lostWhy.silent ?? 0) + 1);
+        if (!live) {
+          row.lost += 1;
+          row.unexplained += 1;
+          row.lostWhy.silent = (row.lostWhy.silent ?? 0) + 1;
+        }
         expect(check(r.code === 0), describeResult(r)).toBe(true);
         expect(check(/warning:/.test(r.stderr)), describeResult(r)).toBe(true);
         expect(live).toBe(true);

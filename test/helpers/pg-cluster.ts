@@ -146,7 +146,10 @@ export async function startPgCluster(): Promise<PgCluster> {
   const root = mkdtempSync(join(tmpdir(), 'boxqc-pg-'));
   const data = join(root, 'data');
   mkdirSync(data, { mode: 0o700 });
-  if (bin.uid !== undefined) chownSync(root, bin.uid, bin.gid!), chownSync(data, bin.uid, bin.gid!);
+  if (bin.uid !== undefined) {
+    chownSync(root, bin.uid, bin.gid!);
+    chownSync(data, bin.uid, bin.gid!);
+  }
   run(bin, [join(bin.bindir, 'initdb'), '-D', data, '-U', 'boxqc', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--no-locale']);
   writeFileSync(join(data, 'pg_hba.conf'), [
     'local all all trust',

@@ -44,9 +44,9 @@ export function startCli(args: string[], opts: RunCliOptions = {}): { child: Chi
   });
   let stdout = '';
   let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  if (opts.input !== undefined) child.stdin!.end(opts.input);
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  if (opts.input !== undefined) child.stdin.end(opts.input);
   const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
   const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);

@@ -50,11 +50,11 @@ export function startWorker(args: WorkerArgs, prefix: string[] = []): WorkerRun 
   let stdout = '';
   let stderr = '';
   const waiters: Array<{ line: string; resolve(): void }> = [];
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
     stdout += d;
     for (const w of waiters) if (stdout.split('\n').includes(w.line)) w.resolve();
   });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const done = new Promise<WorkerResult>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));

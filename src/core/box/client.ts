@@ -31,6 +31,7 @@ export async function getCurrentUser(opts: BoxClientOptions, accessToken: string
 export type FolderItemType = 'folder' | 'file' | 'web_link';
 
 export interface FolderItem {
+  // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- names the kinds Box documents while admitting the ones it may add
   type: FolderItemType | string;
   id: string;
   name: string;

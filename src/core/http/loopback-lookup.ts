@@ -23,7 +23,10 @@ function familyOf(options: LookupOptions | number | undefined): number {
   return 0;
 }
 
-/** Same signature as dns.lookup (net.connect's `lookup` option); the answer is always asynchronous. */
+/**
+ * Same signature as dns.lookup (net.connect's `lookup` option); the answer is always asynchronous (a microtask:
+ * core/ does not touch `process`, and net only needs the callback not to run inside the call).
+ */
 export function loopbackLookup(hostname: string, options: LookupOptions | number | LookupCallback, callback?: LookupCallback): void {
   const cb = (typeof options === 'function' ? options : callback) as LookupCallback;
   const opts = typeof options === 'function' ? {} : options;

@@ -15,7 +15,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { BoxApiError, OperationError } from '../../errors.js';
 import { VERSION } from '../../version.js';
 import { isPoolClosed, withGracefulClose } from './close.js';
-import { startDeadline, type RequestProgress } from './deadline.js';
+import { startDeadline } from './deadline.js';
 import { networkError } from './network-error.js';
 import type { HttpPool, PoolResponse } from './pool.js';
 

@@ -44,7 +44,7 @@ export class UpdateQueue {
 
   enqueue<T>(mutate: (doc: StoreDocument) => T, options: LockOptions | undefined): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ mutate, resolve: resolve as (v: unknown) => void, reject, options });
+      this.pending.push({ mutate, resolve, reject, options });
       this.kick();
     });
   }
@@ -119,7 +119,7 @@ export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown
  */
 export function applyBatch(doc: StoreDocument, batch: PendingUpdate[], rules: StoreRules = { location: '', jsonb: false }): { doc: StoreDocument; outcomes: Outcome[] } {
   const base = Object.isFrozen(doc) ? doc : deepFreeze(copyDocument(doc));
-  const outcomes: Outcome[] = new Array(batch.length);
+  const outcomes = new Array<Outcome>(batch.length);
   const skip = new Set<number>();
   for (;;) {
     const users = { ...base.users };

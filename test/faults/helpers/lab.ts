@@ -130,8 +130,8 @@ export async function startFaultLab(options: EmulatorOptions & { rootDir?: strin
     const what = args.join(' ');
     let stdout = '';
     let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     if (child.pid) {
       const pid = child.pid;
       setTimeout(() => void sampleCmdlines(pid, what), 40).unref();

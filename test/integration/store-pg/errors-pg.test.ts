@@ -99,7 +99,7 @@ describe.skipIf(skip)('PostgreSQL store errors and redaction', () => {
   });
 
   it('a missing database exits 2; store init on a file store is a usage error', async () => {
-    const r = await cli(['store', 'init', `${cluster().url('no_such_db')}`]);
+    const r = await cli(['store', 'init', cluster().url('no_such_db')]);
     expect(r.code, describeResult(r)).toBe(2);
     expect(r.stderr).toContain('the database does not exist');
     const file = await cli(['store', 'init'], { BOX_QC_STORE: '/tmp/whatever/tokens.json' });

@@ -67,13 +67,22 @@ async function startRelay(port: number): Promise<{ port: number; silenceLast(): 
       silenced.push(pair);
     },
     cutSilenced() {
-      for (const [a, b] of silenced.splice(0)) a.destroy(), b.destroy();
+      for (const [a, b] of silenced.splice(0)) {
+        a.destroy();
+        b.destroy();
+      }
     },
     cutAll() {
-      for (const [a, b] of [...pairs.splice(0), ...silenced.splice(0)]) a.destroy(), b.destroy();
+      for (const [a, b] of [...pairs.splice(0), ...silenced.splice(0)]) {
+        a.destroy();
+        b.destroy();
+      }
     },
     async close() {
-      for (const [a, b] of [...pairs, ...silenced]) a.destroy(), b.destroy();
+      for (const [a, b] of [...pairs, ...silenced]) {
+        a.destroy();
+        b.destroy();
+      }
       await new Promise((r) => server.close(r));
     },
   };

@@ -61,7 +61,7 @@ async function setup(budgetMs: number) {
   // Box answers 600 ms after the request arrives; the test takes the database away meanwhile.
   const k = await sessionKit(undefined, [(req, res) => void setTimeout(() => json(200, GOOD(2))(req, res), 600)], cleanups, {
     store, now: () => Date.now(), saveBudgetMs: budgetMs,
-  } as never);
+  });
   const untilPost = async () => {
     while (k.server.requests.length === 0) await sleep(5);
   };

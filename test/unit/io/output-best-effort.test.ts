@@ -51,7 +51,7 @@ describe('output is best-effort (issue 15 item 1)', () => {
 
   it('data() resolves when a back-pressured stream dies instead of draining', async () => {
     const s = Object.assign(new EventEmitter(), { isTTY: false, write: () => false });
-    const out = createOutput({ stdout: s as unknown as OutStream, stderr: new CaptureStream(), env: {} });
+    const out = createOutput({ stdout: s, stderr: new CaptureStream(), env: {} });
     const p = out.data('x'.repeat(10));
     s.emit('close');
     await expect(p).resolves.toBeUndefined();
@@ -124,7 +124,7 @@ describe('every line is terminal-safe, centrally (issue 15 item 7)', () => {
   it('a stack trace under --debug carries no raw control characters, each line prefixed', () => {
     const stderr = new CaptureStream(false);
     const out = createOutput({ stdout: new CaptureStream(), stderr, env: {}, debug: true });
-    renderError(new BoxApiError(`token endpoint: ${OSC52}${CSI}`, { status: 400 } as never), out);
+    renderError(new BoxApiError(`token endpoint: ${OSC52}${CSI}`, { status: 400 }), out);
     expect(stderr.text).not.toMatch(/[\u001b\u0007]/u);
     for (const l of stderr.text.trimEnd().split('\n').slice(1)) expect(l).toMatch(/^(debug: |hint: |rerun)/);
   });

@@ -67,7 +67,7 @@ describe('output modes', () => {
     [false, { FORCE_COLOR: '1' }, false, false],
     [true, { TERM: 'dumb' }, undefined, false],
   ])('colour: tty=%s env=%j --no-color=%s -> %s', (isTTY, env, flag, expected) => {
-    expect(decideColor(new CaptureStream(isTTY), env, flag as boolean | undefined)).toBe(expected);
+    expect(decideColor(new CaptureStream(isTTY), env, flag)).toBe(expected);
   });
 });
 

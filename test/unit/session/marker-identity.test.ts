@@ -49,8 +49,7 @@ describe('the in-flight marker names its owner process exactly (REVIEW-2 #5)', (
 
   it('the marker written before the POST carries the nonce, the PID namespace and the owner bound', async () => {
     let seen: RefreshInFlight | undefined;
-    let kit: Awaited<ReturnType<typeof sessionKit>> | undefined;
-    kit = await sessionKit(user(), () => (req, res) => {
+    const kit: Awaited<ReturnType<typeof sessionKit>> | undefined = await sessionKit(user(), () => (req, res) => {
       seen = kit!.store.doc.users[EMAIL]!.refresh_in_flight;
       pair(2)(req, res);
     }, cleanups, { markerIdentity: ID, saveBudgetMs: 1000 });

@@ -75,8 +75,7 @@ describe('a young in-flight marker of another process (D)', () => {
 
 describe('the fenced save (C)', () => {
   it('never overwrites a record that changed during the POST: E_FENCED exit 75, ours set aside, loud warning', async () => {
-    let kit: Awaited<ReturnType<typeof sessionKit>> | undefined;
-    kit = await sessionKit(user(), () => (req, res) => {
+    const kit: Awaited<ReturnType<typeof sessionKit>> | undefined = await sessionKit(user(), () => (req, res) => {
       // Another process saved a newer pair while our POST was in flight (it held a lock we had lost).
       kit!.store.doc.users[EMAIL] = user({ access_token: 'ATX', refresh_token: 'RTX', generation: 4 });
       pair(2)(req, res);
@@ -92,8 +91,7 @@ describe('the fenced save (C)', () => {
   });
 
   it('a record removed during the POST (disconnect) is not brought back', async () => {
-    let kit: Awaited<ReturnType<typeof sessionKit>> | undefined;
-    kit = await sessionKit(user(), () => (req, res) => {
+    const kit: Awaited<ReturnType<typeof sessionKit>> | undefined = await sessionKit(user(), () => (req, res) => {
       delete kit!.store.doc.users[EMAIL];
       pair(2)(req, res);
     }, cleanups);

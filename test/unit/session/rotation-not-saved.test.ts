@@ -29,7 +29,7 @@ const CLASSES: Array<[string, () => unknown]> = [
 
 /** The store's update fails `times` times right after the marker was written (-1: always). */
 async function failingSave(make: () => unknown, times: number, budgetMs: number) {
-  const k = await sessionKit(user(), [pair(2)], cleanups, { saveBudgetMs: budgetMs } as never);
+  const k = await sessionKit(user(), [pair(2)], cleanups, { saveBudgetMs: budgetMs });
   const update = k.store.update.bind(k.store);
   let calls = 0;
   k.store.update = async (m) => {
@@ -90,7 +90,7 @@ describe('a save whose commit went through but whose answer was lost', () => {
   });
 
   it('the last attempt, committed but unacknowledged when the budget ran out, is found and counts as saved', async () => {
-    const { store, session } = await sessionKit(user(), [pair(2)], cleanups, { saveBudgetMs: 0 } as never);
+    const { store, session } = await sessionKit(user(), [pair(2)], cleanups, { saveBudgetMs: 0 });
     const update = store.update.bind(store);
     let calls = 0;
     store.update = async (m) => {
@@ -105,7 +105,7 @@ describe('a save whose commit went through but whose answer was lost', () => {
 
 describe('one attempt cannot outlast the budget', () => {
   it('a store lock wait longer than the budget is cut at the budget (the store gets a deadline signal)', async () => {
-    const { session, store } = await sessionKit(user(), [pair(2)], cleanups, { saveBudgetMs: 300 } as never);
+    const { session, store } = await sessionKit(user(), [pair(2)], cleanups, { saveBudgetMs: 300 });
     const update = store.update.bind(store);
     let calls = 0;
     store.update = async (m, options) => {

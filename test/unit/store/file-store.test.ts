@@ -155,7 +155,7 @@ describe('file store: durability failures', () => {
           const fh = await fsp.open(p, flags, mode);
           if (p.endsWith('.tmp')) {
             // What write-file-atomic did on a full disk: one write whose byte count is ignored (reliability.md E1).
-            fh.writeFile = (async (data: Buffer) => { await fh.write(data.subarray(0, 10)); }) as typeof fh.writeFile;
+            fh.writeFile = (async (data: Buffer) => { await fh.write(data.subarray(0, 10)); });
           }
           return fh;
         },

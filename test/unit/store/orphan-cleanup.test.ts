@@ -44,7 +44,7 @@ async function tagOf(pid: number, start?: string, ns?: string): Promise<string> 
 
 describe('orphan cleanup by the store writer', () => {
   it('keeps the probe, temp and reservation of a live process, removes those of a dead one', async () => {
-    const { store, path } = makeStore(t.dir);
+    const { store } = makeStore(t.dir);
     await store.update((d) => saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now()));
     const live = await tagOf(await livePid());
     const dead = await tagOf(await deadPid());

@@ -115,5 +115,5 @@ export function withFsOverrides(overrides: Partial<StoreFs> | undefined): StoreF
 }
 
 export function errnoCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+  return typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : undefined;
 }

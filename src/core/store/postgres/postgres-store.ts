@@ -105,7 +105,7 @@ class PostgresStore implements TokenStore {
   private ensureSchema(): Promise<void> {
     this.schema ??= this.withClient(async (c) => {
       await createSchema(c);
-    }).catch((err) => {
+    }).catch((err: unknown) => {
       this.schema = undefined;
       throw err;
     });
