@@ -67,7 +67,8 @@ function libraryConfig(env: Env, store: string | undefined): Config {
 
 /** Through the CLI's opener (core/store/open.ts) with this process's facts: every backend the CLI has. */
 function openConfiguredStore(location: string, options: OpenStoreOptions, env: Env): TokenStore {
-  const base = nodeStoreOptions(env);
+  // An explicit lockWaitMs is the setting in use: BOX_QC_LOCK_WAIT_MS is then not read (nor refused).
+  const base = nodeStoreOptions(options.lockWaitMs === undefined ? env : { ...env, BOX_QC_LOCK_WAIT_MS: undefined });
   return openStoreByLocation(location, {
     ...base,
     lockWaitMs: options.lockWaitMs ?? base.lockWaitMs,
@@ -122,8 +123,14 @@ function lazyCredentials(clientId: string | undefined, clientSecret: string | un
 export async function createSession(options: CreateSessionOptions = {}): Promise<BoxQcSession> {
   const env = options.env ?? process.env;
   const given = typeof options.store === 'object' ? options.store : undefined;
-  // A store object is the store in use, as --store would be: BOX_QC_STORE is then not consulted.
-  const config = libraryConfig(env, typeof options.store === 'string' ? options.store : given?.location);
+  // What the caller passes is the setting in use, as a flag is for the CLI: a store object means BOX_QC_STORE is
+  // not consulted (its location may be anything, or absent), an apiBaseUrl that BOX_API_BASE_URL is not.
+  const configEnv = {
+    ...env,
+    ...(given ? { BOX_QC_STORE: undefined } : {}),
+    ...(options.apiBaseUrl !== undefined ? { BOX_API_BASE_URL: undefined } : {}),
+  };
+  const config = libraryConfig(configEnv, typeof options.store === 'string' ? options.store : undefined);
   const apiBaseUrl = options.apiBaseUrl === undefined
     ? config.apiBaseUrl
     : parseHttpUrl('BOX_API_BASE_URL', options.apiBaseUrl);
