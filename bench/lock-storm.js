@@ -5,9 +5,23 @@
 // Interleaved rounds, medians. The emulator runs in its own process. Target: 1 refresh; within 2x.
 // Usage: node bench/lock-storm.js [rounds=5] [procs=32]
 import { join } from 'node:path';
-import { baseEnv, boxQc, emitResult, fmtMs, median, readStore, startEmulatorProcess, tempDir, userRecord, writeStore } from './lib/common.js';
+import {
+  baseEnv,
+  boxQc,
+  emitResult,
+  fmtMs,
+  median,
+  readStore,
+  startEmulatorProcess,
+  tempDir,
+  userRecord,
+  writeStore,
+} from './lib/common.js';
 
-const [rounds = 5, procs = 32] = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
+const [rounds = 5, procs = 32] = process.argv
+  .slice(2)
+  .filter((a) => /^\d+$/.test(a))
+  .map(Number);
 const EMAIL = 'storm@example.com';
 
 async function burst(args, env) {
@@ -50,11 +64,23 @@ try {
   }
   const v = median(version);
   const t = median(token);
-  Object.assign(result, { versionMs: v, tokenMs: t, ratio: t / v, refreshesPerRound: refreshes, failures, roundsWithDifferentTokens: mismatched, roundsWithDeadToken: dead });
-  console.log(`lock storm (${procs} processes at once, ${rounds} interleaved rounds, medians; target: exactly 1 refresh, within 2x)`);
+  Object.assign(result, {
+    versionMs: v,
+    tokenMs: t,
+    ratio: t / v,
+    refreshesPerRound: refreshes,
+    failures,
+    roundsWithDifferentTokens: mismatched,
+    roundsWithDeadToken: dead,
+  });
+  console.log(
+    `lock storm (${procs} processes at once, ${rounds} interleaved rounds, medians; target: exactly 1 refresh, within 2x)`,
+  );
   console.log(`  ${procs} x box-qc --version               ${fmtMs(v).padStart(9)}`);
   console.log(`  ${procs} x box-qc token (expired user)    ${fmtMs(t).padStart(9)}   ${(t / v).toFixed(2)}x`);
-  console.log(`  refreshes per round: ${refreshes.join(', ')}; failed processes: ${failures}; rounds where tokens differed: ${mismatched}; dead token printed: ${dead}`);
+  console.log(
+    `  refreshes per round: ${refreshes.join(', ')}; failed processes: ${failures}; rounds where tokens differed: ${mismatched}; dead token printed: ${dead}`,
+  );
 } finally {
   await emu.close();
   cleanup();

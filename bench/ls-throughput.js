@@ -6,7 +6,22 @@
 // items. Targets: time <= 1.2x bare; peak RSS < 80 MB and flat across sizes.
 // Usage: node bench/ls-throughput.js [runs=5] [--no-million]
 import { join } from 'node:path';
-import { ROOT, baseEnv, boxQc, check, emitResult, fmtMB, fmtMs, median, ratio, run, startEmulatorProcess, tempDir, userRecord, writeStore } from './lib/common.js';
+import {
+  ROOT,
+  baseEnv,
+  boxQc,
+  check,
+  emitResult,
+  fmtMB,
+  fmtMs,
+  median,
+  ratio,
+  run,
+  startEmulatorProcess,
+  tempDir,
+  userRecord,
+  writeStore,
+} from './lib/common.js';
 
 const runs = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 5);
 const sizes = process.argv.includes('--no-million') ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
@@ -31,11 +46,15 @@ async function withEmulator(items, fn) {
 const result = { name: 'ls-throughput', runs };
 await withEmulator(100_000, async ({ emu, env, token }) => {
   const tool = () => boxQc(['ls', '0', '--email', EMAIL], env, { rss: true }).then((r) => check(r, 'box-qc ls'));
-  const loop = () => run(process.execPath, [bare, emu.url, '0', token], { env, rss: true }).then((r) => check(r, 'bare loop'));
+  const loop = () =>
+    run(process.execPath, [bare, emu.url, '0', token], { env, rss: true }).then((r) => check(r, 'bare loop'));
   // Warm-up (file cache, emulator JIT), and a check that both print the same bytes.
   const [a, b] = [await tool(), await loop()];
   // box-qc escapes control characters in names (terminalSafe): a few percent more bytes than the bare loop.
-  if (a.bytes !== b.bytes) console.log(`  note: output sizes differ: box-qc ${a.bytes} B, bare ${b.bytes} B (box-qc escapes control characters)`);
+  if (a.bytes !== b.bytes)
+    console.log(
+      `  note: output sizes differ: box-qc ${a.bytes} B, bare ${b.bytes} B (box-qc escapes control characters)`,
+    );
   const t = [];
   const l = [];
   for (let i = 0; i < runs; i += 1) {
@@ -53,9 +72,13 @@ await withEmulator(100_000, async ({ emu, env, token }) => {
     bareRssBytes: median(l.map((r) => r.peakRss)),
     outputBytes: a.bytes,
   });
-  console.log(`ls throughput (100,000 items, text to a pipe, ${runs} interleaved runs, medians; target <= 1.2x bare loop)`);
+  console.log(
+    `ls throughput (100,000 items, text to a pipe, ${runs} interleaved runs, medians; target <= 1.2x bare loop)`,
+  );
   console.log(`  bare undici loop          ${fmtMs(lm).padStart(9)}   peak RSS ${fmtMB(result.bareRssBytes)}`);
-  console.log(`  box-qc ls 0               ${fmtMs(tm).padStart(9)}   peak RSS ${fmtMB(result.boxQcRssBytes)}   ${ratio(tm, lm)}`);
+  console.log(
+    `  box-qc ls 0               ${fmtMs(tm).padStart(9)}   peak RSS ${fmtMB(result.boxQcRssBytes)}   ${ratio(tm, lm)}`,
+  );
 });
 
 result.rss = [];
@@ -64,7 +87,9 @@ for (const items of sizes) {
   await withEmulator(items, async ({ env }) => {
     const r = check(await boxQc(['ls', '0', '--email', EMAIL], env, { rss: true }), 'box-qc ls');
     result.rss.push({ items, peakRssBytes: r.peakRss, ms: r.ms, bytes: r.bytes });
-    console.log(`  ${String(items).padStart(9)} items   ${fmtMB(r.peakRss).padStart(9)}   ${fmtMs(r.ms).padStart(9)}   ${(r.bytes / 1e6).toFixed(1)} MB out`);
+    console.log(
+      `  ${String(items).padStart(9)} items   ${fmtMB(r.peakRss).padStart(9)}   ${fmtMs(r.ms).padStart(9)}   ${(r.bytes / 1e6).toFixed(1)} MB out`,
+    );
   });
 }
 emitResult(result);

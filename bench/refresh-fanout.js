@@ -8,9 +8,24 @@
 // Usage: node bench/refresh-fanout.js [users=1000] [subset=100]
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, baseEnv, check, emitResult, fmtMs, mintUsers, readStore, run, startEmulatorProcess, tempDir, writeStore } from './lib/common.js';
+import {
+  BIN,
+  baseEnv,
+  check,
+  emitResult,
+  fmtMs,
+  mintUsers,
+  readStore,
+  run,
+  startEmulatorProcess,
+  tempDir,
+  writeStore,
+} from './lib/common.js';
 
-const [users = 1000, subset = 100] = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
+const [users = 1000, subset = 100] = process.argv
+  .slice(2)
+  .filter((a) => /^\d+$/.test(a))
+  .map(Number);
 const LATENCY_MS = 50;
 const hasStrace = existsSync('/usr/bin/strace') && !process.env.BENCH_NO_STRACE;
 
@@ -31,7 +46,10 @@ try {
   for (const e of emails.slice(0, subset)) subsetStore[e].access_token_expires_at = past;
   writeStore(store, subsetStore);
   await emu.resetStats();
-  const seq = check(await run(process.execPath, [BIN, 'refresh', '--all', '--concurrency', '1'], { env }), 'refresh --concurrency 1');
+  const seq = check(
+    await run(process.execPath, [BIN, 'refresh', '--all', '--concurrency', '1'], { env }),
+    'refresh --concurrency 1',
+  );
   const seqRefreshes = (await emu.stats()).byGrantType.refresh_token ?? 0;
   const perUser = seq.ms / subset;
   const seqEstimate = perUser * users;
@@ -39,11 +57,33 @@ try {
   // Fan-out on the store as the baseline left it (every stored pair live), timed; then once more under
   // strace -f -c to count fsync calls without charging strace to the timed run.
   await emu.resetStats();
-  const fan = check(await run(process.execPath, [BIN, 'refresh', '--all', '--force'], { env }), 'refresh --all --force');
+  const fan = check(
+    await run(process.execPath, [BIN, 'refresh', '--all', '--force'], { env }),
+    'refresh --all --force',
+  );
   const stats = await emu.stats();
   const straceOut = join(dir, 'strace.txt');
   const traced = hasStrace
-    ? check(await run('/usr/bin/strace', ['-f', '-c', '-e', 'trace=fsync,fdatasync,rename', '-o', straceOut, process.execPath, BIN, 'refresh', '--all', '--force'], { env }), 'refresh under strace')
+    ? check(
+        await run(
+          '/usr/bin/strace',
+          [
+            '-f',
+            '-c',
+            '-e',
+            'trace=fsync,fdatasync,rename',
+            '-o',
+            straceOut,
+            process.execPath,
+            BIN,
+            'refresh',
+            '--all',
+            '--force',
+          ],
+          { env },
+        ),
+        'refresh under strace',
+      )
     : undefined;
   const syscalls = hasStrace ? parseStrace(readFileSync(straceOut, 'utf8')) : undefined;
 
@@ -52,7 +92,8 @@ try {
   let live = 0;
   for (const e of emails) {
     const u = doc.users[e];
-    if (u && !u.refresh_in_flight && (await emu.isLive(u.access_token)) && (await emu.isLive(u.refresh_token))) live += 1;
+    if (u && !u.refresh_in_flight && (await emu.isLive(u.access_token)) && (await emu.isLive(u.refresh_token)))
+      live += 1;
   }
   Object.assign(result, {
     sequentialSubsetMs: seq.ms,
@@ -66,11 +107,20 @@ try {
     live,
     syscalls,
   });
-  console.log(`refresh fan-out (${users} users, ${LATENCY_MS} ms token latency, emulator in its own process; target >= 10x and < 5 s)`);
-  console.log(`  one after another: --concurrency 1 on ${subset} of ${users} users: ${fmtMs(seq.ms)} (${seqRefreshes} refreshes), ${perUser.toFixed(1)} ms/user -> ${fmtMs(seqEstimate)} for ${users} (extrapolated)`);
-  console.log(`  refresh --all --force (default concurrency): ${fmtMs(fan.ms)}   ${(seqEstimate / fan.ms).toFixed(1)}x faster`);
+  console.log(
+    `refresh fan-out (${users} users, ${LATENCY_MS} ms token latency, emulator in its own process; target >= 10x and < 5 s)`,
+  );
+  console.log(
+    `  one after another: --concurrency 1 on ${subset} of ${users} users: ${fmtMs(seq.ms)} (${seqRefreshes} refreshes), ${perUser.toFixed(1)} ms/user -> ${fmtMs(seqEstimate)} for ${users} (extrapolated)`,
+  );
+  console.log(
+    `  refresh --all --force (default concurrency): ${fmtMs(fan.ms)}   ${(seqEstimate / fan.ms).toFixed(1)}x faster`,
+  );
   console.log(`  token requests ${result.tokenRequests} (last run), users live afterwards ${live}/${users}`);
-  if (syscalls) console.log(`  second run under strace (${fmtMs(traced.ms)}): fsync ${syscalls.fsync ?? 0}, fdatasync ${syscalls.fdatasync ?? 0}, rename ${syscalls.rename ?? 0} (store commits = renames)`);
+  if (syscalls)
+    console.log(
+      `  second run under strace (${fmtMs(traced.ms)}): fsync ${syscalls.fsync ?? 0}, fdatasync ${syscalls.fdatasync ?? 0}, rename ${syscalls.rename ?? 0} (store commits = renames)`,
+    );
 } finally {
   await emu.close();
   cleanup();

@@ -25,7 +25,9 @@ const benches = [
 
 function runBench(b) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bench', b.file), ...b.args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [join(ROOT, 'bench', b.file), ...b.args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let result;
     let startup = [];
     let buf = '';
@@ -44,7 +46,9 @@ function runBench(b) {
         }
       }
     });
-    child.on('close', (code) => resolve({ code, result: result ?? (b.name === 'startup' ? { name: 'startup', variants: startup } : undefined) }));
+    child.on('close', (code) =>
+      resolve({ code, result: result ?? (b.name === 'startup' ? { name: 'startup', variants: startup } : undefined) }),
+    );
   });
 }
 
@@ -53,8 +57,10 @@ if (!existsSync(BIN) || !existsSync(join(ROOT, 'dist'))) {
   process.exit(2);
 }
 // As test/helpers/dist-fresh.ts: figures for a build older than src/ would be figures for other code.
-const newestSrc = readdirSync(join(ROOT, 'src'), { recursive: true })
-  .reduce((t, f) => Math.max(t, statSync(join(ROOT, 'src', f)).mtimeMs), 0);
+const newestSrc = readdirSync(join(ROOT, 'src'), { recursive: true }).reduce(
+  (t, f) => Math.max(t, statSync(join(ROOT, 'src', f)).mtimeMs),
+  0,
+);
 for (const entry of ['dist/main.js', 'dist/cli/main.cjs']) {
   if (!existsSync(join(ROOT, entry)) || statSync(join(ROOT, entry)).mtimeMs < newestSrc) {
     console.error(`bench: ${entry} is missing or older than src/: run npm run build`);
@@ -79,7 +85,10 @@ for (const b of benches) {
 const rows = summarize(results);
 console.log('| benchmark | target | measured | met |');
 console.log('| --- | --- | --- | --- |');
-for (const r of rows) console.log(`| ${r.name} | ${r.target} | ${r.measured} | ${r.met === null ? '-' : r.met === undefined ? '?' : r.met ? 'yes' : 'NO'} |`);
+for (const r of rows)
+  console.log(
+    `| ${r.name} | ${r.target} | ${r.measured} | ${r.met === null ? '-' : r.met === undefined ? '?' : r.met ? 'yes' : 'NO'} |`,
+  );
 if (outFile) writeFileSync(outFile, `${JSON.stringify({ machine: machine(), results, rows }, null, 2)}\n`);
 process.exitCode = failed > 0 ? 1 : 0;
 
@@ -89,7 +98,12 @@ function summarize(res) {
   if (s?.length) {
     const status = s.find((v) => v.name.startsWith('box-qc status'));
     const version = s.find((v) => v.name.startsWith('box-qc --version'));
-    rows.push({ name: 'startup', target: 'status <= 1.5x node -e 0', measured: `status ${status?.ratio.toFixed(2)}x, --version ${version?.ratio.toFixed(2)}x (${s[0].ms.toFixed(0)} ms node)`, met: status ? status.ratio <= 1.5 : undefined });
+    rows.push({
+      name: 'startup',
+      target: 'status <= 1.5x node -e 0',
+      measured: `status ${status?.ratio.toFixed(2)}x, --version ${version?.ratio.toFixed(2)}x (${s[0].ms.toFixed(0)} ms node)`,
+      met: status ? status.ratio <= 1.5 : undefined,
+    });
   }
   const l = res['ls-throughput'];
   if (l) {
@@ -99,25 +113,52 @@ function summarize(res) {
     // grow by hundreds of MB here (the 1M listing prints 42 MB); what remains is V8 and malloc settling over a
     // longer run (the peak creeps a few MB per 10x, with no data retained).
     const flat = max < 1.25 * Math.min(...peaks);
-    rows.push({ name: 'ls throughput', target: '<= 1.2x bare undici loop', measured: `${l.ratio.toFixed(2)}x (${fmtMs(l.boxQcMs)} vs ${fmtMs(l.bareMs)}, 100,000 items)`, met: l.ratio <= 1.2 });
-    rows.push({ name: 'ls peak RSS', target: '< 80 MB, flat 10k..1M items (1M peak < 1.25x 10k peak)', measured: l.rss.map((r) => `${r.items / 1000}k: ${fmtMB(r.peakRssBytes)}`).join(', '), met: max < 80 * 1048576 && flat });
+    rows.push({
+      name: 'ls throughput',
+      target: '<= 1.2x bare undici loop',
+      measured: `${l.ratio.toFixed(2)}x (${fmtMs(l.boxQcMs)} vs ${fmtMs(l.bareMs)}, 100,000 items)`,
+      met: l.ratio <= 1.2,
+    });
+    rows.push({
+      name: 'ls peak RSS',
+      target: '< 80 MB, flat 10k..1M items (1M peak < 1.25x 10k peak)',
+      measured: l.rss.map((r) => `${r.items / 1000}k: ${fmtMB(r.peakRssBytes)}`).join(', '),
+      met: max < 80 * 1048576 && flat,
+    });
   }
   const f = res['refresh-fanout'];
   if (f) {
-    rows.push({ name: 'refresh fan-out', target: '>= 10x one-after-another, < 5 s, all live', measured: `${fmtMs(f.fanoutMs)}, ${f.speedup.toFixed(1)}x (sequential ${f.sequentialPerUserMs.toFixed(0)} ms/user, extrapolated), live ${f.live}/${f.users}`, met: f.speedup >= 10 && f.fanoutMs < 5000 && f.live === f.users });
+    rows.push({
+      name: 'refresh fan-out',
+      target: '>= 10x one-after-another, < 5 s, all live',
+      measured: `${fmtMs(f.fanoutMs)}, ${f.speedup.toFixed(1)}x (sequential ${f.sequentialPerUserMs.toFixed(0)} ms/user, extrapolated), live ${f.live}/${f.users}`,
+      met: f.speedup >= 10 && f.fanoutMs < 5000 && f.live === f.users,
+    });
   }
   const k = res['lock-storm'];
   if (k) {
     const ones = k.refreshesPerRound.every((n) => n === 1);
-    rows.push({ name: 'lock storm', target: 'exactly 1 refresh; <= 2x 32 x --version', measured: `refreshes ${k.refreshesPerRound.join('/')}, ${k.ratio.toFixed(2)}x (${fmtMs(k.tokenMs)} vs ${fmtMs(k.versionMs)})`, met: ones && k.ratio <= 2 && k.failures === 0 });
+    rows.push({
+      name: 'lock storm',
+      target: 'exactly 1 refresh; <= 2x 32 x --version',
+      measured: `refreshes ${k.refreshesPerRound.join('/')}, ${k.ratio.toFixed(2)}x (${fmtMs(k.tokenMs)} vs ${fmtMs(k.versionMs)})`,
+      met: ones && k.ratio <= 2 && k.failures === 0,
+    });
   }
   const sc = res['store-scale'];
   if (sc) {
     for (const [op, v] of Object.entries(sc.ops)) {
       const measured = `${v.ratio.toFixed(2)}x (${fmtMs(v.smallMs)} -> ${fmtMs(v.bigMs)})`;
       // The bare script is a reference, not a target: what printing the same report costs any Node program.
-      if (op.startsWith('floor')) rows.push({ name: `store scale: ${op}`, target: 'reference for status --json', measured, met: null });
-      else rows.push({ name: `store scale: ${op}`, target: `${sc.big} users < 2x ${sc.small} users`, measured, met: v.ratio < 2 });
+      if (op.startsWith('floor'))
+        rows.push({ name: `store scale: ${op}`, target: 'reference for status --json', measured, met: null });
+      else
+        rows.push({
+          name: `store scale: ${op}`,
+          target: `${sc.big} users < 2x ${sc.small} users`,
+          measured,
+          met: v.ratio < 2,
+        });
     }
   }
   return rows;

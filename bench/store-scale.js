@@ -9,9 +9,26 @@
 // Usage: node bench/store-scale.js [runs=10] [big=10000] [small=10]
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, baseEnv, boxQc, check, email, emitResult, fmtMs, median, run, startEmulatorProcess, tempDir, userRecord, writeStore } from './lib/common.js';
+import {
+  ROOT,
+  baseEnv,
+  boxQc,
+  check,
+  email,
+  emitResult,
+  fmtMs,
+  median,
+  run,
+  startEmulatorProcess,
+  tempDir,
+  userRecord,
+  writeStore,
+} from './lib/common.js';
 
-const [runs = 10, big = 10_000, small = 10] = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
+const [runs = 10, big = 10_000, small = 10] = process.argv
+  .slice(2)
+  .filter((a) => /^\d+$/.test(a))
+  .map(Number);
 const TARGET = email(0);
 
 const emu = await startEmulatorProcess(['--items', '10']);
@@ -27,7 +44,13 @@ try {
     writeStore(store, users);
     const copy = join(dir, `copy-${n}`, 'tokens.json');
     writeStore(copy, users);
-    setups.push({ n, store, copy, bytes: statSync(store).size, env: baseEnv(dir, { ...emu.env, BOX_QC_STORE: store }) });
+    setups.push({
+      n,
+      store,
+      copy,
+      bytes: statSync(store).size,
+      env: baseEnv(dir, { ...emu.env, BOX_QC_STORE: store }),
+    });
   }
   const ops = {
     'status --json': (s) => boxQc(['status', '--json'], s.env),
@@ -36,11 +59,14 @@ try {
     'refresh --email E --force': (s) => boxQc(['refresh', '--email', TARGET, '--force'], s.env),
     // The floor under `status --json`: a bare Node script that reads, parses and prints the same report
     // (bench/lib/bare-status.js). Its own big/small ratio is what the output's size costs any Node program.
-    'floor: bare status script': (s) => run(process.execPath, [join(ROOT, 'bench', 'lib', 'bare-status.js'), s.store], { env: s.env }),
-    'floor: bare status script --email E': (s) => run(process.execPath, [join(ROOT, 'bench', 'lib', 'bare-status.js'), s.store, TARGET], { env: s.env }),
+    'floor: bare status script': (s) =>
+      run(process.execPath, [join(ROOT, 'bench', 'lib', 'bare-status.js'), s.store], { env: s.env }),
+    'floor: bare status script --email E': (s) =>
+      run(process.execPath, [join(ROOT, 'bench', 'lib', 'bare-status.js'), s.store, TARGET], { env: s.env }),
     // The floor under one user's refresh: read, parse and two durable whole-file commits (bench/lib/bare-commit.js)
     // on a copy of the store, so the refresh above keeps its own file.
-    'floor: bare commit script': (s) => run(process.execPath, [join(ROOT, 'bench', 'lib', 'bare-commit.js'), s.copy], { env: s.env }),
+    'floor: bare commit script': (s) =>
+      run(process.execPath, [join(ROOT, 'bench', 'lib', 'bare-commit.js'), s.copy], { env: s.env }),
   };
   for (const [name, op] of Object.entries(ops)) for (const s of setups) check(await op(s), `${name} (${s.n} users)`); // warm-up
   const samples = {};
@@ -60,13 +86,17 @@ try {
   }
   const floor = result.ops['floor: bare status script'].bigMs;
   result.statusVsFloorAtBig = result.ops['status --json'].bigMs / floor;
-  console.log(`  status --json vs the floor at ${big} users: ${result.statusVsFloorAtBig.toFixed(2)}x (what box-qc adds to reading, parsing and printing)`);
+  console.log(
+    `  status --json vs the floor at ${big} users: ${result.statusVsFloorAtBig.toFixed(2)}x (what box-qc adds to reading, parsing and printing)`,
+  );
   const commitFloor = result.ops['floor: bare commit script'];
   const refresh = result.ops['refresh --email E --force'];
   // What the target leaves for the store work at `big` users, against what the bare commits alone take.
   result.refreshBudgetMs = refresh.smallMs;
   result.commitFloorExtraMs = commitFloor.bigMs - commitFloor.smallMs;
-  console.log(`  refresh: 2x leaves ${fmtMs(refresh.smallMs)} for ${big} users' store work; the bare read + 2 commits alone add ${fmtMs(result.commitFloorExtraMs)}, box-qc adds ${fmtMs(refresh.bigMs - refresh.smallMs)}`);
+  console.log(
+    `  refresh: 2x leaves ${fmtMs(refresh.smallMs)} for ${big} users' store work; the bare read + 2 commits alone add ${fmtMs(result.commitFloorExtraMs)}, box-qc adds ${fmtMs(refresh.bigMs - refresh.smallMs)}`,
+  );
   result.storeBytes = Object.fromEntries(setups.map((s) => [s.n, s.bytes]));
 } finally {
   await emu.close();

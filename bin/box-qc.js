@@ -61,7 +61,8 @@ function runBundle() {
   const module = { exports: {}, filename: bundle, id: bundle };
   // import() in code from a cached vm.Script has no loader on Node 20, so the bundle's import()s come here.
   // Relative specifiers (the emulator) are relative to the bundle; packages resolve the same from bin/.
-  const importHook = (specifier) => import(specifier.startsWith('.') ? require('node:url').pathToFileURL(join(bundleDir, specifier)).href : specifier);
+  const importHook = (specifier) =>
+    import(specifier.startsWith('.') ? require('node:url').pathToFileURL(join(bundleDir, specifier)).href : specifier);
   // The bundle only require()s node:* builtins, so this module's require serves it.
   script.runInThisContext()(module.exports, require, module, bundle, bundleDir, importHook);
 }

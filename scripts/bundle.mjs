@@ -64,10 +64,12 @@ if (rewritten < 10) throw new Error(`bundle: expected to make the node:* require
 lazy = lazy.replace(/\bimport\(("[^"]+")\)/g, (_, id) => `__boxQcImport(${id})`);
 const externals = ['undici', 'jose', 'open', 'ora', 'pg', '../emulator/index.js'];
 for (const id of externals) {
-  if (!lazy.includes(`__boxQcImport(${JSON.stringify(id)})`)) throw new Error(`bundle: no import("${id}") found to route through bin/box-qc.js`);
+  if (!lazy.includes(`__boxQcImport(${JSON.stringify(id)})`))
+    throw new Error(`bundle: no import("${id}") found to route through bin/box-qc.js`);
 }
 // The one import() left is the helper's own fallback.
-if (lazy.match(/\bimport\(/g)?.length !== 1) throw new Error('bundle: an import() is left that bin/box-qc.js would not route');
+if (lazy.match(/\bimport\(/g)?.length !== 1)
+  throw new Error('bundle: an import() is left that bin/box-qc.js would not route');
 
 // Whitespace and comments out (360 KB -> 250 KB: every run reads the whole file). Names stay, so a --debug
 // stack trace still says which function failed. The result must be ASCII (esbuild escapes non-ASCII in
@@ -88,7 +90,10 @@ const { code, map } = await transform(withMap, {
   sourcefile: 'main.cjs',
 });
 const nonAscii = code.search(/[^\x00-\x7f]/);
-if (nonAscii >= 0) throw new Error(`bundle: non-ASCII character at offset ${nonAscii}: ${JSON.stringify(code.slice(nonAscii - 40, nonAscii + 10))}`);
+if (nonAscii >= 0)
+  throw new Error(
+    `bundle: non-ASCII character at offset ${nonAscii}: ${JSON.stringify(code.slice(nonAscii - 40, nonAscii + 10))}`,
+  );
 // A linked map (dist/cli/main.cjs.map, back to src/*.ts): Node reads it only under --enable-source-maps (`node
 // --enable-source-maps dist/cli/main.cjs ...`); a normal run through bin/box-qc.js never opens it (vm.Script on
 // Node 20 ignores the comment altogether), so start-up pays for the comment's 34 bytes only. For stack traces
@@ -101,8 +106,16 @@ writeFileSync(`${bundle}.map`, map);
 // rejects a cache made by another Node version or with other flags; bin/box-qc.js then compiles as usual.
 const home = mkdtempSync(join(tmpdir(), 'boxqc-build-'));
 try {
-  const env = { PATH: process.env.PATH, HOME: home, BOX_QC_STORE: join(home, 'none', 'tokens.json'), BOX_QC_WRITE_CODE_CACHE: '1' };
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'box-qc.js'), 'status', '--json'], { env, encoding: 'utf8' });
+  const env = {
+    PATH: process.env.PATH,
+    HOME: home,
+    BOX_QC_STORE: join(home, 'none', 'tokens.json'),
+    BOX_QC_WRITE_CODE_CACHE: '1',
+  };
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'box-qc.js'), 'status', '--json'], {
+    env,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`bundle: the code-cache run failed (exit ${r.status}): ${r.stderr}`);
 } finally {
   rmSync(home, { recursive: true, force: true });

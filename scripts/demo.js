@@ -25,7 +25,13 @@ const EMAIL = 'demo@example.com';
 const STEP_TIMEOUT_MS = 60_000;
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
-const indent = (text) => text.replace(/\s+$/, '').split('\n').filter((l) => l !== '').map((l) => `    ${l}`).join('\n');
+const indent = (text) =>
+  text
+    .replace(/\s+$/, '')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => `    ${l}`)
+    .join('\n');
 
 /** A free loopback port for connect's callback listener (Box's loopback any-port rule allows it). */
 function freePort() {
@@ -170,7 +176,11 @@ async function main() {
 
   const s = emu.stats();
   say();
-  say(`Box saw ${s.total} requests (${Object.entries(s.byGrantType).map(([g, n]) => `${n} ${g}`).join(', ')}).`);
+  say(
+    `Box saw ${s.total} requests (${Object.entries(s.byGrantType)
+      .map(([g, n]) => `${n} ${g}`)
+      .join(', ')}).`,
+  );
   const failed = results.filter((r) => !r.ok);
   if (failed.length > 0 || results.length < 6) {
     say(`Demo FAILED at: ${failed.map((r) => r.name).join(', ') || 'an early step'}`);

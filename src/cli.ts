@@ -23,7 +23,10 @@ export function createProgram(deps: Deps, setExitCode: (code: number) => void): 
     .name('box-qc')
     .description('Connect Box.com accounts over OAuth 2.0 and keep the connections alive for automation.')
     .version(VERSION, '-V, --version', 'print the box-qc version')
-    .option('--store <path>', 'token store: a file path or a postgres:// URL (default: $BOX_QC_STORE, else $XDG_CONFIG_HOME/box-qc/tokens.json)')
+    .option(
+      '--store <path>',
+      'token store: a file path or a postgres:// URL (default: $BOX_QC_STORE, else $XDG_CONFIG_HOME/box-qc/tokens.json)',
+    )
     .option('--json', 'machine-readable output: one JSON document on stdout')
     .option('--no-color', 'no colour in output (NO_COLOR is honoured too)')
     .option('--debug', 'log HTTP method, path and status, and show stack traces (never tokens or bodies)')
@@ -59,44 +62,51 @@ Examples:
   $ curl -H "Authorization: Bearer $(box-qc token)" https://api.box.com/2.0/users/me`,
     );
 
-  const action: ActionFactory = (handler) => async (...args: unknown[]) => {
-    // commander passes (...positionals, options, command)
-    const cmd = args[args.length - 1] as Command;
-    const opts = args[args.length - 2] as Record<string, unknown>;
-    const positionals = args.slice(0, -2).flatMap((a): unknown[] => (Array.isArray(a) ? a : a === undefined ? [] : [a])) as string[];
-    const globals = cmd.optsWithGlobals<GlobalOptions>();
-    const out = await openOutput({
-      stdout: deps.stdout,
-      stderr: deps.stderr,
-      env: deps.env,
-      json: globals.json === true,
-      color: globals.color,
-      debug: globals.debug === true,
-    });
-    let config: Config | undefined;
-    const ctx: CommandContext = {
-      deps,
-      out,
-      globals,
-      config() {
-        config ??= loadConfig({ env: deps.env, store: globals.store, homeDir: deps.homeDir });
-        return config;
-      },
+  const action: ActionFactory =
+    (handler) =>
+    async (...args: unknown[]) => {
+      // commander passes (...positionals, options, command)
+      const cmd = args[args.length - 1] as Command;
+      const opts = args[args.length - 2] as Record<string, unknown>;
+      const positionals = args
+        .slice(0, -2)
+        .flatMap((a): unknown[] => (Array.isArray(a) ? a : a === undefined ? [] : [a])) as string[];
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      const out = await openOutput({
+        stdout: deps.stdout,
+        stderr: deps.stderr,
+        env: deps.env,
+        json: globals.json === true,
+        color: globals.color,
+        debug: globals.debug === true,
+      });
+      let config: Config | undefined;
+      const ctx: CommandContext = {
+        deps,
+        out,
+        globals,
+        config() {
+          config ??= loadConfig({ env: deps.env, store: globals.store, homeDir: deps.homeDir });
+          return config;
+        },
+      };
+      try {
+        if (globals.envFile !== undefined) applyEnvFile(deps.env, readEnvFile(globals.envFile));
+        // An empty --store / BOX_QC_STORE is refused before any command does anything (issue 15 item 11).
+        resolveStore(globals.store, deps.env, deps.homeDir);
+        const code = (await handler(ctx, opts as never, positionals)) ?? ExitCode.OK;
+        // Data the user asked for that never reached stdout is a failure, quietly (io/output.ts).
+        setExitCode(code === ExitCode.OK && out.dataLost ? ExitCode.FAILED : code);
+      } catch (err) {
+        // An abort caused by a signal surfaces as a plain AbortError: report it as the interruption it is.
+        const signalExit = deps.interrupts.exitCode();
+        const shown =
+          signalExit !== undefined && !(err instanceof BoxQcError)
+            ? new InterruptedError('interrupted', signalExit)
+            : err;
+        setExitCode(renderError(shown, out).exitCode);
+      }
     };
-    try {
-      if (globals.envFile !== undefined) applyEnvFile(deps.env, readEnvFile(globals.envFile));
-      // An empty --store / BOX_QC_STORE is refused before any command does anything (issue 15 item 11).
-      resolveStore(globals.store, deps.env, deps.homeDir);
-      const code = (await handler(ctx, opts as never, positionals)) ?? ExitCode.OK;
-      // Data the user asked for that never reached stdout is a failure, quietly (io/output.ts).
-      setExitCode(code === ExitCode.OK && out.dataLost ? ExitCode.FAILED : code);
-    } catch (err) {
-      // An abort caused by a signal surfaces as a plain AbortError: report it as the interruption it is.
-      const signalExit = deps.interrupts.exitCode();
-      const shown = signalExit !== undefined && !(err instanceof BoxQcError) ? new InterruptedError('interrupted', signalExit) : err;
-      setExitCode(renderError(shown, out).exitCode);
-    }
-  };
 
   registerCommands(program, action);
   return program;
@@ -120,11 +130,21 @@ export async function run(argv: string[], deps: Deps): Promise<number> {
       const usage = usageLineFor(program, argv);
       safeWrite(deps.stderr, `usage: ${usage}\n`);
       if (argv.includes('--json')) {
-        safeWrite(deps.stdout, dataText(`${JSON.stringify(errorToJson(new ConfigError(redactUsageMessage(err.message).replace(/^error: /, ''), { code: 'E_USAGE' })), null, 2)}\n`));
+        safeWrite(
+          deps.stdout,
+          dataText(
+            `${JSON.stringify(errorToJson(new ConfigError(redactUsageMessage(err.message).replace(/^error: /, ''), { code: 'E_USAGE' })), null, 2)}\n`,
+          ),
+        );
       }
       return ExitCode.USAGE;
     }
-    const out = await openOutput({ stdout: deps.stdout, stderr: deps.stderr, env: deps.env, json: argv.includes('--json') });
+    const out = await openOutput({
+      stdout: deps.stdout,
+      stderr: deps.stderr,
+      env: deps.env,
+      json: argv.includes('--json'),
+    });
     return renderError(err, out).exitCode;
   }
 }

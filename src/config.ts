@@ -67,7 +67,9 @@ function nonEmpty(value: string | undefined): string | undefined {
  */
 function refuseUserinfo(name: string, url: URL, code: string): void {
   if (url.username === '' && url.password === '') return;
-  throw new ConfigError(`${name} must not contain a user name or password (remove the "user:password@" part)`, { code });
+  throw new ConfigError(`${name} must not contain a user name or password (remove the "user:password@" part)`, {
+    code,
+  });
 }
 
 export function parseHttpUrl(name: string, raw: string): URL {
@@ -75,14 +77,20 @@ export function parseHttpUrl(name: string, raw: string): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`${name} is not a valid URL`, { code: 'E_CONFIG_URL', hint: `set ${name} to an https:// URL` });
+    throw new ConfigError(`${name} is not a valid URL`, {
+      code: 'E_CONFIG_URL',
+      hint: `set ${name} to an https:// URL`,
+    });
   }
   refuseUserinfo(name, url, 'E_CONFIG_URL');
   if (url.protocol === 'https:') return url;
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
-  throw new ConfigError(`${name} must use https:// (plain http is allowed only for 127.0.0.0/8, [::1] and the exact name localhost)`, {
-    code: 'E_CONFIG_URL',
-  });
+  throw new ConfigError(
+    `${name} must use https:// (plain http is allowed only for 127.0.0.0/8, [::1] and the exact name localhost)`,
+    {
+      code: 'E_CONFIG_URL',
+    },
+  );
 }
 
 /** The loopback redirect URI: http on 127.0.0.1, [::1] or localhost only (RFC 8252 §7.3). */
@@ -154,7 +162,12 @@ function emptyStore(name: string): ConfigError {
 
 export function loadConfig(input: ConfigInput): Config {
   const env = input.env;
-  const { path: storePath, source: storeSource } = resolveStore(input.store, env, input.homeDir ?? homedir(), input.storeName);
+  const { path: storePath, source: storeSource } = resolveStore(
+    input.store,
+    env,
+    input.homeDir ?? homedir(),
+    input.storeName,
+  );
   const rawEmail = nonEmpty(env.BOX_QC_EMAIL);
   return {
     clientId: nonEmpty(env.BOX_CLIENT_ID),

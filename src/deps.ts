@@ -46,7 +46,9 @@ export interface Deps {
 }
 
 /** Interrupts for tests and library use: never fires unless the caller aborts the controller. */
-export function createManualInterrupts(controller = new AbortController()): Interrupts & { controller: AbortController } {
+export function createManualInterrupts(
+  controller = new AbortController(),
+): Interrupts & { controller: AbortController } {
   return {
     controller,
     signal: controller.signal,

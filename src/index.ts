@@ -44,11 +44,25 @@ export { RotationNotSavedError } from './core/session-save.js';
 export { NetworkError } from './core/http/request.js';
 export { FolderNotFoundError, type FolderItem, type FolderPage, type ListFolderOptions } from './core/box/client.js';
 export { UnauthorizedError } from './core/box/errors.js';
-export { getValidAccessToken, DEFAULT_MIN_VALID_MS, type Session, type TokenRequest, type AccessTokenResult } from './core/session.js';
+export {
+  getValidAccessToken,
+  DEFAULT_MIN_VALID_MS,
+  type Session,
+  type TokenRequest,
+  type AccessTokenResult,
+} from './core/session.js';
 export { exitCodeFor, type RefreshOutcome, type RefreshStatus } from './core/refresh-all.js';
 export { DEFAULT_REFRESH_CONCURRENCY } from './core/refresh-concurrency.js';
 export { DEFAULT_LOCK_WAIT_MS } from './core/store/types.js';
-export type { TokenStore, StoredUser, StoreDocument, NeedsReconnect, ReconnectReason, TokenPair, BoxIdentity } from './core/store/types.js';
+export type {
+  TokenStore,
+  StoredUser,
+  StoreDocument,
+  NeedsReconnect,
+  ReconnectReason,
+  TokenPair,
+  BoxIdentity,
+} from './core/store/types.js';
 export { VERSION } from './version.js';
 
 export interface OpenStoreOptions {
@@ -114,7 +128,9 @@ export interface BoxQcSession extends Session {
 function lazyCredentials(clientId: string | undefined, clientSecret: string | undefined): Session['credentials'] {
   return () => {
     if (!clientId || !clientSecret) {
-      throw new ConfigError('BOX_CLIENT_ID and BOX_CLIENT_SECRET are needed to refresh', { code: 'E_CONFIG_MISSING_CREDENTIALS' });
+      throw new ConfigError('BOX_CLIENT_ID and BOX_CLIENT_SECRET are needed to refresh', {
+        code: 'E_CONFIG_MISSING_CREDENTIALS',
+      });
     }
     return { clientId, clientSecret };
   };
@@ -131,9 +147,8 @@ export async function createSession(options: CreateSessionOptions = {}): Promise
     ...(options.apiBaseUrl !== undefined ? { BOX_API_BASE_URL: undefined } : {}),
   };
   const config = libraryConfig(configEnv, typeof options.store === 'string' ? options.store : undefined);
-  const apiBaseUrl = options.apiBaseUrl === undefined
-    ? config.apiBaseUrl
-    : parseHttpUrl('BOX_API_BASE_URL', options.apiBaseUrl);
+  const apiBaseUrl =
+    options.apiBaseUrl === undefined ? config.apiBaseUrl : parseHttpUrl('BOX_API_BASE_URL', options.apiBaseUrl);
   const store = given ?? openConfiguredStore(config.storePath, {}, env);
   const log = { debug: options.debug ?? (() => {}) };
   const http = await createHttpContext({
@@ -180,7 +195,8 @@ export async function* listFolder(
   const who = normalizeEmail(email);
   const auth = {
     get: async () => (await getValidAccessToken(session, who)).accessToken,
-    renew: async (rejected: string) => (await getValidAccessToken(session, who, { rejectedAccessToken: rejected })).accessToken,
+    renew: async (rejected: string) =>
+      (await getValidAccessToken(session, who, { rejectedAccessToken: rejected })).accessToken,
   };
   yield* listFolderItems({ http: session.http, apiBaseUrl: session.apiBaseUrl }, folderId, auth, options);
 }

@@ -70,10 +70,15 @@ function realDeps({ stdout, stderr }: { stdout: OutStream; stderr: OutStream }):
       child.unref();
     },
     // Output still queued at a forced exit may sit in a write to a stalled pipe (process-signals.ts).
-    interrupts: installProcessInterrupts((line) => stderr.write(`${line}\n`), () => (stdout.writableLength ?? 0) > 0 || (stderr.writableLength ?? 0) > 0),
+    interrupts: installProcessInterrupts(
+      (line) => stderr.write(`${line}\n`),
+      () => (stdout.writableLength ?? 0) > 0 || (stderr.writableLength ?? 0) > 0,
+    ),
     pid: process.pid,
     hasDisplay: () =>
-      process.platform === 'darwin' || process.platform === 'win32' || Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY),
+      process.platform === 'darwin' ||
+      process.platform === 'win32' ||
+      Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY),
   };
 }
 

@@ -30,7 +30,10 @@ function leave(sig: NodeJS.Signals, outputPending: () => boolean): never {
   process.exit(SIGNAL_EXIT[sig] ?? 130);
 }
 
-export function installProcessInterrupts(onNotice: (line: string) => void, outputPending: () => boolean = () => false): Interrupts {
+export function installProcessInterrupts(
+  onNotice: (line: string) => void,
+  outputPending: () => boolean = () => false,
+): Interrupts {
   const controller = new AbortController();
   const stop = new AbortController();
   let depth = 0;
@@ -56,7 +59,8 @@ export function installProcessInterrupts(onNotice: (line: string) => void, outpu
   };
 
   const onSignal = (sig: NodeJS.Signals) => {
-    if (!stop.signal.aborted) stop.abort(new InterruptedError(`interrupted (${sig}): no further refresh was sent`, SIGNAL_EXIT[sig] ?? 130));
+    if (!stop.signal.aborted)
+      stop.abort(new InterruptedError(`interrupted (${sig}): no further refresh was sent`, SIGNAL_EXIT[sig] ?? 130));
     if (depth > 0) {
       if (!pending) onNotice('saving the new tokens before stopping…');
       pending ??= sig;

@@ -30,8 +30,11 @@ export function redactUsageMessage(message: string): string {
   }
   // `option '<flags>' argument '<value>' is invalid. <reason>`: the flags are ours, the value is not.
   const invalidOption = /^(error: )?option '([^']*)' argument '[\s\S]*' is invalid\.([\s\S]*)$/.exec(message);
-  if (invalidOption) return `${invalidOption[1] ?? ''}option '${invalidOption[2]}' has an invalid value.${invalidOption[3]!.trimEnd()}`;
-  const invalidArgument = /^(error: )?command-argument value '[\s\S]*' is invalid for argument '([^']*)'\.([\s\S]*)$/.exec(message);
-  if (invalidArgument) return `${invalidArgument[1] ?? ''}invalid value for argument '${invalidArgument[2]}'.${invalidArgument[3]!.trimEnd()}`;
+  if (invalidOption)
+    return `${invalidOption[1] ?? ''}option '${invalidOption[2]}' has an invalid value.${invalidOption[3]!.trimEnd()}`;
+  const invalidArgument =
+    /^(error: )?command-argument value '[\s\S]*' is invalid for argument '([^']*)'\.([\s\S]*)$/.exec(message);
+  if (invalidArgument)
+    return `${invalidArgument[1] ?? ''}invalid value for argument '${invalidArgument[2]}'.${invalidArgument[3]!.trimEnd()}`;
   return message.trimEnd();
 }

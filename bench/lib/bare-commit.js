@@ -15,7 +15,7 @@ for (const step of ['marker', 'saved']) {
   const bytes = Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);
   const tmp = join(dir, `.bare-commit-${process.pid}.tmp`);
   const fd = openSync(tmp, 'w', 0o600);
-  for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+  for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off);
   fsyncSync(fd);
   closeSync(fd);
   renameSync(tmp, file);

@@ -15,7 +15,10 @@ for (;;) {
   url.searchParams.set('usemarker', 'true');
   url.searchParams.set('limit', '1000');
   if (marker) url.searchParams.set('marker', marker);
-  const res = await request(url, { dispatcher, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+  const res = await request(url, {
+    dispatcher,
+    headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+  });
   const body = JSON.parse(await res.body.text());
   if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
   await write(body.entries.map((e) => `${e.type}\t${e.id}\t${e.name}\n`).join(''));

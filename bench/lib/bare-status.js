@@ -8,7 +8,8 @@ import { readFileSync, writeSync } from 'node:fs';
 const DAY = 86_400_000;
 const doc = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const now = Date.now();
-const iso = (ms) => (Number.isFinite(ms) ? new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z') : null);
+const iso = (ms) =>
+  Number.isFinite(ms) ? new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z') : null;
 const only = process.argv[3];
 const users = (only ? [only] : Object.keys(doc.users).sort()).map((email) => {
   const u = doc.users[email];
@@ -20,7 +21,11 @@ const users = (only ? [only] : Object.keys(doc.users).sort()).map((email) => {
     box_user: { id: u.box_user_id ?? null, login: u.box_user_login ?? null, name: u.box_user_name ?? null },
     connected_at: u.connected_at ?? null,
     updated_at: u.updated_at ?? null,
-    access_token: { expires_at: iso(expires), expires_in_seconds: Math.round((expires - now) / 1000), expired: expires <= now },
+    access_token: {
+      expires_at: iso(expires),
+      expires_in_seconds: Math.round((expires - now) / 1000),
+      expired: expires <= now,
+    },
     refresh_token: {
       rotated_at: iso(rotated),
       rotated_at_estimated: u.refresh_token_issued_at === undefined,
@@ -35,4 +40,4 @@ const users = (only ? [only] : Object.keys(doc.users).sort()).map((email) => {
 });
 const out = `${JSON.stringify({ ok: true, now: iso(now), users, config: { store: { location: process.argv[2] } } }, null, 2)}\n`;
 const bytes = Buffer.from(out);
-for (let off = 0; off < bytes.length; ) off += writeSync(1, bytes, off);
+for (let off = 0; off < bytes.length;) off += writeSync(1, bytes, off);

@@ -19,7 +19,8 @@ export const median = (xs) => {
   const m = s.length >> 1;
   return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-export const fmtMs = (ms) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+export const fmtMs = (ms) =>
+  ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
 export const fmtMB = (bytes) => (Number.isFinite(bytes) ? `${(bytes / 1048576).toFixed(1)} MB` : 'n/a');
 export const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
 
@@ -136,11 +137,12 @@ export async function startEmulatorProcess(args = []) {
     clearFaults: () => control('DELETE', 'faults'),
     isLive: async (token) => (await control('POST', 'live', { token })).live,
     chainCheck: (login) => control('GET', `chain-check?login=${encodeURIComponent(login)}`),
-    close: () => new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 }
 
@@ -148,7 +150,7 @@ const iso = (ms) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace
 
 /** One stored user record (types.ts StoredUser) from a minted pair, or filler tokens when `pair` is absent. */
 export function userRecord(email, pair, { expiresAt = Date.now() + 3600_000, now = Date.now() } = {}) {
-  const id = pair?.user?.id ?? String(40000 + (email.length * 7919) % 50000);
+  const id = pair?.user?.id ?? String(40000 + ((email.length * 7919) % 50000));
   return {
     access_token: pair?.access_token ?? `filler-at-${email}-${'x'.repeat(16)}`,
     refresh_token: pair?.refresh_token ?? `filler-rt-${email}-${'y'.repeat(48)}`,

@@ -21,10 +21,13 @@ export function registerDisconnect(program: Command, action: ActionFactory): voi
     .description('revoke a connection at Box and forget it locally (other users untouched)')
     .option('--email <email>', 'the QC user to disconnect')
     .option('--all', 'disconnect every connected user')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ box-qc disconnect --email alice@example.com
-  $ box-qc disconnect --all`)
+  $ box-qc disconnect --all`,
+    )
     .action(action<DisconnectOptions>(runDisconnect));
 }
 
@@ -38,7 +41,8 @@ const MESSAGES: Record<DisconnectResult['outcome'], string> = {
 
 async function runDisconnect(ctx: CommandContext, opts: DisconnectOptions): Promise<void> {
   if (opts.all === true && opts.email !== undefined) throw new UsageError('use either --email <email> or --all');
-  if (opts.all !== true && opts.email === undefined) throw new UsageError('disconnect needs --email <email> or --all', { code: 'E_NO_EMAIL' });
+  if (opts.all !== true && opts.email === undefined)
+    throw new UsageError('disconnect needs --email <email> or --all', { code: 'E_NO_EMAIL' });
   const config = ctx.config();
   const credentials = requireClientCredentials(config);
   const store = openStoreForCommand(ctx);

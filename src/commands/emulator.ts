@@ -35,7 +35,8 @@ function intIn(min: number, max: number) {
 
 function oneOf<T extends string>(values: readonly T[]) {
   return (raw: string): T => {
-    if (!(values as readonly string[]).includes(raw)) throw new InvalidArgumentError(`expected one of: ${values.join(', ')}`);
+    if (!(values as readonly string[]).includes(raw))
+      throw new InvalidArgumentError(`expected one of: ${values.join(', ')}`);
     return raw as T;
   };
 }
@@ -63,13 +64,15 @@ function toOptions(f: EmulatorFlags, defaults: EmulatorClient): EmulatorOptions 
   };
   if (f.approveAs) opts.approveAs = f.approveAs;
   if (f.clientId || f.clientSecret || f.redirectUri.length > 0) {
-    opts.clients = [{
-      ...defaults,
-      clientId: f.clientId ?? defaults.clientId,
-      clientSecret: f.clientSecret ?? defaults.clientSecret,
-      redirectUris: [...f.redirectUri, ...defaults.redirectUris],
-      ...(defaults.scopes ? { scopes: [...defaults.scopes] } : {}),
-    }];
+    opts.clients = [
+      {
+        ...defaults,
+        clientId: f.clientId ?? defaults.clientId,
+        clientSecret: f.clientSecret ?? defaults.clientSecret,
+        redirectUris: [...f.redirectUri, ...defaults.redirectUris],
+        ...(defaults.scopes ? { scopes: [...defaults.scopes] } : {}),
+      },
+    ];
   }
   return opts;
 }
@@ -81,17 +84,39 @@ export function registerEmulator(program: Command, action: ActionFactory): void 
     .option('--port <n>', 'port to listen on (0 = any free port)', intIn(0, 65535), 0)
     .option('--auto-approve', 'skip the consent page: authorize redirects at once with a code')
     .option('--approve-as <login>', 'the Box user who signs in (default alice@example.com; unknown logins are created)')
-    .option('--rotation <mode>', 'refresh-token rotation: strict, box-grace or family', oneOf(['strict', 'box-grace', 'family'] as const), 'strict')
+    .option(
+      '--rotation <mode>',
+      'refresh-token rotation: strict, box-grace or family',
+      oneOf(['strict', 'box-grace', 'family'] as const),
+      'strict',
+    )
     .option('--items <n>', 'items in the root folder 0 (generated on demand)', intIn(0, 100_000_000), 250)
     .option('--seed <n>', 'seed for the generated folder tree', intIn(0, 2 ** 31), 1)
-    .option('--marker-end <variant>', 'end of a marker listing: null, empty or absent', oneOf(['null', 'empty', 'absent'] as const), 'null')
-    .option('--expired-token <variant>', 'WWW-Authenticate error for expired tokens: invalid_token or expired_token', oneOf(['invalid_token', 'expired_token'] as const), 'invalid_token')
+    .option(
+      '--marker-end <variant>',
+      'end of a marker listing: null, empty or absent',
+      oneOf(['null', 'empty', 'absent'] as const),
+      'null',
+    )
+    .option(
+      '--expired-token <variant>',
+      'WWW-Authenticate error for expired tokens: invalid_token or expired_token',
+      oneOf(['invalid_token', 'expired_token'] as const),
+      'invalid_token',
+    )
     .option('--access-token-ttl <seconds>', 'access token lifetime', intIn(1, 86_400), 3600)
     .option('--no-loopback-any-port', 'require the exact registered port for loopback redirect URIs')
-    .option('--client-id <id>', 'the emulated app\'s client id (default emulator-client-id)')
-    .option('--client-secret <secret>', 'the emulated app\'s client secret (default emulator-client-secret)')
-    .option('--redirect-uri <uri>', 'register another redirect URI (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .addHelpText('after', `
+    .option('--client-id <id>', "the emulated app's client id (default emulator-client-id)")
+    .option('--client-secret <secret>', "the emulated app's client secret (default emulator-client-secret)")
+    .option(
+      '--redirect-uri <uri>',
+      'register another redirect URI (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .addHelpText(
+      'after',
+      `
 Prints the base URL, then the lines that point box-qc at the emulator, on stdout; runs until Ctrl-C
 (exit 0). The client secret printed is the emulator's own made-up one, never a real Box secret.
 Control API for scripts (JSON): POST <url>/__emulator/mint {"login":"a@example.com"},
@@ -100,26 +125,31 @@ GET <url>/__emulator/stats, POST <url>/__emulator/clock/advance {"ms":3600000}, 
 Examples:
   $ box-qc emulator --auto-approve --port 8787
   $ box-qc emulator --rotation box-grace --items 1000000
-  $ box-qc emulator --auto-approve > emu.env &   # then: . <(grep ^export emu.env); box-qc connect --email me@example.com`)
-    .action(action<EmulatorFlags>(async (ctx, flags) => {
-      const { startEmulator, DEFAULT_CLIENT } = await import('../emulator/index.js');
-      const emu = await startEmulator(toOptions(flags, DEFAULT_CLIENT));
-      const env = emu.env();
-      if (ctx.out.isJson) ctx.out.json({ url: emu.url, env });
-      else {
-        const lines = [emu.url, ...Object.entries(env).map(([k, v]) => `export ${k}=${shellQuote(v)}`)];
-        await ctx.out.data(`${lines.join('\n')}\n`);
-      }
-      const o = emu.options();
-      ctx.out.info(`Box emulator listening on ${emu.url} (rotation ${o.rotation}, ${o.autoApprove ? 'auto-approve' : 'consent page'} as ${o.approveAs}, ${o.rootItems} items in folder 0)`);
-      ctx.out.info('Press Ctrl-C to stop.');
-      const signal = ctx.deps.interrupts.signal;
-      await new Promise<void>((resolve) => {
-        if (signal.aborted) resolve();
-        else signal.addEventListener('abort', () => resolve(), { once: true });
-      });
-      await emu.close();
-      ctx.out.info('Box emulator stopped.');
-      return 0;
-    }));
+  $ box-qc emulator --auto-approve > emu.env &   # then: . <(grep ^export emu.env); box-qc connect --email me@example.com`,
+    )
+    .action(
+      action<EmulatorFlags>(async (ctx, flags) => {
+        const { startEmulator, DEFAULT_CLIENT } = await import('../emulator/index.js');
+        const emu = await startEmulator(toOptions(flags, DEFAULT_CLIENT));
+        const env = emu.env();
+        if (ctx.out.isJson) ctx.out.json({ url: emu.url, env });
+        else {
+          const lines = [emu.url, ...Object.entries(env).map(([k, v]) => `export ${k}=${shellQuote(v)}`)];
+          await ctx.out.data(`${lines.join('\n')}\n`);
+        }
+        const o = emu.options();
+        ctx.out.info(
+          `Box emulator listening on ${emu.url} (rotation ${o.rotation}, ${o.autoApprove ? 'auto-approve' : 'consent page'} as ${o.approveAs}, ${o.rootItems} items in folder 0)`,
+        );
+        ctx.out.info('Press Ctrl-C to stop.');
+        const signal = ctx.deps.interrupts.signal;
+        await new Promise<void>((resolve) => {
+          if (signal.aborted) resolve();
+          else signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+        await emu.close();
+        ctx.out.info('Box emulator stopped.');
+        return 0;
+      }),
+    );
 }

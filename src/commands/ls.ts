@@ -31,19 +31,23 @@ export function registerLs(program: Command, action: ActionFactory): void {
     .argument('[folderId]', 'Box folder id', '0')
     .option('--email <email>', 'the QC user (default: $BOX_QC_EMAIL, or the only connected user)')
     .option('--limit <n>', 'stop after n items', limitOption)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Output: "type  id  name" columns on a terminal, tab-separated lines on a pipe, one JSON array with --json.
 
 Examples:
   $ box-qc ls --email alice@example.com
   $ box-qc ls 123456789 --limit 20
-  $ box-qc ls 0 --json | jq -r '.[] | select(.type == "folder") | .name'`)
+  $ box-qc ls 0 --json | jq -r '.[] | select(.type == "folder") | .name'`,
+    )
     .action(action<LsOptions>(runLs));
 }
 
 async function runLs(ctx: CommandContext, opts: LsOptions, args: string[]): Promise<void> {
   const folderId = args[0] ?? '0';
-  if (!/^\d+$/.test(folderId)) throw new UsageError(`folder id must be digits, got ${JSON.stringify(folderId.slice(0, 40))}`);
+  if (!/^\d+$/.test(folderId))
+    throw new UsageError(`folder id must be digits, got ${JSON.stringify(folderId.slice(0, 40))}`);
   const { sessionForCommand } = await import('./shared/http.js');
   const { getValidAccessToken } = await import('../core/session.js');
   const { listFolderPages } = await import('../core/box/client.js');
@@ -58,12 +62,18 @@ async function runLs(ctx: CommandContext, opts: LsOptions, args: string[]): Prom
     const auth = {
       get: async () => (await getValidAccessToken(cs.session, email)).accessToken,
       // 401 mid-listing: one refresh through the protocol, then the same marker again (issue 6).
-      renew: async (rejected: string) => (await getValidAccessToken(cs.session, email, { rejectedAccessToken: rejected })).accessToken,
+      renew: async (rejected: string) =>
+        (await getValidAccessToken(cs.session, email, { rejectedAccessToken: rejected })).accessToken,
     };
     let remaining = opts.limit ?? Infinity;
     try {
       const client = { http: cs.session.http, apiBaseUrl: cs.session.apiBaseUrl, retry: retryPolicy(ctx) };
-      for await (const page of listFolderPages(client, folderId, auth, opts.limit !== undefined ? { maxItems: opts.limit } : {})) {
+      for await (const page of listFolderPages(
+        client,
+        folderId,
+        auth,
+        opts.limit !== undefined ? { maxItems: opts.limit } : {},
+      )) {
         const items = page.items.slice(0, remaining);
         remaining -= items.length;
         await writer.write(items);
@@ -125,7 +135,10 @@ function itemWriter(ctx: CommandContext): ItemWriter {
       async write(items) {
         // Streaming: widths cannot wait for the last page; ids only grow the column, never shrink it.
         for (const it of items) idWidth = Math.max(idWidth, it.id.length);
-        const lines = items.map((it) => `${terminalSafe(it.type).padEnd(8)}  ${terminalSafe(it.id).padEnd(idWidth)}  ${terminalSafe(it.name)}\n`);
+        const lines = items.map(
+          (it) =>
+            `${terminalSafe(it.type).padEnd(8)}  ${terminalSafe(it.id).padEnd(idWidth)}  ${terminalSafe(it.name)}\n`,
+        );
         await out.data(lines.join(''));
       },
       async end() {},
@@ -134,7 +147,9 @@ function itemWriter(ctx: CommandContext): ItemWriter {
   return {
     async write(items) {
       // terminalSafe escapes tabs and newlines too: a name cannot break its tab-separated line.
-      await out.data(items.map((it) => `${terminalSafe(it.type)}\t${terminalSafe(it.id)}\t${terminalSafe(it.name)}\n`).join(''));
+      await out.data(
+        items.map((it) => `${terminalSafe(it.type)}\t${terminalSafe(it.id)}\t${terminalSafe(it.name)}\n`).join(''),
+      );
     },
     async end() {},
   };

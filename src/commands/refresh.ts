@@ -38,17 +38,36 @@ export function registerRefresh(program: Command, action: ActionFactory): void {
     .option('--email <email>', 'the QC user (default: $BOX_QC_EMAIL, or the only connected user)')
     .option('--all', 'every connected user')
     .option('--force', 'refresh even if the tokens are still fresh')
-    .addOption(new Option('--min-valid <duration>', 'refresh when the access token expires within this (90s, 10m, 2h, 7d)').argParser(durationOption).default(10 * 60_000, '10m'))
-    .addOption(new Option('--max-age <duration>', 'refresh when the refresh token is older than this (Box kills it after 60 days unused)').argParser(durationOption).default(7 * 86_400_000, '7d'))
-    .option('--concurrency <n>', 'users refreshed at the same time with --all (each waits on Box and on two durable saves)', concurrencyOption, DEFAULT_REFRESH_CONCURRENCY)
-    .addHelpText('after', `
+    .addOption(
+      new Option('--min-valid <duration>', 'refresh when the access token expires within this (90s, 10m, 2h, 7d)')
+        .argParser(durationOption)
+        .default(10 * 60_000, '10m'),
+    )
+    .addOption(
+      new Option(
+        '--max-age <duration>',
+        'refresh when the refresh token is older than this (Box kills it after 60 days unused)',
+      )
+        .argParser(durationOption)
+        .default(7 * 86_400_000, '7d'),
+    )
+    .option(
+      '--concurrency <n>',
+      'users refreshed at the same time with --all (each waits on Box and on two durable saves)',
+      concurrencyOption,
+      DEFAULT_REFRESH_CONCURRENCY,
+    )
+    .addHelpText(
+      'after',
+      `
 Exit codes: 0 all fine, 4 if any user must reconnect, else 75 if any temporary failure (try again later).
 
 Examples:
   $ box-qc refresh --all                        # from cron, e.g. every 30 minutes:
       */30 * * * *  box-qc refresh --all --env-file /etc/box-qc.env >>/var/log/box-qc.log 2>&1
   $ box-qc refresh --email alice@example.com --force
-  $ box-qc refresh --all --json | jq '.users[] | select(.status != "skipped")'`)
+  $ box-qc refresh --all --json | jq '.users[] | select(.status != "skipped")'`,
+    )
     .action(action<RefreshOptions>(runRefresh));
 }
 
@@ -68,9 +87,10 @@ async function runRefresh(ctx: CommandContext, opts: RefreshOptions): Promise<nu
       minValidMs: opts.minValid,
       maxAgeMs: opts.maxAge,
       concurrency: opts.concurrency,
-      onOutcome: (o, done) => progress.report(() => {
-        if (!ctx.out.isJson) printOutcome(ctx.out, o, now());
-      }, done),
+      onOutcome: (o, done) =>
+        progress.report(() => {
+          if (!ctx.out.isJson) printOutcome(ctx.out, o, now());
+        }, done),
     }).finally(() => progress.stop());
     const exitCode = exitCodeFor(outcomes);
     if (ctx.out.isJson) ctx.out.json(jsonDocument(outcomes, exitCode));
@@ -115,10 +135,14 @@ function printOutcome(out: Output, o: RefreshOutcome, now: number): void {
       out.info(`skipped    ${who}  (${left})`);
       break;
     case 'needs_reconnect':
-      out.info(`${out.paint.red('needs reconnect')}  ${who}: ${terminalSafe(o.error?.message ?? '')}  run: box-qc connect --email ${who}`);
+      out.info(
+        `${out.paint.red('needs reconnect')}  ${who}: ${terminalSafe(o.error?.message ?? '')}  run: box-qc connect --email ${who}`,
+      );
       break;
     default:
-      out.info(`${out.paint.yellow(o.status === 'failed' ? 'failed' : 'temporary failure')}  ${who}: ${terminalSafe(o.error?.message ?? '')}`);
+      out.info(
+        `${out.paint.yellow(o.status === 'failed' ? 'failed' : 'temporary failure')}  ${who}: ${terminalSafe(o.error?.message ?? '')}`,
+      );
   }
 }
 

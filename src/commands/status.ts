@@ -7,7 +7,15 @@ import type { Command } from 'commander';
 import type { ActionFactory, CommandContext } from './context.js';
 import { normalizeEmail } from '../config.js';
 import { terminalSafe } from '../io/terminal-safe.js';
-import { buildStatusReport, checkExitCode, relativeTime, runChecks, type CheckResult, type StatusReport, type UserStatus } from '../core/status.js';
+import {
+  buildStatusReport,
+  checkExitCode,
+  relativeTime,
+  runChecks,
+  type CheckResult,
+  type StatusReport,
+  type UserStatus,
+} from '../core/status.js';
 import { BoxApiError, BoxQcError, ConfigError, ReconnectRequiredError, TemporaryError } from '../errors.js';
 import { openStoreForCommand } from './shared/open-store.js';
 import { notConnected } from './shared/resolve-email.js';
@@ -22,12 +30,18 @@ export function registerStatus(program: Command, action: ActionFactory): void {
     .command('status')
     .description('show connected users, token expiry and configuration (never a token)')
     .option('--email <email>', 'only this user (exit 4 if not connected)')
-    .option('--check', 'also call Box (/2.0/users/me) for each user, refreshing if needed: exit 4 if any connection is dead, 75 if Box is unreachable')
-    .addHelpText('after', `
+    .option(
+      '--check',
+      'also call Box (/2.0/users/me) for each user, refreshing if needed: exit 4 if any connection is dead, 75 if Box is unreachable',
+    )
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ box-qc status
   $ box-qc status --email alice@example.com --check
-  $ box-qc status --json | jq '.users[].access_token.expires_at'`)
+  $ box-qc status --json | jq '.users[].access_token.expires_at'`,
+    )
     .action(action<StatusOptions>(runStatus));
 }
 
@@ -42,13 +56,19 @@ async function runStatus(ctx: CommandContext, opts: StatusOptions): Promise<numb
       if (!Object.hasOwn(doc.users, email)) throw notConnected(email);
       emails = [email];
     }
-    const report = buildStatusReport(doc, info, {
-      clientIdPresent: config.clientId !== undefined,
-      clientSecretPresent: config.clientSecret !== undefined,
-      redirectUri: config.redirectUri.href,
-      apiBaseUrl: config.apiBaseUrl.href,
-      storeSource: config.storeSource,
-    }, ctx.deps.now(), emails);
+    const report = buildStatusReport(
+      doc,
+      info,
+      {
+        clientIdPresent: config.clientId !== undefined,
+        clientSecretPresent: config.clientSecret !== undefined,
+        redirectUri: config.redirectUri.href,
+        apiBaseUrl: config.apiBaseUrl.href,
+        storeSource: config.storeSource,
+      },
+      ctx.deps.now(),
+      emails,
+    );
     let exitCode = 0;
     if (opts.check && report.users.length > 0) {
       await checkUsers(ctx, report.users);
@@ -77,7 +97,10 @@ async function checkUsers(ctx: CommandContext, users: UserStatus[]): Promise<voi
       try {
         const { accessToken } = await getValidAccessToken(cs.session, email);
         // A health check answers promptly: one retry, not the five a listing gets (75 means "try later" anyway).
-        const me = await getCurrentUser({ http: cs.session.http, apiBaseUrl: cs.session.apiBaseUrl, retry: CHECK_RETRY }, accessToken);
+        const me = await getCurrentUser(
+          { http: cs.session.http, apiBaseUrl: cs.session.apiBaseUrl, retry: CHECK_RETRY },
+          accessToken,
+        );
         return { ok: true, box_login: me.login };
       } catch (err) {
         return classifyCheckError(err);
@@ -109,21 +132,35 @@ function renderUser(u: UserStatus, now: number): string[] {
   const who = terminalSafe(u.email);
   const lines = [`${who}  Box: ${safe(u.box_user.login)} (${safe(u.box_user.name)}, id ${safe(u.box_user.id)})`];
   const at = u.access_token;
-  lines.push(`  access token   ${at.expired ? 'expired' : 'expires'} ${when(at.expires_at, now)}${at.expired ? ' (refreshed on next use)' : ''}`);
+  lines.push(
+    `  access token   ${at.expired ? 'expired' : 'expires'} ${when(at.expires_at, now)}${at.expired ? ' (refreshed on next use)' : ''}`,
+  );
   const rt = u.refresh_token;
   const est = rt.rotated_at_estimated ? ' (from updated_at)' : '';
-  lines.push(`  refresh token  rotated ${when(rt.rotated_at, now)}${est}; ${rt.expired ? 'died' : 'dies'} ${when(rt.dies_at, now)}`);
+  lines.push(
+    `  refresh token  rotated ${when(rt.rotated_at, now)}${est}; ${rt.expired ? 'died' : 'dies'} ${when(rt.dies_at, now)}`,
+  );
   if (rt.expired) lines.push('  WARNING: the refresh token is older than 60 days: Box no longer accepts it; reconnect');
-  else if (rt.warning) lines.push(`  WARNING: refresh token unused for ${rt.age_days} days; Box kills it at 60: run box-qc refresh --email ${who}`);
+  else if (rt.warning)
+    lines.push(
+      `  WARNING: refresh token unused for ${rt.age_days} days; Box kills it at 60: run box-qc refresh --email ${who}`,
+    );
   if (u.needs_reconnect) {
-    lines.push(`  NEEDS RECONNECT: ${terminalSafe(u.needs_reconnect.reason)}: ${terminalSafe(u.needs_reconnect.message)} (since ${terminalSafe(u.needs_reconnect.at)})`);
+    lines.push(
+      `  NEEDS RECONNECT: ${terminalSafe(u.needs_reconnect.reason)}: ${terminalSafe(u.needs_reconnect.message)} (since ${terminalSafe(u.needs_reconnect.at)})`,
+    );
     lines.push(`    run: box-qc connect --email ${who}`);
   }
-  if (u.refresh_in_flight) lines.push(`  refresh in flight since ${terminalSafe(u.refresh_in_flight.since)} (pid ${terminalSafe(String(u.refresh_in_flight.pid))})`);
+  if (u.refresh_in_flight)
+    lines.push(
+      `  refresh in flight since ${terminalSafe(u.refresh_in_flight.since)} (pid ${terminalSafe(String(u.refresh_in_flight.pid))})`,
+    );
   if (u.check) {
-    lines.push(u.check.ok
-      ? `  check          ok: Box answered as ${terminalSafe(u.check.box_login)}`
-      : `  check          ${u.check.kind === 'dead' ? 'DEAD' : u.check.kind === 'unreachable' ? 'Box unreachable' : 'failed'}: ${terminalSafe(u.check.message)} (${u.check.code})`);
+    lines.push(
+      u.check.ok
+        ? `  check          ok: Box answered as ${terminalSafe(u.check.box_login)}`
+        : `  check          ${u.check.kind === 'dead' ? 'DEAD' : u.check.kind === 'unreachable' ? 'Box unreachable' : 'failed'}: ${terminalSafe(u.check.message)} (${u.check.code})`,
+    );
   }
   return lines;
 }

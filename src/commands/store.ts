@@ -20,23 +20,29 @@ export function registerStore(program: Command, action: ActionFactory): void {
   const store = program
     .command('store')
     .description('manage the token store: create the PostgreSQL tables, migrate users between stores')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 A store is a file path (the default) or a postgres:// URL, chosen with --store or BOX_QC_STORE.
 Put the password in PGPASSWORD (or the URL); box-qc never prints it.
 
 Examples:
   $ BOX_QC_STORE=postgres://boxqc@db.internal/boxqc box-qc store init
   $ box-qc store migrate --from ~/.config/box-qc/tokens.json --to postgres://boxqc@db.internal/boxqc
-  $ box-qc store migrate --from postgres://boxqc@db.internal/boxqc --to ./tokens-backup.json --json`);
+  $ box-qc store migrate --from postgres://boxqc@db.internal/boxqc --to ./tokens-backup.json --json`,
+    );
 
   store
     .command('init')
     .description('create the PostgreSQL store tables if missing (idempotent; first use also creates them)')
     .argument('[url]', 'postgres:// URL (default: --store / BOX_QC_STORE)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   $ box-qc store init postgres://boxqc@db.internal:5432/boxqc
-  $ PGPASSWORD=... box-qc --store postgres://boxqc@db.internal/boxqc store init --json`)
+  $ PGPASSWORD=... box-qc --store postgres://boxqc@db.internal/boxqc store init --json`,
+    )
     .action(action<Record<string, never>>(runInit));
 
   store
@@ -44,7 +50,9 @@ Examples:
     .description('copy every user from one store to another in one transaction; never overwrites a newer record')
     .requiredOption('--from <store>', 'source: a token file path or a postgres:// URL')
     .requiredOption('--to <store>', 'destination: a postgres:// URL or a token file path')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Each user is reported as copied, unchanged, skipped_newer (the destination has a higher generation, or the
 same generation updated later) or skipped_conflict (same generation and time, different content).
 Skipping is not a failure (exit 0): the destination already holds something at least as new.
@@ -52,14 +60,18 @@ Skipping is not a failure (exit 0): the destination already holds something at l
 Examples:
   $ box-qc store migrate --from ~/.config/box-qc/tokens.json --to postgres://boxqc@db.internal/boxqc
   $ box-qc store migrate --from postgres://boxqc@db.internal/boxqc --to ./tokens.json
-  $ box-qc store migrate --from ./tokens.json --to postgres://boxqc@db/boxqc --json | jq .summary`)
+  $ box-qc store migrate --from ./tokens.json --to postgres://boxqc@db/boxqc --json | jq .summary`,
+    )
     .action(action<MigrateOptions>(runMigrate));
 }
 
 async function runInit(ctx: CommandContext, _opts: unknown, args: string[]): Promise<void> {
   const url = args[0] ?? ctx.config().storePath;
   if (!isPostgresUrl(url)) {
-    throw new UsageError('store init is for a PostgreSQL store (postgres://...); a token file needs no initialisation', { code: 'E_STORE_NOT_PG' });
+    throw new UsageError(
+      'store init is for a PostgreSQL store (postgres://...); a token file needs no initialisation',
+      { code: 'E_STORE_NOT_PG' },
+    );
   }
   const store = openPostgresForCommand(ctx, url);
   try {
@@ -95,8 +107,12 @@ async function render(ctx: CommandContext, report: MigrateReport): Promise<void>
     ctx.out.json({ ok: true, ...report });
     return;
   }
-  const lines = report.users.map((u) => `${u.action}\t${terminalSafe(u.email)}\tgeneration ${u.from_generation} -> ${u.to_generation ?? 'new'}`);
+  const lines = report.users.map(
+    (u) => `${u.action}\t${terminalSafe(u.email)}\tgeneration ${u.from_generation} -> ${u.to_generation ?? 'new'}`,
+  );
   if (lines.length > 0) await ctx.out.data(`${lines.join('\n')}\n`);
-  ctx.out.success(`${report.from} -> ${report.to}: ${s.copied} copied, ${s.unchanged} unchanged, `
-    + `${s.skipped_newer} skipped (newer in destination), ${s.skipped_conflict} skipped (conflict); ${s.total} users`);
+  ctx.out.success(
+    `${report.from} -> ${report.to}: ${s.copied} copied, ${s.unchanged} unchanged, ` +
+      `${s.skipped_newer} skipped (newer in destination), ${s.skipped_conflict} skipped (conflict); ${s.total} users`,
+  );
 }

@@ -19,13 +19,16 @@ export function registerToken(program: Command, action: ActionFactory): void {
     .description('print a valid access token on stdout (refreshing it if needed)')
     .option('--email <email>', 'the QC user (default: $BOX_QC_EMAIL, or the only connected user)')
     .option('--min-valid <duration>', 'refresh first if the token expires within this (e.g. 90s, 10m)', durationOption)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 The token is printed alone on stdout; messages go to stderr. Never paste it into logs.
 
 Examples:
   $ curl -H "Authorization: Bearer $(box-qc token --email alice@example.com)" https://api.box.com/2.0/users/me
   $ box-qc token --min-valid 30m > /dev/null   # make sure it lasts 30 more minutes
-  $ box-qc token --json                        # {"ok":true,"email":…,"access_token":…,"expires_at":…}`)
+  $ box-qc token --json                        # {"ok":true,"email":…,"access_token":…,"expires_at":…}`,
+    )
     .action(action<TokenOptions>(runToken));
 }
 
@@ -35,9 +38,19 @@ async function runToken(ctx: CommandContext, opts: TokenOptions): Promise<void> 
   const cs = await sessionForCommand(ctx);
   try {
     const email = resolveEmail(ctx, opts.email, listUsers(await cs.store.read()));
-    const r = await getValidAccessToken(cs.session, email, opts.minValid !== undefined ? { minValidMs: opts.minValid } : {});
+    const r = await getValidAccessToken(
+      cs.session,
+      email,
+      opts.minValid !== undefined ? { minValidMs: opts.minValid } : {},
+    );
     if (ctx.out.isJson) {
-      ctx.out.json({ ok: true, email, access_token: r.accessToken, expires_at: new Date(r.expiresAt).toISOString(), refreshed: r.refreshed });
+      ctx.out.json({
+        ok: true,
+        email,
+        access_token: r.accessToken,
+        expires_at: new Date(r.expiresAt).toISOString(),
+        refreshed: r.refreshed,
+      });
     } else {
       await ctx.out.data(`${r.accessToken}\n`);
     }

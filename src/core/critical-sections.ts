@@ -30,16 +30,24 @@ export function trackCriticalSections<I extends SectionInterrupts>(inner: I): Cr
   let draining = false;
   const critical = <T>(fn: () => Promise<T>): Promise<T> => {
     if (draining) {
-      return Promise.reject(new OperationError('E_SESSION_CLOSED', 'the session was closed before this refresh started; nothing was sent'));
+      return Promise.reject(
+        new OperationError('E_SESSION_CLOSED', 'the session was closed before this refresh started; nothing was sent'),
+      );
     }
     const section = inner.critical(fn);
-    const settled = section.then(() => undefined, () => undefined);
+    const settled = section.then(
+      () => undefined,
+      () => undefined,
+    );
     running.add(settled);
     void settled.then(() => running.delete(settled));
     return section;
   };
   // Own copies of inner's properties, getters included (a live `signal`), so a spread copy keeps them too.
-  const interrupts = Object.defineProperties({} as I, { ...Object.getOwnPropertyDescriptors(inner), critical: { value: critical, enumerable: true } });
+  const interrupts = Object.defineProperties({} as I, {
+    ...Object.getOwnPropertyDescriptors(inner),
+    critical: { value: critical, enumerable: true },
+  });
   return {
     interrupts,
     get active() {

@@ -34,16 +34,20 @@ export async function disconnectUser(
   classify: (err: unknown) => { outcome: 'unreachable' | 'refused'; code: string },
   signal?: AbortSignal,
 ): Promise<DisconnectResult> {
-  return store.withUserLock(email, async () => {
-    const user = getUser(await store.read(), email);
-    if (!user) return { email, outcome: 'not-connected' };
-    let result: DisconnectResult;
-    try {
-      result = { email, outcome: await revoke(user.refresh_token) };
-    } catch (err) {
-      result = { email, ...classify(err) };
-    }
-    await store.update((doc) => removeUser(doc, email));
-    return result;
-  }, signal ? { signal } : undefined);
+  return store.withUserLock(
+    email,
+    async () => {
+      const user = getUser(await store.read(), email);
+      if (!user) return { email, outcome: 'not-connected' };
+      let result: DisconnectResult;
+      try {
+        result = { email, outcome: await revoke(user.refresh_token) };
+      } catch (err) {
+        result = { email, ...classify(err) };
+      }
+      await store.update((doc) => removeUser(doc, email));
+      return result;
+    },
+    signal ? { signal } : undefined,
+  );
 }

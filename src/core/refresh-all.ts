@@ -4,7 +4,14 @@
  * failure is recorded, never fatal to the run, except invalid_client (the app itself is misconfigured: every
  * other user would fail the same way, so stop and exit 2).
  */
-import { BoxQcError, ConfigError, ExitCode, ReconnectRequiredError, StoreBusyError, TemporaryError } from '../errors.js';
+import {
+  BoxQcError,
+  ConfigError,
+  ExitCode,
+  ReconnectRequiredError,
+  StoreBusyError,
+  TemporaryError,
+} from '../errors.js';
 import { getValidAccessTokenFrom, type Session, type TokenRequest } from './session.js';
 import { getUser } from './store/document.js';
 import { normalizeStoreEmail } from './store/format.js';
@@ -31,18 +38,26 @@ export interface RefreshManyOptions extends Omit<TokenRequest, 'rejectedAccessTo
 }
 
 function outcomeOf(email: string, err: unknown): RefreshOutcome {
-  const status: RefreshStatus = err instanceof ReconnectRequiredError
-    ? 'needs_reconnect'
-    : err instanceof TemporaryError || err instanceof StoreBusyError ? 'temporary_failure' : 'failed';
-  const error: RefreshOutcome['error'] = err instanceof BoxQcError
-    ? { code: err.code, message: err.message }
-    : { code: 'E_INTERNAL', message: err instanceof Error ? err.message : String(err) };
+  const status: RefreshStatus =
+    err instanceof ReconnectRequiredError
+      ? 'needs_reconnect'
+      : err instanceof TemporaryError || err instanceof StoreBusyError
+        ? 'temporary_failure'
+        : 'failed';
+  const error: RefreshOutcome['error'] =
+    err instanceof BoxQcError
+      ? { code: err.code, message: err.message }
+      : { code: 'E_INTERNAL', message: err instanceof Error ? err.message : String(err) };
   const reason = err instanceof BoxQcError ? err.details?.reason : undefined;
   if (typeof reason === 'string') error.reason = reason;
   return { email, status, error };
 }
 
-export async function refreshMany(session: Session, emails: readonly string[], options: RefreshManyOptions): Promise<RefreshOutcome[]> {
+export async function refreshMany(
+  session: Session,
+  emails: readonly string[],
+  options: RefreshManyOptions,
+): Promise<RefreshOutcome[]> {
   const outcomes = new Array<RefreshOutcome>(emails.length);
   // Keeping refresh tokens alive is the job here: an answer without an access token is saved, not re-refreshed.
   const request: TokenRequest = { accessTokenNeeded: false };

@@ -18,7 +18,11 @@ export function expiresAtOf(user: StoredUser): number {
 }
 
 /** Why a record wants a refresh now, or undefined when it does not. */
-export function refreshReason(user: StoredUser, now: number, req: TokenRequest): 'forced' | 'interrupted' | 'rejected' | 'expiring' | 'aged' | undefined {
+export function refreshReason(
+  user: StoredUser,
+  now: number,
+  req: TokenRequest,
+): 'forced' | 'interrupted' | 'rejected' | 'expiring' | 'aged' | undefined {
   if (req.force) return 'forced';
   // A marker left by a killed refresher means the stored refresh token may already be spent: replay it now
   // (under the user lock, so a live refresher is waited for, not raced) rather than skip a user who looks

@@ -67,7 +67,8 @@ export async function handleRefreshFailure(ctx: RefreshFailureContext, err: unkn
   if (err instanceof FencedSaveError) return fencedOut(ctx);
   // Decided by phase, not by error class (REVIEW-1 finding 1): once Box answered with a pair, whatever failed
   // afterwards failed the save, and the marker is all the next run has to learn what happened.
-  if (ctx.received !== undefined) throw err instanceof RotationNotSavedError ? err : new RotationNotSavedError(email, err, 1);
+  if (ctx.received !== undefined)
+    throw err instanceof RotationNotSavedError ? err : new RotationNotSavedError(email, err, 1);
   const invalid = await handleInvalidGrant(ctx, err);
   if (invalid) return invalid;
   if (provablyNotRotated(err)) {
@@ -81,9 +82,14 @@ async function fencedOut(ctx: RefreshFailureContext): Promise<never> {
   let kept = false;
   if (received) {
     const at = session.now();
-    kept = await session.store.update((doc) => setAsideFencedPair(doc, email, received, ctx.generation, at)).catch(() => false);
+    kept = await session.store
+      .update((doc) => setAsideFencedPair(doc, email, received, ctx.generation, at))
+      .catch(() => false);
   }
-  warn(session, `${email}: the stored record changed while this refresh was in flight; the newer record was kept${kept ? ' and the pair Box just sent was set aside in refresh_fenced_out' : ''}`);
+  warn(
+    session,
+    `${email}: the stored record changed while this refresh was in flight; the newer record was kept${kept ? ' and the pair Box just sent was set aside in refresh_fenced_out' : ''}`,
+  );
   throw new FencedSaveError(session.store.location, email);
 }
 
@@ -126,6 +132,8 @@ export async function handleInvalidGrant(ctx: RefreshFailureContext, err: unknow
       // Only mark the record we failed with: a concurrent connect may have saved a new grant meanwhile.
       if (getUser(doc, email)?.refresh_token === spent) markNeedsReconnect(doc, email, reason, message, session.now());
     })
-    .catch((writeErr: unknown) => session.log.debug(`could not record needs_reconnect for ${email}: ${String(writeErr)}`));
+    .catch((writeErr: unknown) =>
+      session.log.debug(`could not record needs_reconnect for ${email}: ${String(writeErr)}`),
+    );
   throw new ReconnectRequiredError(email, `${email} must reconnect: ${message}`, { cause: err, details: { reason } });
 }

@@ -41,7 +41,11 @@ const MARKER_POLL_MS = 100;
  * retry that long, fenced, after losing a PostgreSQL session lock), then the margin.
  */
 export function markerBoundMs(session: Session): number {
-  return (session.refreshTimeoutMs ?? 30_000) + (session.saveBudgetMs ?? DEFAULT_SAVE_BUDGET_MS) + (session.markerMarginMs ?? MARKER_MARGIN_MS);
+  return (
+    (session.refreshTimeoutMs ?? 30_000) +
+    (session.saveBudgetMs ?? DEFAULT_SAVE_BUDGET_MS) +
+    (session.markerMarginMs ?? MARKER_MARGIN_MS)
+  );
 }
 
 /** Never more than this from a marker's own bound_ms: a bogus value must not stall a user for long. */
@@ -68,13 +72,23 @@ export async function markerIdentity(session: Session): Promise<MarkerIdentity> 
 /** Who we are in a marker we write. */
 export async function markerOwner(session: Session): Promise<InFlightOwner> {
   const id = await markerIdentity(session);
-  const owner: InFlightOwner = { pid: session.pid, host: session.host, nonce: id.nonce, bound_ms: markerBoundMs(session) };
+  const owner: InFlightOwner = {
+    pid: session.pid,
+    host: session.host,
+    nonce: id.nonce,
+    bound_ms: markerBoundMs(session),
+  };
   if (id.pidNs !== undefined) owner.pid_ns = id.pidNs;
   return owner;
 }
 
 function isOwn(session: Session, marker: RefreshInFlight, id: MarkerIdentity | undefined): boolean {
-  return typeof marker.nonce === 'string' && marker.nonce === (id ?? session.markerIdentity)?.nonce && marker.pid === session.pid && marker.host === session.host;
+  return (
+    typeof marker.nonce === 'string' &&
+    marker.nonce === (id ?? session.markerIdentity)?.nonce &&
+    marker.pid === session.pid &&
+    marker.host === session.host
+  );
 }
 
 function provablyDead(session: Session, marker: RefreshInFlight, id: MarkerIdentity | undefined): boolean {
@@ -84,7 +98,10 @@ function provablyDead(session: Session, marker: RefreshInFlight, id: MarkerIdent
 
 /** The larger of our bound and the one the marker's owner recorded. */
 function boundFor(session: Session, marker: RefreshInFlight): number {
-  const theirs = typeof marker.bound_ms === 'number' && Number.isFinite(marker.bound_ms) ? Math.min(marker.bound_ms, MAX_OWNER_BOUND_MS) : 0;
+  const theirs =
+    typeof marker.bound_ms === 'number' && Number.isFinite(marker.bound_ms)
+      ? Math.min(marker.bound_ms, MAX_OWNER_BOUND_MS)
+      : 0;
   return Math.max(markerBoundMs(session), theirs) + ROUNDING_MS;
 }
 
@@ -117,7 +134,9 @@ export async function waitOutForeignMarker(
   for (let waited = 0; mustWaitFor(session, rec.refresh_in_flight, id) && waited < bound; waited += MARKER_POLL_MS) {
     if (waited === 0) {
       const m = rec.refresh_in_flight!;
-      session.log.debug(`${email}: a refresh by pid ${m.pid} on ${m.host} started ${m.since} may still be saving: waiting for it`);
+      session.log.debug(
+        `${email}: a refresh by pid ${m.pid} on ${m.host} started ${m.since} may still be saving: waiting for it`,
+      );
     }
     const signal = stopSignal(session.interrupts);
     await sleep(MARKER_POLL_MS, undefined, signal ? { signal } : undefined).catch((err: unknown) => {

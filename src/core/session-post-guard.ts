@@ -48,8 +48,11 @@ export async function abortBeforePost(session: Session, email: string, marker: W
   // If this fails the marker stays: the next run replays that refresh token once, which is safe (it was never sent).
   await session.store.update((doc) => clearInFlight(doc, email, owner)).catch(() => undefined);
   if (stopping) throwIfStopAsked(session.interrupts);
-  throw new TemporaryError(`${email}: the store took ${Math.round(marker.writeMs)} ms to mark the refresh in flight; not sent (nothing was lost)`, {
-    code: 'E_STORE_SLOW',
-    hint: 'try again; if it persists, check the store (lock contention, database latency)',
-  });
+  throw new TemporaryError(
+    `${email}: the store took ${Math.round(marker.writeMs)} ms to mark the refresh in flight; not sent (nothing was lost)`,
+    {
+      code: 'E_STORE_SLOW',
+      hint: 'try again; if it persists, check the store (lock contention, database latency)',
+    },
+  );
 }

@@ -35,12 +35,17 @@ export class RotationNotSavedError extends BoxQcError {
     const what = refused
       ? 'the store refused the new pair on every attempt: it was changed during this refresh to something box-qc cannot use'
       : `the new pair could not be saved after ${attempts} attempts`;
-    super('E_ROTATION_NOT_SAVED', `${email}: Box rotated the refresh token but ${what} (${why}): the connection may be lost`, ExitCode.FAILED, {
-      cause,
-      hint: refused
-        ? `repair or restore the store as the error says (or stop the other writer that changed it); the pair Box just sent is gone. Then run \`box-qc refresh --email ${email}\` once (it tries the previous refresh token); if it says ${email} must reconnect, run \`box-qc connect --email ${email}\``
-        : `fix the store (space, lock, database) and run \`box-qc refresh --email ${email}\`: it retries that refresh once; if ${email} then needs to reconnect, run \`box-qc connect --email ${email}\``,
-    });
+    super(
+      'E_ROTATION_NOT_SAVED',
+      `${email}: Box rotated the refresh token but ${what} (${why}): the connection may be lost`,
+      ExitCode.FAILED,
+      {
+        cause,
+        hint: refused
+          ? `repair or restore the store as the error says (or stop the other writer that changed it); the pair Box just sent is gone. Then run \`box-qc refresh --email ${email}\` once (it tries the previous refresh token); if it says ${email} must reconnect, run \`box-qc connect --email ${email}\``
+          : `fix the store (space, lock, database) and run \`box-qc refresh --email ${email}\`: it retries that refresh once; if ${email} then needs to reconnect, run \`box-qc connect --email ${email}\``,
+      },
+    );
   }
 }
 
@@ -65,7 +70,11 @@ export interface SaveRetryOptions {
   alreadySaved?: () => Promise<StoredUser | undefined>;
 }
 
-export async function saveWithRetry(store: TokenStore, mutate: Parameters<TokenStore['update']>[0], options: SaveRetryOptions): Promise<StoredUser> {
+export async function saveWithRetry(
+  store: TokenStore,
+  mutate: Parameters<TokenStore['update']>[0],
+  options: SaveRetryOptions,
+): Promise<StoredUser> {
   // A monotonic clock: a wall-clock step must neither cut the budget short nor stretch it.
   const started = performance.now();
   const budget = options.budgetMs ?? DEFAULT_SAVE_BUDGET_MS;
@@ -89,17 +98,27 @@ export async function saveWithRetry(store: TokenStore, mutate: Parameters<TokenS
         // The last attempt may have committed and lost only its acknowledgement.
         const ours = await options.alreadySaved?.().catch(() => undefined);
         if (ours) return ours;
-        throw new RotationNotSavedError(options.email, lastFailure ?? new Error(`no attempt finished within ${budget} ms`), attempt);
+        throw new RotationNotSavedError(
+          options.email,
+          lastFailure ?? new Error(`no attempt finished within ${budget} ms`),
+          attempt,
+        );
       }
       options.onRetry(err, attempt);
       // Not abortable: nothing may cut this short but the budget (a caller's abort is honoured after it).
-      await new Promise((resolve) => setTimeout(resolve, Math.min(FIRST_DELAY_MS * 2 ** (attempt - 1), MAX_DELAY_MS, left)));
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(FIRST_DELAY_MS * 2 ** (attempt - 1), MAX_DELAY_MS, left)),
+      );
     }
   }
 }
 
 /** The stored record for `email` when it holds `refreshToken` (our own save, acknowledged or not). */
-export async function storedWith(store: TokenStore, email: string, refreshToken: string): Promise<StoredUser | undefined> {
+export async function storedWith(
+  store: TokenStore,
+  email: string,
+  refreshToken: string,
+): Promise<StoredUser | undefined> {
   const stored = getUser(await store.read(), email);
   return stored?.refresh_token === refreshToken ? stored : undefined;
 }

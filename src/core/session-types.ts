@@ -16,7 +16,11 @@ export interface Session {
   credentials(): ClientCredentials;
   now(): number;
   /** Defers SIGINT/SIGTERM/SIGHUP around the refresh window (deps.interrupts; createManualInterrupts in libraries). */
-  interrupts: { critical<T>(fn: () => Promise<T>): Promise<T>; readonly signal?: AbortSignal; readonly stopRequested?: AbortSignal };
+  interrupts: {
+    critical<T>(fn: () => Promise<T>): Promise<T>;
+    readonly signal?: AbortSignal;
+    readonly stopRequested?: AbortSignal;
+  };
   log: HttpLog;
   pid: number;
   host: string;

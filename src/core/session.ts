@@ -72,7 +72,11 @@ function result(email: string, user: StoredUser, refreshed: boolean, warnings?: 
 }
 
 /** A valid access token for `email`, refreshing through the protocol when needed. */
-export async function getValidAccessToken(session: Session, rawEmail: string, req: TokenRequest = {}): Promise<AccessTokenResult> {
+export async function getValidAccessToken(
+  session: Session,
+  rawEmail: string,
+  req: TokenRequest = {},
+): Promise<AccessTokenResult> {
   const email = normalizeStoreEmail(rawEmail);
   return getValidAccessTokenFrom(session, email, getUser(await session.store.read(), email), req);
 }
@@ -92,8 +96,12 @@ export async function getValidAccessTokenFrom(
   if (!reason) return result(email, seen, false);
   // A live process's young marker is its own refresh still running: a fresh access token is still good to
   // use, and waiting for that refresh (step 3) would only delay this caller.
-  if (reason === 'interrupted' && mustWaitFor(session, seen.refresh_in_flight, await markerIdentity(session))
-    && !refreshReason({ ...seen, refresh_in_flight: undefined }, session.now(), req)) return result(email, seen, false);
+  if (
+    reason === 'interrupted' &&
+    mustWaitFor(session, seen.refresh_in_flight, await markerIdentity(session)) &&
+    !refreshReason({ ...seen, refresh_in_flight: undefined }, session.now(), req)
+  )
+    return result(email, seen, false);
   let perStore = inflight.get(session.store);
   if (!perStore) inflight.set(session.store, (perStore = new Map<string, Promise<AccessTokenResult>>()));
   const pending = perStore.get(email);
@@ -106,9 +114,15 @@ export async function getValidAccessTokenFrom(
 /** How often a process waiting for a user lock looks for the holder's saved result (below). */
 const ROTATION_POLL_MS = 50;
 
-async function refreshUnderLock(session: Session, email: string, seen: StoredUser, req: TokenRequest): Promise<AccessTokenResult> {
+async function refreshUnderLock(
+  session: Session,
+  email: string,
+  seen: StoredUser,
+  req: TokenRequest,
+): Promise<AccessTokenResult> {
   const check = usable(session, email);
-  const isRotated = (current: StoredUser) => (current.generation ?? 0) !== (seen.generation ?? 0) || current.refresh_token !== seen.refresh_token;
+  const isRotated = (current: StoredUser) =>
+    (current.generation ?? 0) !== (seen.generation ?? 0) || current.refresh_token !== seen.refresh_token;
   // While another process holds the lock, poll the store for its saved result: once it is durable and fresh,
   // this waiter has what it came for and need not queue for the lock at all. Otherwise 31 waiters on one
   // refresh took the lock one after another, each noticing its turn only at its next 25-100 ms poll
@@ -134,16 +148,26 @@ async function refreshUnderLock(session: Session, email: string, seen: StoredUse
   const stop = stopSignal(session.interrupts);
   const signal = stop ? AbortSignal.any([stop, gotFresh.signal]) : gotFresh.signal;
   try {
-    return await session.store.withUserLock(email, async () => {
-      clearInterval(poll);
-      // Step 3 (D): a young marker of another live process is waited out before anything else.
-      const current = await waitOutForeignMarker(session, email, check(getUser(await session.store.read(), email)), check);
-      // Step 2: someone rotated while we waited for the lock (or before): use their result (F1, F22).
-      const rotated = isRotated(current);
-      if (rotated && !refreshReason(current, session.now(), { ...req, force: false })) return result(email, current, false);
-      if (!rotated && !refreshReason(current, session.now(), req)) return result(email, current, false);
-      return refreshWithFollowUp(session, email, current, req);
-    }, { signal, onWait });
+    return await session.store.withUserLock(
+      email,
+      async () => {
+        clearInterval(poll);
+        // Step 3 (D): a young marker of another live process is waited out before anything else.
+        const current = await waitOutForeignMarker(
+          session,
+          email,
+          check(getUser(await session.store.read(), email)),
+          check,
+        );
+        // Step 2: someone rotated while we waited for the lock (or before): use their result (F1, F22).
+        const rotated = isRotated(current);
+        if (rotated && !refreshReason(current, session.now(), { ...req, force: false }))
+          return result(email, current, false);
+        if (!rotated && !refreshReason(current, session.now(), req)) return result(email, current, false);
+        return refreshWithFollowUp(session, email, current, req);
+      },
+      { signal, onWait },
+    );
   } catch (err) {
     if (fresh !== undefined && !stop?.aborted) return result(email, fresh, false);
     throw err;
@@ -153,16 +177,26 @@ async function refreshUnderLock(session: Session, email: string, seen: StoredUse
 }
 
 /** Step 8: an answer without an access token gets one more, ordinary refresh when the caller needs a token. */
-async function refreshWithFollowUp(session: Session, email: string, current: StoredUser, req: TokenRequest): Promise<AccessTokenResult> {
+async function refreshWithFollowUp(
+  session: Session,
+  email: string,
+  current: StoredUser,
+  req: TokenRequest,
+): Promise<AccessTokenResult> {
   const first = await refreshNow(session, email, current);
   if (first.accessToken !== '' || req.accessTokenNeeded === false) return first;
   // The refresh token just saved is fresh and unspent: presenting it is a new refresh, not a replay.
   const second = await refreshNow(session, email, first.user);
-  if (second.accessToken !== '') return { ...second, warnings: [...(first.warnings ?? []), ...(second.warnings ?? [])] };
-  throw new BoxApiError(`${email}: Box answered two refreshes in a row without an access token (the new refresh token is saved; nothing was lost)`, { status: 200 }, {
-    code: 'E_BOX_NO_ACCESS_TOKEN',
-    hint: 'try again later; run with --debug for Box request ids',
-  });
+  if (second.accessToken !== '')
+    return { ...second, warnings: [...(first.warnings ?? []), ...(second.warnings ?? [])] };
+  throw new BoxApiError(
+    `${email}: Box answered two refreshes in a row without an access token (the new refresh token is saved; nothing was lost)`,
+    { status: 200 },
+    {
+      code: 'E_BOX_NO_ACCESS_TOKEN',
+      hint: 'try again later; run with --debug for Box request ids',
+    },
+  );
 }
 
 /** Steps 3-6, holding the user lock. */
@@ -176,7 +210,11 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
   // Nor does the caller's signal (a library's createSession({ signal }), REVIEW-1 finding 3): once the POST
   // is sent it runs to its own deadline and its answer is saved; the abort is honoured after the save.
   const { signal: _callersSignal, ...unabortable } = session.http;
-  const http: HttpContext = { ...unabortable, log: safeDebug(session.http.log), timeoutMs: session.refreshTimeoutMs ?? 30_000 };
+  const http: HttpContext = {
+    ...unabortable,
+    log: safeDebug(session.http.log),
+    timeoutMs: session.refreshTimeoutMs ?? 30_000,
+  };
   const tokenOpts = { http, apiBaseUrl: session.apiBaseUrl, credentials };
   const owner = await markerOwner(session);
   let received: ReceivedPair | undefined;
@@ -201,12 +239,22 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
         const pair = received;
         const receivedAt = session.now();
         // Save at once, before any other request (step 4); retry the write: Box already rotated (F6).
-        return { saved: await saveWithRetry(session.store, (doc) => saveUserTokens(doc, email, pair, undefined, receivedAt, { fence: { refreshToken: spent } }), {
-          email,
-          alreadySaved: () => storedWith(session.store, email, pair.refreshToken),
-          ...(session.saveBudgetMs !== undefined ? { budgetMs: session.saveBudgetMs } : {}),
-          onRetry: (err, n) => warn(session, `${email}: saving the new pair failed (attempt ${n}, retrying): ${err instanceof Error ? err.message : String(err)}`),
-        }) };
+        return {
+          saved: await saveWithRetry(
+            session.store,
+            (doc) => saveUserTokens(doc, email, pair, undefined, receivedAt, { fence: { refreshToken: spent } }),
+            {
+              email,
+              alreadySaved: () => storedWith(session.store, email, pair.refreshToken),
+              ...(session.saveBudgetMs !== undefined ? { budgetMs: session.saveBudgetMs } : {}),
+              onRetry: (err, n) =>
+                warn(
+                  session,
+                  `${email}: saving the new pair failed (attempt ${n}, retrying): ${err instanceof Error ? err.message : String(err)}`,
+                ),
+            },
+          ),
+        };
       } catch (err) {
         if (failure === undefined) throw err;
         return { adopted: await handleRefreshFailure(failure, err) };

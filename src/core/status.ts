@@ -37,7 +37,12 @@ export type CheckResult =
 
 export interface ConfigStatus {
   store: {
-    location: string; kind: 'file' | 'postgres'; exists: boolean; mode: string | null; dir_mode: string | null; source: string;
+    location: string;
+    kind: 'file' | 'postgres';
+    exists: boolean;
+    mode: string | null;
+    dir_mode: string | null;
+    source: string;
     /** PostgreSQL: host, port, database and user (never the password); null for the file store. */
     server: { host: string; port: number; database: string; user: string | null } | null;
   };
@@ -103,7 +108,13 @@ export function userStatus(email: string, doc: StoreDocument, now: number): User
   };
 }
 
-export function buildStatusReport(doc: StoreDocument, info: StoreFileInfo, facts: ConfigFacts, now: number, emails?: string[]): StatusReport {
+export function buildStatusReport(
+  doc: StoreDocument,
+  info: StoreFileInfo,
+  facts: ConfigFacts,
+  now: number,
+  emails?: string[],
+): StatusReport {
   const selected = emails ?? Object.keys(doc.users).sort();
   return {
     ok: true,
@@ -130,10 +141,14 @@ export function buildStatusReport(doc: StoreDocument, info: StoreFileInfo, facts
 /** "in 42 min", "3 h ago", "in 12 days": coarse on purpose, the absolute time is printed beside it. */
 export function relativeTime(deltaMs: number): string {
   const abs = Math.abs(deltaMs);
-  const unit = abs < 90_000 ? `${Math.round(abs / 1000)} s`
-    : abs < 90 * 60_000 ? `${Math.round(abs / 60_000)} min`
-      : abs < 36 * 3_600_000 ? `${Math.round(abs / 3_600_000)} h`
-        : `${Math.round(abs / DAY_MS)} days`;
+  const unit =
+    abs < 90_000
+      ? `${Math.round(abs / 1000)} s`
+      : abs < 90 * 60_000
+        ? `${Math.round(abs / 60_000)} min`
+        : abs < 36 * 3_600_000
+          ? `${Math.round(abs / 3_600_000)} h`
+          : `${Math.round(abs / DAY_MS)} days`;
   return deltaMs >= 0 ? `in ${unit}` : `${unit} ago`;
 }
 

@@ -30,25 +30,48 @@ export function authenticate(st: EmulatorState, ctx: RequestContext): TokenRecor
 function fieldsParam(url: URL): string[] | undefined {
   const raw = url.searchParams.get('fields');
   if (raw === null) return undefined;
-  return raw.split(',').map((f) => f.trim()).filter((f) => f !== '');
+  return raw
+    .split(',')
+    .map((f) => f.trim())
+    .filter((f) => f !== '');
 }
 
 export function handleUsersMe(st: EmulatorState, ctx: RequestContext, rec: TokenRecord): Reply {
   const u = st.grants.userFor(rec.grant.login);
   // Standard `User` set, shaped like [NODE3]'s get_users_me_200.json fixture (box-api.md §4).
   const full: Record<string, unknown> = {
-    type: 'user', id: u.id, name: u.name, login: u.login,
-    created_at: '2016-11-09T15:57:20-08:00', modified_at: '2018-04-25T17:07:47-07:00',
-    language: 'en', timezone: 'America/Los_Angeles', space_amount: 1000000000000000, space_used: 38243356,
-    max_upload_size: 5368709120, status: 'active', job_title: '', phone: '555-555-5555', address: '',
-    avatar_url: 'https://app.box.com/api/avatar/large/deprecated', notification_email: null,
+    type: 'user',
+    id: u.id,
+    name: u.name,
+    login: u.login,
+    created_at: '2016-11-09T15:57:20-08:00',
+    modified_at: '2018-04-25T17:07:47-07:00',
+    language: 'en',
+    timezone: 'America/Los_Angeles',
+    space_amount: 1000000000000000,
+    space_used: 38243356,
+    max_upload_size: 5368709120,
+    status: 'active',
+    job_title: '',
+    phone: '555-555-5555',
+    address: '',
+    avatar_url: 'https://app.box.com/api/avatar/large/deprecated',
+    notification_email: null,
   };
-  const extra: Record<string, unknown> = { role: 'user', enterprise: null, is_sync_enabled: true, hostname: 'https://app.box.com/', my_tags: [] };
+  const extra: Record<string, unknown> = {
+    role: 'user',
+    enterprise: null,
+    is_sync_enabled: true,
+    hostname: 'https://app.box.com/',
+    my_tags: [],
+  };
   const fields = fieldsParam(ctx.url);
   if (!fields) return json(200, full);
   // With `fields`, only type and id plus what was asked (box-api.md §4; base set beyond type,id UNCONFIRMED).
   const out: Record<string, unknown> = { type: 'user', id: u.id };
-  for (const f of fields) if (f in full) out[f] = full[f]; else if (f in extra) out[f] = extra[f];
+  for (const f of fields)
+    if (f in full) out[f] = full[f];
+    else if (f in extra) out[f] = extra[f];
   return json(200, out);
 }
 
@@ -91,7 +114,11 @@ export function handleFolderItems(st: EmulatorState, ctx: RequestContext, folder
   const shape = folderShape(seed, rootItems, folderId);
   if (!shape) {
     return boxError(ctx.requestId, 404, 'not_found', 'Not Found', [
-      { reason: 'invalid_parameter', name: 'folder', message: `Invalid value 'd_${folderId}'. 'folder' with value 'd_${folderId}' not found` },
+      {
+        reason: 'invalid_parameter',
+        name: 'folder',
+        message: `Invalid value 'd_${folderId}'. 'folder' with value 'd_${folderId}' not found`,
+      },
     ]);
   }
   const limit = parseLimit(ctx);
@@ -101,7 +128,8 @@ export function handleFolderItems(st: EmulatorState, ctx: RequestContext, folder
   const total = totalOf(shape);
   const pageOf = (p: Page): Entry[] => {
     const out: Entry[] = [];
-    for (let i = p.offset; i < Math.min(total, p.offset + p.limit); i++) out.push(project(entryAt(seed, shape, i), fields));
+    for (let i = p.offset; i < Math.min(total, p.offset + p.limit); i++)
+      out.push(project(entryAt(seed, shape, i), fields));
     return out;
   };
   if (q.get('usemarker') === 'true') {
@@ -125,15 +153,20 @@ export function handleFolderItems(st: EmulatorState, ctx: RequestContext, folder
   const rawOffset = q.get('offset');
   let offset = 0;
   if (rawOffset !== null && rawOffset !== '') {
-    if (!/^-?\d+$/.test(rawOffset.trim())) return boxError(ctx.requestId, 400, 'invalid_offset', 'Offset is not a valid number');
+    if (!/^-?\d+$/.test(rawOffset.trim()))
+      return boxError(ctx.requestId, 400, 'invalid_offset', 'Offset is not a valid number');
     offset = Math.max(0, Number(rawOffset));
   }
   // "The maximum offset for offset-based pagination is 9999" ([DOC-off]); error shape from the 2016 report.
-  if (offset > 9999) return badParam(ctx, 'offset', String(offset), 'The offset must not exceed the maximum offset of 9999');
+  if (offset > 9999)
+    return badParam(ctx, 'offset', String(offset), 'The offset must not exceed the maximum offset of 9999');
   return jsonPage(pageOf({ offset, limit }), {
     total_count: total,
     offset,
     limit,
-    order: [{ by: 'type', direction: 'ASC' }, { by: 'name', direction: 'ASC' }],
+    order: [
+      { by: 'type', direction: 'ASC' },
+      { by: 'name', direction: 'ASC' },
+    ],
   });
 }

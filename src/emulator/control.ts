@@ -70,7 +70,10 @@ function route(emu: Emulator, ctx: RequestContext, body: Record<string, unknown>
     case 'POST clock/advance':
       return json(200, { now: emu.clock.advance(Number(body.ms)) });
     case 'GET faults':
-      return json(200, emu.faults.list().map((r) => ({ ...r, route: String(r.route) })));
+      return json(
+        200,
+        emu.faults.list().map((r) => ({ ...r, route: String(r.route) })),
+      );
     case 'POST faults':
       emu.faults.add(ruleFromJson(body));
       return json(200, { ok: true });

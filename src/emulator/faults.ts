@@ -54,7 +54,10 @@ interface LiveRule {
 
 function toRegex(route: string | RegExp): RegExp {
   if (route instanceof RegExp) return route;
-  const src = route.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^?]*');
+  const src = route
+    .split('*')
+    .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('[^?]*');
   return new RegExp(`^${src}$`);
 }
 
@@ -62,7 +65,8 @@ export class FaultSet {
   private rules: LiveRule[] = [];
 
   add(rule: FaultRule): void {
-    if (rule.action === 'status' && rule.status === undefined) throw new TypeError('fault rule: action "status" needs a status');
+    if (rule.action === 'status' && rule.status === undefined)
+      throw new TypeError('fault rule: action "status" needs a status');
     this.rules.push({ rule, regex: toRegex(rule.route), used: 0, seen: 0 });
   }
 

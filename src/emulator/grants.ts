@@ -59,8 +59,7 @@ export interface ChainEvent {
 }
 
 export type RefreshResult =
-  | { ok: true; record: TokenRecord; expiresIn: number; replayed: boolean }
-  | { ok: false; expired: boolean };
+  { ok: true; record: TokenRecord; expiresIn: number; replayed: boolean } | { ok: false; expired: boolean };
 
 export type AccessCheck = { ok: true; record: TokenRecord } | { ok: false; expired: boolean };
 
@@ -119,9 +118,10 @@ export class GrantStore {
     const o = this.opts();
     const now = this.now();
     const max = o.accessTokenTtlMaxSeconds;
-    const ttl = max !== undefined && max > o.accessTokenTtlSeconds
-      ? o.accessTokenTtlSeconds + Math.floor(Math.random() * (max - o.accessTokenTtlSeconds + 1))
-      : o.accessTokenTtlSeconds;
+    const ttl =
+      max !== undefined && max > o.accessTokenTtlSeconds
+        ? o.accessTokenTtlSeconds + Math.floor(Math.random() * (max - o.accessTokenTtlSeconds + 1))
+        : o.accessTokenTtlSeconds;
     const rec: TokenRecord = {
       grant,
       generation,

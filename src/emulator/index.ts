@@ -22,7 +22,15 @@ export { DEFAULT_CLIENT, DEFAULT_USERS } from './options.js';
 export type { FaultRule, FaultAction } from './faults.js';
 export type { ChainEvent } from './grants.js';
 export type { EmulatorClock } from './clock.js';
-export type { ChainCheck, Emulator, MintRequest, MintResult, PendingAuthorization, RequestLogEntry, Stats } from './types.js';
+export type {
+  ChainCheck,
+  Emulator,
+  MintRequest,
+  MintResult,
+  PendingAuthorization,
+  RequestLogEntry,
+  Stats,
+} from './types.js';
 
 function listen(server: Server, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -99,19 +107,39 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     chainCheck(login) {
       const events = state.grants.chainOf(login);
       const stale = events.filter((e) => !e.presentedWasLatest);
-      return { login: login.toLowerCase(), ok: stale.length === 0, refreshes: events.length, committed: events.filter((e) => e.committedAt !== undefined).length, stale };
+      return {
+        login: login.toLowerCase(),
+        ok: stale.length === 0,
+        refreshes: events.length,
+        committed: events.filter((e) => e.committedAt !== undefined).length,
+        stale,
+      };
     },
     isLive: (token) => state.grants.isLive(token),
     latestTokens(login) {
       const grant = state.grants.grants.filter((g) => g.login === login.toLowerCase()).at(-1);
       if (!grant) return undefined;
       const l = grant.latest;
-      return { access_token: l.accessToken, refresh_token: l.refreshToken, generation: l.generation, grantId: grant.id };
+      return {
+        access_token: l.accessToken,
+        refresh_token: l.refreshToken,
+        generation: l.generation,
+        grantId: grant.id,
+      };
     },
     mint({ login, clientId }) {
       const user = state.grants.userFor(login);
-      const rec = state.grants.createGrant(user.login, clientId ?? resolved.clients[0]!.clientId, (resolved.clients[0]!.scopes ?? []).join(' '));
-      return { access_token: rec.accessToken, refresh_token: rec.refreshToken, expires_in: rec.expiresIn, user: { ...user } };
+      const rec = state.grants.createGrant(
+        user.login,
+        clientId ?? resolved.clients[0]!.clientId,
+        (resolved.clients[0]!.scopes ?? []).join(' '),
+      );
+      return {
+        access_token: rec.accessToken,
+        refresh_token: rec.refreshToken,
+        expires_in: rec.expiresIn,
+        user: { ...user },
+      };
     },
     pending: () => [...state.pending.values()].map((p) => ({ ...p })),
     approve(id, login) {

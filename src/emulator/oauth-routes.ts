@@ -11,7 +11,6 @@ import { matchRedirectUri } from './redirect-match.js';
 import { consentPage, errorPage } from './pages.js';
 import type { PendingAuthorization } from './types.js';
 
-
 const DENIED = 'The user denied access to your application';
 const BAD_CLIENT = 'The client credentials are invalid';
 const BAD_CODE = "Auth code doesn't exist or is invalid for the client";
@@ -38,22 +37,32 @@ export function handleAuthorize(st: EmulatorState, ctx: RequestContext): Reply {
   let redirectUri: string;
   if (param !== undefined) {
     if (!matchRedirectUri(client.redirectUris, param, st.options.loopbackAnyPort)) {
-      return errorPage(400, 'redirect_uri_mismatch', 'The redirect URI does not match any redirect URI configured for this application.');
+      return errorPage(
+        400,
+        'redirect_uri_mismatch',
+        'The redirect URI does not match any redirect URI configured for this application.',
+      );
     }
     redirectUri = param;
   } else if (client.redirectUris.length === 1) {
     redirectUri = client.redirectUris[0]!;
   } else {
     // Box shows this after the user grants; the emulator shows it at once (same outcome: no redirect).
-    return errorPage(400, 'redirect_uri_missing', 'This application has several redirect URIs: the request must name one.');
+    return errorPage(
+      400,
+      'redirect_uri_missing',
+      'This application has several redirect URIs: the request must name one.',
+    );
   }
   const state = q.get('state') ?? undefined;
   // Errors after the redirect URI is known are redirected (RFC 6749 §4.1.2.1; exact Box values UNCONFIRMED).
-  const fail = (error: string, description: string) => redirect(withParams(redirectUri, { error, error_description: description, state }));
+  const fail = (error: string, description: string) =>
+    redirect(withParams(redirectUri, { error, error_description: description, state }));
   if (q.get('response_type') !== 'code') return fail('unsupported_response_type', 'The response type must be code');
   const scope = q.get('scope') ?? (client.scopes ?? []).join(' ');
   const allowed = new Set(client.scopes ?? []);
-  if (q.has('scope') && scope.split(' ').some((s) => s !== '' && !allowed.has(s))) return fail('invalid_scope', 'The requested scope is invalid');
+  if (q.has('scope') && scope.split(' ').some((s) => s !== '' && !allowed.has(s)))
+    return fail('invalid_scope', 'The requested scope is invalid');
   const method = q.get('code_challenge_method') ?? 'S256';
   if (method !== 'S256' && method !== 'plain') return fail('invalid_request', 'Unsupported code_challenge_method');
   const pending: PendingAuthorization = {
@@ -115,7 +124,13 @@ function checkClient(st: EmulatorState, ctx: RequestContext): EmulatorClient | R
 export function tokenResponse(rec: TokenRecord, expiresIn: number): Reply {
   return json(
     200,
-    { access_token: rec.accessToken, expires_in: expiresIn, restricted_to: [], refresh_token: rec.refreshToken, token_type: 'bearer' },
+    {
+      access_token: rec.accessToken,
+      expires_in: expiresIn,
+      restricted_to: [],
+      refresh_token: rec.refreshToken,
+      token_type: 'bearer',
+    },
     { 'Cache-Control': 'no-store', Pragma: 'no-cache' },
   );
 }
@@ -128,10 +143,15 @@ export function handleToken(st: EmulatorState, ctx: RequestContext): Reply {
   if ('status' in client) return client;
   if (grantType === 'authorization_code') return exchangeCode(st, client, form);
   if (grantType === 'refresh_token') return refresh(st, client, form, ctx);
-  if (OTHER_BOX_GRANTS.has(grantType)) return oauthError(400, 'invalid_request', 'The grant type is unauthorized for this client_id');
+  if (OTHER_BOX_GRANTS.has(grantType))
+    return oauthError(400, 'invalid_request', 'The grant type is unauthorized for this client_id');
   return st.options.unknownGrantError === 'invalid_request'
     ? oauthError(400, 'invalid_request', BAD_GRANT_TYPE)
-    : oauthError(400, 'unsupported_grant_type', 'The authorization grant type is not supported by the authorization server');
+    : oauthError(
+        400,
+        'unsupported_grant_type',
+        'The authorization grant type is not supported by the authorization server',
+      );
 }
 
 function verifierMatches(challenge: string, method: string, verifier: string): boolean {
@@ -152,7 +172,8 @@ function exchangeCode(st: EmulatorState, client: EmulatorClient, form: URLSearch
   const sentUri = form.get('redirect_uri') ?? undefined;
   if (code.redirectUri !== undefined) {
     if (sentUri !== undefined && sentUri !== code.redirectUri) return oauthError(400, 'invalid_grant', BAD_CODE);
-    if (sentUri === undefined && st.options.requireRedirectUriAtToken) return oauthError(400, 'invalid_grant', BAD_CODE);
+    if (sentUri === undefined && st.options.requireRedirectUriAtToken)
+      return oauthError(400, 'invalid_grant', BAD_CODE);
   }
   if (code.codeChallenge !== undefined) {
     const verifier = form.get('code_verifier');
@@ -186,4 +207,3 @@ export function handleRevoke(st: EmulatorState, ctx: RequestContext): Reply {
   if (!st.grants.revoke(token, client.clientId)) return json(400, { error: 'invalid_token' });
   return empty(200);
 }
-

@@ -14,7 +14,12 @@ export function matchRedirectUri(registered: string[], candidate: string, loopba
   return registered.some((r) => {
     if (r === candidate) return true;
     const reg = new URL(r);
-    const same = reg.protocol === cand.protocol && reg.hostname === cand.hostname && reg.pathname === cand.pathname && reg.search === cand.search && cand.hash === '';
+    const same =
+      reg.protocol === cand.protocol &&
+      reg.hostname === cand.hostname &&
+      reg.pathname === cand.pathname &&
+      reg.search === cand.search &&
+      cand.hash === '';
     if (!same) return false;
     if (reg.port === cand.port) return true;
     return loopbackAnyPort && LOOPBACK.has(reg.hostname);

@@ -77,7 +77,10 @@ export function boxError(
 export function jsonPage(entries: unknown[], rest: Record<string, unknown>, per = 50): Reply {
   const parts: string[] = [];
   for (let i = 0; i < entries.length; i += per) {
-    const chunk = entries.slice(i, i + per).map((e) => JSON.stringify(e)).join(',');
+    const chunk = entries
+      .slice(i, i + per)
+      .map((e) => JSON.stringify(e))
+      .join(',');
     parts.push(i === 0 ? chunk : `,${chunk}`);
   }
   const tail = JSON.stringify(rest).slice(1);

@@ -43,7 +43,12 @@ function dispatch(st: EmulatorState, ctx: RequestContext): Reply {
     const rec = authenticate(st, ctx);
     return 'status' in rec ? rec : handleFolderItems(st, ctx, decodeURIComponent(items[1]!));
   }
-  return boxError(ctx.requestId, 500, 'emulator_unimplemented', `The Box emulator does not implement ${method} ${path}`);
+  return boxError(
+    ctx.requestId,
+    500,
+    'emulator_unimplemented',
+    `The Box emulator does not implement ${method} ${path}`,
+  );
 }
 
 const FAULT_BODIES: Record<number, [string, string]> = {
@@ -59,7 +64,11 @@ function faultReply(ctx: RequestContext, rule: FaultRule): Reply {
   const headers: Record<string, string> = retryAfter !== undefined ? { 'Retry-After': String(retryAfter) } : {};
   if (status === 429 && ctx.url.pathname.startsWith('/oauth2/')) {
     // The token endpoint's overload answer (box-api.md §2, rclone log).
-    const r = oauthError(429, 'temporarily_unavailable', 'The server is currently unable to handle the request due to a temporary overloading of the server');
+    const r = oauthError(
+      429,
+      'temporarily_unavailable',
+      'The server is currently unable to handle the request due to a temporary overloading of the server',
+    );
     return { ...r, headers: { ...r.headers, ...headers } };
   }
   const [code, message] = FAULT_BODIES[status] ?? [`status_${status}`, 'Injected fault'];
@@ -69,7 +78,8 @@ function faultReply(ctx: RequestContext, rule: FaultRule): Reply {
 /** malform-after-commit: the committed 200, answered with fields changed or with another body altogether. */
 function malform(reply: Reply, rule: FaultRule): Reply {
   if (reply.status !== 200) return reply;
-  if (rule.rawBody !== undefined) return { status: 200, headers: { ...reply.headers, 'Content-Type': 'text/html' }, body: rule.rawBody };
+  if (rule.rawBody !== undefined)
+    return { status: 200, headers: { ...reply.headers, 'Content-Type': 'text/html' }, body: rule.rawBody };
   const body = JSON.parse(typeof reply.body === 'string' ? reply.body : reply.body.join('')) as Record<string, unknown>;
   for (const [k, v] of Object.entries(rule.patch ?? {})) {
     if (v === null) delete body[k];
@@ -125,12 +135,18 @@ async function buildContext(st: EmulatorState, req: IncomingMessage, requestId: 
   const method = (req.method ?? 'GET').toUpperCase();
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const body = await readBody(req);
-  const isForm = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === 'application/x-www-form-urlencoded';
+  const isForm =
+    (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === 'application/x-www-form-urlencoded';
   const form = isForm ? new URLSearchParams(body) : undefined;
   return {
-    req, method, url, requestId, body, form,
+    req,
+    method,
+    url,
+    requestId,
+    body,
+    form,
     receivedAt: st.clock.now(),
-    grantType: url.pathname === '/oauth2/token' ? form?.get('grant_type') ?? undefined : undefined,
+    grantType: url.pathname === '/oauth2/token' ? (form?.get('grant_type') ?? undefined) : undefined,
     route: routeKey(method, url.pathname),
   };
 }
@@ -144,11 +160,25 @@ function count(st: EmulatorState, ctx: RequestContext, rule: FaultRule | undefin
   return (status) => {
     bump(st.stats.byStatus, String(status));
     const { method, route, grantType, requestId } = ctx;
-    st.requests.push({ time: ctx.receivedAt, method, path: ctx.url.pathname, route, grantType, status, requestId, ...(rule ? { fault: rule.action } : {}) });
+    st.requests.push({
+      time: ctx.receivedAt,
+      method,
+      path: ctx.url.pathname,
+      route,
+      grantType,
+      status,
+      requestId,
+      ...(rule ? { fault: rule.action } : {}),
+    });
   };
 }
 
-export async function handleRequest(st: EmulatorState, hooks: ServerHooks, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleRequest(
+  st: EmulatorState,
+  hooks: ServerHooks,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const requestId = newRequestId();
   res.setHeader('BOX-REQUEST-ID', requestId);
   const ctx = await buildContext(st, req, requestId);

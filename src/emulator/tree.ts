@@ -51,7 +51,8 @@ function hash(...parts: Array<string | number>): Buffer {
 
 /** A fast 32-bit mix (murmur3 finaliser): per-entry attributes must be cheap for million-item listings. */
 function mix(a: number, b: number, c: number): number {
-  let h = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca6b) ^ Math.imul(c + 0x165667b1, 0xc2b2ae35)) >>> 0;
+  let h =
+    (Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca6b) ^ Math.imul(c + 0x165667b1, 0xc2b2ae35)) >>> 0;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -70,7 +71,10 @@ function idNum(id: string): number {
 function fakeSha1(seed: number, id: string): string {
   const base = idNum(id);
   let out = '';
-  for (let i = 0; i < 5; i++) out += mix(seed, base, i + 1).toString(16).padStart(8, '0');
+  for (let i = 0; i < 5; i++)
+    out += mix(seed, base, i + 1)
+      .toString(16)
+      .padStart(8, '0');
   return out;
 }
 
@@ -126,7 +130,16 @@ export function entryAt(seed: number, parent: FolderShape, index: number): Entry
   if (index < parent.folders) {
     const id = childFolderId(parent, index);
     const name = FOLDER_NAMES[index % FOLDER_NAMES.length]!(pad(index));
-    return { type: 'folder', id, sequence_id: seq, etag: seq, name, created_at: created, modified_at: created, size: 0 };
+    return {
+      type: 'folder',
+      id,
+      sequence_id: seq,
+      etag: seq,
+      name,
+      created_at: created,
+      modified_at: created,
+      size: 0,
+    };
   }
   const k = index - parent.folders;
   if (k < parent.files) {
@@ -134,16 +147,33 @@ export function entryAt(seed: number, parent: FolderShape, index: number): Entry
     const sha1 = fakeSha1(seed, id);
     const name = FILE_NAMES[k % FILE_NAMES.length]!(pad(k));
     return {
-      type: 'file', id,
+      type: 'file',
+      id,
       file_version: { type: 'file_version', id: String(7_000_000_000 + (Number(id) % 1_000_000_000)), sha1 },
-      sequence_id: seq, etag: seq, sha1, name,
-      size: mix(h, seed, 7) % 50_000_000, created_at: created, modified_at: created,
-      content_created_at: created, content_modified_at: created, item_status: 'active',
+      sequence_id: seq,
+      etag: seq,
+      sha1,
+      name,
+      size: mix(h, seed, 7) % 50_000_000,
+      created_at: created,
+      modified_at: created,
+      content_created_at: created,
+      content_modified_at: created,
+      item_status: 'active',
     };
   }
   const l = k - parent.files;
   const id = parent.depth === 0 ? String(8_000_000_000 + l) : `8${parent.id}${String(l).padStart(4, '0')}`;
-  return { type: 'web_link', id, sequence_id: seq, etag: seq, name: `Link ${pad(l)}`, url: `https://example.com/link/${l}`, created_at: created, modified_at: created };
+  return {
+    type: 'web_link',
+    id,
+    sequence_id: seq,
+    etag: seq,
+    name: `Link ${pad(l)}`,
+    url: `https://example.com/link/${l}`,
+    created_at: created,
+    modified_at: created,
+  };
 }
 
 const MINI: Record<string, string[]> = {
@@ -154,7 +184,7 @@ const MINI: Record<string, string[]> = {
 
 /** Mini representation by default; with `fields`, the base set (type, id, etag) plus what was asked ([DOC-fields]). */
 export function project(entry: Entry, fields: string[] | undefined): Entry {
-  const keys = fields ? ['type', 'id', 'etag', ...fields] : MINI[entry.type] ?? ['type', 'id'];
+  const keys = fields ? ['type', 'id', 'etag', ...fields] : (MINI[entry.type] ?? ['type', 'id']);
   const out: Entry = { type: entry.type, id: entry.id };
   for (const k of keys) if (k in entry) out[k] = entry[k];
   return out;

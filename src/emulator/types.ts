@@ -61,7 +61,9 @@ export interface Emulator {
   chainCheck(login: string): ChainCheck;
   isLive(token: string): boolean;
   /** The newest pair issued to a user (their most recent grant), e.g. to check a store holds the latest. */
-  latestTokens(login: string): { access_token: string; refresh_token: string; generation: number; grantId: number } | undefined;
+  latestTokens(
+    login: string,
+  ): { access_token: string; refresh_token: string; generation: number; grantId: number } | undefined;
   /** A connected user's token pair without a browser (a fresh grant for the default client). */
   mint(req: MintRequest): MintResult;
   /** Authorizations waiting on the consent page. */

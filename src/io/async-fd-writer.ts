@@ -15,7 +15,11 @@ import { EventEmitter } from 'node:events';
 import { write as fsWrite } from 'node:fs';
 import type { OutStream } from './output.js';
 
-export type WriteFn = (fd: number, buf: Buffer, cb: (err: NodeJS.ErrnoException | null, written: number) => void) => void;
+export type WriteFn = (
+  fd: number,
+  buf: Buffer,
+  cb: (err: NodeJS.ErrnoException | null, written: number) => void,
+) => void;
 
 export interface AsyncFdWriterOptions {
   fd: number;

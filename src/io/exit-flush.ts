@@ -13,7 +13,12 @@ import { settled, type OutStream } from './output.js';
 /** 2 s: a live reader (a terminal, a logger that is merely slow) catches up well within it. */
 export const STDERR_EXIT_GRACE_MS = 2_000;
 
-export function exitWhenFlushed(stdout: OutStream, stderr: OutStream, exit: () => void, graceMs = STDERR_EXIT_GRACE_MS): void {
+export function exitWhenFlushed(
+  stdout: OutStream,
+  stderr: OutStream,
+  exit: () => void,
+  graceMs = STDERR_EXIT_GRACE_MS,
+): void {
   if ((stderr.writableLength ?? 0) === 0) return; // nothing queued: the event loop ends by itself
   const timer = setTimeout(() => {
     // Caught up meanwhile: not stalled, nothing to cut short; whatever else runs ends as it would have.

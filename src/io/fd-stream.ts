@@ -147,7 +147,11 @@ export function createFdStream(opts: FdStreamOptions): OutStream {
  * real stream's own: stdout's 'drain' reaches out.data(), and what is queued is written before the process
  * ends (main.ts bounds only a stalled stderr at exit).
  */
-function lazyStream(create: () => NodeJS.WriteStream | undefined, failed: () => string | undefined, fail: (err: unknown) => void): OutStream {
+function lazyStream(
+  create: () => NodeJS.WriteStream | undefined,
+  failed: () => string | undefined,
+  fail: (err: unknown) => void,
+): OutStream {
   let real: NodeJS.WriteStream | undefined;
   let tried = false;
   const stream = () => {
@@ -191,7 +195,8 @@ function nonBlocking(s: NodeJS.WriteStream): void {
   if (s.isTTY === true) handle?.setBlocking?.(false);
 }
 
-const droppedNotice = (lines: number) => `box-qc: ${lines} line${lines === 1 ? '' : 's'} of output dropped: stderr was not being read\n`;
+const droppedNotice = (lines: number) =>
+  `box-qc: ${lines} line${lines === 1 ? '' : 's'} of output dropped: stderr was not being read\n`;
 
 function writeReal(real: NodeJS.WriteStream, chunk: string | Uint8Array, fail: (err: unknown) => void): boolean {
   try {

@@ -92,17 +92,30 @@ export async function loadColors(): Promise<Painter> {
   const { default: kleur } = await import('kleur');
   // kleur decides at import from stdout alone; we decide per stream and gate every call ourselves.
   kleur.enabled = true;
-  return { bold: kleur.bold, dim: kleur.dim, red: kleur.red, green: kleur.green, yellow: kleur.yellow, cyan: kleur.cyan };
+  return {
+    bold: kleur.bold,
+    dim: kleur.dim,
+    red: kleur.red,
+    green: kleur.green,
+    yellow: kleur.yellow,
+    cyan: kleur.cyan,
+  };
 }
 
 /** createOutput, with the colour functions loaded when either stream will be coloured. */
 export async function openOutput(opts: Omit<OutputOptions, 'colors'>): Promise<Output> {
-  const wantsColor = decideColor(opts.stderr, opts.env, opts.color) || (opts.json !== true && decideColor(opts.stdout, opts.env, opts.color));
+  const wantsColor =
+    decideColor(opts.stderr, opts.env, opts.color) ||
+    (opts.json !== true && decideColor(opts.stdout, opts.env, opts.color));
   return createOutput({ ...opts, colors: wantsColor ? await loadColors() : undefined });
 }
 
 /** NO_COLOR (any non-empty value) and --no-color win; FORCE_COLOR forces; otherwise the stream's TTY state. */
-export function decideColor(stream: OutStream, env: Record<string, string | undefined>, flag: boolean | undefined): boolean {
+export function decideColor(
+  stream: OutStream,
+  env: Record<string, string | undefined>,
+  flag: boolean | undefined,
+): boolean {
   if (flag === false) return false;
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   const force = env.FORCE_COLOR;
@@ -113,7 +126,14 @@ export function decideColor(stream: OutStream, env: Record<string, string | unde
 
 const NOOP_SPINNER: Spinner = { update() {}, succeed() {}, fail() {}, stop() {} };
 
-const NO_COLORS: Painter = { bold: (s) => s, dim: (s) => s, red: (s) => s, green: (s) => s, yellow: (s) => s, cyan: (s) => s };
+const NO_COLORS: Painter = {
+  bold: (s) => s,
+  dim: (s) => s,
+  red: (s) => s,
+  green: (s) => s,
+  yellow: (s) => s,
+  cyan: (s) => s,
+};
 
 export function createOutput(opts: OutputOptions): Output {
   const isJson = opts.json === true;
@@ -198,7 +218,12 @@ export function createOutput(opts: OutputOptions): Output {
 async function startSpinner(stream: OutStream, text: string): Promise<Spinner> {
   const { default: ora } = await import('ora');
   // discardStdin: false, so Ctrl-C still reaches us while `connect` waits (STYLE.md).
-  const s = ora({ text: terminalSafe(text), stream: stream as NodeJS.WritableStream, discardStdin: false, isEnabled: true }).start();
+  const s = ora({
+    text: terminalSafe(text),
+    stream: stream as NodeJS.WritableStream,
+    discardStdin: false,
+    isEnabled: true,
+  }).start();
   const safely = (fn: () => void) => {
     try {
       fn();
@@ -207,10 +232,20 @@ async function startSpinner(stream: OutStream, text: string): Promise<Spinner> {
     }
   };
   return {
-    update(t) { safely(() => { s.text = terminalSafe(t); }); },
-    succeed(t) { safely(() => s.succeed(t === undefined ? t : terminalSafe(t))); },
-    fail(t) { safely(() => s.fail(t === undefined ? t : terminalSafe(t))); },
-    stop() { safely(() => s.stop()); },
+    update(t) {
+      safely(() => {
+        s.text = terminalSafe(t);
+      });
+    },
+    succeed(t) {
+      safely(() => s.succeed(t === undefined ? t : terminalSafe(t)));
+    },
+    fail(t) {
+      safely(() => s.fail(t === undefined ? t : terminalSafe(t)));
+    },
+    stop() {
+      safely(() => s.stop());
+    },
   };
 }
 

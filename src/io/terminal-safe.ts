@@ -23,7 +23,8 @@ export function terminalSafe(text: string): string {
  * reached a line unfiltered can at worst recolour it, never move the cursor, retitle the window or write the
  * clipboard (OSC 52).
  */
-const LINE_UNSAFE = /\u001b\[(?:1|2|22|31|32|33|36|39)m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/gu;
+const LINE_UNSAFE =
+  /\u001b\[(?:1|2|22|31|32|33|36|39)m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/gu;
 
 /**
  * The central filter for every line the output port writes to stderr (issue 15 item 7): like terminalSafe,

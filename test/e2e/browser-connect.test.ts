@@ -10,12 +10,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { startCli, describeResult } from '../helpers/run-cli.js';
-import { CLIENT_SECRET, EMAIL, assertNoSecrets, cliEnv, readStore, stateOf, tempStore, waitForUrl } from './connect-helpers.js';
+import {
+  CLIENT_SECRET,
+  EMAIL,
+  assertNoSecrets,
+  cliEnv,
+  readStore,
+  stateOf,
+  tempStore,
+  waitForUrl,
+} from './connect-helpers.js';
 
 const CHROMIUM = process.env.BOX_QC_CHROMIUM ?? '/usr/bin/chromium';
 const inCI = Boolean(process.env.CI) && process.env.CI !== 'false' && process.env.CI !== '0';
 const available = existsSync(CHROMIUM);
-if (!available && !inCI) console.log(`skipping the real-browser test: ${CHROMIUM} is not installed (it is required when CI is set)`);
+if (!available && !inCI)
+  console.log(`skipping the real-browser test: ${CHROMIUM} is not installed (it is required when CI is set)`);
 
 let emu: Emulator;
 let profile: string;
@@ -33,7 +43,10 @@ describe.skipIf(!available && !inCI)('connect with a real browser', () => {
     expect(available, `${CHROMIUM} is missing: CI must install chromium (apt-get install chromium)`).toBe(true);
     const { chromium } = await import('playwright-core');
     const store = await tempStore();
-    const c = startCli(['connect', '--email', EMAIL, '--no-browser', '--port', '0'], { env: cliEnv(emu, store.storePath), timeoutMs: 90_000 });
+    const c = startCli(['connect', '--email', EMAIL, '--no-browser', '--port', '0'], {
+      env: cliEnv(emu, store.storePath),
+      timeoutMs: 90_000,
+    });
     let stderr = '';
     c.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const url = await waitForUrl(() => stderr);
@@ -41,8 +54,16 @@ describe.skipIf(!available && !inCI)('connect with a real browser', () => {
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     try {
       const page = context.pages()[0] ?? (await context.newPage());

@@ -43,13 +43,26 @@ describe.skipIf(process.platform === 'win32')('start-up and output streams of th
   it('status --json on an empty store loads no stream, network, crypto, child-process or fs/promises module', async () => {
     const list = join(dir, 'modules.json');
     const preload = join(dir, 'preload.cjs');
-    writeFileSync(preload, `const before = new Set(process.moduleLoadList);
-process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(process.moduleLoadList.filter((m) => !before.has(m)))));`);
+    writeFileSync(
+      preload,
+      `const before = new Set(process.moduleLoadList);
+process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(process.moduleLoadList.filter((m) => !before.has(m)))));`,
+    );
     const r = await node(['-r', preload, BIN, 'status', '--json'], 'pipe');
     expect(r.code, describeResult(r)).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, users: [] });
     const loaded: string[] = JSON.parse(readFileSync(list, 'utf8'));
-    for (const heavy of ['net', 'stream', 'tty', 'crypto', 'child_process', 'http', 'https', 'readline', 'internal/fs/promises']) {
+    for (const heavy of [
+      'net',
+      'stream',
+      'tty',
+      'crypto',
+      'child_process',
+      'http',
+      'https',
+      'readline',
+      'internal/fs/promises',
+    ]) {
       expect(loaded, `NativeModule ${heavy} was loaded: ${loaded.join(', ')}`).not.toContain(`NativeModule ${heavy}`);
     }
   });
@@ -88,8 +101,11 @@ process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, JS
     const now = Date.now();
     const users: Record<string, Record<string, unknown>> = {};
     for (let i = 0; i < 2000; i++) {
-      users[`user${i}@example.com`] = userRecord({ access_token: `A${String(i).padStart(31, '0')}`, refresh_token: `R${String(i).padStart(31, '0')}` }, now,
-        { box_user_login: `user${i}@example.com` });
+      users[`user${i}@example.com`] = userRecord(
+        { access_token: `A${String(i).padStart(31, '0')}`, refresh_token: `R${String(i).padStart(31, '0')}` },
+        now,
+        { box_user_login: `user${i}@example.com` },
+      );
     }
     await writeStore(env.BOX_QC_STORE!, users);
     // The child's stdout is a FIFO. libuv makes a child's stdio blocking when it spawns it; then we wrap our own

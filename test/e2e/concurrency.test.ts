@@ -56,7 +56,9 @@ describe('token under concurrency', () => {
     lab.emu.faults.add({ route: '/oauth2/token', action: 'latency', ms: 200 });
     const logins = Array.from({ length: 10 }, (_, i) => `user${i}@example.com`);
     await lab.mintAndSeed(logins, { expired: true });
-    const results = await Promise.all(logins.flatMap((email) => Array.from({ length: 5 }, () => lab!.cli(['token', '--email', email]))));
+    const results = await Promise.all(
+      logins.flatMap((email) => Array.from({ length: 5 }, () => lab!.cli(['token', '--email', email]))),
+    );
     for (const r of results) expect(r.code, describeResult(r)).toBe(0);
     expect(refreshCount(lab)).toBe(10);
     expect(invalidGrantCount(lab)).toBe(0);

@@ -47,19 +47,26 @@ beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'boxqc-cfg-'));
 });
 
-describe('--env-file is box-qc\'s own, whatever Node does with its own --env-file (issue 15 item 12)', () => {
+describe("--env-file is box-qc's own, whatever Node does with its own --env-file (issue 15 item 12)", () => {
   const cases: Array<[string, () => Promise<string>]> = [
     ['missing', async () => join(root, 'absent.env')],
     ['a folder', async () => root],
-    ['a FIFO (not a regular file)', async () => {
-      const p = join(root, 'fifo.env');
-      execFileSync('mkfifo', [p]);
-      return p;
-    }],
+    [
+      'a FIFO (not a regular file)',
+      async () => {
+        const p = join(root, 'fifo.env');
+        execFileSync('mkfifo', [p]);
+        return p;
+      },
+    ],
   ];
   it.each(cases)('an env file that is %s is exit 2, one line, one JSON document under --json', async (_what, make) => {
     const path = await make();
-    for (const args of [['--env-file', path, 'status'], ['status', '--json', '--env-file', path], [`--env-file=${path}`, 'status', '--json']]) {
+    for (const args of [
+      ['--env-file', path, 'status'],
+      ['status', '--json', '--env-file', path],
+      [`--env-file=${path}`, 'status', '--json'],
+    ]) {
       const r = await runBin(args, { BOX_QC_STORE: join(root, 'store', 'tokens.json') });
       expectConfigError(r, args.includes('--json'), 'E_CONFIG_ENV_FILE');
       expect(r.stderr + r.stdout).toContain('--env-file');
@@ -90,15 +97,18 @@ describe('secrets on the command line and in Box URLs are never echoed (issue 15
     expect(r.stdout + r.stderr).not.toContain(SECRET);
   });
 
-  it.each(['--json', '--debug', ''])('status %s refuses a password in BOX_API_BASE_URL without printing it', async (flag) => {
-    const r = await runBin(['status', ...(flag ? [flag] : [])], {
-      BOX_QC_STORE: join(root, 'tokens.json'),
-      BOX_API_BASE_URL: `https://alice:${SECRET}@api.box.com`,
-    });
-    expectConfigError(r, flag === '--json', 'E_CONFIG_URL', flag === '--debug');
-    expect(r.stdout + r.stderr).toContain('BOX_API_BASE_URL');
-    expect(r.stdout + r.stderr).not.toContain(SECRET);
-  });
+  it.each(['--json', '--debug', ''])(
+    'status %s refuses a password in BOX_API_BASE_URL without printing it',
+    async (flag) => {
+      const r = await runBin(['status', ...(flag ? [flag] : [])], {
+        BOX_QC_STORE: join(root, 'tokens.json'),
+        BOX_API_BASE_URL: `https://alice:${SECRET}@api.box.com`,
+      });
+      expectConfigError(r, flag === '--json', 'E_CONFIG_URL', flag === '--debug');
+      expect(r.stdout + r.stderr).toContain('BOX_API_BASE_URL');
+      expect(r.stdout + r.stderr).not.toContain(SECRET);
+    },
+  );
 });
 
 describe('an empty store setting never means the default store (issue 15 item 11)', () => {
@@ -130,7 +140,6 @@ describe('an empty store setting never means the default store (issue 15 item 11
   });
 });
 
-
 describe('a redirect URI on port 80 (issue 15 item 14)', () => {
   let emu: Emulator;
   beforeEach(async () => {
@@ -143,31 +152,34 @@ describe('a redirect URI on port 80 (issue 15 item 14)', () => {
   it.for([
     [['--port', '80'], 'http://127.0.0.1:53117/callback'],
     [[], 'http://127.0.0.1/callback'],
-  ] as Array<[string[], string]>)('connect %j with BOX_REDIRECT_URI=%s takes the browser\'s callback (Host without :80)', async ([flags, redirect], ctx) => {
-    const storePath = join(root, 'box-qc', 'tokens.json');
-    const started = startCli(['connect', '--email', EMAIL, '--no-browser', ...flags], {
-      env: { ...emu.env(), BOX_QC_STORE: storePath, BOX_REDIRECT_URI: redirect },
-      timeoutMs: 60_000,
-    });
-    started.child.stdin!.end();
-    // A failed assertion must not leave a listener holding port 80 for the next run.
-    ctx.onTestFinished(() => void started.child.kill('SIGKILL'));
-    let stderr = '';
-    started.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const url = await Promise.race([waitForUrl(() => stderr), started.done.then((r) => r)]);
-    if (typeof url !== 'string') {
-      // Port 80 taken or not bindable here (not root): nothing to prove on this machine.
-      if (/E_PORT_IN_USE|port 80/.test(url.stderr)) return ctx.skip();
-      throw new Error(describeResult(url));
-    }
-    expect(new URL(url).searchParams.get('redirect_uri')).toBe('http://127.0.0.1/callback');
-    const location = await consent(url);
-    expect(location.startsWith('http://127.0.0.1/callback?')).toBe(true);
-    // fetch, like a browser, sends `Host: 127.0.0.1` for port 80.
-    const page = await fetch(location);
-    expect(page.status).toBe(200);
-    const r = await started.done;
-    expect(r.code, describeResult(r)).toBe(0);
-    expect(JSON.parse(await readFile(storePath, 'utf8')).users[EMAIL]).toBeDefined();
-  });
+  ] as Array<[string[], string]>)(
+    "connect %j with BOX_REDIRECT_URI=%s takes the browser's callback (Host without :80)",
+    async ([flags, redirect], ctx) => {
+      const storePath = join(root, 'box-qc', 'tokens.json');
+      const started = startCli(['connect', '--email', EMAIL, '--no-browser', ...flags], {
+        env: { ...emu.env(), BOX_QC_STORE: storePath, BOX_REDIRECT_URI: redirect },
+        timeoutMs: 60_000,
+      });
+      started.child.stdin!.end();
+      // A failed assertion must not leave a listener holding port 80 for the next run.
+      ctx.onTestFinished(() => void started.child.kill('SIGKILL'));
+      let stderr = '';
+      started.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const url = await Promise.race([waitForUrl(() => stderr), started.done.then((r) => r)]);
+      if (typeof url !== 'string') {
+        // Port 80 taken or not bindable here (not root): nothing to prove on this machine.
+        if (/E_PORT_IN_USE|port 80/.test(url.stderr)) return ctx.skip();
+        throw new Error(describeResult(url));
+      }
+      expect(new URL(url).searchParams.get('redirect_uri')).toBe('http://127.0.0.1/callback');
+      const location = await consent(url);
+      expect(location.startsWith('http://127.0.0.1/callback?')).toBe(true);
+      // fetch, like a browser, sends `Host: 127.0.0.1` for port 80.
+      const page = await fetch(location);
+      expect(page.status).toBe(200);
+      const r = await started.done;
+      expect(r.code, describeResult(r)).toBe(0);
+      expect(JSON.parse(await readFile(storePath, 'utf8')).users[EMAIL]).toBeDefined();
+    },
+  );
 });

@@ -60,7 +60,9 @@ export interface StoredUserJson {
   [k: string]: unknown;
 }
 
-export async function readStore(storePath: string): Promise<{ version: number; users: Record<string, StoredUserJson> }> {
+export async function readStore(
+  storePath: string,
+): Promise<{ version: number; users: Record<string, StoredUserJson> }> {
   return JSON.parse(await readFile(storePath, 'utf8'));
 }
 
@@ -72,7 +74,11 @@ export async function writeStore(storePath: string, users: Record<string, Record
   await writeFile(storePath, `${JSON.stringify({ version: 1, users }, null, 2)}\n`, { mode: 0o600 });
 }
 
-export function userRecord(tokens: { access_token: string; refresh_token: string }, now = Date.now(), extra: Record<string, unknown> = {}) {
+export function userRecord(
+  tokens: { access_token: string; refresh_token: string },
+  now = Date.now(),
+  extra: Record<string, unknown> = {},
+) {
   return {
     access_token: tokens.access_token,
     refresh_token: tokens.refresh_token,
@@ -99,7 +105,10 @@ export function assertNoSecrets(r: CliResult, secrets: Array<string | undefined>
     expect(all.includes(s), `secret ${s.slice(0, 6)}… leaked\n${describeResult(r)}`).toBe(false);
   }
   if (state) {
-    const outside = all.split('\n').filter((l) => !/\/api\/oauth2\/authorize\?/.test(l)).join('\n');
+    const outside = all
+      .split('\n')
+      .filter((l) => !/\/api\/oauth2\/authorize\?/.test(l))
+      .join('\n');
     expect(outside.includes(state), `state leaked outside the authorize URL\n${describeResult(r)}`).toBe(false);
   }
 }

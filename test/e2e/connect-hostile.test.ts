@@ -9,7 +9,18 @@ import { connect as netConnect } from 'node:net';
 import { SignJWT } from 'jose';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { runCli, startCli, describeResult } from '../helpers/run-cli.js';
-import { CLIENT_SECRET, EMAIL, assertNoSecrets, cliEnv, codeOf, consent, readStore, stateOf, tempStore, waitForUrl } from './connect-helpers.js';
+import {
+  CLIENT_SECRET,
+  EMAIL,
+  assertNoSecrets,
+  cliEnv,
+  codeOf,
+  consent,
+  readStore,
+  stateOf,
+  tempStore,
+  waitForUrl,
+} from './connect-helpers.js';
 
 function raw(port: number, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -17,7 +28,9 @@ function raw(port: number, text: string): Promise<string> {
     let got = '';
     s.setEncoding('latin1');
     s.on('data', (d: string) => (got += d));
-    s.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' || e.code === 'EPIPE' ? resolve(got) : reject(e)));
+    s.on('error', (e: NodeJS.ErrnoException) =>
+      e.code === 'ECONNRESET' || e.code === 'EPIPE' ? resolve(got) : reject(e),
+    );
     s.on('close', () => resolve(got));
     s.write(text);
   });
@@ -39,7 +52,10 @@ describe('connect under hostile callbacks', () => {
     const earlier = await runCli(['connect', '--email', EMAIL, '--print-url'], { env });
     const replayed = stateOf(earlier.stdout.trim());
 
-    const c = startCli(['--debug', 'connect', '--email', EMAIL, '--no-browser', '--port', '0'], { env, timeoutMs: 60_000 });
+    const c = startCli(['--debug', 'connect', '--email', EMAIL, '--no-browser', '--port', '0'], {
+      env,
+      timeoutMs: 60_000,
+    });
     let stderr = '';
     c.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const url = await waitForUrl(() => stderr);
@@ -52,13 +68,19 @@ describe('connect under hostile callbacks', () => {
     const key = Buffer.from((await readFile(`${store.dir}/state-key`, 'utf8')).trim(), 'base64url');
     const payload = JSON.parse(Buffer.from(state.split('.')[1]!, 'base64url').toString());
     const past = Math.floor(Date.now() / 1000) - 3600;
-    const expired = await new SignJWT({ email: EMAIL }).setProtectedHeader({ alg: 'HS256' }).setJti(payload.jti)
-      .setAudience(payload.aud).setIssuedAt(past).setExpirationTime(past + 600).sign(key);
+    const expired = await new SignJWT({ email: EMAIL })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setJti(payload.jti)
+      .setAudience(payload.aud)
+      .setIssuedAt(past)
+      .setExpirationTime(past + 600)
+      .sign(key);
     const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const algNone = `${b64({ alg: 'none', typ: 'JWT' })}.${state.split('.')[1]}.`;
     const script = '<script>alert(1)</script>';
     const q = (params: Record<string, string>) => new URLSearchParams(params).toString();
-    const get = (target: string, h = host, method = 'GET') => raw(port, `${method} ${target} HTTP/1.1\r\nHost: ${h}\r\n\r\n`);
+    const get = (target: string, h = host, method = 'GET') =>
+      raw(port, `${method} ${target} HTTP/1.1\r\nHost: ${h}\r\n\r\n`);
 
     const hostile: Array<[string, Promise<string>, number]> = [
       ['wrong state', get(`/callback?${q({ code, state: 'wrong' })}`), 400],
@@ -67,7 +89,11 @@ describe('connect under hostile callbacks', () => {
       ['alg none', get(`/callback?${q({ code, state: algNone })}`), 400],
       ['replayed state', get(`/callback?${q({ code, state: replayed })}`), 400],
       ['error without state', get(`/callback?${q({ error: 'access_denied', error_description: script })}`), 400],
-      ['error with bad state', get(`/callback?${q({ error: 'access_denied', error_description: script, state: 'x' })}`), 400],
+      [
+        'error with bad state',
+        get(`/callback?${q({ error: 'access_denied', error_description: script, state: 'x' })}`),
+        400,
+      ],
       ['100 KB query', get(`/callback?${q({ code, state, pad: 'A'.repeat(100 * 1024) })}`), 431],
       ['POST', get(`/callback?${q({ code, state })}`, host, 'POST'), 405],
       ['other path', get(`/other?${q({ code, state })}`), 404],
@@ -85,9 +111,11 @@ describe('connect under hostile callbacks', () => {
     expect(emu.stats().byGrantType.authorization_code ?? 0).toBe(0);
 
     // The real callback, then a second request on the same keep-alive socket.
-    const both = await raw(port,
+    const both = await raw(
+      port,
       `GET /callback?${q({ code, state })} HTTP/1.1\r\nHost: ${host}\r\nConnection: keep-alive\r\n\r\n` +
-      `GET /callback?${q({ code, state })} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+        `GET /callback?${q({ code, state })} HTTP/1.1\r\nHost: ${host}\r\n\r\n`,
+    );
     expect(both.match(/^HTTP\/1.1 /gm)).toHaveLength(1);
     expect(both).toMatch(/^HTTP\/1.1 200 /);
     expect(both).toMatch(/\r\nConnection: close\r\n/i);
@@ -100,7 +128,9 @@ describe('connect under hostile callbacks', () => {
     expect(r.code, describeResult(r)).toBe(0);
     expect(emu.stats().byGrantType.authorization_code).toBe(1);
     // Replaying the captured callback after success: nobody listens any more.
-    await expect(raw(port, `GET /callback?${q({ code, state })} HTTP/1.1\r\nHost: ${host}\r\n\r\n`)).rejects.toThrow(/ECONNREFUSED/);
+    await expect(raw(port, `GET /callback?${q({ code, state })} HTTP/1.1\r\nHost: ${host}\r\n\r\n`)).rejects.toThrow(
+      /ECONNREFUSED/,
+    );
     const user = (await readStore(store.storePath)).users[EMAIL]!;
     assertNoSecrets(r, [user.access_token, user.refresh_token, code, CLIENT_SECRET, expired, replayed], state);
     expect(r.stderr.includes(script)).toBe(false);
@@ -109,12 +139,19 @@ describe('connect under hostile callbacks', () => {
 
   it('honours error=access_denied only with the valid state, showing the code and not the description', async () => {
     const store = await tempStore();
-    const c = startCli(['connect', '--email', EMAIL, '--no-browser', '--port', '0'], { env: cliEnv(emu, store.storePath), timeoutMs: 60_000 });
+    const c = startCli(['connect', '--email', EMAIL, '--no-browser', '--port', '0'], {
+      env: cliEnv(emu, store.storePath),
+      timeoutMs: 60_000,
+    });
     let stderr = '';
     c.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const url = await waitForUrl(() => stderr);
     const redirect = new URL(new URL(url).searchParams.get('redirect_uri')!);
-    redirect.search = new URLSearchParams({ error: 'access_denied', error_description: '<script>alert(1)</script>', state: stateOf(url) }).toString();
+    redirect.search = new URLSearchParams({
+      error: 'access_denied',
+      error_description: '<script>alert(1)</script>',
+      state: stateOf(url),
+    }).toString();
     const page = await fetch(redirect);
     const body = await page.text();
     expect(body).not.toContain('<script>alert');

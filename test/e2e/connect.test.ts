@@ -10,7 +10,18 @@ import { readFile } from 'node:fs/promises';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { runCli, startCli, describeResult, type CliResult } from '../helpers/run-cli.js';
 import {
-  CLIENT_SECRET, EMAIL, assertNoSecrets, cliEnv, codeOf, consent, readStore, stateOf, tempStore, waitForUrl, writeStore, userRecord,
+  CLIENT_SECRET,
+  EMAIL,
+  assertNoSecrets,
+  cliEnv,
+  codeOf,
+  consent,
+  readStore,
+  stateOf,
+  tempStore,
+  waitForUrl,
+  writeStore,
+  userRecord,
 } from './connect-helpers.js';
 
 let emu: Emulator;
@@ -24,7 +35,10 @@ afterEach(async () => {
 });
 
 function connect(args: string[], input?: string) {
-  const started = startCli(['connect', '--email', EMAIL, '--port', '0', ...args], { env: cliEnv(emu, store.storePath), timeoutMs: 60_000 });
+  const started = startCli(['connect', '--email', EMAIL, '--port', '0', ...args], {
+    env: cliEnv(emu, store.storePath),
+    timeoutMs: 60_000,
+  });
   if (input !== undefined) started.child.stdin!.write(input);
   let stderr = '';
   started.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -41,7 +55,9 @@ async function listeningAddresses(port: number): Promise<string[]> {
       if (!local || st !== '0A') continue;
       const [hexAddr, hexPort] = local.split(':');
       if (parseInt(hexPort!, 16) !== port) continue;
-      found.push(hexAddr!.length === 8 ? `${Buffer.from(hexAddr!, 'hex').reverse().join('.')}:${port}` : `[${hexAddr}]:${port}`);
+      found.push(
+        hexAddr!.length === 8 ? `${Buffer.from(hexAddr!, 'hex').reverse().join('.')}:${port}` : `[${hexAddr}]:${port}`,
+      );
     }
   }
   return found;
@@ -55,7 +71,11 @@ async function expectLiveStore(r: CliResult): Promise<{ access_token: string; re
   const user = (await readStore(store.storePath)).users[EMAIL]!;
   expect(emu.isLive(user.access_token)).toBe(true);
   expect(emu.isLive(user.refresh_token)).toBe(true);
-  expect(user).toMatchObject({ box_user_id: '11111', box_user_login: 'alice@example.com', box_user_name: 'Alice Example' });
+  expect(user).toMatchObject({
+    box_user_id: '11111',
+    box_user_login: 'alice@example.com',
+    box_user_name: 'Alice Example',
+  });
   expect(emu.stats().byGrantType.authorization_code).toBe(1);
   return user;
 }
@@ -138,7 +158,14 @@ describe('connect --no-browser (headless, HTTP client as the browser)', () => {
 
   it('keeps connected_at and reports a different Box user on reconnect', async () => {
     const old = emu.mint({ login: 'bob@example.com' });
-    await writeStore(store.storePath, { [EMAIL]: userRecord(old, Date.now(), { box_user_id: '22222', box_user_login: 'bob@example.com', connected_at: '2026-01-01T00:00:00Z', needs_reconnect: { reason: 'refresh_token_invalid', message: 'x', at: '2026-01-02T00:00:00Z' } }) });
+    await writeStore(store.storePath, {
+      [EMAIL]: userRecord(old, Date.now(), {
+        box_user_id: '22222',
+        box_user_login: 'bob@example.com',
+        connected_at: '2026-01-01T00:00:00Z',
+        needs_reconnect: { reason: 'refresh_token_invalid', message: 'x', at: '2026-01-02T00:00:00Z' },
+      }),
+    });
     const c = connect(['--no-browser', '--json']);
     const url = await waitForUrl(c.stderr);
     await fetch(await consent(url));
@@ -146,11 +173,21 @@ describe('connect --no-browser (headless, HTTP client as the browser)', () => {
     expect(r.code, describeResult(r)).toBe(0);
     expect(r.stderr).toContain('was connected to a different Box user before (bob@example.com');
     const doc = JSON.parse(r.stdout);
-    expect(doc).toMatchObject({ ok: true, email: EMAIL, reconnected: true, box_user: { id: '11111' }, previous_box_user: { id: '22222' } });
+    expect(doc).toMatchObject({
+      ok: true,
+      email: EMAIL,
+      reconnected: true,
+      box_user: { id: '11111' },
+      previous_box_user: { id: '22222' },
+    });
     const user = (await readStore(store.storePath)).users[EMAIL]!;
     expect(user.connected_at).toBe('2026-01-01T00:00:00Z');
     expect(user.needs_reconnect).toBeUndefined();
-    assertNoSecrets(r, [user.access_token, user.refresh_token, old.access_token, old.refresh_token, CLIENT_SECRET], stateOf(url));
+    assertNoSecrets(
+      r,
+      [user.access_token, user.refresh_token, old.access_token, old.refresh_token, CLIENT_SECRET],
+      stateOf(url),
+    );
   });
 
   it('exits 2 naming --port when the port is taken', async () => {
@@ -158,7 +195,9 @@ describe('connect --no-browser (headless, HTTP client as the browser)', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const r = await runCli(['connect', '--email', EMAIL, '--no-browser', '--port', String(port)], { env: cliEnv(emu, store.storePath) });
+      const r = await runCli(['connect', '--email', EMAIL, '--no-browser', '--port', String(port)], {
+        env: cliEnv(emu, store.storePath),
+      });
       expect(r.code, describeResult(r)).toBe(2);
       expect(r.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
       expect(r.stderr).toContain('--port');
@@ -196,11 +235,14 @@ describe('connect two-step (--print-url, then --redirected-url)', () => {
     const late = await runCli(['connect', '--email', EMAIL, '--redirected-url', location], { env });
     expect(late.code, describeResult(late)).toBe(1);
     expect(late.stderr).toContain('the authorization code expired (Box codes live 30 seconds): run connect again');
-    for (const r of [first, other, late]) assertNoSecrets(r, [codeOf(location), CLIENT_SECRET], stateOf(first.stdout.trim()));
+    for (const r of [first, other, late])
+      assertNoSecrets(r, [codeOf(location), CLIENT_SECRET], stateOf(first.stdout.trim()));
   });
 
   it('rejects --print-url with --redirected-url before any side effect', async () => {
-    const r = await runCli(['connect', '--email', EMAIL, '--print-url', '--redirected-url', 'x'], { env: cliEnv(emu, store.storePath) });
+    const r = await runCli(['connect', '--email', EMAIL, '--print-url', '--redirected-url', 'x'], {
+      env: cliEnv(emu, store.storePath),
+    });
     expect(r.code).toBe(2);
     await expect(stat(store.dir)).rejects.toThrow(/ENOENT/);
   });

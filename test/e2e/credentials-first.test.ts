@@ -17,7 +17,9 @@ afterEach(async () => {
 });
 
 const EMAIL = 'alice@example.com';
-const marked = { needs_reconnect: { reason: 'refresh_token_invalid', message: 'Box rejected the refresh token', at: iso(Date.now()) } };
+const marked = {
+  needs_reconnect: { reason: 'refresh_token_invalid', message: 'Box rejected the refresh token', at: iso(Date.now()) },
+};
 
 const COMMANDS: Array<[string, string[]]> = [
   ['token', ['token', '--email', EMAIL]],

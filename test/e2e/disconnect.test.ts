@@ -3,7 +3,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { runCli, describeResult } from '../helpers/run-cli.js';
-import { CLIENT_SECRET, EMAIL, assertNoSecrets, cliEnv, readStore, tempStore, userRecord, writeStore } from './connect-helpers.js';
+import {
+  CLIENT_SECRET,
+  EMAIL,
+  assertNoSecrets,
+  cliEnv,
+  readStore,
+  tempStore,
+  userRecord,
+  writeStore,
+} from './connect-helpers.js';
 
 let emu: Emulator;
 let store: { dir: string; storePath: string };
@@ -43,7 +52,9 @@ describe('disconnect', () => {
     await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
     const port = (s.address() as { port: number }).port;
     await new Promise((res) => s.close(res));
-    const r = await runCli(['disconnect', '--email', EMAIL], { env: cliEnv(emu, store.storePath, { BOX_API_BASE_URL: `http://127.0.0.1:${port}` }) });
+    const r = await runCli(['disconnect', '--email', EMAIL], {
+      env: cliEnv(emu, store.storePath, { BOX_API_BASE_URL: `http://127.0.0.1:${port}` }),
+    });
     expect(r.code, describeResult(r)).toBe(0);
     expect(r.stderr).toContain('Box unreachable: token forgotten locally but still valid at Box until it expires');
     expect((await readStore(store.storePath)).users).toEqual({});
@@ -74,7 +85,9 @@ describe('disconnect', () => {
   });
 
   it('rejects --email with --all, and neither, as usage errors', async () => {
-    expect((await runCli(['disconnect', '--all', '--email', EMAIL], { env: cliEnv(emu, store.storePath) })).code).toBe(2);
+    expect((await runCli(['disconnect', '--all', '--email', EMAIL], { env: cliEnv(emu, store.storePath) })).code).toBe(
+      2,
+    );
     expect((await runCli(['disconnect'], { env: cliEnv(emu, store.storePath) })).code).toBe(2);
   });
 });

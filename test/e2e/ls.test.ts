@@ -18,7 +18,10 @@ afterEach(async () => {
 const ITEMS = '/2.0/folders/*/items';
 
 function textIds(stdout: string): string[] {
-  return stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[1]!);
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split('\t')[1]!);
 }
 
 describe('ls', () => {
@@ -129,8 +132,11 @@ describe('HTTP transport', () => {
     try {
       const report = join(dir, 'undici.json');
       const preload = join(dir, 'preload.cjs');
-      writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(report)},
-  JSON.stringify(Object.keys(require.cache).some((k) => k.includes('node_modules/undici/')))));`);
+      writeFileSync(
+        preload,
+        `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(report)},
+  JSON.stringify(Object.keys(require.cache).some((k) => k.includes('node_modules/undici/')))));`,
+      );
       const r = await lab!.cli(args, { NODE_OPTIONS: `--require ${preload}`, ...extra });
       expect(r.code, describeResult(r)).toBe(0);
       if (args[0] === 'ls') expect(r.stdout.split('\n').filter(Boolean)).toHaveLength(1200);

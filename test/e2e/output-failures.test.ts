@@ -19,7 +19,9 @@ const FULL = { path: '/dev/full' };
 
 async function everyStoredPairLive(): Promise<string[]> {
   const doc = await lab.readStore();
-  return Object.entries(doc.users).filter(([, u]) => !lab.emu.isLive(u.refresh_token)).map(([e]) => e);
+  return Object.entries(doc.users)
+    .filter(([, u]) => !lab.emu.isLive(u.refresh_token))
+    .map(([e]) => e);
 }
 
 describe.skipIf(process.platform !== 'linux')('output failures never cost a refresh (issue 15 item 1)', () => {
@@ -41,18 +43,17 @@ describe.skipIf(process.platform !== 'linux')('output failures never cost a refr
     expect(await everyStoredPairLive()).toEqual([]);
   });
 
-  it.each([
-    [['token']],
-    [['status', '--json']],
-    [['ls', '0']],
-  ])('%j with stdout on /dev/full exits 1 without a stack trace', async (args) => {
-    await lab.mintAndSeed(['a@example.com'], { expired: true });
-    const r = await runWithSinks(args, lab.env(), { stdout: FULL, stderr: 'pipe' });
-    expect(r.code, describeResult(r)).toBe(1);
-    expect(r.stderr).not.toMatch(STACK_FRAME);
-    expect(r.stderr).not.toMatch(/ENOSPC|uncaught|node:internal/i);
-    expect(await everyStoredPairLive()).toEqual([]);
-  });
+  it.each([[['token']], [['status', '--json']], [['ls', '0']]])(
+    '%j with stdout on /dev/full exits 1 without a stack trace',
+    async (args) => {
+      await lab.mintAndSeed(['a@example.com'], { expired: true });
+      const r = await runWithSinks(args, lab.env(), { stdout: FULL, stderr: 'pipe' });
+      expect(r.code, describeResult(r)).toBe(1);
+      expect(r.stderr).not.toMatch(STACK_FRAME);
+      expect(r.stderr).not.toMatch(/ENOSPC|uncaught|node:internal/i);
+      expect(await everyStoredPairLive()).toEqual([]);
+    },
+  );
 
   it('token with its reader gone (EPIPE) still saves the refreshed pair, no stack trace', async () => {
     await lab.mintAndSeed(['a@example.com'], { expired: true });

@@ -19,7 +19,10 @@ export interface Lab {
   seed(users: Record<string, SeedUser>): Promise<void>;
   /** Mints a grant for each login and seeds it (access token expired when `expired`). */
   mintAndSeed(logins: string[], opts?: { expired?: boolean }): Promise<void>;
-  readStore(): Promise<{ version: number; users: Record<string, Record<string, unknown> & { access_token: string; refresh_token: string }> }>;
+  readStore(): Promise<{
+    version: number;
+    users: Record<string, Record<string, unknown> & { access_token: string; refresh_token: string }>;
+  }>;
   close(): Promise<void>;
 }
 
@@ -28,7 +31,13 @@ export async function startLab(options: EmulatorOptions = {}): Promise<Lab> {
   const root = await mkdtemp(join(tmpdir(), 'boxqc-lc-'));
   const dir = join(root, 'box-qc');
   const storePath = join(dir, 'tokens.json');
-  const env = (extra: Record<string, string> = {}) => ({ ...emu.env(), BOX_QC_STORE: storePath, BOX_QC_RETRY_BASE_MS: '20', BOX_QC_SAVE_BUDGET_MS: '10000', ...extra });
+  const env = (extra: Record<string, string> = {}) => ({
+    ...emu.env(),
+    BOX_QC_STORE: storePath,
+    BOX_QC_RETRY_BASE_MS: '20',
+    BOX_QC_SAVE_BUDGET_MS: '10000',
+    ...extra,
+  });
   const lab: Lab = {
     emu,
     storePath,
@@ -40,7 +49,11 @@ export async function startLab(options: EmulatorOptions = {}): Promise<Lab> {
       const users: Record<string, SeedUser> = {};
       for (const login of logins) {
         const m = emu.mint({ login });
-        users[login] = { access_token: m.access_token, refresh_token: m.refresh_token, expiresInMs: opts.expired ? -60_000 : 50 * 60_000 };
+        users[login] = {
+          access_token: m.access_token,
+          refresh_token: m.refresh_token,
+          expiresInMs: opts.expired ? -60_000 : 50 * 60_000,
+        };
       }
       await lab.seed(users);
     },

@@ -38,7 +38,9 @@ describe('refresh', () => {
   it('refreshes a user whose refresh token is older than --max-age', async () => {
     lab = await startLab();
     const a = lab.emu.mint({ login: 'alice@example.com' });
-    await lab.seed({ 'alice@example.com': { ...a, extra: { refresh_token_issued_at: iso(Date.now() - 3 * 86_400_000) } } });
+    await lab.seed({
+      'alice@example.com': { ...a, extra: { refresh_token_issued_at: iso(Date.now() - 3 * 86_400_000) } },
+    });
     const r = await lab.cli(['refresh', '--max-age', '2d', '--json']);
     expect(r.code, describeResult(r)).toBe(0);
     expect(JSON.parse(r.stdout).users[0]).toMatchObject({ email: 'alice@example.com', status: 'refreshed' });
@@ -49,7 +51,11 @@ describe('refresh', () => {
     const a = lab.emu.mint({ login: 'alice@example.com' });
     const b = lab.emu.mint({ login: 'bob@example.com' });
     await lab.seed({
-      'alice@example.com': { access_token: a.access_token, refresh_token: 'not-a-live-refresh-token', expiresInMs: -60_000 },
+      'alice@example.com': {
+        access_token: a.access_token,
+        refresh_token: 'not-a-live-refresh-token',
+        expiresInMs: -60_000,
+      },
       'bob@example.com': { access_token: b.access_token, refresh_token: b.refresh_token, expiresInMs: -60_000 },
     });
     const r = await lab.cli(['refresh', '--all', '--json']);
@@ -74,10 +80,15 @@ describe('refresh', () => {
     await lab.seed({ 'alice@example.com': { ...a, expiresInMs: -60_000 } });
     const r = await lab.cli(['refresh']);
     expect(r.code, describeResult(r)).toBe(4);
-    expect((await lab.readStore()).users['alice@example.com']!.needs_reconnect).toMatchObject({ reason: 'refresh_token_expired' });
+    expect((await lab.readStore()).users['alice@example.com']!.needs_reconnect).toMatchObject({
+      reason: 'refresh_token_expired',
+    });
   });
 
-  for (const [mode, expected] of [['box-grace', 'recovers'], ['strict', 'reports']] as const) {
+  for (const [mode, expected] of [
+    ['box-grace', 'recovers'],
+    ['strict', 'reports'],
+  ] as const) {
     it(`a refresh left in flight by a killed process ${expected} under ${mode}`, async () => {
       lab = await startLab({ rotation: mode });
       const a = lab.emu.mint({ login: 'alice@example.com' });
@@ -85,14 +96,21 @@ describe('refresh', () => {
       const res = await fetch(`${lab.emu.url}/oauth2/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: a.refresh_token, client_id: lab.env().BOX_CLIENT_ID!, client_secret: lab.env().BOX_CLIENT_SECRET! }),
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: a.refresh_token,
+          client_id: lab.env().BOX_CLIENT_ID!,
+          client_secret: lab.env().BOX_CLIENT_SECRET!,
+        }),
       });
       const successor = (await res.json()) as { access_token: string; refresh_token: string };
       await lab.seed({
         'alice@example.com': {
           ...a,
           expiresInMs: -60_000,
-          extra: { refresh_in_flight: { since: iso(Date.now() - 5000), pid: 2 ** 22 + 7, host: 'gone', generation: 1 } },
+          extra: {
+            refresh_in_flight: { since: iso(Date.now() - 5000), pid: 2 ** 22 + 7, host: 'gone', generation: 1 },
+          },
         },
       });
       const r = await lab.cli(['token']);
@@ -200,9 +218,19 @@ describe('refresh', () => {
       const storePath = `${mnt}/box-qc/tokens.json`;
       const m = lab.emu.mint({ login: 'alice@example.com' });
       await mkdir(`${mnt}/box-qc`, { mode: 0o700 });
-      const doc = { version: 1, users: { 'alice@example.com': {
-        access_token: m.access_token, refresh_token: m.refresh_token, access_token_expires_at: iso(Date.now() - 60_000),
-        connected_at: iso(Date.now()), updated_at: iso(Date.now()), generation: 1 } } };
+      const doc = {
+        version: 1,
+        users: {
+          'alice@example.com': {
+            access_token: m.access_token,
+            refresh_token: m.refresh_token,
+            access_token_expires_at: iso(Date.now() - 60_000),
+            connected_at: iso(Date.now()),
+            updated_at: iso(Date.now()),
+            generation: 1,
+          },
+        },
+      };
       await writeFile(storePath, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
       // Fill what is left of the file system.
       await writeFile(`${mnt}/filler`, Buffer.alloc(64 * 1024)).catch(() => undefined);

@@ -3,7 +3,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { runCli, describeResult } from '../helpers/run-cli.js';
-import { CLIENT_SECRET, EMAIL, assertNoSecrets, cliEnv, readStore, tempStore, userRecord, writeStore } from './connect-helpers.js';
+import {
+  CLIENT_SECRET,
+  EMAIL,
+  assertNoSecrets,
+  cliEnv,
+  readStore,
+  tempStore,
+  userRecord,
+  writeStore,
+} from './connect-helpers.js';
 
 const DAY = 86_400_000;
 let emu: Emulator;
@@ -34,7 +43,11 @@ describe('status', () => {
     const j = await runCli(['status', '--json'], { env });
     expect(j.code).toBe(0);
     const doc = JSON.parse(j.stdout);
-    expect(doc).toMatchObject({ ok: true, users: [], config: { client_id_present: true, client_secret_present: true, store: { exists: false } } });
+    expect(doc).toMatchObject({
+      ok: true,
+      users: [],
+      config: { client_id_present: true, client_secret_present: true, store: { exists: false } },
+    });
     for (const x of [r, j]) assertNoSecrets(x, [CLIENT_SECRET]);
   });
 
@@ -45,8 +58,14 @@ describe('status', () => {
     await writeStore(store.storePath, {
       [EMAIL]: userRecord(a, now, { refresh_token_issued_at: new Date(now - 55 * DAY).toISOString() }),
       'bob@example.com': userRecord(b, now, {
-        box_user_id: '22222', box_user_login: 'bob@example.com', box_user_name: 'Bob \u001b[31mExample',
-        needs_reconnect: { reason: 'refresh_token_invalid', message: 'Box rejected the refresh token', at: '2026-11-01T00:00:00Z' },
+        box_user_id: '22222',
+        box_user_login: 'bob@example.com',
+        box_user_name: 'Bob \u001b[31mExample',
+        needs_reconnect: {
+          reason: 'refresh_token_invalid',
+          message: 'Box rejected the refresh token',
+          at: '2026-11-01T00:00:00Z',
+        },
       }),
     });
     const env = cliEnv(emu, store.storePath);
@@ -62,10 +81,13 @@ describe('status', () => {
     const doc = JSON.parse(j.stdout);
     expect(doc.users.map((u: { email: string }) => u.email)).toEqual(['alice@example.com', 'bob@example.com']);
     expect(doc.users[0].refresh_token).toMatchObject({ warning: true, expired: false, rotated_at_estimated: false });
-    expect(Date.parse(doc.users[0].refresh_token.dies_at) - Date.parse(doc.users[0].refresh_token.rotated_at)).toBe(60 * DAY);
+    expect(Date.parse(doc.users[0].refresh_token.dies_at) - Date.parse(doc.users[0].refresh_token.rotated_at)).toBe(
+      60 * DAY,
+    );
     expect(doc.users[1].needs_reconnect.reason).toBe('refresh_token_invalid');
     expect(doc.config.store.mode).toBe('0600');
-    for (const x of [r, j]) assertNoSecrets(x, [a.access_token, a.refresh_token, b.access_token, b.refresh_token, CLIENT_SECRET]);
+    for (const x of [r, j])
+      assertNoSecrets(x, [a.access_token, a.refresh_token, b.access_token, b.refresh_token, CLIENT_SECRET]);
   });
 
   it('exits 4 for --email that is not connected', async () => {
@@ -73,14 +95,18 @@ describe('status', () => {
     const r = await runCli(['status', '--email', 'nobody@example.com'], { env: cliEnv(emu, store.storePath) });
     expect(r.code, describeResult(r)).toBe(4);
     expect(r.stderr).toContain('nobody@example.com is not connected');
-    const ok = await runCli(['status', '--email', 'ALICE@example.com', '--json'], { env: cliEnv(emu, store.storePath) });
+    const ok = await runCli(['status', '--email', 'ALICE@example.com', '--json'], {
+      env: cliEnv(emu, store.storePath),
+    });
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout).users).toHaveLength(1);
   });
 
   it('--check exits 0 when Box answers for every user, refreshing an expired access token', async () => {
     const a = emu.mint({ login: EMAIL });
-    await writeStore(store.storePath, { [EMAIL]: userRecord(a, Date.now(), { access_token_expires_at: '2020-01-01T00:00:00Z' }) });
+    await writeStore(store.storePath, {
+      [EMAIL]: userRecord(a, Date.now(), { access_token_expires_at: '2020-01-01T00:00:00Z' }),
+    });
     const r = await runCli(['status', '--check', '--json'], { env: cliEnv(emu, store.storePath) });
     expect(r.code, describeResult(r)).toBe(0);
     expect(JSON.parse(r.stdout).users[0].check).toEqual({ ok: true, box_login: EMAIL });
@@ -94,18 +120,26 @@ describe('status', () => {
     const dead = { access_token: 'dead-at', refresh_token: 'dead-rt' };
     await writeStore(store.storePath, {
       [EMAIL]: userRecord(a),
-      'bob@example.com': userRecord(dead, Date.now(), { access_token_expires_at: '2020-01-01T00:00:00Z', box_user_login: 'bob@example.com' }),
+      'bob@example.com': userRecord(dead, Date.now(), {
+        access_token_expires_at: '2020-01-01T00:00:00Z',
+        box_user_login: 'bob@example.com',
+      }),
     });
     const r = await runCli(['status', '--check'], { env: cliEnv(emu, store.storePath) });
     expect(r.code, describeResult(r)).toBe(4);
     expect(r.stdout).toMatch(/check {10}ok: Box answered as alice@example\.com/);
     expect(r.stdout).toMatch(/check {10}DEAD: /);
-    const down = await runCli(['status', '--check'], { env: cliEnv(emu, store.storePath, { BOX_API_BASE_URL: await closedPortUrl() }) });
+    const down = await runCli(['status', '--check'], {
+      env: cliEnv(emu, store.storePath, { BOX_API_BASE_URL: await closedPortUrl() }),
+    });
     expect(down.code, describeResult(down)).toBe(4);
     await writeStore(store.storePath, { [EMAIL]: userRecord(a) });
-    const unreachable = await runCli(['status', '--check'], { env: cliEnv(emu, store.storePath, { BOX_API_BASE_URL: await closedPortUrl() }) });
+    const unreachable = await runCli(['status', '--check'], {
+      env: cliEnv(emu, store.storePath, { BOX_API_BASE_URL: await closedPortUrl() }),
+    });
     expect(unreachable.code, describeResult(unreachable)).toBe(75);
     expect(unreachable.stdout).toContain('Box unreachable');
-    for (const x of [r, down, unreachable]) assertNoSecrets(x, [a.access_token, a.refresh_token, 'dead-at', 'dead-rt', CLIENT_SECRET]);
+    for (const x of [r, down, unreachable])
+      assertNoSecrets(x, [a.access_token, a.refresh_token, 'dead-at', 'dead-rt', CLIENT_SECRET]);
   });
 });

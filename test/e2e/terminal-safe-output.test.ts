@@ -60,7 +60,11 @@ describe('terminal-safe output (issue 15 item 7)', () => {
     const evil = `evil${OSC52}\u009b31m@example.com`;
     const bidi = 'moc.elpmaxe@\u202eeve';
     const m = lab.emu.mint({ login: 'a@example.com' });
-    await lab.seed({ [evil]: { access_token: 'A1', refresh_token: 'R1' }, [bidi]: { access_token: 'A2', refresh_token: 'R2' }, 'a@example.com': m });
+    await lab.seed({
+      [evil]: { access_token: 'A1', refresh_token: 'R1' },
+      [bidi]: { access_token: 'A2', refresh_token: 'R2' },
+      'a@example.com': m,
+    });
     const status = await lab.cli(['status']);
     expect(status.code, describeResult(status)).toBe(0);
     expect(status.stdout).toContain('\\x1b]52');
@@ -87,7 +91,12 @@ describe('terminal-safe output (issue 15 item 7)', () => {
     const r = await lab.cli(['connect', '--email', email, '--print-url']);
     expect(r.code, describeResult(r)).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr.trimEnd().split('\n').filter((l) => !l.startsWith('hint:'))).toHaveLength(1);
+    expect(
+      r.stderr
+        .trimEnd()
+        .split('\n')
+        .filter((l) => !l.startsWith('hint:')),
+    ).toHaveLength(1);
     expect(r.stderr).not.toMatch(RAW);
   });
 });

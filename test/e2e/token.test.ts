@@ -31,7 +31,12 @@ describe('token', () => {
     expect(r.stdout.trim()).toBe(stored.access_token);
     expect(r.stderr).toContain('POST /oauth2/token -> 200');
     expect(r.stderr).toContain('grant refresh_token');
-    for (const secret of [stored.access_token, stored.refresh_token, before.users['alice@example.com']!.refresh_token, lab.env().BOX_CLIENT_SECRET!]) {
+    for (const secret of [
+      stored.access_token,
+      stored.refresh_token,
+      before.users['alice@example.com']!.refresh_token,
+      lab.env().BOX_CLIENT_SECRET!,
+    ]) {
       expect(r.stderr).not.toContain(secret);
     }
     expect(refreshCount(lab)).toBe(1);

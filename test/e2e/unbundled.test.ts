@@ -31,7 +31,9 @@ describe('BOX_QC_UNBUNDLED=1', () => {
   it('makes a --debug stack trace of a failing command name src/*.ts lines, not the bundle', async () => {
     const r = await runCli(['status', '--debug'], { env: { ...env, BOX_QC_UNBUNDLED: '1' } });
     expect(r.code, describeResult(r)).toBe(2);
-    expect(r.stderr, describeResult(r)).toMatch(/\bat .*[/\\]src[/\\]core[/\\]store[/\\]file[/\\]read-store\.ts:\d+:\d+/);
+    expect(r.stderr, describeResult(r)).toMatch(
+      /\bat .*[/\\]src[/\\]core[/\\]store[/\\]file[/\\]read-store\.ts:\d+:\d+/,
+    );
     expect(r.stderr).not.toContain('main.cjs');
   });
 

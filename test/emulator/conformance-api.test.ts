@@ -25,10 +25,31 @@ describe('GET /2.0/users/me (box-api.md §4)', () => {
   it('returns the standard user object of the user who authorized', async () => {
     const { status, body } = await api('/2.0/users/me');
     expect(status).toBe(200);
-    expect(body).toMatchObject({ type: 'user', id: '11111', login: 'alice@example.com', name: 'Alice Example', status: 'active' });
+    expect(body).toMatchObject({
+      type: 'user',
+      id: '11111',
+      login: 'alice@example.com',
+      name: 'Alice Example',
+      status: 'active',
+    });
     expect(Object.keys(body).sort()).toEqual([
-      'address', 'avatar_url', 'created_at', 'id', 'job_title', 'language', 'login', 'max_upload_size', 'modified_at',
-      'name', 'notification_email', 'phone', 'space_amount', 'space_used', 'status', 'timezone', 'type',
+      'address',
+      'avatar_url',
+      'created_at',
+      'id',
+      'job_title',
+      'language',
+      'login',
+      'max_upload_size',
+      'modified_at',
+      'name',
+      'notification_email',
+      'phone',
+      'space_amount',
+      'space_used',
+      'status',
+      'timezone',
+      'type',
     ]);
   });
 
@@ -43,7 +64,15 @@ describe('GET /2.0/folders/{id}/items, offset mode (box-api.md §5)', () => {
     const { status, body } = await api('/2.0/folders/0/items');
     expect(status).toBe(200);
     expect(Object.keys(body).sort()).toEqual(['entries', 'limit', 'offset', 'order', 'total_count']);
-    expect(body).toMatchObject({ total_count: 2345, offset: 0, limit: 100, order: [{ by: 'type', direction: 'ASC' }, { by: 'name', direction: 'ASC' }] });
+    expect(body).toMatchObject({
+      total_count: 2345,
+      offset: 0,
+      limit: 100,
+      order: [
+        { by: 'type', direction: 'ASC' },
+        { by: 'name', direction: 'ASC' },
+      ],
+    });
     expect(body.entries).toHaveLength(100);
   });
 
@@ -53,15 +82,25 @@ describe('GET /2.0/folders/{id}/items, offset mode (box-api.md §5)', () => {
     expect(body.entries).toHaveLength(1000);
   });
 
-  it('accepts offset 9999 and rejects 10000 with Box\'s bad_request shape', async () => {
+  it("accepts offset 9999 and rejects 10000 with Box's bad_request shape", async () => {
     expect((await api('/2.0/folders/0/items?offset=9999')).body.entries).toEqual([]);
     const { status, headers, body } = await api('/2.0/folders/0/items?offset=10000');
     expect(status).toBe(400);
     expect(headers.get('cache-control')).toBe('no-cache, no-store');
     expect(Object.keys(body).sort()).toEqual(BOX_ERROR_KEYS);
     expect(body).toMatchObject({
-      type: 'error', status: 400, code: 'bad_request',
-      context_info: { errors: [{ reason: 'invalid_parameter', name: 'offset', message: "Invalid value '10000'. The offset must not exceed the maximum offset of 9999" }] },
+      type: 'error',
+      status: 400,
+      code: 'bad_request',
+      context_info: {
+        errors: [
+          {
+            reason: 'invalid_parameter',
+            name: 'offset',
+            message: "Invalid value '10000'. The offset must not exceed the maximum offset of 9999",
+          },
+        ],
+      },
       request_id: headers.get('box-request-id'),
     });
   });
@@ -75,7 +114,7 @@ describe('GET /2.0/folders/{id}/items, offset mode (box-api.md §5)', () => {
     expect(body).toMatchObject({ type: 'error', status: 400, code, message });
   });
 
-  it('orders folders, then files, then web links, with Box\'s mini entry shapes', async () => {
+  it("orders folders, then files, then web links, with Box's mini entry shapes", async () => {
     const types: string[] = [];
     for (let offset = 0; offset < 2345; offset += 1000) {
       const { body } = await api(`/2.0/folders/0/items?limit=1000&offset=${offset}`);
@@ -118,8 +157,20 @@ describe('GET /2.0/folders/{id}/items, offset mode (box-api.md §5)', () => {
     const { status, body } = await api('/2.0/folders/1703015400/items');
     expect(status).toBe(404);
     expect(body).toMatchObject({
-      type: 'error', status: 404, code: 'not_found', message: 'Not Found', help_url: 'http://developers.box.com/docs/#errors',
-      context_info: { errors: [{ reason: 'invalid_parameter', name: 'folder', message: "Invalid value 'd_1703015400'. 'folder' with value 'd_1703015400' not found" }] },
+      type: 'error',
+      status: 404,
+      code: 'not_found',
+      message: 'Not Found',
+      help_url: 'http://developers.box.com/docs/#errors',
+      context_info: {
+        errors: [
+          {
+            reason: 'invalid_parameter',
+            name: 'folder',
+            message: "Invalid value 'd_1703015400'. 'folder' with value 'd_1703015400' not found",
+          },
+        ],
+      },
     });
     expect((await api('/2.0/folders/abc/items')).status).toBe(405);
   });
@@ -164,9 +215,10 @@ describe('GET /2.0/folders/{id}/items, marker mode (box-api.md §5)', () => {
 });
 
 describe('401 for missing, invalid and expired tokens (box-api.md §6)', () => {
-  const INVALID = 'Bearer realm="Service", error="invalid_token", error_description="The access token provided is invalid."';
+  const INVALID =
+    'Bearer realm="Service", error="invalid_token", error_description="The access token provided is invalid."';
 
-  it('answers an unknown token with 401, an empty body and Box\'s WWW-Authenticate header', async () => {
+  it("answers an unknown token with 401, an empty body and Box's WWW-Authenticate header", async () => {
     const res = await get(`${emu.url}/2.0/users/me`, 'not-a-token');
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe(INVALID);
@@ -189,7 +241,9 @@ describe('401 for missing, invalid and expired tokens (box-api.md §6)', () => {
     expect(res.headers.get('www-authenticate')).toBe(INVALID);
     emu.setOptions({ expiredTokenVariant: 'expired_token' });
     const res2 = await get(`${emu.url}/2.0/users/me`, t);
-    expect(res2.headers.get('www-authenticate')).toBe('Bearer realm="Service", error="expired_token", error_description="The access token provided has expired."');
+    expect(res2.headers.get('www-authenticate')).toBe(
+      'Bearer realm="Service", error="expired_token", error_description="The access token provided has expired."',
+    );
     expect(await res2.text()).toBe('');
     emu.setOptions({ expiredTokenVariant: 'invalid_token' });
     token = emu.mint({ login: 'alice@example.com' }).access_token;

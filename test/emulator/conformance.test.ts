@@ -4,7 +4,18 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
-import { CLIENT, REDIRECT, authorizeUrl, exchange, get, getCode, postForm, refresh, s256, type TokenBody } from './helpers.js';
+import {
+  CLIENT,
+  REDIRECT,
+  authorizeUrl,
+  exchange,
+  get,
+  getCode,
+  postForm,
+  refresh,
+  s256,
+  type TokenBody,
+} from './helpers.js';
 
 type Json = Record<string, unknown>;
 
@@ -103,7 +114,9 @@ describe('authorize (box-api.md §1)', () => {
   });
 
   it('uses the only registered redirect URI when none is sent', async () => {
-    await start({ clients: [{ ...{ clientId: CLIENT.client_id, clientSecret: CLIENT.client_secret }, redirectUris: [REDIRECT] }] });
+    await start({
+      clients: [{ ...{ clientId: CLIENT.client_id, clientSecret: CLIENT.client_secret }, redirectUris: [REDIRECT] }],
+    });
     const res = await get(authorizeUrl(emu, { redirect_uri: undefined }));
     expect(res.headers.get('location')).toMatch(/^http:\/\/127\.0\.0\.1:53117\/callback\?code=/);
   });
@@ -113,7 +126,9 @@ describe('authorize (box-api.md §1)', () => {
     const bad = new URL((await get(authorizeUrl(emu, { response_type: 'token' }))).headers.get('location')!);
     expect(bad.searchParams.get('error')).toBe('unsupported_response_type');
     expect(bad.searchParams.get('state')).toBe('st-1');
-    const scope = new URL((await get(authorizeUrl(emu, { scope: 'root_readwrite nuclear_codes' }))).headers.get('location')!);
+    const scope = new URL(
+      (await get(authorizeUrl(emu, { scope: 'root_readwrite nuclear_codes' }))).headers.get('location')!,
+    );
     expect(scope.searchParams.get('error')).toBe('invalid_scope');
     const ok = await get(authorizeUrl(emu, { scope: 'root_readwrite', access_type: 'offline' }));
     expect(new URL(ok.headers.get('location')!).searchParams.get('code')).toBeTruthy();
@@ -127,7 +142,10 @@ describe('authorization codes (box-api.md §1 "Authorization code")', () => {
     expect((await exchange(emu, code)).status).toBe(200);
     const again = await exchange(emu, code);
     expect(again.status).toBe(400);
-    expect(await again.json()).toEqual({ error: 'invalid_grant', error_description: "Auth code doesn't exist or is invalid for the client" });
+    expect(await again.json()).toEqual({
+      error: 'invalid_grant',
+      error_description: "Auth code doesn't exist or is invalid for the client",
+    });
   });
 
   it('expire after 30 seconds on the emulator clock', async () => {
@@ -139,17 +157,34 @@ describe('authorization codes (box-api.md §1 "Authorization code")', () => {
     emu.clock.advance(30_000);
     const res = await exchange(emu, stale);
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: 'invalid_grant', error_description: 'The authorization code has expired' });
+    expect(await res.json()).toEqual({
+      error: 'invalid_grant',
+      error_description: 'The authorization code has expired',
+    });
   });
 
   it('are bound to the client and to the redirect_uri of the authorize request', async () => {
     const other = { clientId: 'other', clientSecret: 'other-secret', redirectUris: [REDIRECT] };
-    await start({ clients: [{ clientId: CLIENT.client_id, clientSecret: CLIENT.client_secret, redirectUris: [REDIRECT, 'http://127.0.0.1/callback'] }, other] });
+    await start({
+      clients: [
+        {
+          clientId: CLIENT.client_id,
+          clientSecret: CLIENT.client_secret,
+          redirectUris: [REDIRECT, 'http://127.0.0.1/callback'],
+        },
+        other,
+      ],
+    });
     const code = await getCode(emu);
-    const wrongClient = await postForm(emu, '/oauth2/token', { grant_type: 'authorization_code', code, client_id: 'other', client_secret: 'other-secret' });
-    expect((await wrongClient.json() as Json).error).toBe('invalid_grant');
+    const wrongClient = await postForm(emu, '/oauth2/token', {
+      grant_type: 'authorization_code',
+      code,
+      client_id: 'other',
+      client_secret: 'other-secret',
+    });
+    expect(((await wrongClient.json()) as Json).error).toBe('invalid_grant');
     const wrongUri = await exchange(emu, code, { redirect_uri: 'http://127.0.0.1:9/callback' });
-    expect((await wrongUri.json() as Json).error).toBe('invalid_grant');
+    expect(((await wrongUri.json()) as Json).error).toBe('invalid_grant');
     expect((await exchange(emu, code, { redirect_uri: REDIRECT })).status).toBe(200);
   });
 
@@ -158,9 +193,9 @@ describe('authorization codes (box-api.md §1 "Authorization code")', () => {
     const verifier = 'v'.repeat(64);
     const code = await getCode(emu, { code_challenge: s256(verifier) });
     const missing = await exchange(emu, code);
-    expect((await missing.json() as Json).error).toBe('invalid_grant');
+    expect(((await missing.json()) as Json).error).toBe('invalid_grant');
     const wrong = await exchange(emu, code, { code_verifier: 'w'.repeat(64) });
-    expect((await wrong.json() as Json).error).toBe('invalid_grant');
+    expect(((await wrong.json()) as Json).error).toBe('invalid_grant');
     expect((await exchange(emu, code, { code_verifier: verifier })).status).toBe(200);
     const plain = await getCode(emu, { code_challenge: verifier, code_challenge_method: 'plain' });
     expect((await exchange(emu, plain, { code_verifier: verifier })).status).toBe(200);
@@ -170,7 +205,7 @@ describe('authorization codes (box-api.md §1 "Authorization code")', () => {
 });
 
 describe('token endpoint (box-api.md §2)', () => {
-  it('answers 200 with Box\'s token shape and Cache-Control: no-store', async () => {
+  it("answers 200 with Box's token shape and Cache-Control: no-store", async () => {
     await start();
     const res = await exchange(emu, await getCode(emu));
     expect(res.status).toBe(200);
@@ -178,7 +213,13 @@ describe('token endpoint (box-api.md §2)', () => {
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.headers.get('box-request-id')).toBeTruthy();
     const body = (await res.json()) as Record<string, unknown>;
-    expect(Object.keys(body).sort()).toEqual(['access_token', 'expires_in', 'refresh_token', 'restricted_to', 'token_type']);
+    expect(Object.keys(body).sort()).toEqual([
+      'access_token',
+      'expires_in',
+      'refresh_token',
+      'restricted_to',
+      'token_type',
+    ]);
     expect(body).toMatchObject({ expires_in: 3600, restricted_to: [], token_type: 'bearer' });
   });
 
@@ -192,13 +233,72 @@ describe('token endpoint (box-api.md §2)', () => {
   });
 
   it.each([
-    ['a JSON body', () => fetch(`${emu.url}/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ grant_type: 'refresh_token', ...CLIENT }) }), 400, 'invalid_request', 'Invalid grant_type parameter or parameter missing'],
-    ['no grant_type', () => postForm(emu, '/oauth2/token', { ...CLIENT }), 400, 'invalid_request', 'Invalid grant_type parameter or parameter missing'],
-    ['client credentials only in a Basic header', () => postForm(emu, '/oauth2/token', { grant_type: 'refresh_token', refresh_token: 'x' }, { authorization: `Basic ${Buffer.from(`${CLIENT.client_id}:${CLIENT.client_secret}`).toString('base64')}` }), 400, 'invalid_client', 'The client credentials are invalid'],
-    ['a wrong client secret', () => postForm(emu, '/oauth2/token', { grant_type: 'refresh_token', refresh_token: 'x', client_id: CLIENT.client_id, client_secret: 'wrong' }), 400, 'invalid_client', 'The client credentials are invalid'],
-    ['an unknown grant type', () => postForm(emu, '/oauth2/token', { grant_type: 'password', ...CLIENT }), 400, 'unsupported_grant_type', undefined],
-    ['a grant type an OAuth app may not use', () => postForm(emu, '/oauth2/token', { grant_type: 'client_credentials', ...CLIENT }), 400, 'invalid_request', 'The grant type is unauthorized for this client_id'],
-    ['a missing code', () => postForm(emu, '/oauth2/token', { grant_type: 'authorization_code', ...CLIENT }), 400, 'invalid_request', undefined],
+    [
+      'a JSON body',
+      () =>
+        fetch(`${emu.url}/oauth2/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ grant_type: 'refresh_token', ...CLIENT }),
+        }),
+      400,
+      'invalid_request',
+      'Invalid grant_type parameter or parameter missing',
+    ],
+    [
+      'no grant_type',
+      () => postForm(emu, '/oauth2/token', { ...CLIENT }),
+      400,
+      'invalid_request',
+      'Invalid grant_type parameter or parameter missing',
+    ],
+    [
+      'client credentials only in a Basic header',
+      () =>
+        postForm(
+          emu,
+          '/oauth2/token',
+          { grant_type: 'refresh_token', refresh_token: 'x' },
+          { authorization: `Basic ${Buffer.from(`${CLIENT.client_id}:${CLIENT.client_secret}`).toString('base64')}` },
+        ),
+      400,
+      'invalid_client',
+      'The client credentials are invalid',
+    ],
+    [
+      'a wrong client secret',
+      () =>
+        postForm(emu, '/oauth2/token', {
+          grant_type: 'refresh_token',
+          refresh_token: 'x',
+          client_id: CLIENT.client_id,
+          client_secret: 'wrong',
+        }),
+      400,
+      'invalid_client',
+      'The client credentials are invalid',
+    ],
+    [
+      'an unknown grant type',
+      () => postForm(emu, '/oauth2/token', { grant_type: 'password', ...CLIENT }),
+      400,
+      'unsupported_grant_type',
+      undefined,
+    ],
+    [
+      'a grant type an OAuth app may not use',
+      () => postForm(emu, '/oauth2/token', { grant_type: 'client_credentials', ...CLIENT }),
+      400,
+      'invalid_request',
+      'The grant type is unauthorized for this client_id',
+    ],
+    [
+      'a missing code',
+      () => postForm(emu, '/oauth2/token', { grant_type: 'authorization_code', ...CLIENT }),
+      400,
+      'invalid_request',
+      undefined,
+    ],
     ['an unknown refresh token', () => refresh(emu, 'not-a-token'), 400, 'invalid_grant', 'Invalid refresh token'],
   ])('rejects %s', async (_t, send, status, error, description) => {
     await start();
@@ -212,8 +312,13 @@ describe('token endpoint (box-api.md §2)', () => {
 
   it('offers invalid_request for unknown grant types and 401 for invalid_client as switches', async () => {
     await start({ unknownGrantError: 'invalid_request', invalidClientStatus: 401 });
-    expect((await (await postForm(emu, '/oauth2/token', { grant_type: 'password', ...CLIENT })).json() as Json).error).toBe('invalid_request');
-    expect((await postForm(emu, '/oauth2/token', { grant_type: 'refresh_token', client_id: 'x', client_secret: 'y' })).status).toBe(401);
+    expect(
+      ((await (await postForm(emu, '/oauth2/token', { grant_type: 'password', ...CLIENT })).json()) as Json).error,
+    ).toBe('invalid_request');
+    expect(
+      (await postForm(emu, '/oauth2/token', { grant_type: 'refresh_token', client_id: 'x', client_secret: 'y' }))
+        .status,
+    ).toBe(401);
   });
 
   it('expires access tokens after their TTL and refresh tokens 60 days after issue', async () => {
@@ -224,7 +329,10 @@ describe('token endpoint (box-api.md §2)', () => {
     emu.clock.advance(1000);
     expect((await me(t.access_token)).status).toBe(401);
     emu.clock.advance(60 * 86_400_000 - 3600_000);
-    expect(await (await refresh(emu, t.refresh_token)).json()).toEqual({ error: 'invalid_grant', error_description: 'Refresh token has expired' });
+    expect(await (await refresh(emu, t.refresh_token)).json()).toEqual({
+      error: 'invalid_grant',
+      error_description: 'Refresh token has expired',
+    });
   });
 
   it('lets a refresh token that is 59 days old rotate', async () => {
@@ -241,7 +349,10 @@ describe('rotation modes (box-api.md §2 "Grace / replay behaviour")', () => {
     const t1 = await connect();
     const t2 = (await (await refresh(emu, t1.refresh_token)).json()) as TokenBody;
     expect(t2.refresh_token).not.toBe(t1.refresh_token);
-    expect(await (await refresh(emu, t1.refresh_token)).json()).toEqual({ error: 'invalid_grant', error_description: 'Invalid refresh token' });
+    expect(await (await refresh(emu, t1.refresh_token)).json()).toEqual({
+      error: 'invalid_grant',
+      error_description: 'Invalid refresh token',
+    });
     expect((await me(t1.access_token)).status).toBe(200);
     expect((await me(t2.access_token)).status).toBe(200);
     const t3 = (await (await refresh(emu, t2.refresh_token)).json()) as TokenBody;
@@ -263,8 +374,12 @@ describe('rotation modes (box-api.md §2 "Grace / replay behaviour")', () => {
     expect((await me(t1.access_token)).status).toBe(200);
     expect((await me(t2.access_token)).status).toBe(200);
     expect((await me(t1.access_token)).status).toBe(401);
-    expect((await (await refresh(emu, t1.refresh_token)).json() as Json).error).toBe('invalid_grant');
-    expect(emu.chains('alice@example.com')['alice@example.com']!.map((e) => e.outcome)).toEqual(['rotated', 'replayed', 'rejected-used']);
+    expect(((await (await refresh(emu, t1.refresh_token)).json()) as Json).error).toBe('invalid_grant');
+    expect(emu.chains('alice@example.com')['alice@example.com']!.map((e) => e.outcome)).toEqual([
+      'rotated',
+      'replayed',
+      'rejected-used',
+    ]);
   });
 
   it('box-grace: refreshing with the successor also ends the grace of its predecessor', async () => {
@@ -279,25 +394,28 @@ describe('rotation modes (box-api.md §2 "Grace / replay behaviour")', () => {
     await start({ rotation: 'family' });
     const t1 = await connect();
     const t2 = (await (await refresh(emu, t1.refresh_token)).json()) as TokenBody;
-    expect((await (await refresh(emu, t1.refresh_token)).json() as Json).error).toBe('invalid_grant');
+    expect(((await (await refresh(emu, t1.refresh_token)).json()) as Json).error).toBe('invalid_grant');
     expect(emu.isLive(t2.refresh_token)).toBe(false);
     expect((await me(t2.access_token)).status).toBe(401);
-    expect((await (await refresh(emu, t2.refresh_token)).json() as Json).error).toBe('invalid_grant');
+    expect(((await (await refresh(emu, t2.refresh_token)).json()) as Json).error).toBe('invalid_grant');
   });
 });
 
 describe('revoke (box-api.md §3)', () => {
-  it.each(['access_token', 'refresh_token'] as const)('revoking the %s kills the whole grant: 200 with an empty body', async (which) => {
-    await start();
-    const t = await connect();
-    const res = await postForm(emu, '/oauth2/revoke', { token: t[which], ...CLIENT });
-    expect(res.status).toBe(200);
-    expect(await res.text()).toBe('');
-    expect(emu.isLive(t.access_token)).toBe(false);
-    expect(emu.isLive(t.refresh_token)).toBe(false);
-    expect((await me(t.access_token)).status).toBe(401);
-    expect((await refresh(emu, t.refresh_token)).status).toBe(400);
-  });
+  it.each(['access_token', 'refresh_token'] as const)(
+    'revoking the %s kills the whole grant: 200 with an empty body',
+    async (which) => {
+      await start();
+      const t = await connect();
+      const res = await postForm(emu, '/oauth2/revoke', { token: t[which], ...CLIENT });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('');
+      expect(emu.isLive(t.access_token)).toBe(false);
+      expect(emu.isLive(t.refresh_token)).toBe(false);
+      expect((await me(t.access_token)).status).toBe(401);
+      expect((await refresh(emu, t.refresh_token)).status).toBe(400);
+    },
+  );
 
   it('answers 400 {"error":"invalid_token"} for a token that is already invalid', async () => {
     await start();
@@ -311,8 +429,12 @@ describe('revoke (box-api.md §3)', () => {
   it('answers invalid_client for bad client credentials', async () => {
     await start();
     const t = await connect();
-    const res = await postForm(emu, '/oauth2/revoke', { token: t.refresh_token, client_id: CLIENT.client_id, client_secret: 'nope' });
-    expect((await res.json() as Json).error).toBe('invalid_client');
+    const res = await postForm(emu, '/oauth2/revoke', {
+      token: t.refresh_token,
+      client_id: CLIENT.client_id,
+      client_secret: 'nope',
+    });
+    expect(((await res.json()) as Json).error).toBe('invalid_client');
     expect(emu.isLive(t.refresh_token)).toBe(true);
   });
 });
@@ -357,7 +479,10 @@ describe('introspection and control', () => {
   });
 
   it('HTML-escapes the user name on the consent page', async () => {
-    await start({ autoApprove: false, users: [{ id: '1', login: 'x@example.com', name: '<script>alert(1)</script>' }] });
+    await start({
+      autoApprove: false,
+      users: [{ id: '1', login: 'x@example.com', name: '<script>alert(1)</script>' }],
+    });
     const page = await (await get(authorizeUrl(emu))).text();
     expect(page).not.toContain('<script>alert(1)');
     expect(page).toContain('&#60;script&#62;alert(1)');
@@ -368,13 +493,18 @@ describe('introspection and control', () => {
     const res = await fetch(`${emu.url}/2.0/files/1`, { method: 'DELETE' });
     expect(res.status).toBe(500);
     expect(res.headers.get('box-request-id')).toBeTruthy();
-    expect((await res.json() as Json).code).toBe('emulator_unimplemented');
+    expect(((await res.json()) as Json).code).toBe('emulator_unimplemented');
   });
 
   it('can be driven over the /__emulator control API', async () => {
     await start();
     const call = async (method: string, path: string, body?: unknown) =>
-      (await fetch(`${emu.url}/__emulator/${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) })).json();
+      (
+        await fetch(`${emu.url}/__emulator/${path}`, {
+          method,
+          body: body === undefined ? undefined : JSON.stringify(body),
+        })
+      ).json();
     const minted = (await call('POST', 'mint', { login: 'dave@example.com' })) as { access_token: string };
     expect(await call('POST', 'live', { token: minted.access_token })).toEqual({ live: true });
     const before = emu.clock.now();

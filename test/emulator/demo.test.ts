@@ -10,7 +10,10 @@ const DEMO = fileURLToPath(new URL('../../scripts/demo.js', import.meta.url));
 function runDemo(): Promise<CliResult> {
   assertDistFresh();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DEMO], { env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [DEMO], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -28,7 +31,8 @@ describe('npm run demo', () => {
   it('connects, lists, refreshes, prints a masked token and disconnects against the emulator, exiting 0', async () => {
     const r = await runDemo();
     expect(r.code, describeResult(r)).toBe(0);
-    for (const cmd of ['connect', 'status', 'ls 0', 'refresh --force', 'token', 'disconnect']) expect(r.stdout).toContain(`$ box-qc ${cmd}`);
+    for (const cmd of ['connect', 'status', 'ls 0', 'refresh --force', 'token', 'disconnect'])
+      expect(r.stdout).toContain(`$ box-qc ${cmd}`);
     expect(r.stdout).toContain('Demo passed');
     expect(r.stdout).toMatch(/characters, masked\)/);
     // The whole token never appears: only 4 + 2 of its characters are shown.

@@ -14,14 +14,19 @@ afterEach(async () => {
 });
 
 describe('status faults', () => {
-  it('answers 429 with Retry-After in seconds and Box\'s rate_limit_exceeded body on the 2.0 API', async () => {
+  it("answers 429 with Retry-After in seconds and Box's rate_limit_exceeded body on the 2.0 API", async () => {
     const t = emu.mint({ login: 'alice@example.com' }).access_token;
     emu.faults.add({ route: '/2.0/folders/*/items', action: 'status', status: 429, retryAfterSeconds: 7, times: 1 });
     const res = await get(`${emu.url}/2.0/folders/0/items`, t);
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('7');
     expect(res.headers.get('box-request-id')).toBeTruthy();
-    expect(await res.json()).toMatchObject({ type: 'error', status: 429, code: 'rate_limit_exceeded', message: 'Request rate limit exceeded, please try again later' });
+    expect(await res.json()).toMatchObject({
+      type: 'error',
+      status: 429,
+      code: 'rate_limit_exceeded',
+      message: 'Request rate limit exceeded, please try again later',
+    });
     expect((await get(`${emu.url}/2.0/folders/0/items`, t)).status).toBe(200);
   });
 
@@ -31,7 +36,7 @@ describe('status faults', () => {
     const res = await refresh(emu, pair.refresh_token);
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('1');
-    expect((await res.json() as Json).error).toBe('temporarily_unavailable');
+    expect(((await res.json()) as Json).error).toBe('temporarily_unavailable');
     expect((await refresh(emu, pair.refresh_token)).status).toBe(200);
   });
 
@@ -46,11 +51,15 @@ describe('status faults', () => {
     expect(emu.requests.map((r) => r.fault ?? '-')).toEqual(['status', 'status', 'status', '-']);
   });
 
-  it.each([[500, 'internal_server_error'], [502, 'bad_gateway'], [503, 'unavailable']])('answers %i with code %s', async (status, code) => {
+  it.each([
+    [500, 'internal_server_error'],
+    [502, 'bad_gateway'],
+    [503, 'unavailable'],
+  ])('answers %i with code %s', async (status, code) => {
     emu.faults.add({ route: /^\/2\.0\//, action: 'status', status });
     const res = await get(`${emu.url}/2.0/users/me`);
     expect(res.status).toBe(status);
-    expect((await res.json() as Json).code).toBe(code);
+    expect(((await res.json()) as Json).code).toBe(code);
   });
 
   it('honours skip, method and a probability of 0', async () => {
@@ -89,12 +98,20 @@ describe('connection faults', () => {
     const aborted = fetch(`${emu.url}/oauth2/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: pair.refresh_token, client_id: 'emulator-client-id', client_secret: 'emulator-client-secret' }),
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: pair.refresh_token,
+        client_id: 'emulator-client-id',
+        client_secret: 'emulator-client-secret',
+      }),
       signal: AbortSignal.timeout(300),
     });
     await expect(aborted).rejects.toThrow();
     expect(emu.isLive(pair.refresh_token)).toBe(false);
-    expect(emu.chains('alice@example.com')['alice@example.com']![0]).toMatchObject({ outcome: 'rotated', response: 'stalled' });
+    expect(emu.chains('alice@example.com')['alice@example.com']![0]).toMatchObject({
+      outcome: 'rotated',
+      response: 'stalled',
+    });
   });
 
   it('latency delays the answer without changing it', async () => {
@@ -117,15 +134,27 @@ describe('connection faults', () => {
 describe('malform-after-commit (issue 15: malformed 200s)', () => {
   it('commits the refresh, then answers its 200 with fields changed or removed, or with an HTML body', async () => {
     const pair = emu.mint({ login: 'alice@example.com' });
-    emu.faults.add({ route: '/oauth2/token', grantType: 'refresh_token', action: 'malform-after-commit', patch: { expires_in: '3600', access_token: null }, times: 1 });
+    emu.faults.add({
+      route: '/oauth2/token',
+      grantType: 'refresh_token',
+      action: 'malform-after-commit',
+      patch: { expires_in: '3600', access_token: null },
+      times: 1,
+    });
     const res = await refresh(emu, pair.refresh_token);
     expect(res.status).toBe(200);
-    const body = await res.json() as Json;
+    const body = (await res.json()) as Json;
     expect(body.expires_in).toBe('3600');
     expect(body).not.toHaveProperty('access_token');
     expect(emu.isLive(pair.refresh_token)).toBe(false);
     expect(emu.isLive(body.refresh_token as string)).toBe(true);
-    emu.faults.add({ route: '/oauth2/token', grantType: 'refresh_token', action: 'malform-after-commit', rawBody: '<html>hi</html>', times: 1 });
+    emu.faults.add({
+      route: '/oauth2/token',
+      grantType: 'refresh_token',
+      action: 'malform-after-commit',
+      rawBody: '<html>hi</html>',
+      times: 1,
+    });
     const html = await refresh(emu, body.refresh_token as string);
     expect(html.status).toBe(200);
     expect(await html.text()).toBe('<html>hi</html>');

@@ -5,7 +5,12 @@ import type { Emulator } from '../../src/emulator/index.js';
 export const CLIENT = { client_id: 'emulator-client-id', client_secret: 'emulator-client-secret' };
 export const REDIRECT = 'http://127.0.0.1:53117/callback';
 
-export function postForm(emu: Emulator, path: string, params: Record<string, string>, headers: Record<string, string> = {}) {
+export function postForm(
+  emu: Emulator,
+  path: string,
+  params: Record<string, string>,
+  headers: Record<string, string> = {},
+) {
   return fetch(`${emu.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
@@ -16,7 +21,13 @@ export function postForm(emu: Emulator, path: string, params: Record<string, str
 
 export function authorizeUrl(emu: Emulator, params: Record<string, string | undefined> = {}): string {
   const url = new URL(emu.authorizeUrl);
-  const all: Record<string, string | undefined> = { response_type: 'code', client_id: CLIENT.client_id, redirect_uri: REDIRECT, state: 'st-1', ...params };
+  const all: Record<string, string | undefined> = {
+    response_type: 'code',
+    client_id: CLIENT.client_id,
+    redirect_uri: REDIRECT,
+    state: 'st-1',
+    ...params,
+  };
   for (const [k, v] of Object.entries(all)) if (v !== undefined) url.searchParams.set(k, v);
   return url.href;
 }

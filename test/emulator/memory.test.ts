@@ -13,13 +13,17 @@ describe('emulator memory', () => {
     const emu = await startStandalone(['--items', String(ITEMS)]);
     try {
       const before = await control<{ rss: number }>(emu.url, 'GET', 'memory');
-      const { access_token: token } = await control<{ access_token: string }>(emu.url, 'POST', 'mint', { login: 'alice@example.com' });
+      const { access_token: token } = await control<{ access_token: string }>(emu.url, 'POST', 'mint', {
+        login: 'alice@example.com',
+      });
       let marker: string | null | undefined;
       let count = 0;
       let lastId = '';
       do {
         const q = `usemarker=true&limit=1000${marker ? `&marker=${marker}` : ''}`;
-        const res = await fetch(`${emu.url}/2.0/folders/0/items?${q}`, { headers: { authorization: `Bearer ${token}` } });
+        const res = await fetch(`${emu.url}/2.0/folders/0/items?${q}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
         expect(res.status).toBe(200);
         const body = (await res.json()) as { entries: Array<{ id: string }>; next_marker?: string | null };
         count += body.entries.length;

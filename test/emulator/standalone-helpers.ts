@@ -25,7 +25,10 @@ export async function startStandalone(args: string[]): Promise<StandaloneEmulato
 }
 
 export async function control<T>(url: string, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${url}/__emulator/${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${url}/__emulator/${path}`, {
+    method,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   if (!res.ok) throw new Error(`control ${method} ${path}: ${res.status}`);
   return (await res.json()) as T;
 }

@@ -44,27 +44,129 @@ interface Point {
 }
 
 const POINTS: Point[] = [
-  { name: 'user lock create', inject: ['-P', 'LOCK_USER', '-e', 'inject=openat:signal=SIGKILL:when=1'], content: 'old', orphanTemp: false },
-  { name: 'user lock created, before its content', inject: ['-e', 'inject=fchmod:signal=SIGKILL:when=1'], content: 'old', orphanTemp: false, emptyLock: true },
-  { name: 'user lock content write', inject: ['-P', 'LOCK_USER', '-e', 'inject=write:signal=SIGKILL:when=1'], content: 'old', orphanTemp: false, emptyLock: true },
-  { name: 'reservation: store lock content written ahead', inject: ['-e', 'inject=fchmod:signal=SIGKILL:when=2'], content: 'old', orphanTemp: true },
-  { name: 'reservation: temp being allocated', inject: ['-e', 'inject=pwrite64:signal=SIGKILL:when=1'], content: 'old', orphanTemp: true },
-  { name: 'marker: store lock link', inject: ['-P', 'LOCK_STORE', '-e', 'inject=link:signal=SIGKILL:when=1'], content: 'old', orphanTemp: true },
-  { name: 'marker: temp content write', inject: ['-e', 'inject=pwrite64:signal=SIGKILL:when=4'], content: 'old', orphanTemp: true },
-  { name: 'marker: reserved temp overwritten, before truncate', inject: ['-e', 'inject=ftruncate:signal=SIGKILL:when=1'], content: 'old', orphanTemp: true },
-  { name: 'marker: temp fsync', inject: ['-e', 'inject=fsync:signal=SIGKILL:when=1'], content: 'old', orphanTemp: true },
+  {
+    name: 'user lock create',
+    inject: ['-P', 'LOCK_USER', '-e', 'inject=openat:signal=SIGKILL:when=1'],
+    content: 'old',
+    orphanTemp: false,
+  },
+  {
+    name: 'user lock created, before its content',
+    inject: ['-e', 'inject=fchmod:signal=SIGKILL:when=1'],
+    content: 'old',
+    orphanTemp: false,
+    emptyLock: true,
+  },
+  {
+    name: 'user lock content write',
+    inject: ['-P', 'LOCK_USER', '-e', 'inject=write:signal=SIGKILL:when=1'],
+    content: 'old',
+    orphanTemp: false,
+    emptyLock: true,
+  },
+  {
+    name: 'reservation: store lock content written ahead',
+    inject: ['-e', 'inject=fchmod:signal=SIGKILL:when=2'],
+    content: 'old',
+    orphanTemp: true,
+  },
+  {
+    name: 'reservation: temp being allocated',
+    inject: ['-e', 'inject=pwrite64:signal=SIGKILL:when=1'],
+    content: 'old',
+    orphanTemp: true,
+  },
+  {
+    name: 'marker: store lock link',
+    inject: ['-P', 'LOCK_STORE', '-e', 'inject=link:signal=SIGKILL:when=1'],
+    content: 'old',
+    orphanTemp: true,
+  },
+  {
+    name: 'marker: temp content write',
+    inject: ['-e', 'inject=pwrite64:signal=SIGKILL:when=4'],
+    content: 'old',
+    orphanTemp: true,
+  },
+  {
+    name: 'marker: reserved temp overwritten, before truncate',
+    inject: ['-e', 'inject=ftruncate:signal=SIGKILL:when=1'],
+    content: 'old',
+    orphanTemp: true,
+  },
+  {
+    name: 'marker: temp fsync',
+    inject: ['-e', 'inject=fsync:signal=SIGKILL:when=1'],
+    content: 'old',
+    orphanTemp: true,
+  },
   { name: 'marker: rename', inject: ['-e', 'inject=rename:signal=SIGKILL:when=1'], content: 'old', orphanTemp: true },
-  { name: 'marker: folder fsync', inject: ['-e', 'inject=fsync:signal=SIGKILL:when=2'], content: 'old+marker', orphanTemp: true },
-  { name: 'marker: store lock release', inject: ['-P', 'LOCK_STORE', '-e', 'inject=unlink:signal=SIGKILL:when=1'], content: 'old+marker', orphanTemp: true },
-  { name: 'new pair: store lock link', inject: ['-P', 'LOCK_STORE', '-e', 'inject=link:signal=SIGKILL:when=2'], content: 'old+marker', orphanTemp: true },
-  { name: 'new pair: orphan sweep', inject: ['-e', 'inject=getdents64:signal=SIGKILL:when=9'], content: 'old+marker', orphanTemp: true },
-  { name: 'new pair: temp content write', inject: ['-e', 'inject=pwrite64:signal=SIGKILL:when=6'], content: 'old+marker', orphanTemp: true },
-  { name: 'new pair: reserved temp overwritten, before truncate', inject: ['-e', 'inject=ftruncate:signal=SIGKILL:when=2'], content: 'old+marker', orphanTemp: true },
-  { name: 'new pair: temp fsync (after write)', inject: ['-e', 'inject=fsync:signal=SIGKILL:when=3'], content: 'old+marker', orphanTemp: true },
-  { name: 'new pair: rename', inject: ['-e', 'inject=rename:signal=SIGKILL:when=2'], content: 'old+marker', orphanTemp: true },
-  { name: 'new pair: folder fsync', inject: ['-e', 'inject=fsync:signal=SIGKILL:when=4'], content: 'new', orphanTemp: true },
-  { name: 'new pair: store lock release', inject: ['-P', 'LOCK_STORE', '-e', 'inject=unlink:signal=SIGKILL:when=2'], content: 'new', orphanTemp: true },
-  { name: 'user lock release', inject: ['-P', 'LOCK_USER', '-e', 'inject=unlink:signal=SIGKILL:when=1'], content: 'new', orphanTemp: false },
+  {
+    name: 'marker: folder fsync',
+    inject: ['-e', 'inject=fsync:signal=SIGKILL:when=2'],
+    content: 'old+marker',
+    orphanTemp: true,
+  },
+  {
+    name: 'marker: store lock release',
+    inject: ['-P', 'LOCK_STORE', '-e', 'inject=unlink:signal=SIGKILL:when=1'],
+    content: 'old+marker',
+    orphanTemp: true,
+  },
+  {
+    name: 'new pair: store lock link',
+    inject: ['-P', 'LOCK_STORE', '-e', 'inject=link:signal=SIGKILL:when=2'],
+    content: 'old+marker',
+    orphanTemp: true,
+  },
+  {
+    name: 'new pair: orphan sweep',
+    inject: ['-e', 'inject=getdents64:signal=SIGKILL:when=9'],
+    content: 'old+marker',
+    orphanTemp: true,
+  },
+  {
+    name: 'new pair: temp content write',
+    inject: ['-e', 'inject=pwrite64:signal=SIGKILL:when=6'],
+    content: 'old+marker',
+    orphanTemp: true,
+  },
+  {
+    name: 'new pair: reserved temp overwritten, before truncate',
+    inject: ['-e', 'inject=ftruncate:signal=SIGKILL:when=2'],
+    content: 'old+marker',
+    orphanTemp: true,
+  },
+  {
+    name: 'new pair: temp fsync (after write)',
+    inject: ['-e', 'inject=fsync:signal=SIGKILL:when=3'],
+    content: 'old+marker',
+    orphanTemp: true,
+  },
+  {
+    name: 'new pair: rename',
+    inject: ['-e', 'inject=rename:signal=SIGKILL:when=2'],
+    content: 'old+marker',
+    orphanTemp: true,
+  },
+  {
+    name: 'new pair: folder fsync',
+    inject: ['-e', 'inject=fsync:signal=SIGKILL:when=4'],
+    content: 'new',
+    orphanTemp: true,
+  },
+  {
+    name: 'new pair: store lock release',
+    inject: ['-P', 'LOCK_STORE', '-e', 'inject=unlink:signal=SIGKILL:when=2'],
+    content: 'new',
+    orphanTemp: true,
+  },
+  {
+    name: 'user lock release',
+    inject: ['-P', 'LOCK_USER', '-e', 'inject=unlink:signal=SIGKILL:when=1'],
+    content: 'new',
+    orphanTemp: false,
+  },
 ];
 
 /** The points between the POST and the save's rename: strict rotation loses the user there (F8). */
@@ -84,9 +186,15 @@ async function resetStore(l: FaultLab): Promise<Pair> {
 async function crashAt(l: FaultLab, p: Point, row: LedgerRow, problems: string[], strict: boolean): Promise<string> {
   row.iterations += 1;
   const old = await resetStore(l);
-  const inject = p.inject.map((a) => (a === 'LOCK_USER' ? userLockPath(l.dir) : a === 'LOCK_STORE' ? join(l.dir, '.tokens.json.lock') : a));
+  const inject = p.inject.map((a) =>
+    a === 'LOCK_USER' ? userLockPath(l.dir) : a === 'LOCK_STORE' ? join(l.dir, '.tokens.json.lock') : a,
+  );
   const env = { UV_THREADPOOL_SIZE: '1' };
-  const r = await l.cli(['refresh', '--email', EMAIL, '--force'], { wrap: ['strace', '-f', '-qq', '-o', '/dev/null', ...inject], env, timeoutMs: 60_000 });
+  const r = await l.cli(['refresh', '--email', EMAIL, '--force'], {
+    wrap: ['strace', '-f', '-qq', '-o', '/dev/null', ...inject],
+    env,
+    timeoutMs: 60_000,
+  });
   await l.settle();
   const tag = `${p.name}${strict ? ' (strict)' : ''}`;
   if (r.signal !== 'SIGKILL' && r.code !== 137) {
@@ -101,13 +209,19 @@ async function crashAt(l: FaultLab, p: Point, row: LedgerRow, problems: string[]
   }
   const u = st.doc.users[EMAIL]!;
   const latest = l.emu.latestTokens(EMAIL)!;
-  const content: Content | 'other' = u.refresh_token === old.refresh_token
-    ? (u.refresh_in_flight ? 'old+marker' : 'old')
-    : u.refresh_token === latest.refresh_token && u.access_token === latest.access_token && !u.refresh_in_flight ? 'new' : 'other';
+  const content: Content | 'other' =
+    u.refresh_token === old.refresh_token
+      ? u.refresh_in_flight
+        ? 'old+marker'
+        : 'old'
+      : u.refresh_token === latest.refresh_token && u.access_token === latest.access_token && !u.refresh_in_flight
+        ? 'new'
+        : 'other';
   // Orphans: a temp, or what a reservation held (issue 15 item 4: allocated before the POST, until release).
   const temps = (await readdir(l.dir)).filter((n) => n.endsWith('.tmp') || n.endsWith('.reserve'));
   if (content !== p.content) problems.push(`${tag}: store holds ${content}, expected ${p.content}`);
-  if ((temps.length > 0) !== p.orphanTemp) problems.push(`${tag}: orphan temps ${JSON.stringify(temps)}, expected ${p.orphanTemp ? 'one' : 'none'}`);
+  if (temps.length > 0 !== p.orphanTemp)
+    problems.push(`${tag}: orphan temps ${JSON.stringify(temps)}, expected ${p.orphanTemp ? 'one' : 'none'}`);
   if (p.emptyLock) {
     const body = await readFile(userLockPath(l.dir), 'utf8').catch(() => 'missing');
     if (body !== '') problems.push(`${tag}: expected an empty user lock, found ${body.slice(0, 40)}`);
@@ -157,7 +271,16 @@ describe('deterministic crash points under strace (T5)', () => {
     const problems: string[] = [];
     const matrix: string[] = [];
     for (const p of POINTS) matrix.push(await crashAt(grace, p, row, problems, false));
-    for (const name of STRICT_POINTS) matrix.push(await crashAt(strict, POINTS.find((p) => p.name === name)!, row, problems, true));
+    for (const name of STRICT_POINTS)
+      matrix.push(
+        await crashAt(
+          strict,
+          POINTS.find((p) => p.name === name)!,
+          row,
+          problems,
+          true,
+        ),
+      );
     const leaks = [...grace.leaks(), ...strict.leaks()];
     row.leaks = leaks.length;
     row.secretsChecked = grace.secrets().size + strict.secrets().size;

@@ -40,7 +40,11 @@ afterAll(async () => {
 const refreshes = (l: FaultLab) => l.emu.stats().byGrantType.refresh_token ?? 0;
 
 const CASES = [
-  { name: 'refresh --email E --force', users: 1, args: (emails: string[]) => ['refresh', '--email', emails[0]!, '--force'] },
+  {
+    name: 'refresh --email E --force',
+    users: 1,
+    args: (emails: string[]) => ['refresh', '--email', emails[0]!, '--force'],
+  },
   { name: 'refresh --all --force over 5 users', users: 5, args: () => ['refresh', '--all', '--force'] },
 ];
 
@@ -76,7 +80,10 @@ describe('the disk fills to 0 bytes during the refresh POST', () => {
         expect(r.code, describeResult(r)).toBe(0);
         expect(lost, describeResult(r)).toEqual([]);
         for (const e of emails) expect(st.doc.users[e]!.refresh_token, e).not.toBe(old[e]!.refresh_token);
-        const left = [...(await leftoverWorkFiles(l.dir)), ...(await readdir(l.dir)).filter((n) => n.endsWith('.reserve'))];
+        const left = [
+          ...(await leftoverWorkFiles(l.dir)),
+          ...(await readdir(l.dir)).filter((n) => n.endsWith('.reserve')),
+        ];
         row.litter += left.length;
         expect(left).toEqual([]);
         await rm(filler);

@@ -19,7 +19,9 @@ export default function setup(): () => void {
     if (bad.length > 0) {
       // vitest reports a throwing teardown but still exits 0: set the exit code ourselves.
       process.exitCode = 1;
-      process.stderr.write(`fault suite FAILED: ${bad.length} row(s) out of bounds: ${bad.map((r) => r.name).join('; ')}\n`);
+      process.stderr.write(
+        `fault suite FAILED: ${bad.length} row(s) out of bounds: ${bad.map((r) => r.name).join('; ')}\n`,
+      );
     }
   };
 }

@@ -18,7 +18,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the CLI on a pty; hangs the pty up (close + SIGHUP) once `when()` holds. */
 function runThenHangUp(args: string[], env: Record<string, string>, when: () => boolean): Promise<CliResult> {
-  const child = spawn('python3', [PTY_HUP, process.execPath, MAIN, ...args], { env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('python3', [PTY_HUP, process.execPath, MAIN, ...args], {
+    env: cleanEnv(env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -34,35 +37,46 @@ function runThenHangUp(args: string[], env: Record<string, string>, when: () => 
   return done;
 }
 
-describe.skipIf(process.platform !== 'linux')('the terminal hangs up during the refresh POST (REVIEW-1 finding 4)', () => {
-  for (const args of [['refresh', '--force'], ['refresh', '--all', '--force']]) {
-    it(`${args.join(' ')}: SIGHUP and EIO while Box holds the answer: the new pair is saved, exit 129`, async () => {
-      const lab = await startLab();
-      const row = emptyRow(`signals: SIGHUP + dead terminal mid-POST (${args.join(' ')})`);
-      try {
-        const email = 'hup@example.com';
-        await lab.mintAndSeed([email]);
-        const before = (await lab.readStore()).users[email]!.refresh_token;
-        lab.emu.faults.add({ route: '/oauth2/token', action: 'latency', ms: 1500 });
-        const r = await runThenHangUp([...args, '--email', email].filter((a, i, all) => !(all.includes('--all') && (a === '--email' || a === email))),
-          lab.env({ NO_COLOR: '', TERM: 'xterm-256color' }), () => refreshCount(lab) > 0);
-        // Judge once Box has answered (logged when handled, whether or not anyone still listens).
-        while (!lab.emu.requests.some((q) => q.grantType === 'refresh_token')) await sleep(20);
-        const user = (await lab.readStore()).users[email]!;
-        row.iterations = 1;
-        row.lost = lab.emu.isLive(user.refresh_token) ? 0 : 1;
-        row.unexplained = row.lost;
-        row.failed = r.code === 129 ? 0 : 1;
-        recordRow(row);
-        expect(r.stderr, describeResult(r)).toMatch(/SIGHUP sent/);
-        expect(refreshCount(lab)).toBe(1);
-        expect(user.refresh_token).not.toBe(before);
-        expect(lab.emu.isLive(user.refresh_token), describeResult(r)).toBe(true);
-        expect(user.refresh_in_flight).toBeUndefined();
-        expect(r.code, describeResult(r)).toBe(129);
-      } finally {
-        await lab.close();
-      }
-    });
-  }
-});
+describe.skipIf(process.platform !== 'linux')(
+  'the terminal hangs up during the refresh POST (REVIEW-1 finding 4)',
+  () => {
+    for (const args of [
+      ['refresh', '--force'],
+      ['refresh', '--all', '--force'],
+    ]) {
+      it(`${args.join(' ')}: SIGHUP and EIO while Box holds the answer: the new pair is saved, exit 129`, async () => {
+        const lab = await startLab();
+        const row = emptyRow(`signals: SIGHUP + dead terminal mid-POST (${args.join(' ')})`);
+        try {
+          const email = 'hup@example.com';
+          await lab.mintAndSeed([email]);
+          const before = (await lab.readStore()).users[email]!.refresh_token;
+          lab.emu.faults.add({ route: '/oauth2/token', action: 'latency', ms: 1500 });
+          const r = await runThenHangUp(
+            [...args, '--email', email].filter(
+              (a, i, all) => !(all.includes('--all') && (a === '--email' || a === email)),
+            ),
+            lab.env({ NO_COLOR: '', TERM: 'xterm-256color' }),
+            () => refreshCount(lab) > 0,
+          );
+          // Judge once Box has answered (logged when handled, whether or not anyone still listens).
+          while (!lab.emu.requests.some((q) => q.grantType === 'refresh_token')) await sleep(20);
+          const user = (await lab.readStore()).users[email]!;
+          row.iterations = 1;
+          row.lost = lab.emu.isLive(user.refresh_token) ? 0 : 1;
+          row.unexplained = row.lost;
+          row.failed = r.code === 129 ? 0 : 1;
+          recordRow(row);
+          expect(r.stderr, describeResult(r)).toMatch(/SIGHUP sent/);
+          expect(refreshCount(lab)).toBe(1);
+          expect(user.refresh_token).not.toBe(before);
+          expect(lab.emu.isLive(user.refresh_token), describeResult(r)).toBe(true);
+          expect(user.refresh_in_flight).toBeUndefined();
+          expect(r.code, describeResult(r)).toBe(129);
+        } finally {
+          await lab.close();
+        }
+      });
+    }
+  },
+);

@@ -76,48 +76,57 @@ describe('disk full on a small tmpfs (T6 a, b)', () => {
       check(sha(await readFile(l.storePath)) === sha(before), 'store byte-identical');
       const left = await leftoverWorkFiles(l.dir);
       row.litter += left.length;
-      check(left.length === 0 && (await readdir(l.dir)).every((n) => !n.endsWith('.tmp')), `nothing left behind: ${left.join(', ')}`);
+      check(
+        left.length === 0 && (await readdir(l.dir)).every((n) => !n.endsWith('.tmp')),
+        `nothing left behind: ${left.join(', ')}`,
+      );
     } finally {
       await unmount(mnt);
     }
   });
 
   for (const freeAgain of [false, true]) {
-    it(freeAgain
-      ? 'the disk fills after Box answered and frees within the write retries: the new pair is saved'
-      : 'the disk fills between Box answer and the write: the new pair is saved in the room reserved before the POST', async (ctx) => {
-      if (noTmpfs) return ctx.skip();
-      const mnt = join(scratch, freeAgain ? 'fill-free' : 'fill');
-      await mountTmpfs(mnt, '512k');
-      try {
-        const l = await lab({ rootDir: mnt, rotation: 'strict' });
-        const latency = 400;
-        l.emu.faults.add({ route: '/oauth2/token', action: 'latency', ms: latency });
-        const old: Pair = l.mint(EMAIL);
-        await l.seed({ [EMAIL]: old });
-        row.iterations += 1;
-        const run = l.start(['refresh', '--email', EMAIL, '--force']);
-        for (let i = 0; i < 1000 && refreshes(l) === 0; i++) await sleep(5);
-        const filler = await fillDisk(mnt);
-        if (freeAgain) {
-          await sleep(latency + 100);
-          await rm(filler);
+    it(
+      freeAgain
+        ? 'the disk fills after Box answered and frees within the write retries: the new pair is saved'
+        : 'the disk fills between Box answer and the write: the new pair is saved in the room reserved before the POST',
+      async (ctx) => {
+        if (noTmpfs) return ctx.skip();
+        const mnt = join(scratch, freeAgain ? 'fill-free' : 'fill');
+        await mountTmpfs(mnt, '512k');
+        try {
+          const l = await lab({ rootDir: mnt, rotation: 'strict' });
+          const latency = 400;
+          l.emu.faults.add({ route: '/oauth2/token', action: 'latency', ms: latency });
+          const old: Pair = l.mint(EMAIL);
+          await l.seed({ [EMAIL]: old });
+          row.iterations += 1;
+          const run = l.start(['refresh', '--email', EMAIL, '--force']);
+          for (let i = 0; i < 1000 && refreshes(l) === 0; i++) await sleep(5);
+          const filler = await fillDisk(mnt);
+          if (freeAgain) {
+            await sleep(latency + 100);
+            await rm(filler);
+          }
+          const r = await run.done;
+          await l.settle();
+          const st = await readStoreState(l.storePath);
+          if (!st.ok) row.corrupted += 1;
+          check(st.ok, `store parses: ${st.ok ? '' : st.error}`);
+          if (!st.ok) return;
+          const u = st.doc.users[EMAIL]!;
+          // Issue 15 item 4: before, the save failed here (exit 1) and the user was lost (refresh_interrupted).
+          check(r.code === 0 && l.emu.isLive(u.refresh_token) && !u.refresh_in_flight, `saved\n${describeResult(r)}`);
+          check(
+            (await readdir(l.dir)).every((n) => !n.endsWith('.tmp') && !n.endsWith('.reserve')),
+            'no temp or reservation left',
+          );
+          if (!freeAgain) await rm(filler);
+        } finally {
+          await unmount(mnt);
         }
-        const r = await run.done;
-        await l.settle();
-        const st = await readStoreState(l.storePath);
-        if (!st.ok) row.corrupted += 1;
-        check(st.ok, `store parses: ${st.ok ? '' : st.error}`);
-        if (!st.ok) return;
-        const u = st.doc.users[EMAIL]!;
-        // Issue 15 item 4: before, the save failed here (exit 1) and the user was lost (refresh_interrupted).
-        check(r.code === 0 && l.emu.isLive(u.refresh_token) && !u.refresh_in_flight, `saved\n${describeResult(r)}`);
-        check((await readdir(l.dir)).every((n) => !n.endsWith('.tmp') && !n.endsWith('.reserve')), 'no temp or reservation left');
-        if (!freeAgain) await rm(filler);
-      } finally {
-        await unmount(mnt);
-      }
-    });
+      },
+    );
   }
 });
 
@@ -130,15 +139,60 @@ interface IoCase {
 }
 
 const IO_CASES: IoCase[] = [
-  { name: 'EIO on the marker temp fsync', inject: 'inject=fsync:error=EIO:when=1', expect: 'before', stderr: /fsync of the temp file failed \(EIO\)/ },
-  { name: 'EIO on the marker folder fsync (after its rename)', inject: 'inject=fsync:error=EIO:when=2', expect: 'ok', stderr: /durability unknown/ },
-  { name: 'EIO once on the new-pair temp fsync (the write is retried)', inject: 'inject=fsync:error=EIO:when=3', expect: 'ok', stderr: /^(?![\s\S]*durability)/ },
-  { name: 'EIO on every new-pair temp fsync', inject: 'inject=fsync:error=EIO:when=3+', expect: 'lost', stderr: /fsync of the temp file failed \(EIO\)/ },
-  { name: 'EIO on the new-pair folder fsync (after its rename)', inject: 'inject=fsync:error=EIO:when=4', expect: 'ok', stderr: /saved .*tokens\.json, durability unknown/ },
-  { name: 'EXDEV on the marker rename', inject: 'inject=rename:error=EXDEV:when=1', expect: 'before', stderr: /renaming the temp file over the store failed \(EXDEV\)/ },
-  { name: 'EXDEV on every new-pair rename', inject: 'inject=rename:error=EXDEV:when=2+', expect: 'lost', stderr: /renaming the temp file over the store failed \(EXDEV\)/ },
-  { name: 'EACCES on the marker rename', inject: 'inject=rename:error=EACCES:when=1', expect: 'before', stderr: /permission denied/ },
-  { name: 'EACCES on every new-pair rename', inject: 'inject=rename:error=EACCES:when=2+', expect: 'lost', stderr: /permission denied/ },
+  {
+    name: 'EIO on the marker temp fsync',
+    inject: 'inject=fsync:error=EIO:when=1',
+    expect: 'before',
+    stderr: /fsync of the temp file failed \(EIO\)/,
+  },
+  {
+    name: 'EIO on the marker folder fsync (after its rename)',
+    inject: 'inject=fsync:error=EIO:when=2',
+    expect: 'ok',
+    stderr: /durability unknown/,
+  },
+  {
+    name: 'EIO once on the new-pair temp fsync (the write is retried)',
+    inject: 'inject=fsync:error=EIO:when=3',
+    expect: 'ok',
+    stderr: /^(?![\s\S]*durability)/,
+  },
+  {
+    name: 'EIO on every new-pair temp fsync',
+    inject: 'inject=fsync:error=EIO:when=3+',
+    expect: 'lost',
+    stderr: /fsync of the temp file failed \(EIO\)/,
+  },
+  {
+    name: 'EIO on the new-pair folder fsync (after its rename)',
+    inject: 'inject=fsync:error=EIO:when=4',
+    expect: 'ok',
+    stderr: /saved .*tokens\.json, durability unknown/,
+  },
+  {
+    name: 'EXDEV on the marker rename',
+    inject: 'inject=rename:error=EXDEV:when=1',
+    expect: 'before',
+    stderr: /renaming the temp file over the store failed \(EXDEV\)/,
+  },
+  {
+    name: 'EXDEV on every new-pair rename',
+    inject: 'inject=rename:error=EXDEV:when=2+',
+    expect: 'lost',
+    stderr: /renaming the temp file over the store failed \(EXDEV\)/,
+  },
+  {
+    name: 'EACCES on the marker rename',
+    inject: 'inject=rename:error=EACCES:when=1',
+    expect: 'before',
+    stderr: /permission denied/,
+  },
+  {
+    name: 'EACCES on every new-pair rename',
+    inject: 'inject=rename:error=EACCES:when=2+',
+    expect: 'lost',
+    stderr: /permission denied/,
+  },
 ];
 
 describe('strace-injected I/O errors (T6 c)', () => {
@@ -160,14 +214,23 @@ describe('strace-injected I/O errors (T6 c)', () => {
       if (!st.ok) return;
       const u = st.doc.users[EMAIL]!;
       check(c.stderr.test(r.stderr), `stderr matches ${c.stderr}\n${describeResult(r)}`);
-      check((await readdir(l.dir)).every((n) => !n.endsWith('.tmp')), 'no temp left');
+      check(
+        (await readdir(l.dir)).every((n) => !n.endsWith('.tmp')),
+        'no temp left',
+      );
       if (c.expect === 'before') {
         check(r.code === 1 && refreshes(l) === 0, `exit 1 and no request to Box\n${describeResult(r)}`);
         check(sha(await readFile(l.storePath)) === sha(before), 'store byte-identical');
       } else if (c.expect === 'ok') {
-        check(r.code === 0 && l.emu.isLive(u.refresh_token) && !u.refresh_in_flight, `new pair saved\n${describeResult(r)}`);
+        check(
+          r.code === 0 && l.emu.isLive(u.refresh_token) && !u.refresh_in_flight,
+          `new pair saved\n${describeResult(r)}`,
+        );
       } else {
-        check(r.code === 1 && u.refresh_token === old.refresh_token && u.refresh_in_flight !== undefined, `old pair + marker kept\n${describeResult(r)}`);
+        check(
+          r.code === 1 && u.refresh_token === old.refresh_token && u.refresh_in_flight !== undefined,
+          `old pair + marker kept\n${describeResult(r)}`,
+        );
         const next = await l.cli(['refresh', '--email', EMAIL, '--force']);
         const after = await readStoreState(l.storePath);
         const reason = after.ok ? after.doc.users[EMAIL]!.needs_reconnect?.reason : undefined;

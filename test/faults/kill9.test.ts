@@ -11,7 +11,15 @@ import { describeResult } from '../helpers/run-cli.js';
 import { leftoverWorkFiles } from '../helpers/litter.js';
 import { sleep, startFaultLab, type FaultLab } from './helpers/lab.js';
 import { emptyRow, recordRow, rowOk, type LedgerRow } from './helpers/ledger.js';
-import { committedBetween, foreignPairs, judgeUsers, readStoreState, reconnect, seedFresh, USERS3 } from './helpers/store-check.js';
+import {
+  committedBetween,
+  foreignPairs,
+  judgeUsers,
+  readStoreState,
+  reconnect,
+  seedFresh,
+  USERS3,
+} from './helpers/store-check.js';
 
 const SOAK = process.env.BOX_QC_SOAK === '1';
 /** Token endpoint latency: Box answers in ~100-300 ms; it widens the in-flight window the kills must hit. */
@@ -67,10 +75,13 @@ async function killOnce(l: FaultLab, i: number, t: Tally): Promise<boolean> {
     const inWindow = committedBetween(l, v.email, run.startedAt, killAt + 100);
     if (v.lost !== 'refresh_interrupted' || !inWindow || !reported.has(v.email) || clean.code !== 4) {
       row.unexplained += 1;
-      problems.push(`#${i} ${v.email} lost (${v.lost}), killed ${killAt - run.startedAt} ms after start, in window: ${inWindow}, reported: ${reported.has(v.email)}\n${describeResult(clean)}`);
+      problems.push(
+        `#${i} ${v.email} lost (${v.lost}), killed ${killAt - run.startedAt} ms after start, in window: ${inWindow}, reported: ${reported.has(v.email)}\n${describeResult(clean)}`,
+      );
     }
   }
-  if (!lost.length && clean.code !== 0) problems.push(`#${i} clean run exit ${clean.code} with no user lost\n${describeResult(clean)}`);
+  if (!lost.length && clean.code !== 0)
+    problems.push(`#${i} clean run exit ${clean.code} with no user lost\n${describeResult(clean)}`);
   await reconnect(l, lost);
   return true;
 }
@@ -86,7 +97,12 @@ async function killLoop(name: string, rotation: 'strict' | 'box-grace', iteratio
   const l = lab;
   l.emu.faults.add({ route: '/oauth2/token', action: 'latency', ms: LATENCY_MS });
   await seedFresh(l, USERS3);
-  const t: Tally = { row: emptyRow(name, rotation === 'strict' ? Number.MAX_SAFE_INTEGER : 0), problems: [], completed: 0, slowest: 0 };
+  const t: Tally = {
+    row: emptyRow(name, rotation === 'strict' ? Number.MAX_SAFE_INTEGER : 0),
+    problems: [],
+    completed: 0,
+    slowest: 0,
+  };
   const { row, problems } = t;
   // Bounded in time as well as count, so the PR suite stays inside its 10 minutes on a slow runner.
   const deadline = Date.now() + (SOAK ? 20 : rotation === 'strict' ? 3 : 1) * 60_000;

@@ -37,11 +37,14 @@ describe('http://localhost without DNS (issue 15 item 8)', () => {
     row.iterations = 1;
     const resolverFiles = trace.split('\n').filter((line) => /openat\(.*"\/etc\/(hosts|gai\.conf)"/.test(line));
     const dns = trace.split('\n').filter((line) => /sin6?_port=htons\(53\)/.test(line));
-    const loopback = trace.split('\n').filter((line) => line.includes(`sin_port=htons(${port})`) && line.includes('127.0.0.1'));
+    const loopback = trace
+      .split('\n')
+      .filter((line) => line.includes(`sin_port=htons(${port})`) && line.includes('127.0.0.1'));
     const st = await readStoreState(l.storePath);
     const lost = st.ok ? judgeUsers(l, st.doc).filter((v) => v.lost).length : 1;
     row.lost = lost;
-    row.failed = (r.code === 0 ? 0 : 1) + (resolverFiles.length ? 1 : 0) + (dns.length ? 1 : 0) + (loopback.length ? 0 : 1);
+    row.failed =
+      (r.code === 0 ? 0 : 1) + (resolverFiles.length ? 1 : 0) + (dns.length ? 1 : 0) + (loopback.length ? 0 : 1);
     row.leaks = l.leaks().length;
     row.secretsChecked = l.secrets().size;
     recordRow(row);

@@ -57,7 +57,10 @@ async function stored(lab: FaultLab) {
 
 describe.each(['strict', 'box-grace'] as const)('malformed 200s under %s rotation', (rotation) => {
   let lab: FaultLab;
-  const row: LedgerRow = emptyRow(`malformed 200, every variant (${rotation})`, rotation === 'strict' ? UNKNOWN.length : 0);
+  const row: LedgerRow = emptyRow(
+    `malformed 200, every variant (${rotation})`,
+    rotation === 'strict' ? UNKNOWN.length : 0,
+  );
   beforeAll(async () => {
     lab = await startFaultLab({ rotation });
   });
@@ -71,7 +74,13 @@ describe.each(['strict', 'box-grace'] as const)('malformed 200s under %s rotatio
   const fresh = async (fault: Record<string, unknown>) => {
     lab.emu.faults.clear();
     await lab.seed({ [EMAIL]: { ...lab.mint(EMAIL), expired: true } });
-    lab.emu.faults.add({ route: '/oauth2/token', grantType: 'refresh_token', action: 'malform-after-commit', times: 1, ...fault });
+    lab.emu.faults.add({
+      route: '/oauth2/token',
+      grantType: 'refresh_token',
+      action: 'malform-after-commit',
+      times: 1,
+      ...fault,
+    });
     row.iterations += 1;
   };
   const check = (ok: boolean) => {
@@ -83,7 +92,10 @@ describe.each(['strict', 'box-grace'] as const)('malformed 200s under %s rotatio
     for (const first of ['refresh', 'token'] as const) {
       it(`${name}, via ${first}: the rotated pair is saved (0 lost), a warning, and the next token works`, async () => {
         await fresh({ patch });
-        const r = first === 'refresh' ? { ...(await lab.cli(['refresh', '--email', EMAIL, '--force'])), printed: '' } : await token(lab);
+        const r =
+          first === 'refresh'
+            ? { ...(await lab.cli(['refresh', '--email', EMAIL, '--force'])), printed: '' }
+            : await token(lab);
         const u = await stored(lab);
         const live = lab.emu.isLive(u.refresh_token);
         if (!live) {
@@ -95,7 +107,8 @@ describe.each(['strict', 'box-grace'] as const)('malformed 200s under %s rotatio
         expect(check(/warning:/.test(r.stderr)), describeResult(r)).toBe(true);
         expect(live).toBe(true);
         expect(u.refresh_in_flight).toBeUndefined();
-        if (first === 'token') expect(check(await accessTokenWorks(lab, r.printed.trim())), describeResult(r)).toBe(true);
+        if (first === 'token')
+          expect(check(await accessTokenWorks(lab, r.printed.trim())), describeResult(r)).toBe(true);
         const next = await token(lab);
         expect(check(next.code === 0), describeResult(next)).toBe(true);
         expect(check(await accessTokenWorks(lab, next.printed.trim())), describeResult(next)).toBe(true);

@@ -62,10 +62,12 @@ describe('mixed soak (T3)', () => {
     const cron = (async () => {
       const runs: Promise<void>[] = [];
       while (Date.now() < end && failures.length <= 20) {
-        runs.push(l.cli(['refresh', '--all'], { timeoutMs: 120_000 }).then((r) => {
-          counts.refresh += 1;
-          note('refresh --all', r);
-        }));
+        runs.push(
+          l.cli(['refresh', '--all'], { timeoutMs: 120_000 }).then((r) => {
+            counts.refresh += 1;
+            note('refresh --all', r);
+          }),
+        );
         await sleep(2000);
       }
       await Promise.all(runs);
@@ -92,9 +94,10 @@ describe('mixed soak (T3)', () => {
     row.leaks = leaks.length;
     row.secretsChecked = l.secrets().size;
     row.failed = failures.length + invalidGrant + chains.filter((c) => !c.ok).length;
-    row.notes = `${counts.refresh} refresh runs, ${counts.ls} ls runs, ${refreshPosts} token POSTs, ${invalidGrant} invalid_grant, `
-      + `${chains.filter((c) => !c.ok).length} non-linear chains, reader ${counts.reads} reads / ${counts.missing} missing / ${counts.unparsable} unparsable, `
-      + `${failures.length} failed process(es)`;
+    row.notes =
+      `${counts.refresh} refresh runs, ${counts.ls} ls runs, ${refreshPosts} token POSTs, ${invalidGrant} invalid_grant, ` +
+      `${chains.filter((c) => !c.ok).length} non-linear chains, reader ${counts.reads} reads / ${counts.missing} missing / ${counts.unparsable} unparsable, ` +
+      `${failures.length} failed process(es)`;
     recordRow(row);
 
     expect(failures, failures.slice(0, 3).join('\n\n')).toEqual([]);

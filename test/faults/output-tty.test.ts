@@ -14,7 +14,10 @@ import { emptyRow, recordRow } from './helpers/ledger.js';
 const PTY_RUN = fileURLToPath(new URL('./helpers/pty-run.py', import.meta.url));
 
 function runOnDyingTerminal(args: string[], env: Record<string, string>, closeAfterS: number): Promise<CliResult> {
-  const child = spawn('python3', [PTY_RUN, String(closeAfterS), process.execPath, BIN, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('python3', [PTY_RUN, String(closeAfterS), process.execPath, BIN, ...args], {
+    env: cleanEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -35,7 +38,11 @@ describe.skipIf(process.platform !== 'linux')('a terminal that dies under refres
       lab.emu.faults.add({ route: '/oauth2/token', action: 'latency', ms: 300 });
       // Colour and spinner on: an interactive terminal, no NO_COLOR, no CI. Concurrency 2: the run spans
       // several seconds, so the terminal closes while refreshes are in flight.
-      const r = await runOnDyingTerminal(['refresh', '--all', '--force', '--concurrency', '2'], lab.env({ NO_COLOR: '', TERM: 'xterm-256color' }), 0.8);
+      const r = await runOnDyingTerminal(
+        ['refresh', '--all', '--force', '--concurrency', '2'],
+        lab.env({ NO_COLOR: '', TERM: 'xterm-256color' }),
+        0.8,
+      );
       const doc = await lab.readStore();
       const lost = logins.filter((e) => !lab.emu.isLive(doc.users[e]!.refresh_token));
       row.iterations = logins.length;

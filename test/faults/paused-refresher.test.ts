@@ -51,7 +51,10 @@ describe('a refresher paused across its deadline (issue 15 item 3)', () => {
       row.iterations += 1;
       const before = JSON.parse(await l.readRaw()).users[EMAIL].refresh_token as string;
       const posts = refreshPosts(l);
-      const run = l.start(['refresh', '--email', EMAIL, '--force'], { env: { BOX_QC_REFRESH_TIMEOUT_MS: String(BOUND_MS) }, timeoutMs: 60_000 });
+      const run = l.start(['refresh', '--email', EMAIL, '--force'], {
+        env: { BOX_QC_REFRESH_TIMEOUT_MS: String(BOUND_MS) },
+        timeoutMs: 60_000,
+      });
       if (!(await waitForPost(l, posts, 10_000))) {
         problems.push(`#${i}: the refresh POST never arrived\n${describeResult(await run.done)}`);
         row.failed += 1;

@@ -56,14 +56,22 @@ async function seedAs(dir: string, store: string, uid: number, fileMode: number)
   await chown(dir, NOBODY, NOBODY);
   const p = lab.mint(EMAIL);
   const at = iso(Date.now() - 60_000);
-  const doc = { version: 1, users: { [EMAIL]: { ...p, access_token_expires_at: at, connected_at: at, updated_at: at, generation: 1 } } };
+  const doc = {
+    version: 1,
+    users: { [EMAIL]: { ...p, access_token_expires_at: at, connected_at: at, updated_at: at, generation: 1 } },
+  };
   await writeFile(store, `${JSON.stringify(doc, null, 2)}\n`);
   await chmod(store, fileMode);
   await chown(store, uid, uid);
 }
 
 function asNobody(home: string, store: string, args: string[], extra: StartOptions = {}) {
-  return lab.cli(args, { wrap: [...(extra.wrap ?? []), ...SETPRIV], env: { HOME: home, BOX_QC_STORE: store }, ...(extra.shellPrefix ? { shellPrefix: extra.shellPrefix } : {}), ...(extra.script ? { script: extra.script } : {}) });
+  return lab.cli(args, {
+    wrap: [...(extra.wrap ?? []), ...SETPRIV],
+    env: { HOME: home, BOX_QC_STORE: store },
+    ...(extra.shellPrefix ? { shellPrefix: extra.shellPrefix } : {}),
+    ...(extra.script ? { script: extra.script } : {}),
+  });
 }
 
 function check(cond: boolean, what: string): void {
@@ -114,7 +122,9 @@ describe('permissions as uid 65534 (T8)', () => {
     });
     check(r.code === 0, `refresh succeeded\n${describeResult(r)}`);
     check((await mode(store)) === 0o600, `store mode 0${(await mode(store)).toString(8)}`);
-    const creates = (await readFile(log, 'utf8')).split('\n').filter((line) => /openat\(.*\.(tmp|lock|probe|reserve)"/.test(line) && /O_CREAT/.test(line));
+    const creates = (await readFile(log, 'utf8'))
+      .split('\n')
+      .filter((line) => /openat\(.*\.(tmp|lock|probe|reserve)"/.test(line) && /O_CREAT/.test(line));
     check(creates.length >= 3, `saw the temp/lock creates: ${creates.length}`);
     const loose = creates.filter((line) => !/O_EXCL/.test(line) || !/0600\)/.test(line) || !/O_NOFOLLOW/.test(line));
     check(loose.length === 0, `every create is O_EXCL|O_NOFOLLOW, 0600: ${loose.join('\n')}`);

@@ -23,7 +23,9 @@ async function heldDuringPost(holdMs: number, budgetMs: number) {
   l.emu.faults.add({ route: '/oauth2/token', action: 'latency', ms: 1500 });
   const old = l.mint(EMAIL);
   await l.seed({ [EMAIL]: old });
-  const run = l.start(['refresh', '--email', EMAIL, '--force'], { env: { BOX_QC_LOCK_WAIT_MS: '400', BOX_QC_SAVE_BUDGET_MS: String(budgetMs) } });
+  const run = l.start(['refresh', '--email', EMAIL, '--force'], {
+    env: { BOX_QC_LOCK_WAIT_MS: '400', BOX_QC_SAVE_BUDGET_MS: String(budgetMs) },
+  });
   // The marker is on disk: the POST is under way (1.5 s latency). Take the store lock now, until after the answer.
   for (let i = 0; i < 1000 && !(await readFile(l.storePath, 'utf8')).includes('refresh_in_flight'); i++) await sleep(5);
   const holder = l.start([DIST, l.storePath, String(holdMs)], { script: HOLDER });
@@ -34,7 +36,7 @@ async function heldDuringPost(holdMs: number, budgetMs: number) {
   return { l, r, u, old };
 }
 
-describe('the store lock is held by another process across Box\'s answer', () => {
+describe("the store lock is held by another process across Box's answer", () => {
   it('held 4 s, save budget 20 s: the save waits it out, exit 0, the rotated pair is saved', async () => {
     const { l, r, u } = await heldDuringPost(4000, 20_000);
     expect(r.code, r.stderr).toBe(0);

@@ -59,7 +59,8 @@ describe('catchable signals during refresh --all (T4b)', () => {
         count(`unexpected exit ${r.code}/${r.signal}`);
         problems.push(`#${i} ${sig}: expected exit ${expectedCode}\n${describeResult(r)}`);
       }
-      if (r.signal === sig && !finished && refreshed > 0) problems.push(`#${i} died by ${sig} mid-run after ${refreshed} refresh POST(s)\n${describeResult(r)}`);
+      if (r.signal === sig && !finished && refreshed > 0)
+        problems.push(`#${i} died by ${sig} mid-run after ${refreshed} refresh POST(s)\n${describeResult(r)}`);
 
       const st = await readStoreState(l.storePath);
       if (!st.ok) {
@@ -92,7 +93,11 @@ describe('catchable signals during refresh --all (T4b)', () => {
     row.leaks = leaks.length;
     row.secretsChecked = l.secrets().size;
     row.failed = problems.length;
-    row.notes = (row.iterations < iterations ? `time budget hit after ${row.iterations}; ` : '') + Object.entries(outcomes).map(([k, v]) => `${k}: ${v}`).join('; ');
+    row.notes =
+      (row.iterations < iterations ? `time budget hit after ${row.iterations}; ` : '') +
+      Object.entries(outcomes)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('; ');
     recordRow(row);
     expect(problems, problems.join('\n\n')).toEqual([]);
     expect(leaks).toEqual([]);

@@ -51,8 +51,17 @@ describe('SIGTERM during refresh --all (REVIEW-2 #1)', () => {
     const st = await readStoreState(l.storePath);
     if (!st.ok) throw new Error(st.error);
     const verdicts = judgeUsers(l, st.doc);
-    expect(verdicts.filter((v) => v.lost).map((v) => `${v.email}: ${v.lost}`), why).toEqual([]);
-    expect(verdicts.filter((v) => v.inFlightMarker).map((v) => v.email), why).toEqual([]);
-    expect((await leftoverWorkFiles(l.dir)).filter((n) => n.endsWith('.lock')), why).toEqual([]);
+    expect(
+      verdicts.filter((v) => v.lost).map((v) => `${v.email}: ${v.lost}`),
+      why,
+    ).toEqual([]);
+    expect(
+      verdicts.filter((v) => v.inFlightMarker).map((v) => v.email),
+      why,
+    ).toEqual([]);
+    expect(
+      (await leftoverWorkFiles(l.dir)).filter((n) => n.endsWith('.lock')),
+      why,
+    ).toEqual([]);
   });
 });

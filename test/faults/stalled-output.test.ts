@@ -63,7 +63,8 @@ async function whyLost(lab: Lab, lost: string[]): Promise<string> {
 }
 
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
@@ -80,7 +81,10 @@ async function stalledRun(users: number, args: string[], stdoutFd?: number) {
   const outPath = join(outDir, 'stdout');
   const outFd = stdoutFd ?? openSync(outPath, 'w');
   cleanup.push(async () => rmSync(outDir, { recursive: true, force: true }));
-  const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(lab.env()), stdio: ['ignore', outFd, stalledPipe()] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: cleanEnv(lab.env()),
+    stdio: ['ignore', outFd, stalledPipe()],
+  });
   if (stdoutFd === undefined) closeSync(outFd);
   const gone = exited(child);
   cleanup.push(async () => {
@@ -101,7 +105,12 @@ async function stalledRun(users: number, args: string[], stdoutFd?: number) {
   }
   lost = await lostUsers(lab, emails, seeded);
   const explain = async () => {
-    const said = stdoutFd === undefined ? readFileSync(outPath, 'utf8').split('\n').filter((l) => lost.slice(0, 5).some((e) => l.includes(e))) : [];
+    const said =
+      stdoutFd === undefined
+        ? readFileSync(outPath, 'utf8')
+            .split('\n')
+            .filter((l) => lost.slice(0, 5).some((e) => l.includes(e)))
+        : [];
     return `users whose rotated pair was not saved (${lost.length}; exit ${child.exitCode} ${child.signalCode}): ${await whyLost(lab, lost)}; box-qc said: ${said.join(' | ')}`;
   };
   return { lab, emails, child, gone, lost, stuckWhenSaved, explain };
@@ -137,7 +146,9 @@ describe.skipIf(process.platform !== 'linux')('stderr to a pipe nobody reads (RE
     const deadline = Date.now() + 20_000;
     while (doc === undefined && Date.now() < deadline) {
       const buf = Buffer.alloc(65_536);
-      const n = await new Promise<number>((resolve, reject) => read(out, buf, 0, buf.length, null, (e, k) => (e ? reject(e) : resolve(k))));
+      const n = await new Promise<number>((resolve, reject) =>
+        read(out, buf, 0, buf.length, null, (e, k) => (e ? reject(e) : resolve(k))),
+      );
       text += buf.subarray(0, n).toString('utf8');
       try {
         doc = JSON.parse(text);

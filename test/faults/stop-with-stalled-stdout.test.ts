@@ -20,9 +20,14 @@ describe('a stop with stdout stalled', () => {
     lab = await startLab({ rootItems: 20_000 });
     await lab.mintAndSeed(['alice@example.com']);
     // stdout is a pipe this test never reads: the 64 KiB pipe buffer fills and a write blocks in the kernel.
-    const child = spawn(process.execPath, ['--', BIN, 'ls', '0'], { env: lab.env(), stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, ['--', BIN, 'ls', '0'], {
+      env: lab.env(),
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     child.stdout.pause();
-    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })),
+    );
     await new Promise((r) => setTimeout(r, 1500));
     child.kill('SIGTERM');
     const outcome = await Promise.race([ended, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 15_000))]);

@@ -12,7 +12,18 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,12 +42,15 @@ export interface PgBinaries {
 export function findPgBinaries(): PgBinaries | string {
   const candidates: string[] = [];
   if (existsSync('/usr/lib/postgresql')) {
-    const versions = readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    const versions = readdirSync('/usr/lib/postgresql')
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
     candidates.push(...versions.map((v) => `/usr/lib/postgresql/${v}/bin`));
   }
   for (const dir of (process.env.PATH ?? '').split(':')) if (dir) candidates.push(dir);
   const bindir = candidates.find((d) => existsSync(join(d, 'initdb')) && existsSync(join(d, 'postgres')));
-  if (!bindir) return 'no PostgreSQL server binaries (initdb, postgres) found: apt-get install postgresql (see .ci/pg-setup.sh)';
+  if (!bindir)
+    return 'no PostgreSQL server binaries (initdb, postgres) found: apt-get install postgresql (see .ci/pg-setup.sh)';
   if (process.geteuid?.() !== 0) return { bindir, asUser: [], uid: undefined, gid: undefined };
   for (const name of ['postgres', 'nobody']) {
     try {
@@ -68,7 +82,11 @@ export interface PgCluster {
   /** A URL for `user` without a password, on host 127.0.0.1. */
   url(db: string, user?: string, host?: string): string;
   /** Runs SQL as the superuser in `db`. */
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(db: string, sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    db: string,
+    sql: string,
+    params?: unknown[],
+  ): Promise<pg.QueryResult<R>>;
   stop(): Promise<void>;
 }
 
@@ -90,7 +108,8 @@ function run(bin: PgBinaries, argv: string[]): void {
 
 async function waitReady(port: number, child: ChildProcess, logPath: string): Promise<void> {
   for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`postgres exited (${child.exitCode}):\n${readFileSync(logPath, 'utf8')}`);
+    if (child.exitCode !== null)
+      throw new Error(`postgres exited (${child.exitCode}):\n${readFileSync(logPath, 'utf8')}`);
     const c = new pg.Client({ host: '127.0.0.1', port, user: 'boxqc', database: 'postgres' });
     try {
       await c.connect();
@@ -105,7 +124,13 @@ async function waitReady(port: number, child: ChildProcess, logPath: string): Pr
 }
 
 /** Starts `postgres` on a free port; retries when another process took the port in between (rare). */
-async function startServer(bin: PgBinaries, root: string, data: string, logPath: string, logFd: number): Promise<{ child: ChildProcess; port: number }> {
+async function startServer(
+  bin: PgBinaries,
+  root: string,
+  data: string,
+  logPath: string,
+  logFd: number,
+): Promise<{ child: ChildProcess; port: number }> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const settings = {
@@ -119,8 +144,15 @@ async function startServer(bin: PgBinaries, root: string, data: string, logPath:
       max_connections: '300',
       shared_buffers: '32MB',
     };
-    const argv = [...bin.asUser, join(bin.bindir, 'postgres'), '-D', data, '-p', String(port),
-      ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
+    const argv = [
+      ...bin.asUser,
+      join(bin.bindir, 'postgres'),
+      '-D',
+      data,
+      '-p',
+      String(port),
+      ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+    ];
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', logFd, logFd] });
     // If the test process dies without stop(), do not leave a server running.
     const reap = () => child.kill('SIGKILL');
@@ -150,13 +182,25 @@ export async function startPgCluster(): Promise<PgCluster> {
     chownSync(root, bin.uid, bin.gid!);
     chownSync(data, bin.uid, bin.gid!);
   }
-  run(bin, [join(bin.bindir, 'initdb'), '-D', data, '-U', 'boxqc', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--no-locale']);
-  writeFileSync(join(data, 'pg_hba.conf'), [
-    'local all all trust',
-    'host all boxqc 127.0.0.0/8 trust',
-    'host all all 127.0.0.0/8 scram-sha-256',
-    '',
-  ].join('\n'));
+  run(bin, [
+    join(bin.bindir, 'initdb'),
+    '-D',
+    data,
+    '-U',
+    'boxqc',
+    '-A',
+    'trust',
+    '--no-sync',
+    '-E',
+    'UTF8',
+    '--no-locale',
+  ]);
+  writeFileSync(
+    join(data, 'pg_hba.conf'),
+    ['local all all trust', 'host all boxqc 127.0.0.0/8 trust', 'host all all 127.0.0.0/8 scram-sha-256', ''].join(
+      '\n',
+    ),
+  );
   const logPath = join(root, 'postgres.log');
   const logFd = openSync(logPath, 'a');
   if (bin.uid !== undefined) chownSync(logPath, bin.uid, bin.gid!);
@@ -219,7 +263,9 @@ export function usePgCluster(): PgClusterFixture {
     skip,
     cluster() {
       if (started) return started;
-      throw new Error(skip ? 'no PostgreSQL here: this test should have been skipped' : 'the PostgreSQL cluster has not started');
+      throw new Error(
+        skip ? 'no PostgreSQL here: this test should have been skipped' : 'the PostgreSQL cluster has not started',
+      );
     },
   };
 }

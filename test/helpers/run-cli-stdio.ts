@@ -11,7 +11,12 @@ import { assertDistFresh } from './dist-fresh.js';
 /** 'pipe': captured; 'closed': a pipe whose reader exits first (EPIPE); a path: opened for appending. */
 export type Sink = 'pipe' | 'closed' | { path: string };
 
-export function runWithSinks(args: string[], env: Record<string, string>, sinks: { stdout: Sink; stderr: Sink }, timeoutMs = 120_000): Promise<CliResult> {
+export function runWithSinks(
+  args: string[],
+  env: Record<string, string>,
+  sinks: { stdout: Sink; stderr: Sink },
+  timeoutMs = 120_000,
+): Promise<CliResult> {
   assertDistFresh();
   const opened: number[] = [];
   const stdio = (s: Sink): 'pipe' | number => {
@@ -20,7 +25,10 @@ export function runWithSinks(args: string[], env: Record<string, string>, sinks:
     opened.push(fd);
     return fd;
   };
-  const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(env), stdio: ['ignore', stdio(sinks.stdout), stdio(sinks.stderr)] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: cleanEnv(env),
+    stdio: ['ignore', stdio(sinks.stdout), stdio(sinks.stderr)],
+  });
   for (const fd of opened) closeSync(fd);
   let stdout = '';
   let stderr = '';

@@ -12,7 +12,8 @@ const DIST_STORE = fileURLToPath(new URL('../../dist/core/store/index.js', impor
 
 export function requireBuild(): void {
   assertDistFresh();
-  if (!existsSync(DIST_STORE)) throw new Error(`${DIST_STORE} is missing: run \`npx tsc -p tsconfig.build.json\` first`);
+  if (!existsSync(DIST_STORE))
+    throw new Error(`${DIST_STORE} is missing: run \`npx tsc -p tsconfig.build.json\` first`);
 }
 
 export interface WorkerArgs {

@@ -27,8 +27,11 @@ const warnings = [];
 // The PostgreSQL backend (and its driver) is loaded only when asked for: 20 file-store workers start at once.
 const store = isPostgresUrl(args.store)
   ? (await import(new URL('core/store/postgres/postgres-store.js', dist).href)).openPostgresStore(args.store, {
-    pid: process.pid, hostname: hostname(), lockWaitMs, env: process.env,
-  })
+      pid: process.pid,
+      hostname: hostname(),
+      lockWaitMs,
+      env: process.env,
+    })
   : openFileStore(args.store, { ...nodeStoreHost(), lockWaitMs, onWarning: (line) => warnings.push(line) });
 
 async function barrier() {
@@ -44,7 +47,13 @@ const ops = {
   async save() {
     for (let i = 0; i < (args.rounds ?? 1); i++) {
       await store.update((doc) =>
-        saveUserTokens(doc, args.email, { accessToken: `at-${args.email}-${i}`, refreshToken: `rt-${args.email}-${i}`, expiresIn: 3895 }, undefined, Date.now()),
+        saveUserTokens(
+          doc,
+          args.email,
+          { accessToken: `at-${args.email}-${i}`, refreshToken: `rt-${args.email}-${i}`, expiresIn: 3895 },
+          undefined,
+          Date.now(),
+        ),
       );
     }
   },

@@ -84,8 +84,12 @@ describe('loadConfig', () => {
   });
 
   it('accepts https anywhere and http on loopback hosts only', () => {
-    expect(loadConfig({ env: { BOX_API_BASE_URL: 'https://api.example.com' }, homeDir: home }).apiBaseUrl.host).toBe('api.example.com');
-    expect(loadConfig({ env: { BOX_API_BASE_URL: 'http://127.0.0.2:1' }, homeDir: home }).apiBaseUrl.host).toBe('127.0.0.2:1');
+    expect(loadConfig({ env: { BOX_API_BASE_URL: 'https://api.example.com' }, homeDir: home }).apiBaseUrl.host).toBe(
+      'api.example.com',
+    );
+    expect(loadConfig({ env: { BOX_API_BASE_URL: 'http://127.0.0.2:1' }, homeDir: home }).apiBaseUrl.host).toBe(
+      '127.0.0.2:1',
+    );
     expect(isLoopbackHost('[::1]')).toBe(true);
     expect(isLoopbackHost('localhost')).toBe(true);
     expect(isLoopbackHost('127.1.2.3')).toBe(true);
@@ -125,7 +129,9 @@ describe('normalizeEmail and apiUrl', () => {
     expect(() => normalizeEmail(raw)).toThrow(ConfigError);
   });
   it('keeps a path prefix of the base URL', () => {
-    expect(apiUrl(new URL('http://127.0.0.1:5/box/'), '/2.0/users/me').href).toBe('http://127.0.0.1:5/box/2.0/users/me');
+    expect(apiUrl(new URL('http://127.0.0.1:5/box/'), '/2.0/users/me').href).toBe(
+      'http://127.0.0.1:5/box/2.0/users/me',
+    );
     expect(apiUrl(new URL('https://api.box.com'), '/oauth2/token').href).toBe('https://api.box.com/oauth2/token');
   });
 });
@@ -133,16 +139,18 @@ describe('normalizeEmail and apiUrl', () => {
 // issue 15 item 8: `*.localhost` names go through DNS, so only literal loopback and the exact name `localhost` may use http.
 describe('plain http only on literal loopback addresses and the exact name localhost (issue 15 item 8)', () => {
   const urlVars = ['BOX_API_BASE_URL', 'BOX_AUTHORIZE_URL'] as const;
-  it.each(urlVars.flatMap((name) => [
-    [name, 'http://box.localhost:8080'],
-    [name, 'http://evil.localhost'],
-    [name, 'http://a.b.localhost:1/x'],
-    [name, 'http://localhost.:1'],
-    [name, 'http://localhost.example.com:1'],
-    [name, 'http://127.0.0.1.nip.io:1'],
-    [name, 'http://[::ffff:127.0.0.1]:1'],
-    [name, 'http://[::2]:1'],
-  ]))('refuses %s=%s (exit 2)', (name, value) => {
+  it.each(
+    urlVars.flatMap((name) => [
+      [name, 'http://box.localhost:8080'],
+      [name, 'http://evil.localhost'],
+      [name, 'http://a.b.localhost:1/x'],
+      [name, 'http://localhost.:1'],
+      [name, 'http://localhost.example.com:1'],
+      [name, 'http://127.0.0.1.nip.io:1'],
+      [name, 'http://[::ffff:127.0.0.1]:1'],
+      [name, 'http://[::2]:1'],
+    ]),
+  )('refuses %s=%s (exit 2)', (name, value) => {
     let err: unknown;
     try {
       loadConfig({ env: { [name]: value }, homeDir: home });
@@ -154,35 +162,46 @@ describe('plain http only on literal loopback addresses and the exact name local
     expect((err as Error).message).toContain(name);
   });
 
-  it.each(urlVars.flatMap((name) => [
-    [name, 'http://127.0.0.1:9', '127.0.0.1:9'],
-    [name, 'http://127.0.0.2:9', '127.0.0.2:9'],
-    [name, 'http://127.255.255.254:9', '127.255.255.254:9'],
-    [name, 'http://127.1:9', '127.0.0.1:9'],
-    [name, 'http://[::1]:9', '[::1]:9'],
-    [name, 'http://[0:0:0:0:0:0:0:1]:9', '[::1]:9'],
-    [name, 'http://localhost:9', 'localhost:9'],
-    [name, 'http://LocalHost:9', 'localhost:9'],
-    [name, 'https://box.localhost:9', 'box.localhost:9'],
-  ]))('accepts %s=%s', (name, value, host) => {
+  it.each(
+    urlVars.flatMap((name) => [
+      [name, 'http://127.0.0.1:9', '127.0.0.1:9'],
+      [name, 'http://127.0.0.2:9', '127.0.0.2:9'],
+      [name, 'http://127.255.255.254:9', '127.255.255.254:9'],
+      [name, 'http://127.1:9', '127.0.0.1:9'],
+      [name, 'http://[::1]:9', '[::1]:9'],
+      [name, 'http://[0:0:0:0:0:0:0:1]:9', '[::1]:9'],
+      [name, 'http://localhost:9', 'localhost:9'],
+      [name, 'http://LocalHost:9', 'localhost:9'],
+      [name, 'https://box.localhost:9', 'box.localhost:9'],
+    ]),
+  )('accepts %s=%s', (name, value, host) => {
     const c = loadConfig({ env: { [name]: value }, homeDir: home });
     expect((name === 'BOX_API_BASE_URL' ? c.apiBaseUrl : c.authorizeUrl).host).toBe(host);
   });
 
   it('isLoopbackHost: literal loopback and exactly `localhost`, nothing resolved by DNS', () => {
-    for (const h of ['127.0.0.1', '127.9.9.9', '[::1]', '::1', 'localhost', 'LOCALHOST']) expect(isLoopbackHost(h), h).toBe(true);
-    for (const h of ['box.localhost', 'a.b.localhost', 'localhost.', 'localhost.localdomain', '0.0.0.0', '[::]', '128.0.0.1', '::ffff:127.0.0.1']) {
+    for (const h of ['127.0.0.1', '127.9.9.9', '[::1]', '::1', 'localhost', 'LOCALHOST'])
+      expect(isLoopbackHost(h), h).toBe(true);
+    for (const h of [
+      'box.localhost',
+      'a.b.localhost',
+      'localhost.',
+      'localhost.localdomain',
+      '0.0.0.0',
+      '[::]',
+      '128.0.0.1',
+      '::ffff:127.0.0.1',
+    ]) {
       expect(isLoopbackHost(h), h).toBe(false);
     }
   });
 
-  it.each([
-    'http://box.localhost:5000/callback',
-    'http://localhost.:5000/callback',
-    'http://127.0.0.2:5000/callback',
-  ])('BOX_REDIRECT_URI=%s is refused (exit 2)', (value) => {
-    expect(() => loadConfig({ env: { BOX_REDIRECT_URI: value }, homeDir: home })).toThrow(/BOX_REDIRECT_URI/);
-  });
+  it.each(['http://box.localhost:5000/callback', 'http://localhost.:5000/callback', 'http://127.0.0.2:5000/callback'])(
+    'BOX_REDIRECT_URI=%s is refused (exit 2)',
+    (value) => {
+      expect(() => loadConfig({ env: { BOX_REDIRECT_URI: value }, homeDir: home })).toThrow(/BOX_REDIRECT_URI/);
+    },
+  );
 });
 
 // issue 15 item 10: userinfo in a Box URL is refused, and the message never echoes it.

@@ -25,7 +25,8 @@ function refusal(path: string): ConfigError {
 
 describe('readEnvFile', () => {
   it('parses exactly as Node does (util.parseEnv): quotes, export, comments, multi-line values', () => {
-    const text = 'A=1\n# comment\nexport B="two words"\nC=\'single\'\nD="line1\nline2"\nE=x # trailing\n  F = spaced \n';
+    const text =
+      'A=1\n# comment\nexport B="two words"\nC=\'single\'\nD="line1\nline2"\nE=x # trailing\n  F = spaced \n';
     const file = join(dir(), '.env');
     writeFileSync(file, text);
     expect(readEnvFile(file)).toEqual(parseEnv(text));

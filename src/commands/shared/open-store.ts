@@ -34,7 +34,10 @@ function commandStoreOptions(ctx: CommandContext, postgres: boolean): OpenStoreO
       const who = postgres ? pgHolder(holder, base.host.hostname) : fileHolder(holder);
       const spinner = ctx.out.spinner(`waiting for the token store (held by ${who})`);
       return () => {
-        void spinner.then((s) => s.stop(), () => {});
+        void spinner.then(
+          (s) => s.stop(),
+          () => {},
+        );
       };
     },
   };

@@ -11,21 +11,30 @@ export function parseRefreshTimeoutMs(raw: string | undefined): number | undefin
   if (raw === undefined || raw.trim() === '') return undefined;
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < 1) {
-    throw new ConfigError('BOX_QC_REFRESH_TIMEOUT_MS must be a whole, positive number of milliseconds', { code: 'E_CONFIG_REFRESH_TIMEOUT' });
+    throw new ConfigError('BOX_QC_REFRESH_TIMEOUT_MS must be a whole, positive number of milliseconds', {
+      code: 'E_CONFIG_REFRESH_TIMEOUT',
+    });
   }
   return n;
 }
 
 /** `{ refreshTimeoutMs, saveBudgetMs }` for the command's Session, each only when its variable is set. */
-export function refreshTimeoutOption(env: Record<string, string | undefined>): { refreshTimeoutMs?: number; saveBudgetMs?: number } {
+export function refreshTimeoutOption(env: Record<string, string | undefined>): {
+  refreshTimeoutMs?: number;
+  saveBudgetMs?: number;
+} {
   const ms = parseRefreshTimeoutMs(env.BOX_QC_REFRESH_TIMEOUT_MS);
   const budget = parseMs('BOX_QC_SAVE_BUDGET_MS', env.BOX_QC_SAVE_BUDGET_MS);
-  return { ...(ms === undefined ? {} : { refreshTimeoutMs: ms }), ...(budget === undefined ? {} : { saveBudgetMs: budget }) };
+  return {
+    ...(ms === undefined ? {} : { refreshTimeoutMs: ms }),
+    ...(budget === undefined ? {} : { saveBudgetMs: budget }),
+  };
 }
 
 function parseMs(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0) throw new ConfigError(`${name} must be a whole number of milliseconds`, { code: 'E_CONFIG_SAVE_BUDGET' });
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new ConfigError(`${name} must be a whole number of milliseconds`, { code: 'E_CONFIG_SAVE_BUDGET' });
   return n;
 }

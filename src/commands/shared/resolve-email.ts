@@ -21,10 +21,13 @@ export function resolveEmail(ctx: CommandContext, flagEmail: string | undefined,
   }
   const shown = [...users].sort().slice(0, 20);
   const more = users.length > shown.length ? `, … (${users.length - shown.length} more)` : '';
-  throw new UsageError(`several users are connected: pass --email (or set BOX_QC_EMAIL) to choose one of: ${shown.join(', ')}${more}`, {
-    code: 'E_EMAIL_AMBIGUOUS',
-    details: { choices: shown },
-  });
+  throw new UsageError(
+    `several users are connected: pass --email (or set BOX_QC_EMAIL) to choose one of: ${shown.join(', ')}${more}`,
+    {
+      code: 'E_EMAIL_AMBIGUOUS',
+      details: { choices: shown },
+    },
+  );
 }
 
 // C0/C1 controls (\p{Cc}) and the format characters (\p{Cf}: bidi overrides and isolates, zero-width marks).

@@ -14,9 +14,13 @@ export interface BoxClientOptions {
 }
 
 function badShape(res: HttpResponse, body: unknown, what: string): BoxApiError {
-  return new BoxApiError(`${res.label}: Box answered ${res.status} ${what}`, { status: res.status, requestId: requestIdOf(res, body) }, {
-    code: 'E_BOX_BAD_RESPONSE',
-  });
+  return new BoxApiError(
+    `${res.label}: Box answered ${res.status} ${what}`,
+    { status: res.status, requestId: requestIdOf(res, body) },
+    {
+      code: 'E_BOX_BAD_RESPONSE',
+    },
+  );
 }
 
 /** GET /2.0/users/me with the given access token. 401 -> BoxApiError status 401 (UnauthorizedError). */
@@ -60,11 +64,15 @@ export interface ListFolderOptions {
 export class FolderNotFoundError extends BoxApiError {
   readonly folderId: string;
   constructor(folderId: string, cause: BoxApiError) {
-    super(`folder ${folderId} not found`, { status: 404, requestId: cause.requestId, boxCode: cause.boxCode }, {
-      code: 'E_FOLDER_NOT_FOUND',
-      cause,
-      details: { folderId },
-    });
+    super(
+      `folder ${folderId} not found`,
+      { status: 404, requestId: cause.requestId, boxCode: cause.boxCode },
+      {
+        code: 'E_FOLDER_NOT_FOUND',
+        cause,
+        details: { folderId },
+      },
+    );
     this.folderId = folderId;
   }
 }
@@ -85,7 +93,8 @@ export function parseFolderPage(res: HttpResponse, marker: string | undefined): 
   const items = body.entries.map((e) => parseItem(res, e));
   const next = body.next_marker;
   const nextMarker = typeof next === 'string' && next !== '' ? next : undefined;
-  if (next !== undefined && next !== null && typeof next !== 'string') throw badShape(res, body, 'with a next_marker that is not a string');
+  if (next !== undefined && next !== null && typeof next !== 'string')
+    throw badShape(res, body, 'with a next_marker that is not a string');
   return { items, marker, nextMarker };
 }
 
@@ -113,7 +122,8 @@ export async function* listFolderPages(
     }
     const page = parseFolderPage(res, at);
     // A marker that does not move would loop forever: Box bug or hostile proxy.
-    if (page.nextMarker !== undefined && page.nextMarker === at) throw badShape(res, undefined, 'with a next_marker equal to the current one');
+    if (page.nextMarker !== undefined && page.nextMarker === at)
+      throw badShape(res, undefined, 'with a next_marker equal to the current one');
     return page;
   };
   // The next page is requested as soon as this one's marker is known, and travels while the caller handles

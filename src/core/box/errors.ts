@@ -11,11 +11,15 @@ export class UnauthorizedError extends BoxApiError {
   /** `invalid_token` / `expired_token` from WWW-Authenticate, when present. */
   readonly authError: string | undefined;
   constructor(res: HttpResponse, authError: string | undefined) {
-    super(`${res.label}: Box rejected the access token (401${authError ? ` ${authError}` : ''})`, {
-      status: 401,
-      requestId: res.requestId,
-      boxCode: authError,
-    }, { code: 'E_BOX_UNAUTHORIZED' });
+    super(
+      `${res.label}: Box rejected the access token (401${authError ? ` ${authError}` : ''})`,
+      {
+        status: 401,
+        requestId: res.requestId,
+        boxCode: authError,
+      },
+      { code: 'E_BOX_UNAUTHORIZED' },
+    );
     this.authError = authError;
   }
 }
@@ -44,5 +48,9 @@ export function boxApiErrorFrom(res: HttpResponse): BoxApiError | TemporaryError
     });
   }
   const kind = body === undefined ? ' with a body that is not JSON' : code ? ` ${code}` : '';
-  return new BoxApiError(`${res.label}: Box answered ${res.status}${kind}`, { status: res.status, requestId, boxCode: code });
+  return new BoxApiError(`${res.label}: Box answered ${res.status}${kind}`, {
+    status: res.status,
+    requestId,
+    boxCode: code,
+  });
 }

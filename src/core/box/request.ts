@@ -68,7 +68,10 @@ export async function boxGet(
     if (res && !isRetryableStatus(res.status)) throw boxApiErrorFrom(res);
     failure ??= res ? boxApiErrorFrom(res) : undefined;
     if (attempt >= policy.maxAttempts) throw giveUp(failure, attempt);
-    const wait = Math.min(policy.maxDelayMs, (res && retryAfterMs(res)) ?? backoffMs(policy, attempt, opts.http.random));
+    const wait = Math.min(
+      policy.maxDelayMs,
+      (res && retryAfterMs(res)) ?? backoffMs(policy, attempt, opts.http.random),
+    );
     opts.http.log.debug(`retrying ${path} in ${Math.round(wait)} ms (attempt ${attempt + 1} of ${policy.maxAttempts})`);
     await opts.http.sleep(wait, opts.http.signal);
   }

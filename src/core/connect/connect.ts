@@ -59,11 +59,19 @@ export async function connectInteractive(req: ConnectRequest, ports: Interactive
     port: req.port,
     log: ports.ui.debug,
     // The nonce held in memory: a state from another run (same key, same email) is a replay (C2).
-    accept: (params) => classifyCallback(params, (s) => verifyState(s, { key, email: req.email, now: ports.now(), expectedJti: jti })),
+    accept: (params) =>
+      classifyCallback(params, (s) => verifyState(s, { key, email: req.email, now: ports.now(), expectedJti: jti })),
   });
   let outcome: CallbackOutcome;
   try {
-    const url = buildAuthorizeUrl({ authorizeUrl: req.authorizeUrl, clientId: req.clientId, redirectUri: listener.redirectUri, state, scope: req.scope, pkce });
+    const url = buildAuthorizeUrl({
+      authorizeUrl: req.authorizeUrl,
+      clientId: req.clientId,
+      redirectUri: listener.redirectUri,
+      state,
+      scope: req.scope,
+      pkce,
+    });
     outcome = await awaitCallback(listener, url, req.redirectUri, ports);
   } finally {
     await listener.close();
@@ -72,7 +80,12 @@ export async function connectInteractive(req: ConnectRequest, ports: Interactive
 }
 
 /** Shows the URL, maybe opens the browser and reads pastes, and waits for the first valid callback. */
-async function awaitCallback(listener: LoopbackListener, url: string, redirectUri: URL, ports: InteractivePorts): Promise<CallbackOutcome> {
+async function awaitCallback(
+  listener: LoopbackListener,
+  url: string,
+  redirectUri: URL,
+  ports: InteractivePorts,
+): Promise<CallbackOutcome> {
   const timeout = AbortSignal.timeout(ports.timeoutMs);
   let stopSpinner: (() => void) | undefined;
   let stopPaste: (() => void) | undefined;
@@ -91,10 +104,14 @@ async function awaitCallback(listener: LoopbackListener, url: string, redirectUr
     return await listener.wait(AbortSignal.any([ports.interrupt, timeout]));
   } catch (err) {
     if (timeout.aborted && !ports.interrupt.aborted) {
-      throw new OperationError('E_CONNECT_TIMEOUT', `no answer from the browser within ${Math.round(ports.timeoutMs / 1000)} seconds`, {
-        hint: 'run connect again (use --timeout <seconds> to wait longer, up to 600)',
-        cause: err,
-      });
+      throw new OperationError(
+        'E_CONNECT_TIMEOUT',
+        `no answer from the browser within ${Math.round(ports.timeoutMs / 1000)} seconds`,
+        {
+          hint: 'run connect again (use --timeout <seconds> to wait longer, up to 600)',
+          cause: err,
+        },
+      );
     }
     throw err;
   } finally {
@@ -112,12 +129,16 @@ async function finishOutcome(
   if (outcome.kind === 'error') {
     // Box's `error` code only (already restricted to [A-Za-z0-9_.-]); never its description (STYLE.md).
     const denied = outcome.error === 'access_denied';
-    throw new OperationError(denied ? 'E_ACCESS_DENIED' : 'E_AUTHORIZE_FAILED', denied
-      ? `access was denied in the browser (Box: ${outcome.error}); ${email} is not connected`
-      : `Box did not authorize box-qc (Box: ${outcome.error}); ${email} is not connected`, {
-      hint: 'run connect again and choose "Grant access"',
-      details: { boxError: outcome.error },
-    });
+    throw new OperationError(
+      denied ? 'E_ACCESS_DENIED' : 'E_AUTHORIZE_FAILED',
+      denied
+        ? `access was denied in the browser (Box: ${outcome.error}); ${email} is not connected`
+        : `Box did not authorize box-qc (Box: ${outcome.error}); ${email} is not connected`,
+      {
+        hint: 'run connect again and choose "Grant access"',
+        details: { boxError: outcome.error },
+      },
+    );
   }
   return finishConnect(ports, email, outcome.code, pkce);
 }
@@ -128,12 +149,23 @@ export async function printAuthorizeUrl(req: ConnectRequest, now: number): Promi
   const { state, jti } = await issueState(key, req.email, now);
   const pkce: Pkce = derivePkce(key, jti);
   const redirectUri = req.port !== undefined ? redirectUriWithPort(req.redirectUri, req.port) : req.redirectUri.href;
-  const url = buildAuthorizeUrl({ authorizeUrl: req.authorizeUrl, clientId: req.clientId, redirectUri, state, scope: req.scope, pkce });
+  const url = buildAuthorizeUrl({
+    authorizeUrl: req.authorizeUrl,
+    clientId: req.clientId,
+    redirectUri,
+    state,
+    scope: req.scope,
+    pkce,
+  });
   return { url, expiresAt: now + 600_000 };
 }
 
 /** Two-step flow, step 2: verify the signed state from the pasted URL (key from the store folder), finish. */
-export async function connectFromRedirectedUrl(req: ConnectRequest, ports: FinishPorts, redirectedUrl: string): Promise<ConnectResult> {
+export async function connectFromRedirectedUrl(
+  req: ConnectRequest,
+  ports: FinishPorts,
+  redirectedUrl: string,
+): Promise<ConnectResult> {
   const params = parseRedirectedUrl(redirectedUrl, req.redirectUri);
   const pasted = new URL(redirectedUrl.trim().replace(/^['"<]+|['">]+$/g, ''));
   const key = await readStateKey(req.stateKeyDir);
@@ -145,15 +177,21 @@ export async function connectFromRedirectedUrl(req: ConnectRequest, ports: Finis
     if (err instanceof StateRejectedError) throw stateRefused(req.email);
     throw err;
   });
-  if (!outcome) throw new OperationError('E_REDIRECTED_URL', '--redirected-url carries neither an authorization code nor an error');
+  if (!outcome)
+    throw new OperationError('E_REDIRECTED_URL', '--redirected-url carries neither an authorization code nor an error');
   // The token request must repeat the redirect_uri of the authorize request: same host, path and port.
   const redirectUri = `${pasted.protocol}//${pasted.host}${pasted.pathname}`;
-  if (pasted.hostname !== req.redirectUri.hostname) throw new OperationError('E_REDIRECTED_URL', '--redirected-url does not point at the configured redirect host');
+  if (pasted.hostname !== req.redirectUri.hostname)
+    throw new OperationError('E_REDIRECTED_URL', '--redirected-url does not point at the configured redirect host');
   return finishOutcome(ports, req.email, outcome, { redirectUri, codeVerifier: derivePkce(key, jti).verifier });
 }
 
 function stateRefused(email: string): OperationError {
-  return new OperationError('E_STATE_REJECTED', `the redirected URL was not issued by "connect --print-url --email ${email}" on this machine, or is older than 10 minutes`, {
-    hint: `run: box-qc connect --email ${email} --print-url, and paste the new address`,
-  });
+  return new OperationError(
+    'E_STATE_REJECTED',
+    `the redirected URL was not issued by "connect --print-url --email ${email}" on this machine, or is older than 10 minutes`,
+    {
+      hint: `run: box-qc connect --email ${email} --print-url, and paste the new address`,
+    },
+  );
 }

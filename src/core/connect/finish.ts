@@ -49,18 +49,25 @@ export async function finishConnect(
   }
   const receivedAt = ports.now();
   const box = await getCurrentUser({ http, apiBaseUrl: ports.apiBaseUrl }, pair.accessToken);
-  return ports.store.withUserLock(email, () =>
-    ports.critical(() =>
-      ports.store.update((doc) => {
-        const prev = getUser(doc, email);
-        const saved = saveUserTokens(doc, email, pair, box, receivedAt);
-        const result: ConnectResult = { email, box, reconnected: prev !== undefined, accessTokenExpiresAt: saved.access_token_expires_at };
-        if (prev?.box_user_id !== undefined && prev.box_user_id !== box.id) {
-          result.previousBox = { id: prev.box_user_id, login: prev.box_user_login, name: prev.box_user_name };
-        }
-        return result;
-      }),
-    ),
+  return ports.store.withUserLock(
+    email,
+    () =>
+      ports.critical(() =>
+        ports.store.update((doc) => {
+          const prev = getUser(doc, email);
+          const saved = saveUserTokens(doc, email, pair, box, receivedAt);
+          const result: ConnectResult = {
+            email,
+            box,
+            reconnected: prev !== undefined,
+            accessTokenExpiresAt: saved.access_token_expires_at,
+          };
+          if (prev?.box_user_id !== undefined && prev.box_user_id !== box.id) {
+            result.previousBox = { id: prev.box_user_id, login: prev.box_user_login, name: prev.box_user_name };
+          }
+          return result;
+        }),
+      ),
     ports.signal ? { signal: ports.signal } : undefined,
   );
 }
@@ -68,10 +75,18 @@ export async function finishConnect(
 /** A code Box no longer accepts is a failed connect (exit 1), not a reconnect-required state (exit 4). */
 function codeRefused(kind: 'expired' | 'invalid', cause: unknown): OperationError {
   if (kind === 'expired') {
-    return new OperationError('E_CODE_EXPIRED', 'the authorization code expired (Box codes live 30 seconds): run connect again', {
-      hint: 'with --redirected-url, paste the address within 30 seconds of granting access',
-      cause,
-    });
+    return new OperationError(
+      'E_CODE_EXPIRED',
+      'the authorization code expired (Box codes live 30 seconds): run connect again',
+      {
+        hint: 'with --redirected-url, paste the address within 30 seconds of granting access',
+        cause,
+      },
+    );
   }
-  return new OperationError('E_CODE_REJECTED', 'Box refused the authorization code (already used, or issued to another app): run connect again', { cause });
+  return new OperationError(
+    'E_CODE_REJECTED',
+    'Box refused the authorization code (already used, or issued to another app): run connect again',
+    { cause },
+  );
 }

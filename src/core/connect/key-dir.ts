@@ -6,7 +6,10 @@ import { dirname } from 'node:path';
 import { defaultStorePath, type Config } from '../../config.js';
 import { isPostgresUrl } from '../store/location.js';
 
-export function stateKeyDirFor(config: Config, deps: { env: Record<string, string | undefined>; homeDir: string }): string {
+export function stateKeyDirFor(
+  config: Config,
+  deps: { env: Record<string, string | undefined>; homeDir: string },
+): string {
   const path = isPostgresUrl(config.storePath) ? defaultStorePath(deps.env, deps.homeDir) : config.storePath;
   return dirname(path);
 }

@@ -28,14 +28,19 @@ export function withGracefulClose(pool: HttpPool): HttpPool {
   const cutGet = (req: PoolRequest): Promise<PoolResponse> => {
     const cut = cutGets.signal;
     return pool.send({ ...req, signal: AbortSignal.any([req.signal, cut]) }).catch((err: unknown) => {
-      throw cut.aborted && !req.signal.aborted ? Object.assign(new Error('connection pool closed', { cause: err }), { code: POOL_CLOSED }) : err;
+      throw cut.aborted && !req.signal.aborted
+        ? Object.assign(new Error('connection pool closed', { cause: err }), { code: POOL_CLOSED })
+        : err;
     });
   };
   const graceful: HttpPool = {
     send(req: PoolRequest): Promise<PoolResponse> {
       if (req.method !== 'POST') return cutGet(req);
       const sent = pool.send(req);
-      const settled = sent.then(() => undefined, () => undefined);
+      const settled = sent.then(
+        () => undefined,
+        () => undefined,
+      );
       posts.add(settled);
       void settled.then(() => posts.delete(settled));
       return sent;
@@ -48,6 +53,7 @@ export function withGracefulClose(pool: HttpPool): HttpPool {
       await pool.close();
     },
   };
-  if (pool.reportsConnect !== undefined) Object.defineProperty(graceful, 'reportsConnect', { value: pool.reportsConnect, enumerable: true });
+  if (pool.reportsConnect !== undefined)
+    Object.defineProperty(graceful, 'reportsConnect', { value: pool.reportsConnect, enumerable: true });
   return graceful;
 }

@@ -27,7 +27,11 @@ function familyOf(options: LookupOptions | number | undefined): number {
  * Same signature as dns.lookup (net.connect's `lookup` option); the answer is always asynchronous (a microtask:
  * core/ does not touch `process`, and net only needs the callback not to run inside the call).
  */
-export function loopbackLookup(hostname: string, options: LookupOptions | number | LookupCallback, callback?: LookupCallback): void {
+export function loopbackLookup(
+  hostname: string,
+  options: LookupOptions | number | LookupCallback,
+  callback?: LookupCallback,
+): void {
   const cb = (typeof options === 'function' ? options : callback) as LookupCallback;
   const opts = typeof options === 'function' ? {} : options;
   const name = hostname.toLowerCase();
@@ -41,10 +45,13 @@ export function loopbackLookup(hostname: string, options: LookupOptions | number
     return;
   }
   if (name.endsWith('.localhost') || name.endsWith('.localhost.') || name === 'localhost.') {
-    const err: NodeJS.ErrnoException = Object.assign(new Error(`${hostname}: not looked up (only the exact name localhost is, and it means loopback)`), {
-      code: 'ENOTFOUND',
-      hostname,
-    });
+    const err: NodeJS.ErrnoException = Object.assign(
+      new Error(`${hostname}: not looked up (only the exact name localhost is, and it means loopback)`),
+      {
+        code: 'ENOTFOUND',
+        hostname,
+      },
+    );
     queueMicrotask(() => cb(err, typeof opts === 'object' && opts.all ? [] : ''));
     return;
   }

@@ -31,14 +31,31 @@ export class NetworkError extends TemporaryError {
  * unreachable after the request was written), so they prove nothing about the refresh token (review 2, #11).
  */
 const NOT_SENT_CODES = new Set([
-  'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA', 'ECONNREFUSED',
-  'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'CERT_REVOKED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EAI_NONAME',
+  'EAI_NODATA',
+  'ECONNREFUSED',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REVOKED',
 ]);
 
 function provablyNotSent(err: unknown): boolean {
-  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 3; e = e.cause as typeof e, depth++) {
+  for (
+    let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 3;
+    e = e.cause as typeof e, depth++
+  ) {
     if (typeof e.code === 'string' && NOT_SENT_CODES.has(e.code)) return true;
     // undici's proxy agent: the proxy refused the CONNECT tunnel, nothing went to Box.
     if (typeof e.message === 'string' && / !== 200 when HTTP Tunneling$/.test(e.message)) return true;
@@ -51,14 +68,21 @@ function seconds(ms: number): string {
 }
 
 /** The NetworkError for a failed pool.send: message, requestSent and hint (interface A). */
-export function networkError(label: string, err: unknown, deadline: Deadline, timeoutMs: number, reportsConnect: boolean): NetworkError {
+export function networkError(
+  label: string,
+  err: unknown,
+  deadline: Deadline,
+  timeoutMs: number,
+  reportsConnect: boolean,
+): NetworkError {
   // Connected: the request may be on the wire. A pool that reports connect and never did: nothing was sent.
   // Otherwise judge by the error; a deadline that expired then leaves it unknown, so "sent".
   const requestSent = deadline.wasConnected || (!reportsConnect && (deadline.expired || !provablyNotSent(err)));
   let what: string;
   if (!deadline.expired) what = describeNetworkError(err);
   else if (!requestSent) what = `could not connect within ${seconds(timeoutMs)}`;
-  else what = `${deadline.wasReceived ? 'answer not complete' : 'no answer'} within ${seconds(timeoutMs)} (Box may have received it)`;
+  else
+    what = `${deadline.wasReceived ? 'answer not complete' : 'no answer'} within ${seconds(timeoutMs)} (Box may have received it)`;
   return new NetworkError(`${label}: ${what}`, { cause: err, requestSent });
 }
 
@@ -67,4 +91,3 @@ function describeNetworkError(err: unknown): string {
   if (typeof e?.code === 'string') return e.code;
   return typeof e?.message === 'string' ? e.message.split('\n')[0]!.slice(0, 120) : 'network error';
 }
-

@@ -64,7 +64,11 @@ export function createNodePool(options: NodePoolOptions): HttpPool {
       // No cap on connections: callers bound their own concurrency (ls one page ahead, refresh --all --concurrency).
       // `timeout` closes only free sockets (Node's Agent leaves a socket with a request in flight alone).
       // lookup: `localhost` is loopback without DNS, other *.localhost never looked up (issue 15 item 8).
-      agent = new mod.Agent({ keepAlive: true, timeout: method === 'POST' ? options.postIdleMs ?? POST_IDLE_MS : IDLE_SOCKET_MS, lookup: loopbackLookup });
+      agent = new mod.Agent({
+        keepAlive: true,
+        timeout: method === 'POST' ? (options.postIdleMs ?? POST_IDLE_MS) : IDLE_SOCKET_MS,
+        lookup: loopbackLookup,
+      });
       pool.set(protocol, agent);
     }
     return agent;
@@ -84,31 +88,40 @@ export function createNodePool(options: NodePoolOptions): HttpPool {
         if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
         let request: ClientRequest;
         try {
-          request = mod.request(req.url, { method: req.method, headers, agent, signal: req.signal }, (res: IncomingMessage) => {
-            const chunks: Buffer[] = [];
-            let length = 0;
-            res.on('data', (chunk: Buffer) => {
-              length += chunk.length;
-              if (length > options.maxResponseBytes) request.destroy(tooLarge(options.maxResponseBytes));
-              else chunks.push(chunk);
-            });
-            res.on('error', fail);
-            res.on('end', () => {
-              if (settled) return;
-              let text: string;
-              try {
-                text = decodeBody(chunks, length);
-              } catch (err) {
-                fail(err); // not reachable below the size limit; never an exception thrown from an event handler
-                return;
-              }
-              settled = true;
-              resolve({ status: res.statusCode ?? 0, headers: res.headers, text });
-            });
-            res.on('close', () => {
-              if (!res.complete) fail(Object.assign(new Error('connection closed before the response was complete'), { code: 'ECONNRESET' }));
-            });
-          });
+          request = mod.request(
+            req.url,
+            { method: req.method, headers, agent, signal: req.signal },
+            (res: IncomingMessage) => {
+              const chunks: Buffer[] = [];
+              let length = 0;
+              res.on('data', (chunk: Buffer) => {
+                length += chunk.length;
+                if (length > options.maxResponseBytes) request.destroy(tooLarge(options.maxResponseBytes));
+                else chunks.push(chunk);
+              });
+              res.on('error', fail);
+              res.on('end', () => {
+                if (settled) return;
+                let text: string;
+                try {
+                  text = decodeBody(chunks, length);
+                } catch (err) {
+                  fail(err); // not reachable below the size limit; never an exception thrown from an event handler
+                  return;
+                }
+                settled = true;
+                resolve({ status: res.statusCode ?? 0, headers: res.headers, text });
+              });
+              res.on('close', () => {
+                if (!res.complete)
+                  fail(
+                    Object.assign(new Error('connection closed before the response was complete'), {
+                      code: 'ECONNRESET',
+                    }),
+                  );
+              });
+            },
+          );
         } catch (err) {
           // Invalid header characters and the like are thrown synchronously.
           fail(err);
@@ -128,7 +141,12 @@ export function createNodePool(options: NodePoolOptions): HttpPool {
           const timer = setTimeout(() => {
             // Judged after a poll, like the deadline: a connect that completed while we were paused counts.
             afterPendingIo(() => {
-              if (!up) request.destroy(Object.assign(new Error(`connect timed out after ${options.connectTimeoutMs} ms`), { code: 'ETIMEDOUT' }));
+              if (!up)
+                request.destroy(
+                  Object.assign(new Error(`connect timed out after ${options.connectTimeoutMs} ms`), {
+                    code: 'ETIMEDOUT',
+                  }),
+                );
             });
           }, options.connectTimeoutMs);
           timer.unref();

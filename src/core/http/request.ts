@@ -92,15 +92,17 @@ export async function createHttpContext(options: HttpContextOptions): Promise<Ht
     maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
   };
   // close() never cuts a POST in flight: it may carry a refresh token (core/http/close.ts).
-  const pool = withGracefulClose((options.transport ?? 'node') === 'node' && !proxyConfigured(options.env)
-    ? (await import('./node-transport.js')).createNodePool(limits)
-    : (await import('./undici-transport.js')).createUndiciPool({
-      httpProxy: envValue(options.env, 'HTTP_PROXY'),
-      httpsProxy: envValue(options.env, 'HTTPS_PROXY'),
-      noProxy: envValue(options.env, 'NO_PROXY'),
-      ...(options.beforeUndiciLoads ? { beforeUndiciLoads: options.beforeUndiciLoads } : {}),
-      ...limits,
-    }));
+  const pool = withGracefulClose(
+    (options.transport ?? 'node') === 'node' && !proxyConfigured(options.env)
+      ? (await import('./node-transport.js')).createNodePool(limits)
+      : (await import('./undici-transport.js')).createUndiciPool({
+          httpProxy: envValue(options.env, 'HTTP_PROXY'),
+          httpsProxy: envValue(options.env, 'HTTPS_PROXY'),
+          noProxy: envValue(options.env, 'NO_PROXY'),
+          ...(options.beforeUndiciLoads ? { beforeUndiciLoads: options.beforeUndiciLoads } : {}),
+          ...limits,
+        }),
+  );
   const ctx: HttpContext = {
     pool,
     userAgent: `box-qc/${VERSION}`,
@@ -178,7 +180,8 @@ export async function sendRequest(ctx: HttpContext, req: HttpRequest): Promise<H
   } catch (err) {
     if (ctx.signal?.aborted) throw ctx.signal.reason ?? err;
     // Cut by close(): the caller is done with it; not a network failure to retry (core/http/close.ts).
-    if (isPoolClosed(err)) throw new OperationError('E_POOL_CLOSED', `${label}: cancelled, the connection pool was closed`, { cause: err });
+    if (isPoolClosed(err))
+      throw new OperationError('E_POOL_CLOSED', `${label}: cancelled, the connection pool was closed`, { cause: err });
     const failure = networkError(label, err, deadline, timeoutMs, ctx.pool.reportsConnect === true);
     debug(ctx.log, `${failure.message.replace(`${label}: `, `${label} -> network error: `)}${note}`);
     throw failure;
@@ -224,10 +227,14 @@ export function parseJson(res: HttpResponse): Record<string, unknown> {
   }
   if (!isRecord(parsed)) {
     const kind = res.text.trim() === '' ? 'an empty body' : /^\s*</.test(res.text) ? 'HTML' : 'a body that is not JSON';
-    throw new BoxApiError(`${res.label}: Box answered ${res.status} with ${kind} where JSON was expected`, {
-      status: res.status,
-      requestId: res.requestId,
-    }, { code: 'E_BOX_BAD_RESPONSE' });
+    throw new BoxApiError(
+      `${res.label}: Box answered ${res.status} with ${kind} where JSON was expected`,
+      {
+        status: res.status,
+        requestId: res.requestId,
+      },
+      { code: 'E_BOX_BAD_RESPONSE' },
+    );
   }
   return parsed;
 }

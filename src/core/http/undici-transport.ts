@@ -25,23 +25,32 @@ export function createUndiciPool(options: UndiciPoolOptions): HttpPool {
   const dispatcher = (): Promise<Dispatcher> => {
     created ??= (options.beforeUndiciLoads ? options.beforeUndiciLoads() : Promise.resolve())
       .then(() => import('undici'))
-      .then(({ EnvHttpProxyAgent }) => new EnvHttpProxyAgent({
-        httpProxy: options.httpProxy,
-        httpsProxy: options.httpsProxy,
-        noProxy: options.noProxy,
-        // lookup: `localhost` is loopback without DNS, other *.localhost never looked up (issue 15 item 8).
-        connect: { timeout: options.connectTimeoutMs, lookup: loopbackLookup },
-        headersTimeout: 0,
-        bodyTimeout: 0,
-        keepAliveTimeout: 10_000,
-        maxResponseSize: options.maxResponseBytes,
-      }));
+      .then(
+        ({ EnvHttpProxyAgent }) =>
+          new EnvHttpProxyAgent({
+            httpProxy: options.httpProxy,
+            httpsProxy: options.httpsProxy,
+            noProxy: options.noProxy,
+            // lookup: `localhost` is loopback without DNS, other *.localhost never looked up (issue 15 item 8).
+            connect: { timeout: options.connectTimeoutMs, lookup: loopbackLookup },
+            headersTimeout: 0,
+            bodyTimeout: 0,
+            keepAliveTimeout: 10_000,
+            maxResponseSize: options.maxResponseBytes,
+          }),
+      );
     return created;
   };
   return {
     async send(req: PoolRequest): Promise<PoolResponse> {
       const [{ request }, d] = await Promise.all([import('undici'), dispatcher()]);
-      const res = await request(req.url, { dispatcher: d, method: req.method, headers: req.headers, body: req.body, signal: req.signal });
+      const res = await request(req.url, {
+        dispatcher: d,
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+        signal: req.signal,
+      });
       req.progress?.received();
       const chunks: Buffer[] = [];
       let length = 0;

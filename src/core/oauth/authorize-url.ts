@@ -18,7 +18,8 @@ export function buildAuthorizeUrl(input: AuthorizeUrlInput): string {
   params.set('client_id', input.clientId);
   params.set('redirect_uri', input.redirectUri);
   params.set('state', input.state);
-  if (input.scope !== undefined && input.scope.trim() !== '') params.set('scope', input.scope.trim().split(/\s+/).join(' '));
+  if (input.scope !== undefined && input.scope.trim() !== '')
+    params.set('scope', input.scope.trim().split(/\s+/).join(' '));
   params.set('code_challenge', input.pkce.challenge);
   params.set('code_challenge_method', input.pkce.method);
   return url.href;

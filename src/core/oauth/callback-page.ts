@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 
-export type PageKind = 'success' | 'denied' | 'bad-request' | 'not-found' | 'method-not-allowed' | 'too-large' | 'failed';
+export type PageKind =
+  'success' | 'denied' | 'bad-request' | 'not-found' | 'method-not-allowed' | 'too-large' | 'failed';
 
 const CLOSE_SCRIPT = 'setTimeout(function(){window.close()},1500);';
 const SCRIPT_HASH = `sha256-${createHash('sha256').update(CLOSE_SCRIPT, 'utf8').digest('base64')}`;
@@ -27,9 +28,24 @@ interface PageSpec {
 }
 
 const PAGES: Record<PageKind, PageSpec> = {
-  success: { status: 200, title: 'box-qc: connected', text: 'box-qc received the authorization. You can close this tab and return to the terminal.', close: true },
-  denied: { status: 200, title: 'box-qc: access denied', text: 'Access was not granted, so box-qc is not connected. You can close this tab; the terminal shows what to do next.', close: true },
-  failed: { status: 200, title: 'box-qc: not connected', text: 'box-qc could not complete the connection. You can close this tab; the terminal shows what happened.', close: true },
+  success: {
+    status: 200,
+    title: 'box-qc: connected',
+    text: 'box-qc received the authorization. You can close this tab and return to the terminal.',
+    close: true,
+  },
+  denied: {
+    status: 200,
+    title: 'box-qc: access denied',
+    text: 'Access was not granted, so box-qc is not connected. You can close this tab; the terminal shows what to do next.',
+    close: true,
+  },
+  failed: {
+    status: 200,
+    title: 'box-qc: not connected',
+    text: 'box-qc could not complete the connection. You can close this tab; the terminal shows what happened.',
+    close: true,
+  },
   'bad-request': { status: 400, title: 'Bad request', text: 'This request was not accepted.', close: false },
   'not-found': { status: 404, title: 'Not found', text: 'Not found.', close: false },
   'method-not-allowed': { status: 405, title: 'Method not allowed', text: 'Method not allowed.', close: false },
@@ -52,7 +68,10 @@ export function renderPage(kind: PageKind): RenderedPage {
   const body =
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(spec.title)}</title></head>` +
     `<body><h1>${escapeHtml(spec.title)}</h1><p>${escapeHtml(spec.text)}</p>${script}</body></html>\n`;
-  const headers: Record<string, string> = { ...CALLBACK_PAGE_HEADERS, 'Content-Length': String(Buffer.byteLength(body)) };
+  const headers: Record<string, string> = {
+    ...CALLBACK_PAGE_HEADERS,
+    'Content-Length': String(Buffer.byteLength(body)),
+  };
   if (kind === 'method-not-allowed') headers.Allow = 'GET';
   return { status: spec.status, headers, body };
 }

@@ -49,9 +49,12 @@ export function parseRedirectedUrl(raw: string, redirectUri: URL): URLSearchPara
     });
   }
   if (url.pathname !== redirectUri.pathname || !url.searchParams.has('state')) {
-    throw new UsageError(`--redirected-url is not a box-qc callback (expected a ${redirectUri.pathname}?code=...&state=... address)`, {
-      code: 'E_REDIRECTED_URL',
-    });
+    throw new UsageError(
+      `--redirected-url is not a box-qc callback (expected a ${redirectUri.pathname}?code=...&state=... address)`,
+      {
+        code: 'E_REDIRECTED_URL',
+      },
+    );
   }
   return url.searchParams;
 }

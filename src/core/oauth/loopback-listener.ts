@@ -167,11 +167,13 @@ class CallbackServer {
 
   /** Everything but the state: Host (C8), target size, path, method. */
   private screen(req: IncomingMessage): { reason: string; page: PageKind } | undefined {
-    if (!isCallbackHost(req.headers.host, this.opts.redirectUri, this.port)) return { reason: 'host', page: 'bad-request' };
+    if (!isCallbackHost(req.headers.host, this.opts.redirectUri, this.port))
+      return { reason: 'host', page: 'bad-request' };
     const raw = req.url ?? '';
     if (raw.length > MAX_TARGET) return { reason: 'target size', page: 'too-large' };
     if (!raw.startsWith('/')) return { reason: 'target', page: 'bad-request' };
-    if (new URL(raw, 'http://callback.invalid').pathname !== this.opts.redirectUri.pathname) return { reason: 'path', page: 'not-found' };
+    if (new URL(raw, 'http://callback.invalid').pathname !== this.opts.redirectUri.pathname)
+      return { reason: 'path', page: 'not-found' };
     if (req.method !== 'GET') return { reason: 'method', page: 'method-not-allowed' };
     return undefined;
   }
@@ -192,8 +194,12 @@ class CallbackServer {
 
   private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     this.countBad(err.code ?? 'client error');
   }
@@ -204,9 +210,15 @@ class CallbackServer {
     const max = this.opts.maxBadRequests ?? 50;
     if (this.bad >= max && !this.settled) {
       this.settled = true;
-      this.rejectOutcome(new OperationError('E_CALLBACK_FLOOD', `the callback listener received ${this.bad} bad requests; stopped waiting`, {
-        hint: 'something on this machine is sending requests to the callback port; run connect again',
-      }));
+      this.rejectOutcome(
+        new OperationError(
+          'E_CALLBACK_FLOOD',
+          `the callback listener received ${this.bad} bad requests; stopped waiting`,
+          {
+            hint: 'something on this machine is sending requests to the callback port; run connect again',
+          },
+        ),
+      );
     }
   }
 }
@@ -219,20 +231,34 @@ function send(res: ServerResponse, kind: PageKind): void {
   res.end(page.body);
 }
 
-function listen(server: ReturnType<typeof createServer>, host: string, port: number, fromFlag: boolean): Promise<number> {
+function listen(
+  server: ReturnType<typeof createServer>,
+  host: string,
+  port: number,
+  fromFlag: boolean,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
       if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
         const what = err.code === 'EADDRINUSE' ? 'is already in use' : 'needs privileges to bind';
-        reject(new UsageError(`port ${port} on ${host} ${what}`, {
-          code: 'E_PORT_IN_USE',
-          hint: fromFlag ? 'pick another port with --port <n> (0 = any free port)' : 'pass --port <n> (0 = any free port), or change BOX_REDIRECT_URI',
-          details: { port, host },
-          cause: err,
-        }));
+        reject(
+          new UsageError(`port ${port} on ${host} ${what}`, {
+            code: 'E_PORT_IN_USE',
+            hint: fromFlag
+              ? 'pick another port with --port <n> (0 = any free port)'
+              : 'pass --port <n> (0 = any free port), or change BOX_REDIRECT_URI',
+            details: { port, host },
+            cause: err,
+          }),
+        );
       } else {
-        reject(new ConfigError(`cannot listen on ${host}:${port} (${err.code ?? 'error'})`, { code: 'E_LISTEN', cause: err }));
+        reject(
+          new ConfigError(`cannot listen on ${host}:${port} (${err.code ?? 'error'})`, {
+            code: 'E_LISTEN',
+            cause: err,
+          }),
+        );
       }
     };
     const onListening = () => {

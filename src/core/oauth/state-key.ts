@@ -20,7 +20,11 @@ export async function loadOrCreateStateKey(dir: string): Promise<Uint8Array> {
   if (existing) return existing;
   const key = randomBytes(KEY_BYTES);
   try {
-    const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    const fh = await open(
+      path,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
     try {
       await fh.writeFile(`${key.toString('base64url')}\n`);
       await fh.sync();
@@ -63,7 +67,10 @@ async function readKey(path: string): Promise<Uint8Array | undefined> {
   }
   const key = Buffer.from(text.trim(), 'base64url');
   if (key.length !== KEY_BYTES) {
-    throw new ConfigError(`${path}: not a valid state key`, { code: 'E_STATE_KEY_CORRUPT', hint: `delete ${path}; a new one is created` });
+    throw new ConfigError(`${path}: not a valid state key`, {
+      code: 'E_STATE_KEY_CORRUPT',
+      hint: `delete ${path}; a new one is created`,
+    });
   }
   return new Uint8Array(key);
 }

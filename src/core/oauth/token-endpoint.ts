@@ -67,7 +67,12 @@ export interface TokenEndpointOptions {
 
 type Grant = 'authorization_code' | 'refresh_token' | 'revoke';
 
-function post(opts: TokenEndpointOptions, path: string, grant: Grant, fields: Record<string, string>): Promise<HttpResponse> {
+function post(
+  opts: TokenEndpointOptions,
+  path: string,
+  grant: Grant,
+  fields: Record<string, string>,
+): Promise<HttpResponse> {
   return sendRequest(opts.http, {
     method: 'POST',
     url: apiUrl(opts.apiBaseUrl, path),
@@ -90,7 +95,10 @@ export async function exchangeCode(
 
 /** One attempt, never retried. A 200 is salvaged as far as it can be (parseRefreshAnswer). */
 export async function refreshTokens(opts: TokenEndpointOptions, refreshToken: string): Promise<ReceivedPair> {
-  const res = await post(opts, '/oauth2/token', 'refresh_token', { grant_type: 'refresh_token', refresh_token: refreshToken });
+  const res = await post(opts, '/oauth2/token', 'refresh_token', {
+    grant_type: 'refresh_token',
+    refresh_token: refreshToken,
+  });
   return parseRefreshAnswer(res);
 }
 
@@ -114,9 +122,11 @@ export function parseTokenResponse(res: HttpResponse): ReceivedPair {
   const body = tryParseJson(res);
   if (body === undefined) throw malformed(res, undefined, 'with a body that is not JSON');
   const { access_token: accessToken, refresh_token: refreshToken } = body;
-  if (typeof refreshToken !== 'string' || refreshToken === '') throw malformed(res, body, 'without a new refresh_token');
+  if (typeof refreshToken !== 'string' || refreshToken === '')
+    throw malformed(res, body, 'without a new refresh_token');
   if (typeof accessToken !== 'string' || accessToken === '') throw malformed(res, body, 'without an access_token');
-  if (!isOAuthToken(refreshToken) || !isOAuthToken(accessToken)) throw malformed(res, body, 'with a token holding characters no OAuth token has');
+  if (!isOAuthToken(refreshToken) || !isOAuthToken(accessToken))
+    throw malformed(res, body, 'with a token holding characters no OAuth token has');
   const warnings: string[] = [];
   return { accessToken, refreshToken, expiresIn: lifetimeOf(body.expires_in, warnings), warnings };
 }
@@ -131,18 +141,30 @@ export function parseRefreshAnswer(res: HttpResponse): ReceivedPair {
   const body = tryParseJson(res);
   const requestId = requestIdOf(res, body);
   if (body === undefined) {
-    throw new RotationUnknownError(`${res.label}: Box answered 200 with a body that is not JSON: the rotated refresh token, if any, was not received and the connection may be lost`, requestId);
+    throw new RotationUnknownError(
+      `${res.label}: Box answered 200 with a body that is not JSON: the rotated refresh token, if any, was not received and the connection may be lost`,
+      requestId,
+    );
   }
   const { access_token: accessToken, refresh_token: refreshToken } = body;
   if (typeof refreshToken !== 'string' || refreshToken === '') {
-    throw new RotationUnknownError(`${res.label}: Box answered 200 without a new refresh_token: the connection may be lost`, requestId);
+    throw new RotationUnknownError(
+      `${res.label}: Box answered 200 without a new refresh_token: the connection may be lost`,
+      requestId,
+    );
   }
   if (!isOAuthToken(refreshToken)) {
-    throw new RotationUnknownError(`${res.label}: Box answered 200 with a refresh_token holding characters no OAuth token has (it could be neither stored nor sent back): the connection may be lost`, requestId);
+    throw new RotationUnknownError(
+      `${res.label}: Box answered 200 with a refresh_token holding characters no OAuth token has (it could be neither stored nor sent back): the connection may be lost`,
+      requestId,
+    );
   }
   const warnings: string[] = [];
   if (typeof accessToken !== 'string' || accessToken === '' || !isOAuthToken(accessToken)) {
-    const what = typeof accessToken === 'string' && accessToken !== '' ? 'an access_token holding characters no OAuth token has' : 'no access_token';
+    const what =
+      typeof accessToken === 'string' && accessToken !== ''
+        ? 'an access_token holding characters no OAuth token has'
+        : 'no access_token';
     warnings.push(`Box answered with ${what}: the new refresh token was saved, the access token counts as expired`);
     noteLongTokens({ accessToken: '', refreshToken }, warnings);
     return { accessToken: '', refreshToken, expiresIn: 0, warnings };
@@ -170,7 +192,9 @@ export function isOAuthToken(value: unknown): value is string {
 function noteLongTokens(pair: { accessToken: string; refreshToken: string }, warnings: string[]): void {
   const longest = Math.max(storedLength(pair.accessToken), storedLength(pair.refreshToken));
   if (longest > MAX_STORED_TOKEN_BYTES) {
-    warnings.push(`Box answered with a token of ${longest} bytes, more than the ${MAX_STORED_TOKEN_BYTES} the store reserves room for: saved, but a full disk could have stopped this save`);
+    warnings.push(
+      `Box answered with a token of ${longest} bytes, more than the ${MAX_STORED_TOKEN_BYTES} the store reserves room for: saved, but a full disk could have stopped this save`,
+    );
   }
 }
 
@@ -188,18 +212,27 @@ function storedLength(token: string): number {
 function lifetimeOf(raw: unknown, warnings: string[]): number {
   if (typeof raw === 'number' && Number.isFinite(raw) && raw > 0) {
     if (raw <= MAX_PLAUSIBLE_EXPIRES_IN_S) return raw;
-    warnings.push(`Box answered expires_in ${raw} s, above any plausible lifetime: using Box's documented ${BOX_ACCESS_TOKEN_LIFETIME_S} s`);
+    warnings.push(
+      `Box answered expires_in ${raw} s, above any plausible lifetime: using Box's documented ${BOX_ACCESS_TOKEN_LIFETIME_S} s`,
+    );
     return BOX_ACCESS_TOKEN_LIFETIME_S;
   }
-  const what = raw === undefined ? 'no expires_in' : typeof raw === 'number' ? `expires_in ${raw}` : `a ${typeof raw} expires_in`;
-  warnings.push(`Box answered ${what}: the access token counts as expired (the next use refreshes it with the saved refresh token)`);
+  const what =
+    raw === undefined ? 'no expires_in' : typeof raw === 'number' ? `expires_in ${raw}` : `a ${typeof raw} expires_in`;
+  warnings.push(
+    `Box answered ${what}: the access token counts as expired (the next use refreshes it with the saved refresh token)`,
+  );
   return 0;
 }
 
 function malformed(res: HttpResponse, body: unknown, what: string): BoxApiError {
-  return new BoxApiError(`${res.label}: Box answered 200 ${what}`, { status: res.status, requestId: requestIdOf(res, body) }, {
-    code: 'E_BOX_BAD_RESPONSE',
-  });
+  return new BoxApiError(
+    `${res.label}: Box answered 200 ${what}`,
+    { status: res.status, requestId: requestIdOf(res, body) },
+    {
+      code: 'E_BOX_BAD_RESPONSE',
+    },
+  );
 }
 
 /** Maps a non-2xx token/revoke answer to the error the module comment documents. */
@@ -210,7 +243,10 @@ export function tokenEndpointError(res: HttpResponse, body: Record<string, unkno
   if (error === 'invalid_grant') {
     // Box's only signal for "idle 60 days" vs "used/revoked" is the description (box-api.md §2 table).
     const kind: InvalidGrantKind = /expired/i.test(description) ? 'expired' : 'invalid';
-    return new InvalidGrantError(kind, kind === 'expired' ? 'Box says the token has expired (invalid_grant)' : 'Box rejected the token (invalid_grant)');
+    return new InvalidGrantError(
+      kind,
+      kind === 'expired' ? 'Box says the token has expired (invalid_grant)' : 'Box rejected the token (invalid_grant)',
+    );
   }
   if (error === 'invalid_client') {
     return new ConfigError('Box rejected the app credentials (invalid_client)', {
@@ -224,6 +260,15 @@ export function tokenEndpointError(res: HttpResponse, body: Record<string, unkno
       details: { status: res.status, requestId },
     });
   }
-  if (body === undefined) return new BoxApiError(`${res.label}: Box answered ${res.status} with a body that is not JSON`, { status: res.status, requestId }, { code: 'E_BOX_BAD_RESPONSE' });
-  return new BoxApiError(`${res.label}: Box answered ${res.status}${error ? ` ${error}` : ''}`, { status: res.status, requestId, boxCode: error });
+  if (body === undefined)
+    return new BoxApiError(
+      `${res.label}: Box answered ${res.status} with a body that is not JSON`,
+      { status: res.status, requestId },
+      { code: 'E_BOX_BAD_RESPONSE' },
+    );
+  return new BoxApiError(`${res.label}: Box answered ${res.status}${error ? ` ${error}` : ''}`, {
+    status: res.status,
+    requestId,
+    boxCode: error,
+  });
 }

@@ -26,11 +26,13 @@ export function copyDocument(doc: StoreDocument): StoreDocument {
   const from = doc.users;
   for (const key of Object.keys(from)) {
     const rec = { ...from[key]! };
-    for (const field of Object.keys(rec)) if (typeof rec[field] === 'object' && rec[field] !== null) rec[field] = copyJson(rec[field]);
+    for (const field of Object.keys(rec))
+      if (typeof rec[field] === 'object' && rec[field] !== null) rec[field] = copyJson(rec[field]);
     users[key] = rec;
   }
   const out: StoreDocument = { ...doc, users };
-  for (const field of Object.keys(out)) if (field !== 'users' && typeof out[field] === 'object' && out[field] !== null) out[field] = copyJson(out[field]);
+  for (const field of Object.keys(out))
+    if (field !== 'users' && typeof out[field] === 'object' && out[field] !== null) out[field] = copyJson(out[field]);
   return out;
 }
 
@@ -42,7 +44,8 @@ export function copyJson<T>(value: T): T {
   for (const key of Object.keys(value)) {
     const v = copyJson((value as Record<string, unknown>)[key]);
     // JSON.parse makes "__proto__" an own property; a plain assignment would set the prototype instead.
-    if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+    if (key === '__proto__')
+      Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
     else out[key] = v;
   }
   return out as T;

@@ -25,10 +25,15 @@ export function accessTokenLifetimeSeconds(expiresIn: number): number {
 export class FencedSaveError extends StoreError {
   override readonly exitCode: number = ExitCode.TEMPFAIL;
   constructor(path: string, email: string) {
-    super('E_FENCED', path, `${email}: the stored record changed while this refresh was in flight (another process saved a newer pair or removed the user); it was kept, not overwritten`, {
-      hint: 'nothing to do now: the next run uses what the store holds (run box-qc status to check the user)',
-      details: { email },
-    });
+    super(
+      'E_FENCED',
+      path,
+      `${email}: the stored record changed while this refresh was in flight (another process saved a newer pair or removed the user); it was kept, not overwritten`,
+      {
+        hint: 'nothing to do now: the next run uses what the store holds (run box-qc status to check the user)',
+        details: { email },
+      },
+    );
   }
 }
 
@@ -120,23 +125,39 @@ function identityOf(owner: InFlightOwner): Pick<InFlightOwner, 'nonce' | 'pid_ns
 }
 
 /** Recorded before the refresh POST, so a kill inside the window is reported, never silent (F8). */
-export function markInFlight(doc: StoreDocument, email: string, owner: InFlightOwner, now: number): StoredUser | undefined {
+export function markInFlight(
+  doc: StoreDocument,
+  email: string,
+  owner: InFlightOwner,
+  now: number,
+): StoredUser | undefined {
   const prev = getUser(doc, email);
   if (!prev) return undefined;
   const next: StoredUser = {
     ...prev,
-    refresh_in_flight: { since: formatTimestamp(now), pid: owner.pid, host: owner.host, generation: prev.generation ?? 0, ...identityOf(owner) },
+    refresh_in_flight: {
+      since: formatTimestamp(now),
+      pid: owner.pid,
+      host: owner.host,
+      generation: prev.generation ?? 0,
+      ...identityOf(owner),
+    },
   };
   doc.users[normalizeStoreEmail(email)] = next;
   return next;
 }
 
 /** Clears the marker; with `owner`, only a marker that owner wrote (never another process's). */
-export function clearInFlight(doc: StoreDocument, email: string, owner?: InFlightOwner & { since: string }): StoredUser | undefined {
+export function clearInFlight(
+  doc: StoreDocument,
+  email: string,
+  owner?: InFlightOwner & { since: string },
+): StoredUser | undefined {
   const prev = getUser(doc, email);
   const m = prev?.refresh_in_flight;
   if (!prev || m === undefined) return prev;
-  if (owner && (m.pid !== owner.pid || m.host !== owner.host || m.since !== owner.since || m.nonce !== owner.nonce)) return prev;
+  if (owner && (m.pid !== owner.pid || m.host !== owner.host || m.since !== owner.since || m.nonce !== owner.nonce))
+    return prev;
   const next: StoredUser = { ...prev };
   delete next.refresh_in_flight;
   doc.users[normalizeStoreEmail(email)] = next;
@@ -149,7 +170,13 @@ export function clearInFlight(doc: StoreDocument, email: string, owner?: InFligh
  * can still use it if the record's own pair turns out dead). Nothing when the user was removed meanwhile:
  * a disconnect is not undone. Only the latest fenced-out pair is kept.
  */
-export function setAsideFencedPair(doc: StoreDocument, email: string, pair: TokenPair, fromGeneration: number, now: number): boolean {
+export function setAsideFencedPair(
+  doc: StoreDocument,
+  email: string,
+  pair: TokenPair,
+  fromGeneration: number,
+  now: number,
+): boolean {
   const prev = getUser(doc, email);
   if (!prev) return false;
   const at = formatTimestamp(now);

@@ -14,7 +14,13 @@ import type { StoreDocument, StoredUser } from './types.js';
 export const STORE_FORMAT_VERSION = 1;
 
 /** Required string fields of a user record (the backend's reader needs them all). */
-const REQUIRED_USER_STRINGS = ['access_token', 'refresh_token', 'access_token_expires_at', 'connected_at', 'updated_at'] as const;
+const REQUIRED_USER_STRINGS = [
+  'access_token',
+  'refresh_token',
+  'access_token_expires_at',
+  'connected_at',
+  'updated_at',
+] as const;
 const OPTIONAL_USER_STRINGS = ['box_user_id', 'box_user_login', 'box_user_name', 'refresh_token_issued_at'] as const;
 const TIMESTAMP_FIELDS = ['access_token_expires_at', 'connected_at', 'updated_at', 'refresh_token_issued_at'] as const;
 
@@ -42,8 +48,13 @@ export function parseTimestamp(value: unknown): number | undefined {
   let t = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
   // Date.UTC rolls over out-of-range parts (month 13, second 61): reject instead of guessing.
   const check = new Date(t);
-  if (check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d) || check.getUTCHours() !== Number(h)
-    || check.getUTCMinutes() !== Number(mi) || check.getUTCSeconds() !== Number(s)) {
+  if (
+    check.getUTCMonth() !== Number(mo) - 1 ||
+    check.getUTCDate() !== Number(d) ||
+    check.getUTCHours() !== Number(h) ||
+    check.getUTCMinutes() !== Number(mi) ||
+    check.getUTCSeconds() !== Number(s)
+  ) {
     return undefined;
   }
   if (zone !== undefined && zone.toUpperCase() !== 'Z') {
@@ -64,7 +75,8 @@ const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
  * day of a short month, which is checked only for days 29-31. Same answers as the general path; anything else
  * falls through to it.
  */
-const CANONICAL_RE = /^(?:19[7-9]\d|[2-9]\d{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$/;
+const CANONICAL_RE =
+  /^(?:19[7-9]\d|[2-9]\d{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$/;
 
 function isCanonical(v: string): boolean {
   if (!CANONICAL_RE.test(v)) return false;
@@ -176,9 +188,14 @@ export function validateDocument(parsed: unknown, path: string): StoreDocument {
   if (!isPlainObject(parsed)) throw corrupt(path, `expected a JSON object at the top level, found ${describe(parsed)}`);
   if (!('version' in parsed)) throw corrupt(path, 'no "version" field');
   if (parsed.version !== STORE_FORMAT_VERSION) {
-    throw new StoreError('E_STORE_VERSION', path, `token store ${path} has unsupported version ${describeVersion(parsed.version)} (box-qc reads version 1)`, {
-      hint: 'a newer tool wrote this file: upgrade box-qc; the file was not changed',
-    });
+    throw new StoreError(
+      'E_STORE_VERSION',
+      path,
+      `token store ${path} has unsupported version ${describeVersion(parsed.version)} (box-qc reads version 1)`,
+      {
+        hint: 'a newer tool wrote this file: upgrade box-qc; the file was not changed',
+      },
+    );
   }
   if (!isPlainObject(parsed.users)) throw corrupt(path, `"users" must be an object, found ${describe(parsed.users)}`);
   const raw = parsed.users;
@@ -195,7 +212,8 @@ export function validateDocument(parsed: unknown, path: string): StoreDocument {
     // A key to normalise, or a frozen record copied to drop its nulls (validateUser): a map of our own.
     if (users === undefined && (key !== rawKey || record !== raw[rawKey])) users = copyUntil(raw, rawKey);
     if (users !== undefined) {
-      if (Object.hasOwn(users, key)) throw corrupt(path, `two user entries normalise to the same email ${JSON.stringify(key)}`);
+      if (Object.hasOwn(users, key))
+        throw corrupt(path, `two user entries normalise to the same email ${JSON.stringify(key)}`);
       users[key] = record;
     }
   }
@@ -223,14 +241,24 @@ const optionalObject = (v: unknown) => v === undefined || v === null || isPlainO
  */
 function isValidUser(r: Record<string, unknown>): boolean {
   const gen = r.generation;
-  return typeof r.access_token === 'string' && typeof r.refresh_token === 'string'
-    && typeof r.access_token_expires_at === 'string' && isTimestamp(r.access_token_expires_at)
-    && typeof r.connected_at === 'string' && isTimestamp(r.connected_at)
-    && typeof r.updated_at === 'string' && isTimestamp(r.updated_at)
-    && optionalString(r.box_user_id) && optionalString(r.box_user_login) && optionalString(r.box_user_name)
-    && optionalString(r.refresh_token_issued_at) && optionalTimestamp(r.refresh_token_issued_at)
-    && (gen === undefined || (typeof gen === 'number' && Number.isSafeInteger(gen) && gen >= 0))
-    && optionalObject(r.needs_reconnect) && optionalObject(r.refresh_in_flight);
+  return (
+    typeof r.access_token === 'string' &&
+    typeof r.refresh_token === 'string' &&
+    typeof r.access_token_expires_at === 'string' &&
+    isTimestamp(r.access_token_expires_at) &&
+    typeof r.connected_at === 'string' &&
+    isTimestamp(r.connected_at) &&
+    typeof r.updated_at === 'string' &&
+    isTimestamp(r.updated_at) &&
+    optionalString(r.box_user_id) &&
+    optionalString(r.box_user_login) &&
+    optionalString(r.box_user_name) &&
+    optionalString(r.refresh_token_issued_at) &&
+    optionalTimestamp(r.refresh_token_issued_at) &&
+    (gen === undefined || (typeof gen === 'number' && Number.isSafeInteger(gen) && gen >= 0)) &&
+    optionalObject(r.needs_reconnect) &&
+    optionalObject(r.refresh_in_flight)
+  );
 }
 
 /**
@@ -244,7 +272,12 @@ const validFrozen = new WeakSet<object>();
  * `fail` builds the error from the problem's description: corrupt() for a read; group-commit.ts's write check
  * passes its own (a record a mutation built is not a corrupt file).
  */
-export function validateUser(record: unknown, key: string, path: string, fail: (what: string) => Error = (what) => corrupt(path, what)): StoredUser {
+export function validateUser(
+  record: unknown,
+  key: string,
+  path: string,
+  fail: (what: string) => Error = (what) => corrupt(path, what),
+): StoredUser {
   if (typeof record === 'object' && record !== null && validFrozen.has(record)) return record as StoredUser;
   if (isPlainObject(record) && isValidUser(record)) {
     const clean = withoutNullObjects(record);
@@ -255,7 +288,8 @@ export function validateUser(record: unknown, key: string, path: string, fail: (
   const where = `users[${JSON.stringify(key)}]`;
   if (!isPlainObject(record)) throw corrupt(path, `${where} must be an object, found ${describe(record)}`);
   for (const field of REQUIRED_USER_STRINGS) {
-    if (typeof record[field] !== 'string') throw corrupt(path, `${where}.${field} must be a string, found ${describe(record[field])}`);
+    if (typeof record[field] !== 'string')
+      throw corrupt(path, `${where}.${field} must be a string, found ${describe(record[field])}`);
   }
   for (const field of OPTIONAL_USER_STRINGS) {
     if (record[field] !== undefined && record[field] !== null && typeof record[field] !== 'string') {

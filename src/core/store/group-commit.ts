@@ -26,7 +26,9 @@ export function checkWritable(doc: StoreDocument, location: string): StoreDocume
   try {
     return validateDocument(doc, location);
   } catch (err) {
-    throw new Error(`internal error: refusing to save an invalid token store document (${(err as Error).message})`, { cause: err });
+    throw new Error(`internal error: refusing to save an invalid token store document (${(err as Error).message})`, {
+      cause: err,
+    });
   }
 }
 
@@ -117,7 +119,11 @@ export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown
  * past year 9999; on PostgreSQL a NUL in a token; issue 15 review finding 2): each item's changed records are
  * checked right after it ran, inside its own try, so one bad save never fails the others' rotations.
  */
-export function applyBatch(doc: StoreDocument, batch: PendingUpdate[], rules: StoreRules = { location: '', jsonb: false }): { doc: StoreDocument; outcomes: Outcome[] } {
+export function applyBatch(
+  doc: StoreDocument,
+  batch: PendingUpdate[],
+  rules: StoreRules = { location: '', jsonb: false },
+): { doc: StoreDocument; outcomes: Outcome[] } {
   const base = Object.isFrozen(doc) ? doc : deepFreeze(copyDocument(doc));
   const outcomes = new Array<Outcome>(batch.length);
   const skip = new Set<number>();
@@ -150,7 +156,12 @@ export function applyBatch(doc: StoreDocument, batch: PendingUpdate[], rules: St
  * those records (and any top-level field it changed). Only what this item changed is checked: the rest was
  * read from the store or checked when an earlier item wrote it.
  */
-function runChecked(item: PendingUpdate, working: StoreDocument, users: StoreDocument['users'], rules: StoreRules): unknown {
+function runChecked(
+  item: PendingUpdate,
+  working: StoreDocument,
+  users: StoreDocument['users'],
+  rules: StoreRules,
+): unknown {
   const touched = new Set<string>();
   const note = (k: string | symbol) => {
     if (typeof k === 'string') touched.add(k);
@@ -193,7 +204,8 @@ function runChecked(item: PendingUpdate, working: StoreDocument, users: StoreDoc
   for (const k of touched) if (Object.hasOwn(users, k)) checkStorableRecord(users[k], k, location, jsonb);
   for (const k of new Set([...Object.keys(top), ...Object.keys(working)])) {
     if (k === 'users' || top[k] === working[k]) continue;
-    if (k === 'version' && working.version !== 1) throw new StoreError('E_STORE_UNSTORABLE', location, `refusing to save the store: version must stay 1`);
+    if (k === 'version' && working.version !== 1)
+      throw new StoreError('E_STORE_UNSTORABLE', location, `refusing to save the store: version must stay 1`);
     checkStorableField(k, working[k], location, jsonb);
   }
   return value;
@@ -216,4 +228,3 @@ export function batchSignal(batch: PendingUpdate[]): { signal: AbortSignal | und
   check();
   return { signal: ctl.signal, dispose: () => unique.forEach((s) => s!.removeEventListener('abort', check)) };
 }
-

@@ -21,7 +21,10 @@ const NUMBER_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const ESCAPE_RE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/y;
 
 class JsonScanError extends Error {
-  constructor(readonly offset: number, readonly problem: string) {
+  constructor(
+    readonly offset: number,
+    readonly problem: string,
+  ) {
     super(problem);
   }
 }

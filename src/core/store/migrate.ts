@@ -53,7 +53,12 @@ export function mergeDocuments(doc: StoreDocument, source: StoreDocument): Migra
     const dst = Object.hasOwn(doc.users, email) ? doc.users[email] : undefined;
     const action = classify(src, dst);
     if (action === 'copied') doc.users[email] = { ...src };
-    entries.push({ email, action, from_generation: generation(src), to_generation: dst === undefined ? null : generation(dst) });
+    entries.push({
+      email,
+      action,
+      from_generation: generation(src),
+      to_generation: dst === undefined ? null : generation(dst),
+    });
   }
   // Top-level unknown fields (another writer's) travel too, without replacing the destination's own.
   for (const [key, value] of Object.entries(source)) {

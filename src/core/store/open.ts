@@ -42,7 +42,9 @@ export interface OpenStoreOptions {
 export function openStore(location: string, options: OpenStoreOptions): TokenStore {
   // resolve('') is the working folder: an empty path must never open some store by accident (issue 15 item 11).
   if (location.trim() === '') {
-    throw new ConfigError('the store path is empty: name a token file or a postgres:// URL', { code: 'E_CONFIG_STORE' });
+    throw new ConfigError('the store path is empty: name a token file or a postgres:// URL', {
+      code: 'E_CONFIG_STORE',
+    });
   }
   if (isPostgresUrl(location)) return openPostgres(location, options);
   const { host } = options;

@@ -76,5 +76,10 @@ export function checkStorableRecord(record: unknown, key: string, location: stri
 /** The same for a top-level field of the document (anything beside "version" and "users"). */
 export function checkStorableField(name: string, value: unknown, location: string, jsonb: boolean): void {
   const p = jsonb ? findUnstorable({ [name]: value }) : undefined;
-  if (p) throw new StoreError('E_STORE_UNSTORABLE', location, `refusing to save the store: the top-level field ${p}, which PostgreSQL cannot store`);
+  if (p)
+    throw new StoreError(
+      'E_STORE_UNSTORABLE',
+      location,
+      `refusing to save the store: the top-level field ${p}, which PostgreSQL cannot store`,
+    );
 }

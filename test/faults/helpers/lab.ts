@@ -27,7 +27,9 @@ function distEntry(dist: string): string {
 }
 
 /** The script a user would run: bin/box-qc.js (-> dist/main.js), or $BOX_QC_FAULTS_DIST/main.js. */
-export const MAIN = process.env.BOX_QC_FAULTS_DIST ? distEntry(process.env.BOX_QC_FAULTS_DIST) : join(REPO, 'bin', 'box-qc.js');
+export const MAIN = process.env.BOX_QC_FAULTS_DIST
+  ? distEntry(process.env.BOX_QC_FAULTS_DIST)
+  : join(REPO, 'bin', 'box-qc.js');
 export const DIST = process.env.BOX_QC_FAULTS_DIST ?? join(REPO, 'dist');
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -164,12 +166,21 @@ export async function startFaultLab(options: EmulatorOptions & { rootDir?: strin
       mintedPairs.add(`${m.access_token} ${m.refresh_token}`);
       return { access_token: m.access_token, refresh_token: m.refresh_token };
     },
-    seed: (users) => seedStore(storePath, Object.fromEntries(Object.entries(users).map(([email, u]) => [email, {
-      access_token: u.access_token,
-      refresh_token: u.refresh_token,
-      expiresInMs: u.expired ? -60_000 : undefined,
-      extra: u.extra,
-    }]))),
+    seed: (users) =>
+      seedStore(
+        storePath,
+        Object.fromEntries(
+          Object.entries(users).map(([email, u]) => [
+            email,
+            {
+              access_token: u.access_token,
+              refresh_token: u.refresh_token,
+              expiresInMs: u.expired ? -60_000 : undefined,
+              extra: u.extra,
+            },
+          ]),
+        ),
+      ),
     readRaw: () => readFile(storePath, 'utf8'),
     secrets: () => new Set([...proxy.secrets, ...minted, clientSecret]),
     issued: () => new Set([...proxy.pairs, ...mintedPairs]),

@@ -34,11 +34,32 @@ export function ledgerDir(): string {
 }
 
 export function rowOk(r: LedgerRow): boolean {
-  return r.corrupted === 0 && r.lost <= r.maxLost && r.unexplained === 0 && r.stuck === 0 && r.litter === 0 && r.leaks === 0 && r.failed === 0;
+  return (
+    r.corrupted === 0 &&
+    r.lost <= r.maxLost &&
+    r.unexplained === 0 &&
+    r.stuck === 0 &&
+    r.litter === 0 &&
+    r.leaks === 0 &&
+    r.failed === 0
+  );
 }
 
 export function emptyRow(name: string, maxLost = 0): LedgerRow {
-  return { name, iterations: 0, corrupted: 0, lost: 0, lostWhy: {}, maxLost, unexplained: 0, stuck: 0, litter: 0, leaks: 0, secretsChecked: 0, failed: 0 };
+  return {
+    name,
+    iterations: 0,
+    corrupted: 0,
+    lost: 0,
+    lostWhy: {},
+    maxLost,
+    unexplained: 0,
+    stuck: 0,
+    litter: 0,
+    leaks: 0,
+    secretsChecked: 0,
+    failed: 0,
+  };
 }
 
 export function recordRow(row: LedgerRow): void {
@@ -60,12 +81,30 @@ export function readRows(dir = ledgerDir()): LedgerRow[] {
 }
 
 export function formatTable(rows: LedgerRow[]): string {
-  const head = ['test', 'iter', 'corrupt', 'lost (why)', 'unexpl.', 'stuck', 'litter', 'leaks/secrets', 'failed', 'ok', 'notes'];
+  const head = [
+    'test',
+    'iter',
+    'corrupt',
+    'lost (why)',
+    'unexpl.',
+    'stuck',
+    'litter',
+    'leaks/secrets',
+    'failed',
+    'ok',
+    'notes',
+  ];
   const body = rows.map((r) => [
     r.name,
     String(r.iterations),
     String(r.corrupted),
-    `${r.lost}/${r.maxLost >= 1e9 ? "any" : r.maxLost}${r.lost ? ` (${Object.entries(r.lostWhy).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`,
+    `${r.lost}/${r.maxLost >= 1e9 ? 'any' : r.maxLost}${
+      r.lost
+        ? ` (${Object.entries(r.lostWhy)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')})`
+        : ''
+    }`,
     String(r.unexplained),
     String(r.stuck),
     String(r.litter),
@@ -75,6 +114,10 @@ export function formatTable(rows: LedgerRow[]): string {
     r.notes ?? '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }

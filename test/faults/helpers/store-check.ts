@@ -66,7 +66,12 @@ export async function reconnect(lab: FaultLab, emails: string[]): Promise<void> 
     const u = doc.users[email]!;
     delete u.needs_reconnect;
     delete u.refresh_in_flight;
-    Object.assign(u, p, { access_token_expires_at: iso(now + 50 * 60_000), updated_at: iso(now), refresh_token_issued_at: iso(now), generation: (u.generation ?? 1) + 1 });
+    Object.assign(u, p, {
+      access_token_expires_at: iso(now + 50 * 60_000),
+      updated_at: iso(now),
+      refresh_token_issued_at: iso(now),
+      generation: (u.generation ?? 1) + 1,
+    });
   }
   await writeStoreDocument(lab.storePath, doc);
 }

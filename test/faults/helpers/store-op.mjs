@@ -12,7 +12,15 @@ const { openFileStore, saveUserTokens } = await import(pathToFileURL(join(dist, 
 const { nodeStoreHost } = await import(pathToFileURL(join(dist, 'store-host.js')).href);
 const store = openFileStore(storePath, { ...nodeStoreHost(), onWarning: (l) => process.stderr.write(`${l}\n`) });
 try {
-  await store.update((doc) => saveUserTokens(doc, email, { accessToken: 'perm-test-access', refreshToken: 'perm-test-refresh', expiresIn: 3600 }, undefined, Date.now()));
+  await store.update((doc) =>
+    saveUserTokens(
+      doc,
+      email,
+      { accessToken: 'perm-test-access', refreshToken: 'perm-test-refresh', expiresIn: 3600 },
+      undefined,
+      Date.now(),
+    ),
+  );
   process.stdout.write(`${JSON.stringify({ ok: true })}\n`);
 } catch (err) {
   process.stdout.write(`${JSON.stringify({ ok: false, code: err.code, message: err.message })}\n`);

@@ -54,7 +54,8 @@ export async function startTokenProxy(upstream: string): Promise<TokenProxy> {
     try {
       const j = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
       for (const f of SECRET_FIELDS) remember(j[f]);
-      if (typeof j.access_token === 'string' && typeof j.refresh_token === 'string') pairs.add(`${j.access_token} ${j.refresh_token}`);
+      if (typeof j.access_token === 'string' && typeof j.refresh_token === 'string')
+        pairs.add(`${j.access_token} ${j.refresh_token}`);
     } catch {
       // not JSON (an HTML error page): nothing to record
     }
@@ -69,7 +70,14 @@ export async function startTokenProxy(upstream: string): Promise<TokenProxy> {
         const auth = req.headers.authorization;
         if (auth?.startsWith('Bearer ')) remember(auth.slice(7));
         const up = request(
-          { host: target.hostname, port: target.port, method: req.method, path: req.url, agent, headers: { ...req.headers, host: target.host } },
+          {
+            host: target.hostname,
+            port: target.port,
+            method: req.method,
+            path: req.url,
+            agent,
+            headers: { ...req.headers, host: target.host },
+          },
           (upRes) => {
             readAll(upRes)
               .then((answer) => {

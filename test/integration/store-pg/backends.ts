@@ -40,10 +40,14 @@ export function backends(cluster: () => PgCluster | undefined): Backend[] {
         return {
           location,
           otherLocation: location,
-          open: (opts = {}, loc = location) => openFileStore(loc, {
-            pid: process.pid, euid: process.geteuid?.(), isPidAlive, lockWaitMs: opts.lockWaitMs ?? 2_000,
-            ...(opts.onLockWait ? { onLockWait: opts.onLockWait } : {}),
-          }),
+          open: (opts = {}, loc = location) =>
+            openFileStore(loc, {
+              pid: process.pid,
+              euid: process.geteuid?.(),
+              isPidAlive,
+              lockWaitMs: opts.lockWaitMs ?? 2_000,
+              ...(opts.onLockWait ? { onLockWait: opts.onLockWait } : {}),
+            }),
           cleanup: async () => rmSync(dir, { recursive: true, force: true }),
         };
       },
@@ -55,10 +59,14 @@ export function backends(cluster: () => PgCluster | undefined): Backend[] {
         return {
           location: db.a,
           otherLocation: db.b,
-          open: (opts = {}, loc = db.a) => openPostgresStore(loc, {
-            pid: process.pid, hostname: hostname(), lockWaitMs: opts.lockWaitMs ?? 2_000, env: {},
-            ...(opts.onLockWait ? { onLockWait: opts.onLockWait } : {}),
-          }),
+          open: (opts = {}, loc = db.a) =>
+            openPostgresStore(loc, {
+              pid: process.pid,
+              hostname: hostname(),
+              lockWaitMs: opts.lockWaitMs ?? 2_000,
+              env: {},
+              ...(opts.onLockWait ? { onLockWait: opts.onLockWait } : {}),
+            }),
           cleanup: async () => {},
         };
       },

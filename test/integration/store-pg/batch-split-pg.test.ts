@@ -20,9 +20,15 @@ describe('PostgreSQL: a batch whose write the server refuses for one row', () =>
       await store.update((d) => {
         for (const e of ['a@x.com', 'b@x.com', 'c@x.com']) saveUserTokens(d, e, pair(1), undefined, Date.now());
       });
-      await cluster().query(db.name, `CREATE FUNCTION refuse_b() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN IF NEW.email = 'b@x.com' THEN RAISE EXCEPTION 'row refused'; END IF; RETURN NEW; END $$`);
-      await cluster().query(db.name, `CREATE TRIGGER refuse_b BEFORE INSERT OR UPDATE ON box_qc_tokens FOR EACH ROW EXECUTE FUNCTION refuse_b()`);
+      await cluster().query(
+        db.name,
+        `CREATE FUNCTION refuse_b() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.email = 'b@x.com' THEN RAISE EXCEPTION 'row refused'; END IF; RETURN NEW; END $$`,
+      );
+      await cluster().query(
+        db.name,
+        `CREATE TRIGGER refuse_b BEFORE INSERT OR UPDATE ON box_qc_tokens FOR EACH ROW EXECUTE FUNCTION refuse_b()`,
+      );
       const results = await Promise.allSettled([
         store.update((d) => saveUserTokens(d, 'a@x.com', pair(2), undefined, Date.now())),
         store.update((d) => saveUserTokens(d, 'a@x.com', pair(3), undefined, Date.now())),
@@ -31,8 +37,15 @@ describe('PostgreSQL: a batch whose write the server refuses for one row', () =>
       ]);
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
       expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ code: 'E_STORE_DB', exitCode: 1 });
-      const rows = await cluster().query<{ email: string; rt: string }>(db.name, `SELECT email, record->>'refresh_token' AS rt FROM box_qc_tokens ORDER BY email`);
-      expect(rows.rows).toEqual([{ email: 'a@x.com', rt: 'rt3' }, { email: 'b@x.com', rt: 'rt1' }, { email: 'c@x.com', rt: 'rt3' }]);
+      const rows = await cluster().query<{ email: string; rt: string }>(
+        db.name,
+        `SELECT email, record->>'refresh_token' AS rt FROM box_qc_tokens ORDER BY email`,
+      );
+      expect(rows.rows).toEqual([
+        { email: 'a@x.com', rt: 'rt3' },
+        { email: 'b@x.com', rt: 'rt1' },
+        { email: 'c@x.com', rt: 'rt3' },
+      ]);
     } finally {
       await store.close();
     }

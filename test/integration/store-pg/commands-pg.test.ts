@@ -38,7 +38,12 @@ describe.skipIf(skip)('commands on a PostgreSQL store', () => {
     expect(user).toMatchObject({ generation: 1, box_user_login: 'alice@example.com' });
 
     const results: CliResult[] = [connected];
-    for (const argv of [['status', '--json'], ['ls', '0', '--email', EMAIL], ['refresh', '--force', '--email', EMAIL], ['disconnect', '--email', EMAIL]]) {
+    for (const argv of [
+      ['status', '--json'],
+      ['ls', '0', '--email', EMAIL],
+      ['refresh', '--force', '--email', EMAIL],
+      ['disconnect', '--email', EMAIL],
+    ]) {
       const r = await runCli(argv, { env, timeoutMs: 60_000 });
       expect(r.code, `${argv.join(' ')}\n${describeResult(r)}`).toBe(0);
       results.push(r);

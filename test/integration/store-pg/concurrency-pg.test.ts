@@ -56,7 +56,9 @@ describe.skipIf(skip)('token under concurrency with a PostgreSQL store', () => {
     pl.lab.emu.faults.add({ route: '/oauth2/token', action: 'latency', ms: 200 });
     const logins = Array.from({ length: 10 }, (_, i) => `user${i}@example.com`);
     await pl.mintAndSeed(logins, { expired: true });
-    const results = await Promise.all(logins.flatMap((email) => Array.from({ length: 5 }, (_, i) => token(pl!, email, i))));
+    const results = await Promise.all(
+      logins.flatMap((email) => Array.from({ length: 5 }, (_, i) => token(pl!, email, i))),
+    );
     for (const r of results) expect(r.code, describeResult(r)).toBe(0);
     expectNoPassword(results);
     expect(refreshCount(pl.lab)).toBe(10);
@@ -84,7 +86,10 @@ describe.skipIf(skip)('token under concurrency with a PostgreSQL store', () => {
     expect(killed.signal, describeResult(killed)).toBe('SIGKILL');
     pl.lab.emu.faults.clear();
     // 20 s is far shorter than anything a stale lock could need: the server dropped it with the connection.
-    const next = await pl.lab.cli(['token', '--email', 'alice@example.com'], { BOX_QC_STORE: pl.db.b, BOX_QC_LOCK_WAIT_MS: '20000' });
+    const next = await pl.lab.cli(['token', '--email', 'alice@example.com'], {
+      BOX_QC_STORE: pl.db.b,
+      BOX_QC_LOCK_WAIT_MS: '20000',
+    });
     expect(next.code, describeResult(next)).not.toBe(75);
     // The victim left its in-flight marker: the next client either replays it once (0) or learns Box
     // already rotated it and asks for a reconnect (4); it never waits for the dead client.

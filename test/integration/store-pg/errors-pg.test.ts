@@ -48,8 +48,12 @@ describe.skipIf(skip)('PostgreSQL store errors and redaction', () => {
       const r = await cli([...extra, 'status'], { BOX_QC_STORE: url });
       expect(r.code, describeResult(r)).toBe(2);
       assertClean(r, WRONG);
-      if (extra[0] === '--json') expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'E_STORE_AUTH' } });
-      else expect(r.stderr).toContain(`postgres://boxqc_pw:***@127.0.0.2:${cluster().port}/${db.name}: authentication failed`);
+      if (extra[0] === '--json')
+        expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'E_STORE_AUTH' } });
+      else
+        expect(r.stderr).toContain(
+          `postgres://boxqc_pw:***@127.0.0.2:${cluster().port}/${db.name}: authentication failed`,
+        );
     }
   });
 
@@ -74,15 +78,26 @@ describe.skipIf(skip)('PostgreSQL store errors and redaction', () => {
     const env = { BOX_QC_STORE: db.b };
     const init = await cli(['--json', 'store', 'init'], env);
     expect(init.code, describeResult(init)).toBe(0);
-    expect(JSON.parse(init.stdout)).toEqual({ ok: true, location: db.b.replace(cluster().password, '***'), created: true });
+    expect(JSON.parse(init.stdout)).toEqual({
+      ok: true,
+      location: db.b.replace(cluster().password, '***'),
+      created: true,
+    });
     const again = await cli(['store', 'init', db.a]);
     expect(again.code, describeResult(again)).toBe(0);
     expect(again.stderr).toContain('already initialised');
     const status = await cli(['--json', 'status'], env);
     expect(status.code, describeResult(status)).toBe(0);
-    expect(JSON.parse(status.stdout).config.store).toMatchObject({ location: db.b.replace(cluster().password, '***'), exists: true });
+    expect(JSON.parse(status.stdout).config.store).toMatchObject({
+      location: db.b.replace(cluster().password, '***'),
+      exists: true,
+    });
     // token checks the client credentials before the store (issue 15 item 15): give it some.
-    const token = await cli(['token', '--email', 'nobody@example.com'], { ...env, BOX_CLIENT_ID: 'cid', BOX_CLIENT_SECRET: 'sec' });
+    const token = await cli(['token', '--email', 'nobody@example.com'], {
+      ...env,
+      BOX_CLIENT_ID: 'cid',
+      BOX_CLIENT_SECRET: 'sec',
+    });
     expect(token.code, describeResult(token)).toBe(4);
     for (const r of [init, again, status, token]) assertClean(r, cluster().password);
   });
@@ -91,9 +106,15 @@ describe.skipIf(skip)('PostgreSQL store errors and redaction', () => {
     const port = await deadPort();
     const r = await cli(['status'], { BOX_QC_STORE: `postgres://boxqc_pw:${WRONG}@127.0.0.1:${port}/boxqc` });
     expect(r.code, describeResult(r)).toBe(75);
-    expect(r.stderr).toContain(`cannot reach the PostgreSQL store postgres://boxqc_pw:***@127.0.0.1:${port}/boxqc (ECONNREFUSED)`);
+    expect(r.stderr).toContain(
+      `cannot reach the PostgreSQL store postgres://boxqc_pw:***@127.0.0.1:${port}/boxqc (ECONNREFUSED)`,
+    );
     assertClean(r, WRONG);
-    const json = await cli(['--json', 'token', '--email', 'a@example.com'], { BOX_QC_STORE: `postgres://u@127.0.0.1:${port}/boxqc`, BOX_CLIENT_ID: 'cid', BOX_CLIENT_SECRET: 'sec' });
+    const json = await cli(['--json', 'token', '--email', 'a@example.com'], {
+      BOX_QC_STORE: `postgres://u@127.0.0.1:${port}/boxqc`,
+      BOX_CLIENT_ID: 'cid',
+      BOX_CLIENT_SECRET: 'sec',
+    });
     expect(json.code, describeResult(json)).toBe(75);
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { code: 'E_STORE_UNREACHABLE' } });
   });
@@ -117,9 +138,20 @@ describe.skipIf(skip)('PostgreSQL store errors and redaction', () => {
     const db = await cluster().createDatabase();
     const s = openPg(db.a);
     try {
-      await s.update((doc) => saveUserTokens(doc, 'a@example.com', { accessToken: 'at1', refreshToken: 'rt1', expiresIn: 3600 }, undefined, Date.now()));
+      await s.update((doc) =>
+        saveUserTokens(
+          doc,
+          'a@example.com',
+          { accessToken: 'at1', refreshToken: 'rt1', expiresIn: 3600 },
+          undefined,
+          Date.now(),
+        ),
+      );
       expect((await s.read()).users['a@example.com']?.access_token).toBe('at1');
-      await cluster().query(db.name, `UPDATE box_qc_tokens SET record = jsonb_set(record, '{access_token}', '"by-hand"')`);
+      await cluster().query(
+        db.name,
+        `UPDATE box_qc_tokens SET record = jsonb_set(record, '{access_token}', '"by-hand"')`,
+      );
       expect((await s.read()).users['a@example.com']?.access_token).toBe('by-hand');
       await cluster().query(db.name, 'DELETE FROM box_qc_tokens');
       expect((await s.read()).users).toEqual({});

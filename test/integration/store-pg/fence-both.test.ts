@@ -25,21 +25,35 @@ describe.each(backends(cluster))('$name store: the fenced save', (backend) => {
     if (!skip) await b.cleanup();
   });
 
-  it.skipIf(skip)('refuses to save over a record another instance rotated meanwhile, and keeps that record', async () => {
-    const mine = b.open();
-    const other = b.open();
-    try {
-      await mine.update((d) => saveUserTokens(d, EMAIL, pair(1), undefined, Date.now()));
-      await mine.read(); // this instance's view: rt1
-      await other.update((d) => saveUserTokens(d, EMAIL, pair(2), undefined, Date.now(), { fence: { refreshToken: 'rt1' } }));
-      const err = await mine.update((d) => saveUserTokens(d, EMAIL, pair(3), undefined, Date.now(), { fence: { refreshToken: 'rt1' } })).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(FencedSaveError);
-      expect(err).toMatchObject({ code: 'E_FENCED', exitCode: 75 });
-      expect((await other.read()).users[EMAIL]).toMatchObject({ access_token: 'at2', refresh_token: 'rt2', generation: 2 });
-      await mine.update((d) => setAsideFencedPair(d, EMAIL, pair(3), 1, Date.now()));
-      expect((await other.read()).users[EMAIL]).toMatchObject({ refresh_token: 'rt2', refresh_fenced_out: { refresh_token: 'rt3' } });
-    } finally {
-      await Promise.all([mine.close(), other.close()]);
-    }
-  });
+  it.skipIf(skip)(
+    'refuses to save over a record another instance rotated meanwhile, and keeps that record',
+    async () => {
+      const mine = b.open();
+      const other = b.open();
+      try {
+        await mine.update((d) => saveUserTokens(d, EMAIL, pair(1), undefined, Date.now()));
+        await mine.read(); // this instance's view: rt1
+        await other.update((d) =>
+          saveUserTokens(d, EMAIL, pair(2), undefined, Date.now(), { fence: { refreshToken: 'rt1' } }),
+        );
+        const err = await mine
+          .update((d) => saveUserTokens(d, EMAIL, pair(3), undefined, Date.now(), { fence: { refreshToken: 'rt1' } }))
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(FencedSaveError);
+        expect(err).toMatchObject({ code: 'E_FENCED', exitCode: 75 });
+        expect((await other.read()).users[EMAIL]).toMatchObject({
+          access_token: 'at2',
+          refresh_token: 'rt2',
+          generation: 2,
+        });
+        await mine.update((d) => setAsideFencedPair(d, EMAIL, pair(3), 1, Date.now()));
+        expect((await other.read()).users[EMAIL]).toMatchObject({
+          refresh_token: 'rt2',
+          refresh_fenced_out: { refresh_token: 'rt3' },
+        });
+      } finally {
+        await Promise.all([mine.close(), other.close()]);
+      }
+    },
+  );
 });

@@ -31,9 +31,17 @@ function open(host: string): TokenStore {
 /** pg_terminate_backend on every session of `host`, as an operator (or a failover) would; waits until gone. */
 async function terminate(host: string): Promise<number> {
   const app = `box-qc pid ${process.pid}@${host}`;
-  const r = await cluster().query<{ ok: boolean }>('postgres', 'SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1', [app]);
+  const r = await cluster().query<{ ok: boolean }>(
+    'postgres',
+    'SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1',
+    [app],
+  );
   for (let i = 0; i < 100; i++) {
-    const left = await cluster().query<{ n: string }>('postgres', 'SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1', [app]);
+    const left = await cluster().query<{ n: string }>(
+      'postgres',
+      'SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1',
+      [app],
+    );
     if (left.rows[0]!.n === '0') break;
     await sleep(20);
   }
@@ -41,12 +49,18 @@ async function terminate(host: string): Promise<number> {
 }
 
 async function row(): Promise<StoredUser> {
-  const r = await cluster().query<{ record: StoredUser }>(db.name, 'SELECT record FROM box_qc_tokens WHERE email = $1', [E]);
+  const r = await cluster().query<{ record: StoredUser }>(
+    db.name,
+    'SELECT record FROM box_qc_tokens WHERE email = $1',
+    [E],
+  );
   return r.rows[0]!.record;
 }
 
 /** A TCP relay to the server whose connections can be silenced (a network partition, as the client sees it). */
-async function startRelay(port: number): Promise<{ port: number; silenceLast(): void; cutSilenced(): void; cutAll(): void; close(): Promise<void> }> {
+async function startRelay(
+  port: number,
+): Promise<{ port: number; silenceLast(): void; cutSilenced(): void; cutAll(): void; close(): Promise<void> }> {
   const pairs: Array<[Socket, Socket]> = [];
   const silenced: Array<[Socket, Socket]> = [];
   const server: Server = createServer((down) => {
@@ -107,7 +121,10 @@ describe.skipIf(skip)('PostgreSQL store: fenced read-modify-write and lost sessi
     await raw.connect();
     try {
       await raw.query('BEGIN');
-      await raw.query(`UPDATE box_qc_tokens SET record = jsonb_set(record, '{refresh_token}', '"rt-other"') WHERE email = $1`, [E]);
+      await raw.query(
+        `UPDATE box_qc_tokens SET record = jsonb_set(record, '{refresh_token}', '"rt-other"') WHERE email = $1`,
+        [E],
+      );
       const p = s.update((doc) => {
         if (doc.users[E]!.refresh_token !== 'rt0') throw new Error('fenced: the row no longer holds rt0');
         return save(1)(doc);
@@ -182,14 +199,23 @@ describe.skipIf(skip)('PostgreSQL store: fenced read-modify-write and lost sessi
   it('a lock lost without a sign on its connection (partition) is seen from pg_locks in the commit: nothing written', async () => {
     const relay = await startRelay(cluster().port);
     try {
-      const a = openPostgresStore(`postgres://boxqc@127.0.0.1:${relay.port}/${db.name}`, { pid: process.pid, hostname: 'host-p', env: {}, lockWaitMs: 3_000 });
+      const a = openPostgresStore(`postgres://boxqc@127.0.0.1:${relay.port}/${db.name}`, {
+        pid: process.pid,
+        hostname: 'host-p',
+        env: {},
+        lockWaitMs: 3_000,
+      });
       opened.push(a);
       await a.read();
       const lost = a.withUserLock(E, async () => {
         // The lock's connection is the newest: the client hears nothing more on it; the server ends its session.
         relay.silenceLast();
-        const r = await cluster().query('postgres', `SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid
-          WHERE l.locktype = 'advisory' AND s.application_name = $1`, [`box-qc pid ${process.pid}@host-p`]);
+        const r = await cluster().query(
+          'postgres',
+          `SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid
+          WHERE l.locktype = 'advisory' AND s.application_name = $1`,
+          [`box-qc pid ${process.pid}@host-p`],
+        );
         expect(r.rowCount).toBe(1);
         await sleep(200);
         return a.update(marker);
@@ -207,18 +233,32 @@ describe.skipIf(skip)('PostgreSQL store: fenced read-modify-write and lost sessi
 
   it('a connection broken during COMMIT: the rows are read back, the update counts as done and is not applied twice', async () => {
     // COMMIT takes a second here (a deferred trigger), so the connection can be cut while it runs.
-    await cluster().query(db.name, `CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$`);
-    await cluster().query(db.name, `CREATE CONSTRAINT TRIGGER slow_commit AFTER UPDATE ON box_qc_tokens DEFERRABLE INITIALLY DEFERRED
-      FOR EACH ROW EXECUTE FUNCTION slow_commit()`);
+    await cluster().query(
+      db.name,
+      `CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$`,
+    );
+    await cluster().query(
+      db.name,
+      `CREATE CONSTRAINT TRIGGER slow_commit AFTER UPDATE ON box_qc_tokens DEFERRABLE INITIALLY DEFERRED
+      FOR EACH ROW EXECUTE FUNCTION slow_commit()`,
+    );
     const relay = await startRelay(cluster().port);
     try {
-      const a = openPostgresStore(`postgres://boxqc@127.0.0.1:${relay.port}/${db.name}`, { pid: process.pid, hostname: 'host-r', env: {}, lockWaitMs: 3_000 });
+      const a = openPostgresStore(`postgres://boxqc@127.0.0.1:${relay.port}/${db.name}`, {
+        pid: process.pid,
+        hostname: 'host-r',
+        env: {},
+        lockWaitMs: 3_000,
+      });
       opened.push(a);
       const p = a.update(save(1));
       p.catch(() => {});
       for (let i = 0; i < 200; i++) {
-        const r = await cluster().query('postgres', `SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND query = 'COMMIT'`,
-          [`box-qc pid ${process.pid}@host-r`]);
+        const r = await cluster().query(
+          'postgres',
+          `SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND query = 'COMMIT'`,
+          [`box-qc pid ${process.pid}@host-r`],
+        );
         if (r.rowCount) break;
         await sleep(10);
       }
@@ -264,8 +304,12 @@ describe.skipIf(skip)('PostgreSQL store: fenced read-modify-write and lost sessi
       p.catch(() => {});
       await sleep(300);
       // a's update is waiting for the store lock on its connection: terminate that session.
-      const t = await cluster().query('postgres', `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-        WHERE application_name = $1 AND wait_event_type = 'Lock'`, [`box-qc pid ${process.pid}@host-a`]);
+      const t = await cluster().query(
+        'postgres',
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+        [`box-qc pid ${process.pid}@host-a`],
+      );
       expect(t.rowCount).toBe(1);
       await sleep(300);
       await raw.query('COMMIT');

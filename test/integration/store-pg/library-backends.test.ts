@@ -46,7 +46,8 @@ async function pgTarget(): Promise<Target> {
   return {
     location: db.a,
     kind: 'postgres',
-    stored: async () => (await cluster!.query<{ email: string }>(db.name, 'SELECT email FROM box_qc_tokens')).rows.map((r) => r.email),
+    stored: async () =>
+      (await cluster!.query<{ email: string }>(db.name, 'SELECT email FROM box_qc_tokens')).rows.map((r) => r.email),
   };
 }
 
@@ -54,50 +55,64 @@ describe.skipIf(skip)('the library on both store backends', () => {
   it.each([
     ['file', fileTarget],
     ['postgres', pgTarget],
-  ] as const)('%s: openStore, createSession, getValidAccessToken, listFolder and refreshUsers', async (kind, target) => {
-    const emu: Emulator = await startEmulator({ port: 0, rootItems: 3 });
-    cleanups.push(() => emu.close());
-    const t = await target();
-    const minted = emu.mint({ login: EMAIL });
+  ] as const)(
+    '%s: openStore, createSession, getValidAccessToken, listFolder and refreshUsers',
+    async (kind, target) => {
+      const emu: Emulator = await startEmulator({ port: 0, rootItems: 3 });
+      cleanups.push(() => emu.close());
+      const t = await target();
+      const minted = emu.mint({ login: EMAIL });
 
-    const seed = openStore(t.location, {}, {});
-    try {
-      // The backend the location names, before anything is written (a file named after the URL would be the bug).
-      expect((await seed.inspect()).kind).toBe(kind);
-      await seed.update((doc) => saveUserTokens(doc, EMAIL, {
-        accessToken: minted.access_token, refreshToken: minted.refresh_token, expiresIn: minted.expires_in,
-      }, undefined, Date.now()));
-    } finally {
-      await seed.close();
-    }
-    expect(await t.stored()).toEqual([EMAIL]);
+      const seed = openStore(t.location, {}, {});
+      try {
+        // The backend the location names, before anything is written (a file named after the URL would be the bug).
+        expect((await seed.inspect()).kind).toBe(kind);
+        await seed.update((doc) =>
+          saveUserTokens(
+            doc,
+            EMAIL,
+            {
+              accessToken: minted.access_token,
+              refreshToken: minted.refresh_token,
+              expiresIn: minted.expires_in,
+            },
+            undefined,
+            Date.now(),
+          ),
+        );
+      } finally {
+        await seed.close();
+      }
+      expect(await t.stored()).toEqual([EMAIL]);
 
-    // BOX_QC_STORE, as the CLI reads it: no store argument.
-    const session = await createSession({ env: { ...emu.env(), BOX_QC_STORE: t.location } });
-    try {
-      expect(session.store.location).toBe(t.location);
-      const first = await getValidAccessToken(session, EMAIL, { force: true });
-      expect(first.refreshed).toBe(true);
-      const names: string[] = [];
-      for await (const item of listFolder(session, EMAIL)) names.push(item.name);
-      expect(names).toHaveLength(3);
-      const { outcomes, exitCode } = await refreshUsers(session, { force: true });
-      expect(exitCode).toBe(0);
-      expect(outcomes).toMatchObject([{ email: EMAIL, status: 'refreshed' }]);
-    } finally {
-      await session.close();
-    }
+      // BOX_QC_STORE, as the CLI reads it: no store argument.
+      const session = await createSession({ env: { ...emu.env(), BOX_QC_STORE: t.location } });
+      try {
+        expect(session.store.location).toBe(t.location);
+        const first = await getValidAccessToken(session, EMAIL, { force: true });
+        expect(first.refreshed).toBe(true);
+        const names: string[] = [];
+        for await (const item of listFolder(session, EMAIL)) names.push(item.name);
+        expect(names).toHaveLength(3);
+        const { outcomes, exitCode } = await refreshUsers(session, { force: true });
+        expect(exitCode).toBe(0);
+        expect(outcomes).toMatchObject([{ email: EMAIL, status: 'refreshed' }]);
+      } finally {
+        await session.close();
+      }
 
-    // What the backend holds is the emulator's newest pair: both rotations were persisted there.
-    const check = openStore(t.location, {}, {});
-    try {
-      const saved = (await check.read()).users[EMAIL]!;
-      expect(saved.refresh_token).toBe(emu.latestTokens(EMAIL)!.refresh_token);
-      expect(emu.isLive(saved.refresh_token)).toBe(true);
-      expect(saved.generation).toBe(3);
-    } finally {
-      await check.close();
-    }
-    expect(emu.chainCheck(EMAIL).ok).toBe(true);
-  }, 60_000);
+      // What the backend holds is the emulator's newest pair: both rotations were persisted there.
+      const check = openStore(t.location, {}, {});
+      try {
+        const saved = (await check.read()).users[EMAIL]!;
+        expect(saved.refresh_token).toBe(emu.latestTokens(EMAIL)!.refresh_token);
+        expect(emu.isLive(saved.refresh_token)).toBe(true);
+        expect(saved.generation).toBe(3);
+      } finally {
+        await check.close();
+      }
+      expect(emu.chainCheck(EMAIL).ok).toBe(true);
+    },
+    60_000,
+  );
 });

@@ -49,7 +49,8 @@ describe.skipIf(skip)('store migrate', () => {
     const users: Record<string, unknown> = {};
     for (let i = 0; i < 1000; i++) {
       const extra: Record<string, unknown> = { python_field: { i, tags: ['qc', `n${i}`], ratio: i / 7 } };
-      if (i % 10 === 0) extra.needs_reconnect = { reason: 'refresh_token_invalid', message: 'Box rejected it', at: iso(T0) };
+      if (i % 10 === 0)
+        extra.needs_reconnect = { reason: 'refresh_token_invalid', message: 'Box rejected it', at: iso(T0) };
       if (i % 17 === 0) extra.refresh_in_flight = { since: iso(T0), pid: 4242, host: 'worker-2', generation: i % 5 };
       if (i % 3 === 0) extra.box_user_name = `Ünïcødé ${i} "quoted" \\ back`;
       users[`qc${String(i).padStart(4, '0')}@example.com`] = user(i, (i % 9) + 1, T0 + i * 1000, extra);
@@ -59,7 +60,13 @@ describe.skipIf(skip)('store migrate', () => {
 
     const there = await migrate(src, db.a);
     expect(there.code, describeResult(there)).toBe(0);
-    expect(JSON.parse(there.stdout).summary).toEqual({ copied: 1000, unchanged: 0, skipped_newer: 0, skipped_conflict: 0, total: 1000 });
+    expect(JSON.parse(there.stdout).summary).toEqual({
+      copied: 1000,
+      unchanged: 0,
+      skipped_newer: 0,
+      skipped_conflict: 0,
+      total: 1000,
+    });
 
     const back = join(dir, 'back', 'tokens.json');
     const home = await migrate(db.b, back);
@@ -70,9 +77,14 @@ describe.skipIf(skip)('store migrate', () => {
 
     const again = await migrate(src, db.a);
     expect(JSON.parse(again.stdout).summary).toMatchObject({ copied: 0, unchanged: 1000 });
-    const rows = await cluster().query<{ n: string; g: string }>(db.name, 'SELECT count(*) AS n, sum(generation) AS g FROM box_qc_tokens');
+    const rows = await cluster().query<{ n: string; g: string }>(
+      db.name,
+      'SELECT count(*) AS n, sum(generation) AS g FROM box_qc_tokens',
+    );
     expect(Number(rows.rows[0]!.n)).toBe(1000);
-    expect(Number(rows.rows[0]!.g)).toBe(Object.values(users).reduce((s: number, u) => s + (u as { generation: number }).generation, 0));
+    expect(Number(rows.rows[0]!.g)).toBe(
+      Object.values(users).reduce((s: number, u) => s + (u as { generation: number }).generation, 0),
+    );
   }, 90_000);
 
   it('never overwrites a newer row: generation first, then updated_at; reports each user and a summary', async () => {
@@ -99,7 +111,10 @@ describe.skipIf(skip)('store migrate', () => {
     });
     const r = await migrate(incoming, db.a, false);
     expect(r.code, describeResult(r)).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => l.split('\t').slice(0, 2).join(' '));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t').slice(0, 2).join(' '));
     expect(lines).toEqual([
       'skipped_newer a@example.com',
       'copied b@example.com',
@@ -109,9 +124,13 @@ describe.skipIf(skip)('store migrate', () => {
       'copied new@example.com',
       'unchanged same@example.com',
     ]);
-    expect(r.stderr).toContain('3 copied, 1 unchanged, 2 skipped (newer in destination), 1 skipped (conflict); 7 users');
-    const rows = await cluster().query<{ email: string; generation: string; at: string }>(db.name,
-      `SELECT email, generation, record->>'access_token' AS at FROM box_qc_tokens ORDER BY email`);
+    expect(r.stderr).toContain(
+      '3 copied, 1 unchanged, 2 skipped (newer in destination), 1 skipped (conflict); 7 users',
+    );
+    const rows = await cluster().query<{ email: string; generation: string; at: string }>(
+      db.name,
+      `SELECT email, generation, record->>'access_token' AS at FROM box_qc_tokens ORDER BY email`,
+    );
     expect(rows.rows.map((x) => [x.email, Number(x.generation), x.at])).toEqual([
       ['a@example.com', 5, 'at-1-5'],
       ['b@example.com', 4, 'at-2-4'],
@@ -121,13 +140,20 @@ describe.skipIf(skip)('store migrate', () => {
       ['new@example.com', 1, 'at-7-1'],
       ['same@example.com', 1, 'at-6-1'],
     ]);
-    const cRow = await cluster().query<{ u: string }>(db.name, `SELECT record->>'updated_at' AS u FROM box_qc_tokens WHERE email = 'c@example.com'`);
+    const cRow = await cluster().query<{ u: string }>(
+      db.name,
+      `SELECT record->>'updated_at' AS u FROM box_qc_tokens WHERE email = 'c@example.com'`,
+    );
     expect(cRow.rows[0]!.u).toBe(iso(T0 + 60_000));
 
     // And back: the file's newer record is kept too.
     writeStore(incoming, { 'a@example.com': user(1, 9) });
     const reverse = await migrate(db.a, incoming);
-    expect(JSON.parse(reverse.stdout).users.find((u: { email: string }) => u.email === 'a@example.com')).toMatchObject({ action: 'skipped_newer', from_generation: 5, to_generation: 9 });
+    expect(JSON.parse(reverse.stdout).users.find((u: { email: string }) => u.email === 'a@example.com')).toMatchObject({
+      action: 'skipped_newer',
+      from_generation: 5,
+      to_generation: 9,
+    });
     expect(JSON.parse(readFileSync(incoming, 'utf8')).users['a@example.com'].generation).toBe(9);
   }, 60_000);
 

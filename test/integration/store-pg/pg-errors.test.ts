@@ -20,13 +20,19 @@ describe('PostgreSQL store URLs', () => {
   });
 
   it('redacts the password in the user info and in the query', () => {
-    expect(redactPostgresUrl('postgres://u:p%40ss@db:5432/box?sslmode=require&password=x')).toBe('postgres://u:***@db:5432/box?sslmode=require&password=***');
+    expect(redactPostgresUrl('postgres://u:p%40ss@db:5432/box?sslmode=require&password=x')).toBe(
+      'postgres://u:***@db:5432/box?sslmode=require&password=***',
+    );
     expect(redactPostgresUrl('postgres://u@db/box')).toBe('postgres://u@db/box');
     expect(redactPostgresUrl('postgres://u:pw@[bad')).toBe('postgres://(unparsable URL)');
   });
 
   it('collects the URL password (raw and decoded) and PGPASSWORD as secrets, and scrubs them', () => {
-    expect(storeSecrets('postgres://u:p%40ss@db/box', { PGPASSWORD: 'env-pw' }).sort()).toEqual(['env-pw', 'p%40ss', 'p@ss']);
+    expect(storeSecrets('postgres://u:p%40ss@db/box', { PGPASSWORD: 'env-pw' }).sort()).toEqual([
+      'env-pw',
+      'p%40ss',
+      'p@ss',
+    ]);
     expect(scrub('a p@ss b env-pw', ['p@ss', 'env-pw'])).toBe('a *** b ***');
   });
 });
@@ -54,9 +60,14 @@ describe('PostgreSQL error mapping', () => {
   });
 
   it('maps a client-side SCRAM failure to an authentication error and a dropped connection to 75', () => {
-    expect(mapPgError(new Error('SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string'), ctx).code).toBe('E_STORE_AUTH');
+    expect(mapPgError(new Error('SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string'), ctx).code).toBe(
+      'E_STORE_AUTH',
+    );
     expect(mapPgError(new Error('Connection terminated unexpectedly'), ctx).exitCode).toBe(75);
-    expect(mapPgError(Object.assign(new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })]), {}), ctx).exitCode).toBe(75);
+    expect(
+      mapPgError(Object.assign(new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })]), {}), ctx)
+        .exitCode,
+    ).toBe(75);
   });
 
   it('an unknown server error is exit 1 and never carries a secret', () => {
@@ -69,8 +80,13 @@ describe('PostgreSQL error mapping', () => {
 
 describe('store migrate merge rules', () => {
   const u = (generation: number, updated_at = '2026-11-01T00:00:00Z', extra: Partial<StoredUser> = {}): StoredUser => ({
-    access_token: `at${generation}`, refresh_token: `rt${generation}`, access_token_expires_at: updated_at,
-    connected_at: updated_at, updated_at, generation, ...extra,
+    access_token: `at${generation}`,
+    refresh_token: `rt${generation}`,
+    access_token_expires_at: updated_at,
+    connected_at: updated_at,
+    updated_at,
+    generation,
+    ...extra,
   });
 
   it('copies new and older records, keeps newer ones, and calls a differing tie a conflict', () => {
@@ -83,7 +99,7 @@ describe('store migrate merge rules', () => {
     expect(classify(u(2, undefined, { access_token: 'other' }), u(2))).toBe('skipped_conflict');
   });
 
-  it('carries top-level unknown fields without replacing the destination\'s', () => {
+  it("carries top-level unknown fields without replacing the destination's", () => {
     const dest = { version: 1 as const, users: {}, mine: 1 };
     mergeDocuments(dest, { version: 1, users: { 'a@x.com': u(1) }, mine: 2, theirs: 3 });
     expect(dest).toMatchObject({ mine: 1, theirs: 3, users: { 'a@x.com': u(1) } });

@@ -53,7 +53,11 @@ export async function startPgLab(cluster: PgCluster, options: EmulatorOptions = 
       }
     },
     async expireAll() {
-      await cluster.query(db.name, `UPDATE box_qc_tokens SET record = jsonb_set(record, '{access_token_expires_at}', to_jsonb($1::text))`, [iso(Date.now() - 60_000)]);
+      await cluster.query(
+        db.name,
+        `UPDATE box_qc_tokens SET record = jsonb_set(record, '{access_token_expires_at}', to_jsonb($1::text))`,
+        [iso(Date.now() - 60_000)],
+      );
     },
     close: () => lab.close(),
   };

@@ -25,50 +25,79 @@ async function relay(target: number) {
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let port = 0;
-  const up = () => new Promise<void>((resolve) => {
-    server = createServer((down) => {
-      const upstream = connect(target, '127.0.0.1');
-      down.pipe(upstream).pipe(down);
-      for (const s of [down, upstream]) {
-        s.on('error', () => {});
-        sockets.add(s);
-        s.on('close', () => sockets.delete(s));
-      }
+  const up = () =>
+    new Promise<void>((resolve) => {
+      server = createServer((down) => {
+        const upstream = connect(target, '127.0.0.1');
+        down.pipe(upstream).pipe(down);
+        for (const s of [down, upstream]) {
+          s.on('error', () => {});
+          sockets.add(s);
+          s.on('close', () => sockets.delete(s));
+        }
+      });
+      server.listen(port, '127.0.0.1', () => {
+        port = (server!.address() as { port: number }).port;
+        resolve();
+      });
     });
-    server.listen(port, '127.0.0.1', () => {
-      port = (server!.address() as { port: number }).port;
-      resolve();
+  const down = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server!.close(() => resolve());
     });
-  });
-  const down = () => new Promise<void>((resolve) => {
-    for (const s of sockets) s.destroy();
-    server!.close(() => resolve());
-  });
   await up();
-  return { get port() { return port; }, up, down };
+  return {
+    get port() {
+      return port;
+    },
+    up,
+    down,
+  };
 }
 
 async function row(): Promise<StoredUser> {
-  const r = await cluster().query<{ record: StoredUser }>(db.name, 'SELECT record FROM box_qc_tokens WHERE email = $1', [EMAIL]);
+  const r = await cluster().query<{ record: StoredUser }>(
+    db.name,
+    'SELECT record FROM box_qc_tokens WHERE email = $1',
+    [EMAIL],
+  );
   return r.rows[0]!.record;
 }
 
 async function setup(budgetMs: number) {
   const r = await relay(cluster().port);
-  const store: TokenStore = openPostgresStore(`postgres://boxqc@127.0.0.1:${r.port}/${db.name}`, { pid: process.pid, hostname: 'host-s', env: {}, lockWaitMs: 3_000 });
-  cleanups.push(() => store.close().catch(() => {}), () => r.down().catch(() => {}));
-  await store.update((doc) => saveUserTokens(doc, EMAIL, { accessToken: 'AT1', refreshToken: 'RT1', expiresIn: 0 }, undefined, Date.now()));
-  // Box answers 600 ms after the request arrives; the test takes the database away meanwhile.
-  const k = await sessionKit(undefined, [(req, res) => void setTimeout(() => json(200, GOOD(2))(req, res), 600)], cleanups, {
-    store, now: () => Date.now(), saveBudgetMs: budgetMs,
+  const store: TokenStore = openPostgresStore(`postgres://boxqc@127.0.0.1:${r.port}/${db.name}`, {
+    pid: process.pid,
+    hostname: 'host-s',
+    env: {},
+    lockWaitMs: 3_000,
   });
+  cleanups.push(
+    () => store.close().catch(() => {}),
+    () => r.down().catch(() => {}),
+  );
+  await store.update((doc) =>
+    saveUserTokens(doc, EMAIL, { accessToken: 'AT1', refreshToken: 'RT1', expiresIn: 0 }, undefined, Date.now()),
+  );
+  // Box answers 600 ms after the request arrives; the test takes the database away meanwhile.
+  const k = await sessionKit(
+    undefined,
+    [(req, res) => void setTimeout(() => json(200, GOOD(2))(req, res), 600)],
+    cleanups,
+    {
+      store,
+      now: () => Date.now(),
+      saveBudgetMs: budgetMs,
+    },
+  );
   const untilPost = async () => {
     while (k.server.requests.length === 0) await sleep(5);
   };
   return { ...k, relay: r, untilPost };
 }
 
-describe.skipIf(skip)('PostgreSQL gone between Box\'s answer and the save', () => {
+describe.skipIf(skip)("PostgreSQL gone between Box's answer and the save", () => {
   beforeEach(async () => {
     while (cleanups.length) await cleanups.pop()!();
     db = await cluster().createDatabase();
@@ -90,7 +119,10 @@ describe.skipIf(skip)('PostgreSQL gone between Box\'s answer and the save', () =
 
   it('still gone when the budget is spent: E_ROTATION_NOT_SAVED (exit 1, "may be lost"), the marker stays', async () => {
     const { session, relay: r, untilPost } = await setup(1_500);
-    const call = getValidAccessToken(session, EMAIL).then(() => undefined, (e: unknown) => e);
+    const call = getValidAccessToken(session, EMAIL).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     await untilPost();
     await r.down();
     const err = await call;

@@ -26,7 +26,9 @@ describe.skipIf(skip)('status on a PostgreSQL store', () => {
     const r = await runCli(['status'], { env: { BOX_QC_STORE: db.b } });
     expect(r.code, describeResult(r)).toBe(0);
     const line = r.stdout.split('\n').find((l) => l.trimStart().startsWith('store'))!;
-    expect(line, r.stdout).toContain(`PostgreSQL host 127.0.0.2, port ${cluster().port}, database ${db.name}, user boxqc_pw`);
+    expect(line, r.stdout).toContain(
+      `PostgreSQL host 127.0.0.2, port ${cluster().port}, database ${db.name}, user boxqc_pw`,
+    );
     expect(line).not.toMatch(/file \?|folder \?/);
     expect(`${r.stdout}${r.stderr}`).not.toContain(cluster().password);
   }, 60_000);

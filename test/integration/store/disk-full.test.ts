@@ -68,7 +68,9 @@ describe('disk full', () => {
     const before = sha256(path);
 
     await expect(store.ensureWritable()).rejects.toMatchObject({ code: 'E_STORE_DISK_FULL', exitCode: 1 });
-    const err = await store.update((d) => saveUserTokens(d, 'new@example.com', pair(99), undefined, now)).catch((e: unknown) => e);
+    const err = await store
+      .update((d) => saveUserTokens(d, 'new@example.com', pair(99), undefined, now))
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'E_STORE_DISK_FULL', exitCode: 1 });
     // It failed writing the temp copy (the lock fitted): the case write-file-atomic got wrong (E1).
     expect((err as { details?: Record<string, unknown> }).details?.step).toBe('writing the temp file');

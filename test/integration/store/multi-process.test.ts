@@ -37,13 +37,19 @@ describe('store across processes', () => {
     const store = join(dir, 'tokens.json');
     for (let round = 1; round <= 5; round++) {
       const barrier = join(dir, `go-${round}`);
-      const runs = Array.from({ length: 20 }, (_, i) => startWorker({ op: 'save', store, email: `user${i}@example.com`, barrier }));
+      const runs = Array.from({ length: 20 }, (_, i) =>
+        startWorker({ op: 'save', store, email: `user${i}@example.com`, barrier }),
+      );
       await Promise.all(runs.map((r) => r.printed('READY')));
       writeFileSync(barrier, '');
       await allOk(runs);
-      const users = JSON.parse(readFileSync(store, 'utf8')).users as Record<string, { generation: number; access_token: string }>;
+      const users = JSON.parse(readFileSync(store, 'utf8')).users as Record<
+        string,
+        { generation: number; access_token: string }
+      >;
       expect(Object.keys(users)).toHaveLength(20);
-      for (let i = 0; i < 20; i++) expect(users[`user${i}@example.com`]?.generation, `round ${round} user${i}`).toBe(round);
+      for (let i = 0; i < 20; i++)
+        expect(users[`user${i}@example.com`]?.generation, `round ${round} user${i}`).toBe(round);
     }
     expect(readdirSync(dir).filter((n) => n.startsWith('.'))).toEqual([]);
   });
@@ -52,7 +58,9 @@ describe('store across processes', () => {
     const store = join(dir, 'tokens.json');
     const log = join(dir, 'log');
     const barrier = join(dir, 'go');
-    const runs = Array.from({ length: 10 }, () => startWorker({ op: 'nest', store, email: 'a@example.com', log, rounds: 10, barrier }));
+    const runs = Array.from({ length: 10 }, () =>
+      startWorker({ op: 'nest', store, email: 'a@example.com', log, rounds: 10, barrier }),
+    );
     await Promise.all(runs.map((r) => r.printed('READY')));
     writeFileSync(barrier, '');
     await allOk(runs);
@@ -69,7 +77,9 @@ describe('store across processes', () => {
     const holder = startWorker({ op: 'hold', store, email: 'a@example.com', log });
     await holder.printed('HELD');
     const barrier = join(dir, 'go');
-    const runs = Array.from({ length: 4 }, () => startWorker({ op: 'nest', store, email: 'a@example.com', log, rounds: 3, barrier }));
+    const runs = Array.from({ length: 4 }, () =>
+      startWorker({ op: 'nest', store, email: 'a@example.com', log, rounds: 3, barrier }),
+    );
     await Promise.all(runs.map((r) => r.printed('READY')));
     writeFileSync(barrier, '');
     holder.child.kill('SIGKILL');
@@ -86,7 +96,9 @@ describe('store across processes', () => {
     const store = join(dir, 'tokens.json');
     const log = join(dir, 'log');
     const barrier = join(dir, 'go');
-    const runs = Array.from({ length: 8 }, () => startWorker({ op: 'nest', store, email: 'a@example.com', log, rounds: 4, barrier }));
+    const runs = Array.from({ length: 8 }, () =>
+      startWorker({ op: 'nest', store, email: 'a@example.com', log, rounds: 4, barrier }),
+    );
     await Promise.all(runs.map((r) => r.printed('READY')));
     writeFileSync(barrier, '');
     const killed = new Set<string>();
@@ -99,12 +111,18 @@ describe('store across processes', () => {
     for (const r of results) if (r.signal !== 'SIGKILL') expect(r.code, JSON.stringify(r)).toBe(0);
     // Every open is followed by its own close, except a killed holder's, which is followed by the next open.
     const lines = readFileSync(log, 'utf8').trim().split('\n');
-    const pairs = lines.filter((l, i) => !(l.startsWith('<') && killed.has(l.slice(1)) && lines[i + 1] !== `>${l.slice(1)}`));
+    const pairs = lines.filter(
+      (l, i) => !(l.startsWith('<') && killed.has(l.slice(1)) && lines[i + 1] !== `>${l.slice(1)}`),
+    );
     expect(nestingErrors(pairs)).toEqual([]);
     expect(lines.length - pairs.length).toBe(2);
     for (const r of runs) {
       const pid = String(r.child.pid);
-      if (!killed.has(pid)) expect(lines.filter((l) => l === `<${pid}`), `survivor ${pid}`).toHaveLength(4);
+      if (!killed.has(pid))
+        expect(
+          lines.filter((l) => l === `<${pid}`),
+          `survivor ${pid}`,
+        ).toHaveLength(4);
     }
     expect(readdirSync(dir).filter((n) => n.startsWith('.'))).toEqual([]);
   });

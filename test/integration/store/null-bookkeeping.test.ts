@@ -32,12 +32,28 @@ describe('null bookkeeping fields (a Python backend writing None)', () => {
     const m = emu.mint({ login: 'alice@example.com' });
     const now = iso(Date.now());
     const rec = {
-      access_token: m.access_token, refresh_token: m.refresh_token, access_token_expires_at: '2000-01-01T00:00:00Z',
-      connected_at: now, updated_at: now, generation: 1, refresh_in_flight: null, needs_reconnect: null, backend_note: { keep: [1, 'x'] },
+      access_token: m.access_token,
+      refresh_token: m.refresh_token,
+      access_token_expires_at: '2000-01-01T00:00:00Z',
+      connected_at: now,
+      updated_at: now,
+      generation: 1,
+      refresh_in_flight: null,
+      needs_reconnect: null,
+      backend_note: { keep: [1, 'x'] },
     };
-    writeFileSync(store, `${JSON.stringify({ version: 1, users: { 'alice@example.com': rec }, backend_top: 'kept' }, null, 2)}\n`, { mode: 0o600 });
+    writeFileSync(
+      store,
+      `${JSON.stringify({ version: 1, users: { 'alice@example.com': rec }, backend_top: 'kept' }, null, 2)}\n`,
+      { mode: 0o600 },
+    );
     const env = { ...emu.env(), HOME: dir, XDG_CONFIG_HOME: join(dir, 'cfg'), BOX_QC_STORE: store };
-    for (const args of [['status'], ['token', '--email', 'alice@example.com'], ['refresh', '--email', 'alice@example.com', '--force'], ['status', '--json']]) {
+    for (const args of [
+      ['status'],
+      ['token', '--email', 'alice@example.com'],
+      ['refresh', '--email', 'alice@example.com', '--force'],
+      ['status', '--json'],
+    ]) {
       const r = await runCli(args, { env });
       expect(r.code, `${args.join(' ')}: ${describeResult(r)}`).toBe(0);
       expect(r.stderr).not.toMatch(/TypeError|\n\s+at /);

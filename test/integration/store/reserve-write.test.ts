@@ -74,7 +74,8 @@ describe('reserveWrite on a disk that fills', () => {
     // Markers go together (one batch), then the disk fills, then the saves come one at a time: each its own write.
     await Promise.all(emails.map((e) => store.update((d) => markInFlight(d, e, owner, Date.now()))));
     const filler = await fillDisk(mnt);
-    for (const [i, e] of emails.entries()) await store.update((d) => saveUserTokens(d, e, pair(2000 + i), undefined, Date.now()));
+    for (const [i, e] of emails.entries())
+      await store.update((d) => saveUserTokens(d, e, pair(2000 + i), undefined, Date.now()));
     const doc = JSON.parse(readFileSync(path, 'utf8'));
     for (const [i, e] of emails.entries()) expect(doc.users[e].refresh_token).toBe(`rt${2000 + i}`);
     await Promise.all(rs.map((r) => r.release()));
@@ -88,10 +89,14 @@ describe('reserveWrite on a disk that fills', () => {
     const emails = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => `user${i}@example.com`);
     const rs = await Promise.all(emails.map(() => store.reserveWrite()));
     const filler = await fillDisk(mnt);
-    await Promise.all(emails.map((e, i) => store.update((d) => {
-      markInFlight(d, e, owner, Date.now());
-      saveUserTokens(d, e, pair(3000 + i), undefined, Date.now());
-    })));
+    await Promise.all(
+      emails.map((e, i) =>
+        store.update((d) => {
+          markInFlight(d, e, owner, Date.now());
+          saveUserTokens(d, e, pair(3000 + i), undefined, Date.now());
+        }),
+      ),
+    );
     const doc = JSON.parse(readFileSync(path, 'utf8'));
     for (const [i, e] of emails.entries()) expect(doc.users[e].refresh_token).toBe(`rt${3000 + i}`);
     await Promise.all(rs.map((r) => r.release()));

@@ -5,7 +5,18 @@
  * one-line message naming the path, no request reaches Box, and the store keeps its bytes and its mode.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -60,15 +71,17 @@ const LOCK_KINDS: Array<{ name: string; plant(lock: string, dir: string): void; 
 ];
 
 const VARIANTS: Variant[] = [
-  ...LOCK_KINDS.flatMap((k) => (['store', 'user'] as const).map((which): Variant => ({
-    name: `${k.name} at the ${which} lock`,
-    root: k.root,
-    install(dir, store) {
-      const lock = which === 'store' ? storeLockPath(store) : userLockPath(store, 'a@example.com');
-      k.plant(lock, dir);
-      return lock;
-    },
-  }))),
+  ...LOCK_KINDS.flatMap((k) =>
+    (['store', 'user'] as const).map((which): Variant => ({
+      name: `${k.name} at the ${which} lock`,
+      root: k.root,
+      install(dir, store) {
+        const lock = which === 'store' ? storeLockPath(store) : userLockPath(store, 'a@example.com');
+        k.plant(lock, dir);
+        return lock;
+      },
+    })),
+  ),
   ...[0o777, 0o770, 0o1777].map((mode): Variant => ({
     name: `a store folder with mode 0${mode.toString(8)}`,
     install(dir) {
@@ -88,7 +101,10 @@ const VARIANTS: Variant[] = [
     name: 'a corrupt store whose broken JSON is inside a token',
     secret: true,
     install(_dir, store) {
-      writeFileSync(store, `{"version": 1, "users": {"a@example.com": {"access_token": ${TOKEN}, "refresh_token": "x"}}}\n`);
+      writeFileSync(
+        store,
+        `{"version": 1, "users": {"a@example.com": {"access_token": ${TOKEN}, "refresh_token": "x"}}}\n`,
+      );
       chmodSync(store, 0o644);
       return store;
     },
@@ -116,44 +132,50 @@ afterAll(async () => {
 
 describe('every command refuses an untrustworthy store folder or lock file the same way', () => {
   for (const v of VARIANTS) {
-    it.runIf(!v.root || isRoot)(`${v.name}: every command exits 2 with one line naming it, no request, store bytes and mode unchanged`, async () => {
-      const root = mkdtempSync(join(tmpdir(), 'boxqc-unsafe-'));
-      const dir = join(root, 'box-qc');
-      mkdirSync(dir, { mode: 0o700 });
-      try {
-        const store = join(dir, 'tokens.json');
-        copyFileSync(PYTHON_BACKEND_FIXTURE, store);
-        chmodSync(store, 0o644);
-        const named = v.install(dir, store);
-        const before = sha256(store);
-        const env = {
-          HOME: root,
-          XDG_CONFIG_HOME: join(root, 'config'),
-          BOX_QC_STORE: store,
-          BOX_CLIENT_ID: 'test-client-id',
-          BOX_CLIENT_SECRET: 'test-client-secret',
-          BOX_API_BASE_URL: base,
-          BOX_AUTHORIZE_URL: `${base}/authorize`,
-          BOX_QC_LOCK_WAIT_MS: '2000',
-        };
-        for (const args of COMMANDS) {
-          const r = await runCli(args, { env, timeoutMs: 30_000 });
-          const what = `box-qc ${args.join(' ')} with ${v.name}\n${describeResult(r)}`;
-          expect(r.code, what).toBe(2);
-          const message: string = args.includes('--json') ? JSON.parse(r.stdout).error.message : r.stderr.split('\n')[0]!;
-          expect(message, what).toContain(named);
-          expect(message, what).not.toContain('\n');
-          if (v.secret) {
-            for (let i = 0; i + 5 <= TOKEN.length; i++) expect(r.stdout + r.stderr, what).not.toContain(TOKEN.slice(i, i + 5));
+    it.runIf(!v.root || isRoot)(
+      `${v.name}: every command exits 2 with one line naming it, no request, store bytes and mode unchanged`,
+      async () => {
+        const root = mkdtempSync(join(tmpdir(), 'boxqc-unsafe-'));
+        const dir = join(root, 'box-qc');
+        mkdirSync(dir, { mode: 0o700 });
+        try {
+          const store = join(dir, 'tokens.json');
+          copyFileSync(PYTHON_BACKEND_FIXTURE, store);
+          chmodSync(store, 0o644);
+          const named = v.install(dir, store);
+          const before = sha256(store);
+          const env = {
+            HOME: root,
+            XDG_CONFIG_HOME: join(root, 'config'),
+            BOX_QC_STORE: store,
+            BOX_CLIENT_ID: 'test-client-id',
+            BOX_CLIENT_SECRET: 'test-client-secret',
+            BOX_API_BASE_URL: base,
+            BOX_AUTHORIZE_URL: `${base}/authorize`,
+            BOX_QC_LOCK_WAIT_MS: '2000',
+          };
+          for (const args of COMMANDS) {
+            const r = await runCli(args, { env, timeoutMs: 30_000 });
+            const what = `box-qc ${args.join(' ')} with ${v.name}\n${describeResult(r)}`;
+            expect(r.code, what).toBe(2);
+            const message: string = args.includes('--json')
+              ? JSON.parse(r.stdout).error.message
+              : r.stderr.split('\n')[0]!;
+            expect(message, what).toContain(named);
+            expect(message, what).not.toContain('\n');
+            if (v.secret) {
+              for (let i = 0; i + 5 <= TOKEN.length; i++)
+                expect(r.stdout + r.stderr, what).not.toContain(TOKEN.slice(i, i + 5));
+            }
+            expect(sha256(store), what).toBe(before);
+            expect(statSync(store).mode & 0o777, what).toBe(0o644);
+            expect(requests, what).toEqual([]);
           }
-          expect(sha256(store), what).toBe(before);
-          expect(statSync(store).mode & 0o777, what).toBe(0o644);
-          expect(requests, what).toEqual([]);
+        } finally {
+          rmSync(root, { recursive: true, force: true });
         }
-      } finally {
-        rmSync(root, { recursive: true, force: true });
-      }
-    });
+      },
+    );
   }
 
   it('a symlinked store folder: status and refresh agree (both read and write through it)', async () => {
@@ -163,7 +185,14 @@ describe('every command refuses an untrustworthy store folder or lock file the s
       mkdirSync(real, { mode: 0o700 });
       symlinkSync(real, join(root, 'box-qc'));
       const store = join(root, 'box-qc', 'tokens.json');
-      const env = { HOME: root, XDG_CONFIG_HOME: join(root, 'config'), BOX_QC_STORE: store, BOX_CLIENT_ID: 'id', BOX_CLIENT_SECRET: 'secret', BOX_API_BASE_URL: base };
+      const env = {
+        HOME: root,
+        XDG_CONFIG_HOME: join(root, 'config'),
+        BOX_QC_STORE: store,
+        BOX_CLIENT_ID: 'id',
+        BOX_CLIENT_SECRET: 'secret',
+        BOX_API_BASE_URL: base,
+      };
       // Nothing connected yet: both succeed through the link, neither calls Box.
       for (const args of [['status'], ['refresh', '--all'], ['disconnect', '--email', 'a@example.com']]) {
         const r = await runCli(args, { env, timeoutMs: 30_000 });

@@ -16,7 +16,9 @@ async function setup(replies: Reply[] | ((req: Recorded, n: number) => Reply)) {
   const http = await createHttpContext({
     env: {},
     log: { debug() {} },
-    sleep: async (ms) => { sleeps.push(ms); },
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
     random: () => 0.5,
   });
   cleanups.push(server.close, () => closeHttpContext(http));
@@ -34,14 +36,17 @@ describe('getCurrentUser', () => {
   });
 
   it('throws UnauthorizedError (status 401) for an empty 401', async () => {
-    const { opts } = await setup([text(401, '', { 'www-authenticate': 'Bearer realm="Service", error="invalid_token"' })]);
+    const { opts } = await setup([
+      text(401, '', { 'www-authenticate': 'Bearer realm="Service", error="invalid_token"' }),
+    ]);
     const err = await getCurrentUser(opts, 'AT').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnauthorizedError);
     expect(err).toMatchObject({ status: 401, authError: 'invalid_token' });
   });
 });
 
-const entries = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ type: 'file', id: String(from + i), name: `f${from + i}` }));
+const entries = (from: number, n: number) =>
+  Array.from({ length: n }, (_, i) => ({ type: 'file', id: String(from + i), name: `f${from + i}` }));
 
 describe('listFolderPages', () => {
   it.each([
@@ -90,8 +95,12 @@ describe('listFolderPages', () => {
   });
 
   it('gives up after 5 attempts on a persistent 500 with a TemporaryError (exit 75)', async () => {
-    const { server, opts } = await setup(() => json(500, { type: 'error', status: 500, code: 'internal_server_error' }));
-    const err = await listFolderPages(opts, '0', token('AT')).next().catch((e: unknown) => e);
+    const { server, opts } = await setup(() =>
+      json(500, { type: 'error', status: 500, code: 'internal_server_error' }),
+    );
+    const err = await listFolderPages(opts, '0', token('AT'))
+      .next()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TemporaryError);
     expect(server.requests).toHaveLength(5);
   });
@@ -104,7 +113,14 @@ describe('listFolderPages', () => {
     ]);
     const renewed: string[] = [];
     let current = 'AT1';
-    const auth = { get: async () => current, renew: async (rejected: string) => { renewed.push(rejected); current = 'AT2'; return current; } };
+    const auth = {
+      get: async () => current,
+      renew: async (rejected: string) => {
+        renewed.push(rejected);
+        current = 'AT2';
+        return current;
+      },
+    };
     const ids = [];
     for await (const item of listFolderItems(opts, '0', auth)) ids.push(item.id);
     expect(ids).toEqual(['0', '1']);
@@ -115,7 +131,9 @@ describe('listFolderPages', () => {
 
   it('maps 404 to FolderNotFoundError (exit 1)', async () => {
     const { opts } = await setup([json(404, { type: 'error', status: 404, code: 'not_found', request_id: 'q1' })]);
-    const err = await listFolderPages(opts, '42', token('AT')).next().catch((e: unknown) => e);
+    const err = await listFolderPages(opts, '42', token('AT'))
+      .next()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FolderNotFoundError);
     expect(err).toMatchObject({ exitCode: 1, requestId: 'q1', folderId: '42' });
   });

@@ -19,9 +19,22 @@ async function env(rootItems: number) {
   const dir = join(await mkdtemp(join(tmpdir(), 'boxqc-ls-')), 'box-qc');
   await mkdir(dir, { mode: 0o700 });
   const storePath = join(dir, 'tokens.json');
-  await writeFile(storePath, JSON.stringify({ version: 1, users: { 'alice@example.com': {
-    access_token: m.access_token, refresh_token: m.refresh_token, access_token_expires_at: iso(Date.now() + 3_000_000),
-    connected_at: iso(Date.now()), updated_at: iso(Date.now()) } } }), { mode: 0o600 });
+  await writeFile(
+    storePath,
+    JSON.stringify({
+      version: 1,
+      users: {
+        'alice@example.com': {
+          access_token: m.access_token,
+          refresh_token: m.refresh_token,
+          access_token_expires_at: iso(Date.now() + 3_000_000),
+          connected_at: iso(Date.now()),
+          updated_at: iso(Date.now()),
+        },
+      },
+    }),
+    { mode: 0o600 },
+  );
   return { ...emu.env(), BOX_QC_STORE: storePath, BOX_QC_RETRY_BASE_MS: '1' };
 }
 

@@ -31,20 +31,17 @@ describe('the CLI frame', () => {
     expect(r.stdout).toContain(`box-qc ${name}`);
   });
 
-  it.each([
-    [['bogus']],
-    [['status', '--bogus']],
-    [['--bogus']],
-    [['ls', '0', 'extra', 'args', 'here']],
-    [['--store']],
-  ])('usage errors exit 2 with one error line and the usage line: %j', async (argv) => {
-    const r = await runInProcess(argv);
-    expect(r.exitCode).toBe(2);
-    const lines = r.stderr.trim().split('\n');
-    expect(lines[0]).toMatch(/^error: /);
-    expect(lines.some((l) => l.startsWith('usage: box-qc'))).toBe(true);
-    expect(r.stderr).not.toContain('    at ');
-  });
+  it.each([[['bogus']], [['status', '--bogus']], [['--bogus']], [['ls', '0', 'extra', 'args', 'here']], [['--store']]])(
+    'usage errors exit 2 with one error line and the usage line: %j',
+    async (argv) => {
+      const r = await runInProcess(argv);
+      expect(r.exitCode).toBe(2);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines[0]).toMatch(/^error: /);
+      expect(lines.some((l) => l.startsWith('usage: box-qc'))).toBe(true);
+      expect(r.stderr).not.toContain('    at ');
+    },
+  );
 
   it('a usage error under --json is also one JSON document on stdout', async () => {
     const r = await runInProcess(['status', '--json', '--bogus']);
@@ -74,32 +71,39 @@ describe('the CLI frame', () => {
     ['a folder', (dir: string) => dir, /is a folder/],
     ['a path through a file', (dir: string) => join(writeEnv(dir, 'X=1\n'), 'sub'), /no such file|not a folder/],
     ['too large (over 1 MiB)', (dir: string) => writeEnv(dir, `A=${'x'.repeat(1024 * 1024)}\n`), /too large/],
-  ])('an --env-file that is %s is exit 2 with one line, and one JSON document under --json', async (_what, make, reason) => {
-    const dir = mkdtempSync(join(tmpdir(), 'boxqc-env-'));
-    const path = make(dir);
-    const r = await runInProcess(['--env-file', path, 'status']);
-    expect(r.exitCode).toBe(2);
-    const lines = r.stderr.trim().split('\n');
-    expect(lines[0]).toMatch(/^error: --env-file /);
-    expect(lines[0]).toMatch(reason);
-    expect(r.stderr).not.toContain('    at ');
-    const j = await runInProcess(['--env-file', path, 'status', '--json']);
-    expect(j.exitCode).toBe(2);
-    expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, error: { code: 'E_CONFIG_ENV_FILE' } });
-  });
-
-  it.each([[['--env-file', '', 'status']], [['--env-file=', 'status']], [['store', 'migrate', '--from', '', '--to', '/nonexistent/x.json']]])(
-    'an empty --env-file or store argument is exit 2 saying it is empty: %j',
-    async (argv) => {
-      const r = await runInProcess(argv);
+  ])(
+    'an --env-file that is %s is exit 2 with one line, and one JSON document under --json',
+    async (_what, make, reason) => {
+      const dir = mkdtempSync(join(tmpdir(), 'boxqc-env-'));
+      const path = make(dir);
+      const r = await runInProcess(['--env-file', path, 'status']);
       expect(r.exitCode).toBe(2);
-      expect(r.stderr).toMatch(/^error: .*\bis empty\b/);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines[0]).toMatch(/^error: --env-file /);
+      expect(lines[0]).toMatch(reason);
+      expect(r.stderr).not.toContain('    at ');
+      const j = await runInProcess(['--env-file', path, 'status', '--json']);
+      expect(j.exitCode).toBe(2);
+      expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, error: { code: 'E_CONFIG_ENV_FILE' } });
     },
   );
 
+  it.each([
+    [['--env-file', '', 'status']],
+    [['--env-file=', 'status']],
+    [['store', 'migrate', '--from', '', '--to', '/nonexistent/x.json']],
+  ])('an empty --env-file or store argument is exit 2 saying it is empty: %j', async (argv) => {
+    const r = await runInProcess(argv);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^error: .*\bis empty\b/);
+  });
+
   it('--env-file strips a UTF-8 byte order mark and never overrides a variable set to the empty string', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'boxqc-env-'));
-    const file = writeEnv(dir, '\uFEFFBOX_QC_STORE=/from/file.json\nBOX_QC_EMAIL=file@example.com\nexport BOX_CLIENT_ID="quoted id"\n');
+    const file = writeEnv(
+      dir,
+      '\uFEFFBOX_QC_STORE=/from/file.json\nBOX_QC_EMAIL=file@example.com\nexport BOX_CLIENT_ID="quoted id"\n',
+    );
     const r = await runInProcess(['--env-file', file, 'status', '--json'], { env: { BOX_QC_EMAIL: '' } });
     expect(r.env.BOX_QC_STORE).toBe('/from/file.json');
     expect(r.env.BOX_QC_EMAIL).toBe('');
@@ -139,7 +143,10 @@ describe('the CLI frame', () => {
     const doc = JSON.stringify({ version: 1, users: {} });
     writeFileSync(storePath, doc, { mode: 0o600 });
     for (const args of [argv, [...argv, '--json']]) {
-      const r = await runInProcess(args, { homeDir: home, env: { BOX_CLIENT_ID: 'id', BOX_CLIENT_SECRET: 'sec', ...env } });
+      const r = await runInProcess(args, {
+        homeDir: home,
+        env: { BOX_CLIENT_ID: 'id', BOX_CLIENT_SECRET: 'sec', ...env },
+      });
       expect(r.exitCode, r.stderr + r.stdout).toBe(2);
       expect(r.stderr + r.stdout).toContain(named);
       expect(r.stdout).not.toContain(storePath);

@@ -11,7 +11,13 @@ describe('BOX_QC_REFRESH_TIMEOUT_MS', () => {
 
   it('anything else is a ConfigError (exit 2), never a silent default', () => {
     for (const raw of ['0', '-1', '1.5', '30s', 'NaN']) {
-      const err = (() => { try { parseRefreshTimeoutMs(raw); } catch (e) { return e; } })();
+      const err = (() => {
+        try {
+          parseRefreshTimeoutMs(raw);
+        } catch (e) {
+          return e;
+        }
+      })();
       expect(err, raw).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).exitCode).toBe(2);
     }

@@ -28,8 +28,12 @@ describe('staleDistReason', () => {
   });
 
   it('refuses a dist/ older than a file deep under src/, naming it and saying to run npm run build', () => {
-    const reason = staleDistReason(repo({ 'src/a.ts': 100, 'src/core/store/b.ts': 400, 'dist/main.js': 300, 'dist/cli/main.cjs': 301 }));
-    expect(reason).toBe(`${join('dist', 'main.js')} is older than ${join('src', 'core', 'store', 'b.ts')}: run npm run build`);
+    const reason = staleDistReason(
+      repo({ 'src/a.ts': 100, 'src/core/store/b.ts': 400, 'dist/main.js': 300, 'dist/cli/main.cjs': 301 }),
+    );
+    expect(reason).toBe(
+      `${join('dist', 'main.js')} is older than ${join('src', 'core', 'store', 'b.ts')}: run npm run build`,
+    );
   });
 
   it('refuses a bundle older than src/ even when tsc output is fresh (tsc run alone after an edit)', () => {

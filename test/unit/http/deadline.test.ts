@@ -3,7 +3,14 @@
  * the request may have reached the server (details.requestSent, interface A). Both transports.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeHttpContext, createHttpContext, NetworkError, parseJson, sendRequest, type HttpContext } from '../../../src/core/http/request.js';
+import {
+  closeHttpContext,
+  createHttpContext,
+  NetworkError,
+  parseJson,
+  sendRequest,
+  type HttpContext,
+} from '../../../src/core/http/request.js';
 import { json, startLocalServer } from './local-server.js';
 import { startPausingServer } from './paused-loop.js';
 
@@ -14,13 +21,21 @@ afterEach(async () => {
 
 type Transport = 'undici' | 'node';
 
-async function context(transport: Transport, timeoutMs: number, log: (line: string) => void = () => {}): Promise<HttpContext> {
+async function context(
+  transport: Transport,
+  timeoutMs: number,
+  log: (line: string) => void = () => {},
+): Promise<HttpContext> {
   const http = await createHttpContext({ env: {}, log: { debug: log }, timeoutMs, transport });
   cleanups.push(() => closeHttpContext(http));
   return http;
 }
 
-const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 
 describe.each<Transport>(['node', 'undici'])('deadline over %s', (transport) => {
   it('returns an answer that arrived while the event loop was blocked past the deadline', async () => {
@@ -30,7 +45,11 @@ describe.each<Transport>(['node', 'undici'])('deadline over %s', (transport) => 
     cleanups.push(server.close);
     const http = await context(transport, 300);
     await sendRequest(http, { method: 'GET', url: new URL('/warm-up', server.url), timeoutMs: 10_000 });
-    const res = await sendRequest(http, { method: 'POST', url: new URL('/oauth2/token', server.url), form: { grant_type: 'refresh_token' } });
+    const res = await sendRequest(http, {
+      method: 'POST',
+      url: new URL('/oauth2/token', server.url),
+      form: { grant_type: 'refresh_token' },
+    });
     expect(res.status).toBe(200);
     expect(parseJson(res)).toEqual({ answered: '/oauth2/token' });
     expect(res.requestId).toBe('rid-paused');
@@ -38,18 +57,22 @@ describe.each<Transport>(['node', 'undici'])('deadline over %s', (transport) => 
 
   it('reads to its end a body that is still arriving at the deadline', async () => {
     const parts = Array.from({ length: 12 }, (_, i) => `"p${i}":${i}`);
-    const server = await startLocalServer((req) => req.url === '/warm-up' ? json(200, {}) : (_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.write('{');
-      let i = 0;
-      const drip = setInterval(() => {
-        res.write(`${parts[i]}${i < parts.length - 1 ? ',' : ''}`);
-        if (++i === parts.length) {
-          clearInterval(drip);
-          res.end('}');
-        }
-      }, 50);
-    });
+    const server = await startLocalServer((req) =>
+      req.url === '/warm-up'
+        ? json(200, {})
+        : (_req, res) => {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.write('{');
+            let i = 0;
+            const drip = setInterval(() => {
+              res.write(`${parts[i]}${i < parts.length - 1 ? ',' : ''}`);
+              if (++i === parts.length) {
+                clearInterval(drip);
+                res.end('}');
+              }
+            }, 50);
+          },
+    );
     cleanups.push(server.close);
     const http = await context(transport, 400);
     await sendRequest(http, { method: 'GET', url: new URL('/warm-up', server.url), timeoutMs: 10_000 });
@@ -59,10 +82,16 @@ describe.each<Transport>(['node', 'undici'])('deadline over %s', (transport) => 
   });
 
   it('times out a server that never answers: requestSent true, and no claim that nothing was lost', async () => {
-    const server = await startLocalServer([() => { /* never answers */ }]);
+    const server = await startLocalServer([
+      () => {
+        /* never answers */
+      },
+    ]);
     cleanups.push(server.close);
     const http = await context(transport, 200);
-    const err = await failure(sendRequest(http, { method: 'POST', url: new URL('/oauth2/token', server.url), form: { a: 'b' } }));
+    const err = await failure(
+      sendRequest(http, { method: 'POST', url: new URL('/oauth2/token', server.url), form: { a: 'b' } }),
+    );
     expect(err).toBeInstanceOf(NetworkError);
     const e = err as NetworkError;
     expect(e.code).toBe('E_NETWORK');
@@ -73,14 +102,18 @@ describe.each<Transport>(['node', 'undici'])('deadline over %s', (transport) => 
   });
 
   it('gives up on an answer that stops arriving: requestSent true', async () => {
-    const server = await startLocalServer([(_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.write('{"access_token":'); // and then silence
-    }]);
+    const server = await startLocalServer([
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"access_token":'); // and then silence
+      },
+    ]);
     cleanups.push(server.close);
     const http = await context(transport, 200);
     const started = Date.now();
-    const err = await failure(sendRequest(http, { method: 'POST', url: new URL('/oauth2/token', server.url), form: { a: 'b' } }));
+    const err = await failure(
+      sendRequest(http, { method: 'POST', url: new URL('/oauth2/token', server.url), form: { a: 'b' } }),
+    );
     expect(err).toBeInstanceOf(NetworkError);
     expect((err as NetworkError).details?.requestSent).toBe(true);
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -99,7 +132,9 @@ describe.each<Transport>(['node', 'undici'])('deadline over %s', (transport) => 
 
   it('a name that does not resolve: requestSent false', async () => {
     const http = await context(transport, 5_000);
-    const err = await failure(sendRequest(http, { method: 'POST', url: new URL('http://nonexistent.invalid/oauth2/token'), form: { a: 'b' } }));
+    const err = await failure(
+      sendRequest(http, { method: 'POST', url: new URL('http://nonexistent.invalid/oauth2/token'), form: { a: 'b' } }),
+    );
     expect(err).toBeInstanceOf(NetworkError);
     expect((err as NetworkError).details?.requestSent).toBe(false);
   });
@@ -108,7 +143,9 @@ describe.each<Transport>(['node', 'undici'])('deadline over %s', (transport) => 
     const server = await startLocalServer([(_req, res) => res.socket?.destroy()]);
     cleanups.push(server.close);
     const http = await context(transport, 2_000);
-    const err = await failure(sendRequest(http, { method: 'POST', url: new URL('/oauth2/token', server.url), form: { a: 'b' } }));
+    const err = await failure(
+      sendRequest(http, { method: 'POST', url: new URL('/oauth2/token', server.url), form: { a: 'b' } }),
+    );
     expect(err).toBeInstanceOf(NetworkError);
     expect((err as NetworkError).details?.requestSent).toBe(true);
     expect((err as NetworkError).hint ?? '').not.toMatch(/nothing was lost/);
@@ -120,7 +157,11 @@ describe.each<Transport>(['node', 'undici'])('deadline over %s', (transport) => 
     const http = await context(transport, 2_000, () => {
       throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
     });
-    const res = await sendRequest(http, { method: 'POST', url: new URL('/oauth2/token', server.url), form: { a: 'b' } });
+    const res = await sendRequest(http, {
+      method: 'POST',
+      url: new URL('/oauth2/token', server.url),
+      form: { a: 'b' },
+    });
     expect(parseJson(res).refresh_token).toBe('r');
   });
 

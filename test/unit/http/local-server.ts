@@ -31,26 +31,36 @@ export async function startLocalServer(replies: Reply[] | ((req: Recorded, n: nu
   const requests: Recorded[] = [];
   const server = createServer((req, res) => {
     let body = '';
-    req.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => {
-      const rec: Recorded = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, remotePort: req.socket.remotePort };
-      requests.push(rec);
-      const n = requests.length - 1;
-      const reply = typeof replies === 'function' ? replies(rec, n) : replies[n];
-      if (!reply) {
-        res.writeHead(500).end('no scripted reply');
-        return;
-      }
-      reply(rec, res);
-    });
+    req
+      .setEncoding('utf8')
+      .on('data', (d: string) => (body += d))
+      .on('end', () => {
+        const rec: Recorded = {
+          method: req.method ?? '',
+          url: req.url ?? '',
+          headers: req.headers,
+          body,
+          remotePort: req.socket.remotePort,
+        };
+        requests.push(rec);
+        const n = requests.length - 1;
+        const reply = typeof replies === 'function' ? replies(rec, n) : replies[n];
+        if (!reply) {
+          res.writeHead(500).end('no scripted reply');
+          return;
+        }
+        reply(rec, res);
+      });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: new URL(`http://127.0.0.1:${port}`),
     requests,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -25,7 +25,10 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-function lookup(hostname: string, options: dns.LookupOptions): Promise<{ err: NodeJS.ErrnoException | null; address: unknown; family?: number }> {
+function lookup(
+  hostname: string,
+  options: dns.LookupOptions,
+): Promise<{ err: NodeJS.ErrnoException | null; address: unknown; family?: number }> {
   return new Promise((resolve) => {
     loopbackLookup(hostname, options, (err, address, family) => resolve({ err, address, family }));
   });
@@ -34,10 +37,15 @@ function lookup(hostname: string, options: dns.LookupOptions): Promise<{ err: No
 describe('loopbackLookup', () => {
   it('answers localhost with the loopback addresses, IPv4 first, without DNS', async () => {
     spyOnDns();
-    expect((await lookup('localhost', { all: true })).address).toEqual([{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }]);
+    expect((await lookup('localhost', { all: true })).address).toEqual([
+      { address: '127.0.0.1', family: 4 },
+      { address: '::1', family: 6 },
+    ]);
     expect(await lookup('localhost', {})).toMatchObject({ err: null, address: '127.0.0.1', family: 4 });
     expect(await lookup('LOCALHOST', { family: 6 })).toMatchObject({ err: null, address: '::1', family: 6 });
-    expect((await lookup('localhost', { all: true, family: 4 })).address).toEqual([{ address: '127.0.0.1', family: 4 }]);
+    expect((await lookup('localhost', { all: true, family: 4 })).address).toEqual([
+      { address: '127.0.0.1', family: 4 },
+    ]);
     expect(looked).toEqual([]);
   });
 
@@ -64,7 +72,11 @@ describe.each(['node', 'undici'] as const)('http://localhost over %s', (transpor
     const http = await createHttpContext({ env: {}, log: { debug() {} }, transport });
     cleanups.push(server.close, () => closeHttpContext(http));
     spyOnDns();
-    const res = await sendRequest(http, { method: 'POST', url: new URL(`http://localhost:${server.url.port}/oauth2/token`), form: { a: 'b' } });
+    const res = await sendRequest(http, {
+      method: 'POST',
+      url: new URL(`http://localhost:${server.url.port}/oauth2/token`),
+      form: { a: 'b' },
+    });
     expect(res.status).toBe(200);
     expect(looked).toEqual([]);
   });
@@ -73,7 +85,11 @@ describe.each(['node', 'undici'] as const)('http://localhost over %s', (transpor
     const http = await createHttpContext({ env: {}, log: { debug() {} }, transport });
     cleanups.push(() => closeHttpContext(http));
     spyOnDns();
-    const err = await sendRequest(http, { method: 'POST', url: new URL('http://evil.localhost:9/oauth2/token'), form: { a: 'b' } }).catch((e: unknown) => e);
+    const err = await sendRequest(http, {
+      method: 'POST',
+      url: new URL('http://evil.localhost:9/oauth2/token'),
+      form: { a: 'b' },
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NetworkError);
     expect((err as NetworkError).details?.requestSent).toBe(false);
     expect(looked).toEqual([]);

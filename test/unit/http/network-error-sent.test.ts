@@ -12,11 +12,21 @@ function codeError(code: string): Error {
 }
 
 describe('requestSent for a pool that does not report connect', () => {
-  it.each(['EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'])('%s may come after the request was written: sent', (code) => {
-    expect(networkError('POST /oauth2/token', codeError(code), notConnected, 30_000, false).details.requestSent).toBe(true);
-  });
+  it.each(['EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'])(
+    '%s may come after the request was written: sent',
+    (code) => {
+      expect(networkError('POST /oauth2/token', codeError(code), notConnected, 30_000, false).details.requestSent).toBe(
+        true,
+      );
+    },
+  );
 
-  it.each(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'CERT_HAS_EXPIRED'])('%s happens before any byte is written: not sent', (code) => {
-    expect(networkError('POST /oauth2/token', codeError(code), notConnected, 30_000, false).details.requestSent).toBe(false);
-  });
+  it.each(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'CERT_HAS_EXPIRED'])(
+    '%s happens before any byte is written: not sent',
+    (code) => {
+      expect(networkError('POST /oauth2/token', codeError(code), notConnected, 30_000, false).details.requestSent).toBe(
+        false,
+      );
+    },
+  );
 });

@@ -42,7 +42,8 @@ export async function startPausingServer(opts: { replyAfterMs: number; blockMs: 
     worker.once('error', reject);
     worker.on('message', (m: { port?: number; received?: string }) => {
       if (m.port !== undefined) resolve(m.port);
-      if (m.received !== undefined && m.received !== '/warm-up') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, opts.blockMs);
+      if (m.received !== undefined && m.received !== '/warm-up')
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, opts.blockMs);
     });
   });
   return {

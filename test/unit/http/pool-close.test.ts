@@ -12,15 +12,28 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-const later = (ms: number, reply: Reply): Reply => (req, res) => void setTimeout(() => reply(req, res), ms);
-const settle = <T>(p: Promise<T>) => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+const later =
+  (ms: number, reply: Reply): Reply =>
+  (req, res) =>
+    void setTimeout(() => reply(req, res), ms);
+const settle = <T>(p: Promise<T>) =>
+  p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
 
 describe.each(['node', 'undici'] as const)('pool.close() over %s', (transport) => {
   it('lets a POST in flight finish: the answer the server sends after close() arrives', async () => {
     const server = await startLocalServer([later(400, json(200, { refresh_token: 'rt-new' }))]);
     const http = await createHttpContext({ env: {}, log: { debug: () => {} }, transport, timeoutMs: 5000 });
     cleanups.push(server.close, () => closeHttpContext(http));
-    const post = settle(sendRequest(http, { method: 'POST', url: new URL('/oauth2/token', server.url), form: { grant_type: 'refresh_token' } }));
+    const post = settle(
+      sendRequest(http, {
+        method: 'POST',
+        url: new URL('/oauth2/token', server.url),
+        form: { grant_type: 'refresh_token' },
+      }),
+    );
     while (server.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
     const closed = closeHttpContext(http);
     const r = await post;
@@ -44,11 +57,15 @@ describe.each(['node', 'undici'] as const)('pool.close() over %s', (transport) =
   });
 
   it('waits for the POST while the GET beside it is cut', async () => {
-    const server = await startLocalServer((req) => (req.method === 'POST' ? later(400, json(200, { ok: 'post' })) : later(3000, json(200, { ok: 'get' }))));
+    const server = await startLocalServer((req) =>
+      req.method === 'POST' ? later(400, json(200, { ok: 'post' })) : later(3000, json(200, { ok: 'get' })),
+    );
     const http = await createHttpContext({ env: {}, log: { debug: () => {} }, transport, timeoutMs: 10_000 });
     cleanups.push(server.close, () => closeHttpContext(http));
     const get = settle(sendRequest(http, { method: 'GET', url: new URL('/a', server.url) }));
-    const post = settle(sendRequest(http, { method: 'POST', url: new URL('/oauth2/token', server.url), form: { a: 'b' } }));
+    const post = settle(
+      sendRequest(http, { method: 'POST', url: new URL('/oauth2/token', server.url), form: { a: 'b' } }),
+    );
     while (server.requests.length < 2) await new Promise((r) => setTimeout(r, 10));
     await closeHttpContext(http);
     const [g, p] = await Promise.all([get, post]);
@@ -63,7 +80,14 @@ describe('a GET cut by close() is not retried', () => {
     const server = await startLocalServer(() => later(3000, json(200, { entries: [] })));
     const http = await createHttpContext({ env: {}, log: { debug: () => {} }, timeoutMs: 10_000 });
     cleanups.push(server.close, () => closeHttpContext(http));
-    const get = settle(boxGet({ http, apiBaseUrl: server.url, retry: { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 100 } }, '/2.0/folders/0/items', {}, { get: async () => 'at' }));
+    const get = settle(
+      boxGet(
+        { http, apiBaseUrl: server.url, retry: { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 100 } },
+        '/2.0/folders/0/items',
+        {},
+        { get: async () => 'at' },
+      ),
+    );
     while (server.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
     await closeHttpContext(http);
     const r = await get;

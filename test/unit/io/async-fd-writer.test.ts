@@ -25,7 +25,16 @@ function manualFd(chunk = Infinity) {
   const flush = () => {
     while (pending.length > 0) step();
   };
-  return { write, out, step, flush, fail: (code: string) => (failWith = code), get maxInFlight() { return maxInFlight; } };
+  return {
+    write,
+    out,
+    step,
+    flush,
+    fail: (code: string) => (failWith = code),
+    get maxInFlight() {
+      return maxInFlight;
+    },
+  };
 }
 
 const noFallback = () => {
@@ -63,7 +72,12 @@ describe('createAsyncFdWriter', () => {
   it('EAGAIN hands the queue, in order, and every later write to the real stream', () => {
     const fd = manualFd();
     const real = new PassThrough();
-    const w = createAsyncFdWriter({ fd: 1, write: fd.write, fallback: () => real as unknown as NodeJS.WriteStream, fail: () => {} });
+    const w = createAsyncFdWriter({
+      fd: 1,
+      write: fd.write,
+      fallback: () => real as unknown as NodeJS.WriteStream,
+      fail: () => {},
+    });
     w.write('a');
     w.write('b');
     fd.fail('EAGAIN');
@@ -75,7 +89,14 @@ describe('createAsyncFdWriter', () => {
   it('another error is reported once, drops the rest, and releases whoever waits for "drain"', () => {
     const fd = manualFd();
     const errors: string[] = [];
-    const w = createAsyncFdWriter({ fd: 1, write: fd.write, fallback: noFallback, fail: (e) => errors.push((e as NodeJS.ErrnoException).code!), writeError: () => errors[0], highWaterMark: 1 });
+    const w = createAsyncFdWriter({
+      fd: 1,
+      write: fd.write,
+      fallback: noFallback,
+      fail: (e) => errors.push((e as NodeJS.ErrnoException).code!),
+      writeError: () => errors[0],
+      highWaterMark: 1,
+    });
     expect(w.write('a')).toBe(false);
     let released = false;
     w.once?.('close', () => (released = true));

@@ -90,7 +90,9 @@ describe.skipIf(process.platform === 'win32')('createFdStream', () => {
     let n = 0;
     while (n < want) {
       const buf = Buffer.alloc(65_536);
-      const r = await new Promise<number>((resolve, reject) => read(fd, buf, 0, buf.length, null, (e, k) => (e ? reject(e) : resolve(k))));
+      const r = await new Promise<number>((resolve, reject) =>
+        read(fd, buf, 0, buf.length, null, (e, k) => (e ? reject(e) : resolve(k))),
+      );
       got.push(buf.subarray(0, r));
       n += r;
     }
@@ -104,7 +106,12 @@ describe.skipIf(process.platform === 'win32')('createFdStream', () => {
     execFileSync('mkfifo', [fifo]);
     let created = 0;
     const real = new PassThrough({ highWaterMark: 16 });
-    const s = createFdStream({ fd: openFd(fifo, 'r+'), stream: () => ((created += 1), real as unknown as NodeJS.WriteStream), onWriteError: never, maxQueuedBytes: 100 });
+    const s = createFdStream({
+      fd: openFd(fifo, 'r+'),
+      stream: () => ((created += 1), real as unknown as NodeJS.WriteStream),
+      onWriteError: never,
+      maxQueuedBytes: 100,
+    });
     expect(created).toBe(0);
     expect(s.write('first\n')).toBe(true);
     expect(created).toBe(1);

@@ -17,7 +17,10 @@ const errno = (code: string) => Object.assign(new Error(`${code}: write failed`)
 
 class ThrowingStream implements OutStream {
   calls = 0;
-  constructor(private code: string, public isTTY = false) {}
+  constructor(
+    private code: string,
+    public isTTY = false,
+  ) {}
   write(): boolean {
     this.calls += 1;
     throw errno(this.code);
@@ -25,16 +28,24 @@ class ThrowingStream implements OutStream {
 }
 
 describe('output is best-effort (issue 15 item 1)', () => {
-  it.each(['EPIPE', 'ENOSPC', 'EBADF', 'EAGAIN', 'EIO'])('no Output method throws when both streams throw %s', async (code) => {
-    const out = createOutput({ stdout: new ThrowingStream(code), stderr: new ThrowingStream(code), env: {}, debug: true });
-    expect(() => out.info('progress')).not.toThrow();
-    expect(() => out.success('refreshed a@b.c')).not.toThrow();
-    expect(() => out.warn('careful')).not.toThrow();
-    expect(() => out.debug('POST /oauth2/token -> 200')).not.toThrow();
-    expect(() => out.json({ ok: true })).not.toThrow();
-    await expect(out.data('row\n')).resolves.toBeUndefined();
-    expect(() => renderError(new Error('boom'), out)).not.toThrow();
-  });
+  it.each(['EPIPE', 'ENOSPC', 'EBADF', 'EAGAIN', 'EIO'])(
+    'no Output method throws when both streams throw %s',
+    async (code) => {
+      const out = createOutput({
+        stdout: new ThrowingStream(code),
+        stderr: new ThrowingStream(code),
+        env: {},
+        debug: true,
+      });
+      expect(() => out.info('progress')).not.toThrow();
+      expect(() => out.success('refreshed a@b.c')).not.toThrow();
+      expect(() => out.warn('careful')).not.toThrow();
+      expect(() => out.debug('POST /oauth2/token -> 200')).not.toThrow();
+      expect(() => out.json({ ok: true })).not.toThrow();
+      await expect(out.data('row\n')).resolves.toBeUndefined();
+      expect(() => renderError(new Error('boom'), out)).not.toThrow();
+    },
+  );
 
   it('a stdout that failed (other than a reader that left) marks the data as lost; stderr failures do not', async () => {
     const full = createOutput({ stdout: new ThrowingStream('ENOSPC'), stderr: new CaptureStream(), env: {} });

@@ -12,7 +12,9 @@ describe('callback page', () => {
     const hash = createHash('sha256').update(script).digest('base64');
     expect(page.headers['Content-Security-Policy']).toContain(`default-src 'none'; script-src 'sha256-${hash}'`);
     expect(page.headers).toMatchObject({
-      'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer',
+      'X-Content-Type-Options': 'nosniff',
+      'Cache-Control': 'no-store',
+      'Referrer-Policy': 'no-referrer',
     });
   });
 
@@ -25,20 +27,25 @@ describe('callback page', () => {
   });
 
   it('escapes HTML metacharacters', () => {
-    expect(escapeHtml(`<script>alert("x")</script>&'`)).toBe('&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#38;&#39;');
+    expect(escapeHtml(`<script>alert("x")</script>&'`)).toBe(
+      '&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#38;&#39;',
+    );
   });
 });
 
 describe('callback parameters', () => {
   const ok = async () => undefined;
-  const bad = async () => { throw new Error('bad state'); };
+  const bad = async () => {
+    throw new Error('bad state');
+  };
 
   it('checks the state before looking at code or error', async () => {
     await expect(classifyCallback(new URLSearchParams('code=c&state=s'), bad)).rejects.toThrow('bad state');
     await expect(classifyCallback(new URLSearchParams('error=access_denied&state=s'), bad)).rejects.toThrow();
     expect(await classifyCallback(new URLSearchParams('code=c&state=s'), ok)).toEqual({ kind: 'code', code: 'c' });
-    expect(await classifyCallback(new URLSearchParams('error=access_denied&error_description=<b>&state=s'), ok))
-      .toEqual({ kind: 'error', error: 'access_denied' });
+    expect(
+      await classifyCallback(new URLSearchParams('error=access_denied&error_description=<b>&state=s'), ok),
+    ).toEqual({ kind: 'error', error: 'access_denied' });
   });
 
   it('refuses repeated parameters, a missing code and a weird error code', async () => {

@@ -22,7 +22,9 @@ async function setup(opts: { tty: boolean; display: boolean; openBrowser?: (url:
   const stdin = Object.assign(new PassThrough(), { isTTY: opts.tty });
   const f = fakeDeps({
     env: { ...emu.env(), BOX_QC_STORE: storePath, BOX_REDIRECT_URI: 'http://127.0.0.1:53117/callback', CI: '1' },
-    stdin, stderrTTY: opts.tty, openBrowser: opts.openBrowser,
+    stdin,
+    stderrTTY: opts.tty,
+    openBrowser: opts.openBrowser,
   });
   f.deps.hasDisplay = () => opts.display;
   return { ...f, storePath };
@@ -37,7 +39,14 @@ async function browse(url: string): Promise<void> {
 describe('connect (in process)', () => {
   it('opens the browser on a terminal with a display, and still prints the URL', async () => {
     const opened: string[] = [];
-    const f = await setup({ tty: true, display: true, openBrowser: async (url) => { opened.push(url); void browse(url); } });
+    const f = await setup({
+      tty: true,
+      display: true,
+      openBrowser: async (url) => {
+        opened.push(url);
+        void browse(url);
+      },
+    });
     const code = await run(['connect', '--email', EMAIL, '--port', '0'], f.deps);
     expect(code, f.stderr.text).toBe(0);
     expect(opened).toHaveLength(1);
@@ -46,9 +55,17 @@ describe('connect (in process)', () => {
   });
 
   it('does not open a browser without a display, or when stdin is not a terminal', async () => {
-    for (const env of [{ tty: true, display: false }, { tty: false, display: true }]) {
+    for (const env of [
+      { tty: true, display: false },
+      { tty: false, display: true },
+    ]) {
       let opened = 0;
-      const f = await setup({ ...env, openBrowser: async () => { opened += 1; } });
+      const f = await setup({
+        ...env,
+        openBrowser: async () => {
+          opened += 1;
+        },
+      });
       const done = run(['connect', '--email', EMAIL, '--port', '0'], f.deps);
       const url = await waitLine(() => f.stderr.text);
       await browse(url);
@@ -58,7 +75,13 @@ describe('connect (in process)', () => {
   });
 
   it('says so when the browser cannot be opened, and keeps waiting', async () => {
-    const f = await setup({ tty: true, display: true, openBrowser: async () => { throw new Error('xdg-open: not found'); } });
+    const f = await setup({
+      tty: true,
+      display: true,
+      openBrowser: async () => {
+        throw new Error('xdg-open: not found');
+      },
+    });
     const done = run(['connect', '--email', EMAIL, '--port', '0'], f.deps);
     const url = await waitLine(() => f.stderr.text);
     await browse(url);

@@ -1,6 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, createServer, type Server } from 'node:net';
-import { startLoopbackListener, type LoopbackListener, type CallbackOutcome } from '../../../src/core/oauth/loopback-listener.js';
+import {
+  startLoopbackListener,
+  type LoopbackListener,
+  type CallbackOutcome,
+} from '../../../src/core/oauth/loopback-listener.js';
 import { classifyCallback } from '../../../src/core/oauth/callback-params.js';
 
 /** Sends raw bytes and returns everything the server wrote before closing. */
@@ -29,10 +33,11 @@ async function start(extra: { maxBadRequests?: number; uri?: string } = {}) {
     redirectUri: new URL(extra.uri ?? 'http://127.0.0.1:0/callback'),
     port: 0,
     maxBadRequests: extra.maxBadRequests,
-    accept: (params) => classifyCallback(params, async (s) => {
-      if (s !== GOOD) throw new Error('bad');
-      accepted.push(params);
-    }),
+    accept: (params) =>
+      classifyCallback(params, async (s) => {
+        if (s !== GOOD) throw new Error('bad');
+        accepted.push(params);
+      }),
   });
   const l = listener;
   const get = (path: string, host = `127.0.0.1:${l.port}`, method = 'GET') =>
@@ -64,7 +69,10 @@ describe('loopback listener', () => {
       [get('/callback?code=x&state=wrong'), /^HTTP\/1.1 400/],
       [get('/callback?code=x'), /^HTTP\/1.1 400/],
       [get(`/callback?error=access_denied&error_description=${encodeURIComponent(payload)}`), /^HTTP\/1.1 400/],
-      [get(`/callback?error=access_denied&error_description=${encodeURIComponent(payload)}&state=bad`), /^HTTP\/1.1 400/],
+      [
+        get(`/callback?error=access_denied&error_description=${encodeURIComponent(payload)}&state=bad`),
+        /^HTTP\/1.1 400/,
+      ],
       [get(`/other?code=x&state=${GOOD}`), /^HTTP\/1.1 404/],
       [get(`/callback?code=x&state=${GOOD}`, 'evil.example'), /^HTTP\/1.1 400/],
       [get(`/callback?code=x&state=${GOOD}`, `127.0.0.1:${l.port}`, 'POST'), /^HTTP\/1.1 405/],
@@ -78,9 +86,11 @@ describe('loopback listener', () => {
       expect(reply).not.toContain('<script>alert');
     }
     // A successful callback followed by a second request on the same keep-alive socket.
-    const both = await rawRequest(l.port,
+    const both = await rawRequest(
+      l.port,
       `GET /callback?code=real&state=${GOOD} HTTP/1.1\r\nHost: 127.0.0.1:${l.port}\r\n\r\n` +
-      `GET /callback?code=second&state=${GOOD} HTTP/1.1\r\nHost: 127.0.0.1:${l.port}\r\n\r\n`);
+        `GET /callback?code=second&state=${GOOD} HTTP/1.1\r\nHost: 127.0.0.1:${l.port}\r\n\r\n`,
+    );
     expect(both.match(/HTTP\/1.1 /g)).toHaveLength(1);
     expect(both).toMatch(/Connection: close/i);
     expect(both).toContain('You can close this tab');
@@ -129,7 +139,11 @@ describe('loopback listener', () => {
     expect(l.redirectUri).toBe(`http://[::1]:${l.port}/callback`);
     await expect(rawRequest(l.port, 'GET / HTTP/1.1\r\n\r\n')).rejects.toThrow(/ECONNREFUSED/);
     const wait = l.wait(new AbortController().signal);
-    const reply = await rawRequest(l.port, `GET /callback?code=v6&state=${GOOD} HTTP/1.1\r\nHost: [::1]:${l.port}\r\n\r\n`, '::1');
+    const reply = await rawRequest(
+      l.port,
+      `GET /callback?code=v6&state=${GOOD} HTTP/1.1\r\nHost: [::1]:${l.port}\r\n\r\n`,
+      '::1',
+    );
     expect(reply).toMatch(/^HTTP\/1.1 200/);
     expect(await wait).toEqual({ kind: 'code', code: 'v6' });
   });
@@ -137,7 +151,10 @@ describe('loopback listener', () => {
   it('accepts exactly one of two valid callbacks arriving together', async () => {
     const { l, get } = await start();
     const wait = l.wait(new AbortController().signal);
-    const replies = await Promise.all([get(`/callback?code=one&state=${GOOD}`), get(`/callback?code=two&state=${GOOD}`)]);
+    const replies = await Promise.all([
+      get(`/callback?code=one&state=${GOOD}`),
+      get(`/callback?code=two&state=${GOOD}`),
+    ]);
     expect(replies.filter((r) => r.startsWith('HTTP/1.1 200'))).toHaveLength(1);
     const outcome = await wait;
     expect(['one', 'two']).toContain(outcome.kind === 'code' ? outcome.code : '');
@@ -161,9 +178,13 @@ describe('loopback listener', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const port = (blocker.address() as { port: number }).port;
     try {
-      await expect(startLoopbackListener({
-        redirectUri: new URL('http://127.0.0.1:1/callback'), port, accept: async () => undefined,
-      })).rejects.toMatchObject({ code: 'E_PORT_IN_USE', exitCode: 2, hint: expect.stringContaining('--port') });
+      await expect(
+        startLoopbackListener({
+          redirectUri: new URL('http://127.0.0.1:1/callback'),
+          port,
+          accept: async () => undefined,
+        }),
+      ).rejects.toMatchObject({ code: 'E_PORT_IN_USE', exitCode: 2, hint: expect.stringContaining('--port') });
     } finally {
       blocker.close();
     }
@@ -175,45 +196,53 @@ describe('loopback listener', () => {
     ['http://127.0.0.1:53117/callback', 80, '127.0.0.1'],
     ['http://localhost/callback', undefined, 'localhost'],
     ['http://[::1]/callback', undefined, '[::1]'],
-  ])('on port 80 (%s, --port %s) accepts the Host without the port, as browsers send it', async ([uri, port, host], ctx) => {
-    const address = host === '[::1]' ? '::1' : '127.0.0.1';
-    try {
-      listener = await startLoopbackListener({
-        redirectUri: new URL(uri),
-        port,
-        accept: (params) => classifyCallback(params, async (s) => {
-          if (s !== GOOD) throw new Error('bad');
-        }),
-      });
-    } catch (err) {
-      if ((err as { code?: string }).code === 'E_PORT_IN_USE') return ctx.skip();
-      throw err;
-    }
-    const l = listener;
-    expect(l.port).toBe(80);
-    expect(l.redirectUri).toBe(`http://${host}/callback`);
-    const wait = l.wait(new AbortController().signal);
-    const ask = (h: string, code: string) => rawRequest(80, `GET /callback?code=${code}&state=${GOOD} HTTP/1.1\r\nHost: ${h}\r\n\r\n`, address);
-    expect(await ask(`${host}:8080`, 'x')).toMatch(/^HTTP\/1.1 400/);
-    expect(await ask(`${host}:080`, 'x')).toMatch(/^HTTP\/1.1 400/);
-    expect(await ask(host, 'first')).toMatch(/^HTTP\/1.1 200/);
-    expect(await wait).toEqual({ kind: 'code', code: 'first' });
-  });
+  ])(
+    'on port 80 (%s, --port %s) accepts the Host without the port, as browsers send it',
+    async ([uri, port, host], ctx) => {
+      const address = host === '[::1]' ? '::1' : '127.0.0.1';
+      try {
+        listener = await startLoopbackListener({
+          redirectUri: new URL(uri),
+          port,
+          accept: (params) =>
+            classifyCallback(params, async (s) => {
+              if (s !== GOOD) throw new Error('bad');
+            }),
+        });
+      } catch (err) {
+        if ((err as { code?: string }).code === 'E_PORT_IN_USE') return ctx.skip();
+        throw err;
+      }
+      const l = listener;
+      expect(l.port).toBe(80);
+      expect(l.redirectUri).toBe(`http://${host}/callback`);
+      const wait = l.wait(new AbortController().signal);
+      const ask = (h: string, code: string) =>
+        rawRequest(80, `GET /callback?code=${code}&state=${GOOD} HTTP/1.1\r\nHost: ${h}\r\n\r\n`, address);
+      expect(await ask(`${host}:8080`, 'x')).toMatch(/^HTTP\/1.1 400/);
+      expect(await ask(`${host}:080`, 'x')).toMatch(/^HTTP\/1.1 400/);
+      expect(await ask(host, 'first')).toMatch(/^HTTP\/1.1 200/);
+      expect(await wait).toEqual({ kind: 'code', code: 'first' });
+    },
+  );
 
   it('on port 80 also accepts the Host with the default port written (curl, some proxies)', async (ctx) => {
     try {
       listener = await startLoopbackListener({
         redirectUri: new URL('http://127.0.0.1/callback'),
-        accept: (params) => classifyCallback(params, async (s) => {
-          if (s !== GOOD) throw new Error('bad');
-        }),
+        accept: (params) =>
+          classifyCallback(params, async (s) => {
+            if (s !== GOOD) throw new Error('bad');
+          }),
       });
     } catch (err) {
       if ((err as { code?: string }).code === 'E_PORT_IN_USE') return ctx.skip();
       throw err;
     }
     const wait = listener.wait(new AbortController().signal);
-    expect(await rawRequest(80, `GET /callback?code=bare&state=${GOOD} HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n`)).toMatch(/^HTTP\/1.1 200/);
+    expect(
+      await rawRequest(80, `GET /callback?code=bare&state=${GOOD} HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n`),
+    ).toMatch(/^HTTP\/1.1 200/);
     expect(await wait).toEqual({ kind: 'code', code: 'bare' });
   });
 

@@ -39,7 +39,9 @@ describe('OAuth state JWT', () => {
 
   it('rejects an expired state (10 minutes)', async () => {
     const { state, jti } = await issueState(key, email, NOW);
-    expect(await reason(verifyState(state, { key, email, now: NOW + 601_000, expectedJti: jti }))).toMatch(/EXPIRED|FAILED/);
+    expect(await reason(verifyState(state, { key, email, now: NOW + 601_000, expectedJti: jti }))).toMatch(
+      /EXPIRED|FAILED/,
+    );
   });
 
   it('rejects a state for another email', async () => {
@@ -64,7 +66,9 @@ describe('OAuth state JWT', () => {
     const none = `${b64({ alg: 'none', typ: 'JWT' })}.${payload}.`;
     await reason(verifyState(none, { key, email, now: NOW, expectedJti: jti }));
     const parsed = JSON.parse(Buffer.from(payload!, 'base64url').toString());
-    const edited = [state.split('.')[0], b64({ ...parsed, email: 'mallory@example.com' }), state.split('.')[2]].join('.');
+    const edited = [state.split('.')[0], b64({ ...parsed, email: 'mallory@example.com' }), state.split('.')[2]].join(
+      '.',
+    );
     await reason(verifyState(edited, { key, email: 'mallory@example.com', now: NOW }));
   });
 

@@ -6,17 +6,35 @@ import { iso } from '../../helpers/time.js';
 
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
 const DAY = 86_400_000;
-const facts = { clientIdPresent: true, clientSecretPresent: false, redirectUri: 'http://127.0.0.1:53117/callback', apiBaseUrl: 'https://api.box.com/', storeSource: 'default' };
-const info = { location: '/home/u/.config/box-qc/tokens.json', exists: true, mode: 0o100600, dirMode: 0o40700, kind: 'file' as const };
+const facts = {
+  clientIdPresent: true,
+  clientSecretPresent: false,
+  redirectUri: 'http://127.0.0.1:53117/callback',
+  apiBaseUrl: 'https://api.box.com/',
+  storeSource: 'default',
+};
+const info = {
+  location: '/home/u/.config/box-qc/tokens.json',
+  exists: true,
+  mode: 0o100600,
+  dirMode: 0o40700,
+  kind: 'file' as const,
+};
 
 function doc(extra: Record<string, unknown> = {}): StoreDocument {
   return {
     version: 1,
     users: {
       'alice@example.com': {
-        access_token: 'AT-SECRET', refresh_token: 'RT-SECRET',
-        access_token_expires_at: iso(NOW + 42 * 60_000), connected_at: iso(NOW - 90 * DAY), updated_at: iso(NOW - DAY),
-        refresh_token_issued_at: iso(NOW - 51 * DAY), box_user_id: '1', box_user_login: 'alice@box', box_user_name: 'Alice',
+        access_token: 'AT-SECRET',
+        refresh_token: 'RT-SECRET',
+        access_token_expires_at: iso(NOW + 42 * 60_000),
+        connected_at: iso(NOW - 90 * DAY),
+        updated_at: iso(NOW - DAY),
+        refresh_token_issued_at: iso(NOW - 51 * DAY),
+        box_user_id: '1',
+        box_user_login: 'alice@box',
+        box_user_name: 'Alice',
         ...extra,
       },
     },
@@ -28,8 +46,18 @@ describe('status report', () => {
     const report = buildStatusReport(doc(), info, facts, NOW);
     const u = report.users[0]!;
     expect(u.access_token).toEqual({ expires_at: iso(NOW + 42 * 60_000), expires_in_seconds: 2520, expired: false });
-    expect(u.refresh_token).toMatchObject({ rotated_at: iso(NOW - 51 * DAY), dies_at: iso(NOW + 9 * DAY), age_days: 51, warning: true, expired: false });
-    expect(report.config).toMatchObject({ client_id_present: true, client_secret_present: false, store: { mode: '0600', dir_mode: '0700' } });
+    expect(u.refresh_token).toMatchObject({
+      rotated_at: iso(NOW - 51 * DAY),
+      dies_at: iso(NOW + 9 * DAY),
+      age_days: 51,
+      warning: true,
+      expired: false,
+    });
+    expect(report.config).toMatchObject({
+      client_id_present: true,
+      client_secret_present: false,
+      store: { mode: '0600', dir_mode: '0700' },
+    });
     const text = JSON.stringify(report) + renderReport(report, NOW);
     expect(text).not.toContain('AT-SECRET');
     expect(text).not.toContain('RT-SECRET');
@@ -45,10 +73,17 @@ describe('status report', () => {
   });
 
   it('marks an expired access token and a refresh token past 60 days', () => {
-    const u = buildStatusReport(doc({ access_token_expires_at: iso(NOW - 1000), refresh_token_issued_at: iso(NOW - 61 * DAY) }), info, facts, NOW).users[0]!;
+    const u = buildStatusReport(
+      doc({ access_token_expires_at: iso(NOW - 1000), refresh_token_issued_at: iso(NOW - 61 * DAY) }),
+      info,
+      facts,
+      NOW,
+    ).users[0]!;
     expect(u.access_token.expired).toBe(true);
     expect(u.refresh_token.expired).toBe(true);
-    expect(renderReport(buildStatusReport(doc({ refresh_token_issued_at: iso(NOW - 61 * DAY) }), info, facts, NOW), NOW)).toContain('older than 60 days');
+    expect(
+      renderReport(buildStatusReport(doc({ refresh_token_issued_at: iso(NOW - 61 * DAY) }), info, facts, NOW), NOW),
+    ).toContain('older than 60 days');
   });
 
   it('formats relative times coarsely', () => {

@@ -27,9 +27,23 @@ async function seeded() {
   await mkdir(dir, { mode: 0o700 });
   const storePath = join(dir, 'tokens.json');
   const now = Date.now();
-  await writeFile(storePath, JSON.stringify({ version: 1, users: { 'alice@example.com': {
-    access_token: m.access_token, refresh_token: m.refresh_token, access_token_expires_at: iso(now + 3_000_000),
-    connected_at: iso(now), updated_at: iso(now), generation: 1 } } }), { mode: 0o600 });
+  await writeFile(
+    storePath,
+    JSON.stringify({
+      version: 1,
+      users: {
+        'alice@example.com': {
+          access_token: m.access_token,
+          refresh_token: m.refresh_token,
+          access_token_expires_at: iso(now + 3_000_000),
+          connected_at: iso(now),
+          updated_at: iso(now),
+          generation: 1,
+        },
+      },
+    }),
+    { mode: 0o600 },
+  );
   return { emu, storePath, m };
 }
 

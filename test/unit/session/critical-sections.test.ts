@@ -9,8 +9,15 @@ describe('trackCriticalSections', () => {
   it('drain() resolves only after every running section settled, failed ones included', async () => {
     const sections = trackCriticalSections(createManualInterrupts());
     const done: string[] = [];
-    const a = sections.interrupts.critical(async () => { await sleep(150); done.push('a'); });
-    const b = sections.interrupts.critical(async () => { await sleep(50); done.push('b'); throw new Error('save failed'); });
+    const a = sections.interrupts.critical(async () => {
+      await sleep(150);
+      done.push('a');
+    });
+    const b = sections.interrupts.critical(async () => {
+      await sleep(50);
+      done.push('b');
+      throw new Error('save failed');
+    });
     expect(sections.active).toBe(2);
     await sections.drain();
     expect(done.sort()).toEqual(['a', 'b']);
@@ -23,14 +30,24 @@ describe('trackCriticalSections', () => {
     const sections = trackCriticalSections(createManualInterrupts());
     await sections.drain();
     let ran = false;
-    await expect(sections.interrupts.critical(async () => { ran = true; })).rejects.toMatchObject({ code: 'E_SESSION_CLOSED' });
+    await expect(
+      sections.interrupts.critical(async () => {
+        ran = true;
+      }),
+    ).rejects.toMatchObject({ code: 'E_SESSION_CLOSED' });
     expect(ran).toBe(false);
   });
 
   it('keeps the inner interrupts: the same signal, and the inner critical still runs (signals held)', async () => {
     const inner = createManualInterrupts();
     let held = 0;
-    const sections = trackCriticalSections({ ...inner, critical: <T>(fn: () => Promise<T>) => { held += 1; return fn(); } });
+    const sections = trackCriticalSections({
+      ...inner,
+      critical: <T>(fn: () => Promise<T>) => {
+        held += 1;
+        return fn();
+      },
+    });
     expect(sections.interrupts.signal).toBe(inner.signal);
     expect(sections.interrupts.exitCode()).toBeUndefined();
     expect(await sections.interrupts.critical(async () => 7)).toBe(7);

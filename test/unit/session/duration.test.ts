@@ -9,7 +9,9 @@ describe('parseDuration', () => {
     ['7d', 604_800_000],
     [' 5M ', 300_000],
   ])('reads %s', (raw, ms) => expect(parseDuration(raw)).toBe(ms));
-  it.each(['', '10', 'm', '1.5h', '-5m', '10 minutes', '3w'])('rejects %j', (raw) => expect(parseDuration(raw)).toBeUndefined());
+  it.each(['', '10', 'm', '1.5h', '-5m', '10 minutes', '3w'])('rejects %j', (raw) =>
+    expect(parseDuration(raw)).toBeUndefined(),
+  );
 });
 
 describe('formatDuration', () => {

@@ -18,7 +18,12 @@ afterEach(async () => {
 });
 
 const H = 3_600_000;
-const fresh = (over = {}) => user({ access_token_expires_at: formatTimestamp(NOW + 50 * 60_000), refresh_token_issued_at: formatTimestamp(NOW - 10 * 60_000), ...over });
+const fresh = (over = {}) =>
+  user({
+    access_token_expires_at: formatTimestamp(NOW + 50 * 60_000),
+    refresh_token_issued_at: formatTimestamp(NOW - 10 * 60_000),
+    ...over,
+  });
 
 describe('future timestamps count as due', () => {
   it('an access token "valid" for 3 more hours is due (Box\'s live ~1 h)', () => {
@@ -26,7 +31,9 @@ describe('future timestamps count as due', () => {
   });
 
   it('an access token valid for a year (clock far ahead when saved) is due', () => {
-    expect(refreshReason(fresh({ access_token_expires_at: formatTimestamp(NOW + 365 * 24 * H) }), NOW, {})).toBeDefined();
+    expect(
+      refreshReason(fresh({ access_token_expires_at: formatTimestamp(NOW + 365 * 24 * H) }), NOW, {}),
+    ).toBeDefined();
   });
 
   it('a refresh token issued 1 h in the future is due, with or without --max-age', () => {
@@ -41,13 +48,23 @@ describe('future timestamps count as due', () => {
 
   it('a pair just saved with the longest believed expires_in is fresh, not "from the future" (no refresh churn)', () => {
     const doc = { version: 1 as const, users: { [EMAIL]: fresh() } };
-    const saved = saveUserTokens(doc, EMAIL, { accessToken: 'AT2', refreshToken: 'RT2', expiresIn: MAX_PLAUSIBLE_EXPIRES_IN_S }, undefined, NOW);
+    const saved = saveUserTokens(
+      doc,
+      EMAIL,
+      { accessToken: 'AT2', refreshToken: 'RT2', expiresIn: MAX_PLAUSIBLE_EXPIRES_IN_S },
+      undefined,
+      NOW,
+    );
     expect(refreshReason(saved, NOW, {})).toBeUndefined();
     expect(refreshReason(saved, NOW + 60_000, { maxAgeMs: 7 * 24 * H })).toBeUndefined();
   });
 
   it('getValidAccessToken refreshes a record whose expiry is 3 h ahead instead of handing its token out', async () => {
-    const { store, session } = await sessionKit(fresh({ access_token_expires_at: formatTimestamp(NOW + 3 * H) }), [pair(2)], cleanups);
+    const { store, session } = await sessionKit(
+      fresh({ access_token_expires_at: formatTimestamp(NOW + 3 * H) }),
+      [pair(2)],
+      cleanups,
+    );
     await expect(getValidAccessToken(session, EMAIL)).resolves.toMatchObject({ accessToken: 'AT2', refreshed: true });
     expect(store.doc.users[EMAIL]).toMatchObject({ refresh_token: 'RT2' });
   });

@@ -16,8 +16,9 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-const slowPair = (ms: number) => (req: Parameters<ReturnType<typeof json>>[0], res: Parameters<ReturnType<typeof json>>[1]) =>
-  void setTimeout(() => json(200, GOOD(2))(req, res), ms);
+const slowPair =
+  (ms: number) => (req: Parameters<ReturnType<typeof json>>[0], res: Parameters<ReturnType<typeof json>>[1]) =>
+    void setTimeout(() => json(200, GOOD(2))(req, res), ms);
 
 async function untilRequest(server: { requests: unknown[] }) {
   while (server.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
@@ -27,17 +28,25 @@ async function librarySession(signal: AbortSignal) {
   const server = await startLocalServer([slowPair(300)]);
   cleanups.push(server.close);
   const store = memoryStore({ version: 1, users: { [EMAIL]: user() } });
-  const session = await createSession({ store, env: { BOX_CLIENT_ID: 'cid', BOX_CLIENT_SECRET: 'sec' }, apiBaseUrl: server.url.href, signal });
+  const session = await createSession({
+    store,
+    env: { BOX_CLIENT_ID: 'cid', BOX_CLIENT_SECRET: 'sec' },
+    apiBaseUrl: server.url.href,
+    signal,
+  });
   cleanups.push(() => session.close());
   return { server, store, session };
 }
 
-describe('the caller\'s AbortSignal and the refresh POST', () => {
+describe("the caller's AbortSignal and the refresh POST", () => {
   it('createSession({ signal }) aborted mid-POST: the rotated pair is saved, then the abort is honoured', async () => {
     const ac = new AbortController();
     const { server, store, session } = await librarySession(ac.signal);
     const call = getValidAccessToken(session, EMAIL);
-    const settled = call.then(() => 'resolved', (e: unknown) => e);
+    const settled = call.then(
+      () => 'resolved',
+      (e: unknown) => e,
+    );
     await untilRequest(server);
     ac.abort();
     const outcome = await settled;
@@ -61,7 +70,10 @@ describe('the caller\'s AbortSignal and the refresh POST', () => {
     const http = await createHttpContext({ env: {}, log: { debug() {} }, signal: ac.signal });
     cleanups.push(() => closeHttpContext(http));
     const { server, store, session } = await sessionKit(user(), [slowPair(300)], cleanups, { http });
-    const call = getValidAccessToken(session, EMAIL).then(() => 'resolved', (e: unknown) => e);
+    const call = getValidAccessToken(session, EMAIL).then(
+      () => 'resolved',
+      (e: unknown) => e,
+    );
     await untilRequest(server);
     ac.abort();
     await call;

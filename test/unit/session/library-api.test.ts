@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../../src/emulator/index.js';
-import { createSession, getValidAccessToken, listFolder, refreshUsers, ReconnectRequiredError } from '../../../src/index.js';
+import {
+  createSession,
+  getValidAccessToken,
+  listFolder,
+  refreshUsers,
+  ReconnectRequiredError,
+} from '../../../src/index.js';
 import { iso } from '../../helpers/time.js';
 
 let emu: Emulator | undefined;
@@ -20,9 +26,23 @@ async function seeded(expired: boolean) {
   await mkdir(dir, { mode: 0o700 });
   const storePath = join(dir, 'tokens.json');
   const now = Date.now();
-  await writeFile(storePath, JSON.stringify({ version: 1, users: { 'alice@example.com': {
-    access_token: m.access_token, refresh_token: m.refresh_token, access_token_expires_at: iso(now + (expired ? -60_000 : 3_000_000)),
-    connected_at: iso(now), updated_at: iso(now), generation: 1 } } }), { mode: 0o600 });
+  await writeFile(
+    storePath,
+    JSON.stringify({
+      version: 1,
+      users: {
+        'alice@example.com': {
+          access_token: m.access_token,
+          refresh_token: m.refresh_token,
+          access_token_expires_at: iso(now + (expired ? -60_000 : 3_000_000)),
+          connected_at: iso(now),
+          updated_at: iso(now),
+          generation: 1,
+        },
+      },
+    }),
+    { mode: 0o600 },
+  );
   const session = await createSession({ store: storePath, env: { ...emu.env() } });
   return { session, storePath, m };
 }

@@ -26,7 +26,7 @@ async function cliDefaultConcurrency(): Promise<number> {
 }
 
 describe('refreshUsers concurrency', () => {
-  it('defaults to the CLI\'s --concurrency default', async () => {
+  it("defaults to the CLI's --concurrency default", async () => {
     const expected = await cliDefaultConcurrency();
     const users = 60;
     let inFlight = 0;
@@ -42,7 +42,11 @@ describe('refreshUsers concurrency', () => {
     cleanups.push(server.close);
     const emails = Array.from({ length: users }, (_, i) => `u${i}@x.com`);
     const store = memoryStore({ version: 1, users: Object.fromEntries(emails.map((e) => [e, user()])) });
-    const session = await createSession({ store, env: { BOX_CLIENT_ID: 'cid', BOX_CLIENT_SECRET: 'sec' }, apiBaseUrl: server.url.href });
+    const session = await createSession({
+      store,
+      env: { BOX_CLIENT_ID: 'cid', BOX_CLIENT_SECRET: 'sec' },
+      apiBaseUrl: server.url.href,
+    });
     cleanups.push(() => session.close());
     const { outcomes } = await refreshUsers(session, { force: true });
     expect(outcomes.filter((o) => o.status === 'refreshed')).toHaveLength(users);

@@ -54,25 +54,36 @@ describe('library configuration', () => {
     expect(open).toThrow(expect.objectContaining({ code: 'E_CONFIG_STORE', exitCode: 2 }));
   });
 
-  it.each(['http://box.localhost:1', 'https://u:pw-secret@api.box.com'])('createSession refuses BOX_API_BASE_URL=%s', async (url) => {
-    const store = { close: async () => {} } as never;
-    await expect(createSession({ store, env: { BOX_API_BASE_URL: url } })).rejects.toMatchObject({ code: 'E_CONFIG_URL', exitCode: 2 });
-  });
+  it.each(['http://box.localhost:1', 'https://u:pw-secret@api.box.com'])(
+    'createSession refuses BOX_API_BASE_URL=%s',
+    async (url) => {
+      const store = { close: async () => {} } as never;
+      await expect(createSession({ store, env: { BOX_API_BASE_URL: url } })).rejects.toMatchObject({
+        code: 'E_CONFIG_URL',
+        exitCode: 2,
+      });
+    },
+  );
 
   it.each([
     ['an argument', (url: string) => openStore(url, {}, {})],
     ['BOX_QC_STORE', (url: string) => openStore(undefined, {}, { BOX_QC_STORE: url })],
-  ])('openStore opens a postgres:// URL given as %s as PostgreSQL (no connection yet, password redacted)', async (_how, open) => {
-    const store = open('postgres://u:s3cret@db.invalid/boxqc');
-    try {
-      expect(store.location).toBe('postgres://u:***@db.invalid/boxqc');
-    } finally {
-      await store.close();
-    }
-  });
+  ])(
+    'openStore opens a postgres:// URL given as %s as PostgreSQL (no connection yet, password redacted)',
+    async (_how, open) => {
+      const store = open('postgres://u:s3cret@db.invalid/boxqc');
+      try {
+        expect(store.location).toBe('postgres://u:***@db.invalid/boxqc');
+      } finally {
+        await store.close();
+      }
+    },
+  );
 
   it('openStore refuses a malformed postgres:// URL as the CLI does, instead of making a file of it', () => {
-    expect(() => openStore('postgres://[bad', {}, {})).toThrow(expect.objectContaining({ code: 'E_CONFIG_STORE', exitCode: 2 }));
+    expect(() => openStore('postgres://[bad', {}, {})).toThrow(
+      expect.objectContaining({ code: 'E_CONFIG_STORE', exitCode: 2 }),
+    );
   });
 
   it('a store object given to createSession: an empty BOX_QC_STORE is not the setting in use (as with --store)', async () => {

@@ -23,29 +23,40 @@ describe('a malformed 200 during a refresh', () => {
     ['expires_in negative', { ...GOOD(2), expires_in: -1 }, NOW],
     ['expires_in absent', { ...GOOD(2), expires_in: undefined }, NOW],
     ['expires_in 1e12', { ...GOOD(2), expires_in: 1e12 }, NOW + 3540_000],
-  ])('%s: the rotated pair is saved (generation+1, marker cleared), clamped expiry, a warning', async (_n, body, expiresAt) => {
-    const { server, store, session, warnings } = await sessionKit(user(), [json(200, body)], cleanups);
-    const r = await getValidAccessToken(session, EMAIL);
-    expect(r).toMatchObject({ accessToken: 'AT2', refreshed: true });
-    expect(r.warnings?.length).toBe(1);
-    expect(grantsSent(server)).toEqual(['RT1']);
-    const saved = store.doc.users[EMAIL]!;
-    expect(saved).toMatchObject({ access_token: 'AT2', refresh_token: 'RT2', generation: 4 });
-    expect(saved.access_token_expires_at).toBe(formatTimestamp(expiresAt));
-    expect(saved.refresh_in_flight).toBeUndefined();
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(new RegExp(EMAIL));
-  });
+  ])(
+    '%s: the rotated pair is saved (generation+1, marker cleared), clamped expiry, a warning',
+    async (_n, body, expiresAt) => {
+      const { server, store, session, warnings } = await sessionKit(user(), [json(200, body)], cleanups);
+      const r = await getValidAccessToken(session, EMAIL);
+      expect(r).toMatchObject({ accessToken: 'AT2', refreshed: true });
+      expect(r.warnings?.length).toBe(1);
+      expect(grantsSent(server)).toEqual(['RT1']);
+      const saved = store.doc.users[EMAIL]!;
+      expect(saved).toMatchObject({ access_token: 'AT2', refresh_token: 'RT2', generation: 4 });
+      expect(saved.access_token_expires_at).toBe(formatTimestamp(expiresAt));
+      expect(saved.refresh_in_flight).toBeUndefined();
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(new RegExp(EMAIL));
+    },
+  );
 
   it('an access token of unknown life counts as expired: the next caller refreshes with the saved refresh token', async () => {
-    const { server, session } = await sessionKit(user(), [json(200, { ...GOOD(2), expires_in: 'x' }), pair(3)], cleanups);
+    const { server, session } = await sessionKit(
+      user(),
+      [json(200, { ...GOOD(2), expires_in: 'x' }), pair(3)],
+      cleanups,
+    );
     await getValidAccessToken(session, EMAIL);
     await expect(getValidAccessToken(session, EMAIL)).resolves.toMatchObject({ accessToken: 'AT3', refreshed: true });
     expect(grantsSent(server)).toEqual(['RT1', 'RT2']);
   });
 
   it('no access_token: the refresh token is saved and a caller needing a token refreshes again with it', async () => {
-    const { server, store, session } = await sessionKit(user(), [json(200, { ...GOOD(2), access_token: undefined }), pair(3)], cleanups);
+    const { server, store, session } = await sessionKit(
+      user(),
+      [json(200, { ...GOOD(2), access_token: undefined }), pair(3)],
+      cleanups,
+    );
     await expect(getValidAccessToken(session, EMAIL)).resolves.toMatchObject({ accessToken: 'AT3', refreshed: true });
     expect(grantsSent(server)).toEqual(['RT1', 'RT2']);
     expect(store.doc.users[EMAIL]).toMatchObject({ access_token: 'AT3', refresh_token: 'RT3', generation: 5 });
@@ -62,7 +73,11 @@ describe('a malformed 200 during a refresh', () => {
   });
 
   it('refresh (no access token needed): one POST, counted refreshed, with the warning in the outcome', async () => {
-    const { server, store, session } = await sessionKit(user(), [json(200, { ...GOOD(2), access_token: undefined })], cleanups);
+    const { server, store, session } = await sessionKit(
+      user(),
+      [json(200, { ...GOOD(2), access_token: undefined })],
+      cleanups,
+    );
     const [o] = await refreshMany(session, [EMAIL], { concurrency: 1, force: true });
     expect(o).toMatchObject({ email: EMAIL, status: 'refreshed' });
     expect(o!.warnings?.join(' ')).toMatch(/access_token/);
@@ -71,7 +86,11 @@ describe('a malformed 200 during a refresh', () => {
   });
 
   it('a stored empty access token is never handed out as fresh', async () => {
-    const { server, session } = await sessionKit(user({ access_token: '', access_token_expires_at: formatTimestamp(NOW + 3_000_000) }), [pair(2)], cleanups);
+    const { server, session } = await sessionKit(
+      user({ access_token: '', access_token_expires_at: formatTimestamp(NOW + 3_000_000) }),
+      [pair(2)],
+      cleanups,
+    );
     await expect(getValidAccessToken(session, EMAIL)).resolves.toMatchObject({ accessToken: 'AT2' });
     expect(server.requests).toHaveLength(1);
   });

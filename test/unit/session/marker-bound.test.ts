@@ -11,11 +11,12 @@ import type { Session } from '../../../src/core/session.js';
 import { formatTimestamp } from '../../../src/core/store/format.js';
 import { NOW } from './session-kit.js';
 
-const session = (over: Partial<Session> = {}) => ({ pid: 1, host: 'h1', now: () => NOW, isPidAlive: () => true, ...over }) as Session;
+const session = (over: Partial<Session> = {}) =>
+  ({ pid: 1, host: 'h1', now: () => NOW, isPidAlive: () => true, ...over }) as Session;
 const marker = (ageMs: number) => ({ pid: 2, host: 'h1', generation: 0, since: formatTimestamp(NOW - ageMs) });
 
-describe('the young-marker bound includes the owner\'s save budget', () => {
-  it('a live owner\'s marker 50 s old (POST bound 30 s + margin 15 s passed, save budget not) is still waited for', () => {
+describe("the young-marker bound includes the owner's save budget", () => {
+  it("a live owner's marker 50 s old (POST bound 30 s + margin 15 s passed, save budget not) is still waited for", () => {
     expect(mustWaitFor(session(), marker(50_000))).toBe(true);
   });
 

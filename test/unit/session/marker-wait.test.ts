@@ -18,15 +18,30 @@ afterEach(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const foreign = (ageMs: number, over: Record<string, unknown> = {}) => ({ since: formatTimestamp(NOW - ageMs), pid: 777, host: 'other-host', generation: 3, ...over });
+const foreign = (ageMs: number, over: Record<string, unknown> = {}) => ({
+  since: formatTimestamp(NOW - ageMs),
+  pid: 777,
+  host: 'other-host',
+  generation: 3,
+  ...over,
+});
 
 describe('a young in-flight marker of another process (D)', () => {
   it('is waited for, and the rotation its owner saves meanwhile is adopted: no POST at all', async () => {
-    const { server, store, session } = await sessionKit(user({ refresh_in_flight: foreign(2000) }), [pair(9)], cleanups);
+    const { server, store, session } = await sessionKit(
+      user({ refresh_in_flight: foreign(2000) }),
+      [pair(9)],
+      cleanups,
+    );
     const got = getValidAccessToken(session, EMAIL, { force: true });
     await sleep(300);
     expect(server.requests).toHaveLength(0);
-    store.doc.users[EMAIL] = user({ access_token: 'ATX', refresh_token: 'RTX', generation: 4, access_token_expires_at: formatTimestamp(NOW + 3_000_000) });
+    store.doc.users[EMAIL] = user({
+      access_token: 'ATX',
+      refresh_token: 'RTX',
+      generation: 4,
+      access_token_expires_at: formatTimestamp(NOW + 3_000_000),
+    });
     await expect(got).resolves.toMatchObject({ accessToken: 'ATX', refreshed: false });
     expect(server.requests).toHaveLength(0);
   });
@@ -39,7 +54,12 @@ describe('a young in-flight marker of another process (D)', () => {
   });
 
   it('is replayed once it ages past the POST bound + the save budget + 15 s', async () => {
-    const { server, session, clock } = await sessionKit(user({ refresh_in_flight: foreign(2000) }), [pair(2)], cleanups, { saveBudgetMs: 1000 });
+    const { server, session, clock } = await sessionKit(
+      user({ refresh_in_flight: foreign(2000) }),
+      [pair(2)],
+      cleanups,
+      { saveBudgetMs: 1000 },
+    );
     const got = getValidAccessToken(session, EMAIL);
     await sleep(300);
     expect(server.requests).toHaveLength(0);
@@ -49,7 +69,11 @@ describe('a young in-flight marker of another process (D)', () => {
   });
 
   it('cleared without a rotation (its owner got a 429): an ordinary refresh follows', async () => {
-    const { server, store, session } = await sessionKit(user({ refresh_in_flight: foreign(1000) }), [pair(2)], cleanups);
+    const { server, store, session } = await sessionKit(
+      user({ refresh_in_flight: foreign(1000) }),
+      [pair(2)],
+      cleanups,
+    );
     const got = getValidAccessToken(session, EMAIL);
     await sleep(300);
     delete store.doc.users[EMAIL]!.refresh_in_flight;
@@ -60,14 +84,29 @@ describe('a young in-flight marker of another process (D)', () => {
   it('is replayed at once when it is our own, or its owner on this host is dead', async () => {
     // "Own" is the per-process nonce, "this host" includes the PID namespace (REVIEW-2 #5: marker-identity.test.ts).
     const id = { nonce: 'n1', pidNs: 'pid:[1]' };
-    const own = await sessionKit(user({ refresh_in_flight: foreign(1000, { pid: 4242, host: 'test-host', nonce: 'n1' }) }), [pair(2)], cleanups, { markerIdentity: id });
+    const own = await sessionKit(
+      user({ refresh_in_flight: foreign(1000, { pid: 4242, host: 'test-host', nonce: 'n1' }) }),
+      [pair(2)],
+      cleanups,
+      { markerIdentity: id },
+    );
     await expect(getValidAccessToken(own.session, EMAIL)).resolves.toMatchObject({ accessToken: 'AT2' });
-    const dead = await sessionKit(user({ refresh_in_flight: foreign(1000, { host: 'test-host', pid_ns: 'pid:[1]' }) }), [pair(2)], cleanups, { isPidAlive: () => false, markerIdentity: id });
+    const dead = await sessionKit(
+      user({ refresh_in_flight: foreign(1000, { host: 'test-host', pid_ns: 'pid:[1]' }) }),
+      [pair(2)],
+      cleanups,
+      { isPidAlive: () => false, markerIdentity: id },
+    );
     await expect(getValidAccessToken(dead.session, EMAIL)).resolves.toMatchObject({ accessToken: 'AT2' });
   });
 
   it('a marker dated in the future is waited for at most the whole bound of polling, then replayed', async () => {
-    const { server, session } = await sessionKit(user({ refresh_in_flight: foreign(-3_600_000) }), [pair(2)], cleanups, { refreshTimeoutMs: 100, saveBudgetMs: 100, markerMarginMs: 100 });
+    const { server, session } = await sessionKit(
+      user({ refresh_in_flight: foreign(-3_600_000) }),
+      [pair(2)],
+      cleanups,
+      { refreshTimeoutMs: 100, saveBudgetMs: 100, markerMarginMs: 100 },
+    );
     await expect(getValidAccessToken(session, EMAIL)).resolves.toMatchObject({ accessToken: 'AT2' });
     expect(server.requests).toHaveLength(1);
   });
@@ -75,11 +114,15 @@ describe('a young in-flight marker of another process (D)', () => {
 
 describe('the fenced save (C)', () => {
   it('never overwrites a record that changed during the POST: E_FENCED exit 75, ours set aside, loud warning', async () => {
-    const kit: Awaited<ReturnType<typeof sessionKit>> | undefined = await sessionKit(user(), () => (req, res) => {
-      // Another process saved a newer pair while our POST was in flight (it held a lock we had lost).
-      kit!.store.doc.users[EMAIL] = user({ access_token: 'ATX', refresh_token: 'RTX', generation: 4 });
-      pair(2)(req, res);
-    }, cleanups);
+    const kit: Awaited<ReturnType<typeof sessionKit>> | undefined = await sessionKit(
+      user(),
+      () => (req, res) => {
+        // Another process saved a newer pair while our POST was in flight (it held a lock we had lost).
+        kit!.store.doc.users[EMAIL] = user({ access_token: 'ATX', refresh_token: 'RTX', generation: 4 });
+        pair(2)(req, res);
+      },
+      cleanups,
+    );
     const err = await getValidAccessToken(kit.session, EMAIL).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FencedSaveError);
     expect(err).toBeInstanceOf(StoreError);
@@ -91,10 +134,14 @@ describe('the fenced save (C)', () => {
   });
 
   it('a record removed during the POST (disconnect) is not brought back', async () => {
-    const kit: Awaited<ReturnType<typeof sessionKit>> | undefined = await sessionKit(user(), () => (req, res) => {
-      delete kit!.store.doc.users[EMAIL];
-      pair(2)(req, res);
-    }, cleanups);
+    const kit: Awaited<ReturnType<typeof sessionKit>> | undefined = await sessionKit(
+      user(),
+      () => (req, res) => {
+        delete kit!.store.doc.users[EMAIL];
+        pair(2)(req, res);
+      },
+      cleanups,
+    );
     await expect(getValidAccessToken(kit.session, EMAIL)).rejects.toMatchObject({ code: 'E_FENCED' });
     expect(kit.store.doc.users[EMAIL]).toBeUndefined();
   });

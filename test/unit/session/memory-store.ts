@@ -27,11 +27,13 @@ export function memoryStore(doc: StoreDocument): MemoryStore {
     },
     async withUserLock(email, fn) {
       const prev = locks.get(email) ?? Promise.resolve();
-      const run = prev.catch(() => {}).then(async () => {
-        store.onLocked?.(store.doc);
-        store.onLocked = undefined;
-        return fn();
-      });
+      const run = prev
+        .catch(() => {})
+        .then(async () => {
+          store.onLocked?.(store.doc);
+          store.onLocked = undefined;
+          return fn();
+        });
       locks.set(email, run);
       return run;
     },
@@ -45,10 +47,12 @@ export function memoryStore(doc: StoreDocument): MemoryStore {
       return out;
     },
     async ensureWritable() {
-      if (store.notWritable) throw new StoreWriteError('E_STORE_NO_SPACE', 'memory', 'no space left for the token store');
+      if (store.notWritable)
+        throw new StoreWriteError('E_STORE_NO_SPACE', 'memory', 'no space left for the token store');
     },
     async reserveWrite() {
-      if (store.notWritable) throw new StoreWriteError('E_STORE_NO_SPACE', 'memory', 'no space left for the token store');
+      if (store.notWritable)
+        throw new StoreWriteError('E_STORE_NO_SPACE', 'memory', 'no space left for the token store');
       store.events.push('reserve');
       return { release: async () => void store.events.push('release') };
     },

@@ -14,7 +14,12 @@ import { OperationError } from '../../../src/errors.js';
 const thrown: { err?: unknown } = {};
 vi.mock('../../../src/core/oauth/token-endpoint.js', async (orig) => {
   const real = await orig<typeof import('../../../src/core/oauth/token-endpoint.js')>();
-  return { ...real, refreshTokens: async () => { throw thrown.err; } };
+  return {
+    ...real,
+    refreshTokens: async () => {
+      throw thrown.err;
+    },
+  };
 });
 
 const { getValidAccessToken } = await import('../../../src/core/session.js');
@@ -28,7 +33,10 @@ afterEach(async () => {
 describe('a refresh POST that failed ambiguously keeps the marker', () => {
   it.each([
     ['an AbortError DOMException', () => new DOMException('This operation was aborted', 'AbortError')],
-    ['the pool closed under the POST', () => new OperationError('E_POOL_CLOSED', 'POST /oauth2/token: cancelled, the connection pool was closed')],
+    [
+      'the pool closed under the POST',
+      () => new OperationError('E_POOL_CLOSED', 'POST /oauth2/token: cancelled, the connection pool was closed'),
+    ],
     ['a TypeError', () => new TypeError('Cannot read properties of undefined')],
     ['a thrown string', () => 'boom'],
   ])('%s', async (_n, make) => {
@@ -52,7 +60,9 @@ describe('transport failures and the in-flight marker', () => {
     ['requestSent true (a timeout after sending)', { requestSent: true }],
     ['requestSent not said', undefined],
   ])('%s: marker kept', async (_n, details) => {
-    const err = new NetworkError('POST /oauth2/token: no answer within 30 s (Box may have received it)', { requestSent: true });
+    const err = new NetworkError('POST /oauth2/token: no answer within 30 s (Box may have received it)', {
+      requestSent: true,
+    });
     // An error from another transport that does not say (undefined) must count as sent.
     if (!details) delete (err.details as Record<string, unknown>).requestSent;
     thrown.err = err;

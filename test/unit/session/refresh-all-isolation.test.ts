@@ -17,10 +17,18 @@ const emails = ['u1@x.com', 'u2@x.com', 'u3@x.com', 'u4@x.com', 'u5@x.com'];
 
 async function kit() {
   // Each user's refresh token is RT-<email>; the answer names the user it rotated, 50 ms late.
-  const k = await sessionKit(undefined, (req) => {
-    const spent = new URLSearchParams(req.body).get('refresh_token') ?? '';
-    return (rq, res) => setTimeout(() => json(200, { ...GOOD(0), access_token: `AT-new-${spent}`, refresh_token: `${spent}-new` })(rq, res), 50);
-  }, cleanups);
+  const k = await sessionKit(
+    undefined,
+    (req) => {
+      const spent = new URLSearchParams(req.body).get('refresh_token') ?? '';
+      return (rq, res) =>
+        setTimeout(
+          () => json(200, { ...GOOD(0), access_token: `AT-new-${spent}`, refresh_token: `${spent}-new` })(rq, res),
+          50,
+        );
+    },
+    cleanups,
+  );
   for (const e of emails) k.store.doc.users[e] = user({ refresh_token: `RT-${e}` });
   return k;
 }
@@ -44,7 +52,13 @@ describe('refreshMany isolates every user', () => {
 
   it('an onOutcome that throws for every user still lets every refresh finish and be saved', async () => {
     const { store, session } = await kit();
-    const outcomes = await refreshMany(session, emails, { concurrency: 3, force: true, onOutcome: () => { throw new Error('EPIPE'); } });
+    const outcomes = await refreshMany(session, emails, {
+      concurrency: 3,
+      force: true,
+      onOutcome: () => {
+        throw new Error('EPIPE');
+      },
+    });
     expect(outcomes).toHaveLength(emails.length);
     for (const e of emails) expect(store.doc.users[e]).toMatchObject({ refresh_token: `RT-${e}-new` });
   });
@@ -56,11 +70,13 @@ describe('refreshMany isolates every user', () => {
       const probe = structuredClone(store.doc);
       m(probe);
       // u2's marker write blows up with a plain TypeError (before the POST: nothing is spent).
-      if (probe.users['u2@x.com']?.refresh_in_flight && !store.doc.users['u2@x.com']?.refresh_in_flight) throw new TypeError('boom');
+      if (probe.users['u2@x.com']?.refresh_in_flight && !store.doc.users['u2@x.com']?.refresh_in_flight)
+        throw new TypeError('boom');
       return update(m);
     };
     const outcomes = await refreshMany(session, emails, { concurrency: 2, force: true });
     expect(outcomes.find((o) => o.email === 'u2@x.com')).toMatchObject({ status: 'failed' });
-    for (const e of emails.filter((x) => x !== 'u2@x.com')) expect(store.doc.users[e]).toMatchObject({ refresh_token: `RT-${e}-new` });
+    for (const e of emails.filter((x) => x !== 'u2@x.com'))
+      expect(store.doc.users[e]).toMatchObject({ refresh_token: `RT-${e}-new` });
   });
 });

@@ -11,9 +11,15 @@ import { iso } from '../../helpers/time.js';
 /** Enough of a TTY for ora: cursor moves are recorded as text. */
 class FakeTty extends CaptureStream {
   columns = 100;
-  cursorTo() { return true; }
-  moveCursor() { return true; }
-  clearLine() { return true; }
+  cursorTo() {
+    return true;
+  }
+  moveCursor() {
+    return true;
+  }
+  clearLine() {
+    return true;
+  }
 }
 
 let emu: Emulator | undefined;
@@ -30,8 +36,13 @@ describe('refresh --all progress', () => {
     const users: Record<string, unknown> = {};
     for (let i = 0; i < 5; i++) {
       const m = emu.mint({ login: `u${i}@example.com` });
-      users[`u${i}@example.com`] = { access_token: m.access_token, refresh_token: m.refresh_token,
-        access_token_expires_at: iso(Date.now() - 1000), connected_at: iso(Date.now()), updated_at: iso(Date.now()) };
+      users[`u${i}@example.com`] = {
+        access_token: m.access_token,
+        refresh_token: m.refresh_token,
+        access_token_expires_at: iso(Date.now() - 1000),
+        connected_at: iso(Date.now()),
+        updated_at: iso(Date.now()),
+      };
     }
     await writeFile(join(dir, 'tokens.json'), JSON.stringify({ version: 1, users }), { mode: 0o600 });
     const f = fakeDeps({ env: { ...emu.env(), BOX_QC_STORE: join(dir, 'tokens.json'), TERM: 'xterm' } });

@@ -17,7 +17,13 @@ describe('resolveEmail', () => {
     expect(resolveEmail(ctxWith({}), undefined, ['a@x.com'])).toBe('a@x.com');
   });
   it('exits 2 listing the choices when several users are connected', () => {
-    const err = (() => { try { resolveEmail(ctxWith({}), undefined, ['b@x.com', 'a@x.com']); } catch (e) { return e; } })();
+    const err = (() => {
+      try {
+        resolveEmail(ctxWith({}), undefined, ['b@x.com', 'a@x.com']);
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(err).toBeInstanceOf(UsageError);
     expect((err as UsageError).exitCode).toBe(2);
     expect((err as Error).message).toContain('a@x.com, b@x.com');

@@ -15,8 +15,23 @@ afterEach(async () => {
 });
 
 const CASES: Array<[string, () => unknown]> = [
-  ['the file rewritten invalid', () => new StoreError('E_STORE_CORRUPT', '/s/tokens.json', 'token store /s/tokens.json is unreadable: users["a@x.com"].box_user_id must be a string')],
-  ['PostgreSQL newer-generation guard', () => new OperationError('E_STORE_NEWER', 'postgres://db/boxqc: a newer record for a@x.com is already stored; not overwritten')],
+  [
+    'the file rewritten invalid',
+    () =>
+      new StoreError(
+        'E_STORE_CORRUPT',
+        '/s/tokens.json',
+        'token store /s/tokens.json is unreadable: users["a@x.com"].box_user_id must be a string',
+      ),
+  ],
+  [
+    'PostgreSQL newer-generation guard',
+    () =>
+      new OperationError(
+        'E_STORE_NEWER',
+        'postgres://db/boxqc: a newer record for a@x.com is already stored; not overwritten',
+      ),
+  ],
 ];
 
 describe('E_ROTATION_NOT_SAVED when the store content itself refuses the save (REVIEW-2 #7)', () => {
@@ -29,7 +44,11 @@ describe('E_ROTATION_NOT_SAVED when the store content itself refuses the save (R
         if (++calls >= 2) throw make();
         return update(m, o);
       };
-      const err = (await getValidAccessToken(k.session, EMAIL, { force: true }).catch((e: unknown) => e)) as { code: string; hint?: string; message: string };
+      const err = (await getValidAccessToken(k.session, EMAIL, { force: true }).catch((e: unknown) => e)) as {
+        code: string;
+        hint?: string;
+        message: string;
+      };
       expect(err.code).toBe('E_ROTATION_NOT_SAVED');
       expect(err.message).toMatch(/changed|cannot use|refused/);
       expect(err.hint).toMatch(/repair|restore/);

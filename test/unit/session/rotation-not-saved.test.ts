@@ -7,7 +7,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { getValidAccessToken } from '../../../src/core/session.js';
-import { BoxApiError, ConfigError, OperationError, StoreBusyError, StoreError, TemporaryError } from '../../../src/errors.js';
+import {
+  BoxApiError,
+  ConfigError,
+  OperationError,
+  StoreBusyError,
+  StoreError,
+  TemporaryError,
+} from '../../../src/errors.js';
 import { EMAIL, pair, sessionKit, user } from './session-kit.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -17,9 +24,15 @@ afterEach(async () => {
 
 const CLASSES: Array<[string, () => unknown]> = [
   ['StoreBusyError (store lock held)', () => new StoreBusyError('the store is busy (held by pid 1)')],
-  ['StoreError on the re-read', () => new StoreError('E_STORE_CORRUPT', '/s/tokens.json', 'the store is not valid JSON (line 1, column 2)')],
+  [
+    'StoreError on the re-read',
+    () => new StoreError('E_STORE_CORRUPT', '/s/tokens.json', 'the store is not valid JSON (line 1, column 2)'),
+  ],
   ['a plain Error', () => new Error('EACCES: permission denied')],
-  ['PostgreSQL TemporaryError', () => new TemporaryError('the database is unreachable', { code: 'E_STORE_UNREACHABLE' })],
+  [
+    'PostgreSQL TemporaryError',
+    () => new TemporaryError('the database is unreachable', { code: 'E_STORE_UNREACHABLE' }),
+  ],
   ['PostgreSQL OperationError', () => new OperationError('E_STORE_DB', 'the database refused the write')],
   ['pg-pool connect timeout', () => new Error('timeout exceeded when trying to connect')],
   ['a ConfigError', () => new ConfigError('bad database url', { code: 'E_CONFIG' })],
@@ -42,16 +55,22 @@ async function failingSave(make: () => unknown, times: number, budgetMs: number)
 }
 
 describe('a save that fails after Box answered', () => {
-  it.each(CLASSES)('%s that never clears: marker kept, E_ROTATION_NOT_SAVED exit 1, never "nothing was lost"', async (_n, make) => {
-    const { store, session } = await failingSave(make, -1, 50);
-    const err = await getValidAccessToken(session, EMAIL).then(() => undefined, (e: unknown) => e);
-    expect(err).toMatchObject({ code: 'E_ROTATION_NOT_SAVED', exitCode: 1 });
-    const e = err as { message: string; hint?: string };
-    expect(e.message).toContain(EMAIL);
-    expect(e.message).toMatch(/may be lost/);
-    expect(`${e.message} ${e.hint ?? ''}`).not.toMatch(/nothing was lost/i);
-    expect(store.doc.users[EMAIL]).toMatchObject({ refresh_token: 'RT1', refresh_in_flight: { pid: 4242 } });
-  });
+  it.each(CLASSES)(
+    '%s that never clears: marker kept, E_ROTATION_NOT_SAVED exit 1, never "nothing was lost"',
+    async (_n, make) => {
+      const { store, session } = await failingSave(make, -1, 50);
+      const err = await getValidAccessToken(session, EMAIL).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ code: 'E_ROTATION_NOT_SAVED', exitCode: 1 });
+      const e = err as { message: string; hint?: string };
+      expect(e.message).toContain(EMAIL);
+      expect(e.message).toMatch(/may be lost/);
+      expect(`${e.message} ${e.hint ?? ''}`).not.toMatch(/nothing was lost/i);
+      expect(store.doc.users[EMAIL]).toMatchObject({ refresh_token: 'RT1', refresh_in_flight: { pid: 4242 } });
+    },
+  );
 
   it('is retried past three attempts while the budget lasts, each attempt a fresh update, and then saved', async () => {
     const { store, session, saves } = await failingSave(() => new StoreBusyError('busy'), 4, 10_000);
@@ -114,14 +133,21 @@ describe('one attempt cannot outlast the budget', () => {
       // A store lock held by someone else: waits its own 5 s unless the caller's signal ends the wait first.
       return new Promise((_resolve, reject) => {
         const t = setTimeout(() => reject(new StoreBusyError('store busy (held by pid 1)')), 5000);
-        options?.signal?.addEventListener('abort', () => {
-          clearTimeout(t);
-          reject(options.signal!.reason);
-        }, { once: true });
+        options?.signal?.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(t);
+            reject(options.signal!.reason);
+          },
+          { once: true },
+        );
       });
     };
     const t0 = performance.now();
-    const err = await getValidAccessToken(session, EMAIL).then(() => undefined, (e: unknown) => e);
+    const err = await getValidAccessToken(session, EMAIL).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(performance.now() - t0).toBeLessThan(2000);
     expect(err).toMatchObject({ code: 'E_ROTATION_NOT_SAVED' });
     expect(store.doc.users[EMAIL]!.refresh_in_flight).toBeDefined();

@@ -16,7 +16,10 @@ afterEach(async () => {
 describe('saving the rotated pair', () => {
   it.each([
     ['a busy store lock', () => new StoreBusyError('store busy (held by pid 1)')],
-    ['a dropped database connection', () => new TemporaryError('connection terminated', { code: 'E_STORE_CONNECTION' })],
+    [
+      'a dropped database connection',
+      () => new TemporaryError('connection terminated', { code: 'E_STORE_CONNECTION' }),
+    ],
   ])('is retried after %s, and the pair is saved', async (_n, make) => {
     const { store, session, warnings } = await sessionKit(user(), [pair(2)], cleanups);
     const update = store.update.bind(store);
@@ -35,10 +38,20 @@ describe('saving the rotated pair', () => {
 describe('output inside the refresh window', () => {
   it('a --debug line that throws (stderr on a full disk) cannot turn the 200 into a failure: the pair is saved', async () => {
     const { createHttpContext, closeHttpContext } = await import('../../../src/core/http/request.js');
-    const boom = { debug() { throw Object.assign(new Error('write ENOSPC'), { code: 'ENOSPC' }); } };
+    const boom = {
+      debug() {
+        throw Object.assign(new Error('write ENOSPC'), { code: 'ENOSPC' });
+      },
+    };
     const http = await createHttpContext({ env: {}, log: boom });
     cleanups.push(() => closeHttpContext(http));
-    const { store, session } = await sessionKit(user(), [pair(2)], cleanups, { http, log: boom, warn: () => { throw new Error('EPIPE'); } });
+    const { store, session } = await sessionKit(user(), [pair(2)], cleanups, {
+      http,
+      log: boom,
+      warn: () => {
+        throw new Error('EPIPE');
+      },
+    });
     await expect(getValidAccessToken(session, EMAIL)).resolves.toMatchObject({ accessToken: 'AT2', refreshed: true });
     expect(store.doc.users[EMAIL]).toMatchObject({ refresh_token: 'RT2', generation: 4 });
   });

@@ -21,10 +21,16 @@ export function user(over: Partial<StoredUser> = {}): StoredUser {
   };
 }
 
-export const GOOD = (n: number) => ({ access_token: `AT${n}`, refresh_token: `RT${n}`, expires_in: 3600, token_type: 'bearer' });
+export const GOOD = (n: number) => ({
+  access_token: `AT${n}`,
+  refresh_token: `RT${n}`,
+  expires_in: 3600,
+  token_type: 'bearer',
+});
 export const pair = (n: number) => json(200, GOOD(n));
 
-export const grantsSent = (server: { requests: Recorded[] }) => server.requests.map((r) => new URLSearchParams(r.body).get('refresh_token'));
+export const grantsSent = (server: { requests: Recorded[] }) =>
+  server.requests.map((r) => new URLSearchParams(r.body).get('refresh_token'));
 
 export async function sessionKit(
   u: StoredUser | undefined,

@@ -25,7 +25,8 @@ function user(over: Partial<StoredUser> = {}): StoredUser {
   };
 }
 
-const pair = (n: number) => json(200, { access_token: `AT${n}`, refresh_token: `RT${n}`, expires_in: 3600, token_type: 'bearer' });
+const pair = (n: number) =>
+  json(200, { access_token: `AT${n}`, refresh_token: `RT${n}`, expires_in: 3600, token_type: 'bearer' });
 
 async function setup(u: StoredUser | undefined, replies: Reply[], timeoutMs = 5000) {
   const server = await startLocalServer(replies);
@@ -39,7 +40,16 @@ async function setup(u: StoredUser | undefined, replies: Reply[], timeoutMs = 50
     apiBaseUrl: server.url,
     credentials: () => ({ clientId: 'cid', clientSecret: 'sec' }),
     now: () => NOW,
-    interrupts: { critical: async (fn) => { criticalDepth++; try { return await fn(); } finally { criticalDepth--; } } },
+    interrupts: {
+      critical: async (fn) => {
+        criticalDepth++;
+        try {
+          return await fn();
+        } finally {
+          criticalDepth--;
+        }
+      },
+    },
     log: { debug() {} },
     pid: 4242,
     host: 'test-host',
@@ -50,12 +60,19 @@ async function setup(u: StoredUser | undefined, replies: Reply[], timeoutMs = 50
   return { server, store, session, depth: () => criticalDepth };
 }
 
-const grantsSent = (server: { requests: { body: string }[] }) => server.requests.map((r) => new URLSearchParams(r.body).get('refresh_token'));
+const grantsSent = (server: { requests: { body: string }[] }) =>
+  server.requests.map((r) => new URLSearchParams(r.body).get('refresh_token'));
 
 describe('getValidAccessToken', () => {
   it('uses a fresh access token without calling Box or writing the store', async () => {
-    const { server, store, session } = await setup(user({ access_token_expires_at: formatTimestamp(NOW + 30 * 60_000) }), []);
-    await expect(getValidAccessToken(session, 'A@x.com')).resolves.toMatchObject({ accessToken: 'AT1', refreshed: false });
+    const { server, store, session } = await setup(
+      user({ access_token_expires_at: formatTimestamp(NOW + 30 * 60_000) }),
+      [],
+    );
+    await expect(getValidAccessToken(session, 'A@x.com')).resolves.toMatchObject({
+      accessToken: 'AT1',
+      refreshed: false,
+    });
     expect(server.requests).toHaveLength(0);
     expect(store.writes).toBe(0);
   });
@@ -66,7 +83,12 @@ describe('getValidAccessToken', () => {
     expect(r).toMatchObject({ accessToken: 'AT2', refreshed: true });
     expect(grantsSent(server)).toEqual(['RT1']);
     const saved = store.doc.users['a@x.com']!;
-    expect(saved).toMatchObject({ access_token: 'AT2', refresh_token: 'RT2', generation: 4, refresh_token_issued_at: formatTimestamp(NOW) });
+    expect(saved).toMatchObject({
+      access_token: 'AT2',
+      refresh_token: 'RT2',
+      generation: 4,
+      refresh_token_issued_at: formatTimestamp(NOW),
+    });
     expect(saved.refresh_in_flight).toBeUndefined();
     expect(saved.access_token_expires_at).toBe(formatTimestamp(NOW + 3540_000));
   });
@@ -81,22 +103,36 @@ describe('getValidAccessToken', () => {
   it('adopts a rotation made by another process while it waited for the lock', async () => {
     const { server, store, session } = await setup(user(), []);
     store.onLocked = (doc) => {
-      doc.users['a@x.com'] = user({ access_token: 'ATX', refresh_token: 'RTX', generation: 4, access_token_expires_at: formatTimestamp(NOW + 3_000_000) });
+      doc.users['a@x.com'] = user({
+        access_token: 'ATX',
+        refresh_token: 'RTX',
+        generation: 4,
+        access_token_expires_at: formatTimestamp(NOW + 3_000_000),
+      });
     };
-    await expect(getValidAccessToken(session, 'a@x.com')).resolves.toMatchObject({ accessToken: 'ATX', refreshed: false });
+    await expect(getValidAccessToken(session, 'a@x.com')).resolves.toMatchObject({
+      accessToken: 'ATX',
+      refreshed: false,
+    });
     expect(server.requests).toHaveLength(0);
   });
 
   it('with rejectedAccessToken, refreshes only when the store still holds the rejected token', async () => {
     const fresh = user({ access_token_expires_at: formatTimestamp(NOW + 3_000_000) });
     const { server, session } = await setup(fresh, [pair(2)]);
-    await expect(getValidAccessToken(session, 'a@x.com', { rejectedAccessToken: 'OTHER' })).resolves.toMatchObject({ accessToken: 'AT1' });
-    await expect(getValidAccessToken(session, 'a@x.com', { rejectedAccessToken: 'AT1' })).resolves.toMatchObject({ accessToken: 'AT2' });
+    await expect(getValidAccessToken(session, 'a@x.com', { rejectedAccessToken: 'OTHER' })).resolves.toMatchObject({
+      accessToken: 'AT1',
+    });
+    await expect(getValidAccessToken(session, 'a@x.com', { rejectedAccessToken: 'AT1' })).resolves.toMatchObject({
+      accessToken: 'AT2',
+    });
     expect(server.requests).toHaveLength(1);
   });
 
   it('on invalid_grant keeps the record, marks needs_reconnect and exits 4 with the connect hint', async () => {
-    const { server, store, session } = await setup(user(), [json(400, { error: 'invalid_grant', error_description: 'Invalid refresh token' })]);
+    const { server, store, session } = await setup(user(), [
+      json(400, { error: 'invalid_grant', error_description: 'Invalid refresh token' }),
+    ]);
     const err = await getValidAccessToken(session, 'a@x.com').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReconnectRequiredError);
     expect(err).toMatchObject({ exitCode: 4, hint: 'run: box-qc connect --email a@x.com' });
@@ -110,7 +146,9 @@ describe('getValidAccessToken', () => {
   });
 
   it('records refresh_token_expired for "Refresh token has expired"', async () => {
-    const { store, session } = await setup(user(), [json(400, { error: 'invalid_grant', error_description: 'Refresh token has expired' })]);
+    const { store, session } = await setup(user(), [
+      json(400, { error: 'invalid_grant', error_description: 'Refresh token has expired' }),
+    ]);
     await expect(getValidAccessToken(session, 'a@x.com')).rejects.toBeInstanceOf(ReconnectRequiredError);
     expect(store.doc.users['a@x.com']!.needs_reconnect?.reason).toBe('refresh_token_expired');
   });
@@ -125,7 +163,9 @@ describe('getValidAccessToken', () => {
 
   it('reports refresh_interrupted when the replay of an in-flight refresh gets invalid_grant', async () => {
     const inflight = { since: formatTimestamp(NOW - 5000), pid: 999999, host: 'test-host', generation: 3 };
-    const { server, store, session } = await setup(user({ refresh_in_flight: inflight }), [json(400, { error: 'invalid_grant' })]);
+    const { server, store, session } = await setup(user({ refresh_in_flight: inflight }), [
+      json(400, { error: 'invalid_grant' }),
+    ]);
     await expect(getValidAccessToken(session, 'a@x.com')).rejects.toBeInstanceOf(ReconnectRequiredError);
     expect(server.requests).toHaveLength(1);
     expect(store.doc.users['a@x.com']!.needs_reconnect?.reason).toBe('refresh_interrupted');
@@ -174,17 +214,27 @@ describe('getValidAccessToken', () => {
   });
 
   it('exits 4 for an unknown user and for a marked user without calling Box', async () => {
-    const marked = user({ needs_reconnect: { reason: 'refresh_token_expired', message: 'expired', at: formatTimestamp(NOW) } });
+    const marked = user({
+      needs_reconnect: { reason: 'refresh_token_expired', message: 'expired', at: formatTimestamp(NOW) },
+    });
     const { server, session } = await setup(marked, []);
-    await expect(getValidAccessToken(session, 'b@x.com')).rejects.toMatchObject({ code: 'E_NOT_CONNECTED', exitCode: 4 });
+    await expect(getValidAccessToken(session, 'b@x.com')).rejects.toMatchObject({
+      code: 'E_NOT_CONNECTED',
+      exitCode: 4,
+    });
     await expect(getValidAccessToken(session, 'a@x.com')).rejects.toMatchObject({ exitCode: 4 });
     expect(server.requests).toHaveLength(0);
   });
 
   it('refreshes when the refresh token is older than maxAge even if the access token is fresh', async () => {
-    const old = user({ access_token_expires_at: formatTimestamp(NOW + 3_000_000), refresh_token_issued_at: formatTimestamp(NOW - 8 * 86_400_000) });
+    const old = user({
+      access_token_expires_at: formatTimestamp(NOW + 3_000_000),
+      refresh_token_issued_at: formatTimestamp(NOW - 8 * 86_400_000),
+    });
     const { server, session } = await setup(old, [pair(2)]);
-    await expect(getValidAccessToken(session, 'a@x.com', { maxAgeMs: 7 * 86_400_000 })).resolves.toMatchObject({ refreshed: true });
+    await expect(getValidAccessToken(session, 'a@x.com', { maxAgeMs: 7 * 86_400_000 })).resolves.toMatchObject({
+      refreshed: true,
+    });
     expect(server.requests).toHaveLength(1);
   });
 
@@ -192,7 +242,10 @@ describe('getValidAccessToken', () => {
     const { store, session, depth } = await setup(user(), [pair(2)]);
     const seen: number[] = [];
     const update = store.update.bind(store);
-    store.update = async (m) => { seen.push(depth()); return update(m); };
+    store.update = async (m) => {
+      seen.push(depth());
+      return update(m);
+    };
     await getValidAccessToken(session, 'a@x.com');
     expect(seen).toEqual([1, 1]); // marker and save, both deferred-signal territory
   });

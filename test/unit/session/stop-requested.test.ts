@@ -20,7 +20,7 @@ const stopping = () => {
   let depth = 0;
   const interrupts = {
     stopRequested: stop.signal,
-    critical: async <T,>(fn: () => Promise<T>): Promise<T> => {
+    critical: async <T>(fn: () => Promise<T>): Promise<T> => {
       depth += 1;
       try {
         return await fn();
@@ -42,7 +42,10 @@ describe('a stop asked for during a refresh (REVIEW-2 #1, #10)', () => {
       s.stop.abort(new InterruptedError('interrupted (SIGTERM)', 143));
       return out;
     };
-    await expect(getValidAccessToken(session, EMAIL, { force: true })).rejects.toMatchObject({ code: 'E_INTERRUPTED', exitCode: 143 });
+    await expect(getValidAccessToken(session, EMAIL, { force: true })).rejects.toMatchObject({
+      code: 'E_INTERRUPTED',
+      exitCode: 143,
+    });
     expect(server.requests).toHaveLength(0);
     expect(store.doc.users[EMAIL]!.refresh_in_flight).toBeUndefined();
     expect(store.doc.users[EMAIL]!.refresh_token).toBe('RT1');
@@ -60,10 +63,19 @@ describe('a stop asked for during a refresh (REVIEW-2 #1, #10)', () => {
   it('refresh --all starts no further user once a stop is asked for, and the stop is what it throws', async () => {
     const s = stopping();
     const emails = ['u1@x.com', 'u2@x.com', 'u3@x.com', 'u4@x.com'];
-    const k = await sessionKit(undefined, (req) => {
-      const spent = new URLSearchParams(req.body).get('refresh_token') ?? '';
-      return (rq, res) => setTimeout(() => json(200, { ...GOOD(0), access_token: `AT-${spent}`, refresh_token: `${spent}-new` })(rq, res), 20);
-    }, cleanups, { interrupts: s.interrupts });
+    const k = await sessionKit(
+      undefined,
+      (req) => {
+        const spent = new URLSearchParams(req.body).get('refresh_token') ?? '';
+        return (rq, res) =>
+          setTimeout(
+            () => json(200, { ...GOOD(0), access_token: `AT-${spent}`, refresh_token: `${spent}-new` })(rq, res),
+            20,
+          );
+      },
+      cleanups,
+      { interrupts: s.interrupts },
+    );
     for (const e of emails) k.store.doc.users[e] = user({ refresh_token: `RT-${e}` });
     const run = refreshMany(k.session, emails, {
       concurrency: 1,
@@ -81,7 +93,12 @@ describe('a stop asked for during a refresh (REVIEW-2 #1, #10)', () => {
 describe('failure handling inside the critical section (REVIEW-2 #9)', () => {
   it('invalid_grant: needs_reconnect is written while the section is still open', async () => {
     const s = stopping();
-    const { store, session } = await sessionKit(user(), [json(400, { error: 'invalid_grant', error_description: 'Invalid refresh token' })], cleanups, { interrupts: s.interrupts });
+    const { store, session } = await sessionKit(
+      user(),
+      [json(400, { error: 'invalid_grant', error_description: 'Invalid refresh token' })],
+      cleanups,
+      { interrupts: s.interrupts },
+    );
     const depths: number[] = [];
     const update = store.update.bind(store);
     store.update = async (mutate, opts) => {
@@ -112,17 +129,23 @@ describe('failure handling inside the critical section (REVIEW-2 #9)', () => {
 describe('a config-class save error after Box answered (REVIEW-2 #8)', () => {
   it('is E_ROTATION_NOT_SAVED for that user: marker kept, and refresh --all goes on with the others', async () => {
     const emails = ['u1@x.com', 'u2@x.com'];
-    const k = await sessionKit(undefined, (req) => {
-      const spent = new URLSearchParams(req.body).get('refresh_token') ?? '';
-      return json(200, { ...GOOD(0), access_token: `AT-${spent}`, refresh_token: `${spent}-new` });
-    }, cleanups, { saveBudgetMs: 200 });
+    const k = await sessionKit(
+      undefined,
+      (req) => {
+        const spent = new URLSearchParams(req.body).get('refresh_token') ?? '';
+        return json(200, { ...GOOD(0), access_token: `AT-${spent}`, refresh_token: `${spent}-new` });
+      },
+      cleanups,
+      { saveBudgetMs: 200 },
+    );
     for (const e of emails) k.store.doc.users[e] = user({ refresh_token: `RT-${e}` });
     const update = k.store.update.bind(k.store);
     k.store.update = async (mutate, opts) => {
       const probe = structuredClone(k.store.doc);
       const out = mutate(probe) as { refresh_token?: string } | undefined;
       // Every save of u1's new pair fails as a PostgreSQL auth error would (postgres/errors.ts: ConfigError).
-      if (out?.refresh_token === 'RT-u1@x.com-new') throw new ConfigError('password authentication failed for user "boxqc"', { code: 'E_PG_AUTH' });
+      if (out?.refresh_token === 'RT-u1@x.com-new')
+        throw new ConfigError('password authentication failed for user "boxqc"', { code: 'E_PG_AUTH' });
       return update(mutate, opts);
     };
     const outcomes = await refreshMany(k.session, emails, { concurrency: 1, force: true });

@@ -16,7 +16,8 @@ const MODULE = fileURLToPath(new URL('../../../dist/process-signals.js', import.
 
 function runScript(body: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   assertDistFresh();
-  const script = `import { installProcessInterrupts } from ${JSON.stringify(MODULE)};\nimport { writeFileSync } from 'node:fs';\n` +
+  const script =
+    `import { installProcessInterrupts } from ${JSON.stringify(MODULE)};\nimport { writeFileSync } from 'node:fs';\n` +
     `const sleep = (ms) => new Promise((r) => setTimeout(r, ms));\n${body}`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  clearInFlight, emptyDocument, getUser, markInFlight, markNeedsReconnect, removeUser, saveUserTokens,
+  clearInFlight,
+  emptyDocument,
+  getUser,
+  markInFlight,
+  markNeedsReconnect,
+  removeUser,
+  saveUserTokens,
 } from '../../../src/core/store/index.js';
 
 const T0 = Date.UTC(2026, 10, 26, 15, 0, 0);
@@ -33,9 +39,16 @@ describe('saveUserTokens', () => {
     const later = T0 + 3_600_000;
     const rec = saveUserTokens(doc, 'a@x.com', pair(2), undefined, later);
     expect(rec).toMatchObject({
-      access_token: 'at2', refresh_token: 'rt2', connected_at: '2026-11-26T15:00:00Z', updated_at: '2026-11-26T16:00:00Z',
-      refresh_token_issued_at: '2026-11-26T16:00:00Z', box_user_id: '42', box_user_login: 'alice.box@example.com',
-      box_user_name: 'Alice', qc_team: 'line-3', generation: 2,
+      access_token: 'at2',
+      refresh_token: 'rt2',
+      connected_at: '2026-11-26T15:00:00Z',
+      updated_at: '2026-11-26T16:00:00Z',
+      refresh_token_issued_at: '2026-11-26T16:00:00Z',
+      box_user_id: '42',
+      box_user_login: 'alice.box@example.com',
+      box_user_name: 'Alice',
+      qc_team: 'line-3',
+      generation: 2,
     });
   });
 
@@ -57,7 +70,10 @@ describe('markers and removal', () => {
     const doc = emptyDocument();
     saveUserTokens(doc, 'a@x.com', pair(1), identity, T0);
     const rec = markNeedsReconnect(doc, 'a@x.com', 'refresh_token_expired', 'expired', T0);
-    expect(rec).toMatchObject({ refresh_token: 'rt1', needs_reconnect: { reason: 'refresh_token_expired', message: 'expired', at: '2026-11-26T15:00:00Z' } });
+    expect(rec).toMatchObject({
+      refresh_token: 'rt1',
+      needs_reconnect: { reason: 'refresh_token_expired', message: 'expired', at: '2026-11-26T15:00:00Z' },
+    });
     expect(markNeedsReconnect(doc, 'nobody@x.com', 'refresh_token_expired', 'x', T0)).toBeUndefined();
   });
 
@@ -66,7 +82,10 @@ describe('markers and removal', () => {
     saveUserTokens(doc, 'a@x.com', pair(1), identity, T0);
     const before = doc.users['a@x.com'];
     expect(markInFlight(doc, 'a@x.com', { pid: 9, host: 'box' }, T0)?.refresh_in_flight).toEqual({
-      since: '2026-11-26T15:00:00Z', pid: 9, host: 'box', generation: 1,
+      since: '2026-11-26T15:00:00Z',
+      pid: 9,
+      host: 'box',
+      generation: 1,
     });
     expect(before?.refresh_in_flight).toBeUndefined(); // replaced, not edited in place
     expect(clearInFlight(doc, 'a@x.com')?.refresh_in_flight).toBeUndefined();

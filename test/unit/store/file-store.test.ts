@@ -1,4 +1,15 @@
-import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../../../src/errors.js';
@@ -61,10 +72,12 @@ describe('file store: corrupt stores are errors, never empty, never written', ()
       expect((readErr as StoreError).message).not.toContain('\n');
 
       let mutated = false;
-      const updErr = await store.update((d) => {
-        mutated = true;
-        saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now());
-      }).catch((e: unknown) => e);
+      const updErr = await store
+        .update((d) => {
+          mutated = true;
+          saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now());
+        })
+        .catch((e: unknown) => e);
       expect(updErr).toBeInstanceOf(StoreError);
       expect(mutated).toBe(false);
       if (isFile) expect(sha256(path)).toBe(before);
@@ -78,7 +91,12 @@ describe('file store: group commit', () => {
   it('commits updates that arrive during a write together, each caller getting its own result or error', async () => {
     let renames = 0;
     const { store, path } = makeStore(t.dir, {
-      fs: { rename: async (a, b) => { renames++; await (await import('node:fs/promises')).rename(a, b); } },
+      fs: {
+        rename: async (a, b) => {
+          renames++;
+          await (await import('node:fs/promises')).rename(a, b);
+        },
+      },
     });
     const now = Date.now();
     const first = store.update((d) => saveUserTokens(d, 'u0@x.com', pair(0), undefined, now).generation);
@@ -93,7 +111,12 @@ describe('file store: group commit', () => {
     );
     const settled = await Promise.allSettled([first, ...rest]);
     expect(settled.map((s) => (s.status === 'fulfilled' ? s.value : (s.reason as Error).message))).toEqual([
-      1, 'at1', 'at2', 'mutation 2 failed', 'at4', 'at5',
+      1,
+      'at1',
+      'at2',
+      'mutation 2 failed',
+      'at4',
+      'at5',
     ]);
     expect(renames).toBe(2);
     const users = Object.keys(JSON.parse(readFileSync(path, 'utf8')).users).sort();
@@ -104,12 +127,16 @@ describe('file store: group commit', () => {
     const { store, path } = makeStore(t.dir);
     await store.update((d) => saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now()));
     const before = sha256(path);
-    const err = await store.update((d) => {
-      d.users['a@x.com'] = { ...d.users['a@x.com'], access_token: 42 } as never;
-    }).catch((e: unknown) => e);
+    const err = await store
+      .update((d) => {
+        d.users['a@x.com'] = { ...d.users['a@x.com'], access_token: 42 } as never;
+      })
+      .catch((e: unknown) => e);
     // Checked per mutation (issue 15 review finding 2): that caller fails alone, exit 1, the store is intact.
     expect(err).toMatchObject({ code: 'E_STORE_UNSTORABLE', exitCode: 1 });
-    expect((err as Error).message).toMatch(/^refusing to save the record for a@x\.com: .*access_token must be a string/);
+    expect((err as Error).message).toMatch(
+      /^refusing to save the record for a@x\.com: .*access_token must be a string/,
+    );
     expect(sha256(path)).toBe(before);
   });
 
@@ -119,9 +146,11 @@ describe('file store: group commit', () => {
     await store.read();
     await store.read();
     const before = sha256(path);
-    const err = await store.update((d) => {
-      d.users['a@x.com']!.access_token = 'changed in place';
-    }).catch((e: unknown) => e);
+    const err = await store
+      .update((d) => {
+        d.users['a@x.com']!.access_token = 'changed in place';
+      })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TypeError);
     expect(sha256(path)).toBe(before);
     expect((await store.read()).users['a@x.com']!.access_token).not.toBe('changed in place');
@@ -138,9 +167,15 @@ describe('file store: durability failures', () => {
 
   it('keeps the old store byte-identical and removes the temp when the rename fails', async () => {
     const { store, path, before } = await seeded({
-      fs: { rename: async () => { throw Object.assign(new Error('x'), { code: 'EXDEV' }); } },
+      fs: {
+        rename: async () => {
+          throw Object.assign(new Error('x'), { code: 'EXDEV' });
+        },
+      },
     });
-    const err = await store.update((d) => saveUserTokens(d, 'b@x.com', pair(2), undefined, Date.now())).catch((e: unknown) => e);
+    const err = await store
+      .update((d) => saveUserTokens(d, 'b@x.com', pair(2), undefined, Date.now()))
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'E_STORE_WRITE', exitCode: 1 });
     expect((err as Error).message).toContain(path);
     expect(sha256(path)).toBe(before);
@@ -155,13 +190,17 @@ describe('file store: durability failures', () => {
           const fh = await fsp.open(p, flags, mode);
           if (p.endsWith('.tmp')) {
             // What write-file-atomic did on a full disk: one write whose byte count is ignored (reliability.md E1).
-            fh.writeFile = (async (data: Buffer) => { await fh.write(data.subarray(0, 10)); });
+            fh.writeFile = async (data: Buffer) => {
+              await fh.write(data.subarray(0, 10));
+            };
           }
           return fh;
         },
       },
     });
-    const err = await store.update((d) => saveUserTokens(d, 'b@x.com', pair(2), undefined, Date.now())).catch((e: unknown) => e);
+    const err = await store
+      .update((d) => saveUserTokens(d, 'b@x.com', pair(2), undefined, Date.now()))
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'E_STORE_DISK_FULL', exitCode: 1 });
     expect((err as Error).message).toMatch(/disk full: free space on/);
     expect(sha256(path)).toBe(before);
@@ -170,23 +209,33 @@ describe('file store: durability failures', () => {
 
   it('reports a failed folder fsync after the rename as "saved, durability unknown" without rolling back', async () => {
     const { store, path, warnings } = await seeded({
-      fs: { fsyncDir: async () => { throw Object.assign(new Error('x'), { code: 'EIO' }); } },
+      fs: {
+        fsyncDir: async () => {
+          throw Object.assign(new Error('x'), { code: 'EIO' });
+        },
+      },
     });
     await store.update((d) => saveUserTokens(d, 'b@x.com', pair(2), undefined, Date.now()));
     expect(Object.keys(JSON.parse(readFileSync(path, 'utf8')).users)).toContain('b@x.com');
-    expect(warnings).toEqual([expect.stringMatching(/^saved .*tokens\.json, durability unknown: fsync of the folder .* failed \(EIO\)/)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^saved .*tokens\.json, durability unknown: fsync of the folder .* failed \(EIO\)/),
+    ]);
     expect(unexpectedFiles(t.dir)).toEqual([]);
   });
 
   it('ensureWritable fails without touching the store when there is not enough free space', async () => {
-    const { store, path, before } = await seeded({ fs: { statfs: async () => ({ type: 0xef53, bsize: 4096, bavail: 3 }) } });
+    const { store, path, before } = await seeded({
+      fs: { statfs: async () => ({ type: 0xef53, bsize: 4096, bavail: 3 }) },
+    });
     await expect(store.ensureWritable()).rejects.toMatchObject({ code: 'E_STORE_DISK_FULL', exitCode: 1 });
     expect(sha256(path)).toBe(before);
     expect(unexpectedFiles(t.dir)).toEqual([]);
   });
 
   it('ensureWritable passes on a writable folder with room and warns about network file systems', async () => {
-    const { store, warnings } = await seeded({ fs: { statfs: async () => ({ type: 0x6969, bsize: 4096, bavail: 1 << 20 }) } });
+    const { store, warnings } = await seeded({
+      fs: { statfs: async () => ({ type: 0x6969, bsize: 4096, bavail: 1 << 20 }) },
+    });
     await store.ensureWritable();
     expect(warnings.join('\n')).toMatch(/network file system \(NFS\)/);
     expect(unexpectedFiles(t.dir)).toEqual([]);
@@ -244,7 +293,9 @@ describe('file store: permissions and planted files', () => {
     const planted = join(t.dir, '.tokens.json.fixed.tmp');
     symlinkSync(victim, planted);
     // First save (no store yet): O_EXCL|O_NOFOLLOW refuses the planted link.
-    const err = await store.update((d) => saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now())).catch((e: unknown) => e);
+    const err = await store
+      .update((d) => saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now()))
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'E_STORE_UNSAFE_TEMP', exitCode: 1 });
     expect(existsSync(victim)).toBe(false);
     expect(existsSync(path)).toBe(false);
@@ -262,7 +313,10 @@ describe('file store: permissions and planted files', () => {
     const { store } = makeStore(t.dir);
     const { userLockPath, storeLockPath } = await import('../../../src/core/store/index.js');
     symlinkSync(victim, userLockPath(join(t.dir, 'tokens.json'), 'a@x.com'));
-    await expect(store.withUserLock('a@x.com', async () => 1)).rejects.toMatchObject({ code: 'E_STORE_LOCK_UNSAFE', exitCode: 2 });
+    await expect(store.withUserLock('a@x.com', async () => 1)).rejects.toMatchObject({
+      code: 'E_STORE_LOCK_UNSAFE',
+      exitCode: 2,
+    });
     symlinkSync(victim, storeLockPath(join(t.dir, 'tokens.json')));
     await expect(store.update(() => 1)).rejects.toMatchObject({ code: 'E_STORE_LOCK_UNSAFE' });
     expect(existsSync(victim)).toBe(false);

@@ -16,12 +16,16 @@ function queueWith(fail: (batch: PendingUpdate[]) => Error | undefined) {
     const err = fail(batch);
     if (err) throw err;
     const { outcomes } = applyBatch({ version: 1, users: {} }, batch);
-    batch.forEach((b, i) => (outcomes[i]!.ok ? b.resolve((outcomes[i] as { value: unknown }).value) : b.reject((outcomes[i] as { error: unknown }).error)));
+    batch.forEach((b, i) =>
+      outcomes[i]!.ok
+        ? b.resolve((outcomes[i] as { value: unknown }).value)
+        : b.reject((outcomes[i] as { error: unknown }).error),
+    );
   });
   return { q, commits };
 }
 
-const poison = (doc: StoreDocument) => ((doc as Record<string, unknown>).poison = true, 'bad');
+const poison = (doc: StoreDocument) => (((doc as Record<string, unknown>).poison = true), 'bad');
 const good = (n: number) => (_doc: StoreDocument) => n;
 
 describe('group commit: a batch whose write fails', () => {
@@ -29,7 +33,12 @@ describe('group commit: a batch whose write fails', () => {
     const dbError = () => new OperationError('E_STORE_DB', 'database error 22P05: unsupported Unicode escape sequence');
     const { q, commits } = queueWith((batch) => (batch.some((b) => b.mutate === poison) ? dbError() : undefined));
     const first = q.enqueue(good(0), undefined);
-    const results = await Promise.allSettled([first, q.enqueue(good(1), undefined), q.enqueue(poison, undefined), q.enqueue(good(3), undefined)]);
+    const results = await Promise.allSettled([
+      first,
+      q.enqueue(good(1), undefined),
+      q.enqueue(poison, undefined),
+      q.enqueue(good(3), undefined),
+    ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ code: 'E_STORE_DB' });
     expect(commits).toEqual([1, 3, 1, 1, 1]);

@@ -25,9 +25,11 @@ async function plantLock(path: string, owner: Record<string, unknown>) {
 }
 
 describe('lock holder in another PID namespace', () => {
-  it('records this process\'s PID namespace in the lock file', async () => {
+  it("records this process's PID namespace in the lock file", async () => {
     const { store, path } = makeStore(t.dir);
-    const content = await store.withUserLock('a@x.com', async () => JSON.parse(readFileSync(userLockPath(path, 'a@x.com'), 'utf8')));
+    const content = await store.withUserLock('a@x.com', async () =>
+      JSON.parse(readFileSync(userLockPath(path, 'a@x.com'), 'utf8')),
+    );
     expect(await readPidNamespace()).toMatch(/^pid:\[\d+\]$/);
     expect(content.pidNs).toBe(await readPidNamespace());
   });
@@ -61,7 +63,9 @@ describe('a lock file not readable yet', () => {
     // A wall-clock step (or a create whose write is still coming) makes the mtime look a minute old.
     const old = new Date(Date.now() - 60_000);
     utimesSync(lock, old, old);
-    await expect(store.withUserLock('a@x.com', async () => 1)).rejects.toThrow(/store busy \(held by an unknown process\)/);
+    await expect(store.withUserLock('a@x.com', async () => 1)).rejects.toThrow(
+      /store busy \(held by an unknown process\)/,
+    );
     expect(readFileSync(lock, 'utf8')).toBe('');
   });
 

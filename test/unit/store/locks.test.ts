@@ -21,7 +21,10 @@ async function deadPid(): Promise<number> {
   return child.pid!;
 }
 
-async function plantLock(path: string, owner: Partial<{ pid: number; host: string; bootId: string; procStart: string }>) {
+async function plantLock(
+  path: string,
+  owner: Partial<{ pid: number; host: string; bootId: string; procStart: string }>,
+) {
   const content = {
     pid: process.pid,
     host: hostname(),
@@ -41,7 +44,15 @@ describe('lock files', () => {
     await plantLock(lock, {});
     const waits: unknown[] = [];
     let ran = false;
-    const err = await store.withUserLock('a@x.com', async () => { ran = true; }, { onWait: (h) => waits.push(h) }).catch((e: unknown) => e);
+    const err = await store
+      .withUserLock(
+        'a@x.com',
+        async () => {
+          ran = true;
+        },
+        { onWait: (h) => waits.push(h) },
+      )
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreBusyError);
     expect((err as StoreBusyError).exitCode).toBe(75);
     expect((err as Error).message).toContain(`store busy (held by pid ${process.pid})`);
@@ -60,7 +71,9 @@ describe('lock files', () => {
     const { store, path } = makeStore(t.dir, { lockWaitMs: 60_000 });
     await plantLock(userLockPath(path, 'a@x.com'), { pid: await deadPid() });
     await plantLock(storeLockPath(path), { pid: await deadPid() });
-    const r = await store.withUserLock('a@x.com', () => store.update((d) => saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now()).generation));
+    const r = await store.withUserLock('a@x.com', () =>
+      store.update((d) => saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now()).generation),
+    );
     expect(r).toBe(1);
     expect(unexpectedFiles(t.dir)).toEqual([]);
   });
@@ -82,7 +95,9 @@ describe('lock files', () => {
     const { store, path } = makeStore(t.dir, { lockWaitMs: 200 });
     const lock = userLockPath(path, 'a@x.com');
     writeFileSync(lock, '');
-    await expect(store.withUserLock('a@x.com', async () => 1)).rejects.toThrow(/store busy \(held by an unknown process\)/);
+    await expect(store.withUserLock('a@x.com', async () => 1)).rejects.toThrow(
+      /store busy \(held by an unknown process\)/,
+    );
     // Aged by our own monotonic observation, not the mtime (lock-identity.test.ts, issue 15 review finding 7b).
     let clock = 0;
     const later = makeStore(t.dir, { lockWaitMs: 200, monotonicNow: () => (clock += 2_600) });
@@ -94,7 +109,9 @@ describe('lock files', () => {
     let release!: () => void;
     const first = store.withUserLock('a@x.com', () => new Promise<void>((r) => (release = r)));
     await new Promise((r) => setTimeout(r, 20));
-    await expect(store.withUserLock('a@x.com', async () => 1)).rejects.toThrow(`store busy (held by pid ${process.pid})`);
+    await expect(store.withUserLock('a@x.com', async () => 1)).rejects.toThrow(
+      `store busy (held by pid ${process.pid})`,
+    );
     release();
     await first;
   });
@@ -103,7 +120,10 @@ describe('lock files', () => {
     const { store, path } = makeStore(t.dir, { lockWaitMs: 60_000 });
     await plantLock(userLockPath(path, 'a@x.com'), {});
     const ctl = new AbortController();
-    const p = store.withUserLock('a@x.com', async () => 1, { signal: ctl.signal, onWait: () => ctl.abort(new Error('ctrl-c')) });
+    const p = store.withUserLock('a@x.com', async () => 1, {
+      signal: ctl.signal,
+      onWait: () => ctl.abort(new Error('ctrl-c')),
+    });
     await expect(p).rejects.toThrow('ctrl-c');
   });
 
@@ -113,9 +133,16 @@ describe('lock files', () => {
     const aHeld = new Promise<void>((r) => (releaseA = r));
     let aEntered!: () => void;
     const aIn = new Promise<void>((r) => (aEntered = r));
-    const a = store.withUserLock('a@x.com', async () => { aEntered(); await aHeld; });
+    const a = store.withUserLock('a@x.com', async () => {
+      aEntered();
+      await aHeld;
+    });
     await aIn;
-    expect(await store.withUserLock('b@x.com', () => store.update((d) => saveUserTokens(d, 'b@x.com', pair(1), undefined, Date.now()).generation))).toBe(1);
+    expect(
+      await store.withUserLock('b@x.com', () =>
+        store.update((d) => saveUserTokens(d, 'b@x.com', pair(1), undefined, Date.now()).generation),
+      ),
+    ).toBe(1);
     releaseA();
     await a;
     expect(unexpectedFiles(t.dir)).toEqual([]);
@@ -124,12 +151,13 @@ describe('lock files', () => {
   it('serialises callers for the same user in one process and lets a holder re-enter its own lock', async () => {
     const { store } = makeStore(t.dir, { lockWaitMs: 5_000 });
     const log: string[] = [];
-    const one = (id: string) => store.withUserLock('a@x.com', async () => {
-      log.push(`<${id}`);
-      await new Promise((r) => setTimeout(r, 20));
-      await store.withUserLock('A@x.com', async () => log.push(`re${id}`));
-      log.push(`>${id}`);
-    });
+    const one = (id: string) =>
+      store.withUserLock('a@x.com', async () => {
+        log.push(`<${id}`);
+        await new Promise((r) => setTimeout(r, 20));
+        await store.withUserLock('A@x.com', async () => log.push(`re${id}`));
+        log.push(`>${id}`);
+      });
     await Promise.all(['1', '2', '3'].map(one));
     expect(log).toHaveLength(9);
     for (let i = 0; i < 9; i += 3) {
@@ -147,7 +175,11 @@ describe('lock files', () => {
       return { mode: statSync(lock).mode & 0o777, content: JSON.parse(readFileSync(lock, 'utf8')) };
     });
     expect(seen.mode).toBe(0o600);
-    expect(seen.content).toMatchObject({ pid: process.pid, host: hostname(), nonce: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(seen.content).toMatchObject({
+      pid: process.pid,
+      host: hostname(),
+      nonce: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
     expect(join(path, '..')).toBe(t.dir);
   });
 });
@@ -168,7 +200,12 @@ describe('update and aborts', () => {
     await plantLock(storeLockPath(path), {});
     const ctl = new AbortController();
     let applied = false;
-    const p = store.update(() => { applied = true; }, { signal: ctl.signal, onWait: () => ctl.abort(new Error('interrupted')) });
+    const p = store.update(
+      () => {
+        applied = true;
+      },
+      { signal: ctl.signal, onWait: () => ctl.abort(new Error('interrupted')) },
+    );
     await expect(p).rejects.toThrow('interrupted');
     expect(applied).toBe(false);
   });

@@ -40,7 +40,9 @@ describe('openStoreForCommand', () => {
     const store = openStoreForCommand(ctx);
     expect(store.location).toBe(path);
     expect(Object.keys((await store.read()).users)).toEqual(['alice@example.com']);
-    expect(stderr.text).toBe(`warning: token store ${path} was accessible by other users (mode 0640); tightened to 0600\n`);
+    expect(stderr.text).toBe(
+      `warning: token store ${path} was accessible by other users (mode 0640); tightened to 0600\n`,
+    );
   });
 
   it('opens a postgres:// store (issue 9) without connecting, showing the URL with its password redacted', async () => {
@@ -55,14 +57,22 @@ describe('openStoreForCommand', () => {
     expect(parseLockWaitMs('250')).toBe(250);
     expect(() => parseLockWaitMs('soon')).toThrow(ConfigError);
     const path = join(t.dir, 'tokens.json');
-    writeFileSync(userLockPath(path, 'a@x.com'), JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'other' }));
+    writeFileSync(
+      userLockPath(path, 'a@x.com'),
+      JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'other' }),
+    );
     const { ctx } = context({ BOX_QC_STORE: path, BOX_QC_LOCK_WAIT_MS: '100' });
-    await expect(openStoreForCommand(ctx).withUserLock('a@x.com', async () => 1)).rejects.toMatchObject({ exitCode: 75 });
+    await expect(openStoreForCommand(ctx).withUserLock('a@x.com', async () => 1)).rejects.toMatchObject({
+      exitCode: 75,
+    });
   });
 
   it('starts a spinner naming the holder pid when it has to wait, and stops it when the wait ends', async () => {
     const path = join(t.dir, 'tokens.json');
-    writeFileSync(userLockPath(path, 'a@x.com'), JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'other' }));
+    writeFileSync(
+      userLockPath(path, 'a@x.com'),
+      JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'other' }),
+    );
     const { ctx } = context({ BOX_QC_STORE: path, BOX_QC_LOCK_WAIT_MS: '300' });
     const spun: string[] = [];
     let stopped = 0;
@@ -73,7 +83,9 @@ describe('openStoreForCommand', () => {
         return { update() {}, succeed() {}, fail() {}, stop: () => void stopped++ };
       },
     };
-    await expect(openStoreForCommand({ ...ctx, out }).withUserLock('a@x.com', async () => 1)).rejects.toMatchObject({ exitCode: 75 });
+    await expect(openStoreForCommand({ ...ctx, out }).withUserLock('a@x.com', async () => 1)).rejects.toMatchObject({
+      exitCode: 75,
+    });
     await new Promise((r) => setImmediate(r));
     expect(spun).toEqual([`waiting for the token store (held by pid ${process.pid})`]);
     expect(stopped).toBe(1);

@@ -8,7 +8,9 @@ const host = { pid: 4242, hostname: 'test-host', euid: undefined, isPidAlive: ()
 
 describe('openStore (core)', () => {
   it.each(['', ' ', '\t'])('refuses an empty location %j: never the working folder', (location) => {
-    expect(() => openStore(location, { host })).toThrow(expect.objectContaining({ code: 'E_CONFIG_STORE', exitCode: 2 }));
+    expect(() => openStore(location, { host })).toThrow(
+      expect.objectContaining({ code: 'E_CONFIG_STORE', exitCode: 2 }),
+    );
   });
 
   it('takes a relative path from the working folder', async () => {
@@ -18,11 +20,14 @@ describe('openStore (core)', () => {
     await store.close();
   });
 
-  it.each(['postgres://u:pw@db.invalid/boxqc', 'PostgreSQL://u:pw@db.invalid/boxqc'])('opens %s as PostgreSQL, password redacted', async (url) => {
-    const store = openStore(url, { host });
-    expect(store.location).toMatch(/^postgres(ql)?:\/\/u:\*\*\*@db\.invalid\/boxqc$/i);
-    await store.close();
-  });
+  it.each(['postgres://u:pw@db.invalid/boxqc', 'PostgreSQL://u:pw@db.invalid/boxqc'])(
+    'opens %s as PostgreSQL, password redacted',
+    async (url) => {
+      const store = openStore(url, { host });
+      expect(store.location).toMatch(/^postgres(ql)?:\/\/u:\*\*\*@db\.invalid\/boxqc$/i);
+      await store.close();
+    },
+  );
 
   it.each([
     ['postgres://h/db', true],

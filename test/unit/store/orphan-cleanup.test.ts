@@ -48,7 +48,11 @@ describe('orphan cleanup by the store writer', () => {
     await store.update((d) => saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now()));
     const live = await tagOf(await livePid());
     const dead = await tagOf(await deadPid());
-    const names = (tag: string) => [`.tokens.json.${tag}-00aa.probe`, `.tokens.json.${tag}-00bb.tmp`, `.tokens.json.rsv-${tag}-00cc.reserve`];
+    const names = (tag: string) => [
+      `.tokens.json.${tag}-00aa.probe`,
+      `.tokens.json.${tag}-00bb.tmp`,
+      `.tokens.json.rsv-${tag}-00cc.reserve`,
+    ];
     for (const n of [...names(live), ...names(dead)]) writeFileSync(join(t.dir, n), '');
     await store.update((d) => saveUserTokens(d, 'a@x.com', pair(2), undefined, Date.now()));
     expect(unexpectedFiles(t.dir).sort()).toEqual(names(live).sort());
@@ -58,7 +62,11 @@ describe('orphan cleanup by the store writer', () => {
     const { store, path } = makeStore(t.dir);
     await store.update((d) => saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now()));
     const foreign = await tagOf(await deadPid(), '1', 'pid:[4026532999]');
-    const kept = [`.tokens.json.${foreign}-00aa.probe`, `.tokens.json.${foreign}-00bb.tmp`, `.tokens.json.rsv-${foreign}-00cc.reserve`];
+    const kept = [
+      `.tokens.json.${foreign}-00aa.probe`,
+      `.tokens.json.${foreign}-00bb.tmp`,
+      `.tokens.json.rsv-${foreign}-00cc.reserve`,
+    ];
     for (const n of kept) writeFileSync(join(t.dir, n), '');
     await store.update((d) => saveUserTokens(d, 'a@x.com', pair(2), undefined, Date.now()));
     expect(unexpectedFiles(t.dir).sort()).toEqual(kept.sort());
@@ -68,7 +76,12 @@ describe('orphan cleanup by the store writer', () => {
   it('names its own probes and temps after this process, so others can judge them', async () => {
     const created: string[] = [];
     const { store } = makeStore(t.dir, {
-      fs: { open: async (p, flags, mode) => (created.push(p), (await import('../../../src/core/store/file/fs-layer.js')).nodeStoreFs.open(p, flags, mode)) },
+      fs: {
+        open: async (p, flags, mode) => (
+          created.push(p),
+          (await import('../../../src/core/store/file/fs-layer.js')).nodeStoreFs.open(p, flags, mode)
+        ),
+      },
     });
     await store.ensureWritable();
     await store.update((d) => saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now()));

@@ -7,12 +7,27 @@ import type { StoreDocument } from '../../../src/core/store/types.js';
 
 // A valid record: applyBatch checks every record a mutation writes (issue 15 review finding 2).
 const T = '2026-01-01T00:00:00Z';
-const doc = (token: string): StoreDocument => ({
-  version: 1,
-  users: { 'a@x.com': { access_token: token, refresh_token: 'r', access_token_expires_at: T, connected_at: T, updated_at: T, needs_reconnect: { reason: 'r' } } },
-} as unknown as StoreDocument);
+const doc = (token: string): StoreDocument =>
+  ({
+    version: 1,
+    users: {
+      'a@x.com': {
+        access_token: token,
+        refresh_token: 'r',
+        access_token_expires_at: T,
+        connected_at: T,
+        updated_at: T,
+        needs_reconnect: { reason: 'r' },
+      },
+    },
+  }) as unknown as StoreDocument;
 
-const pending = (mutate: (d: StoreDocument) => unknown): PendingUpdate => ({ mutate, resolve() {}, reject() {}, options: undefined });
+const pending = (mutate: (d: StoreDocument) => unknown): PendingUpdate => ({
+  mutate,
+  resolve() {},
+  reject() {},
+  options: undefined,
+});
 
 describe('ParsedCache', () => {
   it('keeps nothing after one parse (a run that reads once never pays), the document after the second', () => {
@@ -31,18 +46,38 @@ describe('ParsedCache', () => {
     const cache = new ParsedCache();
     cache.set(Buffer.from('b'), doc('t'));
     const d = cache.get(Buffer.from('b'))!;
-    expect(() => { d.users['a@x.com']!.access_token = 'x'; }).toThrow(TypeError);
-    expect(() => { (d.users['a@x.com']!.needs_reconnect as { reason: string }).reason = 'x'; }).toThrow(TypeError);
-    expect(() => { delete d.users['a@x.com']; }).toThrow(TypeError);
-    expect(cache.get(Buffer.from('b'))!.users['a@x.com']).toMatchObject({ access_token: 't', needs_reconnect: { reason: 'r' } });
+    expect(() => {
+      d.users['a@x.com']!.access_token = 'x';
+    }).toThrow(TypeError);
+    expect(() => {
+      (d.users['a@x.com']!.needs_reconnect as { reason: string }).reason = 'x';
+    }).toThrow(TypeError);
+    expect(() => {
+      delete d.users['a@x.com'];
+    }).toThrow(TypeError);
+    expect(cache.get(Buffer.from('b'))!.users['a@x.com']).toMatchObject({
+      access_token: 't',
+      needs_reconnect: { reason: 'r' },
+    });
   });
 
   it('deepFreeze reaches every object and array at any depth, and leaves strings and numbers be', () => {
     const doc = JSON.parse('{"a":{"b":[{"c":{"d":[1,"x",{"e":null}]}}],"s":"t","n":1},"__proto__":{"p":1}}');
     deepFreeze(doc);
-    const nested = [doc, doc.a, doc.a.b, doc.a.b[0], doc.a.b[0].c, doc.a.b[0].c.d, doc.a.b[0].c.d[2], Object.getOwnPropertyDescriptor(doc, '__proto__')!.value];
+    const nested = [
+      doc,
+      doc.a,
+      doc.a.b,
+      doc.a.b[0],
+      doc.a.b[0].c,
+      doc.a.b[0].c.d,
+      doc.a.b[0].c.d[2],
+      Object.getOwnPropertyDescriptor(doc, '__proto__')!.value,
+    ];
     for (const o of nested) expect(Object.isFrozen(o)).toBe(true);
-    expect(() => { doc.a.b[0].c.d[2].e = 1; }).toThrow(TypeError);
+    expect(() => {
+      doc.a.b[0].c.d[2].e = 1;
+    }).toThrow(TypeError);
   });
 
   it('other bytes replace the entry, and are again kept only once parsed twice', () => {
@@ -62,10 +97,19 @@ describe('applyBatch', () => {
     cache.set(Buffer.from('s'), doc('t'));
     const snapshot = cache.get(Buffer.from('s'))!;
     const { doc: out, outcomes } = applyBatch(snapshot, [
-      pending((d) => { d.users['a@x.com'] = { ...d.users['a@x.com']!, access_token: 'one' }; return 1; }),
-      pending((d) => { d.users['b@x.com'] = { ...d.users['a@x.com']!, access_token: 'two' }; return 2; }),
+      pending((d) => {
+        d.users['a@x.com'] = { ...d.users['a@x.com']!, access_token: 'one' };
+        return 1;
+      }),
+      pending((d) => {
+        d.users['b@x.com'] = { ...d.users['a@x.com']!, access_token: 'two' };
+        return 2;
+      }),
     ]);
-    expect(outcomes).toEqual([{ ok: true, value: 1 }, { ok: true, value: 2 }]);
+    expect(outcomes).toEqual([
+      { ok: true, value: 1 },
+      { ok: true, value: 2 },
+    ]);
     expect(out.users['a@x.com']!.access_token).toBe('one');
     expect(out.users['b@x.com']!.access_token).toBe('two');
     expect(snapshot.users['a@x.com']!.access_token).toBe('t');
@@ -80,10 +124,24 @@ describe('applyBatch', () => {
     const input = doc('t');
     const { doc: out, outcomes } = applyBatch(input, [
       // Changing a record of the snapshot in place fails (it is frozen); the batch's own new records are its own.
-      pending((d) => { calls.push('in place'); d.users['a@x.com']!.access_token = 'x'; }),
-      pending((d) => { calls.push('a'); append(d, '+a'); }),
-      pending((d) => { calls.push('bad'); append(d, '+half-done'); d.users['z@x.com'] = d.users['a@x.com']!; throw new Error('boom'); }),
-      pending((d) => { calls.push('c'); append(d, '+c'); }),
+      pending((d) => {
+        calls.push('in place');
+        d.users['a@x.com']!.access_token = 'x';
+      }),
+      pending((d) => {
+        calls.push('a');
+        append(d, '+a');
+      }),
+      pending((d) => {
+        calls.push('bad');
+        append(d, '+half-done');
+        d.users['z@x.com'] = d.users['a@x.com']!;
+        throw new Error('boom');
+      }),
+      pending((d) => {
+        calls.push('c');
+        append(d, '+c');
+      }),
     ]);
     expect(outcomes[0]).toMatchObject({ ok: false, error: expect.any(TypeError) });
     expect(Object.keys(out.users)).toEqual(['a@x.com']);

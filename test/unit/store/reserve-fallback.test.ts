@@ -51,4 +51,3 @@ describe('reserved files that vanish before the save', () => {
     });
   }
 });
-

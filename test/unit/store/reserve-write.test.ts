@@ -72,7 +72,9 @@ describe('reserveWrite', () => {
     const before = sha256(path);
     const r = await store.reserveWrite();
     const reserved = rec.created.length;
-    const err = await store.update((d) => saveUserTokens(d, 'a@x.com', pair(3), undefined, Date.now())).catch((e: unknown) => e);
+    const err = await store
+      .update((d) => saveUserTokens(d, 'a@x.com', pair(3), undefined, Date.now()))
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'E_STORE_WRITE', exitCode: 1 });
     expect(sha256(path)).toBe(before);
     await store.update((d) => saveUserTokens(d, 'a@x.com', pair(3), undefined, Date.now()));
@@ -107,7 +109,9 @@ describe('reserveWrite', () => {
     await (await store.reserveWrite()).release();
     rec.created.length = 0;
     await store.update((d) => saveUserTokens(d, 'a@x.com', pair(4), undefined, Date.now()));
-    expect(rec.created.map((p) => p.replace(/.*\//, '').replace(/\.[0-9a-f]{8}-\d+-(\d+|x)-[0-9a-f]{16}\./, '.X.'))).toEqual(['.tokens.json.lock', '.tokens.json.X.tmp']);
+    expect(
+      rec.created.map((p) => p.replace(/.*\//, '').replace(/\.[0-9a-f]{8}-\d+-(\d+|x)-[0-9a-f]{16}\./, '.X.')),
+    ).toEqual(['.tokens.json.lock', '.tokens.json.X.tmp']);
     expect(unexpectedFiles(t.dir)).toEqual([]);
   });
 });

@@ -4,7 +4,17 @@
  * fails validation is never modified, and a lock file is read with a size cap and never followed.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, linkSync, mkdirSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  linkSync,
+  mkdirSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseStoreBytes, saveUserTokens, storeLockPath, userLockPath } from '../../../src/core/store/index.js';
@@ -91,7 +101,12 @@ describe('the store folder is judged like OpenSSH StrictModes (item 6)', () => {
       chmodSync(path, 0o600);
       chmodSync(dir, mode);
       const before = sha256(path);
-      for (const op of [() => store.read(), () => store.update(() => 1), () => store.withUserLock('a@x.com', async () => 1), () => store.ensureWritable()]) {
+      for (const op of [
+        () => store.read(),
+        () => store.update(() => 1),
+        () => store.withUserLock('a@x.com', async () => 1),
+        () => store.ensureWritable(),
+      ]) {
         const err = await op().catch((e: unknown) => e);
         expect(err).toMatchObject({ code: 'E_STORE_DIR_UNSAFE', exitCode: 2 });
         expect((err as Error).message).toContain(`chmod 700 ${dir}`);
@@ -134,8 +149,20 @@ describe('the store folder is judged like OpenSSH StrictModes (item 6)', () => {
 describe('bad lock files: every store operation answers exit 2 naming the path (items 6, 13)', () => {
   type Variant = { name: string; plant(lock: string): void; root?: boolean };
   const variants: Variant[] = [
-    { name: 'a 3 GiB lock file', plant: (lock) => { writeFileSync(lock, ''); truncateSync(lock, 3 * 1024 ** 3); } },
-    { name: 'a 700 MB lock file', plant: (lock) => { writeFileSync(lock, ''); truncateSync(lock, 700 * 1024 ** 2); } },
+    {
+      name: 'a 3 GiB lock file',
+      plant: (lock) => {
+        writeFileSync(lock, '');
+        truncateSync(lock, 3 * 1024 ** 3);
+      },
+    },
+    {
+      name: 'a 700 MB lock file',
+      plant: (lock) => {
+        writeFileSync(lock, '');
+        truncateSync(lock, 700 * 1024 ** 2);
+      },
+    },
     { name: 'a symlinked lock file', plant: (lock) => symlinkSync(join(t.dir, 'victim'), lock) },
     { name: 'a folder as lock file', plant: (lock) => mkdirSync(lock) },
     { name: 'a FIFO as lock file', plant: (lock) => execFileSync('mkfifo', [lock]) },
@@ -150,21 +177,28 @@ describe('bad lock files: every store operation answers exit 2 naming the path (
   ];
   for (const v of variants) {
     for (const which of ['store', 'user'] as const) {
-      it.runIf(!v.root || isRoot)(`${v.name} at the ${which} lock: read, update and withUserLock all exit 2`, async () => {
-        const { store, path } = makeStore(t.dir);
-        await store.update((d) => saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now()));
-        const lock = which === 'store' ? storeLockPath(path) : userLockPath(path, 'a@x.com');
-        v.plant(lock);
-        const before = sha256(path);
-        const fresh = makeStore(t.dir).store;
-        for (const op of [() => fresh.read(), () => fresh.update(() => 1), () => fresh.withUserLock('a@x.com', async () => 1)]) {
-          const err = await op().catch((e: unknown) => e);
-          expect(err, String(err)).toMatchObject({ code: 'E_STORE_LOCK_UNSAFE', exitCode: 2 });
-          expect((err as Error).message).toContain(lock);
-          expect((err as Error).message).not.toContain('\n');
-        }
-        expect(sha256(path)).toBe(before);
-      });
+      it.runIf(!v.root || isRoot)(
+        `${v.name} at the ${which} lock: read, update and withUserLock all exit 2`,
+        async () => {
+          const { store, path } = makeStore(t.dir);
+          await store.update((d) => saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now()));
+          const lock = which === 'store' ? storeLockPath(path) : userLockPath(path, 'a@x.com');
+          v.plant(lock);
+          const before = sha256(path);
+          const fresh = makeStore(t.dir).store;
+          for (const op of [
+            () => fresh.read(),
+            () => fresh.update(() => 1),
+            () => fresh.withUserLock('a@x.com', async () => 1),
+          ]) {
+            const err = await op().catch((e: unknown) => e);
+            expect(err, String(err)).toMatchObject({ code: 'E_STORE_LOCK_UNSAFE', exitCode: 2 });
+            expect((err as Error).message).toContain(lock);
+            expect((err as Error).message).not.toContain('\n');
+          }
+          expect(sha256(path)).toBe(before);
+        },
+      );
     }
   }
 });

@@ -8,7 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { UpdateQueue } from '../../../src/core/store/group-commit.js';
 
 const within = <T>(p: Promise<T>, ms: number) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms))]);
+  Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms)),
+  ]);
 
 describe('UpdateQueue', () => {
   it('an update enqueued by a caller the last commit just settled is committed, whatever the microtask timing', async () => {
@@ -22,10 +25,12 @@ describe('UpdateQueue', () => {
       // The next update is enqueued `depth` microtasks after the previous one settled: one of these depths
       // falls between the drain's last loop check and its end.
       const next = new Promise<unknown>((resolve) => {
-        void q.enqueue(() => depth, undefined).then(async () => {
-          for (let i = 0; i < depth; i++) await Promise.resolve();
-          resolve(q.enqueue(() => 'next', undefined));
-        });
+        void q
+          .enqueue(() => depth, undefined)
+          .then(async () => {
+            for (let i = 0; i < depth; i++) await Promise.resolve();
+            resolve(q.enqueue(() => 'next', undefined));
+          });
       });
       await expect(within(next, 1_000)).resolves.toBe('next');
     }

@@ -30,14 +30,17 @@ describe('refreshTokens: a malformed 200 with a refresh token is salvaged', () =
     ['a negative expires_in', { ...GOOD, expires_in: -5 }, 0],
     ['no expires_in', { ...GOOD, expires_in: undefined }, 0],
     ['a huge expires_in (1e12)', { ...GOOD, expires_in: 1e12 }, 3600],
-  ])('%s: keeps the pair with a warning (unknown life -> expiresIn 0, counts as expired; implausible -> 3600)', async (_n, body, expiresIn) => {
-    const opts = await setup([json(200, body)]);
-    const got = await refreshTokens(opts, 'RT1');
-    expect(got).toMatchObject({ accessToken: 'AT2', refreshToken: 'RT2', expiresIn });
-    expect(got.warnings).toHaveLength(1);
-    expect(got.warnings[0]).toMatch(/expires_in/);
-    expect(got.warnings.join(' ')).not.toMatch(/AT2|RT2/);
-  });
+  ])(
+    '%s: keeps the pair with a warning (unknown life -> expiresIn 0, counts as expired; implausible -> 3600)',
+    async (_n, body, expiresIn) => {
+      const opts = await setup([json(200, body)]);
+      const got = await refreshTokens(opts, 'RT1');
+      expect(got).toMatchObject({ accessToken: 'AT2', refreshToken: 'RT2', expiresIn });
+      expect(got.warnings).toHaveLength(1);
+      expect(got.warnings[0]).toMatch(/expires_in/);
+      expect(got.warnings.join(' ')).not.toMatch(/AT2|RT2/);
+    },
+  );
 
   it('no access_token: keeps the refresh token, access token empty and expired, with a warning', async () => {
     const opts = await setup([json(200, { ...GOOD, access_token: undefined })]);
@@ -85,6 +88,10 @@ describe('exchangeCode (connect): nothing was stored before, so only a missing t
 
   it('a 200 with a malformed expires_in is saved with the access token counted as expired', async () => {
     const opts = await setup([json(200, { ...GOOD, expires_in: 'soon' })]);
-    await expect(exchangeCode(opts, 'CODE', {})).resolves.toMatchObject({ accessToken: 'AT2', refreshToken: 'RT2', expiresIn: 0 });
+    await expect(exchangeCode(opts, 'CODE', {})).resolves.toMatchObject({
+      accessToken: 'AT2',
+      refreshToken: 'RT2',
+      expiresIn: 0,
+    });
   });
 });

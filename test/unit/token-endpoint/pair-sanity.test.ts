@@ -9,7 +9,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeHttpContext, createHttpContext } from '../../../src/core/http/request.js';
-import { exchangeCode, MAX_PLAUSIBLE_EXPIRES_IN_S, refreshTokens, RotationUnknownError } from '../../../src/core/oauth/token-endpoint.js';
+import {
+  exchangeCode,
+  MAX_PLAUSIBLE_EXPIRES_IN_S,
+  refreshTokens,
+  RotationUnknownError,
+} from '../../../src/core/oauth/token-endpoint.js';
 import { saveUserTokens } from '../../../src/core/store/document.js';
 import { formatTimestamp, validateDocument } from '../../../src/core/store/format.js';
 import { BoxApiError } from '../../../src/errors.js';
@@ -20,10 +25,12 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-const raw = (body: string): Reply => (_req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(body);
-};
+const raw =
+  (body: string): Reply =>
+  (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(body);
+  };
 
 async function setup(replies: Reply[]) {
   const server = await startLocalServer(replies);
@@ -36,20 +43,34 @@ const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
 
 /** The record the save would write validates as a store document. */
 function savesCleanly(pair: { accessToken: string; refreshToken: string; expiresIn: number }) {
-  const doc = { version: 1 as const, users: { 'a@x.com': { access_token: 'AT1', refresh_token: 'RT1', access_token_expires_at: formatTimestamp(NOW), connected_at: formatTimestamp(NOW), updated_at: formatTimestamp(NOW) } } };
+  const doc = {
+    version: 1 as const,
+    users: {
+      'a@x.com': {
+        access_token: 'AT1',
+        refresh_token: 'RT1',
+        access_token_expires_at: formatTimestamp(NOW),
+        connected_at: formatTimestamp(NOW),
+        updated_at: formatTimestamp(NOW),
+      },
+    },
+  };
   saveUserTokens(doc, 'a@x.com', pair, undefined, NOW, { fence: { refreshToken: 'RT1' } });
   expect(() => validateDocument(JSON.parse(JSON.stringify(doc)), '/s/tokens.json')).not.toThrow();
 }
 
 describe('expires_in always makes a timestamp the store accepts', () => {
-  it.each(['1e400', '-1e400', '2.5e11', '8.6e12', '1e308', '-0', '5e-324', '86400.9', '3600.5'])('expires_in %s', async (n) => {
-    const opts = await setup([raw(`{"access_token":"AT2","refresh_token":"RT2","expires_in":${n}}`)]);
-    const pair = await refreshTokens(opts, 'RT1');
-    expect(Number.isFinite(pair.expiresIn)).toBe(true);
-    expect(pair.expiresIn).toBeGreaterThanOrEqual(0);
-    expect(pair.expiresIn).toBeLessThanOrEqual(MAX_PLAUSIBLE_EXPIRES_IN_S);
-    savesCleanly(pair);
-  });
+  it.each(['1e400', '-1e400', '2.5e11', '8.6e12', '1e308', '-0', '5e-324', '86400.9', '3600.5'])(
+    'expires_in %s',
+    async (n) => {
+      const opts = await setup([raw(`{"access_token":"AT2","refresh_token":"RT2","expires_in":${n}}`)]);
+      const pair = await refreshTokens(opts, 'RT1');
+      expect(Number.isFinite(pair.expiresIn)).toBe(true);
+      expect(pair.expiresIn).toBeGreaterThanOrEqual(0);
+      expect(pair.expiresIn).toBeLessThanOrEqual(MAX_PLAUSIBLE_EXPIRES_IN_S);
+      savesCleanly(pair);
+    },
+  );
 });
 
 const BAD: Array<[string, string]> = [
@@ -65,27 +86,35 @@ const BAD: Array<[string, string]> = [
 describe('tokens that are not RFC 6749 VSCHAR', () => {
   it.each(BAD)('a refresh_token with %s is a rotation unknown (exit 75, marker kept), never saved', async (_n, tok) => {
     const opts = await setup([raw(`{"access_token":"AT2","refresh_token":"${tok}","expires_in":3600}`)]);
-    const err = await refreshTokens(opts, 'RT1').then(() => undefined, (e: unknown) => e);
+    const err = await refreshTokens(opts, 'RT1').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(RotationUnknownError);
     expect((err as Error).message).toMatch(/may be lost/);
   });
 
-  it.each(BAD)('an access_token with %s counts as missing: the refresh token is saved, the access token expired', async (_n, tok) => {
-    const opts = await setup([raw(`{"access_token":"${tok}","refresh_token":"RT2","expires_in":3600}`)]);
-    const pair = await refreshTokens(opts, 'RT1');
-    expect(pair).toMatchObject({ accessToken: '', refreshToken: 'RT2', expiresIn: 0 });
-    expect(pair.warnings.join(' ')).toMatch(/access_token/);
-    savesCleanly(pair);
-  });
+  it.each(BAD)(
+    'an access_token with %s counts as missing: the refresh token is saved, the access token expired',
+    async (_n, tok) => {
+      const opts = await setup([raw(`{"access_token":"${tok}","refresh_token":"RT2","expires_in":3600}`)]);
+      const pair = await refreshTokens(opts, 'RT1');
+      expect(pair).toMatchObject({ accessToken: '', refreshToken: 'RT2', expiresIn: 0 });
+      expect(pair.warnings.join(' ')).toMatch(/access_token/);
+      savesCleanly(pair);
+    },
+  );
 
-  it.each(BAD)('connect\'s code exchange: a token with %s is a bad answer, nothing saved', async (_n, tok) => {
+  it.each(BAD)("connect's code exchange: a token with %s is a bad answer, nothing saved", async (_n, tok) => {
     const opts = await setup([raw(`{"access_token":"AT2","refresh_token":"${tok}","expires_in":3600}`)]);
     await expect(exchangeCode(opts, 'code', {})).rejects.toBeInstanceOf(BoxApiError);
   });
 
   it('a token of visible ASCII, space included (VSCHAR), is kept as it is', async () => {
     const tok = 'R T~!"#$%&\'()*+,-./09:;<=>?@AZ[\\\\]^_`az{|}';
-    const opts = await setup([raw(`{"access_token":"AT2","refresh_token":"${tok.replace(/"/g, '\\"')}","expires_in":3600}`)]);
+    const opts = await setup([
+      raw(`{"access_token":"AT2","refresh_token":"${tok.replace(/"/g, '\\"')}","expires_in":3600}`),
+    ]);
     const pair = await refreshTokens(opts, 'RT1');
     expect(pair.refreshToken).toBe(JSON.parse(`"${tok.replace(/"/g, '\\"')}"`));
     savesCleanly(pair);

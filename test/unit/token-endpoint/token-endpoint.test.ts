@@ -23,11 +23,19 @@ const GOOD = { access_token: 'AT2', expires_in: 3895, restricted_to: [], refresh
 describe('refreshTokens', () => {
   it('posts the four form fields to /oauth2/token and returns the validated pair', async () => {
     const { server, opts, lines } = await setup([json(200, GOOD)]);
-    await expect(refreshTokens(opts, 'RT1')).resolves.toEqual({ accessToken: 'AT2', refreshToken: 'RT2', expiresIn: 3895, warnings: [] });
+    await expect(refreshTokens(opts, 'RT1')).resolves.toEqual({
+      accessToken: 'AT2',
+      refreshToken: 'RT2',
+      expiresIn: 3895,
+      warnings: [],
+    });
     const req = server.requests[0]!;
     expect(req.url).toBe('/oauth2/token');
     expect(Object.fromEntries(new URLSearchParams(req.body))).toEqual({
-      grant_type: 'refresh_token', refresh_token: 'RT1', client_id: 'cid', client_secret: 'SHH',
+      grant_type: 'refresh_token',
+      refresh_token: 'RT1',
+      client_id: 'cid',
+      client_secret: 'SHH',
     });
     expect(lines.join('\n')).toContain('grant refresh_token');
     expect(lines.join('\n')).not.toMatch(/RT1|SHH|AT2/);
@@ -54,7 +62,9 @@ describe('refreshTokens', () => {
   });
 
   it('maps invalid_client to ConfigError E_INVALID_CLIENT (exit 2)', async () => {
-    const { opts } = await setup([json(400, { error: 'invalid_client', error_description: 'The client credentials are invalid' })]);
+    const { opts } = await setup([
+      json(400, { error: 'invalid_client', error_description: 'The client credentials are invalid' }),
+    ]);
     const err = await refreshTokens(opts, 'RT1').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect(err).toMatchObject({ code: 'E_INVALID_CLIENT', exitCode: 2 });
@@ -78,7 +88,11 @@ describe('refreshTokens', () => {
 
   it('maps other 4xx to BoxApiError carrying Box error code and request id', async () => {
     const { opts } = await setup([json(400, { error: 'invalid_request' }, { 'box-request-id': 'r9' })]);
-    await expect(refreshTokens(opts, 'RT1')).rejects.toMatchObject({ status: 400, boxCode: 'invalid_request', requestId: 'r9' });
+    await expect(refreshTokens(opts, 'RT1')).rejects.toMatchObject({
+      status: 400,
+      boxCode: 'invalid_request',
+      requestId: 'r9',
+    });
   });
 });
 
@@ -87,7 +101,10 @@ describe('exchangeCode', () => {
     const { server, opts } = await setup([json(200, GOOD)]);
     await exchangeCode(opts, 'CODE', { redirectUri: 'http://127.0.0.1:1/cb', codeVerifier: 'V' });
     expect(Object.fromEntries(new URLSearchParams(server.requests[0]!.body))).toMatchObject({
-      grant_type: 'authorization_code', code: 'CODE', redirect_uri: 'http://127.0.0.1:1/cb', code_verifier: 'V',
+      grant_type: 'authorization_code',
+      code: 'CODE',
+      redirect_uri: 'http://127.0.0.1:1/cb',
+      code_verifier: 'V',
     });
   });
 });

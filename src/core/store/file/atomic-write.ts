@@ -46,7 +46,8 @@ export function writeFailure(path: string, err: unknown, step: string): StoreWri
   switch (code) {
     case 'ENOSPC':
       return new StoreWriteError('E_STORE_DISK_FULL', path, `${base}: disk full: free space on ${dir}`, {
-        ...opts, hint: 'the old store was kept unchanged; free some space and run the command again',
+        ...opts,
+        hint: 'the old store was kept unchanged; free some space and run the command again',
       });
     case 'EDQUOT':
       return new StoreWriteError('E_STORE_DISK_FULL', path, `${base}: disk quota exceeded: free space on ${dir}`, opts);
@@ -57,10 +58,16 @@ export function writeFailure(path: string, err: unknown, step: string): StoreWri
       return new StoreWriteError('E_STORE_NOT_WRITABLE', path, `${base}: ${dir} is on a read-only file system`, opts);
     case 'EEXIST':
     case 'ELOOP':
-      return new StoreWriteError('E_STORE_UNSAFE_TEMP', path, `${base}: something already exists at the temp path in ${dir} (not writing through it)`, opts);
+      return new StoreWriteError(
+        'E_STORE_UNSAFE_TEMP',
+        path,
+        `${base}: something already exists at the temp path in ${dir} (not writing through it)`,
+        opts,
+      );
     default:
       return new StoreWriteError('E_STORE_WRITE', path, `${base}: ${step} failed (${code ?? 'error'})`, {
-        ...opts, hint: 'the old store was kept unchanged',
+        ...opts,
+        hint: 'the old store was kept unchanged',
       });
   }
 }
@@ -102,7 +109,12 @@ export async function writeStoreAtomic(path: string, data: Buffer, opts: AtomicW
  * the data fits the reservation. Failing before the rename, the old store is untouched and the temp stays
  * open for the caller to reuse (every byte is written again then); resolves once renamed.
  */
-export async function writeStoreIntoReserved(path: string, data: Buffer, temp: ReservedTemp, opts: AtomicWriteOptions): Promise<void> {
+export async function writeStoreIntoReserved(
+  path: string,
+  data: Buffer,
+  temp: ReservedTemp,
+  opts: AtomicWriteOptions,
+): Promise<void> {
   const fh = temp.fh;
   const at = { step: 'writing the temp file' };
   try {
@@ -124,10 +136,15 @@ export async function writeStoreIntoReserved(path: string, data: Buffer, temp: R
 }
 
 /** Size check (a short write is ENOSPC: the old store stays) and fsync of a written temp; `at` names the step. */
-async function checkAndSync(fh: { stat(): Promise<{ size: number }>; sync(): Promise<void> }, length: number, at: { step: string }): Promise<void> {
+async function checkAndSync(
+  fh: { stat(): Promise<{ size: number }>; sync(): Promise<void> },
+  length: number,
+  at: { step: string },
+): Promise<void> {
   at.step = 'checking the temp file size';
   const st = await fh.stat();
-  if (st.size !== length) throw Object.assign(new Error(`short write: ${st.size} of ${length} bytes`), { code: 'ENOSPC' });
+  if (st.size !== length)
+    throw Object.assign(new Error(`short write: ${st.size} of ${length} bytes`), { code: 'ENOSPC' });
   at.step = 'fsync of the temp file';
   await fh.sync();
 }

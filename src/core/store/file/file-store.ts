@@ -13,18 +13,39 @@ import { createHash } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { StoreWriteError } from '../../../errors.js';
-import { TEMP_SUFFIX, tempPrefix, writeStoreAtomic, writeStoreIntoReserved, type ReservedTemp } from './atomic-write.js';
+import {
+  TEMP_SUFFIX,
+  tempPrefix,
+  writeStoreAtomic,
+  writeStoreIntoReserved,
+  type ReservedTemp,
+} from './atomic-write.js';
 import { emptyDocument, normalizeStoreEmail, serializeStore } from '../format.js';
 import { withFsOverrides, type StoreFs } from './fs-layer.js';
 import { acquireLock, type HeldLock } from './lock-file.js';
-import { UpdateQueue, applyBatch, batchSignal, checkWritable, type Outcome, type PendingUpdate } from '../group-commit.js';
+import {
+  UpdateQueue,
+  applyBatch,
+  batchSignal,
+  checkWritable,
+  type Outcome,
+  type PendingUpdate,
+} from '../group-commit.js';
 import { ensureStoreDir, ensureWritable, inspectStore, warnIfNetworkFs } from './store-dir.js';
 import { WriteReserve, type TempOutcome } from './write-reserve.js';
 import { judgeTagged, ownTag } from './owner-tag.js';
 import { readStoreFile, type StoreSnapshot } from './read-store.js';
 import { checkStoreFolder } from './store-guard.js';
 import { ParsedCache } from './parsed-cache.js';
-import { DEFAULT_LOCK_WAIT_MS, type LockOptions, type LockWaitInfo, type StoreDocument, type StoreFileInfo, type TokenStore, type WriteReservation } from '../types.js';
+import {
+  DEFAULT_LOCK_WAIT_MS,
+  type LockOptions,
+  type LockWaitInfo,
+  type StoreDocument,
+  type StoreFileInfo,
+  type TokenStore,
+  type WriteReservation,
+} from '../types.js';
 
 export interface FileStoreOptions {
   /** Bounded lock wait (ms); default DEFAULT_LOCK_WAIT_MS (types.ts). */
@@ -88,7 +109,12 @@ class FileStore implements TokenStore {
 
   private async snapshot(): Promise<StoreSnapshot> {
     await this.guard();
-    return readStoreFile(this.location, { fs: this.fs, euid: this.opts.euid, onWarning: this.warn, cache: this.parsed });
+    return readStoreFile(this.location, {
+      fs: this.fs,
+      euid: this.opts.euid,
+      onWarning: this.warn,
+      cache: this.parsed,
+    });
   }
 
   /**
@@ -139,7 +165,11 @@ class FileStore implements TokenStore {
     const abort = batchSignal(batch);
     let lock: HeldLock;
     try {
-      lock = await this.lock(storeLockPath(this.location), { waitMs, signal: abort.signal, onWait: (h) => batch.forEach((b) => b.options?.onWait?.(h)) });
+      lock = await this.lock(storeLockPath(this.location), {
+        waitMs,
+        signal: abort.signal,
+        onWait: (h) => batch.forEach((b) => b.options?.onWait?.(h)),
+      });
     } finally {
       abort.dispose();
     }
@@ -168,7 +198,10 @@ class FileStore implements TokenStore {
       // Before the callers hear back: the next save of a reservation must find its temp ready.
       // Once renamed the batch is committed: a failure to refill the reserve must not report it failed (the
       // queue would commit its items again).
-      if (used.temp) await this.reserve.afterWrite(used.temp, used.outcome).catch((err: unknown) => { if (!renamed) throw err; });
+      if (used.temp)
+        await this.reserve.afterWrite(used.temp, used.outcome).catch((err: unknown) => {
+          if (!renamed) throw err;
+        });
     }
     batch.forEach((item, i) => {
       const o = outcomes[i]!;
@@ -183,7 +216,12 @@ class FileStore implements TokenStore {
    * fresh temp, so the save fails only if the normal path fails too. `used` tells the caller what became of it.
    */
   private async write(bytes: Buffer, used: { temp: ReservedTemp | undefined; outcome: TempOutcome }): Promise<void> {
-    const writeOpts = { fs: this.fs, onWarning: this.warn, randomId: this.opts.tempRandomId, ownerTag: await this.ownTag() };
+    const writeOpts = {
+      fs: this.fs,
+      onWarning: this.warn,
+      randomId: this.opts.tempRandomId,
+      ownerTag: await this.ownTag(),
+    };
     const temp = (used.temp = await this.reserve.take(bytes.length));
     if (!temp) return writeStoreAtomic(this.location, bytes, writeOpts);
     try {
@@ -285,7 +323,7 @@ class FileStore implements TokenStore {
 
 /** A reserved file was removed under us (or its NFS handle went stale): the normal path is the way out. */
 function reservedFileGone(err: unknown): boolean {
-  const e = (err as { code?: unknown; details?: { errno?: unknown } } | undefined);
+  const e = err as { code?: unknown; details?: { errno?: unknown } } | undefined;
   const errno = e?.details?.errno ?? e?.code;
   return errno === 'ENOENT' || errno === 'ESTALE';
 }

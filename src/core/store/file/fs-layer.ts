@@ -77,9 +77,13 @@ function descriptorFile(fd: number): StoreFile {
     // One synchronous read: fs.readFile would hop through the thread pool for every 512 KB chunk, and the
     // store is read whole anyway (a 10,000-user store is 5 MB: a few ms).
     readFile: async () => fs.readFileSync(fd),
-    read: (buffer, offset, length, position) => call<number>((cb) => fs.read(fd, buffer, offset, length, position, cb)).then((bytesRead) => ({ bytesRead })),
+    read: (buffer, offset, length, position) =>
+      call<number>((cb) => fs.read(fd, buffer, offset, length, position, cb)).then((bytesRead) => ({ bytesRead })),
     writeFile: (data) => call((cb) => fs.writeFile(fd, data, cb)),
-    write: (buffer, offset, length, position) => call<number>((cb) => fs.write(fd, buffer, offset, length, position, cb)).then((bytesWritten) => ({ bytesWritten })),
+    write: (buffer, offset, length, position) =>
+      call<number>((cb) => fs.write(fd, buffer, offset, length, position, cb)).then((bytesWritten) => ({
+        bytesWritten,
+      })),
     truncate: (length) => call((cb) => fs.ftruncate(fd, length, cb)),
     sync: () => call((cb) => fs.fsync(fd, cb)),
     close: () => (closing ??= call((cb) => fs.close(fd, cb))),

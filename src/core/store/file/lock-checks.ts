@@ -25,7 +25,8 @@ export function unsafeLock(path: string, what: string): StoreError {
 export function checkLockStat(path: string, st: Stats, euid: number | undefined): void {
   if (st.isSymbolicLink()) throw unsafeLock(path, 'is a symbolic link');
   if (!st.isFile()) throw unsafeLock(path, 'is not a regular file');
-  if (st.size > LOCK_MAX_BYTES) throw unsafeLock(path, `is ${st.size} bytes, larger than any lock box-qc writes (${LOCK_MAX_BYTES} bytes at most)`);
+  if (st.size > LOCK_MAX_BYTES)
+    throw unsafeLock(path, `is ${st.size} bytes, larger than any lock box-qc writes (${LOCK_MAX_BYTES} bytes at most)`);
   if (euid !== undefined && st.uid !== euid && st.uid !== 0) {
     throw unsafeLock(path, `is owned by uid ${st.uid}, not by the current user (uid ${euid}) or root`);
   }

@@ -88,19 +88,31 @@ async function pause(ms: number, signal: AbortSignal | undefined): Promise<void>
 }
 
 function busyError(path: string, owner: LockOwner | undefined, self: LockOwner): StoreBusyError {
-  const where = !owner ? '' : owner.host !== self.host ? ` on host ${owner.host}` : otherNamespace(owner, self) ? ' in another PID namespace (a container?)' : '';
+  const where = !owner
+    ? ''
+    : owner.host !== self.host
+      ? ` on host ${owner.host}`
+      : otherNamespace(owner, self)
+        ? ' in another PID namespace (a container?)'
+        : '';
   const holder = owner ? `pid ${owner.pid}${where}` : 'an unknown process';
   // A holder we cannot see is never judged dead: if it is gone for good, only the operator can tell.
-  const hint = where === ''
-    ? 'another box-qc is using this store; nothing was lost, try again later'
-    : `another box-qc is using this store; nothing was lost, try again later (if no box-qc runs there any more, remove ${path})`;
+  const hint =
+    where === ''
+      ? 'another box-qc is using this store; nothing was lost, try again later'
+      : `another box-qc is using this store; nothing was lost, try again later (if no box-qc runs there any more, remove ${path})`;
   return new StoreBusyError(`store busy (held by ${holder}): lock ${path}`, {
     hint,
     details: { lock: path, pid: owner?.pid, host: owner?.host },
   });
 }
 
-async function tryCreate(path: string, self: LockOwner, opts: AcquireOptions, linkable: { ok: boolean }): Promise<boolean> {
+async function tryCreate(
+  path: string,
+  self: LockOwner,
+  opts: AcquireOptions,
+  linkable: { ok: boolean },
+): Promise<boolean> {
   if (opts.prepared && linkable.ok) {
     try {
       // link(2) fails with EEXIST on any existing path, a planted symlink included, exactly as O_EXCL does.
@@ -141,9 +153,16 @@ async function writeLockFile(path: string, owner: LockOwner, fs: StoreFs, ahead:
 function lockWriteError(path: string, err: unknown): StoreWriteError {
   const code = errnoCode(err);
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new StoreWriteError('E_STORE_DISK_FULL', path, `cannot create lock file ${path}: disk full: free space on its folder`, { cause: err });
+    return new StoreWriteError(
+      'E_STORE_DISK_FULL',
+      path,
+      `cannot create lock file ${path}: disk full: free space on its folder`,
+      { cause: err },
+    );
   }
-  return new StoreWriteError('E_STORE_LOCK', path, `cannot create lock file ${path} (${code ?? 'error'})`, { cause: err });
+  return new StoreWriteError('E_STORE_LOCK', path, `cannot create lock file ${path} (${code ?? 'error'})`, {
+    cause: err,
+  });
 }
 
 async function inspectLock(path: string, fs: StoreFs, euid: number | undefined): Promise<SeenLock | undefined> {
@@ -161,7 +180,8 @@ async function inspectLock(path: string, fs: StoreFs, euid: number | undefined):
     // Bounded even if the file grows after the fstat: one read of at most LOCK_MAX_BYTES + 1.
     const buf = Buffer.alloc(LOCK_MAX_BYTES + 1);
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    if (bytesRead > LOCK_MAX_BYTES) throw unsafeLock(path, `is larger than any lock box-qc writes (over ${LOCK_MAX_BYTES} bytes)`);
+    if (bytesRead > LOCK_MAX_BYTES)
+      throw unsafeLock(path, `is larger than any lock box-qc writes (over ${LOCK_MAX_BYTES} bytes)`);
     const raw = buf.subarray(0, bytesRead).toString('utf8');
     return { owner: parseOwner(raw), ino: st.ino, mtimeMs: st.mtimeMs, raw };
   } finally {
@@ -169,14 +189,20 @@ async function inspectLock(path: string, fs: StoreFs, euid: number | undefined):
   }
 }
 
-
-
 function parseOwner(raw: string): LockOwner | undefined {
   try {
     const v = JSON.parse(raw) as Partial<LockOwner>;
-    if (typeof v.pid === 'number' && Number.isSafeInteger(v.pid) && v.pid > 0 && typeof v.host === 'string' && typeof v.nonce === 'string') {
+    if (
+      typeof v.pid === 'number' &&
+      Number.isSafeInteger(v.pid) &&
+      v.pid > 0 &&
+      typeof v.host === 'string' &&
+      typeof v.nonce === 'string'
+    ) {
       return {
-        pid: v.pid, host: v.host, nonce: v.nonce,
+        pid: v.pid,
+        host: v.host,
+        nonce: v.nonce,
         bootId: typeof v.bootId === 'string' ? v.bootId : undefined,
         procStart: typeof v.procStart === 'string' ? v.procStart : undefined,
         pidNs: typeof v.pidNs === 'string' ? v.pidNs : undefined,
@@ -201,7 +227,12 @@ async function removeStale(path: string, seen: SeenLock, fs: StoreFs, euid: numb
     const same = now !== undefined && now.ino === seen.ino && now.mtimeMs === seen.mtimeMs && now.raw === seen.raw;
     if (same) {
       await fs.unlink(path).catch((err: unknown) => {
-        if (errnoCode(err) !== 'ENOENT') throw new StoreError('E_STORE_LOCK', path, `cannot remove stale lock file ${path} (${errnoCode(err) ?? 'error'})`);
+        if (errnoCode(err) !== 'ENOENT')
+          throw new StoreError(
+            'E_STORE_LOCK',
+            path,
+            `cannot remove stale lock file ${path} (${errnoCode(err) ?? 'error'})`,
+          );
       });
     }
     return true;

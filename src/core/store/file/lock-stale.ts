@@ -36,7 +36,12 @@ export class UnreadableWatch {
   }
 }
 
-export async function isStale(seen: SeenLock, self: LockOwner, opts: AcquireOptions, unreadable: UnreadableWatch): Promise<boolean> {
+export async function isStale(
+  seen: SeenLock,
+  self: LockOwner,
+  opts: AcquireOptions,
+  unreadable: UnreadableWatch,
+): Promise<boolean> {
   const owner = seen.owner;
   if (!owner) return unreadable.seenFor(seen) >= UNREADABLE_LOCK_STALE_MS;
   // Another machine (a shared folder): we cannot see its processes, so never steal (reliability.md F12/F23).

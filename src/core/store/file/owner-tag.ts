@@ -10,7 +10,10 @@ import { readPidNamespace, readProcStat } from './proc-info.js';
 
 /** `<8 hex>-<pid>-<start or x>`. Without a known namespace the hash is the host name's alone (as before). */
 export function ownerTag(hostname: string, pidNs: string | undefined, pid: number, start: string): string {
-  const hash = createHash('sha256').update(pidNs === undefined ? hostname : `${hostname}\0${pidNs}`).digest('hex').slice(0, 8);
+  const hash = createHash('sha256')
+    .update(pidNs === undefined ? hostname : `${hostname}\0${pidNs}`)
+    .digest('hex')
+    .slice(0, 8);
   return `${hash}-${pid}-${start}`;
 }
 
@@ -20,7 +23,12 @@ const own = new Map<string, Promise<string>>();
 export function ownTag(hostname: string, pid: number): Promise<string> {
   const key = `${pid}\0${hostname}`;
   let tag = own.get(key);
-  if (tag === undefined) own.set(key, (tag = (async () => ownerTag(hostname, await readPidNamespace(), pid, (await readProcStat(pid))?.start ?? 'x'))()));
+  if (tag === undefined)
+    own.set(
+      key,
+      (tag = (async () =>
+        ownerTag(hostname, await readPidNamespace(), pid, (await readProcStat(pid))?.start ?? 'x'))()),
+    );
   return tag;
 }
 

@@ -35,8 +35,12 @@ function refuse(path: string, code: string, what: string, hint?: string): StoreE
 function openFailure(path: string, err: unknown): StoreError {
   switch (errnoCode(err)) {
     case 'ELOOP':
-      return refuse(path, 'E_STORE_SYMLINK', 'is a symbolic link; box-qc does not follow links for its token store',
-        'point --store / BOX_QC_STORE at the real file');
+      return refuse(
+        path,
+        'E_STORE_SYMLINK',
+        'is a symbolic link; box-qc does not follow links for its token store',
+        'point --store / BOX_QC_STORE at the real file',
+      );
     case 'EACCES':
     case 'EPERM':
       return refuse(path, 'E_STORE_PERMISSION', 'cannot be opened: permission denied');
@@ -60,8 +64,12 @@ export async function readStoreFile(path: string, ctx: ReadContext): Promise<Sto
     if (st.isDirectory()) throw refuse(path, 'E_STORE_NOT_FILE', 'is a folder, not a file');
     if (!st.isFile()) throw refuse(path, 'E_STORE_NOT_FILE', 'is not a regular file');
     if (ctx.euid !== undefined && st.uid !== ctx.euid) {
-      throw refuse(path, 'E_STORE_OWNER', `is owned by uid ${st.uid}, not by the current user (uid ${ctx.euid}); refusing to use it`,
-        'run box-qc as the user who owns the store, or fix its owner');
+      throw refuse(
+        path,
+        'E_STORE_OWNER',
+        `is owned by uid ${st.uid}, not by the current user (uid ${ctx.euid}); refusing to use it`,
+        'run box-qc as the user who owns the store, or fix its owner',
+      );
     }
     let bytes: Buffer;
     try {
@@ -91,13 +99,19 @@ async function tightenMode(fh: StoreFile, st: Stats, path: string, ctx: ReadCont
   const mode = st.mode & 0o777;
   if ((mode & 0o077) === 0) return;
   if (st.nlink > 1) {
-    ctx.onWarning(`token store ${path} is accessible by other users but has ${st.nlink} hard links; its mode ${octal(mode)} was left unchanged (remove the other links, then chmod 600 it)`);
+    ctx.onWarning(
+      `token store ${path} is accessible by other users but has ${st.nlink} hard links; its mode ${octal(mode)} was left unchanged (remove the other links, then chmod 600 it)`,
+    );
     return;
   }
   try {
     await fh.chmod(0o600);
   } catch (err) {
-    throw refuse(path, 'E_STORE_PERMISSION', `is accessible by other users (mode ${octal(mode)}) and could not be tightened (${errnoCode(err) ?? 'error'})`);
+    throw refuse(
+      path,
+      'E_STORE_PERMISSION',
+      `is accessible by other users (mode ${octal(mode)}) and could not be tightened (${errnoCode(err) ?? 'error'})`,
+    );
   }
   ctx.onWarning(`token store ${path} was accessible by other users (mode ${octal(mode)}); tightened to 0600`);
 }

@@ -31,7 +31,11 @@ export async function ensureStoreDir(storePath: string, fs: StoreFs): Promise<vo
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') {
       if (err instanceof StoreError) throw err;
-      throw new StoreError('E_STORE_UNREADABLE', storePath, `token store folder ${dir} cannot be checked (${errnoCode(err) ?? 'error'})`);
+      throw new StoreError(
+        'E_STORE_UNREADABLE',
+        storePath,
+        `token store folder ${dir} cannot be checked (${errnoCode(err) ?? 'error'})`,
+      );
     }
   }
   try {
@@ -45,7 +49,12 @@ export async function ensureStoreDir(storePath: string, fs: StoreFs): Promise<vo
 
 /** `ownerTag` (owner-tag.ts) leads the probe's name: probes are made without the store lock, and a writer's
  * cleanup must be able to tell a live process's probe from a killed one's (issue 15 review finding 7a). */
-export async function ensureWritable(storePath: string, fs: StoreFs, warn: (line: string) => void, ownerTag?: string): Promise<void> {
+export async function ensureWritable(
+  storePath: string,
+  fs: StoreFs,
+  warn: (line: string) => void,
+  ownerTag?: string,
+): Promise<void> {
   await ensureStoreDir(storePath, fs);
   const dir = dirname(storePath);
   let size = 0;
@@ -60,15 +69,21 @@ export async function ensureWritable(storePath: string, fs: StoreFs, warn: (line
     const free = sfs.bavail * sfs.bsize;
     const need = 2 * size + SLACK_BYTES;
     if (free < need) {
-      throw new StoreWriteError('E_STORE_DISK_FULL', storePath,
+      throw new StoreWriteError(
+        'E_STORE_DISK_FULL',
+        storePath,
         `cannot save token store ${storePath} safely: disk full: free space on ${dir} (${kib(free)} free, ${kib(need)} needed)`,
-        { hint: 'nothing was changed; free some space and run the command again' });
+        { hint: 'nothing was changed; free some space and run the command again' },
+      );
     }
   } catch (err) {
     if (err instanceof StoreWriteError) throw err;
     // statfs unsupported here: the probe below still catches a read-only or unwritable folder.
   }
-  const probe = join(dir, `.${basename(storePath)}.${ownerTag ? `${ownerTag}-` : ''}${randomBytes(6).toString('hex')}.probe`);
+  const probe = join(
+    dir,
+    `.${basename(storePath)}.${ownerTag ? `${ownerTag}-` : ''}${randomBytes(6).toString('hex')}.probe`,
+  );
   try {
     const fh = await fs.open(probe, CREATE_EXCLUSIVE, 0o600);
     await fh.close();

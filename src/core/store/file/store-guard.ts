@@ -28,23 +28,44 @@ export async function checkStoreFolder(storePath: string, fs: StoreFs, euid: num
     st = await fs.stat(dir);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') {
-      const dangling = await fs.lstat(dir).then((l) => l.isSymbolicLink(), () => false);
-      if (dangling) throw new StoreError('E_STORE_NOT_FILE', storePath, `token store folder ${dir} is a symbolic link to a missing folder`);
+      const dangling = await fs.lstat(dir).then(
+        (l) => l.isSymbolicLink(),
+        () => false,
+      );
+      if (dangling)
+        throw new StoreError(
+          'E_STORE_NOT_FILE',
+          storePath,
+          `token store folder ${dir} is a symbolic link to a missing folder`,
+        );
       return false;
     }
-    if (errnoCode(err) === 'ENOTDIR') throw new StoreError('E_STORE_NOT_FILE', storePath, `token store folder ${dir} is not a folder`);
-    throw new StoreError('E_STORE_UNREADABLE', storePath, `token store folder ${dir} cannot be checked (${errnoCode(err) ?? 'error'})`);
+    if (errnoCode(err) === 'ENOTDIR')
+      throw new StoreError('E_STORE_NOT_FILE', storePath, `token store folder ${dir} is not a folder`);
+    throw new StoreError(
+      'E_STORE_UNREADABLE',
+      storePath,
+      `token store folder ${dir} cannot be checked (${errnoCode(err) ?? 'error'})`,
+    );
   }
-  if (!st.isDirectory()) throw new StoreError('E_STORE_NOT_FILE', storePath, `token store folder ${dir} is not a folder`);
+  if (!st.isDirectory())
+    throw new StoreError('E_STORE_NOT_FILE', storePath, `token store folder ${dir} is not a folder`);
   if (euid !== undefined && st.uid !== euid && st.uid !== 0) {
     // As root, chown-ing a user's folder to root would lock its owner out: run as the owner instead.
-    const fix = euid === 0 ? `run box-qc as uid ${st.uid}, or run chown root ${dir}` : `run chown ${userName(euid)} ${dir}`;
-    throw new StoreError('E_STORE_DIR_OWNER', storePath,
-      `token store folder ${dir} is owned by uid ${st.uid}, not by the current user (uid ${euid}) or root; refusing to use it: ${fix}`);
+    const fix =
+      euid === 0 ? `run box-qc as uid ${st.uid}, or run chown root ${dir}` : `run chown ${userName(euid)} ${dir}`;
+    throw new StoreError(
+      'E_STORE_DIR_OWNER',
+      storePath,
+      `token store folder ${dir} is owned by uid ${st.uid}, not by the current user (uid ${euid}) or root; refusing to use it: ${fix}`,
+    );
   }
   if ((st.mode & 0o022) !== 0) {
-    throw new StoreError('E_STORE_DIR_UNSAFE', storePath,
-      `token store folder ${dir} is writable by other users (mode ${octal(st.mode)}); refusing to use it: run chmod 700 ${dir}`);
+    throw new StoreError(
+      'E_STORE_DIR_UNSAFE',
+      storePath,
+      `token store folder ${dir} is writable by other users (mode ${octal(st.mode)}); refusing to use it: run chmod 700 ${dir}`,
+    );
   }
   await checkLockFiles(storePath, fs, euid);
   return true;
@@ -58,7 +79,11 @@ async function checkLockFiles(storePath: string, fs: StoreFs, euid: number | und
   try {
     names = await fs.readdir(dir);
   } catch (err) {
-    throw new StoreError('E_STORE_UNREADABLE', storePath, `token store folder ${dir} cannot be listed (${errnoCode(err) ?? 'error'})`);
+    throw new StoreError(
+      'E_STORE_UNREADABLE',
+      storePath,
+      `token store folder ${dir} cannot be listed (${errnoCode(err) ?? 'error'})`,
+    );
   }
   for (const name of names) {
     if (!name.startsWith(prefix) || !name.endsWith('.lock')) continue;

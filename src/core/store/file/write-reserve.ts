@@ -163,7 +163,10 @@ export class WriteReserve {
    * every commit cost 5,000 extra syncs in a 1,000-user `refresh --all`.
    */
   private async fill(fromSlack: boolean): Promise<void> {
-    const size = await this.fs.lstat(this.storePath).then((s) => s.size, () => 0);
+    const size = await this.fs.lstat(this.storePath).then(
+      (s) => s.size,
+      () => 0,
+    );
     const need = size + Math.ceil(size / 4) + MARGIN_BYTES + GROWTH_PER_RESERVATION * this.open;
     const enough = size + Math.ceil(size / 8) + MARGIN_BYTES / 2 + GROWTH_PER_RESERVATION * this.open;
     const grown = (t: ReservedTemp) => (fromSlack ? this.growFromSlack(t, need) : grow(t, need));
@@ -204,7 +207,10 @@ export class WriteReserve {
     const s = this.slack;
     if (!s || bytes <= 0) return;
     const keep = Math.max(0, s.size - bytes - PAGE);
-    await s.fh.truncate(keep).then(() => (s.size = keep), () => undefined);
+    await s.fh.truncate(keep).then(
+      () => (s.size = keep),
+      () => undefined,
+    );
   }
 
   /**
@@ -216,7 +222,11 @@ export class WriteReserve {
     if (this.open > 0) {
       const s = this.slack;
       const keep = SLACK_PER_RESERVATION * this.open;
-      if (s && s.size > keep) await s.fh.truncate(keep).then(() => (s.size = keep), () => undefined);
+      if (s && s.size > keep)
+        await s.fh.truncate(keep).then(
+          () => (s.size = keep),
+          () => undefined,
+        );
       return;
     }
     for (const t of this.temps.splice(0)) await discard(t, this.fs);
@@ -243,7 +253,10 @@ export class WriteReserve {
   }
 
   private fileName(kind: 'tmp' | 'lock'): string {
-    return join(dirname(this.storePath), `${reservePrefix(this.storePath)}${this.tag!}-${randomBytes(6).toString('hex')}${kind === 'lock' ? '-lock' : ''}${RESERVE_SUFFIX}`);
+    return join(
+      dirname(this.storePath),
+      `${reservePrefix(this.storePath)}${this.tag!}-${randomBytes(6).toString('hex')}${kind === 'lock' ? '-lock' : ''}${RESERVE_SUFFIX}`,
+    );
   }
 
   /**

@@ -27,11 +27,15 @@ function sameJson(a: unknown, b: unknown): boolean {
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
-  return ka.every((k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  return ka.every(
+    (k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+  );
 }
 
 function changedEmails(before: StoreDocument, after: StoreDocument): string[] {
-  const out = Object.keys(after.users).filter((e) => !Object.hasOwn(before.users, e) || before.users[e] !== after.users[e]);
+  const out = Object.keys(after.users).filter(
+    (e) => !Object.hasOwn(before.users, e) || before.users[e] !== after.users[e],
+  );
   for (const e of Object.keys(before.users)) if (!Object.hasOwn(after.users, e)) out.push(e);
   return out;
 }
@@ -56,11 +60,14 @@ export async function readModifyWrite(
     const todo = [...new Set(emails)].filter((e) => !locked.has(e)).sort();
     if (todo.length === 0) return;
     const r = await c.query<{ email: string; record: unknown }>(
-      `SELECT email, record FROM ${TOKENS_TABLE} WHERE email = ANY($1::text[]) ORDER BY email FOR UPDATE`, [todo]);
+      `SELECT email, record FROM ${TOKENS_TABLE} WHERE email = ANY($1::text[]) ORDER BY email FOR UPDATE`,
+      [todo],
+    );
     for (const e of todo) locked.set(e, undefined);
     for (const row of r.rows) locked.set(row.email, row.record);
   };
-  const consistent = (doc: StoreDocument) => [...locked].every(([e, rec]) => sameJson(Object.hasOwn(doc.users, e) ? doc.users[e] : undefined, rec));
+  const consistent = (doc: StoreDocument) =>
+    [...locked].every(([e, rec]) => sameJson(Object.hasOwn(doc.users, e) ? doc.users[e] : undefined, rec));
   // Frozen in place (the caller's private copy): applyBatch then shares its records, so "changed" below is a
   // reference test, not a serialisation of every record.
   let before = deepFreeze(first);
@@ -72,7 +79,10 @@ export async function readModifyWrite(
       if (consistent(before)) return { before, ...applied };
     }
     if (round >= MAX_ROUNDS) {
-      throw new TemporaryError('the PostgreSQL store kept changing under a write (another writer bypasses box-qc\'s locks?)', { code: 'E_STORE_CONTENDED' });
+      throw new TemporaryError(
+        "the PostgreSQL store kept changing under a write (another writer bypasses box-qc's locks?)",
+        { code: 'E_STORE_CONTENDED' },
+      );
     }
     before = deepFreeze(await load());
   }
@@ -109,13 +119,24 @@ export async function commitTransaction(c: ClientBase, batch: PendingUpdate[], d
   try {
     await d.lockStore();
     await checkHeld(c, d.scopes);
-    const applied = await readModifyWrite(c, await d.snapshot(), batch, d.scopes.map((s) => s.key), d.reload, d.location);
+    const applied = await readModifyWrite(
+      c,
+      await d.snapshot(),
+      batch,
+      d.scopes.map((s) => s.key),
+      d.reload,
+      d.location,
+    );
     checkWritable(applied.doc, d.location);
     const written = await writeChanges(c, applied.before, applied.doc);
     if (written.refused.length > 0) {
-      throw new OperationError('E_STORE_NEWER', `${d.location}: a newer record for ${written.refused[0]} is already stored; not overwritten`, {
-        hint: 'another writer changed it without the store lock; retry',
-      });
+      throw new OperationError(
+        'E_STORE_NEWER',
+        `${d.location}: a newer record for ${written.refused[0]} is already stored; not overwritten`,
+        {
+          hint: 'another writer changed it without the store lock; retry',
+        },
+      );
     }
     const version = await storeVersion(c);
     d.state.commitSent = true;
@@ -140,7 +161,10 @@ export async function wasCommitted(c: ClientBase, a: Applied): Promise<boolean> 
   await c.query('BEGIN');
   try {
     await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockName.store()]);
-    const r = await c.query<{ email: string; record: unknown }>(`SELECT email, record FROM ${TOKENS_TABLE} WHERE email = ANY($1::text[])`, [emails]);
+    const r = await c.query<{ email: string; record: unknown }>(
+      `SELECT email, record FROM ${TOKENS_TABLE} WHERE email = ANY($1::text[])`,
+      [emails],
+    );
     await c.query('COMMIT');
     const now = new Map(r.rows.map((row) => [row.email, row.record]));
     const user = (d: StoreDocument, e: string) => (Object.hasOwn(d.users, e) ? d.users[e] : undefined);

@@ -53,7 +53,10 @@ export interface PostgresServerInfo {
  * Host, port, database and user as the driver resolves them (URL first, then `?host=`/`?port=`, then libpq's
  * PGHOST/PGPORT/PGDATABASE/PGUSER, then its defaults). Best effort for display; never throws.
  */
-export function describePostgresUrl(raw: string, env: Record<string, string | undefined>): PostgresServerInfo | undefined {
+export function describePostgresUrl(
+  raw: string,
+  env: Record<string, string | undefined>,
+): PostgresServerInfo | undefined {
   let url: URL;
   try {
     url = new URL(raw);
@@ -97,7 +100,17 @@ export function scrub(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+]);
 
 function errorCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
@@ -124,7 +137,11 @@ export function mapPgError(err: unknown, ctx: PgErrorContext): BoxQcError {
   const msg = errorMessage(err);
   const where = `PostgreSQL store ${ctx.location}`;
   const details = code === undefined ? {} : { details: { sqlstate_or_errno: code } };
-  if (code === '28P01' || code === '28000' || /SASL|client password must be a string|password authentication/i.test(msg)) {
+  if (
+    code === '28P01' ||
+    code === '28000' ||
+    /SASL|client password must be a string|password authentication/i.test(msg)
+  ) {
     return new ConfigError(`${where}: authentication failed`, {
       code: 'E_STORE_AUTH',
       hint: 'check the user and password (in the URL or PGPASSWORD) and pg_hba.conf',
@@ -132,7 +149,11 @@ export function mapPgError(err: unknown, ctx: PgErrorContext): BoxQcError {
     });
   }
   if (code === '3D000') {
-    return new ConfigError(`${where}: the database does not exist`, { code: 'E_STORE_DB_MISSING', hint: 'create it (createdb) or fix the URL', ...details });
+    return new ConfigError(`${where}: the database does not exist`, {
+      code: 'E_STORE_DB_MISSING',
+      hint: 'create it (createdb) or fix the URL',
+      ...details,
+    });
   }
   if (code === '42501') {
     return new ConfigError(`${where}: permission denied`, {
@@ -144,18 +165,32 @@ export function mapPgError(err: unknown, ctx: PgErrorContext): BoxQcError {
   if (code !== undefined && NETWORK_CODES.has(code)) {
     return new TemporaryError(`cannot reach the ${where} (${code})`, { code: 'E_STORE_UNREACHABLE', ...details });
   }
-  if (/timeout expired|connection timeout|Connection terminated|Query read timeout|Client has encountered a connection error/i.test(msg)) {
+  if (
+    /timeout expired|connection timeout|Connection terminated|Query read timeout|Client has encountered a connection error/i.test(
+      msg,
+    )
+  ) {
     return new TemporaryError(`lost the connection to the ${where}`, { code: 'E_STORE_UNREACHABLE', ...details });
   }
   // 08 connection exception, 53 insufficient resources, 57P0x shutdown/starting, 40 serialization/deadlock.
   if (code !== undefined && (/^(08|53|40)/.test(code) || /^57P0[1-4]$/.test(code))) {
-    return new TemporaryError(`the ${where} is unavailable right now (SQLSTATE ${code})`, { code: 'E_STORE_UNAVAILABLE', ...details });
+    return new TemporaryError(`the ${where} is unavailable right now (SQLSTATE ${code})`, {
+      code: 'E_STORE_UNAVAILABLE',
+      ...details,
+    });
   }
   if (code === '25006') {
-    return new TemporaryError(`the ${where} is read-only right now (a standby?)`, { code: 'E_STORE_READONLY', ...details });
+    return new TemporaryError(`the ${where} is read-only right now (a standby?)`, {
+      code: 'E_STORE_READONLY',
+      ...details,
+    });
   }
   if (/SSL|certificate/i.test(msg)) {
-    return new ConfigError(`${where}: TLS negotiation failed`, { code: 'E_STORE_TLS', hint: 'check sslmode in the URL', ...details });
+    return new ConfigError(`${where}: TLS negotiation failed`, {
+      code: 'E_STORE_TLS',
+      hint: 'check sslmode in the URL',
+      ...details,
+    });
   }
   const brief = scrub(msg.replace(/\s+/g, ' '), ctx.secrets).slice(0, 160);
   return new OperationError('E_STORE_DB', `${where}: database error${code ? ` ${code}` : ''}: ${brief}`, details);

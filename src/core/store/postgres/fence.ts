@@ -39,11 +39,17 @@ function sameMark(a: Mark | null | undefined, b: Mark | null | undefined): boole
 
 export function lockLostError(key: string, location: string, why: 'before' | 'changed'): TemporaryError {
   return why === 'before'
-    ? new TemporaryError(`lost the lock for ${key} on the PostgreSQL store ${location} (connection closed); nothing written`, { code: 'E_STORE_LOCK_LOST' })
-    : new TemporaryError(`lost the lock for ${key} on the PostgreSQL store ${location}, and another process changed the record since; not overwritten`, {
-      code: 'E_STORE_LOCK_LOST',
-      hint: 'another box-qc took over this user while our connection was gone; run box-qc status to see its state',
-    });
+    ? new TemporaryError(
+        `lost the lock for ${key} on the PostgreSQL store ${location} (connection closed); nothing written`,
+        { code: 'E_STORE_LOCK_LOST' },
+      )
+    : new TemporaryError(
+        `lost the lock for ${key} on the PostgreSQL store ${location}, and another process changed the record since; not overwritten`,
+        {
+          code: 'E_STORE_LOCK_LOST',
+          hint: 'another box-qc took over this user while our connection was gone; run box-qc status to see its state',
+        },
+      );
 }
 
 /** Throws inside the mutation (so only that caller of the batch fails) when a lost scope may not write. */
@@ -57,7 +63,12 @@ export function checkScopes(scopes: readonly UserScope[], doc: StoreDocument, lo
 }
 
 /** After COMMIT: the scopes whose mutation succeeded remember what they wrote; then callers are settled. */
-export function settle(batch: PendingUpdate[], outcomes: Outcome[], scopesOf: (p: PendingUpdate) => readonly UserScope[], doc: StoreDocument): void {
+export function settle(
+  batch: PendingUpdate[],
+  outcomes: Outcome[],
+  scopesOf: (p: PendingUpdate) => readonly UserScope[],
+  doc: StoreDocument,
+): void {
   batch.forEach((item, i) => {
     const o = outcomes[i]!;
     if (!o.ok) return item.reject(o.error);
@@ -88,7 +99,10 @@ export async function checkHeld(c: ClientBase, scopes: readonly UserScope[]): Pr
   const open = scopes.filter((s) => !s.lost && !(s.lost = s.lock.lost()));
   const known = open.filter((s) => s.lock.backendPid !== undefined);
   if (known.length === 0) return;
-  const r = await c.query<{ i: number }>(HELD_SQL, [known.map((s) => s.lock.backendPid), known.map((s) => s.lock.name)]);
+  const r = await c.query<{ i: number }>(HELD_SQL, [
+    known.map((s) => s.lock.backendPid),
+    known.map((s) => s.lock.name),
+  ]);
   const held = new Set(r.rows.map((row) => row.i - 1));
   known.forEach((s, i) => {
     if (!held.has(i)) s.lost = true;

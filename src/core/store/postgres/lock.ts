@@ -62,9 +62,10 @@ async function lockHolder(c: PoolClient, name: string): Promise<LockWaitInfo> {
 }
 
 function busyError(holder: LockWaitInfo, myHost: string | undefined): StoreBusyError {
-  const who = holder.pid === undefined
-    ? 'another client'
-    : `pid ${holder.pid}${holder.host !== undefined && holder.host !== myHost ? ` on host ${holder.host}` : ''}`;
+  const who =
+    holder.pid === undefined
+      ? 'another client'
+      : `pid ${holder.pid}${holder.host !== undefined && holder.host !== myHost ? ` on host ${holder.host}` : ''}`;
   return new StoreBusyError(`store busy (held by ${who})`, {
     hint: 'another box-qc is using this store; nothing was lost, try again later',
     details: { pid: holder.pid, host: holder.host },
@@ -87,9 +88,13 @@ export async function acquireAdvisory(c: PoolClient, name: string, o: AdvisoryOp
   const kind = o.transaction ? 'xact_' : '';
   // The barrier rides on the same statement in the common, uncontended case (no extra round trip).
   const barrier = !o.transaction && o.barrier !== undefined ? o.barrier : undefined;
-  const tried = barrier === undefined
-    ? await c.query<{ ok: boolean }>(`SELECT pg_try_advisory_${kind}lock(hashtextextended($1, 0)) AS ok`, [name])
-    : await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok, pg_advisory_xact_lock(hashtextextended($2, 0)) AS b', [name, barrier]);
+  const tried =
+    barrier === undefined
+      ? await c.query<{ ok: boolean }>(`SELECT pg_try_advisory_${kind}lock(hashtextextended($1, 0)) AS ok`, [name])
+      : await c.query<{ ok: boolean }>(
+          'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok, pg_advisory_xact_lock(hashtextextended($2, 0)) AS b',
+          [name, barrier],
+        );
   if (!tried.rows[0]?.ok) {
     const holder = await lockHolder(c, name);
     o.onWait(holder);

@@ -31,7 +31,10 @@ export async function createPools(url: string, settings: PoolSettings): Promise<
     query_timeout: settings.queryTimeoutMs,
     Client: closingClient(pg.Client),
   };
-  const pools = { main: new pg.Pool({ ...base, max: 2 }), locks: new pg.Pool({ ...base, max: 32, idleTimeoutMillis: 5_000 }) };
+  const pools = {
+    main: new pg.Pool({ ...base, max: 2 }),
+    locks: new pg.Pool({ ...base, max: 32, idleTimeoutMillis: 5_000 }),
+  };
   for (const p of [pools.main, pools.locks]) {
     // A dropped connection must surface as a failed query, never as an unhandled 'error' event.
     p.on('error', () => {});
@@ -50,7 +53,8 @@ function closingClient(Base: typeof PgClient): typeof PgClient {
     override connect(): Promise<PgClient>;
     override connect(callback: ((err: Error) => void) | ((err: null, c: PgClient) => void)): void;
     override connect(callback?: unknown): Promise<PgClient> | void {
-      const destroy = () => (this as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      const destroy = () =>
+        (this as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
       if (typeof callback !== 'function') {
         return super.connect().catch((err: unknown) => {
           destroy();
@@ -69,6 +73,9 @@ function closingClient(Base: typeof PgClient): typeof PgClient {
 /** A failure of the driver, the network or the server (mapped by mapPgError), not one of ours. */
 export function isDriverError(err: unknown): boolean {
   if (!(err instanceof Error) || err instanceof BoxQcError || err.name === 'AbortError') return false;
-  return typeof (err as { code?: unknown }).code === 'string' || err instanceof AggregateError
-    || /connect|terminated|timeout|SASL|password|SSL|certificate/i.test(err.message);
+  return (
+    typeof (err as { code?: unknown }).code === 'string' ||
+    err instanceof AggregateError ||
+    /connect|terminated|timeout|SASL|password|SSL|certificate/i.test(err.message)
+  );
 }

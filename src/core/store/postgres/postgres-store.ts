@@ -22,7 +22,15 @@ import { checkScopes, settle, type UserScope } from './fence.js';
 import { acquireAdvisory, type HeldAdvisory } from './lock.js';
 import { createPools, isDriverError, type Pools } from './pools.js';
 import { createSchema, loadDocument, lockName, schemaExists, serverAccepts, storeVersion, type Loaded } from './sql.js';
-import { DEFAULT_LOCK_WAIT_MS, type LockOptions, type LockWaitInfo, type StoreDocument, type StoreFileInfo, type TokenStore, type WriteReservation } from '../types.js';
+import {
+  DEFAULT_LOCK_WAIT_MS,
+  type LockOptions,
+  type LockWaitInfo,
+  type StoreDocument,
+  type StoreFileInfo,
+  type TokenStore,
+  type WriteReservation,
+} from '../types.js';
 
 export interface PostgresStoreOptions {
   /** Bounded lock wait (ms); default DEFAULT_LOCK_WAIT_MS (types.ts), as the file store. */
@@ -39,7 +47,10 @@ export interface PostgresStoreOptions {
 /** How long update() keeps replacing a broken connection (a failover takes seconds): see runWithReconnects. */
 const COMMIT_RETRY_MS = 15_000;
 
-export function openPostgresStore(url: string, options: PostgresStoreOptions): TokenStore & { init(): Promise<boolean> } {
+export function openPostgresStore(
+  url: string,
+  options: PostgresStoreOptions,
+): TokenStore & { init(): Promise<boolean> } {
   validatePostgresUrl(url);
   return new PostgresStore(url, options);
 }
@@ -66,7 +77,8 @@ class PostgresStore implements TokenStore {
   }
 
   /** Driver and server errors become one safe line; ours (busy, corrupt row, abort) pass through unchanged. */
-  private fail = (err: unknown): unknown => (isDriverError(err) ? mapPgError(err, { location: this.location, secrets: this.secrets }) : err);
+  private fail = (err: unknown): unknown =>
+    isDriverError(err) ? mapPgError(err, { location: this.location, secrets: this.secrets }) : err;
   private waitMs = (o?: LockOptions) => o?.waitMs ?? this.opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
 
   private getPools(): Promise<Pools> {
@@ -126,7 +138,8 @@ class PostgresStore implements TokenStore {
 
   /** The current document: one tiny query when nothing changed since we last loaded it (postgres/sql.ts). */
   private async snapshot(c: PoolClient): Promise<StoreDocument> {
-    if (!this.cache || (await storeVersion(c)) !== this.cache.version) this.cache = await loadDocument(c, this.location);
+    if (!this.cache || (await storeVersion(c)) !== this.cache.version)
+      this.cache = await loadDocument(c, this.location);
     return structuredClone(this.cache.doc);
   }
 
@@ -205,17 +218,26 @@ class PostgresStore implements TokenStore {
     }
   }
 
-  private async transaction(c: PoolClient, batch: PendingUpdate[], signal: AbortSignal | undefined, state: TransactionState) {
+  private async transaction(
+    c: PoolClient,
+    batch: PendingUpdate[],
+    signal: AbortSignal | undefined,
+    state: TransactionState,
+  ) {
     const waitMs = Math.max(...batch.map((b) => this.waitMs(b.options)));
     const result = await commitTransaction(c, batch, {
       location: this.location,
       scopes: [...new Set(batch.flatMap(this.scopesOf))],
       state,
-      lockStore: () => acquireAdvisory(c, lockName.store(), {
-        waitMs, signal, hostname: this.opts.hostname, transaction: true,
-        cancel: (pid) => this.cancelBackend(pid),
-        onWait: (h) => batch.forEach((b) => b.options?.onWait?.(h)),
-      }),
+      lockStore: () =>
+        acquireAdvisory(c, lockName.store(), {
+          waitMs,
+          signal,
+          hostname: this.opts.hostname,
+          transaction: true,
+          cancel: (pid) => this.cancelBackend(pid),
+          onWait: (h) => batch.forEach((b) => b.options?.onWait?.(h)),
+        }),
       snapshot: () => this.snapshot(c),
       reload: async () => {
         this.cache = await loadDocument(c, this.location);
@@ -245,12 +267,17 @@ class PostgresStore implements TokenStore {
     for (const [email, scope] of this.heldUsers.getStore() ?? []) {
       if (scope.lost || !(await scope.lock.alive())) {
         scope.lost = true;
-        throw new TemporaryError(`lost the lock for ${email} on the PostgreSQL store ${this.location} (connection closed)`, { code: 'E_STORE_LOCK_LOST' });
+        throw new TemporaryError(
+          `lost the lock for ${email} on the PostgreSQL store ${this.location} (connection closed)`,
+          { code: 'E_STORE_LOCK_LOST' },
+        );
       }
     }
     const server = await this.withClient((c) => serverAccepts(c));
     if (server.readOnly) {
-      throw new TemporaryError(`the PostgreSQL store ${this.location} is read-only right now (a standby?)`, { code: 'E_STORE_READONLY' });
+      throw new TemporaryError(`the PostgreSQL store ${this.location} is read-only right now (a standby?)`, {
+        code: 'E_STORE_READONLY',
+      });
     }
     if (!server.mayWrite) throw this.fail(Object.assign(new Error('permission denied'), { code: '42501' }));
   }

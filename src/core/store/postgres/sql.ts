@@ -57,7 +57,8 @@ export async function schemaExists(c: ClientBase): Promise<boolean> {
   const r = await c.query<{ ok: boolean }>(
     `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL
             AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = $3 AND tgrelid = to_regclass($1)) AS ok`,
-    [TOKENS_TABLE, META_TABLE, VERSION_TRIGGER]);
+    [TOKENS_TABLE, META_TABLE, VERSION_TRIGGER],
+  );
   return r.rows[0]?.ok === true;
 }
 
@@ -81,7 +82,9 @@ export async function createSchema(c: ClientBase): Promise<boolean> {
 export async function serverAccepts(c: ClientBase): Promise<{ readOnly: boolean; mayWrite: boolean }> {
   const r = await c.query<{ rec: boolean; ro: string; w: boolean }>(
     `SELECT pg_is_in_recovery() AS rec, current_setting('transaction_read_only') AS ro,
-            has_table_privilege($1, 'SELECT, INSERT, UPDATE, DELETE') AS w`, [TOKENS_TABLE]);
+            has_table_privilege($1, 'SELECT, INSERT, UPDATE, DELETE') AS w`,
+    [TOKENS_TABLE],
+  );
   const row = r.rows[0];
   return { readOnly: row?.rec === true || row?.ro === 'on', mayWrite: row?.w === true };
 }
@@ -99,7 +102,11 @@ export async function storeVersion(c: ClientBase): Promise<string> {
 
 /** The whole store as one StoreDocument, from one statement (one snapshot). Corrupt rows: StoreError. */
 export async function loadDocument(c: ClientBase, location: string): Promise<Loaded> {
-  const r = await c.query<{ extra: Record<string, unknown> | null; version: string | null; users: Record<string, unknown> | null }>(
+  const r = await c.query<{
+    extra: Record<string, unknown> | null;
+    version: string | null;
+    users: Record<string, unknown> | null;
+  }>(
     `SELECT m.extra, m.version::text AS version, (SELECT jsonb_object_agg(email, record) FROM ${TOKENS_TABLE}) AS users
        FROM (SELECT 1) AS one LEFT JOIN ${META_TABLE} m ON m.id = 1`,
   );
@@ -143,7 +150,12 @@ export async function writeChanges(c: ClientBase, before: StoreDocument, after: 
        ON CONFLICT (email) DO UPDATE SET generation = EXCLUDED.generation, updated_at = EXCLUDED.updated_at, record = EXCLUDED.record
        WHERE t.generation <= EXCLUDED.generation
        RETURNING email`,
-      [changed.map(([e]) => e), changed.map(([, u]) => u.generation ?? 0), updatedAt, changed.map(([, u]) => JSON.stringify(u))],
+      [
+        changed.map(([e]) => e),
+        changed.map(([, u]) => u.generation ?? 0),
+        updatedAt,
+        changed.map(([, u]) => JSON.stringify(u)),
+      ],
     );
     const written = new Set(r.rows.map((row) => row.email));
     refused = changed.map(([e]) => e).filter((e) => !written.has(e));
