@@ -35,8 +35,6 @@ export interface Deps {
   homeDir: string;
   /** Wall clock in ms since the epoch. Tests pass a fixed or advancing clock. */
   now(): number;
-  /** Loads an env file into `env` without overriding variables already set (process.loadEnvFile). */
-  loadEnvFile(path: string): void;
   /** Opens a URL in the user's browser. Real one imports `open` lazily. */
   openBrowser(url: string): Promise<void>;
   interrupts: Interrupts;

@@ -57,7 +57,6 @@ function realDeps({ stdout, stderr }: { stdout: OutStream; stderr: OutStream }):
     stderr,
     homeDir: homedir(),
     now: () => Date.now(),
-    loadEnvFile: (path) => process.loadEnvFile(path),
     async openBrowser(url) {
       const { default: open } = await import('open');
       const child = await open(url, { wait: false });

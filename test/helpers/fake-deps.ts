@@ -40,23 +40,12 @@ export function fakeDeps(opts: FakeDepsOptions = {}) {
     stderr,
     homeDir: opts.homeDir ?? '/nonexistent-home',
     now: opts.now ?? (() => Date.now()),
-    loadEnvFile(path: string) {
-      // Same semantics as process.loadEnvFile without touching process.env: variables already set win.
-      const parsed = parseEnvFile(path);
-      for (const [k, v] of Object.entries(parsed)) if (env[k] === undefined) env[k] = v;
-    },
     openBrowser: opts.openBrowser ?? (async () => {}),
     interrupts,
     pid: process.pid,
     hasDisplay: () => false,
   };
   return { deps, stdout, stderr, env, interrupts };
-}
-
-import { readFileSync } from 'node:fs';
-import { parseEnv } from 'node:util';
-function parseEnvFile(path: string): Record<string, string> {
-  return parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
 }
 
 export async function runInProcess(argv: string[], opts: FakeDepsOptions = {}) {
