@@ -35,6 +35,7 @@ import { markerIdentity, markerOwner, mustWaitFor, waitOutForeignMarker } from '
 import { abortBeforePost, writeMarker } from './session-post-guard.js';
 import { stopSignal, throwIfStopAsked } from './session-stop.js';
 import { saveWithRetry, storedWith } from './session-save.js';
+import { applyHealthy, healthStamp } from './health/state.js';
 
 export { DEFAULT_MIN_VALID_MS, refreshReason } from './session-due.js';
 export type { Session, TokenRequest } from './session-types.js';
@@ -238,11 +239,17 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
         failure.received = received;
         const pair = received;
         const receivedAt = session.now();
-        // Save at once, before any other request (step 4); retry the write: Box already rotated (F6).
+        const stamp = healthStamp(receivedAt, session.host);
+        // Save at once, before any other request (step 4); retry the write: Box already rotated (F6). The
+        // connection's state (issue 18) changes in the same write, never in one of its own.
         return {
           saved: await saveWithRetry(
             session.store,
-            (doc) => saveUserTokens(doc, email, pair, undefined, receivedAt, { fence: { refreshToken: spent } }),
+            (doc) => {
+              const before = getUser(doc, email);
+              const saved = saveUserTokens(doc, email, pair, undefined, receivedAt, { fence: { refreshToken: spent } });
+              return applyHealthy(doc, email, before, 'refreshed', stamp) ?? saved;
+            },
             {
               email,
               alreadySaved: () => storedWith(session.store, email, pair.refreshToken),

@@ -8,6 +8,7 @@ import type { BoxIdentity, TokenStore } from '../store/types.js';
 import type { ClientCredentials } from '../../config.js';
 import { OperationError } from '../../errors.js';
 import { getUser, saveUserTokens } from '../store/index.js';
+import { applyHealthy, healthStamp } from '../health/state.js';
 
 export interface FinishPorts {
   store: TokenStore;
@@ -18,6 +19,8 @@ export interface FinishPorts {
   /** Holds Ctrl-C while the fresh pair is written (deps.interrupts.critical). */
   critical<T>(fn: () => Promise<T>): Promise<T>;
   signal?: AbortSignal;
+  /** This host's name, for the connection.recovered event a reconnect records (issue 18). */
+  host?: string;
 }
 
 export interface ConnectResult {
@@ -49,6 +52,7 @@ export async function finishConnect(
   }
   const receivedAt = ports.now();
   const box = await getCurrentUser({ http, apiBaseUrl: ports.apiBaseUrl }, pair.accessToken);
+  const stamp = healthStamp(receivedAt, ports.host ?? '');
   return ports.store.withUserLock(
     email,
     () =>
@@ -56,6 +60,8 @@ export async function finishConnect(
         ports.store.update((doc) => {
           const prev = getUser(doc, email);
           const saved = saveUserTokens(doc, email, pair, box, receivedAt);
+          // A reconnect heals a dead (or failing) connection in the same write (issue 18).
+          applyHealthy(doc, email, prev, 'connected', stamp);
           const result: ConnectResult = {
             email,
             box,
