@@ -161,9 +161,11 @@ export function applyTemporaryFailure(
 ): StoredUser | undefined {
   const user = getUser(doc, email);
   if (!user || user.needs_reconnect) return user;
-  const prev = connectionState(user, stamp.now);
   const h = healthOf(user);
-  const failing = prev === 'degraded' || prev === 'expiring';
+  // The state recorded, not connectionState(): a degraded record that has aged past 50 days reads as
+  // expiring already, and this failure is what records (and announces) that change.
+  const prev: HealthState = h?.state === 'degraded' || h?.state === 'expiring' ? h.state : 'healthy';
+  const failing = prev !== 'healthy';
   const failures = (failing ? (h?.failures ?? 0) : 0) + 1;
   const next: HealthState = prev === 'expiring' || aged(user, stamp.now) ? 'expiring' : 'degraded';
   const last = formatTimestamp(stamp.now);
