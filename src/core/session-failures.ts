@@ -24,6 +24,7 @@ import type { ReconnectReason, StoredUser } from './store/types.js';
 import type { Session } from './session-types.js';
 import { applyDead, applyTemporaryFailure, healthStamp } from './health/state.js';
 import { temporaryKind } from './health/classify.js';
+import { historyTransition, transitionIn } from './health/history-hook.js';
 
 /** What handling a failed refresh touches of the session: the store, the clock and the two log lines. */
 export type FailureSession = Pick<Session, 'store' | 'now' | 'log' | 'warn'> & { host?: string };
@@ -79,13 +80,15 @@ export async function handleRefreshFailure(ctx: RefreshFailureContext, err: unkn
   const clear = provablyNotRotated(err);
   if (kind !== undefined || clear) {
     const stamp = healthStamp(session.now(), session.host ?? '');
-    await session.store
+    const after = await session.store
       .update((doc) => {
         if (clear) clearInFlight(doc, email, ctx.marker);
         if (kind !== undefined && getUser(doc, email)?.refresh_token === ctx.spent)
-          applyTemporaryFailure(doc, email, kind, stamp);
+          return applyTemporaryFailure(doc, email, kind, stamp);
+        return undefined;
       })
       .catch(() => undefined);
+    await historyTransition(session.store, email, transitionIn(after, stamp));
   }
   throw err;
 }
@@ -141,15 +144,17 @@ export async function handleInvalidGrant(ctx: RefreshFailureContext, err: unknow
   const reason = reasonFor(err, ctx.replay);
   const message = MESSAGES[reason];
   const stamp = healthStamp(session.now(), session.host ?? '');
-  await session.store
+  const after = await session.store
     .update((doc) => {
       // Only mark the record we failed with: a concurrent connect may have saved a new grant meanwhile.
-      if (getUser(doc, email)?.refresh_token !== spent) return;
+      if (getUser(doc, email)?.refresh_token !== spent) return undefined;
       markNeedsReconnect(doc, email, reason, message, stamp.now);
-      applyDead(doc, email, reason, stamp);
+      return applyDead(doc, email, reason, stamp);
     })
-    .catch((writeErr: unknown) =>
-      session.log.debug(`could not record needs_reconnect for ${email}: ${String(writeErr)}`),
-    );
+    .catch((writeErr: unknown) => {
+      session.log.debug(`could not record needs_reconnect for ${email}: ${String(writeErr)}`);
+      return undefined;
+    });
+  await historyTransition(session.store, email, transitionIn(after, stamp));
   throw new ReconnectRequiredError(email, `${email} must reconnect: ${message}`, { cause: err, details: { reason } });
 }

@@ -9,6 +9,8 @@ import type { ClientCredentials } from '../../config.js';
 import { OperationError } from '../../errors.js';
 import { getUser, saveUserTokens } from '../store/index.js';
 import { applyHealthy, healthStamp } from '../health/state.js';
+import { historyTransition, transitionIn } from '../health/history-hook.js';
+import type { PendingHealthEvent } from '../health/types.js';
 
 export interface FinishPorts {
   store: TokenStore;
@@ -53,7 +55,8 @@ export async function finishConnect(
   const receivedAt = ports.now();
   const box = await getCurrentUser({ http, apiBaseUrl: ports.apiBaseUrl }, pair.accessToken);
   const stamp = healthStamp(receivedAt, ports.host ?? '');
-  return ports.store.withUserLock(
+  let transition: PendingHealthEvent | undefined;
+  const connected = await ports.store.withUserLock(
     email,
     () =>
       ports.critical(() =>
@@ -61,7 +64,7 @@ export async function finishConnect(
           const prev = getUser(doc, email);
           const saved = saveUserTokens(doc, email, pair, box, receivedAt);
           // A reconnect heals a dead (or failing) connection in the same write (issue 18).
-          applyHealthy(doc, email, prev, 'connected', stamp);
+          transition = transitionIn(applyHealthy(doc, email, prev, 'connected', stamp), stamp);
           const result: ConnectResult = {
             email,
             box,
@@ -76,6 +79,8 @@ export async function finishConnect(
       ),
     ports.signal ? { signal: ports.signal } : undefined,
   );
+  await historyTransition(ports.store, email, transition);
+  return connected;
 }
 
 /** A code Box no longer accepts is a failed connect (exit 1), not a reconnect-required state (exit 4). */

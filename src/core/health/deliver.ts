@@ -8,6 +8,7 @@
 import { reconnectCommand } from '../reconnect-command.js';
 import type { TokenStore } from '../store/types.js';
 import { claimNext, settleDelivered, settleFailed, usersWithPending } from './queue.js';
+import { historyNotification } from './history-hook.js';
 import type { PendingHealthEvent } from './types.js';
 
 /** The document a notify command reads on stdin and a webhook receives (README "Notifications"). */
@@ -41,8 +42,6 @@ export interface DeliverPorts {
   /** One line per failed event (stderr). */
   warn(line: string): void;
   debug(line: string): void;
-  /** Hook for the audit log (issue 18 history): called once an event was delivered to every transport. */
-  onDelivered?(event: NotifyEvent): void;
 }
 
 export interface DeliverResult {
@@ -125,6 +124,7 @@ async function deliverOne(ports: DeliverPorts, email: string, claimed: PendingHe
     // Delivered but not settled: the lease runs out and it is sent again (at least once; receivers dedupe by id).
     ports.debug(`notifications: could not settle ${claimed.id}: ${message(err)}`);
   }
+  await historyNotification(ports.store, email, doc, failures.length === 0 ? 'ok' : 'failed', failures.join('; '));
   if (failures.length > 0) {
     ports.warn(
       `notification ${doc.event} for ${email} failed (${failures.join('; ')}); kept, the next run retries it (attempt ${claimed.attempts})`,
@@ -132,10 +132,5 @@ async function deliverOne(ports: DeliverPorts, email: string, claimed: PendingHe
     return false;
   }
   ports.debug(`notification ${doc.event} for ${email} delivered (id ${doc.id})`);
-  try {
-    ports.onDelivered?.(doc);
-  } catch {
-    // best effort
-  }
   return true;
 }

@@ -92,6 +92,7 @@ function put(doc: StoreDocument, email: string, user: StoredUser, health: Health
 /** The new health record for a change of state, with its one pending event appended. */
 function changed(
   user: StoredUser,
+  from: HealthState,
   state: HealthState,
   reason: string | null,
   stamp: HealthStamp,
@@ -101,6 +102,7 @@ function changed(
   const event: PendingHealthEvent = {
     id: stamp.eventId,
     event: EVENT_FOR[state],
+    from,
     state,
     reason,
     since: at,
@@ -138,15 +140,17 @@ export function applyHealthy(
     if (pending.length > 0) kept.pending = pending;
     return put(doc, email, user, kept);
   }
-  return put(doc, email, user, changed(user, 'healthy', reason, stamp));
+  return put(doc, email, user, changed(user, prev, 'healthy', reason, stamp));
 }
 
 /** After markNeedsReconnect, in the same mutation: dead, with the reconnect reason. */
 export function applyDead(doc: StoreDocument, email: string, reason: string, stamp: HealthStamp): StoredUser | undefined {
   const user = getUser(doc, email);
   if (!user) return user;
-  if (healthOf(user)?.state === 'dead') return user;
-  return put(doc, email, user, changed(user, 'dead', reason, stamp));
+  const h = healthOf(user);
+  if (h?.state === 'dead') return user;
+  const from: HealthState = h?.state === 'degraded' || h?.state === 'expiring' ? h.state : 'healthy';
+  return put(doc, email, user, changed(user, from, 'dead', reason, stamp));
 }
 
 /**
@@ -173,5 +177,5 @@ export function applyTemporaryFailure(
     const same: HealthRecord = { ...h, state: next, reason: kind, failures, last_failure_at: last };
     return put(doc, email, user, same);
   }
-  return put(doc, email, user, changed(user, next, kind, stamp, { failures, last_failure_at: last }));
+  return put(doc, email, user, changed(user, prev, next, kind, stamp, { failures, last_failure_at: last }));
 }

@@ -26,6 +26,8 @@ export interface PendingHealthEvent {
   /** Random, fixed when the transition is recorded: the same across retries so receivers can de-duplicate. */
   id: string;
   event: HealthEventName;
+  /** The state it left (stored for the audit log; not part of the event document). */
+  from?: HealthState;
   state: HealthState;
   reason: string | null;
   /** When the new state began. */
