@@ -83,7 +83,10 @@ async function runRefresh(ctx: CommandContext, opts: RefreshOptions): Promise<nu
   if (opts.all && opts.email !== undefined) throw new UsageError('use either --email or --all, not both');
   const { sessionForCommand } = await import('./shared/http.js');
   const { refreshMany, exitCodeFor } = await import('../core/refresh-all.js');
-  const cs = await sessionForCommand(ctx, opts.notifyCommand !== undefined ? { notifyCommand: opts.notifyCommand } : {});
+  const cs = await sessionForCommand(
+    ctx,
+    opts.notifyCommand !== undefined ? { notifyCommand: opts.notifyCommand } : {},
+  );
   const quiet = opts.quiet === true;
   try {
     const users = listUsers(await cs.store.read());

@@ -38,7 +38,10 @@ Examples:
 async function runToken(ctx: CommandContext, opts: TokenOptions): Promise<void> {
   const { sessionForCommand } = await import('./shared/http.js');
   const { getValidAccessToken } = await import('../core/session.js');
-  const cs = await sessionForCommand(ctx, opts.notifyCommand !== undefined ? { notifyCommand: opts.notifyCommand } : {});
+  const cs = await sessionForCommand(
+    ctx,
+    opts.notifyCommand !== undefined ? { notifyCommand: opts.notifyCommand } : {},
+  );
   try {
     const email = resolveEmail(ctx, opts.email, listUsers(await cs.store.read()));
     const r = await getValidAccessToken(

@@ -35,7 +35,11 @@ export function transitionIn(user: StoredUser | undefined, stamp: HealthStamp): 
 }
 
 /** Call after the update that recorded `event` is committed. */
-export async function historyTransition(store: TokenStore, email: string, event: PendingHealthEvent | undefined): Promise<void> {
+export async function historyTransition(
+  store: TokenStore,
+  email: string,
+  event: PendingHealthEvent | undefined,
+): Promise<void> {
   if (!event) return;
   await append(store, {
     event: 'transition',

@@ -19,7 +19,10 @@ export interface CommandEventFacts {
 }
 
 /** The notify command's whole environment: the allow-list, LC_*, and the event's name, id and email. */
-export function notifyCommandEnv(env: Record<string, string | undefined>, facts: CommandEventFacts): Record<string, string> {
+export function notifyCommandEnv(
+  env: Record<string, string | undefined>,
+  facts: CommandEventFacts,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) continue;
@@ -58,7 +61,8 @@ export function runNotifyCommand(opts: RunNotifyCommandOptions): Promise<void> {
     const child = spawn('/bin/sh', ['-c', opts.command], { detached: true, env: opts.env, stdio: 'pipe' });
     let excerpt = '';
     const keep = (d: Buffer) => {
-      if (excerpt.length < OUTPUT_EXCERPT_BYTES) excerpt += d.toString('utf8', 0, OUTPUT_EXCERPT_BYTES - excerpt.length);
+      if (excerpt.length < OUTPUT_EXCERPT_BYTES)
+        excerpt += d.toString('utf8', 0, OUTPUT_EXCERPT_BYTES - excerpt.length);
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
@@ -83,7 +87,9 @@ export function runNotifyCommand(opts: RunNotifyCommandOptions): Promise<void> {
       if (err) reject(err);
       else resolve();
     };
-    child.on('error', (err: NodeJS.ErrnoException) => done(new Error(`could not start /bin/sh (${err.code ?? 'error'})`)));
+    child.on('error', (err: NodeJS.ErrnoException) =>
+      done(new Error(`could not start /bin/sh (${err.code ?? 'error'})`)),
+    );
     child.on('exit', (code, signal) => {
       if (timedOut) done(new Error(`the notify command timed out after ${timeoutMs / 1000} s (killed)`));
       else if (code === 0) done();

@@ -97,5 +97,10 @@ export function settleFailed(
   delete next.claimed_by;
   delete next.claimed_until;
   if (deliveredTo.length > 0) next.delivered_to = [...deliveredTo];
-  withPending(doc, email, user, pending.map((e, i) => (i === at ? next : e)));
+  withPending(
+    doc,
+    email,
+    user,
+    pending.map((e, i) => (i === at ? next : e)),
+  );
 }

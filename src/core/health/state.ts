@@ -134,7 +134,10 @@ export function applyHealthy(
   const h = healthOf(user);
   if (prev === 'healthy') {
     if (!h || (h.state === 'healthy' && h.failures === undefined)) return user;
-    const kept: HealthRecord = { state: 'healthy', since: h.state === 'healthy' ? h.since : formatTimestamp(stamp.now) };
+    const kept: HealthRecord = {
+      state: 'healthy',
+      since: h.state === 'healthy' ? h.since : formatTimestamp(stamp.now),
+    };
     if (h.reason !== undefined && h.state === 'healthy') kept.reason = h.reason;
     const pending = pendingEvents(user);
     if (pending.length > 0) kept.pending = pending;
@@ -144,7 +147,12 @@ export function applyHealthy(
 }
 
 /** After markNeedsReconnect, in the same mutation: dead, with the reconnect reason. */
-export function applyDead(doc: StoreDocument, email: string, reason: string, stamp: HealthStamp): StoredUser | undefined {
+export function applyDead(
+  doc: StoreDocument,
+  email: string,
+  reason: string,
+  stamp: HealthStamp,
+): StoredUser | undefined {
   const user = getUser(doc, email);
   if (!user) return user;
   const h = healthOf(user);

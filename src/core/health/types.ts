@@ -13,10 +13,7 @@
 export type HealthState = 'healthy' | 'degraded' | 'dead' | 'expiring';
 
 export type HealthEventName =
-  | 'connection.dead'
-  | 'connection.recovered'
-  | 'connection.degraded'
-  | 'connection.expiring';
+  'connection.dead' | 'connection.recovered' | 'connection.degraded' | 'connection.expiring';
 
 /** Why a refresh failed for a while: the failure's class, never Box's text. */
 export type TemporaryKind = 'network' | 'box_5xx' | 'rate_limited' | 'bad_answer';

@@ -48,7 +48,10 @@ export function postWebhook(opts: PostWebhookOptions): Promise<void> {
       else reject(new Error(`the webhook at ${host} answered ${status}`));
     });
     req.on('error', (err: NodeJS.ErrnoException) => {
-      const why = err.name === 'AbortError' || err.name === 'TimeoutError' ? `timed out after ${timeoutMs / 1000} s` : (err.code ?? 'network error');
+      const why =
+        err.name === 'AbortError' || err.name === 'TimeoutError'
+          ? `timed out after ${timeoutMs / 1000} s`
+          : (err.code ?? 'network error');
       reject(new Error(`the webhook at ${host} failed: ${why}`));
     });
     req.end(opts.body);

@@ -134,7 +134,12 @@ describe('the pending queue', () => {
     expect(pendingEvents(user(d))[0]!.claimed_by).toBe('p1');
     settleFailed(d, EMAIL, 'ev-1', 'p1', 'the webhook at h answered 500', ['command']);
     const e = pendingEvents(user(d))[0]!;
-    expect(e).toMatchObject({ id: 'ev-1', attempts: 1, delivered_to: ['command'], last_error: 'the webhook at h answered 500' });
+    expect(e).toMatchObject({
+      id: 'ev-1',
+      attempts: 1,
+      delivered_to: ['command'],
+      last_error: 'the webhook at h answered 500',
+    });
     expect(e.claimed_by).toBeUndefined();
     expect(claimNext(d, EMAIL, 'p3', T0 + 1)).toMatchObject({ id: 'ev-1', attempts: 2 });
   });
