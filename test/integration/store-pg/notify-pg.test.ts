@@ -36,7 +36,7 @@ describe.skipIf(skip)('notifications on a PostgreSQL store', () => {
   it('20 concurrent refreshes of a revoked user: one connection.dead; reconnect: one connection.recovered', async () => {
     const db = await cluster().createDatabase();
     const dir = await mkdtemp(join(tmpdir(), 'boxqc-notify-pg-'));
-    const env = {
+    const env: Record<string, string> = {
       ...emu.env(),
       BOX_QC_STORE: db.b,
       BOX_REDIRECT_URI: 'http://127.0.0.1:53117/callback',
