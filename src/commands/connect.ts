@@ -2,6 +2,7 @@
  * `box-qc connect`: flags, validation and rendering. The flow lives in core/connect/connect.ts, loaded lazily so that
  * other commands (and `status`'s start-up time) never pay for jose, undici or the listener.
  */
+import { hostname } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ActionFactory, CommandContext } from './context.js';
 import { requireClientCredentials } from '../config.js';
@@ -11,6 +12,7 @@ import type { ConnectResult, ConnectRequest, ConnectUi } from '../core/connect/c
 import type { FinishPorts } from '../core/connect/finish.js';
 import { stateKeyDirFor } from '../core/connect/key-dir.js';
 import { normalizeNewEmail } from './shared/resolve-email.js';
+import { NOTIFY_COMMAND_HELP } from './shared/notify-help.js';
 
 interface ConnectOptions {
   email?: string;
@@ -20,6 +22,7 @@ interface ConnectOptions {
   timeout: number;
   printUrl?: boolean;
   redirectedUrl?: string;
+  notifyCommand?: string;
 }
 
 function parsePort(raw: string): number {
@@ -53,6 +56,7 @@ export function registerConnect(program: Command, action: ActionFactory): void {
     )
     .option('--print-url', 'headless step 1: print the authorize URL on stdout and exit')
     .option('--redirected-url <url>', 'headless step 2: finish with the address the browser was redirected to')
+    .option('--notify-command <cmd>', NOTIFY_COMMAND_HELP)
     .addHelpText(
       'after',
       `
@@ -77,6 +81,9 @@ async function runConnect(ctx: CommandContext, opts: ConnectOptions): Promise<vo
   const email = normalizeNewEmail(rawEmail);
   const config = ctx.config();
   const credentials = requireClientCredentials(config);
+  const { notifierFor } = await import('./shared/notify.js');
+  // A reconnect announces connection.recovered (issue 18); a notifier configured wrongly stops here, exit 2.
+  const notifier = opts.printUrl ? undefined : notifierFor(ctx, opts.notifyCommand);
   const req: ConnectRequest = {
     email,
     clientId: credentials.clientId,
@@ -115,6 +122,7 @@ async function runConnect(ctx: CommandContext, opts: ConnectOptions): Promise<vo
     now: () => ctx.deps.now(),
     critical: (fn) => ctx.deps.interrupts.critical(fn),
     signal: ctx.deps.interrupts.signal,
+    host: hostname(),
   };
   try {
     const result =
@@ -122,6 +130,7 @@ async function runConnect(ctx: CommandContext, opts: ConnectOptions): Promise<vo
         ? await core.connectFromRedirectedUrl(req, ports, opts.redirectedUrl)
         : await core.connectInteractive(req, { ...ports, ...interactivePorts(ctx, opts) });
     renderResult(ctx, result);
+    if (notifier && ctx.deps.interrupts.stopRequested?.aborted !== true) await notifier.deliver(store);
   } finally {
     const { closeHttpContext } = await import('../core/http/request.js');
     await Promise.allSettled([store.close(), http?.then(closeHttpContext)]);

@@ -12,10 +12,12 @@ import { getUser, listUsers } from '../core/store/document.js';
 import { OperationError, UsageError } from '../errors.js';
 import { terminalSafe } from '../io/terminal-safe.js';
 import { resolveEmail } from './shared/resolve-email.js';
+import { NOTIFY_COMMAND_HELP } from './shared/notify-help.js';
 
 interface LsOptions {
   email?: string;
   limit?: number;
+  notifyCommand?: string;
 }
 
 function limitOption(raw: string): number {
@@ -31,6 +33,7 @@ export function registerLs(program: Command, action: ActionFactory): void {
     .argument('[folderId]', 'Box folder id', '0')
     .option('--email <email>', 'the QC user (default: $BOX_QC_EMAIL, or the only connected user)')
     .option('--limit <n>', 'stop after n items', limitOption)
+    .option('--notify-command <cmd>', NOTIFY_COMMAND_HELP)
     .addHelpText(
       'after',
       `
@@ -53,7 +56,10 @@ async function runLs(ctx: CommandContext, opts: LsOptions, args: string[]): Prom
   const { listFolderPages } = await import('../core/box/client.js');
   const { keepHeapSmallWhileStreaming } = await import('../v8-flags.js');
   await keepHeapSmallWhileStreaming();
-  const cs = await sessionForCommand(ctx, { fewRequests: false });
+  const cs = await sessionForCommand(ctx, {
+    fewRequests: false,
+    ...(opts.notifyCommand !== undefined ? { notifyCommand: opts.notifyCommand } : {}),
+  });
   const writer = itemWriter(ctx);
   try {
     const doc = await cs.store.read();

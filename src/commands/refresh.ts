@@ -15,6 +15,7 @@ import { terminalSafe } from '../io/terminal-safe.js';
 import type { Output } from '../io/output.js';
 import { resolveEmail } from './shared/resolve-email.js';
 import { durationOption } from './shared/duration-option.js';
+import { NOTIFY_COMMAND_HELP } from './shared/notify-help.js';
 
 interface RefreshOptions {
   email?: string;
@@ -23,6 +24,8 @@ interface RefreshOptions {
   minValid: number;
   maxAge: number;
   concurrency: number;
+  quiet?: boolean;
+  notifyCommand?: string;
 }
 
 function concurrencyOption(raw: string): number {
@@ -57,16 +60,21 @@ export function registerRefresh(program: Command, action: ActionFactory): void {
       concurrencyOption,
       DEFAULT_REFRESH_CONCURRENCY,
     )
+    .option('--quiet', 'print nothing when every user is fine; one line per problem on stderr (for cron MAILTO)')
+    .option('--notify-command <cmd>', NOTIFY_COMMAND_HELP)
     .addHelpText(
       'after',
       `
 Exit codes: 0 all fine, 4 if any user must reconnect, else 75 if any temporary failure (try again later).
+--quiet: silent when all is well, so cron mails only on trouble; problems (and warnings) are one line each on
+stderr, and the exit code is the same as without it.
 
 Examples:
   $ box-qc refresh --all                        # from cron, e.g. every 30 minutes:
       */30 * * * *  box-qc refresh --all --env-file /etc/box-qc.env >>/var/log/box-qc.log 2>&1
   $ box-qc refresh --email alice@example.com --force
-  $ box-qc refresh --all --json | jq '.users[] | select(.status != "skipped")'`,
+  $ box-qc refresh --all --json | jq '.users[] | select(.status != "skipped")'
+  $ box-qc refresh --all --quiet --notify-command '/usr/local/bin/box-qc-to-chat'   # MAILTO gets only trouble`,
     )
     .action(action<RefreshOptions>(runRefresh));
 }
@@ -75,12 +83,16 @@ async function runRefresh(ctx: CommandContext, opts: RefreshOptions): Promise<nu
   if (opts.all && opts.email !== undefined) throw new UsageError('use either --email or --all, not both');
   const { sessionForCommand } = await import('./shared/http.js');
   const { refreshMany, exitCodeFor } = await import('../core/refresh-all.js');
-  const cs = await sessionForCommand(ctx);
+  const cs = await sessionForCommand(
+    ctx,
+    opts.notifyCommand !== undefined ? { notifyCommand: opts.notifyCommand } : {},
+  );
+  const quiet = opts.quiet === true;
   try {
     const users = listUsers(await cs.store.read());
     const emails = opts.all ? users : [resolveEmail(ctx, opts.email, users)];
-    if (emails.length === 0 && !ctx.out.isJson) ctx.out.info('no connected users: nothing to refresh');
-    const progress = await startProgress(ctx.out, opts.all === true, emails.length);
+    if (emails.length === 0 && !ctx.out.isJson && !quiet) ctx.out.info('no connected users: nothing to refresh');
+    const progress = await startProgress(ctx.out, opts.all === true && !quiet, emails.length);
     const now = ctx.deps.now;
     const outcomes = await refreshMany(cs.session, emails, {
       force: opts.force === true,
@@ -89,12 +101,12 @@ async function runRefresh(ctx: CommandContext, opts: RefreshOptions): Promise<nu
       concurrency: opts.concurrency,
       onOutcome: (o, done) =>
         progress.report(() => {
-          if (!ctx.out.isJson) printOutcome(ctx.out, o, now());
+          if (!ctx.out.isJson && !(quiet && isFine(o))) printOutcome(ctx.out, o, now());
         }, done),
     }).finally(() => progress.stop());
     const exitCode = exitCodeFor(outcomes);
     if (ctx.out.isJson) ctx.out.json(jsonDocument(outcomes, exitCode));
-    else if (emails.length > 1) ctx.out.info(summaryLine(outcomes));
+    else if (emails.length > 1 && !quiet) ctx.out.info(summaryLine(outcomes));
     return exitCode;
   } finally {
     await cs.close();
@@ -122,6 +134,11 @@ async function startProgress(out: Output, enabled: boolean, total: number): Prom
       spinner.stop();
     },
   };
+}
+
+/** What --quiet leaves out: a user whose tokens are fine and who needs nobody's attention. */
+function isFine(o: RefreshOutcome): boolean {
+  return (o.status === 'refreshed' || o.status === 'skipped') && (o.warnings?.length ?? 0) === 0;
 }
 
 function printOutcome(out: Output, o: RefreshOutcome, now: number): void {

@@ -131,6 +131,14 @@ function renderUser(u: UserStatus, now: number): string[] {
   const safe = (v: string | null) => (v === null ? '?' : terminalSafe(v));
   const who = terminalSafe(u.email);
   const lines = [`${who}  Box: ${safe(u.box_user.login)} (${safe(u.box_user.name)}, id ${safe(u.box_user.id)})`];
+  const h = u.health;
+  const failing =
+    h.failures > 0
+      ? `: ${h.failures} temporary failure${h.failures === 1 ? '' : 's'} in a row (${safe(h.reason)})`
+      : '';
+  lines.push(
+    `  state          ${h.state} since ${h.since === null ? 'unknown' : `${safe(h.since)} (${relativeTime(Date.parse(h.since) - now)})`}${failing}`,
+  );
   const at = u.access_token;
   lines.push(
     `  access token   ${at.expired ? 'expired' : 'expires'} ${when(at.expires_at, now)}${at.expired ? ' (refreshed on next use)' : ''}`,

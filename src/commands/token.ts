@@ -7,10 +7,12 @@ import type { ActionFactory, CommandContext } from './context.js';
 import { listUsers } from '../core/store/document.js';
 import { durationOption } from './shared/duration-option.js';
 import { resolveEmail } from './shared/resolve-email.js';
+import { NOTIFY_COMMAND_HELP } from './shared/notify-help.js';
 
 interface TokenOptions {
   email?: string;
   minValid?: number;
+  notifyCommand?: string;
 }
 
 export function registerToken(program: Command, action: ActionFactory): void {
@@ -19,6 +21,7 @@ export function registerToken(program: Command, action: ActionFactory): void {
     .description('print a valid access token on stdout (refreshing it if needed)')
     .option('--email <email>', 'the QC user (default: $BOX_QC_EMAIL, or the only connected user)')
     .option('--min-valid <duration>', 'refresh first if the token expires within this (e.g. 90s, 10m)', durationOption)
+    .option('--notify-command <cmd>', NOTIFY_COMMAND_HELP)
     .addHelpText(
       'after',
       `
@@ -35,7 +38,10 @@ Examples:
 async function runToken(ctx: CommandContext, opts: TokenOptions): Promise<void> {
   const { sessionForCommand } = await import('./shared/http.js');
   const { getValidAccessToken } = await import('../core/session.js');
-  const cs = await sessionForCommand(ctx);
+  const cs = await sessionForCommand(
+    ctx,
+    opts.notifyCommand !== undefined ? { notifyCommand: opts.notifyCommand } : {},
+  );
   try {
     const email = resolveEmail(ctx, opts.email, listUsers(await cs.store.read()));
     const r = await getValidAccessToken(

@@ -22,9 +22,12 @@ import type { InFlightOwner } from './store/document.js';
 import { RotationNotSavedError } from './session-save.js';
 import type { ReconnectReason, StoredUser } from './store/types.js';
 import type { Session } from './session-types.js';
+import { applyDead, applyTemporaryFailure, healthStamp } from './health/state.js';
+import { temporaryKind } from './health/classify.js';
+import { historyTransition, transitionIn } from './health/history-hook.js';
 
 /** What handling a failed refresh touches of the session: the store, the clock and the two log lines. */
-export type FailureSession = Pick<Session, 'store' | 'now' | 'log' | 'warn'>;
+export type FailureSession = Pick<Session, 'store' | 'now' | 'log' | 'warn'> & { host?: string };
 
 export interface RefreshFailureContext {
   session: FailureSession;
@@ -71,8 +74,21 @@ export async function handleRefreshFailure(ctx: RefreshFailureContext, err: unkn
     throw err instanceof RotationNotSavedError ? err : new RotationNotSavedError(email, err, 1);
   const invalid = await handleInvalidGrant(ctx, err);
   if (invalid) return invalid;
-  if (provablyNotRotated(err)) {
-    await session.store.update((doc) => clearInFlight(doc, email, ctx.marker)).catch(() => undefined);
+  // A temporary failure is one more in a row for the connection's state (issue 18); recorded after the POST
+  // failed, with nothing of ours left to save, in the same update as the marker's removal when it goes.
+  const kind = temporaryKind(err);
+  const clear = provablyNotRotated(err);
+  if (kind !== undefined || clear) {
+    const stamp = healthStamp(session.now(), session.host ?? '');
+    const after = await session.store
+      .update((doc) => {
+        if (clear) clearInFlight(doc, email, ctx.marker);
+        if (kind !== undefined && getUser(doc, email)?.refresh_token === ctx.spent)
+          return applyTemporaryFailure(doc, email, kind, stamp);
+        return undefined;
+      })
+      .catch(() => undefined);
+    await historyTransition(session.store, email, transitionIn(after, stamp));
   }
   throw err;
 }
@@ -127,13 +143,18 @@ export async function handleInvalidGrant(ctx: RefreshFailureContext, err: unknow
   }
   const reason = reasonFor(err, ctx.replay);
   const message = MESSAGES[reason];
-  await session.store
+  const stamp = healthStamp(session.now(), session.host ?? '');
+  const after = await session.store
     .update((doc) => {
       // Only mark the record we failed with: a concurrent connect may have saved a new grant meanwhile.
-      if (getUser(doc, email)?.refresh_token === spent) markNeedsReconnect(doc, email, reason, message, session.now());
+      if (getUser(doc, email)?.refresh_token !== spent) return undefined;
+      markNeedsReconnect(doc, email, reason, message, stamp.now);
+      return applyDead(doc, email, reason, stamp);
     })
-    .catch((writeErr: unknown) =>
-      session.log.debug(`could not record needs_reconnect for ${email}: ${String(writeErr)}`),
-    );
+    .catch((writeErr: unknown) => {
+      session.log.debug(`could not record needs_reconnect for ${email}: ${String(writeErr)}`);
+      return undefined;
+    });
+  await historyTransition(session.store, email, transitionIn(after, stamp));
   throw new ReconnectRequiredError(email, `${email} must reconnect: ${message}`, { cause: err, details: { reason } });
 }

@@ -35,6 +35,9 @@ import { markerIdentity, markerOwner, mustWaitFor, waitOutForeignMarker } from '
 import { abortBeforePost, writeMarker } from './session-post-guard.js';
 import { stopSignal, throwIfStopAsked } from './session-stop.js';
 import { saveWithRetry, storedWith } from './session-save.js';
+import { applyHealthy, healthStamp } from './health/state.js';
+import { historyTransition, transitionIn } from './health/history-hook.js';
+import type { HealthStamp } from './health/types.js';
 
 export { DEFAULT_MIN_VALID_MS, refreshReason } from './session-due.js';
 export type { Session, TokenRequest } from './session-types.js';
@@ -222,6 +225,7 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
   // Step 3: never spend a refresh token whose successor could not be saved (F5, F6; issue 15 item 4).
   const reservation = await session.store.reserveWrite();
   let outcome: { saved: StoredUser } | { adopted: StoredUser };
+  let stamp: HealthStamp | undefined;
   try {
     // The critical section starts before the marker: once the POST is sent, it and the save (and what a
     // failure leaves behind: REVIEW-2 #9) run to completion whatever signal arrives meanwhile; close() and
@@ -238,11 +242,17 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
         failure.received = received;
         const pair = received;
         const receivedAt = session.now();
-        // Save at once, before any other request (step 4); retry the write: Box already rotated (F6).
+        const health = (stamp = healthStamp(receivedAt, session.host));
+        // Save at once, before any other request (step 4); retry the write: Box already rotated (F6). The
+        // connection's state (issue 18) changes in the same write, never in one of its own.
         return {
           saved: await saveWithRetry(
             session.store,
-            (doc) => saveUserTokens(doc, email, pair, undefined, receivedAt, { fence: { refreshToken: spent } }),
+            (doc) => {
+              const before = getUser(doc, email);
+              const saved = saveUserTokens(doc, email, pair, undefined, receivedAt, { fence: { refreshToken: spent } });
+              return applyHealthy(doc, email, before, 'refreshed', health) ?? saved;
+            },
             {
               email,
               alreadySaved: () => storedWith(session.store, email, pair.refreshToken),
@@ -265,6 +275,7 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
   }
   if ('adopted' in outcome) return result(email, outcome.adopted, false);
   const saved = outcome.saved;
+  if (stamp) await historyTransition(session.store, email, transitionIn(saved, stamp));
   const warnings = received?.warnings ?? [];
   for (const line of warnings) warn(session, `${email}: ${line}`);
   safeDebug(session.log).debug(`refreshed ${email} (generation ${saved.generation ?? '?'})`);

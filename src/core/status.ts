@@ -5,6 +5,8 @@
  */
 import type { NeedsReconnect, RefreshInFlight, StoreDocument, StoreFileInfo } from './store/types.js';
 import { formatTimestamp, parseTimestamp } from './store/format.js';
+import { connectionSince, connectionState, healthOf, pendingEvents } from './health/state.js';
+import type { HealthState } from './health/types.js';
 
 /** Box kills a refresh token unused for 60 days (box-api.md §2); warn from day 50 (reliability.md F21). */
 export const REFRESH_TOKEN_LIFETIME_DAYS = 60;
@@ -28,6 +30,16 @@ export interface UserStatus {
   };
   needs_reconnect: NeedsReconnect | null;
   refresh_in_flight: RefreshInFlight | null;
+  /** The connection's state and since when (issue 18, core/health/state.ts). */
+  health: {
+    state: HealthState;
+    since: string | null;
+    reason: string | null;
+    /** Temporary failures in a row (degraded, expiring); 0 otherwise. */
+    failures: number;
+    /** Transitions recorded and not yet delivered to a notifier. */
+    pending_notifications: number;
+  };
   check?: CheckResult;
 }
 
@@ -105,6 +117,20 @@ export function userStatus(email: string, doc: StoreDocument, now: number): User
     },
     needs_reconnect: u.needs_reconnect ?? null,
     refresh_in_flight: u.refresh_in_flight ?? null,
+    health: healthStatus(u, now),
+  };
+}
+
+function healthStatus(u: StoreDocument['users'][string], now: number): UserStatus['health'] {
+  const state = connectionState(u, now);
+  const h = healthOf(u);
+  const failing = state === 'degraded' || state === 'expiring';
+  return {
+    state,
+    since: connectionSince(u),
+    reason: state === 'dead' ? (u.needs_reconnect?.reason ?? null) : state === 'healthy' ? null : (h?.reason ?? null),
+    failures: failing ? (h?.failures ?? 0) : 0,
+    pending_notifications: pendingEvents(u).length,
   };
 }
 

@@ -14,6 +14,7 @@ import type { TokenStore } from '../../core/store/types.js';
 import { isPidAlive } from '../../store-host.js';
 import { openStoreForCommand } from './open-store.js';
 import { compileWasmWithBaselineOnly } from '../../v8-flags.js';
+import { notifierFor } from './notify.js';
 
 export interface HttpOptions {
   timeoutMs?: number;
@@ -24,6 +25,8 @@ export interface HttpOptions {
    * optimised parser.
    */
   fewRequests?: boolean;
+  /** --notify-command (issue 18); BOX_QC_NOTIFY_COMMAND / BOX_QC_NOTIFY_URL otherwise. */
+  notifyCommand?: string;
 }
 
 export async function httpForCommand(ctx: CommandContext, options: HttpOptions = {}): Promise<HttpContext> {
@@ -52,6 +55,8 @@ export interface CommandSession {
 export async function sessionForCommand(ctx: CommandContext, options: HttpOptions = {}): Promise<CommandSession> {
   const config = ctx.config();
   const credentials = requireClientCredentials(config);
+  // A notifier configured wrongly is exit 2 before any work, like the credentials.
+  const notifier = notifierFor(ctx, options.notifyCommand);
   const store = openStoreForCommand(ctx);
   const http = await httpForCommand(ctx, options);
   // close() waits for a refresh under way (a 401 on the page `ls` prefetched) before closing the pool and store.
@@ -76,6 +81,8 @@ export async function sessionForCommand(ctx: CommandContext, options: HttpOption
     store,
     async close() {
       await sections.drain();
+      // Transitions are announced once every save of this command is committed (issue 18); not after a stop.
+      if (notifier && ctx.deps.interrupts.stopRequested?.aborted !== true) await notifier.deliver(store);
       await Promise.allSettled([closeHttpContext(http), store.close()]);
     },
   };

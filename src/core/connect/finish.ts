@@ -8,6 +8,9 @@ import type { BoxIdentity, TokenStore } from '../store/types.js';
 import type { ClientCredentials } from '../../config.js';
 import { OperationError } from '../../errors.js';
 import { getUser, saveUserTokens } from '../store/index.js';
+import { applyHealthy, healthStamp } from '../health/state.js';
+import { historyTransition, transitionIn } from '../health/history-hook.js';
+import type { PendingHealthEvent } from '../health/types.js';
 
 export interface FinishPorts {
   store: TokenStore;
@@ -18,6 +21,8 @@ export interface FinishPorts {
   /** Holds Ctrl-C while the fresh pair is written (deps.interrupts.critical). */
   critical<T>(fn: () => Promise<T>): Promise<T>;
   signal?: AbortSignal;
+  /** This host's name, for the connection.recovered event a reconnect records (issue 18). */
+  host?: string;
 }
 
 export interface ConnectResult {
@@ -49,13 +54,17 @@ export async function finishConnect(
   }
   const receivedAt = ports.now();
   const box = await getCurrentUser({ http, apiBaseUrl: ports.apiBaseUrl }, pair.accessToken);
-  return ports.store.withUserLock(
+  const stamp = healthStamp(receivedAt, ports.host ?? '');
+  let transition: PendingHealthEvent | undefined;
+  const connected = await ports.store.withUserLock(
     email,
     () =>
       ports.critical(() =>
         ports.store.update((doc) => {
           const prev = getUser(doc, email);
           const saved = saveUserTokens(doc, email, pair, box, receivedAt);
+          // A reconnect heals a dead (or failing) connection in the same write (issue 18).
+          transition = transitionIn(applyHealthy(doc, email, prev, 'connected', stamp), stamp);
           const result: ConnectResult = {
             email,
             box,
@@ -70,6 +79,8 @@ export async function finishConnect(
       ),
     ports.signal ? { signal: ports.signal } : undefined,
   );
+  await historyTransition(ports.store, email, transition);
+  return connected;
 }
 
 /** A code Box no longer accepts is a failed connect (exit 1), not a reconnect-required state (exit 4). */

@@ -5,6 +5,7 @@
  * that file is shared with the Python backend. box-qc's own bookkeeping fields sit beside the backend's and
  * are ignored by its reader; unknown fields (at the top level and per user) are preserved on every save.
  */
+import type { HealthRecord } from '../health/types.js';
 
 /** One user's record, exactly as stored. */
 export interface StoredUser {
@@ -29,6 +30,8 @@ export interface StoredUser {
   needs_reconnect?: NeedsReconnect;
   /** A refresh POST was sent and its result not yet saved. Left behind only by a killed process. */
   refresh_in_flight?: RefreshInFlight;
+  /** Connection health and its transitions not yet announced (issue 18, core/health/). */
+  health?: HealthRecord;
 
   /** Unknown fields from other writers: preserved. */
   [extra: string]: unknown;
