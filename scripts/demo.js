@@ -19,7 +19,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+// BOX_QC_DEMO_PACKAGE: an installed box-qc package folder to run instead of this checkout (scripts/pack-smoke.mjs
+// proves the published tarball this way: its `files`, its bundle and its dependencies).
+const ROOT = process.env.BOX_QC_DEMO_PACKAGE || fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'box-qc.js');
 const EMAIL = 'demo@example.com';
 const STEP_TIMEOUT_MS = 60_000;

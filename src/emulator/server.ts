@@ -181,6 +181,8 @@ export async function handleRequest(
 ): Promise<void> {
   const requestId = newRequestId();
   res.setHeader('BOX-REQUEST-ID', requestId);
+  // As Box does; from the emulator's clock, so a test can show what a skewed host clock looks like (doctor).
+  res.setHeader('Date', new Date(st.clock.now()).toUTCString());
   const ctx = await buildContext(st, req, requestId);
   if (ctx.url.pathname.startsWith(CONTROL_PREFIX)) {
     await send(hooks, res, await handleControl(hooks.handle(), ctx), undefined);

@@ -13,9 +13,16 @@ export function openStoreForCommand(ctx: CommandContext): TokenStore {
   return openStoreAt(ctx, ctx.config().storePath);
 }
 
-/** A store path or postgres:// URL (`store migrate` opens two). */
-export function openStoreAt(ctx: CommandContext, location: string): TokenStore {
-  return openStore(location, commandStoreOptions(ctx, isPostgresUrl(location)));
+/**
+ * A store path or postgres:// URL (`store migrate` opens two). `onWarning` replaces the stderr line (`doctor`
+ * puts the store's warnings into its report).
+ */
+export function openStoreAt(
+  ctx: CommandContext,
+  location: string,
+  overrides: { onWarning?: (line: string) => void } = {},
+): TokenStore {
+  return openStore(location, { ...commandStoreOptions(ctx, isPostgresUrl(location)), ...overrides });
 }
 
 /** `store init`: the PostgreSQL store with its init(). */
