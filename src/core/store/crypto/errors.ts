@@ -14,6 +14,14 @@ export function keyConfigError(message: string, hint?: string): ConfigError {
 /** A stored value that cannot be opened: no key configured, an unknown key id, a failed authentication. */
 export class TokenKeyError extends StoreError {}
 
+/** The codes of TokenKeyError: `refresh --all` reports such a user as failed and exits 2 (refresh-all.ts). */
+export const TOKEN_KEY_CODES: ReadonlySet<string> = new Set([
+  'E_KEY_MISSING',
+  'E_KEY_UNKNOWN',
+  'E_TOKEN_AUTH',
+  'E_TOKEN_FORMAT',
+]);
+
 export function keyMissingError(location: string, email: string, keyId: string): TokenKeyError {
   return new TokenKeyError(
     'E_KEY_MISSING',
