@@ -17,7 +17,10 @@ const CONVERSIONS: Record<TokenConversion, { description: string; done: string }
     description: 're-encrypt every token not under the current (first) key, so an older key can be removed',
     done: 're-encrypted',
   },
-  decrypt: { description: "write every token back in plaintext (the seed's backend cannot decrypt)", done: 'decrypted' },
+  decrypt: {
+    description: "write every token back in plaintext (the seed's backend cannot decrypt)",
+    done: 'decrypted',
+  },
 };
 
 export function registerStoreCrypto(store: Command, action: ActionFactory): void {
@@ -59,10 +62,9 @@ async function runKeygen(ctx: CommandContext, opts: { id?: string }): Promise<vo
   const { newKeyLine, randomSuffix } = await import('../core/store/crypto/aead.js');
   const id = opts.id ?? `k${new Date(ctx.deps.now()).toISOString().slice(0, 10).replaceAll('-', '')}-${randomSuffix()}`;
   if (!KEY_ID_PATTERN.test(id)) {
-    throw new UsageError(
-      '--id must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
-      { code: 'E_KEY_ID' },
-    );
+    throw new UsageError('--id must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit', {
+      code: 'E_KEY_ID',
+    });
   }
   const line = newKeyLine(id);
   if (ctx.out.isJson) ctx.out.json({ ok: true, key_id: id, line });

@@ -94,7 +94,11 @@ describe('encryption at rest', () => {
     const { l } = await encryptedLab([K1]);
     const before = await fileHash(l.storePath);
     const requests = l.emu.requests.length;
-    for (const args of [['token', '--email', A], ['refresh', '--all'], ['disconnect', '--email', A]]) {
+    for (const args of [
+      ['token', '--email', A],
+      ['refresh', '--all'],
+      ['disconnect', '--email', A],
+    ]) {
       const r = await l.cli(args);
       expect(r.code, describeResult(r)).toBe(2);
       expect(r.stderr).toMatch(/alice@example\.com: .*key k1/);
@@ -233,4 +237,3 @@ describe('encryption at rest', () => {
     expect(leaked(l, await readFile(l.storePath, 'utf8'))).toEqual([]);
   });
 });
-

@@ -87,7 +87,10 @@ describe('store rekey', () => {
       const latest = l.emu.latestTokens(login)!;
       expect(pairs[login]!.rt, login).toBe(latest.refresh_token);
       expect(l.emu.isLive(pairs[login]!.rt), login).toBe(true);
-      expect(pairs[login]!.raw.every((v) => v.startsWith('enc:v1:k2:')), login).toBe(true);
+      expect(
+        pairs[login]!.raw.every((v) => v.startsWith('enc:v1:k2:')),
+        login,
+      ).toBe(true);
       expect(l.emu.chainCheck(login).ok, login).toBe(true);
     }
     // k1 removed: everything still works with k2 alone.
@@ -115,7 +118,9 @@ describe('store rekey', () => {
       child.kill('SIGKILL');
       const killed = await done;
       if (killed.signal === 'SIGKILL') {
-        const doc = JSON.parse(await readFile(l.storePath, 'utf8')) as { users: Record<string, { refresh_token: string }> };
+        const doc = JSON.parse(await readFile(l.storePath, 'utf8')) as {
+          users: Record<string, { refresh_token: string }>;
+        };
         const under2 = Object.values(doc.users).filter((u) => u.refresh_token.startsWith('enc:v1:k2:')).length;
         if (under2 > 0 && under2 < logins.length) partial += 1;
       }
@@ -135,7 +140,10 @@ describe('store rekey', () => {
     expect(final.code).toBe(0);
     const pairs = await openedPairs(l, K2);
     for (const login of logins) {
-      expect(pairs[login]!.raw.every((v) => v.startsWith('enc:v1:k2:')), login).toBe(true);
+      expect(
+        pairs[login]!.raw.every((v) => v.startsWith('enc:v1:k2:')),
+        login,
+      ).toBe(true);
       expect(pairs[login]!.at, login).toBe(seeded.users[login]!.access_token);
     }
   });

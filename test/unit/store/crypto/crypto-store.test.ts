@@ -84,9 +84,10 @@ describe('the sealing store', () => {
     await store.update((doc) => saveUserTokens(doc, 'a@x.com', pair(1), undefined, NOW));
     const before = sha256(path);
     const { store: none } = open(undefined);
-    await expect(none.update((doc) => saveUserTokens(doc, 'b@x.com', pair(2), undefined, NOW))).rejects.toMatchObject(
-      { code: 'E_KEY_MISSING', message: expect.stringMatching(/^b@x\.com: .*key k1/) },
-    );
+    await expect(none.update((doc) => saveUserTokens(doc, 'b@x.com', pair(2), undefined, NOW))).rejects.toMatchObject({
+      code: 'E_KEY_MISSING',
+      message: expect.stringMatching(/^b@x\.com: .*key k1/),
+    });
     await expect(none.ensureWritable()).rejects.toMatchObject({ code: 'E_KEY_MISSING' });
     expect(sha256(path)).toBe(before);
     // A write that carries no new token (a marker) still works without the key.

@@ -78,7 +78,7 @@ describe('loadKeyring', () => {
     expect(err.message).toMatch(/readable by others/);
   });
 
-  it("refuses a key file owned by someone else, a missing one, and both variables at once", () => {
+  it('refuses a key file owned by someone else, a missing one, and both variables at once', () => {
     const path = join(dir, 'other');
     writeFileSync(path, `k1:${K1}\n`, { mode: 0o600 });
     expect(refusal(() => loadKeyring({ BOX_QC_KEY_FILE: path }, (euid ?? 0) + 1)).message).toMatch(/owned by uid/);
