@@ -216,6 +216,19 @@ describe('encryption at rest', () => {
     expect(t.code, describeResult(t)).toBe(0);
   });
 
+  it('ls with a key refreshes once on a 401 for the stored (encrypted) access token and lists', async () => {
+    const l = (lab = await startLab({ rootItems: 10 }));
+    await l.mintAndSeed([A]);
+    const env = { BOX_QC_KEY_FILE: await keyFile([K1]) };
+    expect((await l.cli(['store', 'encrypt'], env)).code).toBe(0);
+    l.emu.clock.advance(2 * 3600_000); // Box-side expiry; the store still thinks it is fresh
+    const r = await l.cli(['ls', '--json'], env);
+    expect(r.code, describeResult(r)).toBe(0);
+    expect(JSON.parse(r.stdout)).toHaveLength(10);
+    expect(refreshCount(l)).toBe(1);
+    expect(leaked(l, await readFile(l.storePath, 'utf8'))).toEqual([]);
+  });
+
   it('rekey k1 -> k2: every value under k2, then k1 can be removed (runs with only k2)', async () => {
     const { l } = await encryptedLab([K1]);
     const both = { BOX_QC_KEY_FILE: await keyFile([K2, K1]) };
