@@ -144,3 +144,24 @@ describe('the sealing store', () => {
     expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(original);
   });
 });
+
+describe('store migrate and the store identity', () => {
+  it('a destination without encrypted values takes the source identity; two encrypted identities are refused', async () => {
+    const { mergeDocuments } = await import('../../../../src/core/store/migrate.js');
+    const enc = (id: string) => ({ access_token: `enc:v1:k1:${id}AAAA`, refresh_token: `enc:v1:k1:${id}BBBB` });
+    const source = { version: 1 as const, store_id: 'src', users: { 'a@x.com': { ...enc('a'), updated_at: 'x' } } };
+    const plainDst = {
+      version: 1 as const,
+      store_id: 'old',
+      users: { 'b@x.com': { access_token: 'p', refresh_token: 'q' } },
+    };
+    mergeDocuments(plainDst as never, source as never);
+    expect(plainDst.store_id).toBe('src');
+    const encDst = { version: 1 as const, store_id: 'other', users: { 'c@x.com': enc('c') } };
+    expect(() => mergeDocuments(encDst as never, source as never, '/t')).toThrow(
+      expect.objectContaining({ code: 'E_STORE_ID_CONFLICT', exitCode: 2 }),
+    );
+    expect(encDst.store_id).toBe('other');
+    expect(Object.keys(encDst.users)).toEqual(['c@x.com']);
+  });
+});
