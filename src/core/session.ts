@@ -35,8 +35,8 @@ import { markerIdentity, markerOwner, mustWaitFor, waitOutForeignMarker } from '
 import { abortBeforePost, writeMarker } from './session-post-guard.js';
 import { stopSignal, throwIfStopAsked } from './session-stop.js';
 import { saveWithRetry, storedWith } from './session-save.js';
-import { isEncrypted } from './store/crypto/envelope.js';
 import { revealToken } from './store/crypto/reveal.js';
+import { asStoredRequest, withAccessTokenOpened } from './session-reveal.js';
 
 export { DEFAULT_MIN_VALID_MS, refreshReason } from './session-due.js';
 export type { Session, TokenRequest } from './session-types.js';
@@ -96,19 +96,8 @@ export async function getValidAccessTokenFrom(
   req: TokenRequest = {},
 ): Promise<AccessTokenResult> {
   const seen = usable(session, email)(snapshot);
-  const r = await storedAccessToken(session, email, seen, await asStored(session, email, seen, req));
-  return { ...r, accessToken: await revealToken(session.store, email, 'access_token', r.accessToken) };
-}
-
-/**
- * A 401'd access token is compared with the stored value (session-due.ts): with encryption at rest the caller's
- * token is the plaintext, so it is matched against the record it came from and replaced by that stored value.
- */
-async function asStored(session: Session, email: string, seen: StoredUser, req: TokenRequest): Promise<TokenRequest> {
-  const rejected = req.rejectedAccessToken;
-  if (rejected === undefined || !isEncrypted(seen.access_token)) return req;
-  const same = (await revealToken(session.store, email, 'access_token', seen.access_token)) === rejected;
-  return same ? { ...req, rejectedAccessToken: seen.access_token } : req;
+  const r = await storedAccessToken(session, email, seen, await asStoredRequest(session, email, seen, req));
+  return withAccessTokenOpened(session, email, r);
 }
 
 /** The protocol itself, on stored values: `accessToken` is the stored value until getValidAccessTokenFrom opens it. */
