@@ -148,6 +148,7 @@ function renderUser(u: UserStatus, now: number): string[] {
   lines.push(
     `  refresh token  rotated ${when(rt.rotated_at, now)}${est}; ${rt.expired ? 'died' : 'dies'} ${when(rt.dies_at, now)}`,
   );
+  if (u.encryption) lines.push(`  tokens         encrypted (key ${terminalSafe(u.encryption.key_id)})`);
   if (rt.expired) lines.push('  WARNING: the refresh token is older than 60 days: Box no longer accepts it; reconnect');
   else if (rt.warning)
     lines.push(

@@ -10,6 +10,7 @@ import type { MigrateReport } from '../core/store/migrate.js';
 import { isPostgresUrl } from '../core/store/location.js';
 import { terminalSafe } from '../io/terminal-safe.js';
 import { openPostgresForCommand, openStoreAt } from './shared/open-store.js';
+import { registerStoreCrypto } from './store-crypto.js';
 
 interface MigrateOptions {
   from: string;
@@ -19,7 +20,7 @@ interface MigrateOptions {
 export function registerStore(program: Command, action: ActionFactory): void {
   const store = program
     .command('store')
-    .description('manage the token store: create the PostgreSQL tables, migrate users between stores')
+    .description('manage the token store: create the PostgreSQL tables, migrate users, encrypt tokens at rest')
     .addHelpText(
       'after',
       `
@@ -63,6 +64,8 @@ Examples:
   $ box-qc store migrate --from ./tokens.json --to postgres://boxqc@db/boxqc --json | jq .summary`,
     )
     .action(action<MigrateOptions>(runMigrate));
+
+  registerStoreCrypto(store, action);
 }
 
 async function runInit(ctx: CommandContext, _opts: unknown, args: string[]): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import type { TokenStore } from './store/types.js';
 import { getUser, removeUser } from './store/index.js';
+import { revealToken } from './store/crypto/reveal.js';
 
 export type DisconnectOutcome =
   | 'revoked'
@@ -39,9 +40,11 @@ export async function disconnectUser(
     async () => {
       const user = getUser(await store.read(), email);
       if (!user) return { email, outcome: 'not-connected' };
+      // Opened before the revoke: a store box-qc cannot open is refused with nothing sent or removed (issue 19).
+      const refreshToken = await revealToken(store, email, 'refresh_token', user.refresh_token);
       let result: DisconnectResult;
       try {
-        result = { email, outcome: await revoke(user.refresh_token) };
+        result = { email, outcome: await revoke(refreshToken) };
       } catch (err) {
         result = { email, ...classify(err) };
       }

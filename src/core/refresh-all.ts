@@ -12,6 +12,7 @@ import {
   StoreBusyError,
   TemporaryError,
 } from '../errors.js';
+import { TOKEN_KEY_CODES } from './store/crypto/errors.js';
 import { getValidAccessTokenFrom, type Session, type TokenRequest } from './session.js';
 import { getUser } from './store/document.js';
 import { normalizeStoreEmail } from './store/format.js';
@@ -122,8 +123,13 @@ function report(options: RefreshManyOptions, outcome: RefreshOutcome, done: numb
   }
 }
 
-/** Exit 0 when all are fine, 4 if any user needs reconnect, else 75 if any temporary failure, else 1. */
+/**
+ * Exit 0 when all are fine; 2 if any user's stored token could not be opened (issue 19: no key, an unknown key
+ * id, a value that does not authenticate: the operator must fix the key or the store first); else 4 if any user
+ * needs reconnect, else 75 if any temporary failure, else 1.
+ */
 export function exitCodeFor(outcomes: readonly RefreshOutcome[]): number {
+  if (outcomes.some((o) => o.status === 'failed' && TOKEN_KEY_CODES.has(o.error?.code ?? ''))) return ExitCode.USAGE;
   if (outcomes.some((o) => o.status === 'needs_reconnect')) return ExitCode.RECONNECT;
   if (outcomes.some((o) => o.status === 'temporary_failure')) return ExitCode.TEMPFAIL;
   if (outcomes.some((o) => o.status === 'failed')) return ExitCode.FAILED;

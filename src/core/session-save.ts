@@ -22,6 +22,7 @@
 import { BoxQcError, ExitCode, StoreError } from '../errors.js';
 import { FencedSaveError, getUser } from './store/document.js';
 import type { StoredUser, TokenStore } from './store/types.js';
+import { revealToken } from './store/crypto/reveal.js';
 
 export const DEFAULT_SAVE_BUDGET_MS = 60_000;
 const FIRST_DELAY_MS = 100;
@@ -120,5 +121,6 @@ export async function storedWith(
   refreshToken: string,
 ): Promise<StoredUser | undefined> {
   const stored = getUser(await store.read(), email);
-  return stored?.refresh_token === refreshToken ? stored : undefined;
+  if (stored === undefined) return undefined;
+  return (await revealToken(store, email, 'refresh_token', stored.refresh_token)) === refreshToken ? stored : undefined;
 }

@@ -38,6 +38,8 @@ import { saveWithRetry, storedWith } from './session-save.js';
 import { applyHealthy, healthStamp } from './health/state.js';
 import { historyTransition, transitionIn } from './health/history-hook.js';
 import type { HealthStamp } from './health/types.js';
+import { revealToken } from './store/crypto/reveal.js';
+import { asStoredRequest, withAccessTokenOpened } from './session-reveal.js';
 
 export { DEFAULT_MIN_VALID_MS, refreshReason } from './session-due.js';
 export type { Session, TokenRequest } from './session-types.js';
@@ -87,6 +89,8 @@ export async function getValidAccessToken(
 /**
  * Same as getValidAccessToken, starting from a record the caller already read (refresh --all reads the store
  * once instead of once per user). Safe with a stale snapshot: a refresh always re-reads under the user lock.
+ * The access token returned is the token itself; `user` is the record as stored (issue 19: values may be
+ * encrypted).
  */
 export async function getValidAccessTokenFrom(
   session: Session,
@@ -95,6 +99,17 @@ export async function getValidAccessTokenFrom(
   req: TokenRequest = {},
 ): Promise<AccessTokenResult> {
   const seen = usable(session, email)(snapshot);
+  const r = await storedAccessToken(session, email, seen, await asStoredRequest(session, email, seen, req));
+  return withAccessTokenOpened(session, email, r);
+}
+
+/** The protocol itself, on stored values: `accessToken` is the stored value until getValidAccessTokenFrom opens it. */
+async function storedAccessToken(
+  session: Session,
+  email: string,
+  seen: StoredUser,
+  req: TokenRequest,
+): Promise<AccessTokenResult> {
   const reason = refreshReason(seen, session.now(), req);
   if (!reason) return result(email, seen, false);
   // A live process's young marker is its own refresh still running: a fresh access token is still good to
@@ -205,7 +220,9 @@ async function refreshWithFollowUp(
 /** Steps 3-6, holding the user lock. */
 async function refreshNow(session: Session, email: string, current: StoredUser): Promise<AccessTokenResult> {
   const credentials = session.credentials();
+  // The fence compares stored values; Box gets the token itself, opened before anything is written (issue 19).
   const spent = current.refresh_token;
+  const spentToken = await revealToken(session.store, email, 'refresh_token', spent);
   // A marker found under the lock (and not waited out above) was left by a process that died, or lost its
   // answer, mid-refresh (F8): this attempt is then the one replay of that same refresh token.
   const replay = current.refresh_in_flight !== undefined;
@@ -238,7 +255,7 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
         // here with the marker cleared (REVIEW-2 #1, #4, #10).
         await abortBeforePost(session, email, marker);
         failure = { session, email, spent, generation: current.generation ?? 0, replay, marker };
-        received = await refreshTokens(tokenOpts, spent);
+        received = await refreshTokens(tokenOpts, spentToken);
         failure.received = received;
         const pair = received;
         const receivedAt = session.now();

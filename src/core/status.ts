@@ -7,6 +7,7 @@ import type { NeedsReconnect, RefreshInFlight, StoreDocument, StoreFileInfo } fr
 import { formatTimestamp, parseTimestamp } from './store/format.js';
 import { connectionSince, connectionState, healthOf, pendingEvents } from './health/state.js';
 import type { HealthState } from './health/types.js';
+import { keyIdOf } from './store/crypto/envelope.js';
 
 /** Box kills a refresh token unused for 60 days (box-api.md §2); warn from day 50 (reliability.md F21). */
 export const REFRESH_TOKEN_LIFETIME_DAYS = 60;
@@ -40,6 +41,8 @@ export interface UserStatus {
     /** Transitions recorded and not yet delivered to a notifier. */
     pending_notifications: number;
   };
+  /** Present when the tokens are encrypted at rest (issue 19): the key id of the refresh token (else the access token). */
+  encryption?: { key_id: string };
   check?: CheckResult;
 }
 
@@ -97,7 +100,8 @@ export function userStatus(email: string, doc: StoreDocument, now: number): User
   const issued = parseTimestamp(u.refresh_token_issued_at);
   const rotated = issued ?? parseTimestamp(u.updated_at);
   const age = rotated === undefined ? undefined : (now - rotated) / DAY_MS;
-  return {
+  const keyId = keyIdOf(u.refresh_token) ?? keyIdOf(u.access_token);
+  const status: UserStatus = {
     email,
     box_user: { id: str(u.box_user_id), login: str(u.box_user_login), name: str(u.box_user_name) },
     connected_at: str(u.connected_at),
@@ -119,6 +123,8 @@ export function userStatus(email: string, doc: StoreDocument, now: number): User
     refresh_in_flight: u.refresh_in_flight ?? null,
     health: healthStatus(u, now),
   };
+  if (keyId !== undefined) status.encryption = { key_id: keyId };
+  return status;
 }
 
 function healthStatus(u: StoreDocument['users'][string], now: number): UserStatus['health'] {

@@ -116,6 +116,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       };
     },
     isLive: (token) => state.grants.isLive(token),
+    issuedTokens: () => state.grants.grants.flatMap((g) => g.pairs.flatMap((p) => [p.accessToken, p.refreshToken])),
     latestTokens(login) {
       const grant = state.grants.grants.filter((g) => g.login === login.toLowerCase()).at(-1);
       if (!grant) return undefined;

@@ -60,6 +60,8 @@ export interface Emulator {
   chains(login?: string): Record<string, ChainEvent[]>;
   chainCheck(login: string): ChainCheck;
   isLive(token: string): boolean;
+  /** Every access and refresh token ever issued, dead or alive (issue 19: scan a store or a dump for any of them). */
+  issuedTokens(): string[];
   /** The newest pair issued to a user (their most recent grant), e.g. to check a store holds the latest. */
   latestTokens(
     login: string,

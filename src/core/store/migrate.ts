@@ -8,6 +8,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { parseTimestamp } from './format.js';
 import type { StoreDocument, StoredUser, TokenStore } from './types.js';
+import { adoptStoreIdentity } from './crypto/store-identity.js';
 
 export type MigrateAction = 'copied' | 'unchanged' | 'skipped_newer' | 'skipped_conflict';
 
@@ -46,7 +47,9 @@ export function classify(src: StoredUser, dst: StoredUser | undefined): MigrateA
 }
 
 /** Applies the source to `doc` (the destination, inside its update) and returns what was done per user. */
-export function mergeDocuments(doc: StoreDocument, source: StoreDocument): MigrateEntry[] {
+export function mergeDocuments(doc: StoreDocument, source: StoreDocument, location = ''): MigrateEntry[] {
+  // Encrypted values travel as they are, with the identity they are bound to (issue 19).
+  adoptStoreIdentity(doc, source, location);
   const entries: MigrateEntry[] = [];
   for (const email of Object.keys(source.users).sort()) {
     const src = source.users[email]!;
@@ -69,7 +72,7 @@ export function mergeDocuments(doc: StoreDocument, source: StoreDocument): Migra
 
 export async function migrateStore(from: TokenStore, to: TokenStore): Promise<MigrateReport> {
   const source = await from.read();
-  const users = await to.update((doc) => mergeDocuments(doc, source));
+  const users = await to.update((doc) => mergeDocuments(doc, source, to.location));
   const summary = { copied: 0, unchanged: 0, skipped_newer: 0, skipped_conflict: 0, total: users.length };
   for (const u of users) summary[u.action] += 1;
   return { from: from.location, to: to.location, users, summary };

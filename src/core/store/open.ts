@@ -12,6 +12,8 @@ import { ConfigError } from '../../errors.js';
 import { openFileStore } from './file/file-store.js';
 import { openPostgresStore } from './postgres/postgres-store.js';
 import { isPostgresUrl } from './location.js';
+import { withTokenCrypto } from './crypto/crypto-store.js';
+import { loadKeyring } from './crypto/key-source.js';
 import type { LockWaitInfo, TokenStore } from './types.js';
 
 /** This process, as lock files, in-flight markers and PostgreSQL's application_name record it. */
@@ -38,8 +40,17 @@ export interface OpenStoreOptions {
   onLockWait?: (holder: LockWaitInfo) => (() => void) | void;
 }
 
-/** The store at `location`: a file path or a postgres:// URL. An empty location is refused, never the default. */
+/**
+ * The store at `location`: a file path or a postgres:// URL. An empty location is refused, never the default.
+ * Its token values are sealed with the key from BOX_QC_KEY_FILE / BOX_QC_KEY in `options.env` (issue 19,
+ * crypto/): a key configured wrongly is a ConfigError here, before anything is read.
+ */
 export function openStore(location: string, options: OpenStoreOptions): TokenStore {
+  const keyring = loadKeyring(options.env ?? {}, options.host.euid);
+  return withTokenCrypto(openBackend(location, options), keyring);
+}
+
+function openBackend(location: string, options: OpenStoreOptions): TokenStore {
   // resolve('') is the working folder: an empty path must never open some store by accident (issue 15 item 11).
   if (location.trim() === '') {
     throw new ConfigError('the store path is empty: name a token file or a postgres:// URL', {

@@ -167,4 +167,29 @@ export interface TokenStore {
   inspect(): Promise<StoreFileInfo>;
   /** Releases connections (postgres). */
   close(): Promise<void>;
+  /** Encryption at rest (issue 19, core/store/crypto/): absent on a bare backend, whose values are stored as given. */
+  readonly tokenCrypto?: TokenCrypto;
+}
+
+/** What `store encrypt`, `store rekey` and `store decrypt` do to one user's values. */
+export type TokenConversion = 'encrypt' | 'rekey' | 'decrypt';
+
+/**
+ * Stored token values (issue 19): every store openStore() returns seals the access and refresh tokens that an
+ * update() writes (under the first configured key) and refuses a plaintext write into a store holding
+ * encrypted values when no key is configured. A reader turns a stored value into the token with reveal().
+ */
+export interface TokenCrypto {
+  /** The key new values are written under, or undefined when no key is configured. */
+  readonly currentKeyId: string | undefined;
+  /**
+   * The token a stored value stands for (`field`: access_token, refresh_token, refresh_fenced_out.<f>):
+   * plaintext as it is; an encrypted one opened, else TokenKeyError (exit 2: no key, unknown key id, or the
+   * value does not authenticate for this store, user and field).
+   */
+  reveal(email: string, field: string, stored: string): Promise<string>;
+  /** One user's values converted in one update(); the caller holds the user's lock. */
+  convert(email: string, mode: TokenConversion): Promise<'changed' | 'unchanged' | 'missing'>;
+  /** After `store decrypt`: drops the store identity when no value is encrypted any more (the seed's format). */
+  forgetIdentityIfPlain(): Promise<boolean>;
 }

@@ -1,0 +1,183 @@
+/**
+ * The store every opener returns (issue 19): the backend, with its token values sealed on the way in. The one
+ * place a pair is encrypted is here, in update(): whatever mutation writes a new access or refresh token
+ * (connect's and the refresh's saveUserTokens, a fenced-out pair set aside, serve, migrate) has it sealed under
+ * the current key before the backend commits, in the same mutation, so a plaintext token is never written to
+ * a store while a key is configured. Values are opened by reveal() where a token is used (the refresh POST, the
+ * access token handed out, the revoke). Only values that changed are sealed: a plaintext token already stored
+ * stays byte-identical until its own next write (or `store encrypt`), so the fence on the refresh token a
+ * refresh started from still matches. Without a key, a plaintext write into a store holding encrypted values
+ * is refused (never a mixed store written behind the operator's back).
+ */
+import { normalizeStoreEmail } from '../format.js';
+import type { StoreDocument, StoredUser, TokenConversion, TokenCrypto, TokenStore } from '../types.js';
+import { aadFor, firstEncrypted, isEncrypted, keyIdOf, parseEnvelope, TOKEN_PATHS, valueAt } from './envelope.js';
+import { keyMissingError, keyUnknownError, tokenAuthError, tokenFormatError } from './errors.js';
+import type { Keyring } from './keyring.js';
+
+type Aead = typeof import('./aead.js');
+
+export function withTokenCrypto(inner: TokenStore, keyring: Keyring | undefined): TokenStore {
+  const location = inner.location;
+  let aead: Aead | undefined;
+  const loadAead = async (): Promise<Aead> => (aead ??= await import('./aead.js'));
+  /** The store identity last read; a value is opened against it, re-read once on a failure. */
+  let knownStoreId: string | undefined;
+  const storeIdNow = async (): Promise<string> => {
+    const id = (await inner.read()).store_id;
+    knownStoreId = typeof id === 'string' && id !== '' ? id : undefined;
+    return knownStoreId ?? '';
+  };
+
+  const openValue = (a: Aead, email: string, field: string, stored: string, storeId: string): string => {
+    const env = parseEnvelope(stored);
+    if (!env) throw tokenFormatError(location, email, field);
+    if (!keyring) throw keyMissingError(location, email, env.keyId);
+    const key = keyring.byId.get(env.keyId);
+    if (!key) throw keyUnknownError(location, email, env.keyId);
+    const out = a.open(key, aadFor(storeId, email, field), env);
+    if (out === undefined) throw tokenAuthError(location, email, env.keyId, field);
+    return out;
+  };
+
+  const tokenCrypto: TokenCrypto = {
+    currentKeyId: keyring?.current.id,
+    async reveal(rawEmail, field, stored) {
+      if (!isEncrypted(stored)) return stored;
+      const email = normalizeStoreEmail(rawEmail);
+      // Refusals that need no crypto come first: no key, an unknown key id.
+      const env = parseEnvelope(stored);
+      if (!env) throw tokenFormatError(location, email, field);
+      if (!keyring) throw keyMissingError(location, email, env.keyId);
+      if (!keyring.byId.has(env.keyId)) throw keyUnknownError(location, email, env.keyId);
+      const a = await loadAead();
+      if (knownStoreId !== undefined) {
+        try {
+          return openValue(a, email, field, stored, knownStoreId);
+        } catch {
+          // the identity may have changed (decrypt, then encrypt again): read it once more below
+        }
+      }
+      return openValue(a, email, field, stored, await storeIdNow());
+    },
+    async convert(rawEmail, mode) {
+      const email = normalizeStoreEmail(rawEmail);
+      if (!keyring) throw keyMissingError(location, email, '(none)');
+      const a = await loadAead();
+      // The backend's own update: the values written here are exactly the ones meant (plaintext for decrypt).
+      return inner.update((doc) => convertRecord(doc, email, mode, keyring, a, openValue));
+    },
+    async forgetIdentityIfPlain() {
+      return inner.update((doc) => {
+        if (!Object.hasOwn(doc, 'store_id') || firstEncrypted(doc) !== undefined) return false;
+        delete doc.store_id;
+        return true;
+      });
+    },
+  };
+
+  return {
+    location,
+    read: () => inner.read(),
+    withUserLock: (email, fn, options) => inner.withUserLock(email, fn, options),
+    async update(mutate, options) {
+      const a = keyring ? await loadAead() : undefined;
+      return inner.update((doc) => {
+        const before: Record<string, StoredUser | undefined> = { ...doc.users };
+        const result = mutate(doc);
+        sealNewValues(doc, before, keyring && a ? { keyring, aead: a } : undefined, location);
+        return result;
+      }, options);
+    },
+    async ensureWritable() {
+      await inner.ensureWritable();
+      // connect checks this before the browser step: no code is spent on a pair that could not be stored.
+      if (!keyring) {
+        const enc = firstEncrypted(await inner.read());
+        if (enc) throw keyMissingError(location, enc.email, enc.keyId);
+      }
+    },
+    reserveWrite: () => inner.reserveWrite(),
+    inspect: () => inner.inspect(),
+    close: () => inner.close(),
+    tokenCrypto,
+  };
+}
+
+/** The document's identity for additional data, created (inside the same update) by the first sealed value. */
+function ensureStoreId(doc: StoreDocument, a: Aead): string {
+  if (typeof doc.store_id !== 'string' || doc.store_id === '') doc.store_id = a.newStoreId();
+  return doc.store_id as string;
+}
+
+function sealNewValues(
+  doc: StoreDocument,
+  before: Record<string, StoredUser | undefined>,
+  sealer: { keyring: Keyring; aead: Aead } | undefined,
+  location: string,
+): void {
+  for (const email of Object.keys(doc.users)) {
+    const rec = doc.users[email]!;
+    const prev = before[email];
+    if (rec === prev) continue;
+    const updates: Array<[readonly string[], string]> = [];
+    for (const path of TOKEN_PATHS) {
+      const v = valueAt(rec, path);
+      if (v === undefined || v === '' || isEncrypted(v) || v === valueAt(prev, path)) continue;
+      if (!sealer) {
+        const enc = firstEncrypted(doc);
+        if (enc) throw keyMissingError(location, email, enc.keyId);
+        return;
+      }
+      const storeId = ensureStoreId(doc, sealer.aead);
+      updates.push([path, sealer.aead.seal(sealer.keyring.current, aadFor(storeId, email, path.join('.')), v)]);
+    }
+    if (updates.length > 0) doc.users[email] = withValues(rec, updates);
+  }
+}
+
+/**
+ * The record with `updates` applied. A record the mutation made itself is changed in place, so the object
+ * it returned (saveUserTokens' saved record) holds what was stored; a frozen (shared snapshot) one is copied.
+ */
+function withValues(rec: StoredUser, updates: Array<[readonly string[], string]>): StoredUser {
+  const target: Record<string, unknown> = Object.isFrozen(rec) ? { ...rec } : rec;
+  for (const [path, value] of updates) {
+    if (path.length === 1) target[path[0]!] = value;
+    else target[path[0]!] = { ...(target[path[0]!] as Record<string, unknown>), [path[1]!]: value };
+  }
+  return target as StoredUser;
+}
+
+type OpenValue = (a: Aead, email: string, field: string, stored: string, storeId: string) => string;
+
+function convertRecord(
+  doc: StoreDocument,
+  email: string,
+  mode: TokenConversion,
+  keyring: Keyring,
+  a: Aead,
+  openValue: OpenValue,
+): 'changed' | 'unchanged' | 'missing' {
+  const rec = Object.hasOwn(doc.users, email) ? doc.users[email] : undefined;
+  if (!rec) return 'missing';
+  const currentId = typeof doc.store_id === 'string' ? doc.store_id : '';
+  const updates: Array<[readonly string[], string]> = [];
+  for (const path of TOKEN_PATHS) {
+    const v = valueAt(rec, path);
+    if (v === undefined || v === '') continue;
+    const field = path.join('.');
+    const enc = isEncrypted(v);
+    if (mode === 'decrypt') {
+      if (enc) updates.push([path, openValue(a, email, field, v, currentId)]);
+      continue;
+    }
+    if (enc && (mode === 'encrypt' || keyIdOf(v) === keyring.current.id)) continue;
+    const plain = enc ? openValue(a, email, field, v, currentId) : v;
+    const storeId = ensureStoreId(doc, a);
+    updates.push([path, a.seal(keyring.current, aadFor(storeId, email, field), plain)]);
+  }
+  if (updates.length === 0) return 'unchanged';
+  doc.users[email] = withValues({ ...rec }, updates);
+  return 'changed';
+}

@@ -1,0 +1,76 @@
+/**
+ * The stored form of an encrypted token (issue 19), parsed without loading any crypto, so that `status` and
+ * every reader can say which key a value is under without a key or node:crypto:
+ *
+ *   enc:v1:<key-id>:<base64url(iv(12) | ciphertext | tag(16))>
+ *
+ * A value starting with `enc:` is taken as encrypted (OAuth tokens hold no `:`; Box's are 32 alphanumerics);
+ * an empty value (an answer that lacked an access token) is never encrypted: it carries no secret and the
+ * refresh protocol tests for it.
+ */
+
+export const ENC_PREFIX = 'enc:v1:';
+
+/** The token fields that are encrypted: the record's pair and a fenced-out pair set aside beside it. */
+export const TOKEN_PATHS = [
+  ['access_token'],
+  ['refresh_token'],
+  ['refresh_fenced_out', 'access_token'],
+  ['refresh_fenced_out', 'refresh_token'],
+] as const;
+
+export function isEncrypted(value: unknown): value is string {
+  return typeof value === 'string' && value.startsWith('enc:');
+}
+
+export interface Envelope {
+  keyId: string;
+  /** base64url of iv | ciphertext | tag. */
+  body: string;
+}
+
+/** undefined: not an enc:v1 value (an unknown version, a missing part). */
+export function parseEnvelope(value: string): Envelope | undefined {
+  if (!value.startsWith(ENC_PREFIX)) return undefined;
+  const rest = value.slice(ENC_PREFIX.length);
+  const colon = rest.indexOf(':');
+  if (colon <= 0) return undefined;
+  const keyId = rest.slice(0, colon);
+  const body = rest.slice(colon + 1);
+  if (!/^[A-Za-z0-9_-]+$/.test(body)) return undefined;
+  return { keyId, body };
+}
+
+/** The key id of a stored value, or undefined when it is plaintext. An unparseable enc: value gives '?'. */
+export function keyIdOf(value: unknown): string | undefined {
+  if (!isEncrypted(value)) return undefined;
+  return parseEnvelope(value)?.keyId ?? '?';
+}
+
+/** The additional authenticated data: a value moved to another store, user or field fails to open. */
+export function aadFor(storeId: string, email: string, field: string): Buffer {
+  return Buffer.from(`box-qc:v1\0${storeId}\0${email}\0${field}`, 'utf8');
+}
+
+/** The record's value at a token path, when it is a string. */
+export function valueAt(record: Record<string, unknown> | undefined, path: readonly string[]): string | undefined {
+  let cur: unknown = record;
+  for (const part of path) {
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, part)) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return typeof cur === 'string' ? cur : undefined;
+}
+
+/** The first encrypted value of a document, for messages: which user and key id. */
+export function firstEncrypted(doc: {
+  users: Record<string, Record<string, unknown>>;
+}): { email: string; keyId: string } | undefined {
+  for (const email of Object.keys(doc.users).sort()) {
+    for (const path of TOKEN_PATHS) {
+      const id = keyIdOf(valueAt(doc.users[email], path));
+      if (id !== undefined) return { email, keyId: id };
+    }
+  }
+  return undefined;
+}
