@@ -196,7 +196,9 @@ describe.each(backends(cluster))('invite flow on the $name store', (backend) => 
     'two callbacks racing for one invite (on two store handles, as two serve instances): one saves',
     async () => {
       const { token, hash } = await invite();
-      const other = open();
+      // Another host on the same store (PostgreSQL: another user on 127.0.0.2), as a second serve instance.
+      const other = b.open({}, b.otherLocation);
+      opened.push(other);
       const pa = kit.ports(store);
       const pb = kit.ports(other);
       const qa = await kit.browse(((await startInviteFlow(pa, token)) as { location: string }).location);
