@@ -13,6 +13,7 @@ import type { FinishPorts } from '../core/connect/finish.js';
 import { stateKeyDirFor } from '../core/connect/key-dir.js';
 import { normalizeNewEmail } from './shared/resolve-email.js';
 import { NOTIFY_COMMAND_HELP } from './shared/notify-help.js';
+import { withInviteAlternative } from './shared/reconnect-hint.js';
 
 interface ConnectOptions {
   email?: string;
@@ -131,6 +132,8 @@ async function runConnect(ctx: CommandContext, opts: ConnectOptions): Promise<vo
         : await core.connectInteractive(req, { ...ports, ...interactivePorts(ctx, opts) });
     renderResult(ctx, result);
     if (notifier && ctx.deps.interrupts.stopRequested?.aborted !== true) await notifier.deliver(store);
+  } catch (err) {
+    throw withInviteAlternative(err, ctx, email);
   } finally {
     const { closeHttpContext } = await import('../core/http/request.js');
     await Promise.allSettled([store.close(), http?.then(closeHttpContext)]);

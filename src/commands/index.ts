@@ -9,6 +9,7 @@ import { registerToken } from './token.js';
 import { registerEmulator } from './emulator.js';
 import { registerStore } from './store.js';
 import { registerDoctor } from './doctor.js';
+import { registerInvite } from './invite.js';
 
 export function registerCommands(program: Command, action: ActionFactory): void {
   registerConnect(program, action);
@@ -20,4 +21,5 @@ export function registerCommands(program: Command, action: ActionFactory): void 
   registerEmulator(program, action);
   registerStore(program, action);
   registerDoctor(program, action);
+  registerInvite(program, action);
 }

@@ -12,6 +12,7 @@ import { DEFAULT_REFRESH_CONCURRENCY } from '../core/refresh-concurrency.js';
 import type { RefreshOutcome } from '../core/refresh-all.js';
 import { listUsers } from '../core/store/document.js';
 import { terminalSafe } from '../io/terminal-safe.js';
+import { reconnectCommand } from '../core/reconnect-command.js';
 import type { Output } from '../io/output.js';
 import { resolveEmail } from './shared/resolve-email.js';
 import { durationOption } from './shared/duration-option.js';
@@ -94,6 +95,7 @@ async function runRefresh(ctx: CommandContext, opts: RefreshOptions): Promise<nu
     if (emails.length === 0 && !ctx.out.isJson && !quiet) ctx.out.info('no connected users: nothing to refresh');
     const progress = await startProgress(ctx.out, opts.all === true && !quiet, emails.length);
     const now = ctx.deps.now;
+    const viaInvite = ctx.config().publicUrl !== undefined;
     const outcomes = await refreshMany(cs.session, emails, {
       force: opts.force === true,
       minValidMs: opts.minValid,
@@ -101,7 +103,7 @@ async function runRefresh(ctx: CommandContext, opts: RefreshOptions): Promise<nu
       concurrency: opts.concurrency,
       onOutcome: (o, done) =>
         progress.report(() => {
-          if (!ctx.out.isJson && !(quiet && isFine(o))) printOutcome(ctx.out, o, now());
+          if (!ctx.out.isJson && !(quiet && isFine(o))) printOutcome(ctx.out, o, now(), viaInvite);
         }, done),
     }).finally(() => progress.stop());
     const exitCode = exitCodeFor(outcomes);
@@ -141,7 +143,8 @@ function isFine(o: RefreshOutcome): boolean {
   return (o.status === 'refreshed' || o.status === 'skipped') && (o.warnings?.length ?? 0) === 0;
 }
 
-function printOutcome(out: Output, o: RefreshOutcome, now: number): void {
+/** `viaInvite`: BOX_QC_PUBLIC_URL is set, so a dead connection is fixed with an invite link (issue 17). */
+function printOutcome(out: Output, o: RefreshOutcome, now: number, viaInvite: boolean): void {
   const who = terminalSafe(o.email);
   const left = o.expiresAt !== undefined ? `valid for ${formatDuration(o.expiresAt - now)}` : '';
   switch (o.status) {
@@ -153,7 +156,7 @@ function printOutcome(out: Output, o: RefreshOutcome, now: number): void {
       break;
     case 'needs_reconnect':
       out.info(
-        `${out.paint.red('needs reconnect')}  ${who}: ${terminalSafe(o.error?.message ?? '')}  run: box-qc connect --email ${who}`,
+        `${out.paint.red('needs reconnect')}  ${who}: ${terminalSafe(o.error?.message ?? '')}  run: ${reconnectCommand(who, viaInvite)}`,
       );
       break;
     default:

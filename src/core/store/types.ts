@@ -6,6 +6,7 @@
  * are ignored by its reader; unknown fields (at the top level and per user) are preserved on every save.
  */
 import type { HealthRecord } from '../health/types.js';
+import type { InviteRecord } from '../invites/types.js';
 
 /** One user's record, exactly as stored. */
 export interface StoredUser {
@@ -69,6 +70,8 @@ export interface RefreshInFlight {
 export interface StoreDocument {
   version: 1;
   users: Record<string, StoredUser>;
+  /** Issue 17: connect links, keyed by the SHA-256 of their token (core/invites/). */
+  invites?: Record<string, InviteRecord>;
   [extra: string]: unknown;
 }
 
