@@ -24,6 +24,8 @@ export interface Config {
   /** Where storePath came from, for `status`. */
   storeSource: 'flag' | 'env' | 'default';
   defaultEmail: string | undefined;
+  /** BOX_QC_PUBLIC_URL (issue 17): where `box-qc serve` is reached; links and its callback hang off it. */
+  publicUrl?: URL | undefined;
 }
 
 export interface ConfigInput {
@@ -116,6 +118,32 @@ export function parseRedirectUri(raw: string): URL {
   return url;
 }
 
+/**
+ * BOX_QC_PUBLIC_URL: https://, or http:// on a loopback host only (a reverse proxy on the same host, tests),
+ * as every other URL here. No query or fragment: links and the callback are appended to its path. A trailing
+ * slash is dropped (core/invites/links.ts joins the paths), so `.../box-qc/` and `.../box-qc` are one setting.
+ */
+export function parsePublicUrl(raw: string): URL {
+  const url = parseHttpUrl('BOX_QC_PUBLIC_URL', raw);
+  if (url.search !== '' || url.hash !== '' || raw.includes('?') || raw.includes('#')) {
+    throw new ConfigError('BOX_QC_PUBLIC_URL must not carry a query or fragment', {
+      code: 'E_CONFIG_URL',
+      hint: 'set BOX_QC_PUBLIC_URL to the base address of box-qc serve, e.g. https://qc.example.com/box-qc',
+    });
+  }
+  url.pathname = url.pathname.replace(/\/+$/, '');
+  return url;
+}
+
+/** For `invite` (and `serve`): the public URL, or exit 2 naming BOX_QC_PUBLIC_URL. */
+export function requirePublicUrl(config: Config): URL {
+  if (config.publicUrl) return config.publicUrl;
+  throw new ConfigError('BOX_QC_PUBLIC_URL is not set', {
+    code: 'E_CONFIG_PUBLIC_URL',
+    hint: 'set BOX_QC_PUBLIC_URL to the public address of box-qc serve, e.g. https://qc.example.com/box-qc (README: "Connect links")',
+  });
+}
+
 /** Emails are the QC tool's identity: trimmed and lower-cased. */
 export function normalizeEmail(raw: string): string {
   const email = raw.trim().toLowerCase();
@@ -169,6 +197,7 @@ export function loadConfig(input: ConfigInput): Config {
     input.storeName,
   );
   const rawEmail = nonEmpty(env.BOX_QC_EMAIL);
+  const publicUrl = nonEmpty(env.BOX_QC_PUBLIC_URL);
   return {
     clientId: nonEmpty(env.BOX_CLIENT_ID),
     clientSecret: nonEmpty(env.BOX_CLIENT_SECRET),
@@ -178,6 +207,7 @@ export function loadConfig(input: ConfigInput): Config {
     storePath,
     storeSource,
     defaultEmail: rawEmail === undefined ? undefined : normalizeEmail(rawEmail),
+    publicUrl: publicUrl === undefined ? undefined : parsePublicUrl(publicUrl),
   };
 }
 

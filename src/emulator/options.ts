@@ -85,6 +85,9 @@ export const DEFAULT_CLIENT: EmulatorClient = {
     'http://127.0.0.1:53117/callback',
     'http://localhost/callback',
     'http://[::1]/callback',
+    // A `box-qc serve` public callback (BOX_QC_PUBLIC_URL=http://127.0.0.1:<port>/box-qc, issue 17), the app's
+    // second redirect URI beside the loopback one.
+    'http://127.0.0.1/box-qc/callback',
   ],
   scopes: ['root_readwrite', 'root_readonly', 'manage_webhook'],
 };

@@ -4,7 +4,7 @@
  * QC identity; the Box login may differ (allowed), but a change of Box user for this email is reported.
  */
 import type { HttpContext } from '../http/request.js';
-import type { BoxIdentity, TokenStore } from '../store/types.js';
+import type { BoxIdentity, StoreDocument, TokenPair, TokenStore } from '../store/types.js';
 import type { ClientCredentials } from '../../config.js';
 import { OperationError } from '../../errors.js';
 import { getUser, saveUserTokens } from '../store/index.js';
@@ -35,6 +35,31 @@ export async function finishConnect(
   code: string,
   pkce: { redirectUri: string; codeVerifier: string },
 ): Promise<ConnectResult> {
+  const grant = await exchangeAndIdentify(ports, code, pkce);
+  return ports.store.withUserLock(
+    email,
+    () => ports.critical(() => ports.store.update((doc) => saveGrant(doc, email, grant))),
+    ports.signal ? { signal: ports.signal } : undefined,
+  );
+}
+
+/** A code exchanged for a pair, and who granted it: what a save needs. */
+export interface ReceivedGrant {
+  pair: TokenPair;
+  box: BoxIdentity;
+  /** When the token answer arrived (ms): the pair's expiry counts from here. */
+  receivedAt: number;
+}
+
+/**
+ * The code exchanged at once, then `/users/me`. Shared by `connect` and the invite flow (core/invites/flow.ts).
+ * A code Box refuses is an OperationError (E_CODE_EXPIRED or E_CODE_REJECTED, exit 1).
+ */
+export async function exchangeAndIdentify(
+  ports: Pick<FinishPorts, 'http' | 'apiBaseUrl' | 'credentials' | 'now'>,
+  code: string,
+  pkce: { redirectUri: string; codeVerifier: string },
+): Promise<ReceivedGrant> {
   const [{ exchangeCode, InvalidGrantError }, { getCurrentUser }] = await Promise.all([
     import('../oauth/token-endpoint.js'),
     import('../box/client.js'),
@@ -49,27 +74,27 @@ export async function finishConnect(
   }
   const receivedAt = ports.now();
   const box = await getCurrentUser({ http, apiBaseUrl: ports.apiBaseUrl }, pair.accessToken);
-  return ports.store.withUserLock(
+  return { pair, box, receivedAt };
+}
+
+/**
+ * The save of a new grant, inside update() (pure on `doc`): generation, identity, reconnect and in-flight
+ * markers cleared (document.ts saveUserTokens). The one save `connect` and the invite flow both make.
+ */
+export function saveGrant(doc: StoreDocument, email: string, grant: ReceivedGrant): ConnectResult {
+  const { pair, box, receivedAt } = grant;
+  const prev = getUser(doc, email);
+  const saved = saveUserTokens(doc, email, pair, box, receivedAt);
+  const result: ConnectResult = {
     email,
-    () =>
-      ports.critical(() =>
-        ports.store.update((doc) => {
-          const prev = getUser(doc, email);
-          const saved = saveUserTokens(doc, email, pair, box, receivedAt);
-          const result: ConnectResult = {
-            email,
-            box,
-            reconnected: prev !== undefined,
-            accessTokenExpiresAt: saved.access_token_expires_at,
-          };
-          if (prev?.box_user_id !== undefined && prev.box_user_id !== box.id) {
-            result.previousBox = { id: prev.box_user_id, login: prev.box_user_login, name: prev.box_user_name };
-          }
-          return result;
-        }),
-      ),
-    ports.signal ? { signal: ports.signal } : undefined,
-  );
+    box,
+    reconnected: prev !== undefined,
+    accessTokenExpiresAt: saved.access_token_expires_at,
+  };
+  if (prev?.box_user_id !== undefined && prev.box_user_id !== box.id) {
+    result.previousBox = { id: prev.box_user_id, login: prev.box_user_login, name: prev.box_user_name };
+  }
+  return result;
 }
 
 /** A code Box no longer accepts is a failed connect (exit 1), not a reconnect-required state (exit 4). */

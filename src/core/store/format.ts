@@ -9,6 +9,7 @@
 import { isAscii } from 'node:buffer';
 import { StoreError } from '../../errors.js';
 import { findJsonError } from './json-position.js';
+import { invitesProblem } from '../invites/invite-format.js';
 import type { StoreDocument, StoredUser } from './types.js';
 
 export const STORE_FORMAT_VERSION = 1;
@@ -216,6 +217,11 @@ export function validateDocument(parsed: unknown, path: string): StoreDocument {
         throw corrupt(path, `two user entries normalise to the same email ${JSON.stringify(key)}`);
       users[key] = record;
     }
+  }
+  // Issue 17: invite records beside the users (the seed's backend ignores the field).
+  if (parsed.invites !== undefined) {
+    const problem = invitesProblem(parsed.invites, isTimestamp);
+    if (problem !== undefined) throw corrupt(path, problem);
   }
   return { ...parsed, version: 1, users: users ?? (raw as Record<string, StoredUser>) };
 }

@@ -5,6 +5,7 @@
  * that file is shared with the Python backend. box-qc's own bookkeeping fields sit beside the backend's and
  * are ignored by its reader; unknown fields (at the top level and per user) are preserved on every save.
  */
+import type { InviteRecord } from '../invites/types.js';
 
 /** One user's record, exactly as stored. */
 export interface StoredUser {
@@ -66,6 +67,8 @@ export interface RefreshInFlight {
 export interface StoreDocument {
   version: 1;
   users: Record<string, StoredUser>;
+  /** Issue 17: connect links, keyed by the SHA-256 of their token (core/invites/). */
+  invites?: Record<string, InviteRecord>;
   [extra: string]: unknown;
 }
 

@@ -1,0 +1,126 @@
+/**
+ * The invite flow's core (issue 17), what `box-qc serve` answers with: GET /connect/<token> -> startInviteFlow,
+ * GET /callback -> finishInviteFlow. No HTTP server here, no per-flow memory: the state is signed with the
+ * store's key and bound to the invite, and the PKCE verifier is derived from it (invite-state.ts), so any
+ * `serve` instance sharing the store can finish a flow another one started.
+ *
+ * finish verifies the state first (signature, expiry, audience, invite still usable) and sends nothing to
+ * Box before that passed; then exchanges the code at once (Box codes live 30 s), asks `users/me`, and in ONE
+ * update() under the user's lock re-checks the invite, saves the pair exactly as `connect` does
+ * (connect/finish.ts saveGrant) and marks the invite used. Two callbacks racing for one invite: the store
+ * lock orders their updates and the second finds the invite used (bad_state, nothing saved).
+ */
+import type { ClientCredentials } from '../../config.js';
+import { BoxQcError } from '../../errors.js';
+import { exchangeAndIdentify, saveGrant } from '../connect/finish.js';
+import type { HttpContext } from '../http/request.js';
+import { buildAuthorizeUrl } from '../oauth/authorize-url.js';
+import type { TokenStore } from '../store/types.js';
+import { inviteStatePkce, signInviteState, verifyInviteState } from './invite-state.js';
+import { hashInviteToken, isInviteToken } from './invite-token.js';
+import { findUsableByPrefix, markInviteUsed, usableInvite } from './invites.js';
+import { callbackUrl } from './links.js';
+import { loadStateKey, stateKeyOf } from './state-key.js';
+
+export interface InviteFlowPorts {
+  store: TokenStore;
+  http: () => Promise<HttpContext>;
+  apiBaseUrl: URL;
+  authorizeUrl: URL;
+  credentials: ClientCredentials;
+  publicUrl: URL;
+  now(): number;
+  /** Holds signals while the fresh pair is written (deps.interrupts.critical in the CLI). */
+  critical<T>(fn: () => Promise<T>): Promise<T>;
+  signal?: AbortSignal;
+}
+
+export type StartResult = { kind: 'redirect'; location: string } | { kind: 'gone' };
+
+export type FinishResult =
+  | { kind: 'connected'; email: string; login: string }
+  /** error=access_denied from Box: nothing saved, the invite still pending. */
+  | { kind: 'denied' }
+  /** Forged, expired, wrong audience, replayed, invite not pending: nothing saved, nothing sent to Box. */
+  | { kind: 'bad_state' }
+  /** E.g. Box refused the code: one safe line, no secrets. */
+  | { kind: 'failed'; message: string };
+
+/** GET /connect/<token>: a usable invite -> the authorize URL; anything else -> gone (one answer for all). */
+export async function startInviteFlow(ports: InviteFlowPorts, token: string): Promise<StartResult> {
+  if (!isInviteToken(token)) return { kind: 'gone' };
+  const hash = hashInviteToken(token);
+  const now = ports.now();
+  if (!usableInvite(await ports.store.read(), hash, now)) return { kind: 'gone' };
+  const key = await loadStateKey(ports.store, now);
+  const redirectUri = callbackUrl(ports.publicUrl);
+  const { state, nonce } = signInviteState(key, { inviteHash: hash, audience: redirectUri, now });
+  const location = buildAuthorizeUrl({
+    authorizeUrl: ports.authorizeUrl,
+    clientId: ports.credentials.clientId,
+    redirectUri,
+    state,
+    pkce: inviteStatePkce(key, nonce),
+  });
+  return { kind: 'redirect', location };
+}
+
+const BOX_ERROR_RE = /^[a-z_]{1,40}$/;
+
+/** GET /callback?code=&state= (or ?error=&state=). */
+export async function finishInviteFlow(ports: InviteFlowPorts, query: URLSearchParams): Promise<FinishResult> {
+  const state = query.get('state');
+  if (state === null || query.getAll('state').length !== 1) return { kind: 'bad_state' };
+  const now = ports.now();
+  const doc = await ports.store.read();
+  const key = stateKeyOf(doc, ports.store.location);
+  if (!key) return { kind: 'bad_state' };
+  const redirectUri = callbackUrl(ports.publicUrl);
+  const verified = verifyInviteState(key, state, { audience: redirectUri, now });
+  if (!verified.ok) return { kind: 'bad_state' };
+  const invite = findUsableByPrefix(doc, verified.inviteHashPrefix, now);
+  if (!invite) return { kind: 'bad_state' };
+
+  const error = query.get('error');
+  if (error !== null) {
+    if (error === 'access_denied') return { kind: 'denied' };
+    // Box's error code only (never its description), and only when it looks like one.
+    return { kind: 'failed', message: `Box answered ${BOX_ERROR_RE.test(error) ? error : 'an error'}` };
+  }
+  const code = query.get('code');
+  if (code === null || code === '' || query.getAll('code').length !== 1)
+    return { kind: 'failed', message: 'Box sent no authorization code' };
+
+  const pkce = inviteStatePkce(key, verified.nonce);
+  let grant;
+  try {
+    grant = await exchangeAndIdentify(ports, code, { redirectUri, codeVerifier: pkce.verifier });
+  } catch (err) {
+    if (err instanceof BoxQcError) return { kind: 'failed', message: failureLine(err) };
+    throw err;
+  }
+  const { email } = invite.record;
+  const saved = await ports.store.withUserLock(
+    email,
+    () =>
+      ports.critical(() =>
+        ports.store.update((d) => {
+          // Re-checked under the store lock: another callback (this or another instance) may have used it.
+          if (!usableInvite(d, invite.hash, grant.receivedAt)) return undefined;
+          const result = saveGrant(d, email, grant);
+          markInviteUsed(d, invite.hash, grant.receivedAt);
+          return result;
+        }),
+      ),
+    ports.signal ? { signal: ports.signal } : undefined,
+  );
+  if (!saved) return { kind: 'bad_state' };
+  return { kind: 'connected', email, login: saved.box.login };
+}
+
+/** A BoxQcError's message is one line with no secret (errors.ts); the code refusals get the invite's wording. */
+function failureLine(err: BoxQcError): string {
+  if (err.code === 'E_CODE_EXPIRED' || err.code === 'E_CODE_REJECTED')
+    return 'Box refused the authorization code: open the link again';
+  return err.message.split('\n')[0]!.slice(0, 300);
+}

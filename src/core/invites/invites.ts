@@ -1,0 +1,116 @@
+/**
+ * Invite records (issue 17): create, list, revoke, look up. Every change is one store update(), under the
+ * same store lock and atomic write (file) or transaction (PostgreSQL) as token saves. Mutations replace
+ * `doc.invites` rather than editing it: update() shares the previous document's frozen objects (group commit).
+ */
+import { formatTimestamp, normalizeStoreEmail, parseTimestamp } from '../store/format.js';
+import type { StoreDocument, TokenStore } from '../store/types.js';
+import { newInviteToken } from './invite-token.js';
+import type { InviteMap, InviteRecord } from './types.js';
+
+/** Used and revoked records are kept this long after they expired (an audit trail), then dropped. */
+const KEEP_FINISHED_MS = 30 * 86_400_000;
+
+export interface CreatedInvite {
+  /** Shown once, in the link; never stored. */
+  token: string;
+  hash: string;
+  record: InviteRecord;
+}
+
+export interface PendingInvite {
+  email: string;
+  created_at: string;
+  expires_at: string;
+}
+
+function invitesOf(doc: StoreDocument): InviteMap {
+  return doc.invites ?? {};
+}
+
+/** Pending and unexpired: the only invite that may start or finish a flow. */
+export function isUsable(record: InviteRecord | undefined, now: number): record is InviteRecord {
+  if (record?.state !== 'pending') return false;
+  const expires = parseTimestamp(record.expires_at);
+  return expires !== undefined && now < expires;
+}
+
+export function usableInvite(doc: StoreDocument, hash: string, now: number): InviteRecord | undefined {
+  const invites = invitesOf(doc);
+  const record = Object.hasOwn(invites, hash) ? invites[hash] : undefined;
+  return isUsable(record, now) ? record : undefined;
+}
+
+/** The pending invites of `email` revoked, finished ones long expired dropped; a new map. */
+function revokedFor(invites: InviteMap, email: string | undefined, now: number): { next: InviteMap; count: number } {
+  const at = formatTimestamp(now);
+  const next: InviteMap = {};
+  let count = 0;
+  for (const [hash, rec] of Object.entries(invites)) {
+    const expires = parseTimestamp(rec.expires_at) ?? 0;
+    if (rec.state !== 'pending' && expires + KEEP_FINISHED_MS < now) continue;
+    if (email !== undefined && rec.email === email && rec.state === 'pending') {
+      next[hash] = { ...rec, state: 'revoked', revoked_at: at };
+      count++;
+    } else next[hash] = rec;
+  }
+  return { next, count };
+}
+
+/** One update: the email's earlier pending invites revoked, the new one added. */
+export async function createInvite(
+  store: TokenStore,
+  input: { email: string; expiresInMs: number; now: number },
+): Promise<CreatedInvite & { revoked: number }> {
+  const email = normalizeStoreEmail(input.email);
+  const { token, hash } = newInviteToken();
+  const record: InviteRecord = {
+    email,
+    created_at: formatTimestamp(input.now),
+    expires_at: formatTimestamp(input.now + input.expiresInMs),
+    state: 'pending',
+  };
+  const revoked = await store.update((doc) => {
+    const { next, count } = revokedFor(invitesOf(doc), email, input.now);
+    doc.invites = { ...next, [hash]: record };
+    return count;
+  });
+  return { token, hash, record, revoked };
+}
+
+/** Revokes every pending invite of `email`; returns how many there were. */
+export async function revokeInvites(store: TokenStore, email: string, now: number): Promise<number> {
+  const key = normalizeStoreEmail(email);
+  return store.update((doc) => {
+    const { next, count } = revokedFor(invitesOf(doc), key, now);
+    if (count > 0) doc.invites = next;
+    return count;
+  });
+}
+
+/** Pending, unexpired invites, by email then creation; no hash, no token. */
+export function listPendingInvites(doc: StoreDocument, now: number): PendingInvite[] {
+  return Object.values(invitesOf(doc))
+    .filter((r) => isUsable(r, now))
+    .map((r) => ({ email: r.email, created_at: r.created_at, expires_at: r.expires_at }))
+    .sort((a, b) => (a.email === b.email ? cmp(a.created_at, b.created_at) : cmp(a.email, b.email)));
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The usable invite a state's hash prefix points to (invite-state.ts keeps 128 bits of the hash). */
+export function findUsableByPrefix(
+  doc: StoreDocument,
+  prefix: string,
+  now: number,
+): { hash: string; record: InviteRecord } | undefined {
+  for (const [hash, record] of Object.entries(invitesOf(doc)))
+    if (hash.startsWith(prefix) && isUsable(record, now)) return { hash, record };
+  return undefined;
+}
+
+/** Marks the invite used (inside the update that saves its grant). */
+export function markInviteUsed(doc: StoreDocument, hash: string, now: number): void {
+  const invites = invitesOf(doc);
+  doc.invites = { ...invites, [hash]: { ...invites[hash]!, state: 'used', used_at: formatTimestamp(now) } };
+}
