@@ -1,0 +1,89 @@
+/**
+ * serve's lifecycle: the invite flow's ports (the store, one HTTP context, the client credentials), the
+ * server, the startup line, and the stop. Requests to Box use their own abort signal, not the process's:
+ * a SIGTERM must not abort a code exchange under way (its code is single-use, and the person would have to
+ * start again); it is aborted only once the drain bound has passed.
+ */
+import type { CommandContext } from '../context.js';
+import type { ClientCredentials } from '../../config.js';
+import { closeHttpContext, createHttpContext, type HttpContext } from '../../core/http/request.js';
+import type { InviteFlowPorts } from '../../core/invites/flow.js';
+import type { TokenStore } from '../../core/store/types.js';
+import type { ListenAddress } from '../../server/types.js';
+import { compileWasmWithBaselineOnly } from '../../v8-flags.js';
+
+export interface ServeRun {
+  store: TokenStore;
+  listen: ListenAddress;
+  tls: { cert: Buffer; key: Buffer } | undefined;
+  publicUrl: URL;
+  credentials: ClientCredentials;
+  metricsToken: string | undefined;
+  drainMs: number;
+}
+
+function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+export async function startServe(ctx: CommandContext, run: ServeRun): Promise<void> {
+  const { deps, out } = ctx;
+  const config = ctx.config();
+  const interrupts = deps.interrupts;
+  const hardStop = new AbortController();
+  let http: Promise<HttpContext> | undefined;
+  const ports: InviteFlowPorts = {
+    store: run.store,
+    http: () =>
+      (http ??= createHttpContext({
+        env: deps.env,
+        log: { debug: (line) => out.debug(line) },
+        signal: hardStop.signal,
+        beforeUndiciLoads: compileWasmWithBaselineOnly,
+      })),
+    apiBaseUrl: config.apiBaseUrl,
+    authorizeUrl: config.authorizeUrl,
+    credentials: run.credentials,
+    publicUrl: run.publicUrl,
+    now: () => deps.now(),
+    critical: (fn) => interrupts.critical(fn),
+    signal: hardStop.signal,
+  };
+  const close = async () => {
+    hardStop.abort();
+    await Promise.allSettled([run.store.close(), http?.then(closeHttpContext)]);
+  };
+  try {
+    const [flow, { startServer }] = await Promise.all([
+      import('../../core/invites/flow.js'),
+      import('../../server/http-server.js'),
+    ]);
+    const server = await startServer(
+      {
+        flow: { start: (token) => flow.startInviteFlow(ports, token), finish: (q) => flow.finishInviteFlow(ports, q) },
+        async healthy() {
+          try {
+            await run.store.read();
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        // Held for the whole callback: the exchange, users/me and the save (process-signals.ts).
+        critical: (fn) => interrupts.critical(fn),
+        metricsToken: run.metricsToken,
+        publicUrl: run.publicUrl,
+        log: (line) => out.info(line),
+      },
+      { listen: run.listen, tls: run.tls },
+    );
+    out.info(`listening on ${server.url} (public URL ${run.publicUrl.href.replace(/\/+$/, '')})`);
+    await untilAborted(interrupts.stopRequested ?? interrupts.signal);
+    out.info('stopping: no new requests; finishing those in flight');
+    const { drained } = await server.shutdown(run.drainMs);
+    if (!drained) out.warn(`requests still in flight after ${run.drainMs / 1000} s were cut off`);
+  } finally {
+    await close();
+  }
+}
