@@ -75,6 +75,11 @@ describe.skipIf(!available && !inCI)('a connect link in a real browser', () => {
     assertTokenNeverSentToBox(emu, link);
     const r = await serve.stop();
     expect(r.code, describeResult(r)).toBe(0);
-    assertCleanLog(r.stderr, [link.replace(/^.*\/connect\//, ''), user.access_token, user.refresh_token, CLIENT_SECRET]);
+    assertCleanLog(r.stderr, [
+      link.replace(/^.*\/connect\//, ''),
+      user.access_token,
+      user.refresh_token,
+      CLIENT_SECRET,
+    ]);
   });
 });

@@ -69,7 +69,9 @@ export interface RawResponse {
 /** A GET to `url`'s socket (or `via`, host:port) with the given Host header: plays a browser or a balancer. */
 export function getVia(url: string, opts: { host?: string; via?: string } = {}): Promise<RawResponse> {
   const u = new URL(url);
-  const [hostname, port] = opts.via ? [opts.via.replace(/:\d+$/, ''), opts.via.replace(/^.*:/, '')] : [u.hostname, u.port];
+  const [hostname, port] = opts.via
+    ? [opts.via.replace(/:\d+$/, ''), opts.via.replace(/^.*:/, '')]
+    : [u.hostname, u.port];
   return new Promise((resolve, reject) => {
     const req = request(
       { hostname, port: Number(port), path: `${u.pathname}${u.search}`, headers: { host: opts.host ?? u.host } },
@@ -103,7 +105,9 @@ export function assertCleanLog(stderr: string, secrets: string[]): void {
     expect(stderr.includes(s), `${s.slice(0, 8)}… in serve's output:\n${stderr}`).toBe(false);
   }
   for (const line of stderr.split('\n').filter((l) => /^(GET|HEAD|-) /.test(l))) {
-    expect(line).toMatch(/^(GET|HEAD|-) (\/connect\/:token|\/callback|\/healthz|\/metrics|-) \d{3} (\d+ms|-)( \(internal error\))?$/);
+    expect(line).toMatch(
+      /^(GET|HEAD|-) (\/connect\/:token|\/callback|\/healthz|\/metrics|-) \d{3} (\d+ms|-)( \(internal error\))?$/,
+    );
   }
 }
 

@@ -119,7 +119,7 @@ describe('serve: a connect link end to end (plain HTTP)', () => {
     await startDefault();
     const link = await invite(env, EMAIL);
     const [c1, c2] = [await followLink(link), await followLink(link)];
-    const answers = await Promise.all([getVia(c1!), getVia(c2!)]);
+    const answers = await Promise.all([getVia(c1), getVia(c2)]);
     expect(answers.map((a) => a.status).sort()).toEqual([200, 400]);
     const user = (await readStore(storePath)).users[EMAIL]!;
     expect(emu.isLive(user.refresh_token)).toBe(true);
@@ -180,8 +180,27 @@ describe('serve: configuration', () => {
     const dir = await mkdtemp(join(tmpdir(), 'boxqc-tls-'));
     try {
       const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-keyout',
+          key,
+          '-out',
+          cert,
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+        ],
+        { stdio: 'ignore' },
+      );
       serve = await startServe(['--listen', `127.0.0.1:${port}`, '--tls-cert', cert, '--tls-key', key], env);
       expect(serve.stderr()).toContain(`listening on https://127.0.0.1:${port} (public URL ${publicUrl})`);
       const r = await serve.stop();

@@ -32,7 +32,10 @@ it('records each request with its query and Referer', async () => {
   });
   await fetch(`${emu.url}/2.0/users/me`);
   const [authorize, me] = emu.requests;
-  expect(authorize).toMatchObject({ path: '/api/oauth2/authorize', referer: 'https://qc.example.com/box-qc/connect/abc' });
+  expect(authorize).toMatchObject({
+    path: '/api/oauth2/authorize',
+    referer: 'https://qc.example.com/box-qc/connect/abc',
+  });
   expect(new URLSearchParams(authorize!.query).get('state')).toBe('st-77');
   expect(me).toMatchObject({ path: '/2.0/users/me', query: '', referer: undefined });
 });
