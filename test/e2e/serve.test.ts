@@ -129,7 +129,9 @@ describe('serve: a connect link end to end (plain HTTP)', () => {
     const s = await startDefault();
     const link = await invite(env, EMAIL);
     const callback = await followLink(link);
-    emu.faults.add({ route: '/oauth2/token', grantType: 'authorization_code', action: 'latency', ms: 1500, times: 1 });
+    // Longer than the 5 s after which a signalled process leaves with 128+n (process-signals.ts): only the
+    // callback's critical section (serve-run.ts) keeps it alive until the save, then exit 0.
+    emu.faults.add({ route: '/oauth2/token', grantType: 'authorization_code', action: 'latency', ms: 6000, times: 1 });
     const answer = getVia(callback);
     while ((emu.stats().byGrantType.authorization_code ?? 0) === 0) await new Promise((r) => setTimeout(r, 10));
     s.child.kill('SIGTERM');

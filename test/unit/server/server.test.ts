@@ -178,6 +178,18 @@ describe('limits', () => {
     expect(statusOf(outcome.data)).toBe(408);
   });
 
+  it('a connection that never sends a request is closed by the same timeout', async () => {
+    t = await startTestServer({}, { headersTimeoutMs: 300, requestTimeoutMs: 300, connectionsCheckingIntervalMs: 50 });
+    const port = t.port;
+    const closed = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('close', () => resolve(true));
+      socket.on('error', () => {});
+      socket.resume();
+    });
+    expect(closed).toBe(true);
+  });
+
   it('1,000 bad requests, then a good one still works', async () => {
     t = await startTestServer();
     const bad = [
