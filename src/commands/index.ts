@@ -8,6 +8,7 @@ import { registerRefresh } from './refresh.js';
 import { registerToken } from './token.js';
 import { registerEmulator } from './emulator.js';
 import { registerStore } from './store.js';
+import { registerInvite } from './invite.js';
 import { registerServe } from './serve.js';
 
 export function registerCommands(program: Command, action: ActionFactory): void {
@@ -19,5 +20,6 @@ export function registerCommands(program: Command, action: ActionFactory): void 
   registerToken(program, action);
   registerEmulator(program, action);
   registerStore(program, action);
+  registerInvite(program, action);
   registerServe(program, action);
 }

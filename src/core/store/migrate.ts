@@ -60,11 +60,28 @@ export function mergeDocuments(doc: StoreDocument, source: StoreDocument): Migra
       to_generation: dst === undefined ? null : generation(dst),
     });
   }
+  mergeInvites(doc, source);
   // Top-level unknown fields (another writer's) travel too, without replacing the destination's own.
   for (const [key, value] of Object.entries(source)) {
-    if (key !== 'version' && key !== 'users' && !Object.hasOwn(doc, key)) doc[key] = value;
+    if (key !== 'version' && key !== 'users' && key !== 'invites' && !Object.hasOwn(doc, key)) doc[key] = value;
   }
   return entries;
+}
+
+/**
+ * Invites (issue 17) merge per token hash: one the destination lacks is copied; where both have it, a used or
+ * revoked one wins over a pending one (a link already spent must not come back to life), else the
+ * destination's is kept.
+ */
+function mergeInvites(doc: StoreDocument, source: StoreDocument): void {
+  const from = source.invites;
+  if (from === undefined || Object.keys(from).length === 0) return;
+  const merged = { ...(doc.invites ?? {}) };
+  for (const [hash, rec] of Object.entries(from)) {
+    const dst = Object.hasOwn(merged, hash) ? merged[hash] : undefined;
+    if (dst === undefined || (dst.state === 'pending' && rec.state !== 'pending')) merged[hash] = { ...rec };
+  }
+  doc.invites = merged;
 }
 
 export async function migrateStore(from: TokenStore, to: TokenStore): Promise<MigrateReport> {

@@ -157,3 +157,24 @@ describe('the serve state key', () => {
     expect(JSON.parse(readFileSync(path, 'utf8')).box_qc_serve.state_key).toBe('short');
   });
 });
+
+describe('store migrate and invites', () => {
+  it('copies missing invites; a spent one wins over the same pending one; pending never revives a spent one', async () => {
+    const { mergeDocuments } = await import('../../../src/core/store/migrate.js');
+    const rec = (state: 'pending' | 'used' | 'revoked') => ({
+      email: 'a@x.com',
+      created_at: formatTimestamp(NOW),
+      expires_at: formatTimestamp(NOW + H72),
+      state,
+    });
+    const [h1, h2, h3] = ['1', '2', '3'].map((c) => c.repeat(64)) as [string, string, string];
+    const dst = { version: 1 as const, users: {}, invites: { [h1]: rec('pending'), [h2]: rec('used') } };
+    const src = {
+      version: 1 as const,
+      users: {},
+      invites: { [h1]: rec('used'), [h2]: rec('pending'), [h3]: rec('pending') },
+    };
+    mergeDocuments(dst, src);
+    expect(dst.invites).toEqual({ [h1]: rec('used'), [h2]: rec('used'), [h3]: rec('pending') });
+  });
+});

@@ -11,7 +11,7 @@ import { BoxQcError, OperationError, TemporaryError } from '../../../errors.js';
 import { applyBatch, checkWritable, type Outcome, type PendingUpdate } from '../group-commit.js';
 import { deepFreeze } from '../document-copy.js';
 import { checkHeld, type UserScope } from './fence.js';
-import { TOKENS_TABLE, lockName, storeVersion, writeChanges } from './sql.js';
+import { INVITES_TABLE, TOKENS_TABLE, lockName, storeVersion, writeChanges } from './sql.js';
 import type { StoreDocument } from '../types.js';
 
 /** The connection broke or the server ended the session (mapPgError's codes): worth one fresh connection. */
@@ -156,7 +156,8 @@ export async function commitTransaction(c: ClientBase, batch: PendingUpdate[], d
  */
 export async function wasCommitted(c: ClientBase, a: Applied): Promise<boolean> {
   const emails = changedEmails(a.before, a.doc);
-  if (emails.length === 0) return true;
+  const hashes = changedInvites(a.before, a.doc);
+  if (emails.length === 0) return hashes.length === 0 || invitesCommitted(c, a, hashes);
   // The orphaned backend may still be inside that COMMIT, holding the store lock: wait for it to finish.
   await c.query('BEGIN');
   try {
@@ -169,6 +170,34 @@ export async function wasCommitted(c: ClientBase, a: Applied): Promise<boolean> 
     const now = new Map(r.rows.map((row) => [row.email, row.record]));
     const user = (d: StoreDocument, e: string) => (Object.hasOwn(d.users, e) ? d.users[e] : undefined);
     return emails.every((e) => sameJson(now.get(e), user(a.doc, e)));
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}
+
+/** Invite keys whose record the batch replaced, added or removed (issue 17). */
+function changedInvites(before: StoreDocument, after: StoreDocument): string[] {
+  const was = before.invites ?? {};
+  const now = after.invites ?? {};
+  const out = Object.keys(now).filter((h) => !Object.hasOwn(was, h) || was[h] !== now[h]);
+  for (const h of Object.keys(was)) if (!Object.hasOwn(now, h)) out.push(h);
+  return out;
+}
+
+/** wasCommitted for a batch that changed invites only (creating or revoking one): their rows answer. */
+async function invitesCommitted(c: ClientBase, a: Applied, hashes: string[]): Promise<boolean> {
+  await c.query('BEGIN');
+  try {
+    await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockName.store()]);
+    const r = await c.query<{ token_hash: string; record: unknown }>(
+      `SELECT token_hash, record FROM ${INVITES_TABLE} WHERE token_hash = ANY($1::text[])`,
+      [hashes],
+    );
+    await c.query('COMMIT');
+    const rows = new Map(r.rows.map((row) => [row.token_hash, row.record]));
+    const wanted = a.doc.invites ?? {};
+    return hashes.every((h) => sameJson(rows.get(h), Object.hasOwn(wanted, h) ? wanted[h] : undefined));
   } catch (err) {
     await c.query('ROLLBACK').catch(() => {});
     throw err;

@@ -13,6 +13,11 @@
  * `box_qc_store.version` is bumped by a statement trigger on every change to the tokens table (box-qc's or
  * anyone's, even a hand-written UPDATE), so a process can keep the last document it loaded and check one
  * number instead of re-reading every row: `refresh --all` reads the store ~3 times per user.
+ *
+ * Invites (issue 17) have a table of their own, `box_qc_invites`: one row per token hash (never the token),
+ * the InviteRecord in `record` (unknown fields kept) and its fields copied out for operators' queries and a
+ * CHECK on the state. Loaded into `doc.invites` and written by writeChanges in the same transaction as the
+ * user rows, so "save the pair and mark the invite used" is one update(). The same trigger bumps the version.
  */
 import type { ClientBase } from 'pg';
 import { parseTimestamp, validateDocument } from '../format.js';
@@ -20,8 +25,10 @@ import type { StoreDocument, StoredUser } from '../types.js';
 
 export const TOKENS_TABLE = 'box_qc_tokens';
 export const META_TABLE = 'box_qc_store';
+export const INVITES_TABLE = 'box_qc_invites';
 const VERSION_FUNCTION = 'box_qc_bump_version';
 const VERSION_TRIGGER = 'box_qc_tokens_version';
+const INVITES_TRIGGER = 'box_qc_invites_version';
 
 export const lockName = {
   user: (email: string) => `box-qc:${TOKENS_TABLE}:user:${email}`,
@@ -50,14 +57,29 @@ const CREATE_SQL = [
   `DROP TRIGGER IF EXISTS ${VERSION_TRIGGER} ON ${TOKENS_TABLE}`,
   `CREATE TRIGGER ${VERSION_TRIGGER} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${TOKENS_TABLE}
    FOR EACH STATEMENT EXECUTE FUNCTION ${VERSION_FUNCTION}()`,
+  `CREATE TABLE IF NOT EXISTS ${INVITES_TABLE} (
+    token_hash text PRIMARY KEY CHECK (token_hash ~ '^[0-9a-f]{64}$'),
+    email text NOT NULL,
+    created_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL,
+    state text NOT NULL CHECK (state IN ('pending', 'used', 'revoked')),
+    used_at timestamptz,
+    revoked_at timestamptz,
+    record jsonb NOT NULL CHECK (jsonb_typeof(record) = 'object')
+  )`,
+  `DROP TRIGGER IF EXISTS ${INVITES_TRIGGER} ON ${INVITES_TABLE}`,
+  `CREATE TRIGGER ${INVITES_TRIGGER} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${INVITES_TABLE}
+   FOR EACH STATEMENT EXECUTE FUNCTION ${VERSION_FUNCTION}()`,
 ];
 
-/** True when both tables and the version trigger exist (cheap; no lock). */
+/** True when every table and version trigger exists (cheap; no lock). A store made before issue 17 has no
+ * invites table: the next first use creates it. */
 export async function schemaExists(c: ClientBase): Promise<boolean> {
   const r = await c.query<{ ok: boolean }>(
-    `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL
-            AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = $3 AND tgrelid = to_regclass($1)) AS ok`,
-    [TOKENS_TABLE, META_TABLE, VERSION_TRIGGER],
+    `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($4) IS NOT NULL
+            AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = $3 AND tgrelid = to_regclass($1))
+            AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = $5 AND tgrelid = to_regclass($4)) AS ok`,
+    [TOKENS_TABLE, META_TABLE, VERSION_TRIGGER, INVITES_TABLE, INVITES_TRIGGER],
   );
   return r.rows[0]?.ok === true;
 }
@@ -106,18 +128,57 @@ export async function loadDocument(c: ClientBase, location: string): Promise<Loa
     extra: Record<string, unknown> | null;
     version: string | null;
     users: Record<string, unknown> | null;
+    invites: Record<string, unknown> | null;
   }>(
-    `SELECT m.extra, m.version::text AS version, (SELECT jsonb_object_agg(email, record) FROM ${TOKENS_TABLE}) AS users
+    `SELECT m.extra, m.version::text AS version, (SELECT jsonb_object_agg(email, record) FROM ${TOKENS_TABLE}) AS users,
+            (SELECT jsonb_object_agg(token_hash, record) FROM ${INVITES_TABLE}) AS invites
        FROM (SELECT 1) AS one LEFT JOIN ${META_TABLE} m ON m.id = 1`,
   );
   const row = r.rows[0];
-  const doc = validateDocument({ ...(row?.extra ?? {}), version: 1, users: row?.users ?? {} }, location);
+  const { invites: _stray, ...extra } = row?.extra ?? {};
+  const invites = row?.invites ? { invites: row.invites } : {};
+  const doc = validateDocument({ ...extra, version: 1, users: row?.users ?? {}, ...invites }, location);
   return { doc, version: row?.version ?? '0' };
 }
 
 function topLevelExtra(doc: StoreDocument): Record<string, unknown> {
-  const { version: _v, users: _u, ...extra } = doc;
+  const { version: _v, users: _u, invites: _i, ...extra } = doc;
   return extra;
+}
+
+/** Invite rows changed between two documents, inside the caller's transaction (same rules as users). */
+async function writeInvites(c: ClientBase, before: StoreDocument, after: StoreDocument): Promise<void> {
+  const was = before.invites ?? {};
+  const now = after.invites ?? {};
+  const changed = Object.entries(now).filter(
+    ([h, rec]) => !Object.hasOwn(was, h) || JSON.stringify(was[h]) !== JSON.stringify(rec),
+  );
+  const deleted = Object.keys(was).filter((h) => !Object.hasOwn(now, h));
+  const at = (v: unknown) => {
+    const t = parseTimestamp(v);
+    return t === undefined ? null : new Date(t).toISOString();
+  };
+  if (changed.length > 0) {
+    await c.query(
+      `INSERT INTO ${INVITES_TABLE} AS i (token_hash, email, created_at, expires_at, state, used_at, revoked_at, record)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::timestamptz[],
+                            $7::timestamptz[], $8::jsonb[])
+       ON CONFLICT (token_hash) DO UPDATE SET email = EXCLUDED.email, created_at = EXCLUDED.created_at,
+         expires_at = EXCLUDED.expires_at, state = EXCLUDED.state, used_at = EXCLUDED.used_at,
+         revoked_at = EXCLUDED.revoked_at, record = EXCLUDED.record`,
+      [
+        changed.map(([h]) => h),
+        changed.map(([, r]) => r.email),
+        changed.map(([, r]) => at(r.created_at)),
+        changed.map(([, r]) => at(r.expires_at)),
+        changed.map(([, r]) => r.state),
+        changed.map(([, r]) => at(r.used_at)),
+        changed.map(([, r]) => at(r.revoked_at)),
+        changed.map(([, r]) => JSON.stringify(r)),
+      ],
+    );
+  }
+  if (deleted.length > 0) await c.query(`DELETE FROM ${INVITES_TABLE} WHERE token_hash = ANY($1::text[])`, [deleted]);
 }
 
 export interface WriteResult {
@@ -161,6 +222,7 @@ export async function writeChanges(c: ClientBase, before: StoreDocument, after: 
     refused = changed.map(([e]) => e).filter((e) => !written.has(e));
   }
   if (deleted.length > 0) await c.query(`DELETE FROM ${TOKENS_TABLE} WHERE email = ANY($1::text[])`, [deleted]);
+  if (before.invites !== after.invites) await writeInvites(c, before, after);
   const extra = topLevelExtra(after);
   if (JSON.stringify(topLevelExtra(before)) !== JSON.stringify(extra)) {
     await c.query(
