@@ -16,7 +16,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import {
   BIN,
   ROOT,
@@ -64,41 +63,20 @@ function vmHwm(pid) {
   }
 }
 
-/** `box-qc invite` for each email (8 at a time); seeded through the built core when the command is absent. */
+/** `box-qc invite` for each email, 8 at a time. */
 async function makeLinks(env, n) {
-  const probe = await boxQc(['invite', '--email', email(0)], env, { keepStdout: true });
-  if (probe.code === 0) {
-    const links = [probe.stdout.trim()];
-    let next = 1;
-    const worker = async () => {
-      while (next < n) {
-        const i = next++;
-        const r = await boxQc(['invite', '--email', email(i)], env, { keepStdout: true });
-        if (r.code !== 0) throw new Error(`invite exited ${r.code}: ${r.stderr}`);
-        links[i] = r.stdout.trim();
-      }
-    };
-    await Promise.all(Array.from({ length: 8 }, worker));
-    return links;
-  }
-  const dist = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
-  const [{ openStore }, { nodeStoreOptions }, { createInvite }, { inviteLink }] = await Promise.all([
-    dist('core/store/open.js'),
-    dist('store-host.js'),
-    dist('core/invites/invites.js'),
-    dist('core/invites/links.js'),
-  ]);
-  const store = openStore(env.BOX_QC_STORE, { ...nodeStoreOptions(env), now: () => Date.now() });
-  try {
-    const links = [];
-    for (let i = 0; i < n; i++) {
-      const { token } = await createInvite(store, { email: email(i), expiresInMs: 3_600_000, now: Date.now() });
-      links.push(inviteLink(new URL(env.BOX_QC_PUBLIC_URL), token));
+  const links = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const i = next++;
+      const r = await boxQc(['invite', '--email', email(i)], env, { keepStdout: true });
+      if (r.code !== 0) throw new Error(`invite exited ${r.code}: ${r.stderr}`);
+      links[i] = r.stdout.trim();
     }
-    return links;
-  } finally {
-    await store.close();
-  }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return links;
 }
 
 /** The emulator alone: authorize, then the exchange and users/me a callback makes; timed from the exchange. */

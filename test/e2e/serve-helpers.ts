@@ -54,8 +54,6 @@ export async function startServe(args: string[], env: Record<string, string>): P
 
 export async function invite(env: Record<string, string>, email: string): Promise<string> {
   const r = await runCli(['invite', '--email', email], { env });
-  // TEMPORARY until the invite command (branch i17-invites) is merged: the same record through core.
-  if (r.code !== 0 && /unknown command/.test(r.stderr)) return inviteThroughCore(env, email);
   expect(r.code, describeResult(r)).toBe(0);
   return r.stdout.trim();
 }
@@ -108,20 +106,5 @@ export function assertCleanLog(stderr: string, secrets: string[]): void {
     expect(line).toMatch(
       /^(GET|HEAD|-) (\/connect\/:token|\/callback|\/healthz|\/metrics|-) \d{3} (\d+ms|-)( \(internal error\))?$/,
     );
-  }
-}
-
-async function inviteThroughCore(env: Record<string, string>, email: string): Promise<string> {
-  const { openStore } = await import('../../src/core/store/open.js');
-  const { nodeStoreOptions } = await import('../../src/store-host.js');
-  const { createInvite } = await import('../../src/core/invites/invites.js');
-  const { inviteLink } = await import('../../src/core/invites/links.js');
-  const { parsePublicUrl } = await import('../../src/config.js');
-  const store = openStore(env.BOX_QC_STORE!, { ...nodeStoreOptions(env), now: () => Date.now() });
-  try {
-    const { token } = await createInvite(store, { email, expiresInMs: 3_600_000, now: Date.now() });
-    return inviteLink(parsePublicUrl(env.BOX_QC_PUBLIC_URL!), token);
-  } finally {
-    await store.close();
   }
 }
