@@ -44,7 +44,8 @@ Examples:
 
 Routes: GET /connect/<token> (302 to Box, or 410), GET /callback (200 connected, 403 denied, 400 bad or
 replayed state, 502 Box failed), GET /healthz (200 ok, 503 store unreadable), GET /metrics (listen address
-only). One access-log line per request on stderr: method, route, status, milliseconds.
+only). One access-log line per request on stderr: method, route, status, milliseconds. --json: where it
+listens, as one JSON document on stdout.
 Exit: 0 after SIGTERM/SIGINT, 1 the address cannot be bound, 2 configuration.`,
     )
     .action(action<ServeOptions>(runServe));

@@ -78,7 +78,10 @@ export async function startServe(ctx: CommandContext, run: ServeRun): Promise<vo
       },
       { listen: run.listen, tls: run.tls },
     );
-    out.info(`listening on ${server.url} (public URL ${run.publicUrl.href.replace(/\/+$/, '')})`);
+    const publicUrl = run.publicUrl.href.replace(/\/+$/, '');
+    out.info(`listening on ${server.url} (public URL ${publicUrl})`);
+    // For scripts (and tests that listen on port 0): where it listens, as the run's one JSON document.
+    if (out.isJson) out.json({ ok: true, url: server.url, public_url: publicUrl });
     await untilAborted(interrupts.stopRequested ?? interrupts.signal);
     out.info('stopping: no new requests; finishing those in flight');
     const { drained } = await server.shutdown(run.drainMs);
