@@ -53,4 +53,17 @@ describe('hostMatcher', () => {
     expect(m('[::1]:8081')).toBeUndefined();
     expect(m(undefined)).toBeUndefined();
   });
+
+  it('a wildcard listen counts each own address of the machine, with its port, as the listen address', () => {
+    const m = hostMatcher(new URL('https://qc.example.com'), { host: '0.0.0.0', port: 8443 }, () => [
+      '127.0.0.1',
+      '10.0.0.5',
+    ]);
+    expect(m('10.0.0.5:8443')).toBe('listen');
+    expect(m('127.0.0.1:8443')).toBe('listen');
+    expect(m('10.0.0.6:8443')).toBeUndefined();
+    expect(m('10.0.0.5:8080')).toBeUndefined();
+    const six = hostMatcher(new URL('https://qc.example.com'), { host: '::', port: 8443 }, () => ['::1', 'fe80::1']);
+    expect(six('[fe80::1]:8443')).toBe('listen');
+  });
 });
