@@ -10,7 +10,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { OperationError } from '../errors.js';
+import { OperationError, isBoxQcError } from '../errors.js';
 import { terminalSafe } from '../io/terminal-safe.js';
 import { hostMatcher } from './host-check.js';
 import { formatListen } from './listen-address.js';
@@ -47,7 +47,8 @@ interface Answer {
   route: string;
   reply: Reply;
   close: boolean;
-  failed?: boolean;
+  /** The handler threw: the log names its stable error code (E_STORE_BUSY...), never its message. */
+  failed?: string;
 }
 
 export async function startServer(deps: ServerDeps, options: ServerOptions): Promise<RunningServer> {
@@ -84,8 +85,8 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
     try {
       return { route: routed.route, reply: await routed.reply(), close: hasBody || stopping };
-    } catch {
-      return { route: routed.route, reply: statusPage(500), close: true, failed: true };
+    } catch (err) {
+      return { route: routed.route, reply: statusPage(500), close: true, failed: errorCode(err) };
     }
   };
 
@@ -94,14 +95,14 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
     let a: Answer;
     try {
       a = await answer(req);
-    } catch {
-      a = { route: '-', reply: statusPage(500), close: true, failed: true };
+    } catch (err) {
+      a = { route: '-', reply: statusPage(500), close: true, failed: errorCode(err) };
     }
     write(res, req.method === 'HEAD', a.reply, a.close || stopping);
     const ms = Math.max(0, Math.round(clock() - started));
     // The method is a token llhttp has already validated; escaped anyway, as everything bound for a terminal.
     deps.log(
-      `${terminalSafe(req.method ?? '-')} ${a.route} ${a.reply.status} ${ms}ms${a.failed ? ' (internal error)' : ''}`,
+      `${terminalSafe(req.method ?? '-')} ${a.route} ${a.reply.status} ${ms}ms${a.failed ? ` (${a.failed})` : ''}`,
     );
   };
 
@@ -159,6 +160,11 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
       return { drained };
     },
   };
+}
+
+/** A BoxQcError's stable code (one of ours, safe to log); anything else is just "internal error". */
+function errorCode(err: unknown): string {
+  return isBoxQcError(err) && /^E_[A-Z0-9_]{1,40}$/.test(err.code) ? `error ${err.code}` : 'internal error';
 }
 
 function write(res: ServerResponse, head: boolean, reply: Reply, close: boolean): void {

@@ -1,5 +1,6 @@
 /** A serve HTTP edge with a fake invite flow, and raw-socket clients for the hostile tests. */
 import { connect } from 'node:net';
+import { StoreBusyError } from '../../../src/errors.js';
 import { startServer, type RunningServer, type ServerDeps } from '../../../src/server/http-server.js';
 import type { FinishResult, StartResult } from '../../../src/server/types.js';
 import type { ServerLimits } from '../../../src/server/limits.js';
@@ -19,6 +20,7 @@ export function fakeFlow(): FakeFlow {
       flow.starts.push(token);
       if (token === 'good-token') return { kind: 'redirect', location: 'https://box.example/authorize?state=s1' };
       if (token === 'boom-token') throw new Error('secret-detail at /some/path');
+      if (token === 'busy-token') throw new StoreBusyError('secret-detail: the store is busy');
       return { kind: 'gone' };
     },
     async finish(query) {

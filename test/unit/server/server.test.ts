@@ -108,6 +108,10 @@ describe('routes', () => {
     expect(r).not.toContain('secret-detail');
     expect(t.logs.filter((l) => l.includes('500'))).toHaveLength(1);
     expect(t.logs.join('\n')).not.toContain('secret-detail');
+    expect(t.logs.at(-1)).toMatch(/^GET \/connect\/:token 500 \d+ms \(internal error\)$/);
+    expect(statusOf(await get(t.port, '/connect/busy-token'))).toBe(500);
+    expect(t.logs.at(-1)).toMatch(/^GET \/connect\/:token 500 \d+ms \(error E_STORE_BUSY\)$/);
+    expect(t.logs.join('\n')).not.toContain('secret-detail');
     expect(statusOf(await get(t.port, '/healthz'))).toBe(200);
   });
 });
