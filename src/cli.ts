@@ -11,6 +11,7 @@ import type { Deps } from './deps.js';
 import { BoxQcError, ConfigError, ExitCode, InterruptedError } from './errors.js';
 import { openOutput } from './io/output.js';
 import { renderError, errorToJson } from './io/render-error.js';
+import { withReconnectHint } from './commands/shared/reconnect-hint.js';
 import { dataText, terminalText } from './io/terminal-safe.js';
 import { VERSION } from './version.js';
 import { registerCommands } from './commands/index.js';
@@ -104,7 +105,7 @@ Examples:
           signalExit !== undefined && !(err instanceof BoxQcError)
             ? new InterruptedError('interrupted', signalExit)
             : err;
-        setExitCode(renderError(shown, out).exitCode);
+        setExitCode(renderError(withReconnectHint(shown, ctx), out).exitCode);
       }
     };
 

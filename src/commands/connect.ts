@@ -11,6 +11,7 @@ import type { ConnectResult, ConnectRequest, ConnectUi } from '../core/connect/c
 import type { FinishPorts } from '../core/connect/finish.js';
 import { stateKeyDirFor } from '../core/connect/key-dir.js';
 import { normalizeNewEmail } from './shared/resolve-email.js';
+import { withInviteAlternative } from './shared/reconnect-hint.js';
 
 interface ConnectOptions {
   email?: string;
@@ -122,6 +123,8 @@ async function runConnect(ctx: CommandContext, opts: ConnectOptions): Promise<vo
         ? await core.connectFromRedirectedUrl(req, ports, opts.redirectedUrl)
         : await core.connectInteractive(req, { ...ports, ...interactivePorts(ctx, opts) });
     renderResult(ctx, result);
+  } catch (err) {
+    throw withInviteAlternative(err, ctx, email);
   } finally {
     const { closeHttpContext } = await import('../core/http/request.js');
     await Promise.allSettled([store.close(), http?.then(closeHttpContext)]);

@@ -12,6 +12,7 @@ import { DEFAULT_REFRESH_CONCURRENCY } from '../core/refresh-concurrency.js';
 import type { RefreshOutcome } from '../core/refresh-all.js';
 import { listUsers } from '../core/store/document.js';
 import { terminalSafe } from '../io/terminal-safe.js';
+import { reconnectCommand } from '../core/reconnect-command.js';
 import type { Output } from '../io/output.js';
 import { resolveEmail } from './shared/resolve-email.js';
 import { durationOption } from './shared/duration-option.js';
@@ -82,6 +83,7 @@ async function runRefresh(ctx: CommandContext, opts: RefreshOptions): Promise<nu
     if (emails.length === 0 && !ctx.out.isJson) ctx.out.info('no connected users: nothing to refresh');
     const progress = await startProgress(ctx.out, opts.all === true, emails.length);
     const now = ctx.deps.now;
+    const viaInvite = ctx.config().publicUrl !== undefined;
     const outcomes = await refreshMany(cs.session, emails, {
       force: opts.force === true,
       minValidMs: opts.minValid,
@@ -89,7 +91,7 @@ async function runRefresh(ctx: CommandContext, opts: RefreshOptions): Promise<nu
       concurrency: opts.concurrency,
       onOutcome: (o, done) =>
         progress.report(() => {
-          if (!ctx.out.isJson) printOutcome(ctx.out, o, now());
+          if (!ctx.out.isJson) printOutcome(ctx.out, o, now(), viaInvite);
         }, done),
     }).finally(() => progress.stop());
     const exitCode = exitCodeFor(outcomes);
@@ -124,7 +126,8 @@ async function startProgress(out: Output, enabled: boolean, total: number): Prom
   };
 }
 
-function printOutcome(out: Output, o: RefreshOutcome, now: number): void {
+/** `viaInvite`: BOX_QC_PUBLIC_URL is set, so a dead connection is fixed with an invite link (issue 17). */
+function printOutcome(out: Output, o: RefreshOutcome, now: number, viaInvite: boolean): void {
   const who = terminalSafe(o.email);
   const left = o.expiresAt !== undefined ? `valid for ${formatDuration(o.expiresAt - now)}` : '';
   switch (o.status) {
@@ -136,7 +139,7 @@ function printOutcome(out: Output, o: RefreshOutcome, now: number): void {
       break;
     case 'needs_reconnect':
       out.info(
-        `${out.paint.red('needs reconnect')}  ${who}: ${terminalSafe(o.error?.message ?? '')}  run: box-qc connect --email ${who}`,
+        `${out.paint.red('needs reconnect')}  ${who}: ${terminalSafe(o.error?.message ?? '')}  run: ${reconnectCommand(who, viaInvite)}`,
       );
       break;
     default:

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import type { ActionFactory, CommandContext } from './context.js';
 import { normalizeEmail } from '../config.js';
 import { terminalSafe } from '../io/terminal-safe.js';
+import { reconnectCommand } from '../core/reconnect-command.js';
 import {
   buildStatusReport,
   checkExitCode,
@@ -75,7 +76,7 @@ async function runStatus(ctx: CommandContext, opts: StatusOptions): Promise<numb
       exitCode = checkExitCode(report.users);
     }
     if (ctx.out.isJson) ctx.out.json(report);
-    else await ctx.out.data(renderReport(report, ctx.deps.now()));
+    else await ctx.out.data(renderReport(report, ctx.deps.now(), config.publicUrl !== undefined));
     return exitCode;
   } finally {
     await store.close();
@@ -127,7 +128,7 @@ function when(iso: string | null, now: number): string {
   return iso === null ? 'unknown' : `${relativeTime(Date.parse(iso) - now)} (${iso})`;
 }
 
-function renderUser(u: UserStatus, now: number): string[] {
+function renderUser(u: UserStatus, now: number, publicUrlConfigured: boolean): string[] {
   const safe = (v: string | null) => (v === null ? '?' : terminalSafe(v));
   const who = terminalSafe(u.email);
   const lines = [`${who}  Box: ${safe(u.box_user.login)} (${safe(u.box_user.name)}, id ${safe(u.box_user.id)})`];
@@ -149,7 +150,7 @@ function renderUser(u: UserStatus, now: number): string[] {
     lines.push(
       `  NEEDS RECONNECT: ${terminalSafe(u.needs_reconnect.reason)}: ${terminalSafe(u.needs_reconnect.message)} (since ${terminalSafe(u.needs_reconnect.at)})`,
     );
-    lines.push(`    run: box-qc connect --email ${who}`);
+    lines.push(`    run: ${reconnectCommand(who, publicUrlConfigured)}`);
   }
   if (u.refresh_in_flight)
     lines.push(
@@ -175,10 +176,11 @@ function storeFacts(s: StatusReport['config']['store']): string {
   return s.exists ? `file ${s.mode ?? '?'}, folder ${s.dir_mode ?? '?'}` : 'not created yet';
 }
 
-export function renderReport(report: StatusReport, now: number): string {
+/** `publicUrlConfigured`: BOX_QC_PUBLIC_URL is set, so a dead connection is fixed with an invite (issue 17). */
+export function renderReport(report: StatusReport, now: number, publicUrlConfigured = false): string {
   const lines: string[] = [];
   if (report.users.length === 0) lines.push('no users connected');
-  for (const u of report.users) lines.push(...renderUser(u, now), '');
+  for (const u of report.users) lines.push(...renderUser(u, now, publicUrlConfigured), '');
   const c = report.config;
   const s = c.store;
   const perms = storeFacts(s);

@@ -51,8 +51,9 @@ export async function startInviteFlow(ports: InviteFlowPorts, token: string): Pr
   if (!isInviteToken(token)) return { kind: 'gone' };
   const hash = hashInviteToken(token);
   const now = ports.now();
-  if (!usableInvite(await ports.store.read(), hash, now)) return { kind: 'gone' };
-  const key = await loadStateKey(ports.store, now);
+  const doc = await ports.store.read();
+  if (!usableInvite(doc, hash, now)) return { kind: 'gone' };
+  const key = stateKeyOf(doc, ports.store.location) ?? (await loadStateKey(ports.store, now));
   const redirectUri = callbackUrl(ports.publicUrl);
   const { state, nonce } = signInviteState(key, { inviteHash: hash, audience: redirectUri, now });
   const location = buildAuthorizeUrl({

@@ -192,11 +192,13 @@ describe.each(backends(cluster))('invite flow on the $name store', (backend) => 
     expect((await store.read()).invites?.[hash]?.state).toBe('pending');
   });
 
-  it.skipIf(skip)(
-    'two callbacks racing for one invite (on two store handles, as two serve instances): one saves',
-    async () => {
+  it.skipIf(skip).each(['one serve process', 'two serve instances on two hosts'])(
+    'two callbacks racing for one invite (%s): one saves',
+    async (how) => {
       const { token, hash } = await invite();
-      const other = open();
+      // Another host on the same store (PostgreSQL: another user on 127.0.0.2), as a second serve instance.
+      const other = how === 'one serve process' ? store : b.open({}, b.otherLocation);
+      if (other !== store) opened.push(other);
       const pa = kit.ports(store);
       const pb = kit.ports(other);
       const qa = await kit.browse(((await startInviteFlow(pa, token)) as { location: string }).location);

@@ -6,7 +6,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describeResult, runCli } from '../../helpers/run-cli.js';
+import { requireBuild } from '../../helpers/store-procs.js';
 import { createInvite, revokeInvites } from '../../../src/core/invites/invites.js';
 import { loadStateKey } from '../../../src/core/invites/state-key.js';
 import { openFileStore } from '../../../src/core/store/index.js';
@@ -17,6 +20,7 @@ import { isPidAlive } from '../../../src/store-host.js';
 import { usePgCluster } from '../../helpers/pg-cluster.js';
 import { openPg } from './pg-lab.js';
 
+beforeAll(requireBuild);
 const { skip, cluster } = usePgCluster();
 const NOW = Date.UTC(2026, 11, 1, 12, 0, 0);
 const H72 = 72 * 3_600_000;
@@ -29,6 +33,22 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 const openFile = (path: string) => openFileStore(path, { pid: process.pid, isPidAlive, euid: process.geteuid?.() });
 
 describe.skipIf(skip)('invites on PostgreSQL', () => {
+  it('box-qc invite, --list and --revoke work on a postgres:// store', async () => {
+    const db = await cluster().createDatabase();
+    const env = { BOX_QC_STORE: db.a, BOX_QC_PUBLIC_URL: 'https://qc.example.com/box-qc' };
+    const made = await runCli(['--json', 'invite', '--email', 'a@x.com'], { env });
+    expect(made.code, describeResult(made)).toBe(0);
+    const { url } = JSON.parse(made.stdout) as { url: string };
+    const list = await runCli(['--json', 'invite', '--list'], { env: { ...env, BOX_QC_STORE: db.b } });
+    expect(JSON.parse(list.stdout).invites.map((i: { email: string }) => i.email)).toEqual(['a@x.com']);
+    const rows = await cluster().query(db.name, 'SELECT token_hash, state FROM box_qc_invites');
+    expect(rows.rows).toEqual([
+      { token_hash: createHash('sha256').update(url.split('/').at(-1)!).digest('hex'), state: 'pending' },
+    ]);
+    const revoked = await runCli(['--json', 'invite', '--revoke', '--email', 'a@x.com'], { env });
+    expect(JSON.parse(revoked.stdout)).toEqual({ ok: true, email: 'a@x.com', revoked: 1 });
+  });
+
   it('lives in box_qc_invites (hash, email, times, state), never the token; not in the meta row', async () => {
     const db = await cluster().createDatabase();
     const store = openPg(db.a);
