@@ -60,10 +60,16 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
   let inFlight = 0;
   let onIdle: (() => void) | undefined;
 
+  // Counted here rather than by Node's server.maxRequestsPerSocket, whose 503 carries none of our headers.
+  const requestsOn = new WeakMap<object, number>();
+
   const answer = async (req: IncomingMessage): Promise<Answer> => {
     const target = req.url ?? '/';
     const method = req.method ?? '';
-    if (stopping) return { route: '-', reply: statusPage(503), close: true };
+    const nth = (requestsOn.get(req.socket) ?? 0) + 1;
+    requestsOn.set(req.socket, nth);
+    if (stopping || nth > limits.maxRequestsPerSocket) return { route: '-', reply: statusPage(503), close: true };
+    const last = nth === limits.maxRequestsPerSocket;
     if (Buffer.byteLength(target, 'utf8') > limits.maxUrlBytes)
       return { route: '-', reply: statusPage(414), close: true };
     if (method !== 'GET' && method !== 'HEAD')
@@ -84,7 +90,7 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
     // A body was never asked for: it is not read, and the socket is not reused after it.
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
     try {
-      return { route: routed.route, reply: await routed.reply(), close: hasBody || stopping };
+      return { route: routed.route, reply: await routed.reply(), close: hasBody || last || stopping };
     } catch (err) {
       return { route: routed.route, reply: statusPage(500), close: true, failed: errorCode(err) };
     }
@@ -127,7 +133,6 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
   const server: Server = options.tls
     ? createHttpsServer({ ...httpOptions, cert: options.tls.cert, key: options.tls.key }, onRequest)
     : createHttpServer(httpOptions, onRequest);
-  server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
   server.setTimeout(limits.socketIdleMs);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => onClientError(err, socket, deps.log));
 

@@ -194,6 +194,16 @@ describe('limits', () => {
     expect(closed).toBe(true);
   });
 
+  it('a connection is closed after maxRequestsPerSocket (never the bare 503 of Node past it)', async () => {
+    t = await startTestServer({}, { maxRequestsPerSocket: 2 });
+    const req = `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${t.port}\r\n\r\n`;
+    const r = await raw(t.port, req + req + req, 500);
+    const answers = r.split(/(?=HTTP\/1\.1 )/);
+    expect(answers.map(statusOf)).toEqual([200, 200]);
+    expect(headerOf(answers[1]!, 'Connection')).toBe('close');
+    for (const a of answers) expectSecurityHeaders(a);
+  });
+
   it('1,000 bad requests, then a good one still works', async () => {
     t = await startTestServer();
     const bad = [
