@@ -30,7 +30,10 @@ export interface InviteFlowPorts {
   credentials: ClientCredentials;
   publicUrl: URL;
   now(): number;
-  /** Holds signals while the fresh pair is written (deps.interrupts.critical in the CLI). */
+  /**
+   * Wraps the code exchange and the save (deps.interrupts.critical in the CLI): `serve` waits for these
+   * sections on SIGTERM, so a grant Box already issued is saved before exit.
+   */
   critical<T>(fn: () => Promise<T>): Promise<T>;
   signal?: AbortSignal;
 }
@@ -93,18 +96,20 @@ export async function finishInviteFlow(ports: InviteFlowPorts, query: URLSearchP
     return { kind: 'failed', message: 'Box sent no authorization code' };
 
   const pkce = inviteStatePkce(key, verified.nonce);
-  let grant;
-  try {
-    grant = await exchangeAndIdentify(ports, code, { redirectUri, codeVerifier: pkce.verifier });
-  } catch (err) {
-    if (err instanceof BoxQcError) return { kind: 'failed', message: failureLine(err) };
-    throw err;
-  }
-  const { email } = invite.record;
-  const saved = await ports.store.withUserLock(
-    email,
-    () =>
-      ports.critical(() =>
+  // One critical section from the code exchange to the save: a stop (SIGTERM on `serve`) lets a callback that
+  // already reached Box finish and save its grant (issue 17), and starts no new one.
+  return ports.critical(async () => {
+    let grant;
+    try {
+      grant = await exchangeAndIdentify(ports, code, { redirectUri, codeVerifier: pkce.verifier });
+    } catch (err) {
+      if (err instanceof BoxQcError) return { kind: 'failed', message: failureLine(err) };
+      throw err;
+    }
+    const { email } = invite.record;
+    const saved = await ports.store.withUserLock(
+      email,
+      () =>
         ports.store.update((d) => {
           // Re-checked under the store lock: another callback (this or another instance) may have used it.
           if (!usableInvite(d, invite.hash, grant.receivedAt)) return undefined;
@@ -112,11 +117,11 @@ export async function finishInviteFlow(ports: InviteFlowPorts, query: URLSearchP
           markInviteUsed(d, invite.hash, grant.receivedAt);
           return result;
         }),
-      ),
-    ports.signal ? { signal: ports.signal } : undefined,
-  );
-  if (!saved) return { kind: 'bad_state' };
-  return { kind: 'connected', email, login: saved.box.login };
+      ports.signal ? { signal: ports.signal } : undefined,
+    );
+    if (!saved) return { kind: 'bad_state' };
+    return { kind: 'connected', email, login: saved.box.login };
+  });
 }
 
 /** A BoxQcError's message is one line with no secret (errors.ts); the code refusals get the invite's wording. */

@@ -164,6 +164,31 @@ describe.each(backends(cluster))('invite flow on the $name store', (backend) => 
     expect((await store.read()).users[EMAIL]).toBeUndefined();
   });
 
+  it.skipIf(skip)(
+    'the code exchange and the save run inside one critical section; a bad state enters none',
+    async () => {
+      const { token } = await invite();
+      const sections: Array<{ tokenRequests: number; saved: boolean }> = [];
+      const ports = kit.ports(store, {
+        critical: async (fn) => {
+          const before = kit.tokenRequests();
+          const r = await fn();
+          sections.push({
+            tokenRequests: kit.tokenRequests() - before,
+            saved: (await store.read()).users[EMAIL] !== undefined,
+          });
+          return r;
+        },
+      });
+      const start = await startInviteFlow(ports, token);
+      const query = await kit.browse((start as { location: string }).location);
+      expect((await finishInviteFlow(ports, query)).kind).toBe('connected');
+      expect(sections).toEqual([{ tokenRequests: 1, saved: true }]);
+      expect(await finishInviteFlow(ports, query)).toEqual({ kind: 'bad_state' });
+      expect(sections).toHaveLength(1);
+    },
+  );
+
   it.skipIf(skip)('denied: nothing saved, the invite still usable', async () => {
     const { token, hash } = await invite();
     const ports = kit.ports(store);

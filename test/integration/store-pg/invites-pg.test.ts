@@ -88,6 +88,21 @@ describe.skipIf(skip)('invites on PostgreSQL', () => {
     }
   });
 
+  it('two hosts racing to create the state key end with one key', async () => {
+    const db = await cluster().createDatabase();
+    const a = openPg(db.a);
+    const b = openPg(db.b);
+    try {
+      const keys = await Promise.all([loadStateKey(a), loadStateKey(b), loadStateKey(a), loadStateKey(b)]);
+      for (const k of keys) expect(k.equals(keys[0])).toBe(true);
+      const meta = await cluster().query(db.name, 'SELECT extra FROM box_qc_store');
+      const stored = (meta.rows[0]!.extra as { box_qc_serve: { state_key: string } }).box_qc_serve.state_key;
+      expect(Buffer.from(stored, 'base64url').equals(keys[0])).toBe(true);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('writes a user row and an invite change in one transaction (one update)', async () => {
     const db = await cluster().createDatabase();
     const store = openPg(db.a);
