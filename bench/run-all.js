@@ -22,6 +22,7 @@ const benches = [
   { name: 'lock-storm', file: 'lock-storm.js', args: quick ? ['3'] : ['5'] },
   { name: 'store-scale', file: 'store-scale.js', args: quick ? ['5'] : ['10'] },
   { name: 'crypto', file: 'crypto.js', args: quick ? ['10', '2000'] : ['20', '10000'] },
+  { name: 'serve-flows', file: 'serve-flows.js', args: quick ? ['200', '10'] : ['200', '30'] },
 ];
 
 function runBench(b) {
@@ -176,6 +177,15 @@ function summarize(res) {
       target: '< 1 ms',
       measured: `${c.perUserMs.toFixed(4)} ms/user (${c.users} users)`,
       met: c.perUserMs < 1,
+    });
+  }
+  const sv = res['serve-flows'];
+  if (sv) {
+    rows.push({
+      name: 'serve flows',
+      target: `${sv.flows} at once: p99 < 50 ms over the emulator, RSS < 120 MB, 0 lost`,
+      measured: `p50 +${fmtMs(sv.p50AddedMs)}, p99 +${fmtMs(sv.p99AddedMs)} (one at a time p99 +${fmtMs(sv.seqP99AddedMs)}), ${fmtMB(sv.peakRssBytes)}, lost ${sv.lost}`,
+      met: sv.p99AddedMs < 50 && sv.peakRssBytes < 120 * 1048576 && sv.lost === 0,
     });
   }
   return rows;

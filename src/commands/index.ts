@@ -10,6 +10,7 @@ import { registerEmulator } from './emulator.js';
 import { registerStore } from './store.js';
 import { registerDoctor } from './doctor.js';
 import { registerInvite } from './invite.js';
+import { registerServe } from './serve.js';
 
 export function registerCommands(program: Command, action: ActionFactory): void {
   registerConnect(program, action);
@@ -22,4 +23,5 @@ export function registerCommands(program: Command, action: ActionFactory): void 
   registerStore(program, action);
   registerDoctor(program, action);
   registerInvite(program, action);
+  registerServe(program, action);
 }

@@ -29,6 +29,11 @@ export interface EmulatorOptions {
   port?: number;
   clients?: EmulatorClient[];
   users?: EmulatorUser[];
+  /**
+   * More redirect URIs registered on every client (a Box app may list several: the loopback one and a served
+   * callback such as https://qc.example.com/box-qc/callback).
+   */
+  redirectUris?: string[];
   /** Skip the consent page: authorize redirects at once with a code (default false). */
   autoApprove?: boolean;
   /** Login of the user who signs in and approves (default: the first user). Unknown logins are created. */
@@ -64,7 +69,9 @@ export interface EmulatorOptions {
   rootItems?: number;
 }
 
-export type ResolvedOptions = Required<Omit<EmulatorOptions, 'port' | 'accessTokenTtlMaxSeconds' | 'approveAs'>> & {
+export type ResolvedOptions = Required<
+  Omit<EmulatorOptions, 'port' | 'accessTokenTtlMaxSeconds' | 'approveAs' | 'redirectUris'>
+> & {
   port: number;
   accessTokenTtlMaxSeconds: number | undefined;
   approveAs: string;
@@ -94,7 +101,10 @@ export function resolveOptions(o: EmulatorOptions): ResolvedOptions {
   const users = (o.users ?? DEFAULT_USERS).map((u) => ({ ...u, login: u.login.toLowerCase() }));
   return {
     port: o.port ?? 0,
-    clients: o.clients ?? [DEFAULT_CLIENT],
+    clients: (o.clients ?? [DEFAULT_CLIENT]).map((c) => ({
+      ...c,
+      redirectUris: [...c.redirectUris, ...(o.redirectUris ?? [])],
+    })),
     users,
     autoApprove: o.autoApprove ?? false,
     approveAs: (o.approveAs ?? users[0]?.login ?? 'alice@example.com').toLowerCase(),

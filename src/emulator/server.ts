@@ -164,6 +164,8 @@ function count(st: EmulatorState, ctx: RequestContext, rule: FaultRule | undefin
       time: ctx.receivedAt,
       method,
       path: ctx.url.pathname,
+      query: ctx.url.search.slice(1),
+      referer: ctx.req.headers.referer,
       route,
       grantType,
       status,

@@ -49,7 +49,10 @@ export interface Emulator {
   readonly port: number;
   readonly clock: EmulatorClock;
   readonly faults: { add(rule: FaultRule): void; clear(): void; list(): Array<FaultRule & { used: number }> };
-  /** Every request except the control API, in order. Tests may read it; never print tokens from it (it has none). */
+  /**
+   * Every request except the control API, in order. Tests may read it; never print tokens from it (it has
+   * none: tokens travel in POST bodies and Authorization headers, which are not recorded).
+   */
   readonly requests: RequestLogEntry[];
   options(): ResolvedOptions;
   /** BOX_* variables that point box-qc at this emulator (default client), plus `extra`. */
@@ -79,8 +82,15 @@ export interface Emulator {
 export interface RequestLogEntry {
   time: number;
   method: string;
-  /** Path without the query string (the authorize query carries state and PKCE values). */
+  /** Path without the query string. */
   path: string;
+  /**
+   * The query string without its `?` ('' when none), as sent: the authorize query carries state and PKCE
+   * values, and a test reads it to prove nothing else (an invite token) travelled to Box in a URL.
+   */
+  query: string;
+  /** The Referer header as sent (a Referrer-Policy the client ignored would show here). */
+  referer: string | undefined;
   route: string;
   grantType: string | undefined;
   /** 0 when the connection was dropped without an answer. */

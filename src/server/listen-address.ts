@@ -1,0 +1,31 @@
+/**
+ * `--listen <host:port>`: an IP literal and a port (`127.0.0.1:8080`, `[::1]:8080`, `0.0.0.0:8443`). No
+ * names: binding a name that resolves elsewhere than intended would expose the edge, and the Host check needs
+ * the exact literal. `formatListen` is the `host:port` form the Host header takes for it.
+ */
+import { isIP } from 'node:net';
+import type { ListenAddress } from './types.js';
+
+export const DEFAULT_LISTEN = '127.0.0.1:8080';
+
+/** undefined when `raw` is not `<ip>:<port>` or `[<ipv6>]:<port>`. */
+export function parseListen(raw: string): ListenAddress | undefined {
+  const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(raw) ?? /^([0-9.]+):(\d{1,5})$/.exec(raw);
+  if (!m) return undefined;
+  const host = m[1]!.toLowerCase();
+  const port = Number(m[2]);
+  const family = isIP(host);
+  if (family === 0 || port > 65535) return undefined;
+  if (family === 6 && !raw.startsWith('[')) return undefined;
+  return { host, port };
+}
+
+export function formatListen(a: ListenAddress): string {
+  return isIP(a.host) === 6 ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/** 127.0.0.0/8 and ::1 only: where plain HTTP never leaves the machine (a reverse proxy in front). */
+export function isLoopbackListen(a: ListenAddress): boolean {
+  if (isIP(a.host) === 4) return a.host.startsWith('127.');
+  return a.host === '::1' || a.host === '0:0:0:0:0:0:0:1';
+}
