@@ -5,6 +5,7 @@
  * that file is shared with the Python backend. box-qc's own bookkeeping fields sit beside the backend's and
  * are ignored by its reader; unknown fields (at the top level and per user) are preserved on every save.
  */
+import type { HistoryLog } from '../history/types.js';
 
 /** One user's record, exactly as stored. */
 export interface StoredUser {
@@ -132,6 +133,11 @@ export interface WriteReservation {
 export interface TokenStore {
   /** Path (file) or redacted URL (postgres), for messages. */
   readonly location: string;
+  /**
+   * The audit log kept next to this store (issue 18; core/history/), set by the opener (core/store/open.ts).
+   * Absent on stores built another way (test fakes): record through core/history/record.ts recordHistory().
+   */
+  readonly history?: HistoryLog;
   /**
    * A consistent snapshot. Missing store = no users. Corrupt = StoreError (exit 2), never "empty". Read-only:
    * the file store may hand the same frozen document to every reader of unchanged bytes; change the store

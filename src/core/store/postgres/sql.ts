@@ -20,6 +20,8 @@ import type { StoreDocument, StoredUser } from '../types.js';
 
 export const TOKENS_TABLE = 'box_qc_tokens';
 export const META_TABLE = 'box_qc_store';
+/** The audit log (issue 18, core/history/pg-history.ts): append-only, never read by the refresh protocol. */
+export const HISTORY_TABLE = 'box_qc_history';
 const VERSION_FUNCTION = 'box_qc_bump_version';
 const VERSION_TRIGGER = 'box_qc_tokens_version';
 
@@ -47,17 +49,34 @@ const CREATE_SQL = [
      UPDATE ${META_TABLE} SET version = version + 1 WHERE id = 1;
      RETURN NULL;
    END $$`,
+  `CREATE TABLE IF NOT EXISTS ${HISTORY_TABLE} (
+    id bigserial PRIMARY KEY,
+    time timestamptz NOT NULL,
+    event text NOT NULL,
+    email text,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    os_user text NOT NULL,
+    command text NOT NULL,
+    outcome text NOT NULL,
+    box_request_id text,
+    detail text
+  )`,
+  `CREATE INDEX IF NOT EXISTS ${HISTORY_TABLE}_email_time ON ${HISTORY_TABLE} (email, time)`,
   `DROP TRIGGER IF EXISTS ${VERSION_TRIGGER} ON ${TOKENS_TABLE}`,
   `CREATE TRIGGER ${VERSION_TRIGGER} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${TOKENS_TABLE}
    FOR EACH STATEMENT EXECUTE FUNCTION ${VERSION_FUNCTION}()`,
 ];
 
-/** True when both tables and the version trigger exist (cheap; no lock). */
+/**
+ * True when the tables and the version trigger exist (cheap; no lock). A store created before the history
+ * table (issue 18) gets it on its next first use.
+ */
 export async function schemaExists(c: ClientBase): Promise<boolean> {
   const r = await c.query<{ ok: boolean }>(
-    `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL
+    `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($4) IS NOT NULL
             AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = $3 AND tgrelid = to_regclass($1)) AS ok`,
-    [TOKENS_TABLE, META_TABLE, VERSION_TRIGGER],
+    [TOKENS_TABLE, META_TABLE, VERSION_TRIGGER, HISTORY_TABLE],
   );
   return r.rows[0]?.ok === true;
 }
