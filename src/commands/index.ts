@@ -8,6 +8,7 @@ import { registerRefresh } from './refresh.js';
 import { registerToken } from './token.js';
 import { registerEmulator } from './emulator.js';
 import { registerStore } from './store.js';
+import { registerHistory } from './history.js';
 
 export function registerCommands(program: Command, action: ActionFactory): void {
   registerConnect(program, action);
@@ -18,4 +19,5 @@ export function registerCommands(program: Command, action: ActionFactory): void 
   registerToken(program, action);
   registerEmulator(program, action);
   registerStore(program, action);
+  registerHistory(program, action);
 }

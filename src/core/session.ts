@@ -35,6 +35,8 @@ import { markerIdentity, markerOwner, mustWaitFor, waitOutForeignMarker } from '
 import { abortBeforePost, writeMarker } from './session-post-guard.js';
 import { stopSignal, throwIfStopAsked } from './session-stop.js';
 import { saveWithRetry, storedWith } from './session-save.js';
+import { recordHistory } from './history/record.js';
+import { refreshedEntry, refreshFailedEntry } from './history/refresh-events.js';
 
 export { DEFAULT_MIN_VALID_MS, refreshReason } from './session-due.js';
 export type { Session, TokenRequest } from './session-types.js';
@@ -222,6 +224,7 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
   // Step 3: never spend a refresh token whose successor could not be saved (F5, F6; issue 15 item 4).
   const reservation = await session.store.reserveWrite();
   let outcome: { saved: StoredUser } | { adopted: StoredUser };
+  let posted = false;
   try {
     // The critical section starts before the marker: once the POST is sent, it and the save (and what a
     // failure leaves behind: REVIEW-2 #9) run to completion whatever signal arrives meanwhile; close() and
@@ -234,6 +237,7 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
         // here with the marker cleared (REVIEW-2 #1, #4, #10).
         await abortBeforePost(session, email, marker);
         failure = { session, email, spent, generation: current.generation ?? 0, replay, marker };
+        posted = true;
         received = await refreshTokens(tokenOpts, spent);
         failure.received = received;
         const pair = received;
@@ -260,11 +264,16 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
         return { adopted: await handleRefreshFailure(failure, err) };
       }
     });
+  } catch (err) {
+    // The audit log (issue 18), after whatever the failure left in the store is committed.
+    if (posted) await recordHistory(session.store, refreshFailedEntry(email, err));
+    throw err;
   } finally {
     await reservation.release().catch(() => undefined);
   }
   if ('adopted' in outcome) return result(email, outcome.adopted, false);
   const saved = outcome.saved;
+  await recordHistory(session.store, refreshedEntry(email, received));
   const warnings = received?.warnings ?? [];
   for (const line of warnings) warn(session, `${email}: ${line}`);
   safeDebug(session.log).debug(`refreshed ${email} (generation ${saved.generation ?? '?'})`);

@@ -5,6 +5,7 @@
  */
 import type { NeedsReconnect, RefreshInFlight, StoreDocument, StoreFileInfo } from './store/types.js';
 import { formatTimestamp, parseTimestamp } from './store/format.js';
+import type { HistoryEntry } from './history/types.js';
 
 /** Box kills a refresh token unused for 60 days (box-api.md §2); warn from day 50 (reliability.md F21). */
 export const REFRESH_TOKEN_LIFETIME_DAYS = 60;
@@ -29,6 +30,8 @@ export interface UserStatus {
   needs_reconnect: NeedsReconnect | null;
   refresh_in_flight: RefreshInFlight | null;
   check?: CheckResult;
+  /** `status --email`: the user's last three audit-log events, oldest first (issue 18). */
+  history?: HistoryEntry[];
 }
 
 export type CheckResult =

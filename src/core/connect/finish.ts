@@ -6,7 +6,9 @@
 import type { HttpContext } from '../http/request.js';
 import type { BoxIdentity, TokenStore } from '../store/types.js';
 import type { ClientCredentials } from '../../config.js';
-import { OperationError } from '../../errors.js';
+import { BoxQcError, OperationError } from '../../errors.js';
+import { recordHistory } from '../history/record.js';
+import type { HistoryInput } from '../history/types.js';
 import { getUser, saveUserTokens } from '../store/index.js';
 
 export interface FinishPorts {
@@ -44,12 +46,13 @@ export async function finishConnect(
   try {
     pair = await exchangeCode({ http, apiBaseUrl: ports.apiBaseUrl, credentials: ports.credentials }, code, pkce);
   } catch (err) {
-    if (err instanceof InvalidGrantError) throw codeRefused(err.kind, err);
-    throw err;
+    const failure = err instanceof InvalidGrantError ? codeRefused(err.kind, err) : err;
+    await recordHistory(ports.store, connectFailedEntry(email, failure));
+    throw failure;
   }
   const receivedAt = ports.now();
   const box = await getCurrentUser({ http, apiBaseUrl: ports.apiBaseUrl }, pair.accessToken);
-  return ports.store.withUserLock(
+  const result = await ports.store.withUserLock(
     email,
     () =>
       ports.critical(() =>
@@ -70,6 +73,31 @@ export async function finishConnect(
       ),
     ports.signal ? { signal: ports.signal } : undefined,
   );
+  await recordHistory(ports.store, connectedEntry(result, pair.requestId));
+  return result;
+}
+
+/** The audit log's line for a saved connect (issue 18): a change of Box user is named by id (not a secret). */
+function connectedEntry(result: ConnectResult, requestId: string | undefined): HistoryInput {
+  const changed = result.previousBox?.id;
+  return {
+    event: 'connect',
+    email: result.email,
+    outcome: result.reconnected ? 'reconnected' : 'connected',
+    ...(requestId !== undefined ? { box_request_id: requestId } : {}),
+    ...(changed !== undefined ? { detail: `Box user changed from id ${changed} to id ${result.box.id}` } : {}),
+  };
+}
+
+function connectFailedEntry(email: string, err: unknown): HistoryInput {
+  const requestId = err instanceof BoxQcError ? err.details?.requestId : undefined;
+  return {
+    event: 'connect',
+    email,
+    outcome: 'failed',
+    detail: err instanceof BoxQcError ? err.code : 'E_INTERNAL',
+    ...(typeof requestId === 'string' ? { box_request_id: requestId } : {}),
+  };
 }
 
 /** A code Box no longer accepts is a failed connect (exit 1), not a reconnect-required state (exit 4). */
