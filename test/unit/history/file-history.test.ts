@@ -34,7 +34,9 @@ async function runWorkers(store: string, workers: number, count: number, maxByte
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     return new Promise<void>((resolve, reject) =>
-      child.on('close', (code) => (code === 0 && stderr === '' ? resolve() : reject(new Error(`worker ${id}: ${code} ${stderr}`)))),
+      child.on('close', (code) =>
+        code === 0 && stderr === '' ? resolve() : reject(new Error(`worker ${id}: ${code} ${stderr}`)),
+      ),
     );
   });
   await new Promise((r) => setTimeout(r, 300));
