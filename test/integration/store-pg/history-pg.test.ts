@@ -9,7 +9,7 @@ import { describeResult, runCli } from '../../helpers/run-cli.js';
 import { CLIENT_SECRET, EMAIL, consent } from '../../e2e/connect-helpers.js';
 import { usePgCluster } from '../../helpers/pg-cluster.js';
 import { requireBuild } from '../../helpers/store-procs.js';
-import { openPg } from './pg-lab.js';
+import { openPg, startPgLab } from './pg-lab.js';
 
 beforeAll(requireBuild);
 const { skip, cluster } = usePgCluster();
@@ -106,5 +106,20 @@ describe.skipIf(skip)('history on a PostgreSQL store', () => {
     expect(r.code, describeResult(r)).toBe(0);
     const rows = await cluster().query(db.name, 'SELECT event, outcome FROM box_qc_history');
     expect(rows.rows).toEqual([{ event: 'refresh', outcome: 'refreshed' }]);
+  }, 120_000);
+
+  it('refresh --all over 24 users records one row per user, whatever the fan-out', async () => {
+    const pl = await startPgLab(cluster());
+    try {
+      const logins = Array.from({ length: 24 }, (_, i) => `u${i}@example.com`);
+      await pl.mintAndSeed(logins, { expired: true });
+      const r = await pl.lab.cli(['refresh', '--all', '--concurrency', '8'], { BOX_QC_STORE: pl.db.b });
+      expect(r.code, describeResult(r)).toBe(0);
+      const rows = await cluster().query(pl.db.name, 'SELECT email, outcome FROM box_qc_history ORDER BY email');
+      expect(rows.rows.map((row) => row.email as string).sort()).toEqual([...logins].sort());
+      expect(new Set(rows.rows.map((row) => row.outcome))).toEqual(new Set(['refreshed']));
+    } finally {
+      await pl.close();
+    }
   }, 120_000);
 });
