@@ -88,6 +88,13 @@ describe('a scripted week in the history', () => {
     expect(lines[2]).toContain('(E_BOX_TEMPORARY HTTP 503)');
     expect(lines[3]).toContain('(E_BOX_TEMPORARY HTTP 429)');
     expect(lines[4]).toContain('refresh_token_expired');
+    // Never a token: nothing in the log even looks like one of Box's 32-character tokens.
+    const { readFile } = await import('node:fs/promises');
+    const log = await readFile(join(storePath, '..', 'tokens.history.jsonl'), 'utf8');
+    expect(log.split('\n').filter(Boolean)).toHaveLength(7);
+    expect(log).not.toMatch(/[A-Za-z0-9]{32}/);
+    const latest = emu.latestTokens(EMAIL)!;
+    expect(log).not.toContain(latest.refresh_token);
     const week = await cli(['history', '--email', EMAIL, '--since', '3d', '--json']);
     expect((JSON.parse(week.stdout) as { events: unknown[] }).events).toHaveLength(3);
   });
