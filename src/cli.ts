@@ -86,6 +86,7 @@ Examples:
         deps,
         out,
         globals,
+        command: commandPath(cmd),
         config() {
           config ??= loadConfig({ env: deps.env, store: globals.store, homeDir: deps.homeDir });
           return config;
@@ -157,6 +158,13 @@ function safeWrite(stream: Deps['stdout'], text: string): void {
   } catch {
     // dropped
   }
+}
+
+/** `store init` for a nested subcommand: its names up to (not including) the program's. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
 }
 
 function usageLineFor(program: Command, argv: string[]): string {

@@ -63,6 +63,7 @@ export type {
   TokenPair,
   BoxIdentity,
 } from './core/store/types.js';
+export type { HistoryEntry, HistoryFilter, HistoryInput, HistoryLog } from './core/history/types.js';
 export { VERSION } from './version.js';
 
 export interface OpenStoreOptions {

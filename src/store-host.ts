@@ -6,7 +6,7 @@
  * BOX_QC_LOCK_WAIT_MS (tests only): overrides the bounded lock wait, default DEFAULT_LOCK_WAIT_MS (45 s,
  * core/store/types.ts: longer than the 30 s bound on a refresh POST that a lock holder may be inside).
  */
-import { hostname } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { ConfigError } from './errors.js';
 import type { OpenStoreOptions, StoreHost } from './core/store/open.js';
 
@@ -17,7 +17,17 @@ export function nodeStoreHost(): StoreHost {
     hostname: hostname(),
     euid: typeof process.geteuid === 'function' ? process.geteuid() : undefined,
     isPidAlive,
+    osUser: osUserName(),
   };
+}
+
+/** The login name for the audit log (issue 18): the uid when the passwd entry is missing (a container). */
+function osUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return typeof process.getuid === 'function' ? `uid ${process.getuid()}` : 'unknown';
+  }
 }
 
 /** kill(pid, 0): ESRCH = gone; EPERM = alive but someone else's. */

@@ -18,6 +18,8 @@ export interface CommandContext {
   deps: Deps;
   out: Output;
   globals: GlobalOptions;
+  /** The subcommand's path (`refresh`, `store init`): the audit log's `command` (issue 18). */
+  command?: string;
   /** Loaded on first use, after --env-file. Throws ConfigError (exit 2). */
   config(): Config;
 }

@@ -11,6 +11,7 @@ import { registerStore } from './store.js';
 import { registerDoctor } from './doctor.js';
 import { registerInvite } from './invite.js';
 import { registerServe } from './serve.js';
+import { registerHistory } from './history.js';
 
 export function registerCommands(program: Command, action: ActionFactory): void {
   registerConnect(program, action);
@@ -24,4 +25,5 @@ export function registerCommands(program: Command, action: ActionFactory): void 
   registerDoctor(program, action);
   registerInvite(program, action);
   registerServe(program, action);
+  registerHistory(program, action);
 }

@@ -6,7 +6,9 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { ActionFactory, CommandContext } from './context.js';
-import { UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { resolve as resolvePath } from 'node:path';
+import type { TokenStore } from '../core/store/types.js';
 import { formatDuration } from '../core/duration.js';
 import { DEFAULT_REFRESH_CONCURRENCY } from '../core/refresh-concurrency.js';
 import type { RefreshOutcome } from '../core/refresh-all.js';
@@ -27,6 +29,7 @@ interface RefreshOptions {
   concurrency: number;
   quiet?: boolean;
   notifyCommand?: string;
+  metricsFile?: string;
 }
 
 function concurrencyOption(raw: string): number {
@@ -63,6 +66,10 @@ export function registerRefresh(program: Command, action: ActionFactory): void {
     )
     .option('--quiet', 'print nothing when every user is fine; one line per problem on stderr (for cron MAILTO)')
     .option('--notify-command <cmd>', NOTIFY_COMMAND_HELP)
+    .option(
+      '--metrics-file <path>',
+      "after the run, write Prometheus metrics to this file, atomically (for node_exporter's textfile collector)",
+    )
     .addHelpText(
       'after',
       `
@@ -75,13 +82,16 @@ Examples:
       */30 * * * *  box-qc refresh --all --env-file /etc/box-qc.env >>/var/log/box-qc.log 2>&1
   $ box-qc refresh --email alice@example.com --force
   $ box-qc refresh --all --json | jq '.users[] | select(.status != "skipped")'
-  $ box-qc refresh --all --quiet --notify-command '/usr/local/bin/box-qc-to-chat'   # MAILTO gets only trouble`,
+  $ box-qc refresh --all --quiet --notify-command '/usr/local/bin/box-qc-to-chat'   # MAILTO gets only trouble
+  $ box-qc refresh --all --metrics-file /var/lib/node_exporter/textfile_collector/box_qc.prom`,
     )
     .action(action<RefreshOptions>(runRefresh));
 }
 
 async function runRefresh(ctx: CommandContext, opts: RefreshOptions): Promise<number> {
   if (opts.all && opts.email !== undefined) throw new UsageError('use either --email or --all, not both');
+  const metrics = opts.metricsFile !== undefined ? await import('../core/health/metrics-file.js') : undefined;
+  if (metrics && opts.metricsFile !== undefined) await metrics.checkMetricsPath(resolvePath(opts.metricsFile));
   const { sessionForCommand } = await import('./shared/http.js');
   const { refreshMany, exitCodeFor } = await import('../core/refresh-all.js');
   const cs = await sessionForCommand(
@@ -106,12 +116,40 @@ async function runRefresh(ctx: CommandContext, opts: RefreshOptions): Promise<nu
           if (!ctx.out.isJson && !(quiet && isFine(o))) printOutcome(ctx.out, o, now(), viaInvite);
         }, done),
     }).finally(() => progress.stop());
-    const exitCode = exitCodeFor(outcomes);
+    let exitCode = exitCodeFor(outcomes);
+    if (metrics && opts.metricsFile !== undefined) {
+      exitCode = await writeMetrics(
+        ctx,
+        metrics,
+        resolvePath(opts.metricsFile),
+        await cs.store.read(),
+        outcomes,
+        exitCode,
+      );
+    }
     if (ctx.out.isJson) ctx.out.json(jsonDocument(outcomes, exitCode));
     else if (emails.length > 1 && !quiet) ctx.out.info(summaryLine(outcomes));
     return exitCode;
   } finally {
     await cs.close();
+  }
+}
+
+/** A metrics file that cannot be written is said once and turns exit 0 into 1 (monitoring would go stale). */
+async function writeMetrics(
+  ctx: CommandContext,
+  metrics: typeof import('../core/health/metrics-file.js'),
+  path: string,
+  doc: Awaited<ReturnType<TokenStore['read']>>,
+  outcomes: RefreshOutcome[],
+  exitCode: number,
+): Promise<number> {
+  try {
+    await metrics.writeRunMetrics(path, doc, outcomes, ctx.deps.now());
+    return exitCode;
+  } catch (err) {
+    ctx.out.warn(err instanceof Error ? err.message : String(err));
+    return exitCode === 0 ? ExitCode.FAILED : exitCode;
   }
 }
 

@@ -20,6 +20,8 @@ import {
 import { BoxApiError, BoxQcError, ConfigError, ReconnectRequiredError, TemporaryError } from '../errors.js';
 import { openStoreForCommand } from './shared/open-store.js';
 import { notConnected } from './shared/resolve-email.js';
+import { historyLine } from './shared/history-lines.js';
+import type { TokenStore } from '../core/store/types.js';
 
 interface StatusOptions {
   email?: string;
@@ -70,6 +72,7 @@ async function runStatus(ctx: CommandContext, opts: StatusOptions): Promise<numb
       ctx.deps.now(),
       emails,
     );
+    if (emails !== undefined) await addRecentEvents(ctx, store, report.users);
     let exitCode = 0;
     if (opts.check && report.users.length > 0) {
       await checkUsers(ctx, report.users);
@@ -81,6 +84,24 @@ async function runStatus(ctx: CommandContext, opts: StatusOptions): Promise<numb
   } finally {
     await store.close();
   }
+}
+
+/** `status --email`: the last three audit-log events (issue 18); an unreadable log costs the lines, not the status. */
+async function addRecentEvents(ctx: CommandContext, store: TokenStore, users: UserStatus[]): Promise<void> {
+  for (const u of users) {
+    try {
+      const events = await store.history?.read({ email: u.email, limit: 3 });
+      if (events) u.history = events;
+    } catch (err) {
+      ctx.out.warn(err instanceof Error ? err.message : String(err));
+    }
+  }
+}
+
+function renderRecentEvents(u: UserStatus): string[] {
+  if (u.history === undefined) return [];
+  if (u.history.length === 0) return ['  last events    none recorded'];
+  return ['  last events', ...u.history.map((e) => `    ${historyLine(e)}`)];
 }
 
 const CHECK_RETRY = { maxAttempts: 2, baseDelayMs: 500, maxDelayMs: 2_000 };
@@ -189,7 +210,7 @@ function storeFacts(s: StatusReport['config']['store']): string {
 export function renderReport(report: StatusReport, now: number, publicUrlConfigured = false): string {
   const lines: string[] = [];
   if (report.users.length === 0) lines.push('no users connected');
-  for (const u of report.users) lines.push(...renderUser(u, now, publicUrlConfigured), '');
+  for (const u of report.users) lines.push(...renderUser(u, now, publicUrlConfigured), ...renderRecentEvents(u), '');
   const c = report.config;
   const s = c.store;
   const perms = storeFacts(s);

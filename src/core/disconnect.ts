@@ -7,6 +7,7 @@
 import type { TokenStore } from './store/types.js';
 import { getUser, removeUser } from './store/index.js';
 import { revealToken } from './store/crypto/reveal.js';
+import { recordHistory } from './history/record.js';
 
 export type DisconnectOutcome =
   | 'revoked'
@@ -49,6 +50,13 @@ export async function disconnectUser(
         result = { email, ...classify(err) };
       }
       await store.update((doc) => removeUser(doc, email));
+      // The audit log (issue 18), once the record is gone for good.
+      await recordHistory(store, {
+        event: 'disconnect',
+        email,
+        outcome: result.outcome,
+        ...(result.code !== undefined ? { detail: result.code } : {}),
+      });
       return result;
     },
     signal ? { signal } : undefined,

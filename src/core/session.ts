@@ -40,6 +40,8 @@ import { historyTransition, transitionIn } from './health/history-hook.js';
 import type { HealthStamp } from './health/types.js';
 import { revealToken } from './store/crypto/reveal.js';
 import { asStoredRequest, withAccessTokenOpened } from './session-reveal.js';
+import { recordHistory } from './history/record.js';
+import { refreshedEntry, refreshFailedEntry } from './history/refresh-events.js';
 
 export { DEFAULT_MIN_VALID_MS, refreshReason } from './session-due.js';
 export type { Session, TokenRequest } from './session-types.js';
@@ -243,6 +245,7 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
   const reservation = await session.store.reserveWrite();
   let outcome: { saved: StoredUser } | { adopted: StoredUser };
   let stamp: HealthStamp | undefined;
+  let posted = false;
   try {
     // The critical section starts before the marker: once the POST is sent, it and the save (and what a
     // failure leaves behind: REVIEW-2 #9) run to completion whatever signal arrives meanwhile; close() and
@@ -255,6 +258,7 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
         // here with the marker cleared (REVIEW-2 #1, #4, #10).
         await abortBeforePost(session, email, marker);
         failure = { session, email, spent, generation: current.generation ?? 0, replay, marker };
+        posted = true;
         received = await refreshTokens(tokenOpts, spentToken);
         failure.received = received;
         const pair = received;
@@ -287,11 +291,16 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
         return { adopted: await handleRefreshFailure(failure, err) };
       }
     });
+  } catch (err) {
+    // The audit log (issue 18), after whatever the failure left in the store is committed.
+    if (posted) await recordHistory(session.store, refreshFailedEntry(email, err));
+    throw err;
   } finally {
     await reservation.release().catch(() => undefined);
   }
   if ('adopted' in outcome) return result(email, outcome.adopted, false);
   const saved = outcome.saved;
+  await recordHistory(session.store, refreshedEntry(email, received));
   if (stamp) await historyTransition(session.store, email, transitionIn(saved, stamp));
   const warnings = received?.warnings ?? [];
   for (const line of warnings) warn(session, `${email}: ${line}`);

@@ -8,6 +8,7 @@ import { formatTimestamp, parseTimestamp } from './store/format.js';
 import { connectionSince, connectionState, healthOf, pendingEvents } from './health/state.js';
 import type { HealthState } from './health/types.js';
 import { keyIdOf } from './store/crypto/envelope.js';
+import type { HistoryEntry } from './history/types.js';
 
 /** Box kills a refresh token unused for 60 days (box-api.md §2); warn from day 50 (reliability.md F21). */
 export const REFRESH_TOKEN_LIFETIME_DAYS = 60;
@@ -44,6 +45,8 @@ export interface UserStatus {
   /** Present when the tokens are encrypted at rest (issue 19): the key id of the refresh token (else the access token). */
   encryption?: { key_id: string };
   check?: CheckResult;
+  /** `status --email`: the user's last three audit-log events, oldest first (issue 18). */
+  history?: HistoryEntry[];
 }
 
 export type CheckResult =

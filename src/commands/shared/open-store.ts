@@ -36,6 +36,7 @@ function commandStoreOptions(ctx: CommandContext, postgres: boolean): OpenStoreO
     ...base,
     host: { ...base.host, pid: ctx.deps.pid },
     now: ctx.deps.now,
+    ...(ctx.command !== undefined ? { command: ctx.command } : {}),
     onWarning: (line) => ctx.out.warn(line),
     onLockWait: (holder) => {
       const who = postgres ? pgHolder(holder, base.host.hostname) : fileHolder(holder);

@@ -68,9 +68,10 @@ export async function startServe(ctx: CommandContext, run: ServeRun): Promise<vo
     await Promise.allSettled([run.store.close(), http?.then(closeHttpContext)]);
   };
   try {
-    const [flow, { startServer }] = await Promise.all([
+    const [flow, { startServer }, metrics] = await Promise.all([
       import('../../core/invites/flow.js'),
       import('../../server/http-server.js'),
+      import('../../core/health/metrics.js'),
     ]);
     const server = await startServer(
       {
@@ -92,6 +93,8 @@ export async function startServe(ctx: CommandContext, run: ServeRun): Promise<vo
         },
         // Held for the whole callback: the exchange, users/me and the save (process-signals.ts).
         critical: (fn) => interrupts.critical(fn),
+        // The same exposition as `refresh --metrics-file`, from the store as it is now (issue 18).
+        metrics: async () => metrics.renderMetrics(metrics.metricsInputFrom(await run.store.read(), deps.now())),
         metricsToken: run.metricsToken,
         publicUrl: run.publicUrl,
         log: (line) => out.info(line),

@@ -6,7 +6,9 @@
 import type { HttpContext } from '../http/request.js';
 import type { BoxIdentity, StoreDocument, TokenPair, TokenStore } from '../store/types.js';
 import type { ClientCredentials } from '../../config.js';
-import { OperationError } from '../../errors.js';
+import { BoxQcError, OperationError } from '../../errors.js';
+import { recordHistory } from '../history/record.js';
+import type { HistoryInput } from '../history/types.js';
 import { getUser, saveUserTokens } from '../store/index.js';
 import { applyHealthy, healthStamp } from '../health/state.js';
 import { historyTransition, transitionIn } from '../health/history-hook.js';
@@ -40,19 +42,28 @@ export async function finishConnect(
   code: string,
   pkce: { redirectUri: string; codeVerifier: string },
 ): Promise<ConnectResult> {
-  const grant = await exchangeAndIdentify(ports, code, pkce);
+  let grant: ReceivedGrant;
+  try {
+    grant = await exchangeAndIdentify(ports, code, pkce);
+  } catch (err) {
+    await recordHistory(ports.store, connectFailedEntry(email, err));
+    throw err;
+  }
   const saved = await ports.store.withUserLock(
     email,
     () => ports.critical(() => ports.store.update((doc) => saveGrant(doc, email, grant, ports.host))),
     ports.signal ? { signal: ports.signal } : undefined,
   );
+  // The audit log (issue 18), once the save is committed.
+  await recordHistory(ports.store, connectedEntry(saved.result, grant.pair.requestId));
   await historyTransition(ports.store, email, saved.transition);
   return saved.result;
 }
 
 /** A code exchanged for a pair, and who granted it: what a save needs. */
 export interface ReceivedGrant {
-  pair: TokenPair;
+  /** With Box's request id of the token answer, for the audit log. */
+  pair: TokenPair & { requestId?: string | undefined };
   box: BoxIdentity;
   /** When the token answer arrived (ms): the pair's expiry counts from here. */
   receivedAt: number;
@@ -112,6 +123,29 @@ export function saveGrant(doc: StoreDocument, email: string, grant: ReceivedGran
     result.previousBox = { id: prev.box_user_id, login: prev.box_user_login, name: prev.box_user_name };
   }
   return transition ? { result, transition } : { result };
+}
+
+/** The audit log's line for a saved connect (issue 18): a change of Box user is named by id (not a secret). */
+export function connectedEntry(result: ConnectResult, requestId: string | undefined): HistoryInput {
+  const changed = result.previousBox?.id;
+  return {
+    event: 'connect',
+    email: result.email,
+    outcome: result.reconnected ? 'reconnected' : 'connected',
+    ...(requestId !== undefined ? { box_request_id: requestId } : {}),
+    ...(changed !== undefined ? { detail: `Box user changed from id ${changed} to id ${result.box.id}` } : {}),
+  };
+}
+
+export function connectFailedEntry(email: string, err: unknown): HistoryInput {
+  const requestId = err instanceof BoxQcError ? err.details?.requestId : undefined;
+  return {
+    event: 'connect',
+    email,
+    outcome: 'failed',
+    detail: err instanceof BoxQcError ? err.code : 'E_INTERNAL',
+    ...(typeof requestId === 'string' ? { box_request_id: requestId } : {}),
+  };
 }
 
 /** A code Box no longer accepts is a failed connect (exit 1), not a reconnect-required state (exit 4). */

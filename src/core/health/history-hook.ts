@@ -1,33 +1,14 @@
 /**
- * Where the audit log (issue 18 "History", branch i18-history) hears of transitions and of notifications
- * sent. Written against that branch's published contract without importing it (the branches merge later):
- * a store opened by core/store/open.ts carries `history` with `append(entry)` that never throws. Until the
- * merge no store has one and these do nothing; at the merge they may become recordHistory() calls
- * (core/history/record.ts) with the same entries.
+ * Where the audit log (issue 18 "History", core/history/) hears of transitions and of notifications sent:
+ * the entries the notify side writes, through the one hook (core/history/record.ts), which never throws.
  */
 import type { TokenStore } from '../store/types.js';
+import { recordHistory } from '../history/record.js';
 import { pendingEvents } from './state.js';
 import type { HealthStamp, PendingHealthEvent } from './types.js';
 import type { StoredUser } from '../store/types.js';
 
-interface HistoryEntryInput {
-  event: 'transition' | 'notification';
-  email: string;
-  outcome: string;
-  detail?: string;
-}
-
-interface WithHistory {
-  history?: { append(entry: HistoryEntryInput): Promise<void> };
-}
-
-async function append(store: TokenStore, entry: HistoryEntryInput): Promise<void> {
-  try {
-    await (store as TokenStore & WithHistory).history?.append(entry);
-  } catch {
-    // the audit log never fails a command
-  }
-}
+const append = recordHistory;
 
 /** The transition an update recorded with `stamp`, if it recorded one (found by the stamp's event id). */
 export function transitionIn(user: StoredUser | undefined, stamp: HealthStamp): PendingHealthEvent | undefined {

@@ -12,7 +12,8 @@
  */
 import type { ClientCredentials } from '../../config.js';
 import { BoxQcError } from '../../errors.js';
-import { exchangeAndIdentify, saveGrant } from '../connect/finish.js';
+import { connectedEntry, exchangeAndIdentify, saveGrant } from '../connect/finish.js';
+import { recordHistory } from '../history/record.js';
 import { historyTransition } from '../health/history-hook.js';
 import type { HttpContext } from '../http/request.js';
 import { buildAuthorizeUrl } from '../oauth/authorize-url.js';
@@ -123,6 +124,8 @@ export async function finishInviteFlow(ports: InviteFlowPorts, query: URLSearchP
       ports.signal ? { signal: ports.signal } : undefined,
     );
     if (!saved) return { kind: 'bad_state' };
+    await recordHistory(ports.store, connectedEntry(saved.result, grant.pair.requestId));
+    await recordHistory(ports.store, { event: 'invite.used', email, outcome: 'used' });
     await historyTransition(ports.store, email, saved.transition);
     return { kind: 'connected', email, login: saved.result.box.login };
   });

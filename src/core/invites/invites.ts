@@ -3,6 +3,7 @@
  * same store lock and atomic write (file) or transaction (PostgreSQL) as token saves. Mutations replace
  * `doc.invites` rather than editing it: update() shares the previous document's frozen objects (group commit).
  */
+import { recordHistory } from '../history/record.js';
 import { formatTimestamp, normalizeStoreEmail, parseTimestamp } from '../store/format.js';
 import type { StoreDocument, TokenStore } from '../store/types.js';
 import { newInviteToken } from './invite-token.js';
@@ -74,6 +75,13 @@ export async function createInvite(
     const { next, count } = revokedFor(invitesOf(doc), email, input.now);
     doc.invites = { ...next, [hash]: record };
     return count;
+  });
+  // The audit log (issue 18): never the token or its hash, only who and until when.
+  await recordHistory(store, {
+    event: 'invite.created',
+    email,
+    outcome: 'created',
+    detail: `expires ${record.expires_at}${revoked > 0 ? `; ${revoked} earlier pending revoked` : ''}`,
   });
   return { token, hash, record, revoked };
 }

@@ -25,8 +25,8 @@ export type InvalidGrantKind = 'expired' | 'invalid';
 /** Box said `invalid_grant`. `kind` is 'expired' for "Refresh token has expired" / expired auth code. */
 export class InvalidGrantError extends BoxQcError {
   readonly kind: InvalidGrantKind;
-  constructor(kind: InvalidGrantKind, message: string) {
-    super('E_INVALID_GRANT', message, ExitCode.RECONNECT);
+  constructor(kind: InvalidGrantKind, message: string, requestId?: string) {
+    super('E_INVALID_GRANT', message, ExitCode.RECONNECT, requestId !== undefined ? { details: { requestId } } : {});
     this.kind = kind;
   }
 }
@@ -48,6 +48,8 @@ export class RotationUnknownError extends TemporaryError {
 /** What a token 200 gave us, plus what had to be defaulted (one line each, no token in them). */
 export interface ReceivedPair extends TokenPair {
   warnings: string[];
+  /** Box's request id for the answer (the audit log's box_request_id, issue 18); never stored in the record. */
+  requestId?: string;
 }
 
 /** Box documents access tokens of 60 minutes and was seen sending 3895 and 4123 s (box-api.md §2). */
@@ -128,7 +130,15 @@ export function parseTokenResponse(res: HttpResponse): ReceivedPair {
   if (!isOAuthToken(refreshToken) || !isOAuthToken(accessToken))
     throw malformed(res, body, 'with a token holding characters no OAuth token has');
   const warnings: string[] = [];
-  return { accessToken, refreshToken, expiresIn: lifetimeOf(body.expires_in, warnings), warnings };
+  return withRequestId(
+    { accessToken, refreshToken, expiresIn: lifetimeOf(body.expires_in, warnings), warnings },
+    requestIdOf(res, body),
+  );
+}
+
+function withRequestId(pair: ReceivedPair, requestId: string | undefined): ReceivedPair {
+  if (requestId !== undefined) pair.requestId = requestId;
+  return pair;
 }
 
 /**
@@ -167,10 +177,13 @@ export function parseRefreshAnswer(res: HttpResponse): ReceivedPair {
         : 'no access_token';
     warnings.push(`Box answered with ${what}: the new refresh token was saved, the access token counts as expired`);
     noteLongTokens({ accessToken: '', refreshToken }, warnings);
-    return { accessToken: '', refreshToken, expiresIn: 0, warnings };
+    return withRequestId({ accessToken: '', refreshToken, expiresIn: 0, warnings }, requestId);
   }
   noteLongTokens({ accessToken, refreshToken }, warnings);
-  return { accessToken, refreshToken, expiresIn: lifetimeOf(body.expires_in, warnings), warnings };
+  return withRequestId(
+    { accessToken, refreshToken, expiresIn: lifetimeOf(body.expires_in, warnings), warnings },
+    requestId,
+  );
 }
 
 /**
@@ -246,6 +259,7 @@ export function tokenEndpointError(res: HttpResponse, body: Record<string, unkno
     return new InvalidGrantError(
       kind,
       kind === 'expired' ? 'Box says the token has expired (invalid_grant)' : 'Box rejected the token (invalid_grant)',
+      requestId,
     );
   }
   if (error === 'invalid_client') {

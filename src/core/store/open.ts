@@ -14,6 +14,8 @@ import { openPostgresStore } from './postgres/postgres-store.js';
 import { isPostgresUrl } from './location.js';
 import { withTokenCrypto } from './crypto/crypto-store.js';
 import { loadKeyring } from './crypto/key-source.js';
+import { openFileHistory } from '../history/file-history.js';
+import type { HistoryFacts } from '../history/types.js';
 import type { LockWaitInfo, TokenStore } from './types.js';
 
 /** This process, as lock files, in-flight markers and PostgreSQL's application_name record it. */
@@ -24,6 +26,8 @@ export interface StoreHost {
   euid?: number | undefined;
   /** kill(pid, 0) liveness: a dead holder's lock is taken over at once. */
   isPidAlive: (pid: number) => boolean;
+  /** The OS user name, for the audit log (issue 18); default `unknown`. */
+  osUser?: string;
 }
 
 export interface OpenStoreOptions {
@@ -38,6 +42,8 @@ export interface OpenStoreOptions {
   onWarning?: (line: string) => void;
   /** Called once when a lock is busy and waiting starts; the returned function runs when the wait ends. */
   onLockWait?: (holder: LockWaitInfo) => (() => void) | void;
+  /** Who writes the audit log's entries (issue 18): the subcommand (`refresh`), default `library`. */
+  command?: string;
 }
 
 /**
@@ -59,7 +65,8 @@ function openBackend(location: string, options: OpenStoreOptions): TokenStore {
   }
   if (isPostgresUrl(location)) return openPostgres(location, options);
   const { host } = options;
-  return openFileStore(resolve(location), {
+  const path = resolve(location);
+  return openFileStore(path, {
     pid: host.pid,
     hostname: host.hostname,
     euid: host.euid,
@@ -68,6 +75,7 @@ function openBackend(location: string, options: OpenStoreOptions): TokenStore {
     lockWaitMs: options.lockWaitMs,
     onWarning: options.onWarning,
     onLockWait: options.onLockWait,
+    history: openFileHistory(path, { facts: historyFacts(options), now: options.now, onWarning: options.onWarning }),
   });
 }
 
@@ -79,5 +87,16 @@ export function openPostgres(url: string, options: OpenStoreOptions): ReturnType
     hostname: options.host.hostname,
     lockWaitMs: options.lockWaitMs,
     onLockWait: options.onLockWait,
+    history: { facts: historyFacts(options), now: options.now, onWarning: options.onWarning },
   });
+}
+
+/** The process facts every history entry carries (core/history/types.ts). */
+function historyFacts(options: OpenStoreOptions): HistoryFacts {
+  return {
+    host: options.host.hostname,
+    pid: options.host.pid,
+    os_user: options.host.osUser ?? 'unknown',
+    command: options.command ?? 'library',
+  };
 }

@@ -7,6 +7,7 @@
  */
 import type { HealthRecord } from '../health/types.js';
 import type { InviteRecord } from '../invites/types.js';
+import type { HistoryLog } from '../history/types.js';
 
 /** One user's record, exactly as stored. */
 export interface StoredUser {
@@ -138,6 +139,11 @@ export interface WriteReservation {
 export interface TokenStore {
   /** Path (file) or redacted URL (postgres), for messages. */
   readonly location: string;
+  /**
+   * The audit log kept next to this store (issue 18; core/history/), set by the opener (core/store/open.ts).
+   * Absent on stores built another way (test fakes): record through core/history/record.ts recordHistory().
+   */
+  readonly history?: HistoryLog;
   /**
    * A consistent snapshot. Missing store = no users. Corrupt = StoreError (exit 2), never "empty". Read-only:
    * the file store may hand the same frozen document to every reader of unchanged bytes; change the store

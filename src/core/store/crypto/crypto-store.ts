@@ -101,6 +101,8 @@ export function withTokenCrypto(inner: TokenStore, keyring: Keyring | undefined)
     inspect: () => inner.inspect(),
     close: () => inner.close(),
     tokenCrypto,
+    // The audit log (issue 18) belongs to the backend; the wrapper only seals token values.
+    ...(inner.history ? { history: inner.history } : {}),
   };
 }
 

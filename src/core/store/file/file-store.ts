@@ -46,6 +46,7 @@ import {
   type TokenStore,
   type WriteReservation,
 } from '../types.js';
+import type { HistoryLog } from '../../history/types.js';
 
 export interface FileStoreOptions {
   /** Bounded lock wait (ms); default DEFAULT_LOCK_WAIT_MS (types.ts). */
@@ -65,6 +66,8 @@ export interface FileStoreOptions {
   euid?: number | undefined;
   /** process.kill(pid, 0) liveness; injected because core does not touch `process`. */
   isPidAlive: (pid: number) => boolean;
+  /** The audit log beside this store (issue 18; the opener builds it: core/store/open.ts). */
+  history?: HistoryLog;
   /** Test hooks: a failing file system, a fixed temp-file name. */
   fs?: Partial<StoreFs>;
   tempRandomId?: () => string;
@@ -85,6 +88,7 @@ export function openFileStore(path: string, options: FileStoreOptions): TokenSto
 
 class FileStore implements TokenStore {
   readonly location: string;
+  readonly history: HistoryLog | undefined;
   private readonly fs: StoreFs;
   private readonly opts: FileStoreOptions;
   private readonly heldUsers = new AsyncLocalStorage<ReadonlySet<string>>();
@@ -95,6 +99,7 @@ class FileStore implements TokenStore {
 
   constructor(path: string, opts: FileStoreOptions) {
     this.location = path;
+    this.history = opts.history;
     this.opts = opts;
     this.fs = withFsOverrides(opts.fs);
     this.reserve = new WriteReserve(path, this.fs, () => this.lockHost());

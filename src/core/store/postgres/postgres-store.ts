@@ -21,6 +21,7 @@ import { commitTransaction, runWithReconnects, wasCommitted, type TransactionSta
 import { checkScopes, settle, type UserScope } from './fence.js';
 import { acquireAdvisory, type HeldAdvisory } from './lock.js';
 import { createPools, isDriverError, type Pools } from './pools.js';
+import { openPgHistory, type PgHistoryLog, type PgHistoryOptions } from '../../history/pg-history.js';
 import { createSchema, loadDocument, lockName, schemaExists, serverAccepts, storeVersion, type Loaded } from './sql.js';
 import {
   DEFAULT_LOCK_WAIT_MS,
@@ -42,6 +43,8 @@ export interface PostgresStoreOptions {
   onLockWait?: (holder: LockWaitInfo) => (() => void) | void;
   /** Connect timeout (ms); default 10 s. */
   connectTimeoutMs?: number;
+  /** The audit log's process facts and warning line (issue 18): the `box_qc_history` table on this store's pool. */
+  history?: PgHistoryOptions;
 }
 
 /** How long update() keeps replacing a broken connection (a failover takes seconds): see runWithReconnects. */
@@ -57,6 +60,7 @@ export function openPostgresStore(
 
 class PostgresStore implements TokenStore {
   readonly location: string;
+  readonly history: PgHistoryLog | undefined;
   private readonly url: string;
   private readonly opts: PostgresStoreOptions;
   private readonly secrets: string[];
@@ -74,6 +78,16 @@ class PostgresStore implements TokenStore {
     this.opts = opts;
     this.location = redactPostgresUrl(url);
     this.secrets = storeSecrets(url, opts.env ?? {});
+    this.history = opts.history
+      ? openPgHistory(
+          async (sql, params) => {
+            await this.ensureSchema();
+            return this.withClient(async (c) => (await c.query<Record<string, unknown>>(sql, params)).rows);
+          },
+          this.location,
+          opts.history,
+        )
+      : undefined;
   }
 
   /** Driver and server errors become one safe line; ours (busy, corrupt row, abort) pass through unchanged. */
@@ -290,6 +304,7 @@ class PostgresStore implements TokenStore {
 
   async close(): Promise<void> {
     await this.updates.idle();
+    await this.history?.idle();
     const pools = this.pools;
     this.pools = undefined;
     if (pools) {

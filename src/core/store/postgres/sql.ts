@@ -26,6 +26,8 @@ import type { StoreDocument, StoredUser } from '../types.js';
 export const TOKENS_TABLE = 'box_qc_tokens';
 export const META_TABLE = 'box_qc_store';
 export const INVITES_TABLE = 'box_qc_invites';
+/** The audit log (issue 18, core/history/pg-history.ts): append-only, never read by the refresh protocol. */
+export const HISTORY_TABLE = 'box_qc_history';
 const VERSION_FUNCTION = 'box_qc_bump_version';
 const VERSION_TRIGGER = 'box_qc_tokens_version';
 const INVITES_TRIGGER = 'box_qc_invites_version';
@@ -54,6 +56,20 @@ const CREATE_SQL = [
      UPDATE ${META_TABLE} SET version = version + 1 WHERE id = 1;
      RETURN NULL;
    END $$`,
+  `CREATE TABLE IF NOT EXISTS ${HISTORY_TABLE} (
+    id bigserial PRIMARY KEY,
+    time timestamptz NOT NULL,
+    event text NOT NULL,
+    email text,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    os_user text NOT NULL,
+    command text NOT NULL,
+    outcome text NOT NULL,
+    box_request_id text,
+    detail text
+  )`,
+  `CREATE INDEX IF NOT EXISTS ${HISTORY_TABLE}_email_time ON ${HISTORY_TABLE} (email, time)`,
   `DROP TRIGGER IF EXISTS ${VERSION_TRIGGER} ON ${TOKENS_TABLE}`,
   `CREATE TRIGGER ${VERSION_TRIGGER} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${TOKENS_TABLE}
    FOR EACH STATEMENT EXECUTE FUNCTION ${VERSION_FUNCTION}()`,
@@ -72,14 +88,17 @@ const CREATE_SQL = [
    FOR EACH STATEMENT EXECUTE FUNCTION ${VERSION_FUNCTION}()`,
 ];
 
-/** True when every table and version trigger exists (cheap; no lock). A store made before issue 17 has no
- * invites table: the next first use creates it. */
+/**
+ * True when every table and version trigger exists (cheap; no lock). A store made before issue 17 has no
+ * invites table, one made before issue 18 no history table: the next first use creates them.
+ */
 export async function schemaExists(c: ClientBase): Promise<boolean> {
   const r = await c.query<{ ok: boolean }>(
     `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($4) IS NOT NULL
+            AND to_regclass($6) IS NOT NULL
             AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = $3 AND tgrelid = to_regclass($1))
             AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = $5 AND tgrelid = to_regclass($4)) AS ok`,
-    [TOKENS_TABLE, META_TABLE, VERSION_TRIGGER, INVITES_TABLE, INVITES_TRIGGER],
+    [TOKENS_TABLE, META_TABLE, VERSION_TRIGGER, INVITES_TABLE, INVITES_TRIGGER, HISTORY_TABLE],
   );
   return r.rows[0]?.ok === true;
 }
