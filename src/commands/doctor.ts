@@ -10,7 +10,6 @@ import { terminalSafe } from '../io/terminal-safe.js';
 import type { DoctorCheck } from '../core/doctor/types.js';
 import { readDoctorInputs, type DoctorInputs } from './doctor-inputs.js';
 import { openStoreAt } from './shared/open-store.js';
-import { httpForCommand } from './shared/http.js';
 
 export function registerDoctor(program: Command, action: ActionFactory): void {
   program
@@ -55,6 +54,7 @@ async function runChecks(ctx: CommandContext, inputs: DoctorInputs): Promise<Doc
       import('../core/doctor/api-check.js'),
       import('../core/doctor/public-url-check.js'),
     ]);
+  const { httpForCommand } = await import('./shared/http.js');
   const http = await httpForCommand(ctx, { timeoutMs: 15_000 });
   try {
     const checks: DoctorCheck[] = [];

@@ -122,7 +122,7 @@ async function runRefresh(ctx: CommandContext, opts: RefreshOptions): Promise<nu
         ctx,
         metrics,
         resolvePath(opts.metricsFile),
-        await cs.store.read(),
+        () => cs.store.read(),
         outcomes,
         exitCode,
       );
@@ -135,17 +135,20 @@ async function runRefresh(ctx: CommandContext, opts: RefreshOptions): Promise<nu
   }
 }
 
-/** A metrics file that cannot be written is said once and turns exit 0 into 1 (monitoring would go stale). */
+/**
+ * A metrics file that cannot be written (or a store that cannot be read for it, after the refreshes) is said
+ * once and turns exit 0 into 1 (monitoring would go stale); it never replaces the run's own exit code.
+ */
 async function writeMetrics(
   ctx: CommandContext,
   metrics: typeof import('../core/health/metrics-file.js'),
   path: string,
-  doc: Awaited<ReturnType<TokenStore['read']>>,
+  read: () => ReturnType<TokenStore['read']>,
   outcomes: RefreshOutcome[],
   exitCode: number,
 ): Promise<number> {
   try {
-    await metrics.writeRunMetrics(path, doc, outcomes, ctx.deps.now());
+    await metrics.writeRunMetrics(path, await read(), outcomes, ctx.deps.now());
     return exitCode;
   } catch (err) {
     ctx.out.warn(err instanceof Error ? err.message : String(err));

@@ -10,7 +10,6 @@ import { requireClientCredentials, requirePublicUrl } from '../config.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_LISTEN, formatListen, isLoopbackListen, parseListen } from '../server/listen-address.js';
 import type { ListenAddress } from '../server/types.js';
-import { readTlsFiles } from './shared/serve-tls.js';
 import { NOTIFY_COMMAND_HELP } from './shared/notify-help.js';
 
 interface ServeOptions {
@@ -82,8 +81,11 @@ async function runServe(ctx: CommandContext, opts: ServeOptions): Promise<void> 
   const config = ctx.config();
   const publicUrl = requirePublicUrl(config);
   const credentials = requireClientCredentials(config);
+  // node:tls loads crypto and streams: only for serve, and only with TLS (start-up of every other command).
   const tls =
-    opts.tlsCert !== undefined && opts.tlsKey !== undefined ? readTlsFiles(opts.tlsCert, opts.tlsKey) : undefined;
+    opts.tlsCert !== undefined && opts.tlsKey !== undefined
+      ? (await import('./shared/serve-tls.js')).readTlsFiles(opts.tlsCert, opts.tlsKey)
+      : undefined;
   // A reconnect through a link announces connection.recovered (issue 18); configured wrongly: exit 2 here.
   const { notifierFor } = await import('./shared/notify.js');
   const notifier = notifierFor(ctx, opts.notifyCommand);

@@ -14,7 +14,7 @@ import type { TokenStore } from '../../core/store/types.js';
 import { isPidAlive } from '../../store-host.js';
 import { openStoreForCommand } from './open-store.js';
 import { compileWasmWithBaselineOnly } from '../../v8-flags.js';
-import { notifierFor } from './notify.js';
+import { loadNotifyConfig } from '../../core/health/notify-config.js';
 
 export interface HttpOptions {
   timeoutMs?: number;
@@ -56,7 +56,11 @@ export async function sessionForCommand(ctx: CommandContext, options: HttpOption
   const config = ctx.config();
   const credentials = requireClientCredentials(config);
   // A notifier configured wrongly is exit 2 before any work, like the credentials.
-  const notifier = notifierFor(ctx, options.notifyCommand);
+  // The notifier's modules (child_process, https, crypto) load only when one is configured: start-up cost.
+  const notifier =
+    loadNotifyConfig(ctx.deps.env, options.notifyCommand) === undefined
+      ? undefined
+      : (await import('./notify.js')).notifierFor(ctx, options.notifyCommand);
   const store = openStoreForCommand(ctx);
   const http = await httpForCommand(ctx, options);
   // close() waits for a refresh under way (a 401 on the page `ls` prefetched) before closing the pool and store.

@@ -25,17 +25,38 @@ export function notifierFor(ctx: CommandContext, flagCommand?: string): Notifier
   const config = loadNotifyConfig(ctx.deps.env, flagCommand);
   if (!config) return undefined;
   const transports = transportsFor(ctx, config);
+  const once = (store: TokenStore) =>
+    deliverPending({
+      store,
+      now: ctx.deps.now,
+      owner: OWNER,
+      transports,
+      publicUrlConfigured: config.publicUrlConfigured,
+      warn: (line) => ctx.out.warn(line),
+      debug: (line) => ctx.out.debug(line),
+    }).catch(() => ({ delivered: 0, failed: 0 }));
+  // One delivery at a time per process (serve finishes many callbacks): a call that arrives meanwhile asks
+  // for one more pass after the current one, so nothing is delivered twice and nothing recorded is skipped.
+  let running: Promise<DeliverResult> | undefined;
+  let again = false;
   return {
-    deliver: (store) =>
-      deliverPending({
-        store,
-        now: ctx.deps.now,
-        owner: OWNER,
-        transports,
-        publicUrlConfigured: config.publicUrlConfigured,
-        warn: (line) => ctx.out.warn(line),
-        debug: (line) => ctx.out.debug(line),
-      }).catch(() => ({ delivered: 0, failed: 0 })),
+    deliver(store) {
+      if (running) {
+        again = true;
+        return running;
+      }
+      running = (async () => {
+        let last: DeliverResult;
+        do {
+          again = false;
+          last = await once(store);
+        } while (again);
+        return last;
+      })().finally(() => {
+        running = undefined;
+      });
+      return running;
+    },
   };
 }
 

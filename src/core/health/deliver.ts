@@ -42,7 +42,19 @@ export interface DeliverPorts {
   /** One line per failed event (stderr). */
   warn(line: string): void;
   debug(line: string): void;
+  /** Stop claiming new events after this long (ms; default DELIVERY_BUDGET_MS): the command's exit waits. */
+  budgetMs?: number;
 }
+
+/**
+ * What one run spends on notifications at most, before it leaves the rest for the next run: `token` and `ls`
+ * are waited for by scripts, and a receiver that is down would otherwise cost 10 s per pending event
+ * (review of issue 18, finding 2).
+ */
+export const DELIVERY_BUDGET_MS = 12_000;
+
+/** Each call claims under its own id: two deliveries in one process (serve) never take the same lease. */
+let calls = 0;
 
 export interface DeliverResult {
   delivered: number;
@@ -67,10 +79,18 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Delivers every pending event this process can claim. Never throws. */
+/**
+ * Delivers the pending events this call can claim, oldest first per user. Never throws. Stops at the first
+ * failure (a receiver that is down is down for everyone: the rest wait for the next run) and when the budget
+ * is spent.
+ */
 export async function deliverPending(ports: DeliverPorts): Promise<DeliverResult> {
   const result: DeliverResult = { delivered: 0, failed: 0 };
   if (ports.transports.length === 0) return result;
+  calls += 1;
+  const claim = { ...ports, owner: `${ports.owner}/${calls}` };
+  const started = ports.now();
+  const budget = ports.budgetMs ?? DELIVERY_BUDGET_MS;
   let emails: string[];
   try {
     emails = usersWithPending(await ports.store.read());
@@ -80,26 +100,35 @@ export async function deliverPending(ports: DeliverPorts): Promise<DeliverResult
   }
   for (const email of emails) {
     for (;;) {
+      if (ports.now() - started > budget) {
+        ports.debug('notifications: the run has spent its delivery budget; the rest wait for the next run');
+        return result;
+      }
       let claimed: PendingHealthEvent | undefined;
       try {
-        claimed = await ports.store.update((doc) => claimNext(doc, email, ports.owner, ports.now()));
+        claimed = await ports.store.update((doc) => claimNext(doc, email, claim.owner, ports.now()));
       } catch (err) {
         ports.debug(`notifications: could not claim an event of ${email}: ${message(err)}`);
-        break;
+        return result;
       }
       if (!claimed) break;
-      const ok = await deliverOne(ports, email, claimed);
-      if (ok) result.delivered += 1;
+      const outcome = await deliverOne(claim, email, claimed);
+      if (outcome === 'delivered') result.delivered += 1;
       else {
-        result.failed += 1;
-        break;
+        if (outcome === 'failed') result.failed += 1;
+        return result;
       }
     }
   }
   return result;
 }
 
-async function deliverOne(ports: DeliverPorts, email: string, claimed: PendingHealthEvent): Promise<boolean> {
+/** 'unsettled': delivered, but the store did not take the settle: stop (the lease runs out, then a retry). */
+async function deliverOne(
+  ports: DeliverPorts,
+  email: string,
+  claimed: PendingHealthEvent,
+): Promise<'delivered' | 'failed' | 'unsettled'> {
   const doc = eventDocument(email, claimed, ports.publicUrlConfigured);
   const body = JSON.stringify(doc);
   const done = new Set(claimed.delivered_to ?? []);
@@ -118,19 +147,21 @@ async function deliverOne(ports: DeliverPorts, email: string, claimed: PendingHe
       ? (d: Parameters<typeof settleDelivered>[0]) => settleDelivered(d, email, claimed.id)
       : (d: Parameters<typeof settleDelivered>[0]) =>
           settleFailed(d, email, claimed.id, ports.owner, failures.join('; '), [...done]);
+  let settled = true;
   try {
     await ports.store.update(settle);
   } catch (err) {
     // Delivered but not settled: the lease runs out and it is sent again (at least once; receivers dedupe by id).
     ports.debug(`notifications: could not settle ${claimed.id}: ${message(err)}`);
+    settled = false;
   }
   await historyNotification(ports.store, email, doc, failures.length === 0 ? 'ok' : 'failed', failures.join('; '));
   if (failures.length > 0) {
     ports.warn(
       `notification ${doc.event} for ${email} failed (${failures.join('; ')}); kept, the next run retries it (attempt ${claimed.attempts})`,
     );
-    return false;
+    return 'failed';
   }
   ports.debug(`notification ${doc.event} for ${email} delivered (id ${doc.id})`);
-  return true;
+  return settled ? 'delivered' : 'unsettled';
 }

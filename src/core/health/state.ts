@@ -29,6 +29,23 @@ export const EXPIRING_AFTER_MS = 50 * 86_400_000;
  * newest are kept, so whoever configures one later hears the current story, not a year of it.
  */
 export const MAX_PENDING_EVENTS = 10;
+/** Events a notifier already tried are kept past MAX_PENDING_EVENTS ("retried at least once"), up to this. */
+export const MAX_TRIED_EVENTS = 100;
+
+/**
+ * The queue after an append: over MAX_PENDING_EVENTS, the oldest never-tried events go first (nobody may be
+ * listening); an event a notifier already tried (attempts > 0: one is configured and failing) is kept until
+ * MAX_TRIED_EVENTS, so a receiver down for a day still hears of the death when it is back (review finding 5).
+ */
+export function capPending(events: PendingHealthEvent[]): PendingHealthEvent[] {
+  const out = [...events];
+  while (out.length > MAX_PENDING_EVENTS) {
+    const untried = out.findIndex((e, i) => i < out.length - 1 && (e.attempts ?? 0) === 0);
+    if (untried < 0) break;
+    out.splice(untried, 1);
+  }
+  return out.slice(-MAX_TRIED_EVENTS);
+}
 
 /** A stamp for one update(): taken before it, so a mutation that runs again gives the same event. */
 export function healthStamp(now: number, host: string): HealthStamp {
@@ -110,7 +127,7 @@ function changed(
     host: stamp.host,
     attempts: 0,
   };
-  const pending = [...pendingEvents(user), event].slice(-MAX_PENDING_EVENTS);
+  const pending = capPending([...pendingEvents(user), event]);
   const health: HealthRecord = { state, since: at, ...extra, pending };
   if (reason !== null) health.reason = reason;
   return health;

@@ -45,26 +45,34 @@ export function openFileHistory(storePath: string, options: FileHistoryOptions):
   const now = options.now ?? Date.now;
   const maxBytes = options.maxBytes ?? HISTORY_MAX_BYTES;
   let warned = false;
+  // One append at a time, in call order: recordHistory() does not wait, so lines queue here (idle()).
+  let tail: Promise<void> = Promise.resolve();
+  const appendNow = async (input: HistoryInput): Promise<void> => {
+    try {
+      const line = Buffer.from(`${JSON.stringify(buildEntry(input, options.facts, now))}\n`, 'utf8');
+      await appendLine(path, line, maxBytes, now);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // No folder: nothing was ever saved there (disconnect of nobody), so there is nothing to record.
+      if (code === 'ENOENT' || warned) return;
+      warned = true;
+      try {
+        options.onWarning?.(
+          `could not write the history log ${path} (${code ?? (err instanceof Error ? err.message : 'error')}); the command itself is not affected`,
+        );
+      } catch {
+        // a warning is best effort too
+      }
+    }
+  };
   return {
     path,
-    async append(input: HistoryInput): Promise<void> {
-      try {
-        const line = Buffer.from(`${JSON.stringify(buildEntry(input, options.facts, now))}\n`, 'utf8');
-        await appendLine(path, line, maxBytes, now);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        // No folder: nothing was ever saved there (disconnect of nobody), so there is nothing to record.
-        if (code === 'ENOENT' || warned) return;
-        warned = true;
-        try {
-          options.onWarning?.(
-            `could not write the history log ${path} (${code ?? (err instanceof Error ? err.message : 'error')}); the command itself is not affected`,
-          );
-        } catch {
-          // a warning is best effort too
-        }
-      }
+    append(input: HistoryInput): Promise<void> {
+      const done = tail.then(() => appendNow(input));
+      tail = done;
+      return done;
     },
+    idle: () => tail,
     async read(filter: HistoryFilter): Promise<HistoryEntry[]> {
       const [old, current] = await Promise.all([readLog(`${path}.1`), readLog(path)]);
       const entries: HistoryEntry[] = [];

@@ -57,10 +57,36 @@ export interface HistoryFilter {
 }
 
 export interface HistoryLog {
-  /** Appends one entry. Never throws; a failure costs the entry and at most one warning per process. */
+  /**
+   * Appends one entry, in call order. Never throws; a failure costs the entry and at most one warning per
+   * process. Resolves when written; callers on the refresh path do not wait for that (record.ts).
+   */
   append(entry: HistoryInput): Promise<void>;
   /** Matching entries, oldest first (newest last). Throws StoreError (exit 2) when the log cannot be read. */
   read(filter: HistoryFilter): Promise<HistoryEntry[]>;
+  /** Resolves when no append is in flight; the store's close() waits for it, bounded (HISTORY_FLUSH_MS). */
+  idle(): Promise<void>;
+}
+
+/**
+ * How long a store's close() waits for history lines still being written (ms): the log must never hold a
+ * command's exit (or a cron slot) hostage to a slow disk or a locked table (review of issue 18, finding 1).
+ */
+export const HISTORY_FLUSH_MS = 2_000;
+
+/** Waits for the log's appends in flight, at most HISTORY_FLUSH_MS; never throws. */
+export async function flushHistory(log: HistoryLog | undefined, boundMs = HISTORY_FLUSH_MS): Promise<void> {
+  if (!log) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, boundMs);
+    timer.unref?.();
+  });
+  try {
+    await Promise.race([log.idle().catch(() => undefined), bound]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The process facts every entry carries, given by the opener (src/store-host.ts reads them from `process`). */

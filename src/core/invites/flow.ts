@@ -103,6 +103,14 @@ export async function finishInviteFlow(ports: InviteFlowPorts, query: URLSearchP
   // One critical section from the code exchange to the save: a stop (SIGTERM on `serve`) lets a callback that
   // already reached Box finish and save its grant (issue 17), and starts no new one.
   return ports.critical(async () => {
+    // The store must take the grant before its code is spent at Box (a full disk, a store holding encrypted
+    // values and no key here: review of issue 19, finding 1); the invite stays pending.
+    try {
+      await ports.store.ensureWritable();
+    } catch (err) {
+      if (err instanceof BoxQcError) return { kind: 'failed', message: failureLine(err) };
+      throw err;
+    }
     let grant;
     try {
       grant = await exchangeAndIdentify(ports, code, { redirectUri, codeVerifier: pkce.verifier });

@@ -7,7 +7,8 @@
  * re-run simply finishes the rest (already converted values count as unchanged).
  */
 import { ConfigError, InterruptedError } from '../../../errors.js';
-import type { TokenConversion, TokenStore } from '../types.js';
+import type { StoreDocument, TokenConversion, TokenStore } from '../types.js';
+import { isEncrypted, TOKEN_PATHS, valueAt } from './envelope.js';
 
 export interface ConvertReport {
   mode: TokenConversion;
@@ -31,7 +32,11 @@ export async function convertStore(
       hint: 'make one with `box-qc store keygen`',
     });
   }
-  const emails = Object.keys((await store.read()).users).sort();
+  const snapshot = await store.read();
+  // Every value this run must open, opened first, read-only: a tampered or unknown-key value stops the run
+  // before any user is written, so a refusal means the store is as it was (review of issue 19, finding 3).
+  if (mode !== 'encrypt') await openAll(snapshot, (email, field, value) => crypto.reveal(email, field, value));
+  const emails = Object.keys(snapshot.users).sort();
   const report: ConvertReport = {
     mode,
     key_id: mode === 'decrypt' ? null : crypto.currentKeyId,
@@ -49,4 +54,16 @@ export async function convertStore(
   }
   if (mode === 'decrypt') report.identity_removed = await crypto.forgetIdentityIfPlain();
   return report;
+}
+
+async function openAll(
+  doc: StoreDocument,
+  reveal: (email: string, field: string, value: string) => Promise<string>,
+): Promise<void> {
+  for (const [email, rec] of Object.entries(doc.users)) {
+    for (const path of TOKEN_PATHS) {
+      const v = valueAt(rec, path);
+      if (v !== undefined && isEncrypted(v)) await reveal(email, path.join('.'), v);
+    }
+  }
 }

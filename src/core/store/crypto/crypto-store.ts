@@ -12,7 +12,7 @@
 import { normalizeStoreEmail } from '../format.js';
 import type { StoreDocument, StoredUser, TokenConversion, TokenCrypto, TokenStore } from '../types.js';
 import { aadFor, firstEncrypted, isEncrypted, keyIdOf, parseEnvelope, TOKEN_PATHS, valueAt } from './envelope.js';
-import { keyMissingError, keyUnknownError, tokenAuthError, tokenFormatError } from './errors.js';
+import { keyMissingError, keyUnknownError, storeIdMissingError, tokenAuthError, tokenFormatError } from './errors.js';
 import type { Keyring } from './keyring.js';
 
 type Aead = typeof import('./aead.js');
@@ -65,7 +65,7 @@ export function withTokenCrypto(inner: TokenStore, keyring: Keyring | undefined)
       if (!keyring) throw keyMissingError(location, email, '(none)');
       const a = await loadAead();
       // The backend's own update: the values written here are exactly the ones meant (plaintext for decrypt).
-      return inner.update((doc) => convertRecord(doc, email, mode, keyring, a, openValue));
+      return inner.update((doc) => convertRecord(doc, email, mode, keyring, a, openValue, location));
     },
     async forgetIdentityIfPlain() {
       return inner.update((doc) => {
@@ -74,6 +74,12 @@ export function withTokenCrypto(inner: TokenStore, keyring: Keyring | undefined)
         return true;
       });
     },
+  };
+
+  const refuseWithoutKey = async (): Promise<void> => {
+    if (keyring) return;
+    const enc = firstEncrypted(await inner.read());
+    if (enc) throw keyMissingError(location, enc.email, enc.keyId);
   };
 
   return {
@@ -92,12 +98,20 @@ export function withTokenCrypto(inner: TokenStore, keyring: Keyring | undefined)
     async ensureWritable() {
       await inner.ensureWritable();
       // connect checks this before the browser step: no code is spent on a pair that could not be stored.
-      if (!keyring) {
-        const enc = firstEncrypted(await inner.read());
-        if (enc) throw keyMissingError(location, enc.email, enc.keyId);
-      }
+      await refuseWithoutKey();
     },
-    reserveWrite: () => inner.reserveWrite(),
+    // The refresh path's check before the POST (session.ts step 3): without a key, a store that holds
+    // encrypted values is refused here, before a refresh token is spent (review of issue 19, finding 1).
+    async reserveWrite() {
+      const reservation = await inner.reserveWrite();
+      try {
+        await refuseWithoutKey();
+      } catch (err) {
+        await reservation.release().catch(() => undefined);
+        throw err;
+      }
+      return reservation;
+    },
     inspect: () => inner.inspect(),
     close: () => inner.close(),
     tokenCrypto,
@@ -107,8 +121,15 @@ export function withTokenCrypto(inner: TokenStore, keyring: Keyring | undefined)
 }
 
 /** The document's identity for additional data, created (inside the same update) by the first sealed value. */
-function ensureStoreId(doc: StoreDocument, a: Aead): string {
-  if (typeof doc.store_id !== 'string' || doc.store_id === '') doc.store_id = a.newStoreId();
+function ensureStoreId(doc: StoreDocument, a: Aead, location: string): string {
+  if (typeof doc.store_id !== 'string' || doc.store_id === '') {
+    // Encrypted values without their identity (store_id removed by hand or by another tool): a new identity
+    // would make them undecryptable for good, and restoring the old one would then break the new values
+    // (review of issue 19, finding 5). Refuse; the fix is to put store_id back.
+    const enc = firstEncrypted(doc);
+    if (enc) throw storeIdMissingError(location, enc.email);
+    doc.store_id = a.newStoreId();
+  }
   return doc.store_id as string;
 }
 
@@ -127,11 +148,17 @@ function sealNewValues(
       const v = valueAt(rec, path);
       if (v === undefined || v === '' || isEncrypted(v) || v === valueAt(prev, path)) continue;
       if (!sealer) {
+        // A user whose stored value is plaintext keeps a plaintext value: this is a rotated pair being saved
+        // (Box already killed the old token), and a keyless process only gets here if the store gained its
+        // first encrypted value after the checks before the POST (reserveWrite, ensureWritable). Losing the
+        // rotation would be worse; `store encrypt` seals it later. Nothing plaintext replaces a ciphertext.
+        const prevValue = valueAt(prev, path);
+        if (prevValue !== undefined && prevValue !== '' && !isEncrypted(prevValue)) continue;
         const enc = firstEncrypted(doc);
         if (enc) throw keyMissingError(location, email, enc.keyId);
         return;
       }
-      const storeId = ensureStoreId(doc, sealer.aead);
+      const storeId = ensureStoreId(doc, sealer.aead, location);
       updates.push([path, sealer.aead.seal(sealer.keyring.current, aadFor(storeId, email, path.join('.')), v)]);
     }
     if (updates.length > 0) doc.users[email] = withValues(rec, updates);
@@ -160,6 +187,7 @@ function convertRecord(
   keyring: Keyring,
   a: Aead,
   openValue: OpenValue,
+  location: string,
 ): 'changed' | 'unchanged' | 'missing' {
   const rec = Object.hasOwn(doc.users, email) ? doc.users[email] : undefined;
   if (!rec) return 'missing';
@@ -176,7 +204,7 @@ function convertRecord(
     }
     if (enc && (mode === 'encrypt' || keyIdOf(v) === keyring.current.id)) continue;
     const plain = enc ? openValue(a, email, field, v, currentId) : v;
-    const storeId = ensureStoreId(doc, a);
+    const storeId = ensureStoreId(doc, a, location);
     updates.push([path, a.seal(keyring.current, aadFor(storeId, email, field), plain)]);
   }
   if (updates.length === 0) return 'unchanged';

@@ -20,7 +20,18 @@ export const TOKEN_KEY_CODES: ReadonlySet<string> = new Set([
   'E_KEY_UNKNOWN',
   'E_TOKEN_AUTH',
   'E_TOKEN_FORMAT',
+  'E_STORE_ID_MISSING',
 ]);
+
+/** Encrypted values whose identity (store_id) is gone: a new one would orphan them (review of issue 19, #5). */
+export function storeIdMissingError(location: string, email: string): TokenKeyError {
+  return new TokenKeyError(
+    'E_STORE_ID_MISSING',
+    location,
+    `${email}: the token store holds encrypted values but no store_id (their identity); nothing was written`,
+    { hint: 'restore the top-level "store_id" field from a backup of this store', details: { email } },
+  );
+}
 
 export function keyMissingError(location: string, email: string, keyId: string): TokenKeyError {
   return new TokenKeyError(

@@ -27,8 +27,19 @@ function nonEmpty(v: string | undefined): string | undefined {
   return v === undefined || v.trim() === '' ? undefined : v;
 }
 
+/**
+ * Key text put into BOX_QC_KEY_FILE by mistake (the two variables swapped): it must never be echoed as a
+ * "path" into a message, JSON, cron mail or a log (review of issue 19, finding 2).
+ */
+function looksLikeKeyText(value: string): boolean {
+  return /[A-Za-z0-9+/]{40,}={0,2}/.test(value) || /^[^/\s]*:[A-Za-z0-9+/=_-]{16,}/.test(value.trim());
+}
+
 /** The file's text after the checks; its path is the operator's own, so it may be named. */
 function readKeyFile(path: string, euid: number | undefined): string {
+  if (looksLikeKeyText(path)) {
+    throw keyConfigError('BOX_QC_KEY_FILE holds key text, not a path (did you mean BOX_QC_KEY?)');
+  }
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);

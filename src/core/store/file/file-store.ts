@@ -46,7 +46,7 @@ import {
   type TokenStore,
   type WriteReservation,
 } from '../types.js';
-import type { HistoryLog } from '../../history/types.js';
+import { flushHistory, type HistoryLog } from '../../history/types.js';
 
 export interface FileStoreOptions {
   /** Bounded lock wait (ms); default DEFAULT_LOCK_WAIT_MS (types.ts). */
@@ -323,6 +323,7 @@ class FileStore implements TokenStore {
   async close(): Promise<void> {
     await this.updates.idle();
     await this.reserve.releaseAll();
+    await flushHistory(this.history);
   }
 }
 

@@ -22,6 +22,7 @@ import { checkScopes, settle, type UserScope } from './fence.js';
 import { acquireAdvisory, type HeldAdvisory } from './lock.js';
 import { createPools, isDriverError, type Pools } from './pools.js';
 import { openPgHistory, type PgHistoryLog, type PgHistoryOptions } from '../../history/pg-history.js';
+import { flushHistory } from '../../history/types.js';
 import { createSchema, loadDocument, lockName, schemaExists, serverAccepts, storeVersion, type Loaded } from './sql.js';
 import {
   DEFAULT_LOCK_WAIT_MS,
@@ -82,7 +83,7 @@ class PostgresStore implements TokenStore {
       ? openPgHistory(
           async (sql, params) => {
             await this.ensureSchema();
-            return this.withClient(async (c) => (await c.query<Record<string, unknown>>(sql, params)).rows);
+            return this.withClient((c) => historyQuery(c, sql, params));
           },
           this.location,
           opts.history,
@@ -304,12 +305,32 @@ class PostgresStore implements TokenStore {
 
   async close(): Promise<void> {
     await this.updates.idle();
-    await this.history?.idle();
+    await flushHistory(this.history);
     const pools = this.pools;
     this.pools = undefined;
     if (pools) {
       const p = await pools;
       await Promise.allSettled([p.main.end(), p.locks.end()]);
     }
+  }
+}
+
+/**
+ * A history statement; an INSERT runs with short lock and statement timeouts of its own, so a locked or slow
+ * history table (a VACUUM FULL, a TRUNCATE left open) costs the line, never a connection for long
+ * (review of issue 18, finding 1).
+ */
+async function historyQuery(c: PoolClient, sql: string, params: unknown[]): Promise<Array<Record<string, unknown>>> {
+  if (!/^\s*INSERT\b/i.test(sql)) return (await c.query<Record<string, unknown>>(sql, params)).rows;
+  await c.query('BEGIN');
+  try {
+    await c.query("SET LOCAL lock_timeout = '2s'");
+    await c.query("SET LOCAL statement_timeout = '5s'");
+    const rows = (await c.query<Record<string, unknown>>(sql, params)).rows;
+    await c.query('COMMIT');
+    return rows;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
   }
 }
