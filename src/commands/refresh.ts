@@ -13,7 +13,7 @@ import type { RefreshOutcome } from '../core/refresh-all.js';
 import { listUsers } from '../core/store/document.js';
 import { terminalSafe } from '../io/terminal-safe.js';
 import type { Output } from '../io/output.js';
-import { resolveEmail } from './shared/resolve-email.js';
+import { resolveStoredEmail } from './shared/resolve-email.js';
 import { durationOption } from './shared/duration-option.js';
 
 interface RefreshOptions {
@@ -77,8 +77,9 @@ async function runRefresh(ctx: CommandContext, opts: RefreshOptions): Promise<nu
   const { refreshMany, exitCodeFor } = await import('../core/refresh-all.js');
   const cs = await sessionForCommand(ctx);
   try {
-    const users = listUsers(await cs.store.read());
-    const emails = opts.all ? users : [resolveEmail(ctx, opts.email, users)];
+    const emails = opts.all
+      ? listUsers(await cs.store.read())
+      : [await resolveStoredEmail(ctx, opts.email, cs.store)];
     if (emails.length === 0 && !ctx.out.isJson) ctx.out.info('no connected users: nothing to refresh');
     const progress = await startProgress(ctx.out, opts.all === true, emails.length);
     const now = ctx.deps.now;

@@ -6,6 +6,7 @@
  */
 import type { TokenStore } from './store/types.js';
 import { getUser, removeUser } from './store/index.js';
+import { onlyUser, readUser } from './store/scoped.js';
 
 export type DisconnectOutcome =
   | 'revoked'
@@ -37,7 +38,7 @@ export async function disconnectUser(
   return store.withUserLock(
     email,
     async () => {
-      const user = getUser(await store.read(), email);
+      const user = getUser(await readUser(store, email), email);
       if (!user) return { email, outcome: 'not-connected' };
       let result: DisconnectResult;
       try {
@@ -45,7 +46,7 @@ export async function disconnectUser(
       } catch (err) {
         result = { email, ...classify(err) };
       }
-      await store.update((doc) => removeUser(doc, email));
+      await store.update((doc) => removeUser(doc, email), onlyUser(email));
       return result;
     },
     signal ? { signal } : undefined,

@@ -22,6 +22,7 @@ import type { InFlightOwner } from './store/document.js';
 import { RotationNotSavedError } from './session-save.js';
 import type { ReconnectReason, StoredUser } from './store/types.js';
 import type { Session } from './session-types.js';
+import { onlyUser, readUser } from './store/scoped.js';
 
 /** What handling a failed refresh touches of the session: the store, the clock and the two log lines. */
 export type FailureSession = Pick<Session, 'store' | 'now' | 'log' | 'warn'>;
@@ -72,7 +73,7 @@ export async function handleRefreshFailure(ctx: RefreshFailureContext, err: unkn
   const invalid = await handleInvalidGrant(ctx, err);
   if (invalid) return invalid;
   if (provablyNotRotated(err)) {
-    await session.store.update((doc) => clearInFlight(doc, email, ctx.marker)).catch(() => undefined);
+    await session.store.update((doc) => clearInFlight(doc, email, ctx.marker), onlyUser(email)).catch(() => undefined);
   }
   throw err;
 }
@@ -83,7 +84,7 @@ async function fencedOut(ctx: RefreshFailureContext): Promise<never> {
   if (received) {
     const at = session.now();
     kept = await session.store
-      .update((doc) => setAsideFencedPair(doc, email, received, ctx.generation, at))
+      .update((doc) => setAsideFencedPair(doc, email, received, ctx.generation, at), onlyUser(email))
       .catch(() => false);
   }
   warn(
@@ -120,7 +121,7 @@ export function warn(session: Pick<Session, 'log' | 'warn'>, line: string): void
 export async function handleInvalidGrant(ctx: RefreshFailureContext, err: unknown): Promise<StoredUser | undefined> {
   if (!(err instanceof InvalidGrantError)) return undefined;
   const { session, email, spent } = ctx;
-  const again = getUser(await session.store.read(), email);
+  const again = getUser(await readUser(session.store, email), email);
   if (again && again.refresh_token !== spent && !again.needs_reconnect) {
     session.log.debug(`invalid_grant for ${email}, but the store holds a newer pair: using it`);
     return again;
@@ -131,7 +132,7 @@ export async function handleInvalidGrant(ctx: RefreshFailureContext, err: unknow
     .update((doc) => {
       // Only mark the record we failed with: a concurrent connect may have saved a new grant meanwhile.
       if (getUser(doc, email)?.refresh_token === spent) markNeedsReconnect(doc, email, reason, message, session.now());
-    })
+    }, onlyUser(email))
     .catch((writeErr: unknown) =>
       session.log.debug(`could not record needs_reconnect for ${email}: ${String(writeErr)}`),
     );

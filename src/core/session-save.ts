@@ -22,6 +22,7 @@
 import { BoxQcError, ExitCode, StoreError } from '../errors.js';
 import { FencedSaveError, getUser } from './store/document.js';
 import type { StoredUser, TokenStore } from './store/types.js';
+import { onlyUser, readUser } from './store/scoped.js';
 
 export const DEFAULT_SAVE_BUDGET_MS = 60_000;
 const FIRST_DELAY_MS = 100;
@@ -84,7 +85,7 @@ export async function saveWithRetry(
   let lastFailure: unknown;
   for (let attempt = 1; ; attempt++) {
     try {
-      return (await store.update(mutate, { signal: deadline })) as StoredUser;
+      return (await store.update(mutate, onlyUser(options.email, { signal: deadline }))) as StoredUser;
     } catch (err) {
       if (err instanceof FencedSaveError) {
         const ours = await options.alreadySaved?.().catch(() => undefined);
@@ -119,6 +120,6 @@ export async function storedWith(
   email: string,
   refreshToken: string,
 ): Promise<StoredUser | undefined> {
-  const stored = getUser(await store.read(), email);
+  const stored = getUser(await readUser(store, email), email);
   return stored?.refresh_token === refreshToken ? stored : undefined;
 }

@@ -35,6 +35,7 @@ import { markerIdentity, markerOwner, mustWaitFor, waitOutForeignMarker } from '
 import { abortBeforePost, writeMarker } from './session-post-guard.js';
 import { stopSignal, throwIfStopAsked } from './session-stop.js';
 import { saveWithRetry, storedWith } from './session-save.js';
+import { readUser } from './store/scoped.js';
 
 export { DEFAULT_MIN_VALID_MS, refreshReason } from './session-due.js';
 export type { Session, TokenRequest } from './session-types.js';
@@ -78,7 +79,7 @@ export async function getValidAccessToken(
   req: TokenRequest = {},
 ): Promise<AccessTokenResult> {
   const email = normalizeStoreEmail(rawEmail);
-  return getValidAccessTokenFrom(session, email, getUser(await session.store.read(), email), req);
+  return getValidAccessTokenFrom(session, email, getUser(await readUser(session.store, email), email), req);
 }
 
 /**
@@ -132,7 +133,7 @@ async function refreshUnderLock(
   let poll: NodeJS.Timeout | undefined;
   const lookForRotation = async () => {
     try {
-      const current = check(getUser(await session.store.read(), email));
+      const current = check(getUser(await readUser(session.store, email), email));
       if (isRotated(current) && !refreshReason(current, session.now(), { ...req, force: false })) {
         fresh = current;
         gotFresh.abort();
@@ -156,7 +157,7 @@ async function refreshUnderLock(
         const current = await waitOutForeignMarker(
           session,
           email,
-          check(getUser(await session.store.read(), email)),
+          check(getUser(await readUser(session.store, email), email)),
           check,
         );
         // Step 2: someone rotated while we waited for the lock (or before): use their result (F1, F22).

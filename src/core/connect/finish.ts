@@ -8,6 +8,7 @@ import type { BoxIdentity, TokenStore } from '../store/types.js';
 import type { ClientCredentials } from '../../config.js';
 import { OperationError } from '../../errors.js';
 import { getUser, saveUserTokens } from '../store/index.js';
+import { onlyUser } from '../store/scoped.js';
 
 export interface FinishPorts {
   store: TokenStore;
@@ -66,7 +67,7 @@ export async function finishConnect(
             result.previousBox = { id: prev.box_user_id, login: prev.box_user_login, name: prev.box_user_name };
           }
           return result;
-        }),
+        }, onlyUser(email)),
       ),
     ports.signal ? { signal: ports.signal } : undefined,
   );
