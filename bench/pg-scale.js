@@ -32,7 +32,13 @@ import {
   userRecord,
   writeStore,
 } from './lib/common.js';
-import { startPgCluster } from './lib/pg-cluster.js';
+import { findPgBinaries, startPgCluster } from './lib/pg-cluster.js';
+
+if (!findPgBinaries()) {
+  console.log('pg-scale: skipped: no PostgreSQL server binaries (initdb, postgres) here; see .ci/pg-setup.sh');
+  emitResult({ name: 'pg-scale', skipped: true });
+  process.exit(0);
+}
 import { svgPlot } from './lib/svg-plot.js';
 
 const argv = process.argv.slice(2);

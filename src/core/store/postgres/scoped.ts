@@ -26,6 +26,17 @@ import { changedEmails, type Applied } from './commit.js';
 import { checkHeld, type UserScope } from './fence.js';
 import { META_TABLE, TOKENS_TABLE, lockName, writeChanges } from './sql.js';
 
+/** The one-user statements, by name (bench/pg-explain.js prints the plan of each). */
+export const PER_USER_SQL = {
+  readUser: `SELECT m.extra, (SELECT t.record FROM ${TOKENS_TABLE} t WHERE t.email = $1) AS record
+       FROM (SELECT 1) AS one LEFT JOIN ${META_TABLE} m ON m.id = 1`,
+  lockRows: `SELECT email, record FROM ${TOKENS_TABLE} WHERE email = ANY($1::text[]) ORDER BY email FOR UPDATE`,
+  readMeta: `SELECT extra FROM ${META_TABLE} WHERE id = 1`,
+  lockMeta: `SELECT 1 FROM ${META_TABLE} WHERE id = 1 FOR UPDATE`,
+  firstPage: `SELECT email, record FROM ${TOKENS_TABLE} ORDER BY email LIMIT $1`,
+  nextPage: `SELECT email, record FROM ${TOKENS_TABLE} WHERE email > $1 ORDER BY email LIMIT $2`,
+};
+
 /** Test-only count of statements by kind (the scoped-load tests check that one user reads one row). */
 export const scopedStats = { rowsLoaded: 0 };
 
@@ -36,8 +47,7 @@ function docOf(extra: Record<string, unknown> | null | undefined, users: Record<
 /** One user's slice (UserSnapshot) from one statement: the meta row and that user's row by primary key. */
 export async function loadUser(c: ClientBase, email: string, location: string): Promise<StoreDocument> {
   const r = await c.query<{ extra: Record<string, unknown> | null; record: unknown }>(
-    `SELECT m.extra, (SELECT t.record FROM ${TOKENS_TABLE} t WHERE t.email = $1) AS record
-       FROM (SELECT 1) AS one LEFT JOIN ${META_TABLE} m ON m.id = 1`,
+    PER_USER_SQL.readUser,
     [email],
   );
   const row = r.rows[0];
@@ -55,14 +65,8 @@ export async function loadPage(
 ): Promise<Array<[string, StoredUser]>> {
   const r =
     after === undefined
-      ? await c.query<{ email: string; record: unknown }>(
-          `SELECT email, record FROM ${TOKENS_TABLE} ORDER BY email LIMIT $1`,
-          [limit],
-        )
-      : await c.query<{ email: string; record: unknown }>(
-          `SELECT email, record FROM ${TOKENS_TABLE} WHERE email > $1 ORDER BY email LIMIT $2`,
-          [after, limit],
-        );
+      ? await c.query<{ email: string; record: unknown }>(PER_USER_SQL.firstPage, [limit])
+      : await c.query<{ email: string; record: unknown }>(PER_USER_SQL.nextPage, [after, limit]);
   scopedStats.rowsLoaded += r.rows.length;
   const users = Object.fromEntries(r.rows.map((row) => [row.email, row.record]));
   const doc = docOf({}, users, location);
@@ -71,12 +75,9 @@ export async function loadPage(
 
 /** Inside the transaction: the named rows, locked, and the meta row's extra (not locked: see below). */
 async function loadLocked(c: ClientBase, emails: readonly string[], location: string): Promise<StoreDocument> {
-  const rows = await c.query<{ email: string; record: unknown }>(
-    `SELECT email, record FROM ${TOKENS_TABLE} WHERE email = ANY($1::text[]) ORDER BY email FOR UPDATE`,
-    [emails],
-  );
+  const rows = await c.query<{ email: string; record: unknown }>(PER_USER_SQL.lockRows, [emails]);
   scopedStats.rowsLoaded += rows.rows.length;
-  const meta = await c.query<{ extra: Record<string, unknown> }>(`SELECT extra FROM ${META_TABLE} WHERE id = 1`);
+  const meta = await c.query<{ extra: Record<string, unknown> }>(PER_USER_SQL.readMeta);
   return docOf(meta.rows[0]?.extra, Object.fromEntries(rows.rows.map((r) => [r.email, r.record])), location);
 }
 
@@ -112,7 +113,7 @@ export async function commitScoped(c: ClientBase, batch: PendingUpdate[], d: Sco
     if (topLevel(applied.doc) !== topLevel(before)) {
       // A top-level field changes (rare: set once): lock the meta row and apply again on what it holds now,
       // so two writers of top-level fields never lose each other's change. The rows are locked already.
-      await c.query(`SELECT 1 FROM ${META_TABLE} WHERE id = 1 FOR UPDATE`);
+      await c.query(PER_USER_SQL.lockMeta);
       before = deepFreeze(await loadLocked(c, d.emails, d.location));
       applied = applyBatch(before, batch, { location: d.location, jsonb: true });
     }
