@@ -49,13 +49,16 @@ try {
     [users],
   );
   await c.query('ANALYZE box_qc_tokens');
-  console.log(`EXPLAIN of the one-user statements, box_qc_tokens holding ${users} rows (PostgreSQL ${(await c.query('SHOW server_version')).rows[0].server_version})`);
+  console.log(
+    `EXPLAIN of the one-user statements, box_qc_tokens holding ${users} rows (PostgreSQL ${(await c.query('SHOW server_version')).rows[0].server_version})`,
+  );
   for (const [name, sql, params] of statements) {
     // EXPLAIN (no ANALYZE) plans without running: the upsert and the delete change nothing.
     const plan = (await c.query(`EXPLAIN (COSTS OFF) ${sql}`, params)).rows.map((r) => r['QUERY PLAN']);
     const text = plan.join('\n');
     const scan = /Seq Scan on box_qc_tokens/.test(text);
-    const usesKey = /box_qc_tokens_pkey/.test(text) || !/box_qc_tokens/.test(sql.replace(/INSERT INTO box_qc_tokens/, ''));
+    const usesKey =
+      /box_qc_tokens_pkey/.test(text) || !/box_qc_tokens/.test(sql.replace(/INSERT INTO box_qc_tokens/, ''));
     if (scan || !usesKey) bad += 1;
     console.log(`\n-- ${name}: ${scan ? 'SEQUENTIAL SCAN' : usesKey ? 'primary key' : 'no primary key'}`);
     for (const line of plan) console.log(`   ${line}`);

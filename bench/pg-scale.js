@@ -97,7 +97,9 @@ async function readRows(url) {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    return Object.fromEntries((await c.query('SELECT email, record FROM box_qc_tokens')).rows.map((r) => [r.email, r.record]));
+    return Object.fromEntries(
+      (await c.query('SELECT email, record FROM box_qc_tokens')).rows.map((r) => [r.email, r.record]),
+    );
   } finally {
     await c.end();
   }
@@ -161,7 +163,9 @@ try {
   }
   const all = at('postgres', 'status --json', big);
   result.statusAll = { users: big, ms: all.ms, peakRssBytes: all.peakRssBytes };
-  console.log(`  status --json over ${big} users: ${fmtMs(all.ms)}, peak RSS ${fmtMB(all.peakRssBytes)} (target < 150 MB)`);
+  console.log(
+    `  status --json over ${big} users: ${fmtMs(all.ms)}, peak RSS ${fmtMB(all.peakRssBytes)} (target < 150 MB)`,
+  );
   if (growth) {
     console.log('  file store:');
     for (const op of Object.keys(ops)) {
@@ -180,7 +184,12 @@ try {
       });
   writeFileSync(
     join(ROOT, 'bench', 'results', 'scale.svg'),
-    svgPlot({ title: 'box-qc: time per command vs users in the store', xLabel: 'users', yLabel: 'ms (median)', series }),
+    svgPlot({
+      title: 'box-qc: time per command vs users in the store',
+      xLabel: 'users',
+      yLabel: 'ms (median)',
+      series,
+    }),
   );
 
   // ---- refresh --all: 10,000 due, 50 ms token latency ----
@@ -205,7 +214,12 @@ try {
     await c.connect();
     await upsert(
       c,
-      Object.fromEntries(emails.map((e, i) => [e, i < subset ? users[e] : { ...users[e], access_token_expires_at: '2099-01-01T00:00:00Z' }])),
+      Object.fromEntries(
+        emails.map((e, i) => [
+          e,
+          i < subset ? users[e] : { ...users[e], access_token_expires_at: '2099-01-01T00:00:00Z' },
+        ]),
+      ),
     );
     await emu.addFault({ route: '/oauth2/token', action: 'latency', ms: LATENCY_MS });
     const seq = check(await boxQc(['refresh', '--all', '--concurrency', '1'], env), 'refresh --all --concurrency 1');

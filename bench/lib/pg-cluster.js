@@ -96,7 +96,8 @@ export async function startPgCluster() {
       await query('postgres', 'SELECT 1');
       break;
     } catch (err) {
-      if (child.exitCode !== null || i > 300) throw new Error(`postgres did not start (${err.message}); see ${logPath}`);
+      if (child.exitCode !== null || i > 300)
+        throw new Error(`postgres did not start (${err.message}); see ${logPath}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

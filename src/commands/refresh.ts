@@ -77,9 +77,7 @@ async function runRefresh(ctx: CommandContext, opts: RefreshOptions): Promise<nu
   const { refreshMany, exitCodeFor } = await import('../core/refresh-all.js');
   const cs = await sessionForCommand(ctx);
   try {
-    const emails = opts.all
-      ? listUsers(await cs.store.read())
-      : [await resolveStoredEmail(ctx, opts.email, cs.store)];
+    const emails = opts.all ? listUsers(await cs.store.read()) : [await resolveStoredEmail(ctx, opts.email, cs.store)];
     if (emails.length === 0 && !ctx.out.isJson) ctx.out.info('no connected users: nothing to refresh');
     const progress = await startProgress(ctx.out, opts.all === true, emails.length);
     const now = ctx.deps.now;

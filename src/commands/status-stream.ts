@@ -14,12 +14,7 @@ const PAGE = 1000;
 const CHUNK = 64 * 1024;
 const USERS_AT = '\n  "users": [],\n';
 
-export async function streamStatusJson(
-  out: Output,
-  store: TokenStore,
-  head: StatusReport,
-  now: number,
-): Promise<void> {
+export async function streamStatusJson(out: Output, store: TokenStore, head: StatusReport, now: number): Promise<void> {
   const text = JSON.stringify({ ...head, users: [] }, null, 2);
   const at = text.indexOf(USERS_AT);
   if (at < 0) throw new Error('internal error: the status report has no users array');

@@ -60,11 +60,14 @@ describe.skipIf(skip)('PostgreSQL store: one-user paths (issue 20)', () => {
   it('a scoped update sees and loads only its users, and changes nothing else', async () => {
     const before = await store.read();
     scopedStats.rowsLoaded = 0;
-    const seen = await store.update((d) => {
-      const keys = Object.keys(d.users);
-      saveUserTokens(d, email(3), pair('new'), undefined, Date.now());
-      return keys;
-    }, onlyUser(email(3)));
+    const seen = await store.update(
+      (d) => {
+        const keys = Object.keys(d.users);
+        saveUserTokens(d, email(3), pair('new'), undefined, Date.now());
+        return keys;
+      },
+      onlyUser(email(3)),
+    );
     expect(seen).toEqual([email(3)]);
     expect(scopedStats.rowsLoaded).toBe(1);
     const after = await open().read();
@@ -125,9 +128,9 @@ describe.skipIf(skip)('PostgreSQL store: one-user paths (issue 20)', () => {
       await probe.query('BEGIN');
       await new Promise((r) => setTimeout(r, 50));
     }
-    await expect(probe.query('SELECT 1 FROM box_qc_tokens WHERE email = $1 FOR UPDATE NOWAIT', [email(2)])).rejects.toThrow(
-      /could not obtain lock/,
-    );
+    await expect(
+      probe.query('SELECT 1 FROM box_qc_tokens WHERE email = $1 FOR UPDATE NOWAIT', [email(2)]),
+    ).rejects.toThrow(/could not obtain lock/);
     await probe.query('ROLLBACK');
     await probe.query('BEGIN');
     const r = await probe.query('SELECT email FROM box_qc_tokens WHERE email <> $1 FOR UPDATE NOWAIT', [email(2)]);

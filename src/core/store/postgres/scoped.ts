@@ -46,10 +46,7 @@ function docOf(extra: Record<string, unknown> | null | undefined, users: Record<
 
 /** One user's slice (UserSnapshot) from one statement: the meta row and that user's row by primary key. */
 export async function loadUser(c: ClientBase, email: string, location: string): Promise<StoreDocument> {
-  const r = await c.query<{ extra: Record<string, unknown> | null; record: unknown }>(
-    PER_USER_SQL.readUser,
-    [email],
-  );
+  const r = await c.query<{ extra: Record<string, unknown> | null; record: unknown }>(PER_USER_SQL.readUser, [email]);
   const row = r.rows[0];
   const record = row?.record ?? null;
   if (record !== null) scopedStats.rowsLoaded += 1;
