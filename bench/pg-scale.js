@@ -106,6 +106,8 @@ async function readRows(url) {
 }
 
 const emu = await startEmulatorProcess(['--items', '10']);
+/** One retry: after a long pause the first request may go out on a socket the emulator already closed. */
+const mint = (login) => emu.mint(login).catch(() => emu.mint(login));
 const cluster = await startPgCluster();
 const { dir, cleanup } = tempDir('pg-scale');
 const result = { name: 'pg-scale', runs, sizes, small, big, latencyMs: LATENCY_MS };
@@ -116,12 +118,14 @@ try {
     const url = await cluster.createDatabase(`s${n}`);
     const env = baseEnv(dir, { ...emu.env, BOX_QC_STORE: url });
     check(await boxQc(['store', 'init'], env), 'store init');
-    await bulkLoad(url, n, userRecord(TARGET, await emu.mint(TARGET)));
+    await bulkLoad(url, n, userRecord(TARGET, await mint(TARGET)));
     setups.push({ n, backend: 'postgres', env });
     if (growth) {
+      // Minted before the loop: a long pause can outlive the emulator's keep-alive (a reused dead socket).
+      const target = userRecord(TARGET, await mint(TARGET));
       const users = {};
       for (let i = 1; i < n; i += 1) users[email(i)] = userRecord(email(i));
-      users[TARGET] = userRecord(TARGET, await emu.mint(TARGET));
+      users[TARGET] = target;
       const store = join(dir, `file-${n}`, 'tokens.json');
       writeStore(store, users);
       setups.push({ n, backend: 'file', env: baseEnv(dir, { ...emu.env, BOX_QC_STORE: store }) });
@@ -204,7 +208,7 @@ try {
       Array.from({ length: 8 }, async () => {
         while (next < fanoutUsers) {
           const e = `fan${String(next++).padStart(5, '0')}@example.com`;
-          users[e] = userRecord(e, await emu.mint(e), { expiresAt: Date.now() - 60_000 });
+          users[e] = userRecord(e, await mint(e), { expiresAt: Date.now() - 60_000 });
         }
       }),
     );
@@ -265,7 +269,7 @@ try {
     const STORM = 'storm@example.com';
     const c = new pg.Client({ connectionString: url });
     await c.connect();
-    await upsert(c, { [STORM]: userRecord(STORM, await emu.mint(STORM)) });
+    await upsert(c, { [STORM]: userRecord(STORM, await mint(STORM)) });
     const burst = async (args) => {
       const t0 = process.hrtime.bigint();
       const rs = await Promise.all(Array.from({ length: 32 }, () => boxQc(args, env, { keepStdout: true })));
