@@ -27,7 +27,7 @@ const benches = [
     file: 'pg-scale.js',
     args: quick
       ? ['3', '--sizes', '10,10000', '--fanout', '1000', '--subset', '50', '--storm-rounds', '2']
-      : ['5', '--growth', '--storm-rounds', '3'],
+      : ['3', '--growth', '--storm-rounds', '3'],
   },
   { name: 'pg-explain', file: 'pg-explain.js', args: quick ? ['10000'] : ['100000'] },
 ];

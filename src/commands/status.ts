@@ -70,6 +70,8 @@ async function runStatus(ctx: CommandContext, opts: StatusOptions): Promise<numb
     const now = ctx.deps.now();
     const report = buildStatusReport(doc, info, facts, now, email === undefined ? undefined : [email]);
     if (stream) {
+      // Pages of a PostgreSQL store pass through a small working set: keep V8 from growing the heap with them.
+      if (info.kind === 'postgres') await (await import('../v8-flags.js')).keepHeapSmallWhileStreaming();
       await streamStatusJson(ctx.out, store, report, now);
       return 0;
     }
