@@ -26,6 +26,8 @@ export async function streamStatusJson(out: Output, store: TokenStore, head: Sta
     if (chunk.length >= CHUNK) {
       await out.data(chunk);
       chunk = '';
+      // The reader left (`| head`): no point paging through the rest of the store.
+      if (out.stdoutGone) return;
     }
   }
   await out.data(`${chunk}${count === 0 ? ']' : '\n  ]'},\n${text.slice(at + USERS_AT.length)}\n`);
