@@ -90,6 +90,34 @@ describe.skipIf(skip)('PostgreSQL store: one-user paths (issue 20)', () => {
     expect(after.kept_top_level).toEqual({ invites: ['x'] });
   });
 
+  it('a scoped update that sets a top-level field is committed under the store lock instead', async () => {
+    const other = await raw();
+    await other.query('BEGIN');
+    await other.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockName.store()]);
+    // Held store lock: the top-level write waits for it (and gives up, exit 75) instead of bypassing it.
+    await expect(
+      store.update(
+        (d) => {
+          d.store_marker = 'x';
+        },
+        { ...onlyUser(email(6)), waitMs: 300 },
+      ),
+    ).rejects.toMatchObject({ exitCode: 75 });
+    await other.query('ROLLBACK');
+    await store.update(
+      (d) => {
+        d.store_marker = 'y';
+        saveUserTokens(d, email(6), pair('top'), undefined, Date.now());
+      },
+      onlyUser(email(6)),
+    );
+    const after = await open().read();
+    expect(after.store_marker).toBe('y');
+    expect(after.kept_top_level).toEqual({ invites: ['x'] });
+    expect(after.users[email(6)]).toMatchObject({ refresh_token: 'rttop' });
+    expect(Object.keys(after.users)).toHaveLength(30);
+  });
+
   it('a scoped mutation that writes a user outside its scope is refused, nothing written', async () => {
     await expect(
       store.update((d) => saveUserTokens(d, email(5), pair('stray'), undefined, Date.now()), onlyUser(email(4))),

@@ -268,7 +268,11 @@ class PostgresStore implements TokenStore {
     // One user's save loads and locks that row only; the cache of the whole document is left alone (its
     // version no longer matches, so the next read() loads again: one-user paths never call read()).
     const waitMs = Math.max(...batch.map((b) => this.waitMs(b.options)));
-    if (emails !== undefined) return commitScoped(c, batch, { location: this.location, emails, scopes, waitMs, state });
+    if (emails !== undefined) {
+      // Undefined: the batch changes a top-level field, written under the store lock only (below).
+      const scoped = await commitScoped(c, batch, { location: this.location, emails, scopes, waitMs, state });
+      if (scoped !== undefined) return scoped;
+    }
     const result = await commitTransaction(c, batch, {
       location: this.location,
       scopes,

@@ -10,6 +10,8 @@
  *    for each other (except on the meta row's version bump, which every write to the table makes);
  *  - unscoped batches (store lock, whole document): they lock FOR UPDATE every row they change and re-read
  *    when a locked row moved (commit.ts readModifyWrite), so they never overwrite a scoped write unseen;
+ *  - top-level fields (the meta row) are written under the store lock only: a scoped batch that changes one
+ *    is rolled back and run on the store-locked path;
  *  - fencing (fence.ts): a new holder of a user lock passes through that user's row lock as well as the
  *    store lock (lock.ts `barrier`), so what a scoped transaction commits after checkHeld saw its lock held
  *    is visible to the successor's first read, as with the store lock.
@@ -32,7 +34,6 @@ export const PER_USER_SQL = {
        FROM (SELECT 1) AS one LEFT JOIN ${META_TABLE} m ON m.id = 1`,
   lockRows: `SELECT email, record FROM ${TOKENS_TABLE} WHERE email = ANY($1::text[]) ORDER BY email FOR UPDATE`,
   readMeta: `SELECT extra FROM ${META_TABLE} WHERE id = 1`,
-  lockMeta: `SELECT 1 FROM ${META_TABLE} WHERE id = 1 FOR UPDATE`,
   firstPage: `SELECT email, record FROM ${TOKENS_TABLE} ORDER BY email LIMIT $1`,
   nextPage: `SELECT email, record FROM ${TOKENS_TABLE} WHERE email > $1 ORDER BY email LIMIT $2`,
 };
@@ -70,7 +71,7 @@ export async function loadPage(
   return r.rows.map((row) => [row.email, doc.users[row.email]!]);
 }
 
-/** Inside the transaction: the named rows, locked, and the meta row's extra (not locked: see below). */
+/** Inside the transaction: the named rows, locked, and the meta row's extra (read only: see commitScoped). */
 async function loadLocked(c: ClientBase, emails: readonly string[], location: string): Promise<StoreDocument> {
   const rows = await c.query<{ email: string; record: unknown }>(PER_USER_SQL.lockRows, [emails]);
   scopedStats.rowsLoaded += rows.rows.length;
@@ -93,8 +94,11 @@ export interface ScopedDeps {
   state: { commitSent: boolean; applied?: Applied };
 }
 
-/** BEGIN ... COMMIT for a batch of one-user mutations; ROLLBACK on any failure. */
-export async function commitScoped(c: ClientBase, batch: PendingUpdate[], d: ScopedDeps) {
+/**
+ * BEGIN ... COMMIT for a batch of one-user mutations; ROLLBACK on any failure. Undefined (rolled back) when the
+ * batch changes a top-level field: run it on the store-locked path instead.
+ */
+export async function commitScoped(c: ClientBase, batch: PendingUpdate[], d: ScopedDeps): Promise<Applied | undefined> {
   await c.query('BEGIN');
   try {
     // Holders of these locks are short transactions (no network call inside), bounded all the same: a stuck
@@ -105,14 +109,14 @@ export async function commitScoped(c: ClientBase, batch: PendingUpdate[], d: Sco
       [d.emails.map(lockName.row), String(Math.max(1, Math.floor(d.waitMs)))],
     );
     await checkHeld(c, d.scopes);
-    let before = deepFreeze(await loadLocked(c, d.emails, d.location));
-    let applied = applyBatch(before, batch, { location: d.location, jsonb: true });
+    const before = deepFreeze(await loadLocked(c, d.emails, d.location));
+    const applied = applyBatch(before, batch, { location: d.location, jsonb: true });
     if (topLevel(applied.doc) !== topLevel(before)) {
-      // A top-level field changes (rare: set once): lock the meta row and apply again on what it holds now,
-      // so two writers of top-level fields never lose each other's change. The rows are locked already.
-      await c.query(PER_USER_SQL.lockMeta);
-      before = deepFreeze(await loadLocked(c, d.emails, d.location));
-      applied = applyBatch(before, batch, { location: d.location, jsonb: true });
+      // A top-level field changes (rare: set once). Those are written under the store lock only, as before
+      // issue 20, so two writers of top-level fields never lose each other's change: the caller runs this
+      // batch again on the store-locked path. Nothing was written here.
+      await c.query('ROLLBACK');
+      return undefined;
     }
     const named = new Set(d.emails);
     const stray = changedEmails(before, applied.doc).find((e) => !named.has(e));
