@@ -8,10 +8,11 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { ActionFactory, CommandContext } from './context.js';
 import { FolderNotFoundError, type FolderItem } from '../core/box/client.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../core/box/request.js';
-import { getUser, listUsers } from '../core/store/document.js';
+import { getUser } from '../core/store/document.js';
+import { readUser } from '../core/store/scoped.js';
 import { OperationError, UsageError } from '../errors.js';
 import { terminalSafe } from '../io/terminal-safe.js';
-import { resolveEmail } from './shared/resolve-email.js';
+import { resolveStoredEmail } from './shared/resolve-email.js';
 import { NOTIFY_COMMAND_HELP } from './shared/notify-help.js';
 
 interface LsOptions {
@@ -62,8 +63,8 @@ async function runLs(ctx: CommandContext, opts: LsOptions, args: string[]): Prom
   });
   const writer = itemWriter(ctx);
   try {
-    const doc = await cs.store.read();
-    const email = resolveEmail(ctx, opts.email, listUsers(doc));
+    const email = await resolveStoredEmail(ctx, opts.email, cs.store);
+    const doc = await readUser(cs.store, email);
     const login = getUser(doc, email)?.box_user_login ?? email;
     const auth = {
       get: async () => (await getValidAccessToken(cs.session, email)).accessToken,

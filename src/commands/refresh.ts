@@ -16,7 +16,7 @@ import { listUsers } from '../core/store/document.js';
 import { terminalSafe } from '../io/terminal-safe.js';
 import { reconnectCommand } from '../core/reconnect-command.js';
 import type { Output } from '../io/output.js';
-import { resolveEmail } from './shared/resolve-email.js';
+import { resolveStoredEmail } from './shared/resolve-email.js';
 import { durationOption } from './shared/duration-option.js';
 import { NOTIFY_COMMAND_HELP } from './shared/notify-help.js';
 
@@ -100,8 +100,7 @@ async function runRefresh(ctx: CommandContext, opts: RefreshOptions): Promise<nu
   );
   const quiet = opts.quiet === true;
   try {
-    const users = listUsers(await cs.store.read());
-    const emails = opts.all ? users : [resolveEmail(ctx, opts.email, users)];
+    const emails = opts.all ? listUsers(await cs.store.read()) : [await resolveStoredEmail(ctx, opts.email, cs.store)];
     if (emails.length === 0 && !ctx.out.isJson && !quiet) ctx.out.info('no connected users: nothing to refresh');
     const progress = await startProgress(ctx.out, opts.all === true && !quiet, emails.length);
     const now = ctx.deps.now;

@@ -21,7 +21,9 @@ import { BoxApiError, BoxQcError, ConfigError, ReconnectRequiredError, Temporary
 import { openStoreForCommand } from './shared/open-store.js';
 import { notConnected } from './shared/resolve-email.js';
 import { historyLine } from './shared/history-lines.js';
-import type { TokenStore } from '../core/store/types.js';
+import type { StoreDocument, TokenStore } from '../core/store/types.js';
+import { readUser } from '../core/store/scoped.js';
+import { streamStatusJson } from './status-stream.js';
 
 interface StatusOptions {
   email?: string;
@@ -52,27 +54,30 @@ async function runStatus(ctx: CommandContext, opts: StatusOptions): Promise<numb
   const config = ctx.config();
   const store = openStoreForCommand(ctx);
   try {
-    const [doc, info] = await Promise.all([store.read(), store.inspect()]);
-    let emails: string[] | undefined;
-    if (opts.email !== undefined) {
-      const email = normalizeEmail(opts.email);
-      if (!Object.hasOwn(doc.users, email)) throw notConnected(email);
-      emails = [email];
+    const email = opts.email === undefined ? undefined : normalizeEmail(opts.email);
+    // One user: that user's row only; every user without --check: streamed (issue 20, status-stream.ts).
+    const stream = email === undefined && !opts.check && ctx.out.isJson;
+    const [doc, info] = await Promise.all([
+      email !== undefined ? readUser(store, email) : stream ? EMPTY : store.read(),
+      store.inspect(),
+    ]);
+    if (email !== undefined && !Object.hasOwn(doc.users, email)) throw notConnected(email);
+    const facts = {
+      clientIdPresent: config.clientId !== undefined,
+      clientSecretPresent: config.clientSecret !== undefined,
+      redirectUri: config.redirectUri.href,
+      apiBaseUrl: config.apiBaseUrl.href,
+      storeSource: config.storeSource,
+    };
+    const now = ctx.deps.now();
+    const report = buildStatusReport(doc, info, facts, now, email === undefined ? undefined : [email]);
+    if (stream) {
+      // Pages of a PostgreSQL store pass through a small working set: keep V8 from growing the heap with them.
+      if (info.kind === 'postgres') await (await import('../v8-flags.js')).keepHeapSmallWhileStreaming();
+      await streamStatusJson(ctx.out, store, report, now);
+      return 0;
     }
-    const report = buildStatusReport(
-      doc,
-      info,
-      {
-        clientIdPresent: config.clientId !== undefined,
-        clientSecretPresent: config.clientSecret !== undefined,
-        redirectUri: config.redirectUri.href,
-        apiBaseUrl: config.apiBaseUrl.href,
-        storeSource: config.storeSource,
-      },
-      ctx.deps.now(),
-      emails,
-    );
-    if (emails !== undefined) await addRecentEvents(ctx, store, report.users);
+    if (email !== undefined) await addRecentEvents(ctx, store, report.users);
     let exitCode = 0;
     if (opts.check && report.users.length > 0) {
       await checkUsers(ctx, report.users);
@@ -103,6 +108,8 @@ function renderRecentEvents(u: UserStatus): string[] {
   if (u.history.length === 0) return ['  last events    none recorded'];
   return ['  last events', ...u.history.map((e) => `    ${historyLine(e)}`)];
 }
+
+const EMPTY: StoreDocument = { version: 1, users: {} };
 
 const CHECK_RETRY = { maxAttempts: 2, baseDelayMs: 500, maxDelayMs: 2_000 };
 

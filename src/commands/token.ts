@@ -4,9 +4,8 @@
  */
 import type { Command } from 'commander';
 import type { ActionFactory, CommandContext } from './context.js';
-import { listUsers } from '../core/store/document.js';
 import { durationOption } from './shared/duration-option.js';
-import { resolveEmail } from './shared/resolve-email.js';
+import { resolveStoredEmail } from './shared/resolve-email.js';
 import { NOTIFY_COMMAND_HELP } from './shared/notify-help.js';
 
 interface TokenOptions {
@@ -43,7 +42,7 @@ async function runToken(ctx: CommandContext, opts: TokenOptions): Promise<void> 
     opts.notifyCommand !== undefined ? { notifyCommand: opts.notifyCommand } : {},
   );
   try {
-    const email = resolveEmail(ctx, opts.email, listUsers(await cs.store.read()));
+    const email = await resolveStoredEmail(ctx, opts.email, cs.store);
     const r = await getValidAccessToken(
       cs.session,
       email,

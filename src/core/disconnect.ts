@@ -8,6 +8,7 @@ import type { TokenStore } from './store/types.js';
 import { getUser, removeUser } from './store/index.js';
 import { revealToken } from './store/crypto/reveal.js';
 import { recordHistory } from './history/record.js';
+import { onlyUser, readUser } from './store/scoped.js';
 
 export type DisconnectOutcome =
   | 'revoked'
@@ -39,7 +40,7 @@ export async function disconnectUser(
   return store.withUserLock(
     email,
     async () => {
-      const user = getUser(await store.read(), email);
+      const user = getUser(await readUser(store, email), email);
       if (!user) return { email, outcome: 'not-connected' };
       // Opened before the revoke: a store box-qc cannot open is refused with nothing sent or removed (issue 19).
       const refreshToken = await revealToken(store, email, 'refresh_token', user.refresh_token);
@@ -49,7 +50,7 @@ export async function disconnectUser(
       } catch (err) {
         result = { email, ...classify(err) };
       }
-      await store.update((doc) => removeUser(doc, email));
+      await store.update((doc) => removeUser(doc, email), onlyUser(email));
       // The audit log (issue 18), once the record is gone for good.
       await recordHistory(store, {
         event: 'disconnect',

@@ -18,6 +18,7 @@ import { getUser } from './store/document.js';
 import { normalizeStoreEmail } from './store/format.js';
 import { stopAsked, throwIfStopAsked } from './session-stop.js';
 import { DEFAULT_REFRESH_CONCURRENCY } from './refresh-concurrency.js';
+import { readUser } from './store/scoped.js';
 
 export type RefreshStatus = 'refreshed' | 'skipped' | 'needs_reconnect' | 'temporary_failure' | 'failed';
 
@@ -66,7 +67,8 @@ export async function refreshMany(
   if (options.minValidMs !== undefined) request.minValidMs = options.minValidMs;
   if (options.maxAgeMs !== undefined) request.maxAgeMs = options.maxAgeMs;
   // One snapshot for the "does it need a refresh" check; every refresh re-reads under its user lock anyway.
-  const snapshot = await session.store.read();
+  // One user: that user's row only (issue 20), whatever the store's size.
+  const snapshot = emails.length === 1 ? await readUser(session.store, emails[0]!) : await session.store.read();
   let next = 0;
   let done = 0;
   let fatal: unknown;

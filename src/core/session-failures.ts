@@ -25,6 +25,7 @@ import type { Session } from './session-types.js';
 import { applyDead, applyTemporaryFailure, healthStamp } from './health/state.js';
 import { temporaryKind } from './health/classify.js';
 import { historyTransition, transitionIn } from './health/history-hook.js';
+import { onlyUser, readUser } from './store/scoped.js';
 
 /** What handling a failed refresh touches of the session: the store, the clock and the two log lines. */
 export type FailureSession = Pick<Session, 'store' | 'now' | 'log' | 'warn'> & { host?: string };
@@ -86,7 +87,7 @@ export async function handleRefreshFailure(ctx: RefreshFailureContext, err: unkn
         if (kind !== undefined && getUser(doc, email)?.refresh_token === ctx.spent)
           return applyTemporaryFailure(doc, email, kind, stamp);
         return undefined;
-      })
+      }, onlyUser(email))
       .catch(() => undefined);
     await historyTransition(session.store, email, transitionIn(after, stamp));
   }
@@ -99,7 +100,7 @@ async function fencedOut(ctx: RefreshFailureContext): Promise<never> {
   if (received) {
     const at = session.now();
     kept = await session.store
-      .update((doc) => setAsideFencedPair(doc, email, received, ctx.generation, at))
+      .update((doc) => setAsideFencedPair(doc, email, received, ctx.generation, at), onlyUser(email))
       .catch(() => false);
   }
   warn(
@@ -136,7 +137,7 @@ export function warn(session: Pick<Session, 'log' | 'warn'>, line: string): void
 export async function handleInvalidGrant(ctx: RefreshFailureContext, err: unknown): Promise<StoredUser | undefined> {
   if (!(err instanceof InvalidGrantError)) return undefined;
   const { session, email, spent } = ctx;
-  const again = getUser(await session.store.read(), email);
+  const again = getUser(await readUser(session.store, email), email);
   if (again && again.refresh_token !== spent && !again.needs_reconnect) {
     session.log.debug(`invalid_grant for ${email}, but the store holds a newer pair: using it`);
     return again;
@@ -150,7 +151,7 @@ export async function handleInvalidGrant(ctx: RefreshFailureContext, err: unknow
       if (getUser(doc, email)?.refresh_token !== spent) return undefined;
       markNeedsReconnect(doc, email, reason, message, stamp.now);
       return applyDead(doc, email, reason, stamp);
-    })
+    }, onlyUser(email))
     .catch((writeErr: unknown) => {
       session.log.debug(`could not record needs_reconnect for ${email}: ${String(writeErr)}`);
       return undefined;

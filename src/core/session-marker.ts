@@ -31,6 +31,7 @@ import { parseTimestamp } from './store/format.js';
 import type { RefreshInFlight, StoredUser } from './store/types.js';
 import type { Session } from './session-types.js';
 import { stopSignal } from './session-stop.js';
+import { readUser } from './store/scoped.js';
 
 /** Added to the owner's POST bound and save budget: clock skew between hosts, scheduling. */
 export const MARKER_MARGIN_MS = 15_000;
@@ -142,7 +143,7 @@ export async function waitOutForeignMarker(
     await sleep(MARKER_POLL_MS, undefined, signal ? { signal } : undefined).catch((err: unknown) => {
       throw signal?.reason ?? err;
     });
-    rec = check(getUser(await session.store.read(), email));
+    rec = check(getUser(await readUser(session.store, email), email));
   }
   return rec;
 }

@@ -12,6 +12,7 @@ import { clearInFlight, markInFlight, type InFlightOwner } from './store/documen
 import { formatTimestamp } from './store/format.js';
 import type { Session } from './session-types.js';
 import { stopAsked, throwIfStopAsked } from './session-stop.js';
+import { onlyUser } from './store/scoped.js';
 
 export const MAX_MARKER_WRITE_MS = 2_000;
 
@@ -32,7 +33,7 @@ export async function writeMarker(session: Session, email: string, owner: InFlig
   do {
     const since = session.now();
     const started = performance.now();
-    await session.store.update((doc) => markInFlight(doc, email, owner, since));
+    await session.store.update((doc) => markInFlight(doc, email, owner, since), onlyUser(email));
     written = { ...owner, since: formatTimestamp(since), writeMs: performance.now() - started };
     n += 1;
   } while (written.writeMs > limit && n < MARKER_WRITES && !stopAsked(session.interrupts));
@@ -46,7 +47,7 @@ export async function abortBeforePost(session: Session, email: string, marker: W
   if (!stopping && !slow) return;
   const { writeMs: _ms, ...owner } = marker;
   // If this fails the marker stays: the next run replays that refresh token once, which is safe (it was never sent).
-  await session.store.update((doc) => clearInFlight(doc, email, owner)).catch(() => undefined);
+  await session.store.update((doc) => clearInFlight(doc, email, owner), onlyUser(email)).catch(() => undefined);
   if (stopping) throwIfStopAsked(session.interrupts);
   throw new TemporaryError(
     `${email}: the store took ${Math.round(marker.writeMs)} ms to mark the refresh in flight; not sent (nothing was lost)`,

@@ -23,6 +23,7 @@ import { BoxQcError, ExitCode, StoreError } from '../errors.js';
 import { FencedSaveError, getUser } from './store/document.js';
 import type { StoredUser, TokenStore } from './store/types.js';
 import { revealToken } from './store/crypto/reveal.js';
+import { onlyUser, readUser } from './store/scoped.js';
 
 export const DEFAULT_SAVE_BUDGET_MS = 60_000;
 const FIRST_DELAY_MS = 100;
@@ -85,7 +86,7 @@ export async function saveWithRetry(
   let lastFailure: unknown;
   for (let attempt = 1; ; attempt++) {
     try {
-      return (await store.update(mutate, { signal: deadline })) as StoredUser;
+      return (await store.update(mutate, onlyUser(options.email, { signal: deadline }))) as StoredUser;
     } catch (err) {
       if (err instanceof FencedSaveError) {
         const ours = await options.alreadySaved?.().catch(() => undefined);
@@ -120,7 +121,7 @@ export async function storedWith(
   email: string,
   refreshToken: string,
 ): Promise<StoredUser | undefined> {
-  const stored = getUser(await store.read(), email);
+  const stored = getUser(await readUser(store, email), email);
   if (stored === undefined) return undefined;
   return (await revealToken(store, email, 'refresh_token', stored.refresh_token)) === refreshToken ? stored : undefined;
 }

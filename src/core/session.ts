@@ -42,6 +42,7 @@ import { revealToken } from './store/crypto/reveal.js';
 import { asStoredRequest, withAccessTokenOpened } from './session-reveal.js';
 import { recordHistory } from './history/record.js';
 import { refreshedEntry, refreshFailedEntry } from './history/refresh-events.js';
+import { readUser } from './store/scoped.js';
 
 export { DEFAULT_MIN_VALID_MS, refreshReason } from './session-due.js';
 export type { Session, TokenRequest } from './session-types.js';
@@ -85,7 +86,7 @@ export async function getValidAccessToken(
   req: TokenRequest = {},
 ): Promise<AccessTokenResult> {
   const email = normalizeStoreEmail(rawEmail);
-  return getValidAccessTokenFrom(session, email, getUser(await session.store.read(), email), req);
+  return getValidAccessTokenFrom(session, email, getUser(await readUser(session.store, email), email), req);
 }
 
 /**
@@ -152,7 +153,7 @@ async function refreshUnderLock(
   let poll: NodeJS.Timeout | undefined;
   const lookForRotation = async () => {
     try {
-      const current = check(getUser(await session.store.read(), email));
+      const current = check(getUser(await readUser(session.store, email), email));
       if (isRotated(current) && !refreshReason(current, session.now(), { ...req, force: false })) {
         fresh = current;
         gotFresh.abort();
@@ -176,7 +177,7 @@ async function refreshUnderLock(
         const current = await waitOutForeignMarker(
           session,
           email,
-          check(getUser(await session.store.read(), email)),
+          check(getUser(await readUser(session.store, email), email)),
           check,
         );
         // Step 2: someone rotated while we waited for the lock (or before): use their result (F1, F22).

@@ -6,6 +6,7 @@
 import type { CommandContext } from '../context.js';
 import { normalizeEmail } from '../../config.js';
 import { ReconnectRequiredError, UsageError } from '../../errors.js';
+import type { TokenStore } from '../../core/store/types.js';
 
 /** `users`: the emails in the store (already normalised keys). */
 export function resolveEmail(ctx: CommandContext, flagEmail: string | undefined, users: readonly string[]): string {
@@ -28,6 +29,19 @@ export function resolveEmail(ctx: CommandContext, flagEmail: string | undefined,
       details: { choices: shown },
     },
   );
+}
+
+/**
+ * resolveEmail for a command on one user: the store's user list is read only when neither --email nor
+ * BOX_QC_EMAIL names the user (a PostgreSQL store of 100,000 users is not loaded to check a flag, issue 20).
+ */
+export async function resolveStoredEmail(
+  ctx: CommandContext,
+  flagEmail: string | undefined,
+  store: TokenStore,
+): Promise<string> {
+  if (flagEmail !== undefined || ctx.config().defaultEmail !== undefined) return resolveEmail(ctx, flagEmail, []);
+  return resolveEmail(ctx, undefined, Object.keys((await store.read()).users));
 }
 
 // C0/C1 controls (\p{Cc}) and the format characters (\p{Cf}: bidi overrides and isolates, zero-width marks).

@@ -13,6 +13,7 @@ import { getUser, saveUserTokens } from '../store/index.js';
 import { applyHealthy, healthStamp } from '../health/state.js';
 import { historyTransition, transitionIn } from '../health/history-hook.js';
 import type { PendingHealthEvent } from '../health/types.js';
+import { onlyUser } from '../store/scoped.js';
 
 export interface FinishPorts {
   store: TokenStore;
@@ -51,7 +52,7 @@ export async function finishConnect(
   }
   const saved = await ports.store.withUserLock(
     email,
-    () => ports.critical(() => ports.store.update((doc) => saveGrant(doc, email, grant, ports.host))),
+    () => ports.critical(() => ports.store.update((doc) => saveGrant(doc, email, grant, ports.host), onlyUser(email))),
     ports.signal ? { signal: ports.signal } : undefined,
   );
   // The audit log (issue 18), once the save is committed.

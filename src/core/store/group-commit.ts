@@ -6,13 +6,13 @@ import { validateDocument } from './format.js';
 import { copyDocument, deepFreeze } from './document-copy.js';
 import { BoxQcError, ExitCode, StoreError } from '../../errors.js';
 import { checkStorableField, checkStorableRecord } from './storable.js';
-import type { LockOptions, StoreDocument } from './types.js';
+import type { StoreDocument, UpdateOptions } from './types.js';
 
 export interface PendingUpdate {
   mutate(doc: StoreDocument): unknown;
   resolve(value: unknown): void;
   reject(err: unknown): void;
-  options: LockOptions | undefined;
+  options: UpdateOptions | undefined;
 }
 
 /**
@@ -44,7 +44,7 @@ export class UpdateQueue {
 
   constructor(private readonly commit: (batch: PendingUpdate[]) => Promise<void>) {}
 
-  enqueue<T>(mutate: (doc: StoreDocument) => T, options: LockOptions | undefined): Promise<T> {
+  enqueue<T>(mutate: (doc: StoreDocument) => T, options: UpdateOptions | undefined): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ mutate, resolve, reject, options });
       this.kick();

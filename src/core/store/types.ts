@@ -76,6 +76,24 @@ export interface StoreDocument {
   [extra: string]: unknown;
 }
 
+/**
+ * One user's slice of the store (readUser): every top-level field (e.g. `version`, unknown fields) and `users`
+ * holding that user when stored. A backend may hand back more users (the file store returns its whole
+ * document); code reading one user goes through getUser(snapshot, email) either way.
+ */
+export type UserSnapshot = StoreDocument;
+
+/** update() options: the lock wait, plus the users the mutation reads and writes (issue 20). */
+export interface UpdateOptions extends LockOptions {
+  /**
+   * The mutation reads and writes only these users (and the top-level fields): the PostgreSQL store then
+   * loads and locks only their rows, so one user's save costs the same with 10 users or 100,000. A user
+   * outside the scope is absent from the document the mutation sees; changing one is a bug (refused).
+   * The file store reads its whole file anyway and ignores the scope.
+   */
+  emails?: readonly string[];
+}
+
 /** What a successful token response gives us, already validated. */
 export interface TokenPair {
   accessToken: string;
@@ -162,7 +180,17 @@ export interface TokenStore {
    * but the document it is given (when another mutation of its batch throws, it runs again on a fresh copy),
    * and leave JSON data only: delete a field rather than set it to undefined.
    */
-  update<T>(mutate: (doc: StoreDocument) => T, options?: LockOptions): Promise<T>;
+  update<T>(mutate: (doc: StoreDocument) => T, options?: UpdateOptions): Promise<T>;
+  /**
+   * One user's slice (UserSnapshot), without loading the others: the PostgreSQL store reads one row by its
+   * primary key. Optional for stores written elsewhere: store/scoped.ts falls back to read().
+   */
+  readUser?(email: string): Promise<UserSnapshot>;
+  /**
+   * Every user in email order, in pages (PostgreSQL: keyset pages of `pageSize` rows), for listings that
+   * must not hold 100,000 records at once. Optional: store/scoped.ts falls back to read().
+   */
+  listUsers?(options?: { pageSize?: number }): AsyncIterable<[string, StoredUser]>;
   /** Fails (without side effects on the store) if a save could not be written now: no room, not writable. */
   ensureWritable(): Promise<void>;
   /**

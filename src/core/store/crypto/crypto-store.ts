@@ -78,7 +78,11 @@ export function withTokenCrypto(inner: TokenStore, keyring: Keyring | undefined)
 
   const refuseWithoutKey = async (): Promise<void> => {
     if (keyring) return;
-    const enc = firstEncrypted(await inner.read());
+    // Cheap first (PostgreSQL: one row, whatever the store's size: issue 20): `store_id` exists exactly while
+    // values are encrypted (created with the first, removed by `store decrypt`); only then look for one to name.
+    const top = inner.readUser ? await inner.readUser('') : await inner.read();
+    if (typeof top.store_id !== 'string') return;
+    const enc = firstEncrypted(inner.readUser ? await inner.read() : top);
     if (enc) throw keyMissingError(location, enc.email, enc.keyId);
   };
 
@@ -115,6 +119,9 @@ export function withTokenCrypto(inner: TokenStore, keyring: Keyring | undefined)
     inspect: () => inner.inspect(),
     close: () => inner.close(),
     tokenCrypto,
+    // One user's reads and the paged listing (issue 20) pass through: values stay sealed, as in read().
+    ...(inner.readUser ? { readUser: (email: string) => inner.readUser!(email) } : {}),
+    ...(inner.listUsers ? { listUsers: (options?: { pageSize?: number }) => inner.listUsers!(options) } : {}),
     // The audit log (issue 18) belongs to the backend; the wrapper only seals token values.
     ...(inner.history ? { history: inner.history } : {}),
   };

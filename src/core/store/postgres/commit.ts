@@ -32,7 +32,7 @@ function sameJson(a: unknown, b: unknown): boolean {
   );
 }
 
-function changedEmails(before: StoreDocument, after: StoreDocument): string[] {
+export function changedEmails(before: StoreDocument, after: StoreDocument): string[] {
   const out = Object.keys(after.users).filter(
     (e) => !Object.hasOwn(before.users, e) || before.users[e] !== after.users[e],
   );
@@ -158,10 +158,14 @@ export async function wasCommitted(c: ClientBase, a: Applied): Promise<boolean> 
   const emails = changedEmails(a.before, a.doc);
   const hashes = changedInvites(a.before, a.doc);
   if (emails.length === 0) return hashes.length === 0 || invitesCommitted(c, a, hashes);
-  // The orphaned backend may still be inside that COMMIT, holding the store lock: wait for it to finish.
+  // The orphaned backend may still be inside that COMMIT, holding the store lock (or, for a one-user batch,
+  // its rows' locks: postgres/scoped.ts): wait for it to finish.
   await c.query('BEGIN');
   try {
     await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockName.store()]);
+    await c.query('SELECT pg_advisory_xact_lock(hashtextextended(n, 0)) FROM unnest($1::text[]) AS n', [
+      [...emails].sort().map(lockName.row),
+    ]);
     const r = await c.query<{ email: string; record: unknown }>(
       `SELECT email, record FROM ${TOKENS_TABLE} WHERE email = ANY($1::text[])`,
       [emails],

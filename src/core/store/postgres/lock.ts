@@ -19,9 +19,10 @@ export interface AdvisoryOptions {
    * Session locks: once granted, pass through this transaction-level lock (the store lock) before returning.
    * A writer that saw the previous holder's lock alive inside its transaction (postgres-store.ts) holds the
    * store lock until it commits, so the new holder's first read sees that write: no window in which a
-   * process that just lost the lock writes something its successor has not seen.
+   * process that just lost the lock writes something its successor has not seen. Several names: passed in
+   * order (the store lock, then the user's row lock that one-user transactions take instead: issue 20).
    */
-  barrier?: string;
+  barrier?: readonly string[];
   cancel(backendPid: number): Promise<void>;
   onWait(holder: LockWaitInfo): void;
 }
@@ -83,17 +84,22 @@ function backendPidOf(c: PoolClient): number | undefined {
   return typeof pid === 'number' ? pid : undefined;
 }
 
+/** `pg_advisory_xact_lock(...)` for each barrier name, in order, from parameter $first on. */
+function barrierSql(names: readonly string[], first: number): string {
+  return names.map((_, i) => `pg_advisory_xact_lock(hashtextextended($${first + i}, 0)) AS b${i}`).join(', ');
+}
+
 export async function acquireAdvisory(c: PoolClient, name: string, o: AdvisoryOptions): Promise<HeldAdvisory> {
   o.signal?.throwIfAborted();
   const kind = o.transaction ? 'xact_' : '';
   // The barrier rides on the same statement in the common, uncontended case (no extra round trip).
-  const barrier = !o.transaction && o.barrier !== undefined ? o.barrier : undefined;
+  const barrier = !o.transaction && o.barrier !== undefined && o.barrier.length > 0 ? o.barrier : undefined;
   const tried =
     barrier === undefined
       ? await c.query<{ ok: boolean }>(`SELECT pg_try_advisory_${kind}lock(hashtextextended($1, 0)) AS ok`, [name])
       : await c.query<{ ok: boolean }>(
-          'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok, pg_advisory_xact_lock(hashtextextended($2, 0)) AS b',
-          [name, barrier],
+          `SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok, ${barrierSql(barrier, 2)}`,
+          [name, ...barrier],
         );
   if (!tried.rows[0]?.ok) {
     const holder = await lockHolder(c, name);
@@ -109,7 +115,7 @@ export async function acquireAdvisory(c: PoolClient, name: string, o: AdvisoryOp
       o.signal?.throwIfAborted();
       await c.query(`SELECT pg_advisory_${kind}lock(hashtextextended($1, 0))`, [name]);
       // Separate statements here: waiting for the store lock before the user lock could deadlock.
-      if (barrier !== undefined) await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [barrier]);
+      if (barrier !== undefined) await c.query(`SELECT ${barrierSql(barrier, 1)}`, [...barrier]);
     } catch (err) {
       if (o.signal?.aborted) throw o.signal.reason;
       if (sqlstate(err) === '55P03') throw busyError(await lockHolder(c, name).catch(() => holder), o.hostname);

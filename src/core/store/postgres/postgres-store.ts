@@ -20,6 +20,7 @@ import { describePostgresUrl, mapPgError, redactPostgresUrl, storeSecrets, valid
 import { commitTransaction, runWithReconnects, wasCommitted, type TransactionState } from './commit.js';
 import { checkScopes, settle, type UserScope } from './fence.js';
 import { acquireAdvisory, type HeldAdvisory } from './lock.js';
+import { commitScoped, loadPage, loadUser } from './scoped.js';
 import { createPools, isDriverError, type Pools } from './pools.js';
 import { openPgHistory, type PgHistoryLog, type PgHistoryOptions } from '../../history/pg-history.js';
 import { flushHistory } from '../../history/types.js';
@@ -29,8 +30,11 @@ import {
   type LockOptions,
   type LockWaitInfo,
   type StoreDocument,
+  type StoredUser,
   type StoreFileInfo,
   type TokenStore,
+  type UpdateOptions,
+  type UserSnapshot,
   type WriteReservation,
 } from '../types.js';
 
@@ -151,6 +155,29 @@ class PostgresStore implements TokenStore {
     return this.withClient((c) => this.snapshot(c));
   }
 
+  /** One row by primary key and the meta row, whatever the store's size (postgres/scoped.ts). */
+  async readUser(email: string): Promise<UserSnapshot> {
+    await this.ensureSchema();
+    return this.withClient((c) => loadUser(c, normalizeStoreEmail(email), this.location));
+  }
+
+  /**
+   * Keyset pages in primary-key order, one statement each on a connection held only for that statement: a
+   * listing of 100,000 users holds one page at a time. Not one snapshot: a user changed between pages is
+   * listed as it was when its page was read.
+   */
+  async *listUsers(options: { pageSize?: number } = {}): AsyncGenerator<[string, StoredUser]> {
+    await this.ensureSchema();
+    const size = Math.max(1, Math.floor(options.pageSize ?? 1000));
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.withClient((c) => loadPage(c, after, size, this.location));
+      yield* page;
+      if (page.length < size) return;
+      after = page[page.length - 1]![0];
+    }
+  }
+
   /** The current document: one tiny query when nothing changed since we last loaded it (postgres/sql.ts). */
   private async snapshot(c: PoolClient): Promise<StoreDocument> {
     if (!this.cache || (await storeVersion(c)) !== this.cache.version)
@@ -179,7 +206,7 @@ class PostgresStore implements TokenStore {
         waitMs: this.waitMs(options),
         signal: options?.signal,
         hostname: this.opts.hostname,
-        barrier: lockName.store(),
+        barrier: [lockName.store(), lockName.row(key)],
         cancel: (pid) => this.cancelBackend(pid),
         onWait: (holder) => {
           options?.onWait?.(holder);
@@ -203,7 +230,7 @@ class PostgresStore implements TokenStore {
    * Inside withUserLock, the mutation is fenced (postgres/fence.ts): refused if the lock was lost before this
    * scope wrote anything, or if the row moved since this scope's last write.
    */
-  update<T>(mutate: (doc: StoreDocument) => T, options?: LockOptions): Promise<T> {
+  update<T>(mutate: (doc: StoreDocument) => T, options?: UpdateOptions): Promise<T> {
     const scopes = [...(this.heldUsers.getStore()?.values() ?? [])];
     if (scopes.length === 0) return this.updates.enqueue(mutate, options);
     const fenced = (doc: StoreDocument) => {
@@ -215,6 +242,18 @@ class PostgresStore implements TokenStore {
   }
 
   private scopesOf = (item: PendingUpdate): readonly UserScope[] => this.scopes.get(item.mutate) ?? [];
+
+  /** The users a batch may touch when every item named its own (UpdateOptions.emails), else undefined. */
+  private namedUsers(batch: PendingUpdate[]): string[] | undefined {
+    const emails = new Set<string>();
+    for (const item of batch) {
+      const named = item.options?.emails;
+      if (named === undefined) return undefined;
+      for (const e of named) emails.add(normalizeStoreEmail(e));
+      for (const s of this.scopesOf(item)) emails.add(s.key);
+    }
+    return [...emails].sort();
+  }
 
   /** One transaction for the whole batch (postgres/commit.ts); callers are settled only after COMMIT returned. */
   private async commit(batch: PendingUpdate[]): Promise<void> {
@@ -239,10 +278,19 @@ class PostgresStore implements TokenStore {
     signal: AbortSignal | undefined,
     state: TransactionState,
   ) {
+    const scopes = [...new Set(batch.flatMap(this.scopesOf))];
+    const emails = this.namedUsers(batch);
+    // One user's save loads and locks that row only; the cache of the whole document is left alone (its
+    // version no longer matches, so the next read() loads again: one-user paths never call read()).
     const waitMs = Math.max(...batch.map((b) => this.waitMs(b.options)));
+    if (emails !== undefined) {
+      // Undefined: the batch changes a top-level field, written under the store lock only (below).
+      const scoped = await commitScoped(c, batch, { location: this.location, emails, scopes, waitMs, state });
+      if (scoped !== undefined) return scoped;
+    }
     const result = await commitTransaction(c, batch, {
       location: this.location,
-      scopes: [...new Set(batch.flatMap(this.scopesOf))],
+      scopes,
       state,
       lockStore: () =>
         acquireAdvisory(c, lockName.store(), {

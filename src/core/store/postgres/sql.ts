@@ -7,6 +7,7 @@
  * Locks are advisory, keyed by hashtextextended(text, 0) of a name that includes the table:
  *   `box-qc:<table>:user:<email>`  session-level, on a dedicated connection, across the Box call
  *   `box-qc:<table>:store`         transaction-level, for one read-modify-write (the file store's store lock)
+ *   `box-qc:<table>:row:<email>`   transaction-level, for a read-modify-write of named users only (scoped.ts)
  *   `box-qc:<table>:schema`        transaction-level, around CREATE TABLE IF NOT EXISTS (which races otherwise)
  * A hash collision between two emails only makes those two users take turns.
  *
@@ -35,6 +36,8 @@ const INVITES_TRIGGER = 'box_qc_invites_version';
 export const lockName = {
   user: (email: string) => `box-qc:${TOKENS_TABLE}:user:${email}`,
   store: () => `box-qc:${TOKENS_TABLE}:store`,
+  /** Transaction-level: a one-user transaction's stand-in for the store lock (postgres/scoped.ts, issue 20). */
+  row: (email: string) => `box-qc:${TOKENS_TABLE}:row:${email}`,
   schema: () => `box-qc:${TOKENS_TABLE}:schema`,
 };
 
