@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { ActionFactory, CommandContext } from './context.js';
-import { UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import type { TokenConversion } from '../core/store/types.js';
 import { KEY_ID_PATTERN } from '../core/store/crypto/keyring.js';
 import { terminalSafe } from '../io/terminal-safe.js';
@@ -71,22 +71,30 @@ async function runKeygen(ctx: CommandContext, opts: { id?: string }): Promise<vo
   else await ctx.out.data(`${line}\n`);
 }
 
-async function runConvert(ctx: CommandContext, mode: TokenConversion): Promise<void> {
+async function runConvert(ctx: CommandContext, mode: TokenConversion): Promise<number> {
   const { convertStore } = await import('../core/store/crypto/convert.js');
   const store = openStoreForCommand(ctx);
   try {
     const signal = ctx.deps.interrupts.signal;
     const report = await convertStore(store, mode, signal ? { signal } : {});
     const s = report.summary;
+    const left = report.leftover;
     if (ctx.out.isJson) {
-      ctx.out.json({ ok: true, location: store.location, ...report });
-      return;
+      ctx.out.json({ ok: left.length === 0, location: store.location, ...report });
+      return left.length === 0 ? 0 : ExitCode.FAILED;
     }
     const key = report.key_id === null ? '' : ` (key ${terminalSafe(report.key_id)})`;
     ctx.out.success(
       `${terminalSafe(store.location)}: ${s.changed} ${CONVERSIONS[mode].done}${key}, ${s.unchanged} already done` +
         `${s.missing > 0 ? `, ${s.missing} removed meanwhile` : ''}; ${s.total} users`,
     );
+    if (left.length > 0) {
+      ctx.out.warn(
+        `${left.length} user${left.length === 1 ? ' was' : 's were'} written meanwhile by a process with another key text (${left.slice(0, 5).map(terminalSafe).join(', ')}${left.length > 5 ? ', ...' : ''}): restart long-running box-qc processes (serve) with the new key file and run store ${mode} again; keep the old key until it reports none`,
+      );
+      return ExitCode.FAILED;
+    }
+    return 0;
   } finally {
     await store.close();
   }

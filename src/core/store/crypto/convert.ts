@@ -8,7 +8,7 @@
  */
 import { ConfigError, InterruptedError } from '../../../errors.js';
 import type { StoreDocument, TokenConversion, TokenStore } from '../types.js';
-import { isEncrypted, TOKEN_PATHS, valueAt } from './envelope.js';
+import { isEncrypted, keyIdOf, TOKEN_PATHS, valueAt } from './envelope.js';
 
 export interface ConvertReport {
   mode: TokenConversion;
@@ -18,6 +18,12 @@ export interface ConvertReport {
   summary: { changed: number; unchanged: number; missing: number; total: number };
   /** decrypt: the store identity was removed (no encrypted value left), as the seed's format has none. */
   identity_removed?: boolean;
+  /**
+   * Users whose values, read again after the run, are still not as asked (rekey: not under the current key;
+   * decrypt: still encrypted): written meanwhile by a process with an older key text (a long-running serve,
+   * a library process). The old key must not be removed yet (review of issue 19, finding 4).
+   */
+  leftover: string[];
 }
 
 export async function convertStore(
@@ -42,6 +48,7 @@ export async function convertStore(
     key_id: mode === 'decrypt' ? null : crypto.currentKeyId,
     users: [],
     summary: { changed: 0, unchanged: 0, missing: 0, total: emails.length },
+    leftover: [],
   };
   for (const email of emails) {
     if (options.signal?.aborted) throw new InterruptedError(`store ${mode} interrupted: re-run it to finish`);
@@ -53,6 +60,7 @@ export async function convertStore(
     options.onUser?.(email, action);
   }
   if (mode === 'decrypt') report.identity_removed = await crypto.forgetIdentityIfPlain();
+  report.leftover = leftoverUsers(await store.read(), mode, crypto.currentKeyId);
   return report;
 }
 
@@ -66,4 +74,18 @@ async function openAll(
       if (v !== undefined && isEncrypted(v)) await reveal(email, path.join('.'), v);
     }
   }
+}
+
+function leftoverUsers(doc: StoreDocument, mode: TokenConversion, currentKeyId: string): string[] {
+  const out: string[] = [];
+  for (const [email, rec] of Object.entries(doc.users)) {
+    const off = TOKEN_PATHS.some((path) => {
+      const v = valueAt(rec, path);
+      if (v === undefined || v === '') return false;
+      if (mode === 'decrypt') return isEncrypted(v);
+      return keyIdOf(v) !== currentKeyId;
+    });
+    if (off) out.push(email);
+  }
+  return out.sort();
 }
