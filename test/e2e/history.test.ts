@@ -108,13 +108,17 @@ describe('history (file store)', () => {
     expect(again.code, describeResult(again)).toBe(4);
 
     const lines = (await historyLines()).slice(2);
+    // Each failure with the state change it caused (issue 18: the transition is recorded as it is made, the
+    // refresh line once the failure is handled).
     expect(lines.map((l) => [l.event, l.email, l.outcome])).toEqual([
+      ['transition', EMAIL, 'degraded'],
       ['refresh', EMAIL, 'temporary'],
+      ['transition', 'bob@example.com', 'dead'],
       ['refresh', 'bob@example.com', 'dead'],
     ]);
-    expect(lines[0]!.detail).toContain('E_BOX_TEMPORARY');
-    expect(lines[0]!.box_request_id).toMatch(/^[a-z0-9]+$/);
-    expect(lines[1]!.detail).toContain('refresh_token_invalid');
+    expect(lines[1]!.detail).toContain('E_BOX_TEMPORARY');
+    expect(lines[1]!.box_request_id).toMatch(/^[a-z0-9]+$/);
+    expect(lines[3]!.detail).toContain('refresh_token_invalid');
     await assertNoTokens();
   });
 

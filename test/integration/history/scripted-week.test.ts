@@ -76,30 +76,33 @@ describe('a scripted week in the history', () => {
       return [time!.slice(0, 10), event, email, outcome?.split(' ')[0]];
     });
     const day = (n: number) => new Date(Date.parse(lines[0]!.slice(0, 20)) + n * DAY).toISOString().slice(0, 10);
+    // The story, with each change of state (issue 18) beside the event that caused it.
     expect(story, h.stdout).toEqual([
       [day(0), 'connect', EMAIL, 'connected'],
       [day(1), 'refresh', EMAIL, 'refreshed'],
+      [day(2), 'transition', EMAIL, 'degraded'],
       [day(2), 'refresh', EMAIL, 'temporary'],
       [day(3), 'refresh', EMAIL, 'temporary'],
+      [day(4), 'transition', EMAIL, 'dead'],
       [day(4), 'refresh', EMAIL, 'dead'],
       [day(5), 'connect', EMAIL, 'reconnected'],
+      [day(5), 'transition', EMAIL, 'healthy'],
       [day(6), 'refresh', EMAIL, 'refreshed'],
     ]);
-    expect(lines[2]).toContain('(E_BOX_TEMPORARY HTTP 503)');
-    expect(lines[3]).toContain('(E_BOX_TEMPORARY HTTP 429)');
-    expect(lines[4]).toContain('refresh_token_expired');
+    expect(lines[3]).toContain('(E_BOX_TEMPORARY HTTP 503)');
+    expect(lines[4]).toContain('(E_BOX_TEMPORARY HTTP 429)');
+    expect(lines[6]).toContain('refresh_token_expired');
+    expect(lines[2]).toContain('healthy -> degraded');
+    expect(lines[5]).toContain('-> dead');
+    expect(lines[8]).toContain('dead -> healthy');
     // Never a token: nothing in the log even looks like one of Box's 32-character tokens.
     const { readFile } = await import('node:fs/promises');
     const log = await readFile(join(storePath, '..', 'tokens.history.jsonl'), 'utf8');
-    expect(log.split('\n').filter(Boolean)).toHaveLength(7);
+    expect(log.split('\n').filter(Boolean)).toHaveLength(10);
     expect(log).not.toMatch(/[A-Za-z0-9]{32}/);
     const latest = emu.latestTokens(EMAIL)!;
     expect(log).not.toContain(latest.refresh_token);
     const week = await cli(['history', '--email', EMAIL, '--since', '3d', '--json']);
-    expect((JSON.parse(week.stdout) as { events: unknown[] }).events).toHaveLength(3);
+    expect((JSON.parse(week.stdout) as { events: unknown[] }).events).toHaveLength(5);
   });
-
-  it.todo(
-    'with the notify branch merged: transition lines healthy -> degraded (day 2), -> dead (day 4), -> healthy (day 5)',
-  );
 });

@@ -56,6 +56,7 @@ describe.skipIf(skip)('history on a PostgreSQL store', () => {
     expect(rows.rows.map((row) => [row.event, row.outcome, row.command])).toEqual([
       ['connect', 'connected', 'connect'],
       ['refresh', 'refreshed', 'refresh'],
+      ['transition', 'degraded', 'refresh'],
       ['refresh', 'temporary', 'refresh'],
       ['disconnect', 'revoked', 'disconnect'],
     ]);
@@ -64,19 +65,19 @@ describe.skipIf(skip)('history on a PostgreSQL store', () => {
       expect(row.time).toBeInstanceOf(Date);
     }
     expect(rows.rows[0]!.box_request_id).toMatch(/^[a-z0-9]+$/);
-    expect(rows.rows[2]!.detail).toContain('HTTP 502');
+    expect(rows.rows[3]!.detail).toContain('HTTP 502');
     const dump = JSON.stringify(rows.rows);
     for (const s of issued) if (s) expect(dump.includes(s), `leaked ${s.slice(0, 6)}…`).toBe(false);
 
     const h = await runCli(['history', '--email', EMAIL, '--since', '1d', '--json'], { env, timeoutMs: 60_000 });
     expect(h.code, describeResult(h)).toBe(0);
     const events = (JSON.parse(h.stdout) as { events: Array<Record<string, unknown>> }).events;
-    expect(events.map((e) => e.outcome)).toEqual(['connected', 'refreshed', 'temporary', 'revoked']);
+    expect(events.map((e) => e.outcome)).toEqual(['connected', 'refreshed', 'degraded', 'temporary', 'revoked']);
     expect(events[0]).toMatchObject({ event: 'connect', email: EMAIL, command: 'connect' });
     expect(events[0]!.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const text = await runCli(['history'], { env, timeoutMs: 60_000 });
     expect(text.code, describeResult(text)).toBe(0);
-    expect(text.stdout.trimEnd().split('\n')).toHaveLength(4);
+    expect(text.stdout.trimEnd().split('\n')).toHaveLength(5);
     expect(`${h.stdout}${h.stderr}${text.stdout}${text.stderr}`).not.toContain(cluster().password);
   }, 120_000);
 
