@@ -1,7 +1,7 @@
 /**
  * `box-qc serve`: the HTTP edge for connect links (issue 17). Flags, validation and the process lifecycle
  * here; the listener, routes and limits in server/; the flow in core/invites/flow.ts. Runs until SIGTERM or
- * SIGINT, then stops accepting, lets callbacks in flight finish their exchange and save (at most 30 s), and
+ * SIGINT, then stops accepting, lets callbacks in flight finish their exchange and save (at most 75 s), and
  * exits 0. Each callback runs inside a critical section, so a signal never cuts one short.
  */
 import type { Command } from 'commander';
@@ -20,8 +20,12 @@ interface ServeOptions {
   notifyCommand?: string;
 }
 
-/** How long a stop waits for requests in flight (a code exchange is bounded by the 30 s HTTP timeout). */
-const DRAIN_MS = 30_000;
+/**
+ * How long a stop waits for requests in flight: one callback may take the code exchange (30 s HTTP bound),
+ * then users/me (30 s), then the save; a grant Box already issued must not be dropped by the drain (review
+ * finding 6). The systemd unit's TimeoutStopSec (README) is longer.
+ */
+const DRAIN_MS = 75_000;
 
 export function registerServe(program: Command, action: ActionFactory): void {
   program

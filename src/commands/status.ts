@@ -185,7 +185,7 @@ function renderUser(u: UserStatus, now: number, publicUrlConfigured: boolean): s
     );
   if (u.needs_reconnect) {
     lines.push(
-      `  NEEDS RECONNECT: ${terminalSafe(u.needs_reconnect.reason)}: ${terminalSafe(u.needs_reconnect.message)} (since ${terminalSafe(u.needs_reconnect.at)})`,
+      `  NEEDS RECONNECT: ${terminalSafe(String(u.needs_reconnect.reason ?? ''))}: ${terminalSafe(String(u.needs_reconnect.message ?? ''))} (since ${terminalSafe(String(u.needs_reconnect.at ?? ''))})`,
     );
     lines.push(`    run: ${reconnectCommand(who, publicUrlConfigured)}`);
   }

@@ -75,6 +75,9 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
     if (method !== 'GET' && method !== 'HEAD')
       return { route: '-', reply: statusPage(405, { Allow: 'GET, HEAD' }), close: true };
     if (req.headers.host === undefined) return { route: '-', reply: statusPage(400), close: true };
+    // Node keeps the first of two Host headers, a proxy may keep the last: two is a bad request, not a choice.
+    if (req.rawHeaders.filter((_, i) => i % 2 === 0 && _.toLowerCase() === 'host').length > 1)
+      return { route: '-', reply: statusPage(400), close: true };
     const hostKind = matchHost(req.headers.host);
     if (hostKind === undefined) return { route: '-', reply: statusPage(421), close: true };
     if (!target.startsWith('/')) return { route: '-', reply: statusPage(400), close: true };
@@ -86,6 +89,7 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
       query: q === -1 ? '' : target.slice(q + 1),
       hostKind,
       authorization: req.headers.authorization,
+      fromLoopback: isLoopbackPeer(req.socket.remoteAddress),
     });
     // A body was never asked for: it is not read, and the socket is not reused after it.
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
@@ -130,10 +134,21 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
     // Answered by us (400 with the security headers) rather than by Node's bare 400.
     requireHostHeader: false,
   };
+  // handshakeTimeout: the header timeout starts only after TLS is up; a client that never finishes the
+  // handshake is cut off here (review finding 2). maxConnections: idle sockets cannot exhaust descriptors.
   const server: Server = options.tls
-    ? createHttpsServer({ ...httpOptions, cert: options.tls.cert, key: options.tls.key }, onRequest)
+    ? createHttpsServer(
+        { ...httpOptions, cert: options.tls.cert, key: options.tls.key, handshakeTimeout: limits.headersTimeoutMs },
+        onRequest,
+      )
     : createHttpServer(httpOptions, onRequest);
+  server.maxConnections = limits.maxConnections;
   server.setTimeout(limits.socketIdleMs);
+  // CONNECT is not a request Node hands to onRequest: without a listener the socket is closed silently.
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    socket.end(rawResponse(405));
+    deps.log(`${terminalSafe(req.method ?? '-')} - 405 0ms`);
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => onClientError(err, socket, deps.log));
 
   await listen(server, options.listen);
@@ -221,4 +236,10 @@ function listen(server: Server, at: ListenAddress): Promise<void> {
       resolve();
     });
   });
+}
+
+function isLoopbackPeer(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return a === '::1' || a.startsWith('127.');
 }

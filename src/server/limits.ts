@@ -20,6 +20,8 @@ export interface ServerLimits {
   maxRequestsPerSocket: number;
   /** Time an idle socket may stay open with no request at all. */
   socketIdleMs: number;
+  /** Open sockets at once; more are refused by the kernel's accept + close (descriptor exhaustion). */
+  maxConnections: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -31,6 +33,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxUrlBytes: 2 * 1024,
   maxRequestsPerSocket: 100,
   socketIdleMs: 60_000,
+  maxConnections: 1024,
 };
 
 export function resolveLimits(partial: Partial<ServerLimits> = {}): ServerLimits {

@@ -35,6 +35,8 @@ export interface RouteRequest {
   query: string;
   hostKind: HostKind;
   authorization: string | undefined;
+  /** The peer is on this machine (127.0.0.0/8, ::1): a scraper next to serve, not the internet. */
+  fromLoopback: boolean;
 }
 
 export interface Routed {
@@ -74,7 +76,14 @@ export function routeRequest(deps: RouteDeps, req: RouteRequest): Routed {
       reply: async () => ((await deps.healthy()) ? text(200, 'ok\n') : text(503, 'store unavailable\n')),
     };
   }
-  if (req.path === '/metrics' && deps.metrics && req.hostKind === 'listen') {
+  // Every user's email and token ages: on the listen address only, and from this machine unless a bearer token
+  // guards it (a wildcard listen makes every address of the host "the listen address": review finding 3).
+  if (
+    req.path === '/metrics' &&
+    deps.metrics &&
+    req.hostKind === 'listen' &&
+    (req.fromLoopback || deps.metricsToken !== undefined)
+  ) {
     const metrics = deps.metrics;
     return {
       route: '/metrics',

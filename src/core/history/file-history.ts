@@ -74,6 +74,8 @@ export function openFileHistory(storePath: string, options: FileHistoryOptions):
     },
     idle: () => tail,
     async read(filter: HistoryFilter): Promise<HistoryEntry[]> {
+      // Read your own writes: lines this process queued (recordHistory does not wait) are written first.
+      await tail;
       const [old, current] = await Promise.all([readLog(`${path}.1`), readLog(path)]);
       const entries: HistoryEntry[] = [];
       for (const text of [old, current]) {

@@ -94,6 +94,8 @@ export function openPgHistory(query: HistoryQuery, location: string, options: Pg
       return written;
     },
     async read(filter: HistoryFilter): Promise<HistoryEntry[]> {
+      // Read your own writes: rows this process queued (recordHistory does not wait) are inserted first.
+      while (flushing) await flushing;
       const rows = await query(
         `SELECT time, event, email, host, pid, os_user, command, outcome, box_request_id, detail FROM ${HISTORY_TABLE}
           WHERE ($1::text IS NULL OR email = $1) AND ($2::timestamptz IS NULL OR time >= $2)

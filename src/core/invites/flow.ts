@@ -20,7 +20,8 @@ import { buildAuthorizeUrl } from '../oauth/authorize-url.js';
 import type { TokenStore } from '../store/types.js';
 import { inviteStatePkce, signInviteState, verifyInviteState } from './invite-state.js';
 import { hashInviteToken, isInviteToken } from './invite-token.js';
-import { findUsableByPrefix, markInviteUsed, usableInvite } from './invites.js';
+import { findUsableByPrefix, markInviteUsed, spendStateNonce, usableInvite } from './invites.js';
+import { createHmac } from 'node:crypto';
 import { callbackUrl } from './links.js';
 import { loadStateKey, stateKeyOf } from './state-key.js';
 
@@ -60,7 +61,10 @@ export async function startInviteFlow(ports: InviteFlowPorts, token: string): Pr
   const now = ports.now();
   const doc = await ports.store.read();
   if (!usableInvite(doc, hash, now)) return { kind: 'gone' };
-  const key = stateKeyOf(doc, ports.store.location) ?? (await loadStateKey(ports.store, now));
+  const key = signingKey(
+    stateKeyOf(doc, ports.store.location) ?? (await loadStateKey(ports.store, now)),
+    ports.credentials.clientSecret,
+  );
   const redirectUri = callbackUrl(ports.publicUrl);
   const { state, nonce } = signInviteState(key, { inviteHash: hash, audience: redirectUri, now });
   const location = buildAuthorizeUrl({
@@ -81,13 +85,19 @@ export async function finishInviteFlow(ports: InviteFlowPorts, query: URLSearchP
   if (state === null || query.getAll('state').length !== 1) return { kind: 'bad_state' };
   const now = ports.now();
   const doc = await ports.store.read();
-  const key = stateKeyOf(doc, ports.store.location);
-  if (!key) return { kind: 'bad_state' };
+  const stored = stateKeyOf(doc, ports.store.location);
+  if (!stored) return { kind: 'bad_state' };
+  const key = signingKey(stored, ports.credentials.clientSecret);
   const redirectUri = callbackUrl(ports.publicUrl);
   const verified = verifyInviteState(key, state, { audience: redirectUri, now });
   if (!verified.ok) return { kind: 'bad_state' };
   const invite = findUsableByPrefix(doc, verified.inviteHashPrefix, now);
   if (!invite) return { kind: 'bad_state' };
+
+  // One callback per state, whatever it carries: spent in the store before anything else happens, so a
+  // replayed state (a denied or failed one included) is refused with nothing sent to Box.
+  const fresh = await ports.store.update((d) => spendStateNonce(d, invite.hash, verified.nonce, now));
+  if (!fresh) return { kind: 'bad_state' };
 
   const error = query.get('error');
   if (error !== null) {
@@ -144,4 +154,13 @@ function failureLine(err: BoxQcError): string {
   if (err.code === 'E_CODE_EXPIRED' || err.code === 'E_CODE_REJECTED')
     return 'Box refused the authorization code: open the link again';
   return err.message.split('\n')[0]!.slice(0, 300);
+}
+
+/**
+ * The key that signs states and derives PKCE verifiers: the store's state key mixed with the client secret,
+ * which every `serve` instance has and the store does not. A copy of the store (a backup, a dump, a read-only
+ * database role) then cannot forge a state for a pending invite (review of issue 17, finding 1).
+ */
+function signingKey(stateKey: Buffer, clientSecret: string): Buffer {
+  return createHmac('sha256', clientSecret).update('box-qc invite state v1\0').update(stateKey).digest();
 }

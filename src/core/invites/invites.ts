@@ -118,6 +118,26 @@ export function findUsableByPrefix(
 }
 
 /** Marks the invite used (inside the update that saves its grant). */
+/** How many spent state nonces an invite keeps (one per callback; a link is opened a handful of times). */
+export const SPENT_STATES_KEPT = 20;
+
+/**
+ * Inside update(): spends a signed state's nonce for its invite (one callback per state: review of issue 17,
+ * finding 4). False when the invite is no longer usable or the nonce was presented before: a replay.
+ */
+export function spendStateNonce(doc: StoreDocument, hash: string, nonce: string, now: number): boolean {
+  const invites = invitesOf(doc);
+  const rec = usableInvite(doc, hash, now);
+  if (!rec) return false;
+  const spent = Array.isArray(rec.spent_states) ? rec.spent_states.filter((n) => typeof n === 'string') : [];
+  if (spent.includes(nonce)) return false;
+  doc.invites = {
+    ...invites,
+    [hash]: { ...invites[hash]!, spent_states: [...spent, nonce].slice(-SPENT_STATES_KEPT) },
+  };
+  return true;
+}
+
 export function markInviteUsed(doc: StoreDocument, hash: string, now: number): void {
   const invites = invitesOf(doc);
   doc.invites = { ...invites, [hash]: { ...invites[hash]!, state: 'used', used_at: formatTimestamp(now) } };

@@ -14,6 +14,11 @@ export interface InviteRecord {
   state: InviteState;
   used_at?: string;
   revoked_at?: string;
+  /**
+   * Nonces of the signed states already presented at /callback (newest last, at most SPENT_STATES_KEPT): a
+   * state is good for one callback, so a replayed one is refused before anything is sent to Box.
+   */
+  spent_states?: string[];
   /** Unknown fields from other writers: preserved. */
   [extra: string]: unknown;
 }

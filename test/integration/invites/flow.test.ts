@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { finishInviteFlow, startInviteFlow } from '../../../src/core/invites/flow.js';
+import { signInviteState } from '../../../src/core/invites/invite-state.js';
+import { stateKeyOf } from '../../../src/core/invites/state-key.js';
 import { createInvite, revokeInvites } from '../../../src/core/invites/invites.js';
 import { saveUserTokens, markNeedsReconnect } from '../../../src/core/store/document.js';
 import type { TokenStore } from '../../../src/core/store/types.js';
@@ -233,6 +235,40 @@ describe.each(backends(cluster))('invite flow on the $name store', (backend) => 
       const doc = await store.read();
       expect(doc.users[EMAIL]?.generation).toBe(1);
       expect(doc.invites?.[hash]?.state).toBe('used');
+    },
+  );
+
+  it.skipIf(skip)('a copy of the store cannot forge a state: the signing key needs the client secret too', async () => {
+    const { token, hash } = await invite();
+    const started = await startInviteFlow(kit.ports(store), token);
+    expect(started.kind).toBe('redirect');
+    const doc = await store.read();
+    // Everything a backup or a dump holds: the store's state key and the invite's hash.
+    const raw = stateKeyOf(doc, store.location)!;
+    const audience = `${kit.ports(store).publicUrl.href}/callback`;
+    const forged = signInviteState(raw, { inviteHash: hash, audience, now: Date.now() });
+    const before = kit.tokenRequests();
+    const r = await finishInviteFlow(kit.ports(store), new URLSearchParams({ code: 'any', state: forged.state }));
+    expect(r.kind).toBe('bad_state');
+    expect(kit.tokenRequests()).toBe(before);
+  });
+
+  it.skipIf(skip)(
+    'a state is good for one callback: replaying a denied one is refused, nothing sent to Box',
+    async () => {
+      const { token } = await invite();
+      const started = await startInviteFlow(kit.ports(store), token);
+      const state = new URL((started as { location: string }).location).searchParams.get('state')!;
+      const denied = await finishInviteFlow(kit.ports(store), new URLSearchParams({ error: 'access_denied', state }));
+      expect(denied.kind).toBe('denied');
+      const before = kit.tokenRequests();
+      const replay = await finishInviteFlow(kit.ports(store), new URLSearchParams({ code: 'attacker-code', state }));
+      expect(replay.kind).toBe('bad_state');
+      expect(kit.tokenRequests()).toBe(before);
+      // The link itself still works: a new state from /connect.
+      const again = await startInviteFlow(kit.ports(store), token);
+      const q = await kit.browse((again as { location: string }).location);
+      expect((await finishInviteFlow(kit.ports(store), q)).kind).toBe('connected');
     },
   );
 });
