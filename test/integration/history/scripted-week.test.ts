@@ -4,8 +4,8 @@
  * time is moved a day at a time and every history line carries that day. Refresh tokens live 3 days here
  * (Box: 60), so two days of failed refreshes (a 503, then a 429) are enough to lose the connection.
  *
- * The notify branch (issue 18 part A) adds `transition` lines (healthy -> degraded -> dead -> healthy) to
- * this story: see the todo below. The README "Monitoring" section shows this test's output.
+ * The `transition` lines (healthy -> degraded -> dead -> healthy) sit beside the events that caused them.
+ * The README "Monitoring" section shows this test's output.
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
