@@ -17,17 +17,21 @@ import {
   type StatusReport,
   type UserStatus,
 } from '../core/status.js';
-import { BoxApiError, BoxQcError, ConfigError, ReconnectRequiredError, TemporaryError } from '../errors.js';
+import { BoxApiError, BoxQcError, ConfigError, ReconnectRequiredError, TemporaryError, UsageError } from '../errors.js';
 import { openStoreForCommand } from './shared/open-store.js';
 import { notConnected } from './shared/resolve-email.js';
 import { historyLine } from './shared/history-lines.js';
 import type { StoreDocument, TokenStore } from '../core/store/types.js';
 import { readUser } from '../core/store/scoped.js';
 import { streamStatusJson } from './status-stream.js';
+import { renderTable, renderTsv, STATUS_STATES, statusRows } from './status-table.js';
+import type { HealthState } from '../core/health/types.js';
 
 interface StatusOptions {
   email?: string;
   check?: boolean;
+  long?: boolean;
+  state?: string;
 }
 
 export function registerStatus(program: Command, action: ActionFactory): void {
@@ -39,11 +43,21 @@ export function registerStatus(program: Command, action: ActionFactory): void {
       '--check',
       'also call Box (/2.0/users/me) for each user, refreshing if needed: exit 4 if any connection is dead, 75 if Box is unreachable',
     )
+    .option('--long', "every user's full record and the configuration, as `--email` shows one user")
+    .option('--state <state>', `only users in this state: ${STATUS_STATES.join(', ')}`)
     .addHelpText(
       'after',
       `
+On a terminal: one line per user (problems first: dead, expiring, degraded) and a summary line. On a pipe:
+one tab-separated line per user, stable columns, no header:
+  email  box_login  state  access_token_expires_at  refresh_token_age_days  refresh_token_days_left  tokens  action
+--email (one user), --long and --check show the full record per user (with --email its last events) and the
+configuration.
+
 Examples:
   $ box-qc status
+  $ box-qc status --state dead
+  $ box-qc status | awk -F'\\t' '$3 != "healthy" { print $1, $8 }'
   $ box-qc status --email alice@example.com --check
   $ box-qc status --json | jq '.users[].access_token.expires_at'`,
     )
@@ -55,8 +69,9 @@ async function runStatus(ctx: CommandContext, opts: StatusOptions): Promise<numb
   const store = openStoreForCommand(ctx);
   try {
     const email = opts.email === undefined ? undefined : normalizeEmail(opts.email);
+    const state = opts.state === undefined ? undefined : parseState(opts.state);
     // One user: that user's row only; every user without --check: streamed (issue 20, status-stream.ts).
-    const stream = email === undefined && !opts.check && ctx.out.isJson;
+    const stream = email === undefined && !opts.check && ctx.out.isJson && state === undefined;
     const [doc, info] = await Promise.all([
       email !== undefined ? readUser(store, email) : stream ? EMPTY : store.read(),
       store.inspect(),
@@ -77,14 +92,23 @@ async function runStatus(ctx: CommandContext, opts: StatusOptions): Promise<numb
       await streamStatusJson(ctx.out, store, report, now);
       return 0;
     }
+    if (state !== undefined) report.users = report.users.filter((u) => u.health.state === state);
     if (email !== undefined) await addRecentEvents(ctx, store, report.users);
     let exitCode = 0;
     if (opts.check && report.users.length > 0) {
       await checkUsers(ctx, report.users);
       exitCode = checkExitCode(report.users);
     }
+    const viaInvite = config.publicUrl !== undefined;
     if (ctx.out.isJson) ctx.out.json(report);
-    else await ctx.out.data(renderReport(report, ctx.deps.now(), config.publicUrl !== undefined));
+    else if (
+      opts.long === true ||
+      opts.check === true ||
+      email !== undefined ||
+      (report.users.length === 0 && state === undefined)
+    )
+      await ctx.out.data(renderReport(report, ctx.deps.now(), viaInvite));
+    else await ctx.out.data(renderMany(ctx, report.users, ctx.deps.now(), viaInvite, state));
     return exitCode;
   } finally {
     await store.close();
@@ -110,6 +134,26 @@ function renderRecentEvents(u: UserStatus): string[] {
 }
 
 const EMPTY: StoreDocument = { version: 1, users: {} };
+
+function parseState(raw: string): HealthState {
+  const state = raw.trim().toLowerCase();
+  if ((STATUS_STATES as readonly string[]).includes(state)) return state as HealthState;
+  throw new UsageError(`--state must be one of ${STATUS_STATES.join(', ')}`, { code: 'E_BAD_STATE' });
+}
+
+/** Many users (issue 21): the table on a terminal, tab-separated lines on a pipe (status-table.ts). */
+function renderMany(
+  ctx: CommandContext,
+  users: UserStatus[],
+  now: number,
+  viaInvite: boolean,
+  state: HealthState | undefined,
+): string {
+  const rows = statusRows(users, viaInvite);
+  if (!ctx.out.stdoutIsTTY) return renderTsv(rows);
+  if (rows.length === 0) return `no users in state ${state ?? '?'}\n`;
+  return renderTable(rows, now);
+}
 
 const CHECK_RETRY = { maxAttempts: 2, baseDelayMs: 500, maxDelayMs: 2_000 };
 

@@ -40,9 +40,13 @@ describe('reconnect hints', () => {
   });
 
   it.each([true, false])('status names the right command (public URL set: %s)', async (pub) => {
+    // The table's action column (issue 21), and the full record with --long.
     const r = await runCli(['status'], { env: env(pub) });
-    expect(r.stdout, describeResult(r)).toContain(`run: ${pub ? INVITE : CONNECT}`);
+    expect(r.stdout, describeResult(r)).toContain(pub ? INVITE : CONNECT);
     if (pub) expect(r.stdout).not.toContain(CONNECT);
+    const long = await runCli(['status', '--long'], { env: env(pub) });
+    expect(long.stdout, describeResult(long)).toContain(`run: ${pub ? INVITE : CONNECT}`);
+    if (pub) expect(long.stdout).not.toContain(CONNECT);
   });
 
   it.each([true, false])("token's error hint names the right command (public URL set: %s)", async (pub) => {

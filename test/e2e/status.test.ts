@@ -69,7 +69,7 @@ describe('status', () => {
       }),
     });
     const env = cliEnv(emu, store.storePath);
-    const r = await runCli(['status'], { env });
+    const r = await runCli(['status', '--long'], { env });
     expect(r.code, describeResult(r)).toBe(0);
     expect(r.stdout).toMatch(/alice@example\.com {2}Box: alice@example\.com \(Alice Example, id 11111\)/);
     expect(r.stdout).toMatch(/access token {3}expires in \d+ min \(\d{4}-\d\d-\d\dT/);
@@ -141,5 +141,50 @@ describe('status', () => {
     expect(unreachable.stdout).toContain('Box unreachable');
     for (const x of [r, down, unreachable])
       assertNoSecrets(x, [a.access_token, a.refresh_token, 'dead-at', 'dead-rt', CLIENT_SECRET]);
+  });
+
+  it('many users (issue 21): one tab-separated line each on a pipe, problems first; --state filters; --long', async () => {
+    const now = Date.now();
+    const users: Record<string, Record<string, unknown>> = {};
+    for (let i = 0; i < 200; i += 1) {
+      const email = `u${String(i).padStart(3, '0')}@example.com`;
+      users[email] = userRecord({ access_token: `at-${i}`, refresh_token: `rt-${i}` }, now, {
+        box_user_login: email,
+        ...(i % 50 === 7
+          ? {
+              needs_reconnect: {
+                reason: 'refresh_token_invalid',
+                message: 'Box rejected the token',
+                at: new Date(now).toISOString(),
+              },
+            }
+          : {}),
+      });
+    }
+    await writeStore(store.storePath, users);
+    const env = cliEnv(emu, store.storePath);
+    const r = await runCli(['status'], { env });
+    expect(r.code, describeResult(r)).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(200);
+    for (const l of lines) expect(l.split('\t')).toHaveLength(8);
+    expect(lines.slice(0, 4).map((l) => l.split('\t')[2])).toEqual(['dead', 'dead', 'dead', 'dead']);
+    expect(lines[0]!.split('\t')[7]).toBe('box-qc connect --email u007@example.com');
+    const dead = await runCli(['status', '--state', 'dead'], { env });
+    expect(
+      dead.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split('\t')[0]),
+    ).toEqual(['u007@example.com', 'u057@example.com', 'u107@example.com', 'u157@example.com']);
+    const json = await runCli(['status', '--state', 'dead', '--json'], { env });
+    expect((JSON.parse(json.stdout) as { users: unknown[] }).users).toHaveLength(4);
+    const bad = await runCli(['status', '--state', 'sleepy'], { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--state must be one of dead, expiring, degraded, healthy');
+    const long = await runCli(['status', '--long', '--state', 'dead'], { env });
+    expect(long.stdout).toContain('NEEDS RECONNECT');
+    expect(long.stdout).toContain('configuration');
+    for (const x of [r, dead, json, long]) assertNoSecrets(x, ['at-7', 'rt-7', CLIENT_SECRET]);
   });
 });
