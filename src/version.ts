@@ -1,3 +1,3 @@
 // Kept in step with package.json by test/unit/cli/program.test.ts ("--version prints the package
 // version"); a static string keeps start-up free of file reads.
-export const VERSION = '0.1.0';
+export const VERSION = '0.2.0';
