@@ -89,10 +89,10 @@ export function renderTable(rows: readonly StatusRow[], now: number): string {
     r.action ?? '',
   ]);
   const cells = [header, ...body].map((row) => row.map((c) => terminalSafe(c)));
-  const widths = header.map((_, i) => Math.max(...cells.map((row) => [...row[i]!].length)));
+  const widths = header.map((_, i) => Math.max(...cells.map((row) => columns(row[i]!))));
   const lines = cells.map((row) =>
     row
-      .map((c, i) => (i === row.length - 1 ? c : c + ' '.repeat(widths[i]! - [...c].length)))
+      .map((c, i) => (i === row.length - 1 ? c : c + ' '.repeat(widths[i]! - columns(c))))
       .join('  ')
       .trimEnd(),
   );
@@ -107,4 +107,9 @@ export function summaryLine(rows: readonly StatusRow[]): string {
   const parts = counts.map(([s, n]) => `${n} ${s}`);
   if (old > 0) parts.push(`${old} with a refresh token over ${REFRESH_TOKEN_WARN_DAYS} days old`);
   return `${rows.length} user${rows.length === 1 ? '' : 's'}: ${parts.join(', ')}`;
+}
+
+/** Terminal columns of a cell, counted in code points (an emoji in a Box login is one, not two UTF-16 units). */
+function columns(text: string): number {
+  return Array.from(text).length;
 }
