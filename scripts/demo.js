@@ -91,7 +91,7 @@ async function runConfigured() {
   say('BOX_CLIENT_ID and BOX_CLIENT_SECRET are set: running the main job against your Box app.');
   say('(BOX_QC_DEMO=emulator npm run demo runs the self-contained emulator demo instead.)');
   let worst = 0;
-  for (const args of [['refresh', '--all'], ['status']]) {
+  for (const args of [['refresh', '--all'], ['status', '--long']]) {
     say();
     say(`$ box-qc ${args.join(' ')}`);
     const code = await new Promise((resolve) => {
@@ -160,7 +160,7 @@ async function main() {
       check: () => browser !== undefined,
     });
     if (browser) await browser.catch((err) => say(`  browser step failed: ${err.message}`));
-    await step(['status']);
+    await step(['status', '--long']);
     await step(['ls', '0', '--email', EMAIL]);
     await step(['refresh', '--force', '--email', EMAIL]);
     await step(['token', '--email', EMAIL], {
