@@ -91,7 +91,10 @@ async function runConfigured() {
   say('BOX_CLIENT_ID and BOX_CLIENT_SECRET are set: running the main job against your Box app.');
   say('(BOX_QC_DEMO=emulator npm run demo runs the self-contained emulator demo instead.)');
   let worst = 0;
-  for (const args of [['refresh', '--all'], ['status', '--long']]) {
+  for (const args of [
+    ['refresh', '--all'],
+    ['status', '--long'],
+  ]) {
     say();
     say(`$ box-qc ${args.join(' ')}`);
     const code = await new Promise((resolve) => {
