@@ -10,6 +10,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { isLoopbackHost } from '../config.js';
 import { OperationError, isBoxQcError } from '../errors.js';
 import { terminalSafe } from '../io/terminal-safe.js';
 import { hostMatcher } from './host-check.js';
@@ -238,8 +239,8 @@ function listen(server: Server, at: ListenAddress): Promise<void> {
   });
 }
 
+/** The socket's peer address (an IPv4 peer on a dual-stack socket arrives as ::ffff:127.0.0.1). */
 function isLoopbackPeer(address: string | undefined): boolean {
   if (address === undefined) return false;
-  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return a === '::1' || a.startsWith('127.');
+  return isLoopbackHost(address.startsWith('::ffff:') ? address.slice(7) : address);
 }

@@ -3,6 +3,7 @@
  * names: binding a name that resolves elsewhere than intended would expose the edge, and the Host check needs
  * the exact literal. `formatListen` is the `host:port` form the Host header takes for it.
  */
+import { isLoopbackHost } from '../config.js';
 import { isIP } from 'node:net';
 import type { ListenAddress } from './types.js';
 
@@ -26,6 +27,5 @@ export function formatListen(a: ListenAddress): string {
 
 /** 127.0.0.0/8 and ::1 only: where plain HTTP never leaves the machine (a reverse proxy in front). */
 export function isLoopbackListen(a: ListenAddress): boolean {
-  if (isIP(a.host) === 4) return a.host.startsWith('127.');
-  return a.host === '::1' || a.host === '0:0:0:0:0:0:0:1';
+  return isIP(a.host) !== 0 && isLoopbackHost(a.host);
 }
