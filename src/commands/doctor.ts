@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import type { ActionFactory, CommandContext } from './context.js';
 import { terminalSafe } from '../io/terminal-safe.js';
+import { BoxQcError } from '../errors.js';
 import type { DoctorCheck } from '../core/doctor/types.js';
 import { readDoctorInputs, type DoctorInputs } from './doctor-inputs.js';
 import { openStoreAt } from './shared/open-store.js';
@@ -102,7 +103,11 @@ async function storeChecks(ctx: CommandContext, inputs: DoctorInputs, m: StoreMo
     store = openStoreAt(ctx, inputs.store.location, { onWarning: (line) => warnings.push(line) });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    const fix = 'set BOX_QC_STORE to a token file path or a postgres:// URL';
+    // The opener's own hint when it has one (a malformed BOX_QC_KEY is not fixed by BOX_QC_STORE: review #7).
+    const fix =
+      err instanceof BoxQcError && err.hint !== undefined
+        ? err.hint
+        : 'set BOX_QC_STORE to a token file path or a postgres:// URL, and check BOX_QC_KEY_FILE / BOX_QC_KEY';
     return [
       { name: 'store_files', status: 'fail', message, fix },
       skipped('store_access', 'the store cannot be opened'),

@@ -11,7 +11,7 @@
 import { terminalSafe } from '../io/terminal-safe.js';
 import { REFRESH_TOKEN_LIFETIME_DAYS, REFRESH_TOKEN_WARN_DAYS, relativeTime, type UserStatus } from '../core/status.js';
 import type { HealthState } from '../core/health/types.js';
-import { reconnectCommand } from '../core/reconnect-command.js';
+import { reconnectCommand, shellWord } from '../core/reconnect-command.js';
 
 export const STATUS_STATES: readonly HealthState[] = ['dead', 'expiring', 'degraded', 'healthy'];
 
@@ -49,7 +49,7 @@ export function statusRows(users: readonly UserStatus[], publicUrlConfigured: bo
         state === 'dead' || (age !== null && age >= REFRESH_TOKEN_LIFETIME_DAYS)
           ? reconnectCommand(u.email, publicUrlConfigured)
           : warn || state !== 'healthy'
-            ? `box-qc refresh --email ${u.email}`
+            ? `box-qc refresh --email ${shellWord(u.email)}`
             : undefined,
     };
   });
@@ -89,7 +89,8 @@ export function renderTable(rows: readonly StatusRow[], now: number): string {
     r.action ?? '',
   ]);
   const cells = [header, ...body].map((row) => row.map((c) => terminalSafe(c)));
-  const widths = header.map((_, i) => Math.max(...cells.map((row) => columns(row[i]!))));
+  // A loop, not Math.max(...): 150,000 rows as arguments overflow the call stack (review of issue 21, #2).
+  const widths = header.map((_, i) => cells.reduce((w, row) => Math.max(w, columns(row[i]!)), 0));
   const lines = cells.map((row) =>
     row
       .map((c, i) => (i === row.length - 1 ? c : c + ' '.repeat(widths[i]! - columns(c))))

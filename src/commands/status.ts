@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import type { ActionFactory, CommandContext } from './context.js';
 import { normalizeEmail } from '../config.js';
 import { terminalSafe } from '../io/terminal-safe.js';
-import { reconnectCommand } from '../core/reconnect-command.js';
+import { reconnectCommand, shellWord } from '../core/reconnect-command.js';
 import {
   buildStatusReport,
   checkExitCode,
@@ -200,8 +200,23 @@ function when(iso: string | null, now: number): string {
   return iso === null ? 'unknown' : `${relativeTime(Date.parse(iso) - now)} (${iso})`;
 }
 
+/**
+ * A stored value for a terminal line: the store's validator checks shapes, not every field's type, and a record
+ * written by another tool may hold a number or an object where a string belongs (review of issue 21, #1).
+ */
+function show(v: unknown): string {
+  if (typeof v === 'string') return terminalSafe(v);
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return '?';
+}
+
+function ago(v: unknown, now: number): string {
+  const t = typeof v === 'string' ? Date.parse(v) : NaN;
+  return Number.isFinite(t) ? ` (${relativeTime(t - now)})` : '';
+}
+
 function renderUser(u: UserStatus, now: number, publicUrlConfigured: boolean): string[] {
-  const safe = (v: string | null) => (v === null ? '?' : terminalSafe(v));
+  const safe = show;
   const who = terminalSafe(u.email);
   const lines = [`${who}  Box: ${safe(u.box_user.login)} (${safe(u.box_user.name)}, id ${safe(u.box_user.id)})`];
   const h = u.health;
@@ -210,7 +225,7 @@ function renderUser(u: UserStatus, now: number, publicUrlConfigured: boolean): s
       ? `: ${h.failures} temporary failure${h.failures === 1 ? '' : 's'} in a row (${safe(h.reason)})`
       : '';
   lines.push(
-    `  state          ${h.state} since ${h.since === null ? 'unknown' : `${safe(h.since)} (${relativeTime(Date.parse(h.since) - now)})`}${failing}`,
+    `  state          ${h.state} since ${h.since === null ? 'unknown' : `${safe(h.since)}${ago(h.since, now)}`}${failing}`,
   );
   const at = u.access_token;
   lines.push(
@@ -221,22 +236,20 @@ function renderUser(u: UserStatus, now: number, publicUrlConfigured: boolean): s
   lines.push(
     `  refresh token  rotated ${when(rt.rotated_at, now)}${est}; ${rt.expired ? 'died' : 'dies'} ${when(rt.dies_at, now)}`,
   );
-  if (u.encryption) lines.push(`  tokens         encrypted (key ${terminalSafe(u.encryption.key_id)})`);
+  if (u.encryption) lines.push(`  tokens         encrypted (key ${safe(u.encryption.key_id)})`);
   if (rt.expired) lines.push('  WARNING: the refresh token is older than 60 days: Box no longer accepts it; reconnect');
   else if (rt.warning)
     lines.push(
-      `  WARNING: refresh token unused for ${rt.age_days} days; Box kills it at 60: run box-qc refresh --email ${who}`,
+      `  WARNING: refresh token unused for ${rt.age_days} days; Box kills it at 60: run box-qc refresh --email ${shellWord(who)}`,
     );
   if (u.needs_reconnect) {
     lines.push(
-      `  NEEDS RECONNECT: ${terminalSafe(String(u.needs_reconnect.reason ?? ''))}: ${terminalSafe(String(u.needs_reconnect.message ?? ''))} (since ${terminalSafe(String(u.needs_reconnect.at ?? ''))})`,
+      `  NEEDS RECONNECT: ${safe(u.needs_reconnect.reason)}: ${safe(u.needs_reconnect.message)} (since ${safe(u.needs_reconnect.at)})`,
     );
     lines.push(`    run: ${reconnectCommand(who, publicUrlConfigured)}`);
   }
   if (u.refresh_in_flight)
-    lines.push(
-      `  refresh in flight since ${terminalSafe(u.refresh_in_flight.since)} (pid ${terminalSafe(String(u.refresh_in_flight.pid))})`,
-    );
+    lines.push(`  refresh in flight since ${safe(u.refresh_in_flight.since)} (pid ${safe(u.refresh_in_flight.pid)})`);
   if (u.check) {
     lines.push(
       u.check.ok

@@ -184,4 +184,12 @@ describe('doctor', () => {
     expect(down.checks.public_url!.status).toBe('fail');
     expect(down.checks.public_url!.fix).toContain('box-qc serve');
   });
+
+  it('a malformed BOX_QC_KEY fails the store check with a fix that names the key, not BOX_QC_STORE', async () => {
+    const { checks } = await doctor(await env({ BOX_QC_KEY: 'not a key line' }));
+    expect(checks.store_files!.status).toBe('fail');
+    expect(checks.store_files!.message).toContain('BOX_QC_KEY');
+    expect(checks.store_files!.fix).toMatch(/BOX_QC_KEY|keygen/);
+    expect(checks.store_files!.fix).not.toContain('BOX_QC_STORE');
+  });
 });

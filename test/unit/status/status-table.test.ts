@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { buildStatusReport } from '../../../src/core/status.js';
 import type { StoreDocument, StoredUser } from '../../../src/core/store/types.js';
 import { renderTable, renderTsv, statusRows, summaryLine } from '../../../src/commands/status-table.js';
+import { renderReport } from '../../../src/commands/status.js';
+import { reconnectCommand, shellWord } from '../../../src/core/reconnect-command.js';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 const DAY = 86_400_000;
@@ -106,5 +108,30 @@ describe('status table', () => {
       false,
     );
     expect(rows[0]!.tokens).toBe('encrypted (key k2)');
+  });
+});
+
+describe('status under its review (issue 21)', () => {
+  it('a table of 150,000 rows renders (no argument-spread overflow)', () => {
+    const row = statusRows(report({ 'a@example.com': user(1) }).users, false)[0]!;
+    const rows = Array.from({ length: 150_000 }, (_, i) => ({ ...row, email: `u${i}@example.com` }));
+    expect(renderTable(rows, NOW).split('\n').length).toBeGreaterThan(150_000);
+  });
+
+  it('a suggested command quotes an email a shell would read as code', () => {
+    expect(reconnectCommand('a@example.com', false)).toBe('box-qc connect --email a@example.com');
+    expect(reconnectCommand('a$(touch /tmp/pwn)@x.com', true)).toBe("box-qc invite --email 'a$(touch /tmp/pwn)@x.com'");
+    expect(shellWord("o'brien;@x.com")).toBe("'o'\\''brien;@x.com'");
+  });
+
+  it('--long survives fields of the wrong type written by another tool', () => {
+    const bad = user(1, {
+      needs_reconnect: { reason: { toString: 1, valueOf: 1 }, message: 7, at: 5 } as never,
+      refresh_in_flight: { since: 12345, pid: 'x' } as never,
+      health: { state: 'degraded', since: iso(NOW - DAY), failures: 2, reason: 7 } as never,
+    });
+    const text = renderReport(report({ 'a@example.com': bad }), NOW);
+    expect(text).toContain('NEEDS RECONNECT: ?: 7 (since 5)');
+    expect(text).toContain('refresh in flight since 12345');
   });
 });
