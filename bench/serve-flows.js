@@ -10,7 +10,12 @@
 // or its user's refresh token is not live in the store afterwards).
 // For reference, the same figures one flow at a time (serve's own cost per flow, with no queueing behind 199
 // others on a small machine).
-// Usage: node bench/serve-flows.js [flows=200] [sequential=30]
+// Interleaved rounds (default 3): each round measures the emulator's own time, then serve's, then the floor's,
+// 200 at once each; the figures are medians over rounds (a busy neighbour moves one round, not the result).
+// The floor is bench/lib/bare-serve.js: the same two requests and two calls to Box with no store, no lock, no
+// records: what any server answering these flows costs on this machine. CPU per flow is user + system time
+// of the server process during its bursts (/proc/<pid>/stat).
+// Usage: node bench/serve-flows.js [flows=200] [sequential=30] [rounds=3]
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -29,7 +34,7 @@ import {
   tempDir,
 } from './lib/common.js';
 
-const [flows = 200, sequential = 30] = process.argv
+const [flows = 200, sequential = 30, rounds = 3] = process.argv
   .slice(2)
   .filter((a) => /^\d+$/.test(a))
   .map(Number);
@@ -40,7 +45,10 @@ const pct = (xs, p) => {
   return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 };
 const now = () => performance.now();
-/** email(0) is the warm-up flow's. */
+/**
+ * email(0) is the warm-up flow's. Rounds reuse the same emails (link k of round r is for email k), so the
+ * store holds ~N users throughout, as a serve that reconnects its N users does; invite records accumulate.
+ */
 const email = (i) => `serve${String(i).padStart(4, '0')}@example.com`;
 
 function freePort() {
@@ -54,6 +62,16 @@ function freePort() {
   });
 }
 
+/** User + system CPU time of a process so far, in ms (/proc/<pid>/stat fields 14 and 15, clock ticks). */
+function cpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 function vmHwm(pid) {
   try {
     const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -64,13 +82,13 @@ function vmHwm(pid) {
 }
 
 /** `box-qc invite` for each email, 8 at a time. */
-async function makeLinks(env, n) {
+async function makeLinks(env, n, emailOf = email) {
   const links = [];
   let next = 0;
   const worker = async () => {
     while (next < n) {
       const i = next++;
-      const r = await boxQc(['invite', '--email', email(i)], env, { keepStdout: true });
+      const r = await boxQc(['invite', '--email', emailOf(i)], env, { keepStdout: true });
       if (r.code !== 0) throw new Error(`invite exited ${r.code}: ${r.stderr}`);
       links[i] = r.stdout.trim();
     }
@@ -128,15 +146,14 @@ async function serveFlow(link) {
   return { ok: cb.status === 200, ms: connectMs + callbackMs, connectMs, callbackMs };
 }
 
-function startServe(env, port) {
+function startServe(env, port, bare = false) {
   const child = spawn(
     process.execPath,
     [
       ...(process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean),
-      BIN,
-      'serve',
-      '--listen',
-      `127.0.0.1:${port}`,
+      ...(bare
+        ? [join(ROOT, 'bench', 'lib', 'bare-serve.js'), String(port)]
+        : [BIN, 'serve', '--listen', `127.0.0.1:${port}`]),
     ],
     {
       env,
@@ -166,8 +183,9 @@ function startServe(env, port) {
 if (!existsSync(join(ROOT, 'dist'))) throw new Error('build first (npm run build)');
 const emu = await startEmulatorProcess(['--auto-approve', '--items', '10']);
 const { dir, cleanup } = tempDir('serve');
+const median = (xs) => pct(xs, 50);
 try {
-  const port = await freePort();
+  const [port, barePort] = [await freePort(), await freePort()];
   const publicUrl = `http://127.0.0.1:${port}`;
   const env = baseEnv(dir, {
     ...emu.env,
@@ -176,76 +194,134 @@ try {
   });
   // One more link than measured: the first warms serve up (lazy modules, the state key's first creation), as
   // any running serve is after its first link.
-  const [warmup, ...rest] = await makeLinks(env, flows + 1 + sequential);
-  const links = rest.slice(0, flows);
-  const seqLinks = rest.slice(flows);
-
-  const own = await Promise.all(Array.from({ length: flows }, () => emulatorFlow(emu, `${publicUrl}/callback`)));
-  const ownSeq = [];
-  for (let i = 0; i < sequential; i++) ownSeq.push(await emulatorFlow(emu, `${publicUrl}/callback`));
+  // Each round's links are made just before it: a new link for an email revokes its earlier pending one.
+  const [warmup] = await makeLinks(env, 1);
+  const roundLinks = () => makeLinks(env, flows, (k) => email(1 + k));
 
   const serve = startServe(env, port);
-  await serve.ready;
+  const bare = startServe({ ...env, BOX_QC_PUBLIC_URL: `http://127.0.0.1:${barePort}` }, barePort, true);
+  await Promise.all([serve.ready, bare.ready]);
   if (!(await serveFlow(warmup)).ok) throw new Error(`the warm-up flow failed: ${serve.stderr().slice(-2000)}`);
-  const wall0 = now();
-  const results = await Promise.all(links.map((l) => serveFlow(l)));
-  const wallMs = now() - wall0;
+  const bareLink = `http://127.0.0.1:${barePort}/connect/bare`;
+  await serveFlow(bareLink);
+  await emulatorFlow(emu, `${publicUrl}/callback`);
+
+  const perRound = [];
+  const all = [];
+  let serveCpuMs = 0;
+  let bareCpuMs = 0;
+  let wallMs = 0;
+  let bareFailed = 0;
+  for (let r = 0; r < rounds; r++) {
+    const links = await roundLinks();
+    const own = await Promise.all(Array.from({ length: flows }, () => emulatorFlow(emu, `${publicUrl}/callback`)));
+    let cpu0 = cpuMs(serve.child.pid);
+    const wall0 = now();
+    const results = await Promise.all(links.map((l) => serveFlow(l)));
+    wallMs = Math.max(wallMs, now() - wall0);
+    serveCpuMs += cpuMs(serve.child.pid) - cpu0;
+    cpu0 = cpuMs(bare.child.pid);
+    const bareResults = await Promise.all(links.map(() => serveFlow(bareLink)));
+    bareCpuMs += cpuMs(bare.child.pid) - cpu0;
+    bareFailed += bareResults.filter((r) => !r.ok).length;
+    all.push(...results);
+    const ms = results.map((r) => r.ms);
+    const bms = bareResults.map((r) => r.ms);
+    perRound.push({
+      own50: pct(own, 50),
+      own99: pct(own, 99),
+      serve50: pct(ms, 50),
+      serve99: pct(ms, 99),
+      connect50: pct(
+        results.map((r) => r.connectMs),
+        50,
+      ),
+      callback50: pct(
+        results.map((r) => r.callbackMs),
+        50,
+      ),
+      added50: pct(ms, 50) - pct(own, 50),
+      added99: pct(ms, 99) - pct(own, 99),
+      bareAdded50: pct(bms, 50) - pct(own, 50),
+      bareAdded99: pct(bms, 99) - pct(own, 99),
+    });
+  }
+  const ownSeq = [];
+  for (let i = 0; i < sequential; i++) ownSeq.push(await emulatorFlow(emu, `${publicUrl}/callback`));
+  const seqLinks = await makeLinks(env, sequential, (k) => email(1 + flows + k));
   const seqResults = [];
   for (const l of seqLinks) seqResults.push(await serveFlow(l));
   const peakRssBytes = vmHwm(serve.child.pid);
+  const barePeakRss = vmHwm(bare.child.pid);
   serve.child.kill('SIGTERM');
+  bare.child.kill('SIGTERM');
   const exitCode = await serve.done;
+  await bare.done;
 
   const users = readStore(env.BOX_QC_STORE).users ?? {};
+  const total = flows * rounds + sequential;
   let live = 0;
+  // The last round's grants and the one-at-a-time flows' (a round's grant replaces the round before's).
   for (let i = 1; i <= flows + sequential; i++) {
     const u = users[email(i)];
     if (u && (await emu.isLive(u.refresh_token))) live += 1;
   }
-  const failedCallbacks = [...results, ...seqResults].filter((r) => !r.ok).length;
+  const failedCallbacks = [...all, ...seqResults].filter((r) => !r.ok).length;
   const lost = Math.max(flows + sequential - live, failedCallbacks);
   const seqMs = seqResults.map((r) => r.ms);
   const seqP50AddedMs = pct(seqMs, 50) - pct(ownSeq, 50);
   const seqP99AddedMs = pct(seqMs, 99) - pct(ownSeq, 99);
-  const serveMs = results.map((r) => r.ms);
-  const p50AddedMs = pct(serveMs, 50) - pct(own, 50);
-  const p99AddedMs = pct(serveMs, 99) - pct(own, 99);
+  const m = (k) => median(perRound.map((r) => r[k]));
+  const p50AddedMs = m('added50');
+  const p99AddedMs = m('added99');
   const met = {
     p99: p99AddedMs < TARGET.p99AddedMs,
     rss: peakRssBytes !== undefined && peakRssBytes < TARGET.rssBytes,
     lost: lost === TARGET.lost,
   };
   const mark = (ok) => (ok ? 'met' : 'MISSED');
-  console.log(`serve-flows: ${flows} connect-link flows at once against one box-qc serve (file store)`);
-  console.log(`  all flows done in      ${fmtMs(wallMs)} (serve exit ${exitCode} after SIGTERM)`);
-  console.log(`  emulator's own time    p50 ${fmtMs(pct(own, 50))}, p99 ${fmtMs(pct(own, 99))} (exchange + users/me)`);
-  console.log(`  serve's two requests   p50 ${fmtMs(pct(serveMs, 50))}, p99 ${fmtMs(pct(serveMs, 99))}`);
-  const c = results.map((r) => r.connectMs);
-  const b = results.map((r) => r.callbackMs);
-  console.log(`    /connect/<token>     p50 ${fmtMs(pct(c, 50))}, p99 ${fmtMs(pct(c, 99))}`);
-  console.log(`    /callback            p50 ${fmtMs(pct(b, 50))}, p99 ${fmtMs(pct(b, 99))}`);
+  const perFlow = (cpu) => (cpu / (flows * rounds)).toFixed(2);
   console.log(
-    `  added latency          p50 ${fmtMs(p50AddedMs)}; p99 ${fmtMs(p99AddedMs)} (target < ${TARGET.p99AddedMs} ms): ${mark(met.p99)}`,
+    `serve-flows: ${flows} connect-link flows at once against one box-qc serve (file store); ${rounds} interleaved rounds, medians`,
+  );
+  console.log(`  slowest round          ${fmtMs(wallMs)} (serve exit ${exitCode} after SIGTERM)`);
+  console.log(`  emulator's own time    p50 ${fmtMs(m('own50'))}, p99 ${fmtMs(m('own99'))} (exchange + users/me)`);
+  console.log(`  serve's two requests   p50 ${fmtMs(m('serve50'))}, p99 ${fmtMs(m('serve99'))}`);
+  console.log(`    /connect/<token>     p50 ${fmtMs(m('connect50'))}; /callback p50 ${fmtMs(m('callback50'))}`);
+  console.log(
+    `  added latency          p50 ${fmtMs(p50AddedMs)}; p99 ${fmtMs(p99AddedMs)} (target < ${TARGET.p99AddedMs} ms): ${mark(met.p99)}   per round p99: ${perRound.map((r) => fmtMs(r.added99)).join(', ')}`,
+  );
+  console.log(
+    `  floor (bare server)    added p50 ${fmtMs(m('bareAdded50'))}; p99 ${fmtMs(m('bareAdded99'))} (bench/lib/bare-serve.js: the same flows, no store; ${bareFailed} failed; peak RSS ${fmtMB(barePeakRss)})`,
+  );
+  console.log(
+    `  server CPU per flow    serve ${perFlow(serveCpuMs)} ms, floor ${perFlow(bareCpuMs)} ms (user + system during the bursts)`,
   );
   console.log(
     `  one flow at a time     added p50 ${fmtMs(seqP50AddedMs)}, p99 ${fmtMs(seqP99AddedMs)} (${sequential} flows; reference)`,
   );
   console.log(`  serve peak RSS         ${fmtMB(peakRssBytes)} (target < ${fmtMB(TARGET.rssBytes)}): ${mark(met.rss)}`);
   console.log(
-    `  flows lost             ${lost} of ${flows + sequential} (live ${live}, failed callbacks ${failedCallbacks}; target 0): ${mark(met.lost)}`,
+    `  flows lost             ${lost} (failed callbacks ${failedCallbacks} of ${total}; live pairs ${live} of the ${flows + sequential} users; target 0): ${mark(met.lost)}`,
   );
   emitResult({
     name: 'serve-flows',
     flows,
-    wallMs,
-    ownP50Ms: pct(own, 50),
-    ownP99Ms: pct(own, 99),
+    rounds,
+    perRound,
+    ownP50Ms: m('own50'),
+    ownP99Ms: m('own99'),
     p50AddedMs,
     p99AddedMs,
+    bareP50AddedMs: m('bareAdded50'),
+    bareP99AddedMs: m('bareAdded99'),
+    serveCpuMsPerFlow: serveCpuMs / (flows * rounds),
+    bareCpuMsPerFlow: bareCpuMs / (flows * rounds),
     sequential,
     seqP50AddedMs,
     seqP99AddedMs,
     peakRssBytes,
+    barePeakRss,
     lost,
     live,
     serveExit: exitCode,

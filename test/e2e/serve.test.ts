@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
@@ -113,6 +114,21 @@ describe('serve: a connect link end to end (plain HTTP)', () => {
     expect((await readStore(storePath)).users[EMAIL]).toBeUndefined();
     const ok = await getVia(await followLink(link));
     expect(ok.status).toBe(200);
+  });
+
+  it('a state signed with a key the store no longer holds is refused (400, nothing sent to Box), even after serve used that key', async () => {
+    await startDefault();
+    // A first flow: serve now knows the state key (flow.ts keeps it to check states without a store read).
+    expect((await getVia(await followLink(await invite(env, EMAIL)))).status).toBe(200);
+    const callback = await followLink(await invite(env, 'bob@example.com'));
+    // The operator removes the key to invalidate every opened link (the hint of a corrupt key says so).
+    const doc = JSON.parse(readFileSync(storePath, 'utf8')) as Record<string, unknown>;
+    delete doc.box_qc_serve;
+    writeFileSync(storePath, JSON.stringify(doc), { mode: 0o600 });
+    const exchanges = emu.stats().byGrantType.authorization_code;
+    expect((await getVia(callback)).status).toBe(400);
+    expect(emu.stats().byGrantType.authorization_code).toBe(exchanges);
+    expect((await readStore(storePath)).users['bob@example.com']).toBeUndefined();
   });
 
   it('two callbacks racing for one invite: exactly one saves', async () => {

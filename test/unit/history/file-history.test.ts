@@ -94,6 +94,22 @@ describe('file history', () => {
     expect((await log.read({ limit: 1 })).map((e) => e.outcome)).toEqual(['dead']);
   });
 
+  it('lines queued while an append runs go out together, whole and in call order, each timed when it was recorded', async () => {
+    const store = await tempStorePath();
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const log = openFileHistory(store, { facts, now: () => now });
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < 300; i++) {
+      pending.push(log.append({ event: 'refresh', email: `u${i}@x.com`, outcome: 'refreshed' }));
+      now += 1000;
+    }
+    await Promise.all(pending);
+    const text = await readFile(historyPathFor(store), 'utf8');
+    const entries = lines(text).map((l) => JSON.parse(l) as { email: string; time: string });
+    expect(entries.map((e) => e.email)).toEqual(Array.from({ length: 300 }, (_, i) => `u${i}@x.com`));
+    expect(entries[299]!.time).toBe(new Date(Date.parse('2026-01-01T00:00:00Z') + 299_000).toISOString());
+  });
+
   it('rotates at the cap into ONE .1, and reads across both', async () => {
     const store = await tempStorePath();
     const log = openFileHistory(store, { facts, maxBytes: 2048 });

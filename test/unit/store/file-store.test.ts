@@ -330,3 +330,53 @@ describe('file store: permissions and planted files', () => {
     await expect(store.update(() => 1)).rejects.toMatchObject({ exitCode: 2 });
   });
 });
+
+describe('file store: concurrent callers share reads and checks (issue 17 bench)', () => {
+  it('200 concurrent reads open the store a handful of times, see a save that finished before they asked, and get a frozen shared document', async () => {
+    const seed = makeStore(t.dir);
+    await seed.store.update((d) => saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now()));
+    let opens = 0;
+    const { store } = makeStore(t.dir, {
+      fs: {
+        open: async (path, flags, mode) => {
+          if (path.endsWith('tokens.json')) opens++;
+          const { nodeStoreFs } = await import('../../../src/core/store/file/fs-layer.js');
+          return nodeStoreFs.open(path, flags, mode);
+        },
+      },
+    });
+    const docs = await Promise.all(Array.from({ length: 200 }, () => store.read()));
+    expect(opens).toBeLessThanOrEqual(3);
+    expect(docs.every((d) => getUser(d, 'a@x.com')?.refresh_token === 'rt1')).toBe(true);
+    expect(Object.isFrozen(docs[199])).toBe(true);
+    // Another process saves; a read that asks afterwards sees it, even while older reads are in flight.
+    const inFlight = store.read();
+    await seed.store.update((d) => saveUserTokens(d, 'a@x.com', pair(2), undefined, Date.now()));
+    const after = await store.read();
+    await inFlight;
+    expect(getUser(after, 'a@x.com')?.refresh_token).toBe('rt2');
+  });
+
+  it('concurrent ensureWritable calls share probes, and each caller still hears of a full disk', async () => {
+    const seed = makeStore(t.dir);
+    await seed.store.update((d) => saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now()));
+    let probes = 0;
+    let full = false;
+    const { store } = makeStore(t.dir, {
+      fs: {
+        statfs: async () => {
+          probes++;
+          return { type: 0xef53, bsize: 4096, bavail: full ? 3 : 1 << 20 };
+        },
+      },
+    });
+    await Promise.all(Array.from({ length: 100 }, () => store.ensureWritable()));
+    expect(probes).toBeLessThanOrEqual(2);
+    full = true;
+    const results = await Promise.allSettled(Array.from({ length: 50 }, () => store.ensureWritable()));
+    expect(results.every((r) => r.status === 'rejected' && (r.reason as StoreError).code === 'E_STORE_DISK_FULL')).toBe(
+      true,
+    );
+    expect(unexpectedFiles(t.dir)).toEqual([]);
+  });
+});

@@ -37,6 +37,8 @@ import { judgeTagged, ownTag } from './owner-tag.js';
 import { readStoreFile, type StoreSnapshot } from './read-store.js';
 import { checkStoreFolder } from './store-guard.js';
 import { ParsedCache } from './parsed-cache.js';
+import { sharedNextRun } from '../next-run.js';
+import { deepFreeze } from '../document-copy.js';
 import {
   DEFAULT_LOCK_WAIT_MS,
   type LockOptions,
@@ -108,9 +110,15 @@ class FileStore implements TokenStore {
   private warn = (line: string): void => this.opts.onWarning?.(line);
   private now = (): number => (this.opts.now ?? Date.now)();
 
+  /** Concurrent readers (a `serve` answering many links at once) share the next read: next-run.ts. */
   read(): Promise<StoreDocument> {
-    return this.snapshot().then((s) => s.doc);
+    return this.sharedRead();
   }
+
+  private readonly sharedRead = sharedNextRun(
+    () => this.snapshot().then((s) => s.doc),
+    (doc) => deepFreeze(doc),
+  );
 
   private async snapshot(): Promise<StoreSnapshot> {
     await this.guard();
@@ -137,12 +145,15 @@ class FileStore implements TokenStore {
     }
   }
 
-  /** The folder checked, created if missing (0700), and checked again when it was just created. */
-  private async prepareDir(): Promise<void> {
+  /**
+   * The folder checked, created if missing (0700), and checked again when it was just created. Before every
+   * lock and save: concurrent callers share the next check (next-run.ts).
+   */
+  private readonly prepareDir = sharedNextRun(async () => {
     await this.guard();
     await ensureStoreDir(this.location, this.fs);
     await this.guard();
-  }
+  });
 
   async withUserLock<T>(email: string, fn: () => Promise<T>, options?: LockOptions): Promise<T> {
     const key = normalizeStoreEmail(email);
@@ -305,9 +316,14 @@ class FileStore implements TokenStore {
     return { pid: this.opts.pid, hostname: this.opts.hostname ?? osHostname(), isPidAlive: this.opts.isPidAlive };
   }
 
-  async ensureWritable(): Promise<void> {
+  /** Concurrent callers (a `serve` finishing many callbacks) share the next probe: next-run.ts. */
+  private readonly writableCheck = sharedNextRun(async () => {
     await this.prepareDir();
     await ensureWritable(this.location, this.fs, this.warn, await this.ownTag());
+  });
+
+  ensureWritable(): Promise<void> {
+    return this.writableCheck();
   }
 
   async reserveWrite(): Promise<WriteReservation> {
