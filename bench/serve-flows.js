@@ -15,7 +15,9 @@
 // The floor is bench/lib/bare-serve.js: the same two requests and two calls to Box with no store, no lock, no
 // records: what any server answering these flows costs on this machine. CPU per flow is user + system time
 // of the server process during its bursts (/proc/<pid>/stat).
-// Usage: node bench/serve-flows.js [flows=200] [sequential=30] [rounds=3]
+// --pg: the same against a PostgreSQL store (a throwaway local cluster, bench/lib/pg-cluster.js, fsync off as
+// in the PostgreSQL benches).
+// Usage: node bench/serve-flows.js [flows=200] [sequential=30] [rounds=3] [--pg]
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -34,6 +36,7 @@ import {
   tempDir,
 } from './lib/common.js';
 
+const usePg = process.argv.includes('--pg');
 const [flows = 200, sequential = 30, rounds = 3] = process.argv
   .slice(2)
   .filter((a) => /^\d+$/.test(a))
@@ -146,6 +149,19 @@ async function serveFlow(link) {
   return { ok: cb.status === 200, ms: connectMs + callbackMs, connectMs, callbackMs };
 }
 
+/** The users of a PostgreSQL store, as the file store's `users` map. */
+async function pgUsers(url) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const r = await client.query('SELECT email, record FROM box_qc_tokens');
+    return Object.fromEntries(r.rows.map((row) => [row.email, row.record]));
+  } finally {
+    await client.end();
+  }
+}
+
 function startServe(env, port, bare = false) {
   const child = spawn(
     process.execPath,
@@ -184,12 +200,13 @@ if (!existsSync(join(ROOT, 'dist'))) throw new Error('build first (npm run build
 const emu = await startEmulatorProcess(['--auto-approve', '--items', '10']);
 const { dir, cleanup } = tempDir('serve');
 const median = (xs) => pct(xs, 50);
+const cluster = usePg ? await (await import('./lib/pg-cluster.js')).startPgCluster() : undefined;
 try {
   const [port, barePort] = [await freePort(), await freePort()];
   const publicUrl = `http://127.0.0.1:${port}`;
   const env = baseEnv(dir, {
     ...emu.env,
-    BOX_QC_STORE: join(dir, 'store', 'tokens.json'),
+    BOX_QC_STORE: cluster ? await cluster.createDatabase('serve') : join(dir, 'store', 'tokens.json'),
     BOX_QC_PUBLIC_URL: publicUrl,
   });
   // One more link than measured: the first warms serve up (lazy modules, the state key's first creation), as
@@ -258,7 +275,7 @@ try {
   const exitCode = await serve.done;
   await bare.done;
 
-  const users = readStore(env.BOX_QC_STORE).users ?? {};
+  const users = cluster ? await pgUsers(env.BOX_QC_STORE) : (readStore(env.BOX_QC_STORE).users ?? {});
   const total = flows * rounds + sequential;
   let live = 0;
   // The last round's grants and the one-at-a-time flows' (a round's grant replaces the round before's).
@@ -282,7 +299,7 @@ try {
   const mark = (ok) => (ok ? 'met' : 'MISSED');
   const perFlow = (cpu) => (cpu / (flows * rounds)).toFixed(2);
   console.log(
-    `serve-flows: ${flows} connect-link flows at once against one box-qc serve (file store); ${rounds} interleaved rounds, medians`,
+    `serve-flows: ${flows} connect-link flows at once against one box-qc serve (${cluster ? 'PostgreSQL' : 'file'} store); ${rounds} interleaved rounds, medians`,
   );
   console.log(`  slowest round          ${fmtMs(wallMs)} (serve exit ${exitCode} after SIGTERM)`);
   console.log(`  emulator's own time    p50 ${fmtMs(m('own50'))}, p99 ${fmtMs(m('own99'))} (exchange + users/me)`);
@@ -306,6 +323,7 @@ try {
   );
   emitResult({
     name: 'serve-flows',
+    backend: cluster ? 'postgres' : 'file',
     flows,
     rounds,
     perRound,
@@ -329,5 +347,6 @@ try {
   if (exitCode !== 0) process.exitCode = 1;
 } finally {
   await emu.close();
+  await cluster?.stop();
   cleanup();
 }

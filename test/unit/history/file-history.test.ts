@@ -110,6 +110,21 @@ describe('file history', () => {
     expect(entries[299]!.time).toBe(new Date(Date.parse('2026-01-01T00:00:00Z') + 299_000).toISOString());
   });
 
+  it('a burst of queued lines still respects the cap: neither file grows past it (review of 0440c4c)', async () => {
+    const store = await tempStorePath();
+    const log = openFileHistory(store, { facts, maxBytes: 2048 });
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        log.append({ event: 'refresh', email: `u${i}@x.com`, outcome: 'refreshed' }),
+      ),
+    );
+    const path = historyPathFor(store);
+    expect((await stat(path)).size).toBeLessThanOrEqual(2048);
+    expect((await stat(`${path}.1`)).size).toBeLessThanOrEqual(2048);
+    const last = lines(await readFile(path, 'utf8')).map((l) => (JSON.parse(l) as { email: string }).email);
+    expect(last.at(-1)).toBe('u299@x.com');
+  });
+
   it('rotates at the cap into ONE .1, and reads across both', async () => {
     const store = await tempStorePath();
     const log = openFileHistory(store, { facts, maxBytes: 2048 });

@@ -41,6 +41,26 @@ describe('sharedNextRun', () => {
     expect(await later).toBe(2);
   });
 
+  it('never runs twice at once, even for a caller that asks the moment a run ends (review of 0440c4c)', async () => {
+    let active = 0;
+    let maxActive = 0;
+    let runs = 0;
+    const shared = sharedNextRun(async () => {
+      runs++;
+      active++;
+      maxActive = Math.max(maxActive, active);
+      await new Promise((r) => setTimeout(r, 5));
+      active--;
+      return runs;
+    });
+    const first = shared();
+    const during = shared();
+    const late = first.then(() => shared());
+    await Promise.all([during, late]);
+    expect(runs).toBe(3);
+    expect(maxActive).toBe(1);
+  });
+
   it('a failed run fails every caller that shared it, and the next caller runs again', async () => {
     let n = 0;
     const g = gate();

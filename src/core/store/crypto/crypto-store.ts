@@ -11,7 +11,16 @@
  */
 import { normalizeStoreEmail } from '../format.js';
 import type { StoreDocument, StoredUser, TokenConversion, TokenCrypto, TokenStore } from '../types.js';
-import { aadFor, firstEncrypted, isEncrypted, keyIdOf, parseEnvelope, TOKEN_PATHS, valueAt } from './envelope.js';
+import {
+  aadFor,
+  firstEncrypted,
+  holdsCiphertext,
+  isEncrypted,
+  keyIdOf,
+  parseEnvelope,
+  TOKEN_PATHS,
+  valueAt,
+} from './envelope.js';
 import { keyMissingError, keyUnknownError, storeIdMissingError, tokenAuthError, tokenFormatError } from './errors.js';
 import type { Keyring } from './keyring.js';
 
@@ -81,7 +90,10 @@ export function withTokenCrypto(inner: TokenStore, keyring: Keyring | undefined)
     // Cheap first (PostgreSQL: one row, whatever the store's size: issue 20): `store_id` exists exactly while
     // values are encrypted (created with the first, removed by `store decrypt`); only then look for one to name.
     const top = inner.readUser ? await inner.readUser('') : await inner.read();
-    if (typeof top.store_id !== 'string') return;
+    // A whole document in hand (file store): judged by its values, so ciphertext whose store_id was removed by
+    // hand is refused here too, before a code or refresh token is spent (review of 0440c4c, finding 1).
+    if (inner.readUser && typeof top.store_id !== 'string') return;
+    if (!inner.readUser && !holdsCiphertext(top)) return;
     const enc = firstEncrypted(inner.readUser ? await inner.read() : top);
     if (enc) throw keyMissingError(location, enc.email, enc.keyId);
   };
@@ -93,11 +105,6 @@ export function withTokenCrypto(inner: TokenStore, keyring: Keyring | undefined)
     async update(mutate, options) {
       const a = keyring ? await loadAead() : undefined;
       return inner.update((doc) => {
-        // No key and no store_id: nothing to seal, and nothing encrypted to protect (store_id exists exactly
-        // while values are encrypted: the first sealed value creates it in the same update, `store decrypt`
-        // removes it; refuseWithoutKey uses the same rule). Skips a copy and a scan of every user per update,
-        // which a `serve` finishing 200 flows at once paid 400 times over (issue 17 bench).
-        if (!keyring && typeof doc.store_id !== 'string') return mutate(doc);
         const before: Record<string, StoredUser | undefined> = { ...doc.users };
         const result = mutate(doc);
         sealNewValues(doc, before, keyring && a ? { keyring, aead: a } : undefined, location);
@@ -166,7 +173,8 @@ function sealNewValues(
         // rotation would be worse; `store encrypt` seals it later. Nothing plaintext replaces a ciphertext.
         const prevValue = valueAt(prev, path);
         if (prevValue !== undefined && prevValue !== '' && !isEncrypted(prevValue)) continue;
-        const enc = firstEncrypted(doc);
+        // holdsCiphertext first: cheap on every update of a big plaintext store (issue 17 bench).
+        const enc = holdsCiphertext(doc) ? firstEncrypted(doc) : undefined;
         if (enc) throw keyMissingError(location, email, enc.keyId);
         return;
       }

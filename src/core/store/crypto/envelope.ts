@@ -63,6 +63,28 @@ export function valueAt(record: Record<string, unknown> | undefined, path: reado
 }
 
 /** The first encrypted value of a document, for messages: which user and key id. */
+/** Whether each (frozen, shared) record holds a ciphertext, computed once per record object. */
+const recordHoldsCiphertext = new WeakMap<object, boolean>();
+
+/**
+ * Whether any value in the document is encrypted: the question firstEncrypted answers, without sorting, and
+ * with each unchanged record judged once (records are shared, frozen objects across reads and commits), so
+ * asking it on every update of a big store costs a walk of object identities (issue 17 bench).
+ */
+export function holdsCiphertext(doc: { users: Record<string, Record<string, unknown>> }): boolean {
+  for (const email in doc.users) {
+    const rec = doc.users[email];
+    if (rec === undefined) continue;
+    let held = recordHoldsCiphertext.get(rec);
+    if (held === undefined) {
+      held = TOKEN_PATHS.some((path) => isEncrypted(valueAt(rec, path)));
+      if (Object.isFrozen(rec)) recordHoldsCiphertext.set(rec, held);
+    }
+    if (held) return true;
+  }
+  return false;
+}
+
 export function firstEncrypted(doc: {
   users: Record<string, Record<string, unknown>>;
 }): { email: string; keyId: string } | undefined {
