@@ -16,7 +16,7 @@ export function sharedNextRun<T>(run: () => Promise<T>, onShared?: (value: T) =>
     try {
       started = run();
     } catch (err) {
-      started = Promise.reject(err as Error);
+      started = Promise.reject(err);
     }
     const p = started.then((value) => {
       if (callers > 1) onShared?.(value);
