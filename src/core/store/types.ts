@@ -152,6 +152,12 @@ export const DEFAULT_LOCK_WAIT_MS = 45_000;
 /** What reserveWrite() holds; release() (idempotent) gives back what was not used. */
 export interface WriteReservation {
   release(): Promise<void>;
+  /**
+   * The store's top-level fields (no users) as read by the check itself, when the backend read them in the
+   * same statement (PostgreSQL, issue 20): a wrapper that needs them right after (crypto-store.ts) need not
+   * read them again.
+   */
+  topLevel?: UserSnapshot;
 }
 
 export interface TokenStore {

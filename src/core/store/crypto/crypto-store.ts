@@ -76,11 +76,12 @@ export function withTokenCrypto(inner: TokenStore, keyring: Keyring | undefined)
     },
   };
 
-  const refuseWithoutKey = async (): Promise<void> => {
+  /** `known`: the top-level fields the backend's own check just read (WriteReservation.topLevel). */
+  const refuseWithoutKey = async (known?: StoreDocument): Promise<void> => {
     if (keyring) return;
     // Cheap first (PostgreSQL: one row, whatever the store's size: issue 20): `store_id` exists exactly while
     // values are encrypted (created with the first, removed by `store decrypt`); only then look for one to name.
-    const top = inner.readUser ? await inner.readUser('') : await inner.read();
+    const top = known ?? (inner.readUser ? await inner.readUser('') : await inner.read());
     if (typeof top.store_id !== 'string') return;
     const enc = firstEncrypted(inner.readUser ? await inner.read() : top);
     if (enc) throw keyMissingError(location, enc.email, enc.keyId);
@@ -109,7 +110,7 @@ export function withTokenCrypto(inner: TokenStore, keyring: Keyring | undefined)
     async reserveWrite() {
       const reservation = await inner.reserveWrite();
       try {
-        await refuseWithoutKey();
+        await refuseWithoutKey(reservation.topLevel);
       } catch (err) {
         await reservation.release().catch(() => undefined);
         throw err;

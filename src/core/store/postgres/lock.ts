@@ -35,6 +35,11 @@ export interface HeldAdvisory {
   release(lost?: boolean): Promise<void>;
   /** The connection holding the lock still answers (so the lock is still ours). */
   alive(): Promise<boolean>;
+  /**
+   * Runs statements on the lock's own connection, idle while the lock is held (issue 20: one user's reads and
+   * checks under its lock cost no main-pool connection and no extra round trip). Not after release().
+   */
+  use<T>(fn: (c: PoolClient) => Promise<T>): Promise<T>;
   /** The lock's name (pg_locks lookups) and the server process holding it, when the driver told us. */
   readonly name: string;
   readonly backendPid: number | undefined;
@@ -151,6 +156,10 @@ function held(c: PoolClient, name: string, transaction: boolean): HeldAdvisory {
         // A dead connection: the server already dropped the lock with it.
         c.release(err instanceof Error ? err : true);
       }
+    },
+    use(fn) {
+      if (released) return Promise.reject(new Error('internal error: a released lock connection was used'));
+      return fn(c);
     },
     async alive() {
       if (lost) return false;

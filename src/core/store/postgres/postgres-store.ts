@@ -20,7 +20,8 @@ import { describePostgresUrl, mapPgError, redactPostgresUrl, storeSecrets, valid
 import { commitTransaction, runWithReconnects, wasCommitted, type TransactionState } from './commit.js';
 import { checkScopes, settle, type UserScope } from './fence.js';
 import { acquireAdvisory, type HeldAdvisory } from './lock.js';
-import { commitScoped, loadPage, loadUser } from './scoped.js';
+import { commitScoped, loadPage, loadUser, topLevelOf } from './scoped.js';
+import { onLockConnection, scopeFor } from './lock-connection.js';
 import { createPools, isDriverError, type Pools } from './pools.js';
 import { openPgHistory, type PgHistoryLog, type PgHistoryOptions } from '../../history/pg-history.js';
 import { flushHistory } from '../../history/types.js';
@@ -155,10 +156,22 @@ class PostgresStore implements TokenStore {
     return this.withClient((c) => this.snapshot(c));
   }
 
-  /** One row by primary key and the meta row, whatever the store's size (postgres/scoped.ts). */
+  /**
+   * One row by primary key and the meta row, whatever the store's size (postgres/scoped.ts); inside
+   * withUserLock on the lock's own idle connection (postgres/lock-connection.ts), else on the main pool.
+   */
   async readUser(email: string): Promise<UserSnapshot> {
     await this.ensureSchema();
-    return this.withClient((c) => loadUser(c, normalizeStoreEmail(email), this.location));
+    const key = normalizeStoreEmail(email);
+    const read = (c: PoolClient) => loadUser(c, key, this.location);
+    const scope = scopeFor(this.heldUsers.getStore(), key);
+    if (scope !== undefined) {
+      const done = await onLockConnection(scope, read).catch((err: unknown) => {
+        throw this.fail(err);
+      });
+      if (done.ok) return done.value;
+    }
+    return this.withClient(read);
   }
 
   /**
@@ -315,10 +328,11 @@ class PostgresStore implements TokenStore {
   /**
    * PostgreSQL needs no disk space reserved ahead of a save (interface B), but the check that stood here before
    * the POST stays: the server answers, accepts writes, and the user locks we hold are alive (ensureWritable).
+   * The top-level fields read by the same statement are handed on (WriteReservation.topLevel).
    */
   async reserveWrite(): Promise<WriteReservation> {
-    await this.ensureWritable();
-    return { release: async () => {} };
+    const extra = await this.checkWritable();
+    return { release: async () => {}, topLevel: topLevelOf(extra, this.location) };
   }
 
   /**
@@ -326,23 +340,41 @@ class PostgresStore implements TokenStore {
    * not read-only), we may write the table, and the user locks we hold are still alive on their connections.
    */
   async ensureWritable(): Promise<void> {
+    await this.checkWritable();
+  }
+
+  /**
+   * ensureWritable's checks, in one statement per held lock, on that lock's connection (its answer is what
+   * proves the connection, and so the lock, alive: postgres/lock-connection.ts); on the main pool when no lock
+   * is held. Returns the meta row's top-level fields as that statement read them.
+   */
+  private async checkWritable(): Promise<Record<string, unknown> | null> {
     await this.ensureSchema();
+    let server: Awaited<ReturnType<typeof serverAccepts>> | undefined;
     for (const [email, scope] of this.heldUsers.getStore() ?? []) {
-      if (scope.lost || !(await scope.lock.alive())) {
+      const done =
+        scope.lost || scope.lock.lost()
+          ? { ok: false as const }
+          : await onLockConnection(scope, (c) => serverAccepts(c)).catch((err: unknown) => {
+              throw this.fail(err);
+            });
+      if (!done.ok) {
         scope.lost = true;
         throw new TemporaryError(
           `lost the lock for ${email} on the PostgreSQL store ${this.location} (connection closed)`,
           { code: 'E_STORE_LOCK_LOST' },
         );
       }
+      server ??= done.value;
     }
-    const server = await this.withClient((c) => serverAccepts(c));
+    server ??= await this.withClient((c) => serverAccepts(c));
     if (server.readOnly) {
       throw new TemporaryError(`the PostgreSQL store ${this.location} is read-only right now (a standby?)`, {
         code: 'E_STORE_READONLY',
       });
     }
     if (!server.mayWrite) throw this.fail(Object.assign(new Error('permission denied'), { code: '42501' }));
+    return server.extra;
   }
 
   async inspect(): Promise<StoreFileInfo> {
@@ -370,10 +402,9 @@ class PostgresStore implements TokenStore {
  */
 async function historyQuery(c: PoolClient, sql: string, params: unknown[]): Promise<Array<Record<string, unknown>>> {
   if (!/^\s*INSERT\b/i.test(sql)) return (await c.query<Record<string, unknown>>(sql, params)).rows;
-  await c.query('BEGIN');
   try {
-    await c.query("SET LOCAL lock_timeout = '2s'");
-    await c.query("SET LOCAL statement_timeout = '5s'");
+    // One message, one round trip (issue 20: `refresh --all` flushes history hundreds of times).
+    await c.query("BEGIN; SET LOCAL lock_timeout = '2s'; SET LOCAL statement_timeout = '5s'");
     const rows = (await c.query<Record<string, unknown>>(sql, params)).rows;
     await c.query('COMMIT');
     return rows;
