@@ -122,6 +122,16 @@ export interface LockOptions {
   waitMs?: number;
 }
 
+/** withUserLock() options (issue 20). */
+export interface UserLockOptions extends LockOptions {
+  /**
+   * fn is handed this user's slice (as readUser gives it), read once the lock was granted: the PostgreSQL
+   * store reads it in the same round trip as the lock. A backend may hand undefined (the file store does):
+   * the caller reads it then.
+   */
+  readUser?: boolean;
+}
+
 export interface StoreFileInfo {
   location: string;
   exists: boolean;
@@ -178,7 +188,7 @@ export interface TokenStore {
    * Runs fn holding this user's cross-process lock. May be held across a network call; never blocks other
    * users. Waits a bounded time, then StoreBusyError (exit 75) naming the holder's pid.
    */
-  withUserLock<T>(email: string, fn: () => Promise<T>, options?: LockOptions): Promise<T>;
+  withUserLock<T>(email: string, fn: (locked?: UserSnapshot) => Promise<T>, options?: UserLockOptions): Promise<T>;
   /**
    * Read-modify-write under the short store-wide lock: re-reads the file, applies `mutate` to the fresh
    * document, writes atomically and durably, returns mutate's result. Concurrent calls in one process may be

@@ -13,6 +13,7 @@ import { getUser, markInFlight, saveUserTokens } from '../../../src/core/store/d
 import { openPostgresStore } from '../../../src/core/store/postgres/postgres-store.js';
 import { onlyUser, readUser } from '../../../src/core/store/scoped.js';
 import type { StoreDocument, StoredUser, TokenStore } from '../../../src/core/store/types.js';
+import { lockName } from '../../../src/core/store/postgres/sql.js';
 import { usePgCluster } from '../../helpers/pg-cluster.js';
 
 const { skip, cluster } = usePgCluster();
@@ -174,14 +175,56 @@ describe.skipIf(skip)('PostgreSQL store: a user lock connection carries that use
     expect(await row()).toMatchObject({ refresh_token: 'rt2' });
   }, 30_000);
 
+  it('withUserLock({ readUser: true }) hands fn the record, read in the lock’s own message once the barrier passed', async () => {
+    const a = open('host-a');
+    await a.read();
+    const got = await backendsOf(/box_qc_store/, () =>
+      a.withUserLock(E, async (locked) => locked, { readUser: true }),
+    );
+    expect(getUser(got.value!, E)).toMatchObject({ refresh_token: 'rt0' });
+    expect(got.pids).toHaveLength(1);
+    // A one-user transaction in progress when the lock is granted (it holds the row's lock, as a predecessor
+    // that lost its lock may): the read waits for its COMMIT and sees what it wrote.
+    const writer = new pg.Client({ connectionString: db.a });
+    await writer.connect();
+    try {
+      await writer.query('BEGIN');
+      await writer.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockName.row(E)]);
+      await writer.query(
+        `UPDATE box_qc_tokens SET record = jsonb_set(record, '{refresh_token}', '"rt-in-progress"') WHERE email = $1`,
+        [E],
+      );
+      const seen = a.withUserLock(E, async (locked) => getUser(locked!, E), { readUser: true });
+      await sleep(300);
+      await writer.query('COMMIT');
+      expect(await seen).toMatchObject({ refresh_token: 'rt-in-progress' });
+    } finally {
+      await writer.end();
+    }
+  }, 30_000);
+
+  it('withUserLock({ readUser: true }) after waiting for a busy lock hands fn nothing: the caller reads itself', async () => {
+    const a = open('host-a');
+    const b = open('host-b');
+    let release!: () => void;
+    const holding = b.withUserLock(E, () => new Promise<void>((r) => (release = r)));
+    await sleep(200);
+    const waited = a.withUserLock(E, async (locked) => locked, { readUser: true, waitMs: 5_000 });
+    await sleep(200);
+    release();
+    await holding;
+    expect(await waited).toBeUndefined();
+  }, 30_000);
+
   it('emails that need quoting (quote, backslash) go through the scoped commit’s literals intact', async () => {
     const odd = "o'brien\\x'; drop table box_qc_tokens; --@example.com";
     const a = open('host-a');
-    await a.withUserLock(odd, async () => {
+    await a.withUserLock(odd, async (locked) => {
+      expect(getUser(locked!, odd)).toBeUndefined();
       await a.update(save(odd, 5), onlyUser(odd));
       await a.update(marker(odd), onlyUser(odd));
       expect(getUser(await readUser(a, odd), odd)).toMatchObject({ refresh_token: 'rt5' });
-    });
+    }, { readUser: true });
     expect(await row(odd)).toMatchObject({ refresh_token: 'rt5' });
     expect(await row()).toMatchObject({ refresh_token: 'rt0' });
   }, 30_000);

@@ -20,7 +20,7 @@ import { describePostgresUrl, mapPgError, redactPostgresUrl, storeSecrets, valid
 import { commitTransaction, runWithReconnects, wasCommitted, type TransactionState } from './commit.js';
 import { checkScopes, settle, type UserScope } from './fence.js';
 import { acquireAdvisory, type HeldAdvisory } from './lock.js';
-import { commitScoped, loadPage, loadUser, topLevelOf } from './scoped.js';
+import { commitScoped, loadPage, loadUser, readUserSql, topLevelOf, userOf } from './scoped.js';
 import { onLockConnection, scopeFor } from './lock-connection.js';
 import { createPools, isDriverError, type Pools } from './pools.js';
 import { openPgHistory, type PgHistoryLog, type PgHistoryOptions } from '../../history/pg-history.js';
@@ -35,6 +35,7 @@ import {
   type StoreFileInfo,
   type TokenStore,
   type UpdateOptions,
+  type UserLockOptions,
   type UserSnapshot,
   type WriteReservation,
 } from '../types.js';
@@ -198,20 +199,27 @@ class PostgresStore implements TokenStore {
     return structuredClone(this.cache.doc);
   }
 
-  async withUserLock<T>(email: string, fn: () => Promise<T>, options?: LockOptions): Promise<T> {
+  /** options.readUser: the user's slice is read in the lock's own message (lock.ts `after`) when uncontended. */
+  async withUserLock<T>(
+    email: string,
+    fn: (locked?: UserSnapshot) => Promise<T>,
+    options?: UserLockOptions,
+  ): Promise<T> {
     const key = normalizeStoreEmail(email);
     const held = this.heldUsers.getStore();
     if (held?.has(key)) return fn();
     const lock = await this.lockUser(key, options);
     const scope: UserScope = { key, lock, lost: false, wrote: false };
     try {
-      return await this.heldUsers.run(new Map([...(held ?? []), [key, scope]]), fn);
+      // Parsed here, inside the try: a corrupt record fails this call and the lock is still released.
+      const locked = lock.after === undefined ? undefined : userOf(lock.after[0], key, this.location);
+      return await this.heldUsers.run(new Map([...(held ?? []), [key, scope]]), () => fn(locked));
     } finally {
       await lock.release(scope.lost);
     }
   }
 
-  private async lockUser(key: string, options: LockOptions | undefined): Promise<HeldAdvisory> {
+  private async lockUser(key: string, options: UserLockOptions | undefined): Promise<HeldAdvisory> {
     const client = await this.client('locks');
     const wait: { end?: (() => void) | void } = {};
     try {
@@ -220,6 +228,7 @@ class PostgresStore implements TokenStore {
         signal: options?.signal,
         hostname: this.opts.hostname,
         barrier: [lockName.store(), lockName.row(key)],
+        ...(options?.readUser === true ? { after: (literal: (v: string) => string) => readUserSql(literal(key)) } : {}),
         cancel: (pid) => this.cancelBackend(pid),
         onWait: (holder) => {
           options?.onWait?.(holder);

@@ -33,9 +33,13 @@ const lockRowsSql = (emails: string) =>
   `SELECT email, record FROM ${TOKENS_TABLE} WHERE email = ANY(${emails}) ORDER BY email FOR UPDATE`;
 
 /** The one-user statements, by name (bench/pg-explain.js prints the plan of each). */
+/** One user's row and the meta row; `email` is the email in SQL (a parameter, or a literal: withUserLock). */
+export const readUserSql = (email: string) =>
+  `SELECT m.extra, (SELECT t.record FROM ${TOKENS_TABLE} t WHERE t.email = ${email}) AS record
+       FROM (SELECT 1) AS one LEFT JOIN ${META_TABLE} m ON m.id = 1`;
+
 export const PER_USER_SQL = {
-  readUser: `SELECT m.extra, (SELECT t.record FROM ${TOKENS_TABLE} t WHERE t.email = $1) AS record
-       FROM (SELECT 1) AS one LEFT JOIN ${META_TABLE} m ON m.id = 1`,
+  readUser: readUserSql('$1'),
   lockRows: lockRowsSql('$1::text[]'),
   readMeta: `SELECT extra FROM ${META_TABLE} WHERE id = 1`,
   firstPage: `SELECT email, record FROM ${TOKENS_TABLE} ORDER BY email LIMIT $1`,
@@ -57,10 +61,18 @@ export function topLevelOf(extra: Record<string, unknown> | null | undefined, lo
 /** One user's slice (UserSnapshot) from one statement: the meta row and that user's row by primary key. */
 export async function loadUser(c: ClientBase, email: string, location: string): Promise<StoreDocument> {
   const r = await c.query<{ extra: Record<string, unknown> | null; record: unknown }>(PER_USER_SQL.readUser, [email]);
-  const row = r.rows[0];
+  return userOf(r.rows[0], email, location);
+}
+
+/** The slice from readUserSql's row (undefined: no row at all, read as no user and no top-level fields). */
+export function userOf(
+  row: { extra?: unknown; record?: unknown } | undefined,
+  email: string,
+  location: string,
+): StoreDocument {
   const record = row?.record ?? null;
   if (record !== null) scopedStats.rowsLoaded += 1;
-  return docOf(row?.extra, record === null ? {} : { [email]: record }, location);
+  return docOf(row?.extra as Record<string, unknown> | null | undefined, record === null ? {} : { [email]: record }, location);
 }
 
 /** One keyset page in primary-key order: the users after `after` (exclusive), at most `limit`. */
