@@ -23,6 +23,7 @@ import { acquireAdvisory, type HeldAdvisory } from './lock.js';
 import { commitScoped, loadPage, loadUser, readUserSql, topLevelOf, userOf } from './scoped.js';
 import { onLockConnection, scopeFor } from './lock-connection.js';
 import { createPools, isDriverError, type Pools } from './pools.js';
+import { historyQuery } from './history-query.js';
 import { openPgHistory, type PgHistoryLog, type PgHistoryOptions } from '../../history/pg-history.js';
 import { flushHistory } from '../../history/types.js';
 import { createSchema, loadDocument, lockName, schemaExists, serverAccepts, storeVersion, type Loaded } from './sql.js';
@@ -401,24 +402,5 @@ class PostgresStore implements TokenStore {
       const p = await pools;
       await Promise.allSettled([p.main.end(), p.locks.end()]);
     }
-  }
-}
-
-/**
- * A history statement; an INSERT runs with short lock and statement timeouts of its own, so a locked or slow
- * history table (a VACUUM FULL, a TRUNCATE left open) costs the line, never a connection for long
- * (review of issue 18, finding 1).
- */
-async function historyQuery(c: PoolClient, sql: string, params: unknown[]): Promise<Array<Record<string, unknown>>> {
-  if (!/^\s*INSERT\b/i.test(sql)) return (await c.query<Record<string, unknown>>(sql, params)).rows;
-  try {
-    // One message, one round trip (issue 20: `refresh --all` flushes history hundreds of times).
-    await c.query("BEGIN; SET LOCAL lock_timeout = '2s'; SET LOCAL statement_timeout = '5s'");
-    const rows = (await c.query<Record<string, unknown>>(sql, params)).rows;
-    await c.query('COMMIT');
-    return rows;
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw err;
   }
 }
