@@ -19,9 +19,16 @@ afterEach(async () => {
 describe('inlineArrays (the INSERT as literals)', () => {
   const lit = (v: string) => pg.escapeLiteral(v);
   it('writes each array parameter as ARRAY[...] of literals, nulls as NULL, keeping the casts', () => {
-    expect(inlineArrays('INSERT INTO t (a, b) SELECT * FROM unnest($1::text[], $2::integer[])', [["o'x", null], [7, 8]], lit)).toBe(
-      "INSERT INTO t (a, b) SELECT * FROM unnest(ARRAY['o''x', NULL]::text[], ARRAY['7', '8']::integer[])",
-    );
+    expect(
+      inlineArrays(
+        'INSERT INTO t (a, b) SELECT * FROM unnest($1::text[], $2::integer[])',
+        [
+          ["o'x", null],
+          [7, 8],
+        ],
+        lit,
+      ),
+    ).toBe("INSERT INTO t (a, b) SELECT * FROM unnest(ARRAY['o''x', NULL]::text[], ARRAY['7', '8']::integer[])");
   });
   it('refuses what it cannot write safely: a quoted part in the statement, a non-array or object value, a missing $n', () => {
     expect(inlineArrays("INSERT INTO t SELECT '$1', $1::text[]", [['a']], lit)).toBeUndefined();
@@ -40,13 +47,24 @@ describe.skipIf(skip)('PostgreSQL audit log: one message per INSERT', () => {
     const details = ["it's", 'back\\slash', '$1 and $$ and $2', 'emoji 🎉', "'); DROP TABLE box_qc_tokens; --"];
     await Promise.all([
       ...details.map((detail, i) =>
-        store.history!.append({ event: 'refresh', email: `u${i}@x.com`, outcome: 'refreshed', detail, box_request_id: `r'${i}` }),
+        store.history!.append({
+          event: 'refresh',
+          email: `u${i}@x.com`,
+          outcome: 'refreshed',
+          detail,
+          box_request_id: `r'${i}`,
+        }),
       ),
       store.history!.append({ event: 'transition', outcome: 'dead' }),
     ]);
     const back = await store.history!.read({});
     expect(back).toHaveLength(details.length + 1);
-    expect(back.map((e) => e.detail).filter((d) => d !== undefined).sort()).toEqual([...details].sort());
+    expect(
+      back
+        .map((e) => e.detail)
+        .filter((d) => d !== undefined)
+        .sort(),
+    ).toEqual([...details].sort());
     for (const e of back) expect(e).toMatchObject(facts);
     const bare = back.find((e) => e.event === 'transition')!;
     expect(bare.email).toBeUndefined();

@@ -46,9 +46,11 @@ async function lockBackend(host: string): Promise<number> {
 }
 
 async function row(email = E): Promise<StoredUser | undefined> {
-  const r = await cluster().query<{ record: StoredUser }>(db.name, 'SELECT record FROM box_qc_tokens WHERE email = $1', [
-    email,
-  ]);
+  const r = await cluster().query<{ record: StoredUser }>(
+    db.name,
+    'SELECT record FROM box_qc_tokens WHERE email = $1',
+    [email],
+  );
   return r.rows[0]?.record;
 }
 
@@ -178,9 +180,7 @@ describe.skipIf(skip)('PostgreSQL store: a user lock connection carries that use
   it('withUserLock({ readUser: true }) hands fn the record, read in the lock’s own message once the barrier passed', async () => {
     const a = open('host-a');
     await a.read();
-    const got = await backendsOf(/box_qc_store/, () =>
-      a.withUserLock(E, async (locked) => locked, { readUser: true }),
-    );
+    const got = await backendsOf(/box_qc_store/, () => a.withUserLock(E, async (locked) => locked, { readUser: true }));
     expect(getUser(got.value!, E)).toMatchObject({ refresh_token: 'rt0' });
     expect(got.pids).toHaveLength(1);
     // A one-user transaction in progress when the lock is granted (it holds the row's lock, as a predecessor
@@ -219,12 +219,16 @@ describe.skipIf(skip)('PostgreSQL store: a user lock connection carries that use
   it('emails that need quoting (quote, backslash) go through the scoped commit’s literals intact', async () => {
     const odd = "o'brien\\x'; drop table box_qc_tokens; --@example.com";
     const a = open('host-a');
-    await a.withUserLock(odd, async (locked) => {
-      expect(getUser(locked!, odd)).toBeUndefined();
-      await a.update(save(odd, 5), onlyUser(odd));
-      await a.update(marker(odd), onlyUser(odd));
-      expect(getUser(await readUser(a, odd), odd)).toMatchObject({ refresh_token: 'rt5' });
-    }, { readUser: true });
+    await a.withUserLock(
+      odd,
+      async (locked) => {
+        expect(getUser(locked!, odd)).toBeUndefined();
+        await a.update(save(odd, 5), onlyUser(odd));
+        await a.update(marker(odd), onlyUser(odd));
+        expect(getUser(await readUser(a, odd), odd)).toMatchObject({ refresh_token: 'rt5' });
+      },
+      { readUser: true },
+    );
     expect(await row(odd)).toMatchObject({ refresh_token: 'rt5' });
     expect(await row()).toMatchObject({ refresh_token: 'rt0' });
   }, 30_000);

@@ -32,12 +32,12 @@ import { META_TABLE, TOKENS_TABLE, lockName, writeChanges } from './sql.js';
 const lockRowsSql = (emails: string) =>
   `SELECT email, record FROM ${TOKENS_TABLE} WHERE email = ANY(${emails}) ORDER BY email FOR UPDATE`;
 
-/** The one-user statements, by name (bench/pg-explain.js prints the plan of each). */
 /** One user's row and the meta row; `email` is the email in SQL (a parameter, or a literal: withUserLock). */
 export const readUserSql = (email: string) =>
   `SELECT m.extra, (SELECT t.record FROM ${TOKENS_TABLE} t WHERE t.email = ${email}) AS record
        FROM (SELECT 1) AS one LEFT JOIN ${META_TABLE} m ON m.id = 1`;
 
+/** The one-user statements, by name (bench/pg-explain.js prints the plan of each). */
 export const PER_USER_SQL = {
   readUser: readUserSql('$1'),
   lockRows: lockRowsSql('$1::text[]'),
@@ -72,7 +72,11 @@ export function userOf(
 ): StoreDocument {
   const record = row?.record ?? null;
   if (record !== null) scopedStats.rowsLoaded += 1;
-  return docOf(row?.extra as Record<string, unknown> | null | undefined, record === null ? {} : { [email]: record }, location);
+  return docOf(
+    row?.extra as Record<string, unknown> | null | undefined,
+    record === null ? {} : { [email]: record },
+    location,
+  );
 }
 
 /** One keyset page in primary-key order: the users after `after` (exclusive), at most `limit`. */
