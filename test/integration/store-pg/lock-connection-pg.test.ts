@@ -134,6 +134,14 @@ describe.skipIf(skip)('PostgreSQL store: a user lock connection carries that use
     expect(outside.pids[0]).not.toBe(inside.value.lockPid);
   }, 30_000);
 
+  it('a read-only database is refused before the POST on the lock’s connection (E_STORE_READONLY, exit 75)', async () => {
+    await cluster().query('postgres', `ALTER DATABASE ${db.name} SET default_transaction_read_only = on`);
+    const a = open('host-ro');
+    await a.withUserLock(E, async () => {
+      await expect(a.reserveWrite()).rejects.toMatchObject({ code: 'E_STORE_READONLY', exitCode: 75 });
+    });
+  }, 30_000);
+
   it('the lock’s connection terminated: readUser still answers (main pool), reserveWrite refuses (E_STORE_LOCK_LOST)', async () => {
     const a = open('host-a');
     await a.withUserLock(E, async () => {
