@@ -171,13 +171,14 @@ async function refreshUnderLock(
   try {
     return await session.store.withUserLock(
       email,
-      async () => {
+      async (locked) => {
         clearInterval(poll);
-        // Step 3 (D): a young marker of another live process is waited out before anything else.
+        // Step 3 (D): a young marker of another live process is waited out before anything else. The record is
+        // read under the lock (by the lock's own round trip when the store can: UserLockOptions.readUser).
         const current = await waitOutForeignMarker(
           session,
           email,
-          check(getUser(await readUser(session.store, email), email)),
+          check(getUser(locked ?? (await readUser(session.store, email)), email)),
           check,
         );
         // Step 2: someone rotated while we waited for the lock (or before): use their result (F1, F22).
@@ -187,7 +188,7 @@ async function refreshUnderLock(
         if (!rotated && !refreshReason(current, session.now(), req)) return result(email, current, false);
         return refreshWithFollowUp(session, email, current, req);
       },
-      { signal, onWait },
+      { signal, onWait, readUser: true },
     );
   } catch (err) {
     if (fresh !== undefined && !stop?.aborted) return result(email, fresh, false);

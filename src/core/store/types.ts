@@ -122,6 +122,16 @@ export interface LockOptions {
   waitMs?: number;
 }
 
+/** withUserLock() options (issue 20). */
+export interface UserLockOptions extends LockOptions {
+  /**
+   * fn is handed this user's slice (as readUser gives it), read once the lock was granted: the PostgreSQL
+   * store reads it in the same round trip as the lock. A backend may hand undefined (the file store does):
+   * the caller reads it then.
+   */
+  readUser?: boolean;
+}
+
 export interface StoreFileInfo {
   location: string;
   exists: boolean;
@@ -152,6 +162,12 @@ export const DEFAULT_LOCK_WAIT_MS = 45_000;
 /** What reserveWrite() holds; release() (idempotent) gives back what was not used. */
 export interface WriteReservation {
   release(): Promise<void>;
+  /**
+   * The store's top-level fields (no users) as read by the check itself, when the backend read them in the
+   * same statement (PostgreSQL, issue 20): a wrapper that needs them right after (crypto-store.ts) need not
+   * read them again.
+   */
+  topLevel?: UserSnapshot;
 }
 
 export interface TokenStore {
@@ -172,7 +188,7 @@ export interface TokenStore {
    * Runs fn holding this user's cross-process lock. May be held across a network call; never blocks other
    * users. Waits a bounded time, then StoreBusyError (exit 75) naming the holder's pid.
    */
-  withUserLock<T>(email: string, fn: () => Promise<T>, options?: LockOptions): Promise<T>;
+  withUserLock<T>(email: string, fn: (locked?: UserSnapshot) => Promise<T>, options?: UserLockOptions): Promise<T>;
   /**
    * Read-modify-write under the short store-wide lock: re-reads the file, applies `mutate` to the fresh
    * document, writes atomically and durably, returns mutate's result. Concurrent calls in one process may be

@@ -85,11 +85,12 @@ export function withTokenCrypto(inner: TokenStore, keyring: Keyring | undefined)
     },
   };
 
-  const refuseWithoutKey = async (): Promise<void> => {
+  /** `known`: the top-level fields the backend's own check just read (WriteReservation.topLevel). */
+  const refuseWithoutKey = async (known?: StoreDocument): Promise<void> => {
     if (keyring) return;
     // Cheap first (PostgreSQL: one row, whatever the store's size: issue 20): `store_id` exists exactly while
     // values are encrypted (created with the first, removed by `store decrypt`); only then look for one to name.
-    const top = inner.readUser ? await inner.readUser('') : await inner.read();
+    const top = known ?? (inner.readUser ? await inner.readUser('') : await inner.read());
     // A whole document in hand (file store): judged by its values, so ciphertext whose store_id was removed by
     // hand is refused here too, before a code or refresh token is spent (review of 0440c4c, finding 1).
     if (inner.readUser && typeof top.store_id !== 'string') return;
@@ -120,7 +121,7 @@ export function withTokenCrypto(inner: TokenStore, keyring: Keyring | undefined)
     async reserveWrite() {
       const reservation = await inner.reserveWrite();
       try {
-        await refuseWithoutKey();
+        await refuseWithoutKey(reservation.topLevel);
       } catch (err) {
         await reservation.release().catch(() => undefined);
         throw err;

@@ -80,9 +80,10 @@ export function settle(
   });
 }
 
-const HELD_SQL = `
+/** The indexes (1-based) of the (pid, lock name) pairs the server shows as held; the arrays are SQL text. */
+const heldSql = (pids: string, names: string) => `
   SELECT h.i::int AS i
-    FROM unnest($1::int[], $2::text[]) WITH ORDINALITY AS h(pid, name, i)
+    FROM unnest(${pids}::int[], ${names}::text[]) WITH ORDINALITY AS h(pid, name, i)
    WHERE EXISTS (
      SELECT 1 FROM pg_locks l
       WHERE l.locktype = 'advisory' AND l.granted AND l.pid = h.pid AND l.objsubid = 1
@@ -90,21 +91,49 @@ const HELD_SQL = `
         AND l.classid = ((hashtextextended(h.name, 0) >> 32) & 4294967295)::oid
         AND l.objid = (hashtextextended(h.name, 0) & 4294967295)::oid)`;
 
+/** The scopes still to check against pg_locks (those whose connection already told us are marked lost here). */
+function toCheck(scopes: readonly UserScope[]): UserScope[] {
+  const open = scopes.filter((s) => !s.lost && !(s.lost = s.lock.lost()));
+  return open.filter((s) => s.lock.backendPid !== undefined);
+}
+
+function markUnheld(known: readonly UserScope[], rows: ReadonlyArray<{ i: number }>): void {
+  const held = new Set(rows.map((row) => row.i - 1));
+  known.forEach((s, i) => {
+    if (!held.has(i)) s.lost = true;
+  });
+}
+
 /**
  * Marks lost every scope whose session lock the server no longer shows as held by its connection. Run under
  * the store lock: a successor's acquisition passes through that lock (postgres/lock.ts `barrier`), so what this
  * transaction commits after seeing the lock held is visible to the successor's first read.
  */
 export async function checkHeld(c: ClientBase, scopes: readonly UserScope[]): Promise<void> {
-  const open = scopes.filter((s) => !s.lost && !(s.lost = s.lock.lost()));
-  const known = open.filter((s) => s.lock.backendPid !== undefined);
+  const known = toCheck(scopes);
   if (known.length === 0) return;
-  const r = await c.query<{ i: number }>(HELD_SQL, [
+  const r = await c.query<{ i: number }>(heldSql('$1', '$2'), [
     known.map((s) => s.lock.backendPid),
     known.map((s) => s.lock.name),
   ]);
-  const held = new Set(r.rows.map((row) => row.i - 1));
-  known.forEach((s, i) => {
-    if (!held.has(i)) s.lost = true;
-  });
+  markUnheld(known, r.rows);
+}
+
+/**
+ * checkHeld as one statement of a multi-statement message (postgres/scoped.ts sends it with the row locks it
+ * must follow, in one round trip): its values written as literals (`literal`: the driver's escapeLiteral), and
+ * what to do with its rows. Undefined when there is nothing to ask the server.
+ */
+export function heldCheck(
+  scopes: readonly UserScope[],
+  literal: (s: string) => string,
+): { sql: string; apply(rows: ReadonlyArray<{ i: number }>): void } | undefined {
+  const known = toCheck(scopes);
+  if (known.length === 0) return undefined;
+  const pids = known.map((s) => String(Math.trunc(Number(s.lock.backendPid))));
+  const names = known.map((s) => literal(s.lock.name));
+  return {
+    sql: heldSql(`ARRAY[${pids.join(', ')}]`, `ARRAY[${names.join(', ')}]`),
+    apply: (rows) => markUnheld(known, rows),
+  };
 }

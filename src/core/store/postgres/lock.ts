@@ -23,6 +23,13 @@ export interface AdvisoryOptions {
    * order (the store lock, then the user's row lock that one-user transactions take instead: issue 20).
    */
   barrier?: readonly string[];
+  /**
+   * Session locks with a barrier: a statement (values written as literals) sent in the same message right after
+   * the uncontended try, so it runs once the lock is ours and the barrier passed, with a snapshot of its own
+   * (issue 20: the user's first read under its lock costs no round trip of its own). Its rows come back as
+   * HeldAdvisory.after; when the lock was busy they are dropped (read before the lock was ours).
+   */
+  after?: (literal: (value: string) => string) => string;
   cancel(backendPid: number): Promise<void>;
   onWait(holder: LockWaitInfo): void;
 }
@@ -35,11 +42,18 @@ export interface HeldAdvisory {
   release(lost?: boolean): Promise<void>;
   /** The connection holding the lock still answers (so the lock is still ours). */
   alive(): Promise<boolean>;
+  /**
+   * Runs statements on the lock's own connection, idle while the lock is held (issue 20: one user's reads and
+   * checks under its lock cost no main-pool connection and no extra round trip). Not after release().
+   */
+  use<T>(fn: (c: PoolClient) => Promise<T>): Promise<T>;
   /** The lock's name (pg_locks lookups) and the server process holding it, when the driver told us. */
   readonly name: string;
   readonly backendPid: number | undefined;
   /** True once the lock's connection reported an error or closed: the server dropped the lock with it. */
   lost(): boolean;
+  /** The rows of AdvisoryOptions.after, when it ran holding the lock. */
+  readonly after?: ReadonlyArray<Record<string, unknown>>;
 }
 
 const HOLDER_SQL = `
@@ -94,13 +108,30 @@ export async function acquireAdvisory(c: PoolClient, name: string, o: AdvisoryOp
   const kind = o.transaction ? 'xact_' : '';
   // The barrier rides on the same statement in the common, uncontended case (no extra round trip).
   const barrier = !o.transaction && o.barrier !== undefined && o.barrier.length > 0 ? o.barrier : undefined;
-  const tried =
-    barrier === undefined
-      ? await c.query<{ ok: boolean }>(`SELECT pg_try_advisory_${kind}lock(hashtextextended($1, 0)) AS ok`, [name])
-      : await c.query<{ ok: boolean }>(
-          `SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok, ${barrierSql(barrier, 2)}`,
-          [name, ...barrier],
-        );
+  let after: ReadonlyArray<Record<string, unknown>> | undefined;
+  let tried: { rows: Array<{ ok: boolean }> };
+  if (barrier !== undefined && o.after !== undefined) {
+    // One message, two statements (the simple query protocol: no parameters, literals by the driver's
+    // escapeLiteral); the server runs the second after the first has finished, barrier included.
+    const literal = (v: string) => c.escapeLiteral(v);
+    const both = (await c.query(
+      `SELECT pg_try_advisory_lock(hashtextextended(${literal(name)}, 0)) AS ok, ${barrier
+        .map((b, i) => `pg_advisory_xact_lock(hashtextextended(${literal(b)}, 0)) AS b${i}`)
+        .join(', ')};\n${o.after(literal)}`,
+    )) as unknown as Array<{ rows: Array<Record<string, unknown>> }>;
+    if (!Array.isArray(both) || both.length !== 2)
+      throw new Error('internal error: a multi-statement message did not answer every statement');
+    tried = both[0] as { rows: Array<{ ok: boolean }> };
+    if (tried.rows[0]?.ok) after = both[1]!.rows;
+  } else {
+    tried =
+      barrier === undefined
+        ? await c.query<{ ok: boolean }>(`SELECT pg_try_advisory_${kind}lock(hashtextextended($1, 0)) AS ok`, [name])
+        : await c.query<{ ok: boolean }>(
+            `SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok, ${barrierSql(barrier, 2)}`,
+            [name, ...barrier],
+          );
+  }
   if (!tried.rows[0]?.ok) {
     const holder = await lockHolder(c, name);
     o.onWait(holder);
@@ -125,10 +156,15 @@ export async function acquireAdvisory(c: PoolClient, name: string, o: AdvisoryOp
       if (!o.transaction) await c.query('RESET lock_timeout').catch(() => {});
     }
   }
-  return held(c, name, o.transaction === true);
+  return held(c, name, o.transaction === true, after);
 }
 
-function held(c: PoolClient, name: string, transaction: boolean): HeldAdvisory {
+function held(
+  c: PoolClient,
+  name: string,
+  transaction: boolean,
+  after: ReadonlyArray<Record<string, unknown>> | undefined,
+): HeldAdvisory {
   let released = false;
   let lost = false;
   const onLost = () => {
@@ -137,6 +173,7 @@ function held(c: PoolClient, name: string, transaction: boolean): HeldAdvisory {
   if (!transaction) c.on('error', onLost).on('end', onLost);
   return {
     name,
+    ...(after !== undefined ? { after } : {}),
     backendPid: backendPidOf(c),
     lost: () => lost,
     async release(knownLost = false) {
@@ -151,6 +188,10 @@ function held(c: PoolClient, name: string, transaction: boolean): HeldAdvisory {
         // A dead connection: the server already dropped the lock with it.
         c.release(err instanceof Error ? err : true);
       }
+    },
+    use(fn) {
+      if (released) return Promise.reject(new Error('internal error: a released lock connection was used'));
+      return fn(c);
     },
     async alive() {
       if (lost) return false;

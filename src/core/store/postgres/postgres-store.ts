@@ -20,8 +20,10 @@ import { describePostgresUrl, mapPgError, redactPostgresUrl, storeSecrets, valid
 import { commitTransaction, runWithReconnects, wasCommitted, type TransactionState } from './commit.js';
 import { checkScopes, settle, type UserScope } from './fence.js';
 import { acquireAdvisory, type HeldAdvisory } from './lock.js';
-import { commitScoped, loadPage, loadUser } from './scoped.js';
+import { commitScoped, loadPage, loadUser, readUserSql, topLevelOf, userOf } from './scoped.js';
+import { onLockConnection, scopeFor } from './lock-connection.js';
 import { createPools, isDriverError, type Pools } from './pools.js';
+import { historyQuery } from './history-query.js';
 import { openPgHistory, type PgHistoryLog, type PgHistoryOptions } from '../../history/pg-history.js';
 import { flushHistory } from '../../history/types.js';
 import { createSchema, loadDocument, lockName, schemaExists, serverAccepts, storeVersion, type Loaded } from './sql.js';
@@ -34,6 +36,7 @@ import {
   type StoreFileInfo,
   type TokenStore,
   type UpdateOptions,
+  type UserLockOptions,
   type UserSnapshot,
   type WriteReservation,
 } from '../types.js';
@@ -155,10 +158,22 @@ class PostgresStore implements TokenStore {
     return this.withClient((c) => this.snapshot(c));
   }
 
-  /** One row by primary key and the meta row, whatever the store's size (postgres/scoped.ts). */
+  /**
+   * One row by primary key and the meta row, whatever the store's size (postgres/scoped.ts); inside
+   * withUserLock on the lock's own idle connection (postgres/lock-connection.ts), else on the main pool.
+   */
   async readUser(email: string): Promise<UserSnapshot> {
     await this.ensureSchema();
-    return this.withClient((c) => loadUser(c, normalizeStoreEmail(email), this.location));
+    const key = normalizeStoreEmail(email);
+    const read = (c: PoolClient) => loadUser(c, key, this.location);
+    const scope = scopeFor(this.heldUsers.getStore(), key);
+    if (scope !== undefined) {
+      const done = await onLockConnection(scope, read).catch((err: unknown) => {
+        throw this.fail(err);
+      });
+      if (done.ok) return done.value;
+    }
+    return this.withClient(read);
   }
 
   /**
@@ -185,20 +200,27 @@ class PostgresStore implements TokenStore {
     return structuredClone(this.cache.doc);
   }
 
-  async withUserLock<T>(email: string, fn: () => Promise<T>, options?: LockOptions): Promise<T> {
+  /** options.readUser: the user's slice is read in the lock's own message (lock.ts `after`) when uncontended. */
+  async withUserLock<T>(
+    email: string,
+    fn: (locked?: UserSnapshot) => Promise<T>,
+    options?: UserLockOptions,
+  ): Promise<T> {
     const key = normalizeStoreEmail(email);
     const held = this.heldUsers.getStore();
     if (held?.has(key)) return fn();
     const lock = await this.lockUser(key, options);
     const scope: UserScope = { key, lock, lost: false, wrote: false };
     try {
-      return await this.heldUsers.run(new Map([...(held ?? []), [key, scope]]), fn);
+      // Parsed here, inside the try: a corrupt record fails this call and the lock is still released.
+      const locked = lock.after === undefined ? undefined : userOf(lock.after[0], key, this.location);
+      return await this.heldUsers.run(new Map([...(held ?? []), [key, scope]]), () => fn(locked));
     } finally {
       await lock.release(scope.lost);
     }
   }
 
-  private async lockUser(key: string, options: LockOptions | undefined): Promise<HeldAdvisory> {
+  private async lockUser(key: string, options: UserLockOptions | undefined): Promise<HeldAdvisory> {
     const client = await this.client('locks');
     const wait: { end?: (() => void) | void } = {};
     try {
@@ -207,6 +229,7 @@ class PostgresStore implements TokenStore {
         signal: options?.signal,
         hostname: this.opts.hostname,
         barrier: [lockName.store(), lockName.row(key)],
+        ...(options?.readUser === true ? { after: (literal: (v: string) => string) => readUserSql(literal(key)) } : {}),
         cancel: (pid) => this.cancelBackend(pid),
         onWait: (holder) => {
           options?.onWait?.(holder);
@@ -315,10 +338,11 @@ class PostgresStore implements TokenStore {
   /**
    * PostgreSQL needs no disk space reserved ahead of a save (interface B), but the check that stood here before
    * the POST stays: the server answers, accepts writes, and the user locks we hold are alive (ensureWritable).
+   * The top-level fields read by the same statement are handed on (WriteReservation.topLevel).
    */
   async reserveWrite(): Promise<WriteReservation> {
-    await this.ensureWritable();
-    return { release: async () => {} };
+    const extra = await this.checkWritable();
+    return { release: async () => {}, topLevel: topLevelOf(extra, this.location) };
   }
 
   /**
@@ -326,23 +350,41 @@ class PostgresStore implements TokenStore {
    * not read-only), we may write the table, and the user locks we hold are still alive on their connections.
    */
   async ensureWritable(): Promise<void> {
+    await this.checkWritable();
+  }
+
+  /**
+   * ensureWritable's checks, in one statement per held lock, on that lock's connection (its answer is what
+   * proves the connection, and so the lock, alive: postgres/lock-connection.ts); on the main pool when no lock
+   * is held. Returns the meta row's top-level fields as that statement read them.
+   */
+  private async checkWritable(): Promise<Record<string, unknown> | null> {
     await this.ensureSchema();
+    let server: Awaited<ReturnType<typeof serverAccepts>> | undefined;
     for (const [email, scope] of this.heldUsers.getStore() ?? []) {
-      if (scope.lost || !(await scope.lock.alive())) {
+      const done =
+        scope.lost || scope.lock.lost()
+          ? { ok: false as const }
+          : await onLockConnection(scope, (c) => serverAccepts(c)).catch((err: unknown) => {
+              throw this.fail(err);
+            });
+      if (!done.ok) {
         scope.lost = true;
         throw new TemporaryError(
           `lost the lock for ${email} on the PostgreSQL store ${this.location} (connection closed)`,
           { code: 'E_STORE_LOCK_LOST' },
         );
       }
+      server ??= done.value;
     }
-    const server = await this.withClient((c) => serverAccepts(c));
+    server ??= await this.withClient((c) => serverAccepts(c));
     if (server.readOnly) {
       throw new TemporaryError(`the PostgreSQL store ${this.location} is read-only right now (a standby?)`, {
         code: 'E_STORE_READONLY',
       });
     }
     if (!server.mayWrite) throw this.fail(Object.assign(new Error('permission denied'), { code: '42501' }));
+    return server.extra;
   }
 
   async inspect(): Promise<StoreFileInfo> {
@@ -360,25 +402,5 @@ class PostgresStore implements TokenStore {
       const p = await pools;
       await Promise.allSettled([p.main.end(), p.locks.end()]);
     }
-  }
-}
-
-/**
- * A history statement; an INSERT runs with short lock and statement timeouts of its own, so a locked or slow
- * history table (a VACUUM FULL, a TRUNCATE left open) costs the line, never a connection for long
- * (review of issue 18, finding 1).
- */
-async function historyQuery(c: PoolClient, sql: string, params: unknown[]): Promise<Array<Record<string, unknown>>> {
-  if (!/^\s*INSERT\b/i.test(sql)) return (await c.query<Record<string, unknown>>(sql, params)).rows;
-  await c.query('BEGIN');
-  try {
-    await c.query("SET LOCAL lock_timeout = '2s'");
-    await c.query("SET LOCAL statement_timeout = '5s'");
-    const rows = (await c.query<Record<string, unknown>>(sql, params)).rows;
-    await c.query('COMMIT');
-    return rows;
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw err;
   }
 }

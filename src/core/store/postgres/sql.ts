@@ -122,15 +122,21 @@ export async function createSchema(c: ClientBase): Promise<boolean> {
   }
 }
 
-/** Whether a save could be written now: not a standby or read-only, and we may write the table. */
-export async function serverAccepts(c: ClientBase): Promise<{ readOnly: boolean; mayWrite: boolean }> {
-  const r = await c.query<{ rec: boolean; ro: string; w: boolean }>(
+/**
+ * Whether a save could be written now: not a standby or read-only, and we may write the table. With the meta
+ * row's top-level fields from the same statement (reserveWrite hands them on: types.ts WriteReservation).
+ */
+export async function serverAccepts(
+  c: ClientBase,
+): Promise<{ readOnly: boolean; mayWrite: boolean; extra: Record<string, unknown> | null }> {
+  const r = await c.query<{ rec: boolean; ro: string; w: boolean; extra: Record<string, unknown> | null }>(
     `SELECT pg_is_in_recovery() AS rec, current_setting('transaction_read_only') AS ro,
-            has_table_privilege($1, 'SELECT, INSERT, UPDATE, DELETE') AS w`,
+            has_table_privilege($1, 'SELECT, INSERT, UPDATE, DELETE') AS w,
+            (SELECT extra FROM ${META_TABLE} WHERE id = 1) AS extra`,
     [TOKENS_TABLE],
   );
   const row = r.rows[0];
-  return { readOnly: row?.rec === true || row?.ro === 'on', mayWrite: row?.w === true };
+  return { readOnly: row?.rec === true || row?.ro === 'on', mayWrite: row?.w === true, extra: row?.extra ?? null };
 }
 
 export interface Loaded {
