@@ -12,6 +12,8 @@ import type { Output } from '../io/output.js';
 const PAGE = 1000;
 /** Bytes gathered before a write (one write per user would be 100,000 writes). */
 const CHUNK = 64 * 1024;
+/** Entries stringified together (~1 KB each). */
+const PAGE_ENTRIES = 100;
 const USERS_AT = '\n  "users": [],\n';
 
 export async function streamStatusJson(out: Output, store: TokenStore, head: StatusReport, now: number): Promise<void> {
@@ -20,9 +22,21 @@ export async function streamStatusJson(out: Output, store: TokenStore, head: Sta
   if (at < 0) throw new Error('internal error: the status report has no users array');
   let chunk = `${text.slice(0, at)}\n  "users": [`;
   let count = 0;
+  // A page of entries is stringified at once and indented for its place (two more spaces): the same bytes as
+  // one entry at a time, at a fraction of the calls (issue 20: status --json on 10,000 users).
+  let page: ReturnType<typeof userStatus>[] = [];
+  const flushPage = () => {
+    if (page.length === 0) return;
+    const body = JSON.stringify(page, null, 2);
+    // "[\n  {...},\n  {...}\n]": drop the brackets, indent every line by two more spaces.
+    chunk += `${count === 0 ? '' : ','}\n  ${body.slice(2, -2).replaceAll('\n', '\n  ')}`;
+    count += page.length;
+    page = [];
+  };
   for await (const [email, user] of eachUser(store, PAGE)) {
-    const entry = JSON.stringify(userStatus(email, { version: 1, users: { [email]: user } }, now), null, 2);
-    chunk += `${count++ === 0 ? '' : ','}\n    ${entry.replaceAll('\n', '\n    ')}`;
+    page.push(userStatus(email, { version: 1, users: { [email]: user } }, now));
+    if (page.length < PAGE_ENTRIES) continue;
+    flushPage();
     if (chunk.length >= CHUNK) {
       await out.data(chunk);
       chunk = '';
@@ -30,5 +44,6 @@ export async function streamStatusJson(out: Output, store: TokenStore, head: Sta
       if (out.stdoutGone) return;
     }
   }
+  flushPage();
   await out.data(`${chunk}${count === 0 ? ']' : '\n  ]'},\n${text.slice(at + USERS_AT.length)}\n`);
 }

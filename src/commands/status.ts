@@ -71,8 +71,7 @@ async function runStatus(ctx: CommandContext, opts: StatusOptions): Promise<numb
     const email = opts.email === undefined ? undefined : normalizeEmail(opts.email);
     const state = opts.state === undefined ? undefined : parseState(opts.state);
     // One user: that user's row only; every user without --check: streamed (issue 20, status-stream.ts).
-    const stream =
-      email === undefined && !opts.check && ctx.out.isJson && state === undefined && store.listUsers !== undefined;
+    const stream = email === undefined && !opts.check && ctx.out.isJson && state === undefined;
     const [doc, info] = await Promise.all([
       email !== undefined ? readUser(store, email) : stream ? EMPTY : store.read(),
       store.inspect(),
