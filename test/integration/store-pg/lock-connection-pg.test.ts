@@ -211,6 +211,57 @@ describe.skipIf(skip)('PostgreSQL store: a user lock connection carries that use
     }
   }, 30_000);
 
+  it('under a database default of REPEATABLE READ the read under the lock still sees the commit the barrier waited out (review finding 1)', async () => {
+    await cluster().query(
+      'postgres',
+      `ALTER DATABASE ${db.name} SET default_transaction_isolation = 'repeatable read'`,
+    );
+    const a = open('host-rr');
+    await a.read();
+    const writer = new pg.Client({ connectionString: db.a });
+    await writer.connect();
+    try {
+      await writer.query('BEGIN');
+      await writer.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockName.row(E)]);
+      await writer.query(
+        `UPDATE box_qc_tokens SET record = jsonb_set(record, '{refresh_token}', '"rt-committed"') WHERE email = $1`,
+        [E],
+      );
+      const seen = a.withUserLock(E, async (locked) => getUser(locked!, E), { readUser: true });
+      await sleep(300);
+      await writer.query('COMMIT');
+      expect(await seen).toMatchObject({ refresh_token: 'rt-committed' });
+    } finally {
+      await writer.end();
+    }
+  }, 30_000);
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'a FATAL on the lock’s connection mid-read (terminated while it ran): the read is answered by the main pool (review finding 2)',
+    async () => {
+      const a = open('host-fatal');
+      await a.withUserLock(E, async () => {
+        const pid = await lockBackend('host-fatal');
+        process.kill(pid, 'SIGSTOP');
+        try {
+          const reading = readUser(a, E);
+          await sleep(150);
+          await cluster().query('postgres', 'SELECT pg_terminate_backend($1)', [pid]);
+          process.kill(pid, 'SIGCONT');
+          expect(getUser(await reading, E)).toMatchObject({ refresh_token: 'rt0' });
+        } finally {
+          try {
+            process.kill(pid, 'SIGCONT');
+          } catch {
+            // already gone
+          }
+        }
+        await expect(a.reserveWrite()).rejects.toMatchObject({ code: 'E_STORE_LOCK_LOST', exitCode: 75 });
+      });
+    },
+    30_000,
+  );
+
   it('withUserLock({ readUser: true }) after waiting for a busy lock hands fn nothing: the caller reads itself', async () => {
     const a = open('host-a');
     const b = open('host-b');

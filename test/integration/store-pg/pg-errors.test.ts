@@ -3,7 +3,7 @@
  * rules of `store migrate`. No server needed.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, OperationError, TemporaryError } from '../../../src/errors.js';
+import { ConfigError, OperationError, StoreBusyError, TemporaryError } from '../../../src/errors.js';
 import { mapPgError, redactPostgresUrl, scrub, storeSecrets } from '../../../src/core/store/postgres/errors.js';
 import { isPostgresUrl } from '../../../src/core/store/location.js';
 import { classify, mergeDocuments } from '../../../src/core/store/migrate.js';
@@ -50,6 +50,8 @@ describe('PostgreSQL error mapping', () => {
     ['57P03', TemporaryError, 'E_STORE_UNAVAILABLE', 75],
     ['53300', TemporaryError, 'E_STORE_UNAVAILABLE', 75],
     ['25006', TemporaryError, 'E_STORE_READONLY', 75],
+    // lock_timeout: busy, as the store lock's wait (review of issue 20's fan-out, finding 3).
+    ['55P03', StoreBusyError, 'E_STORE_BUSY', 75],
   ])('%s -> %s %s (exit %i)', (code, cls, ecode, exit) => {
     const e = mapPgError(pgErr(code), ctx);
     expect(e).toBeInstanceOf(cls);

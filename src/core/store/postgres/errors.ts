@@ -8,7 +8,7 @@
  *   authentication failed, database missing, permission denied, bad URL   -> ConfigError, exit 2
  *   lock_timeout                                                          -> StoreBusyError, exit 75
  */
-import { BoxQcError, ConfigError, OperationError, TemporaryError } from '../../../errors.js';
+import { BoxQcError, ConfigError, OperationError, StoreBusyError, TemporaryError } from '../../../errors.js';
 import { isPostgresUrl } from '../location.js';
 
 /** The URL for messages: password (userinfo or `?password=`) replaced by `***`. Never throws. */
@@ -176,6 +176,14 @@ export function mapPgError(err: unknown, ctx: PgErrorContext): BoxQcError {
   if (code !== undefined && (/^(08|53|40)/.test(code) || /^57P0[1-4]$/.test(code))) {
     return new TemporaryError(`the ${where} is unavailable right now (SQLSTATE ${code})`, {
       code: 'E_STORE_UNAVAILABLE',
+      ...details,
+    });
+  }
+  // lock_timeout ran out (a row lock of a scoped commit, say): busy, as the store lock's wait is (exit 75), not
+  // a database error (review of issue 20's fan-out, finding 3).
+  if (code === '55P03') {
+    return new StoreBusyError(`${where} is busy (a lock wait ran out)`, {
+      hint: 'another box-qc is using this store; nothing was lost, try again later',
       ...details,
     });
   }

@@ -22,9 +22,17 @@ export function scopeFor(held: ReadonlyMap<string, UserScope> | undefined, key: 
   return scope === undefined || scope.lost || scope.lock.lost() ? undefined : scope;
 }
 
-/** The connection failed, not the statement (a server error leaves the session, and the lock, as they were). */
+/**
+ * The connection failed, not the statement (a server error leaves the session, and the lock, as they were).
+ * A FATAL or PANIC from the server (pg_terminate_backend: 57P01, a shutdown: 57P02/57P03) and the connection
+ * errors of class 08 end the session as surely as a broken socket (review of issue 20's fan-out, finding 2).
+ */
 function connectionFailed(err: unknown): boolean {
-  return isDriverError(err) && !('severity' in (err as object));
+  if (!isDriverError(err)) return false;
+  const e = err as { severity?: unknown; code?: unknown };
+  if (!('severity' in (err as object))) return true;
+  const code = typeof e.code === 'string' ? e.code : '';
+  return e.severity === 'FATAL' || e.severity === 'PANIC' || code.startsWith('08') || /^57P0[1-3]$/.test(code);
 }
 
 export type OnLock<T> = { ok: true; value: T } | { ok: false };

@@ -38,7 +38,15 @@ export async function createPools(url: string, settings: PoolSettings): Promise<
   for (const p of [pools.main, pools.locks]) {
     // A dropped connection must surface as a failed query, never as an unhandled 'error' event.
     p.on('error', () => {});
-    p.on('connect', (c) => c.on('error', () => {}));
+    p.on('connect', (c) => {
+      c.on('error', () => {});
+      // Every statement box-qc runs reads the latest commits (READ COMMITTED), whatever the database's or the
+      // role's default (ALTER DATABASE/ROLE ... SET default_transaction_isolation, PGOPTIONS): the read under a
+      // user's lock rides in one message with the lock's barrier, and under REPEATABLE READ it used the
+      // snapshot from before the barrier waited out a commit, handing the session a spent refresh token
+      // (review of issue 20's fan-out, finding 1). Queued before the caller's first query on this connection.
+      c.query('SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED').catch(() => {});
+    });
   }
   return pools;
 }
