@@ -3,6 +3,7 @@
  * undone alone, and sharing one lock wait between the batch's callers.
  */
 import { validateDocument } from './format.js';
+import { writeView } from './write-view.js';
 import { copyDocument, deepFreeze } from './document-copy.js';
 import { BoxQcError, ExitCode, StoreError } from '../../errors.js';
 import { checkStorableField, checkStorableRecord } from './storable.js';
@@ -163,24 +164,7 @@ function runChecked(
   rules: StoreRules,
 ): unknown {
   const touched = new Set<string>();
-  const note = (k: string | symbol) => {
-    if (typeof k === 'string') touched.add(k);
-  };
-  // set, delete, Object.assign and defineProperty all end in one of these traps; reads pass straight through.
-  const view = new Proxy(users, {
-    set(t, k, v) {
-      note(k);
-      return Reflect.set(t, k, v);
-    },
-    defineProperty(t, k, d) {
-      note(k);
-      return Reflect.defineProperty(t, k, d);
-    },
-    deleteProperty(t, k) {
-      note(k);
-      return Reflect.deleteProperty(t, k);
-    },
-  });
+  const view = writeView(users, (k) => touched.add(k));
   const top = { ...working };
   working.users = view;
   let value: unknown;

@@ -72,6 +72,29 @@ async function backendsOf<T>(pattern: RegExp, fn: () => Promise<T>): Promise<{ v
   }
 }
 
+/**
+ * A one-user transaction in progress when the lock is granted (it holds the row's lock, as a predecessor that
+ * lost its lock may, and has written `value`): what withUserLock({ readUser: true }) hands fn once it commits.
+ */
+async function readDuringCommit(store: TokenStore, value: string): Promise<StoredUser | undefined> {
+  const writer = new pg.Client({ connectionString: db.a });
+  await writer.connect();
+  try {
+    await writer.query('BEGIN');
+    await writer.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockName.row(E)]);
+    await writer.query(`UPDATE box_qc_tokens SET record = jsonb_set(record, '{refresh_token}', $2) WHERE email = $1`, [
+      E,
+      JSON.stringify(value),
+    ]);
+    const seen = store.withUserLock(E, async (locked) => getUser(locked!, E), { readUser: true });
+    await sleep(300);
+    await writer.query('COMMIT');
+    return await seen;
+  } finally {
+    await writer.end();
+  }
+}
+
 /** A TCP relay whose newest connection can be silenced (a network partition, as the client sees it). */
 async function startRelay(port: number): Promise<{ port: number; silenceLast(): void; close(): Promise<void> }> {
   const pairs: Array<[Socket, Socket]> = [];
@@ -193,22 +216,7 @@ describe.skipIf(skip)('PostgreSQL store: a user lock connection carries that use
     expect(got.pids).toHaveLength(1);
     // A one-user transaction in progress when the lock is granted (it holds the row's lock, as a predecessor
     // that lost its lock may): the read waits for its COMMIT and sees what it wrote.
-    const writer = new pg.Client({ connectionString: db.a });
-    await writer.connect();
-    try {
-      await writer.query('BEGIN');
-      await writer.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockName.row(E)]);
-      await writer.query(
-        `UPDATE box_qc_tokens SET record = jsonb_set(record, '{refresh_token}', '"rt-in-progress"') WHERE email = $1`,
-        [E],
-      );
-      const seen = a.withUserLock(E, async (locked) => getUser(locked!, E), { readUser: true });
-      await sleep(300);
-      await writer.query('COMMIT');
-      expect(await seen).toMatchObject({ refresh_token: 'rt-in-progress' });
-    } finally {
-      await writer.end();
-    }
+    expect(await readDuringCommit(a, 'rt-in-progress')).toMatchObject({ refresh_token: 'rt-in-progress' });
   }, 30_000);
 
   it('under a database default of REPEATABLE READ the read under the lock still sees the commit the barrier waited out (review finding 1)', async () => {
@@ -218,22 +226,7 @@ describe.skipIf(skip)('PostgreSQL store: a user lock connection carries that use
     );
     const a = open('host-rr');
     await a.read();
-    const writer = new pg.Client({ connectionString: db.a });
-    await writer.connect();
-    try {
-      await writer.query('BEGIN');
-      await writer.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockName.row(E)]);
-      await writer.query(
-        `UPDATE box_qc_tokens SET record = jsonb_set(record, '{refresh_token}', '"rt-committed"') WHERE email = $1`,
-        [E],
-      );
-      const seen = a.withUserLock(E, async (locked) => getUser(locked!, E), { readUser: true });
-      await sleep(300);
-      await writer.query('COMMIT');
-      expect(await seen).toMatchObject({ refresh_token: 'rt-committed' });
-    } finally {
-      await writer.end();
-    }
+    expect(await readDuringCommit(a, 'rt-committed')).toMatchObject({ refresh_token: 'rt-committed' });
   }, 30_000);
 
   it.skipIf(process.getuid?.() !== 0)(

@@ -10,6 +10,7 @@
  * is refused (never a mixed store written behind the operator's back).
  */
 import { normalizeStoreEmail } from '../format.js';
+import { writeView } from '../write-view.js';
 import type { StoreDocument, StoredUser, TokenConversion, TokenCrypto, TokenStore } from '../types.js';
 import {
   aadFor,
@@ -164,22 +165,8 @@ function runTracked<T>(
 ): { result: T; changed: Map<string, StoredUser | undefined> } {
   const users = doc.users;
   const changed = new Map<string, StoredUser | undefined>();
-  const note = (k: string | symbol) => {
-    if (typeof k === 'string' && !changed.has(k)) changed.set(k, Object.hasOwn(users, k) ? users[k] : undefined);
-  };
-  const view = new Proxy(users, {
-    set(t, k, v) {
-      note(k);
-      return Reflect.set(t, k, v);
-    },
-    defineProperty(t, k, d) {
-      note(k);
-      return Reflect.defineProperty(t, k, d);
-    },
-    deleteProperty(t, k) {
-      note(k);
-      return Reflect.deleteProperty(t, k);
-    },
+  const view = writeView(users, (k) => {
+    if (!changed.has(k)) changed.set(k, Object.hasOwn(users, k) ? users[k] : undefined);
   });
   doc.users = view;
   let result: T;
