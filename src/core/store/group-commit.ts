@@ -97,6 +97,11 @@ export class UpdateQueue {
  */
 function worthSplitting(err: unknown, batch: PendingUpdate[]): boolean {
   if (batch.every((b) => b.options?.signal?.aborted)) return false;
+  // A row lock wait that ran out (PostgreSQL 55P03 in a one-user commit: one user's row is held elsewhere) is
+  // that user's, not the batch's: the others' rows may be free, so each item gets a commit of its own (review
+  // of issue 20's fan-out: a set-aside fenced pair batched with a blocked user was dropped).
+  if (err instanceof BoxQcError && err.code === 'E_STORE_BUSY' && err.details?.sqlstate_or_errno === '55P03')
+    return true;
   if (err instanceof BoxQcError) return err.exitCode !== ExitCode.TEMPFAIL && err.exitCode !== ExitCode.USAGE;
   return !(err instanceof Error && err.name === 'AbortError');
 }

@@ -202,9 +202,14 @@ function sealNewValues(
         // rotation would be worse; `store encrypt` seals it later. Nothing plaintext replaces a ciphertext.
         const prevValue = valueAt(prev, path);
         if (prevValue !== undefined && prevValue !== '' && !isEncrypted(prevValue)) continue;
-        // holdsCiphertext first: cheap on every update of a big plaintext store (issue 17 bench).
-        const enc = holdsCiphertext(doc) ? firstEncrypted(doc) : undefined;
-        if (enc) throw keyMissingError(location, email, enc.keyId);
+        // holdsCiphertext first: cheap on every update of a big plaintext store (issue 17 bench). store_id
+        // too: a one-user update on PostgreSQL loads that user's row only, so the others' ciphertext is not in
+        // `doc`, but store_id (a top-level field, always loaded) exists exactly while values are encrypted
+        // (review of issue 20's fan-out, final review finding 2).
+        if (typeof doc.store_id === 'string' || holdsCiphertext(doc)) {
+          const enc = firstEncrypted(doc);
+          throw keyMissingError(location, email, enc?.keyId ?? '?');
+        }
         return;
       }
       const storeId = ensureStoreId(doc, sealer.aead, location);

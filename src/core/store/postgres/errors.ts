@@ -183,7 +183,7 @@ export function mapPgError(err: unknown, ctx: PgErrorContext): BoxQcError {
   // a database error (review of issue 20's fan-out, finding 3).
   if (code === '55P03') {
     return new StoreBusyError(`${where} is busy (a lock wait ran out)`, {
-      hint: 'another box-qc is using this store; nothing was lost, try again later',
+      hint: 'another session holds a row or table this command needed; try again later',
       ...details,
     });
   }
