@@ -21,7 +21,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import {
   BIN,
@@ -31,6 +30,7 @@ import {
   emitResult,
   fmtMB,
   fmtMs,
+  freePort,
   readStore,
   startEmulatorProcess,
   tempDir,
@@ -53,17 +53,6 @@ const now = () => performance.now();
  * store holds ~N users throughout, as a serve that reconnects its N users does; invite records accumulate.
  */
 const email = (i) => `serve${String(i).padStart(4, '0')}@example.com`;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** User + system CPU time of a process so far, in ms (/proc/<pid>/stat fields 14 and 15, clock ticks). */
 function cpuMs(pid) {

@@ -5,18 +5,25 @@
 // Run through npm, which puts node_modules/.bin on PATH.
 import { spawn } from 'node:child_process';
 
+// The lane beside ESLint runs at a lower CPU priority (nice, where there is one): ESLint is the long pole, and
+// two tools sharing two cores evenly made it ~10 s slower than alone (42-47 s against 35 s).
 const lanes = [
-  [
-    ['depcruise', ['src', 'test', 'bench', 'scripts']], // import cycles and the dependency rule (.dependency-cruiser.cjs)
-    ['prettier', ['--check', '.']], // formatting (.prettierrc.json)
-  ],
-  [['eslint', ['.']]], // type-aware lint (eslint.config.js)
+  {
+    nice: true,
+    steps: [
+      ['depcruise', ['src', 'test', 'bench', 'scripts']], // import cycles and the dependency rule (.dependency-cruiser.cjs)
+      ['prettier', ['--check', '.']], // formatting (.prettierrc.json)
+    ],
+  },
+  { nice: false, steps: [['eslint', ['.']]] }, // type-aware lint (eslint.config.js)
 ];
+const canNice = process.platform !== 'win32';
 
-function run(cmd, args) {
+function run(cmd, args, nice) {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' });
+    const [file, argv] = nice && canNice ? ['nice', ['-n', '15', cmd, ...args]] : [cmd, args];
+    const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' });
     const chunks = [];
     child.stdout.on('data', (c) => chunks.push(c));
     child.stderr.on('data', (c) => chunks.push(c));
@@ -34,7 +41,7 @@ function run(cmd, args) {
 const failed = [];
 await Promise.all(
   lanes.map(async (lane) => {
-    for (const [cmd, args] of lane) if (!(await run(cmd, args))) failed.push(cmd);
+    for (const [cmd, args] of lane.steps) if (!(await run(cmd, args, lane.nice))) failed.push(cmd);
   }),
 );
 if (failed.length > 0) {

@@ -3,6 +3,7 @@
 // (src/core/store/types.ts). Scripts that print figures, never tests: nothing here asserts on time.
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +24,18 @@ export const fmtMs = (ms) =>
   ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
 export const fmtMB = (bytes) => (Number.isFinite(bytes) ? `${(bytes / 1048576).toFixed(1)} MB` : 'n/a');
 export const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
+
+/** A loopback port free right now (listen on 0, read it, close). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 export function tempDir(label) {
   const dir = mkdtempSync(join(tmpdir(), `boxqc-bench-${label}-`));

@@ -4,10 +4,10 @@
 // not what is measured (fsync off, as in the tests): the figures compare one store size with another.
 import { execFileSync, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from './common.js';
 
 export function findPgBinaries() {
   const candidates = [];
@@ -31,16 +31,6 @@ export function findPgBinaries() {
   }
   return undefined;
 }
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 
 export async function startPgCluster() {
   const bin = findPgBinaries();

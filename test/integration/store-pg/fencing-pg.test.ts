@@ -5,13 +5,13 @@
  * its session advisory lock (its backend terminated) never writes unfenced: nothing before it wrote under
  * that lock, afterwards only while the row still holds the refresh token and generation it last wrote.
  */
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { markInFlight, saveUserTokens } from '../../../src/core/store/index.js';
 import { openPostgresStore } from '../../../src/core/store/postgres/postgres-store.js';
 import type { StoreDocument, StoredUser, TokenStore } from '../../../src/core/store/types.js';
 import { usePgCluster } from '../../helpers/pg-cluster.js';
+import { startRelay } from '../../helpers/tcp-relay.js';
 
 const { skip, cluster } = usePgCluster();
 
@@ -55,51 +55,6 @@ async function row(): Promise<StoredUser> {
     [E],
   );
   return r.rows[0]!.record;
-}
-
-/** A TCP relay to the server whose connections can be silenced (a network partition, as the client sees it). */
-async function startRelay(
-  port: number,
-): Promise<{ port: number; silenceLast(): void; cutSilenced(): void; cutAll(): void; close(): Promise<void> }> {
-  const pairs: Array<[Socket, Socket]> = [];
-  const silenced: Array<[Socket, Socket]> = [];
-  const server: Server = createServer((down) => {
-    const up = connect(port, '127.0.0.1');
-    down.pipe(up).pipe(down);
-    for (const s of [up, down]) s.on('error', () => {});
-    pairs.push([down, up]);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as { port: number }).port,
-    silenceLast() {
-      const pair = pairs.pop()!;
-      pair[0].unpipe(pair[1]);
-      pair[1].unpipe(pair[0]);
-      pair[0].pause();
-      pair[1].pause();
-      silenced.push(pair);
-    },
-    cutSilenced() {
-      for (const [a, b] of silenced.splice(0)) {
-        a.destroy();
-        b.destroy();
-      }
-    },
-    cutAll() {
-      for (const [a, b] of [...pairs.splice(0), ...silenced.splice(0)]) {
-        a.destroy();
-        b.destroy();
-      }
-    },
-    async close() {
-      for (const [a, b] of [...pairs, ...silenced]) {
-        a.destroy();
-        b.destroy();
-      }
-      await new Promise((r) => server.close(r));
-    },
-  };
 }
 
 const marker = (doc: StoreDocument) => markInFlight(doc, E, { pid: 1, host: 'host-a' }, Date.now());

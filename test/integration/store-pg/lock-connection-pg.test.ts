@@ -6,7 +6,6 @@
  * in the commit (even when its connection went silent), a read still answers when the lock's connection died,
  * and values written as literals round-trip whatever they hold.
  */
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getUser, markInFlight, saveUserTokens } from '../../../src/core/store/document.js';
@@ -15,6 +14,7 @@ import { onlyUser, readUser } from '../../../src/core/store/scoped.js';
 import type { StoreDocument, StoredUser, TokenStore } from '../../../src/core/store/types.js';
 import { lockName } from '../../../src/core/store/postgres/sql.js';
 import { usePgCluster } from '../../helpers/pg-cluster.js';
+import { startRelay } from '../../helpers/tcp-relay.js';
 
 const { skip, cluster } = usePgCluster();
 const E = 'alice@example.com';
@@ -93,37 +93,6 @@ async function readDuringCommit(store: TokenStore, value: string): Promise<Store
   } finally {
     await writer.end();
   }
-}
-
-/** A TCP relay whose newest connection can be silenced (a network partition, as the client sees it). */
-async function startRelay(port: number): Promise<{ port: number; silenceLast(): void; close(): Promise<void> }> {
-  const pairs: Array<[Socket, Socket]> = [];
-  const server: Server = createServer((down) => {
-    const up = connect(port, '127.0.0.1');
-    down.pipe(up).pipe(down);
-    for (const s of [up, down]) s.on('error', () => {});
-    pairs.push([down, up]);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const silenced: Array<[Socket, Socket]> = [];
-  return {
-    port: (server.address() as { port: number }).port,
-    silenceLast() {
-      const p = pairs.pop()!;
-      p[0].unpipe(p[1]);
-      p[1].unpipe(p[0]);
-      p[0].pause();
-      p[1].pause();
-      silenced.push(p);
-    },
-    async close() {
-      for (const [a, b] of [...pairs, ...silenced]) {
-        a.destroy();
-        b.destroy();
-      }
-      await new Promise((r) => server.close(r));
-    },
-  };
 }
 
 describe.skipIf(skip)('PostgreSQL store: a user lock connection carries that user’s reads and checks', () => {
