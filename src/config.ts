@@ -4,7 +4,6 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { isIP } from 'node:net';
 import { ConfigError } from './errors.js';
 
 export const DEFAULT_REDIRECT_URI = 'http://127.0.0.1:53117/callback';
@@ -52,10 +51,16 @@ export interface ClientCredentials {
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  if (isIP(host) === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1';
-  return false;
+  if (IPV4_RE.test(host)) return host.startsWith('127.');
+  return host === '::1' || host === '0:0:0:0:0:0:0:1';
 }
+
+/**
+ * Dotted-decimal IPv4 as node:net's isIPv4 accepts it (no leading zeros, each part 0-255). Not node:net itself:
+ * loading it cost every command ~4 ms of start-up, for one check of the configured URLs (issue 20).
+ */
+const IPV4_PART = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]\\d|\\d)';
+const IPV4_RE = new RegExp(`^${IPV4_PART}(?:\\.${IPV4_PART}){3}$`);
 
 function nonEmpty(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;

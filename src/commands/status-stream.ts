@@ -4,17 +4,19 @@
  * records nor the report are ever held whole. The bytes are exactly those of JSON.stringify(report, null, 2):
  * the report without users is stringified once and each user's entry is placed where the array stands.
  */
-import { userStatus, type StatusReport } from '../core/status.js';
+import { recordStatus, type StatusReport } from '../core/status.js';
 import { eachUser } from '../core/store/scoped.js';
 import type { TokenStore } from '../core/store/types.js';
 import type { Output } from '../io/output.js';
 
 const PAGE = 1000;
-/** Bytes gathered before a write (one write per user would be 100,000 writes). */
+/** Characters gathered before a write (one write per user would be 100,000 writes; 1 MiB: a few writes). */
 const CHUNK = 64 * 1024;
-/** Entries stringified together (~1 KB each). */
+/** Entries stringified together (~600 bytes each). */
 const PAGE_ENTRIES = 100;
 const USERS_AT = '\n  "users": [],\n';
+const PAGE_OPEN = '{\n  "users": [\n';
+const PAGE_CLOSE = '\n  ]\n}';
 
 export async function streamStatusJson(out: Output, store: TokenStore, head: StatusReport, now: number): Promise<void> {
   const text = JSON.stringify({ ...head, users: [] }, null, 2);
@@ -22,19 +24,20 @@ export async function streamStatusJson(out: Output, store: TokenStore, head: Sta
   if (at < 0) throw new Error('internal error: the status report has no users array');
   let chunk = `${text.slice(0, at)}\n  "users": [`;
   let count = 0;
-  // A page of entries is stringified at once and indented for its place (two more spaces): the same bytes as
-  // one entry at a time, at a fraction of the calls (issue 20: status --json on 10,000 users).
-  let page: ReturnType<typeof userStatus>[] = [];
+  // A page of entries is stringified at once, under a "users" key of its own so that JSON.stringify indents
+  // them for their place in the report: the same bytes as one entry at a time, at a fraction of the calls, and
+  // no re-indenting pass over the text (issue 20: status --json on 10,000 users; replaceAll cost ~70 ms).
+  let page: ReturnType<typeof recordStatus>[] = [];
   const flushPage = () => {
     if (page.length === 0) return;
-    const body = JSON.stringify(page, null, 2);
-    // "[\n  {...},\n  {...}\n]": drop the brackets, indent every line by two more spaces.
-    chunk += `${count === 0 ? '' : ','}\n  ${body.slice(2, -2).replaceAll('\n', '\n  ')}`;
+    const body = JSON.stringify({ users: page }, null, 2);
+    // '{\n  "users": [\n    {...},\n    {...}\n  ]\n}': keep only the entries.
+    chunk += `${count === 0 ? '' : ','}\n${body.slice(PAGE_OPEN.length, -PAGE_CLOSE.length)}`;
     count += page.length;
     page = [];
   };
   for await (const [email, user] of eachUser(store, PAGE)) {
-    page.push(userStatus(email, { version: 1, users: { [email]: user } }, now));
+    page.push(recordStatus(email, user, now));
     if (page.length < PAGE_ENTRIES) continue;
     flushPage();
     if (chunk.length >= CHUNK) {

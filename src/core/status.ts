@@ -3,8 +3,8 @@
  * store snapshot, the store's file facts, the configuration facts and the clock; the report never holds a
  * token or the client secret. Imports nothing heavy: `status --json` is benchmarked against `node -e 0`.
  */
-import type { NeedsReconnect, RefreshInFlight, StoreDocument, StoreFileInfo } from './store/types.js';
-import { formatTimestamp, parseTimestamp } from './store/format.js';
+import type { NeedsReconnect, RefreshInFlight, StoreDocument, StoredUser, StoreFileInfo } from './store/types.js';
+import { formatTimestamp, isCanonicalTimestamp, parseTimestamp } from './store/format.js';
 import { connectionSince, connectionState, healthOf, pendingEvents } from './health/state.js';
 import type { HealthState } from './health/types.js';
 import { keyIdOf } from './store/crypto/envelope.js';
@@ -98,10 +98,23 @@ export function octalMode(mode: number | undefined): string | null {
 }
 
 export function userStatus(email: string, doc: StoreDocument, now: number): UserStatus {
-  const u = doc.users[email]!;
+  return recordStatus(email, doc.users[email]!, now);
+}
+
+/**
+ * A stored time as the report shows it: the stored string itself when it is already in that form (the ones
+ * box-qc writes are), else formatted from its value (issue 20: 20,000 fewer formats for 10,000 users).
+ */
+function isoOf(raw: unknown, ms: number | undefined): string | null {
+  return ms !== undefined && isCanonicalTimestamp(raw) ? raw : iso(ms);
+}
+
+/** One user's entry of the report, from the record itself (the streamed listing has no document). */
+export function recordStatus(email: string, u: StoredUser, now: number): UserStatus {
   const expires = parseTimestamp(u.access_token_expires_at);
   const issued = parseTimestamp(u.refresh_token_issued_at);
   const rotated = issued ?? parseTimestamp(u.updated_at);
+  const rotatedRaw = issued === undefined ? u.updated_at : u.refresh_token_issued_at;
   const age = rotated === undefined ? undefined : (now - rotated) / DAY_MS;
   const keyId = keyIdOf(u.refresh_token) ?? keyIdOf(u.access_token);
   const status: UserStatus = {
@@ -110,12 +123,12 @@ export function userStatus(email: string, doc: StoreDocument, now: number): User
     connected_at: str(u.connected_at),
     updated_at: str(u.updated_at),
     access_token: {
-      expires_at: iso(expires),
+      expires_at: isoOf(u.access_token_expires_at, expires),
       expires_in_seconds: expires === undefined ? null : Math.round((expires - now) / 1000),
       expired: expires === undefined || expires <= now,
     },
     refresh_token: {
-      rotated_at: iso(rotated),
+      rotated_at: isoOf(rotatedRaw, rotated),
       rotated_at_estimated: issued === undefined && rotated !== undefined,
       dies_at: iso(rotated === undefined ? undefined : rotated + REFRESH_TOKEN_LIFETIME_DAYS * DAY_MS),
       age_days: age === undefined ? null : Math.floor(age * 10) / 10,

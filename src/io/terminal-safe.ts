@@ -42,8 +42,14 @@ export function terminalText(text: string, keepColor = false): string {
  * in plain text. Raw C0 characters never occur inside JSON strings, so escaping them keeps JSON valid too.
  */
 export function dataText(text: string, keepColor = false): string {
+  // Most data holds none of them: one scan of a plain character class (no alternation, no /u) says so at a
+  // fraction of a replace's cost (issue 20: status --json of 10,000 users writes 6 MB through here).
+  if (!DATA_UNSAFE.test(text)) return text;
   return text.replace(LINE_UNSAFE, (m) => (m.length > 1 && keepColor ? m : Array.from(m, unicodeEscape).join('')));
 }
+
+/** Every character LINE_UNSAFE can match starts with one of these (ESC, U+001B, is among them). */
+const DATA_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/;
 
 function unicodeEscape(ch: string): string {
   return `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;

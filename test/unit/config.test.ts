@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_API_BASE_URL,
@@ -95,6 +96,40 @@ describe('loadConfig', () => {
     expect(isLoopbackHost('127.1.2.3')).toBe(true);
     expect(isLoopbackHost('128.0.0.1')).toBe(false);
     expect(isLoopbackHost('example.com')).toBe(false);
+  });
+
+  it('isLoopbackHost judges IP literals exactly as node:net did (no node:net load at start-up)', () => {
+    const hosts = [
+      '127.0.0.1',
+      '127.1',
+      '127.0.0.01',
+      '127.255.255.255',
+      '127.256.0.1',
+      '1127.0.0.1',
+      '127.0.0.1.',
+      '::1',
+      '[::1]',
+      '0:0:0:0:0:0:0:1',
+      'localhost',
+      'LOCALHOST',
+      '::ffff:127.0.0.1',
+      '10.0.0.1',
+      '127.0.0.1 ',
+      '0127.0.0.1',
+      '127.00.0.1',
+      '127.0.0.0',
+      '[127.0.0.1]',
+      '',
+      '127.0.0.1\n',
+    ];
+    for (const raw of hosts) {
+      const h = raw.replace(/^\[|\]$/g, '').toLowerCase();
+      const before =
+        h === 'localhost' ||
+        (isIP(h) === 4 && h.startsWith('127.')) ||
+        (isIP(h) === 6 && (h === '::1' || h === '0:0:0:0:0:0:0:1'));
+      expect([raw, isLoopbackHost(raw)]).toEqual([raw, before]);
+    }
   });
 });
 

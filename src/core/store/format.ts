@@ -8,6 +8,7 @@
  */
 import { isAscii } from 'node:buffer';
 import { StoreError } from '../../errors.js';
+import { deepFreeze } from './document-copy.js';
 import { findJsonError } from './json-position.js';
 import { invitesProblem } from '../invites/invite-format.js';
 import type { StoreDocument, StoredUser } from './types.js';
@@ -78,6 +79,11 @@ const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
  */
 const CANONICAL_RE =
   /^(?:19[7-9]\d|[2-9]\d{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$/;
+
+/** Whether `v` is a timestamp already in the form formatTimestamp writes (`2026-11-26T16:00:00Z`). */
+export function isCanonicalTimestamp(v: unknown): v is string {
+  return typeof v === 'string' && isCanonical(v);
+}
 
 function isCanonical(v: string): boolean {
   if (!CANONICAL_RE.test(v)) return false;
@@ -151,8 +157,13 @@ function corrupt(path: string, what: string): StoreError {
   });
 }
 
-/** Decodes and parses the raw bytes; every failure names the position where it could be found. */
+/** Decodes, parses and validates the raw bytes; every failure names the position where it could be found. */
 export function parseStoreBytes(bytes: Uint8Array, path: string): StoreDocument {
+  return validateDocument(parseStoreJson(bytes, path), path);
+}
+
+/** Decodes and parses the raw bytes as JSON, not validated yet; every failure names its position. */
+export function parseStoreJson(bytes: Uint8Array, path: string): unknown {
   if (bytes.length === 0) throw corrupt(path, 'the file is empty (0 bytes)');
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
     throw corrupt(path, 'starts with a UTF-8 byte order mark (BOM), which the backend cannot read');
@@ -181,11 +192,16 @@ export function parseStoreBytes(bytes: Uint8Array, path: string): StoreDocument 
     const where = at ? `at line ${at.line}, column ${at.column}: ${at.problem}` : 'at an unknown position';
     throw corrupt(path, `invalid JSON ${where} (file is ${bytes.length} bytes)`);
   }
-  return validateDocument(parsed, path);
+  return parsed;
 }
 
-/** Narrows parsed JSON into a StoreDocument or throws a StoreError naming the first problem. */
-export function validateDocument(parsed: unknown, path: string): StoreDocument {
+/** The checks of everything but the user records: top level, version, the users map, invites. */
+function validateTopLevel(
+  parsed: unknown,
+  path: string,
+): asserts parsed is Record<string, unknown> & {
+  users: Record<string, unknown>;
+} {
   if (!isPlainObject(parsed)) throw corrupt(path, `expected a JSON object at the top level, found ${describe(parsed)}`);
   if (!('version' in parsed)) throw corrupt(path, 'no "version" field');
   if (parsed.version !== STORE_FORMAT_VERSION) {
@@ -199,6 +215,16 @@ export function validateDocument(parsed: unknown, path: string): StoreDocument {
     );
   }
   if (!isPlainObject(parsed.users)) throw corrupt(path, `"users" must be an object, found ${describe(parsed.users)}`);
+  // Issue 17: invite records beside the users (the seed's backend ignores the field).
+  if (parsed.invites !== undefined) {
+    const problem = invitesProblem(parsed.invites, isTimestamp);
+    if (problem !== undefined) throw corrupt(path, problem);
+  }
+}
+
+/** Narrows parsed JSON into a StoreDocument or throws a StoreError naming the first problem. */
+export function validateDocument(parsed: unknown, path: string): StoreDocument {
+  validateTopLevel(parsed, path);
   const raw = parsed.users;
   // Keys box-qc wrote are already normalised: then the parsed map is kept as it is (building a second
   // 10,000-key map was a fifth of reading a big store, issue 8) and no two keys can collide.
@@ -218,12 +244,63 @@ export function validateDocument(parsed: unknown, path: string): StoreDocument {
       users[key] = record;
     }
   }
-  // Issue 17: invite records beside the users (the seed's backend ignores the field).
-  if (parsed.invites !== undefined) {
-    const problem = invitesProblem(parsed.invites, isTimestamp);
-    if (problem !== undefined) throw corrupt(path, problem);
-  }
   return { ...parsed, version: 1, users: users ?? (raw as Record<string, StoredUser>) };
+}
+
+/**
+ * One user's slice of parsed store JSON (readUser, issue 20): the top level validated as validateDocument
+ * does, every key checked (an email, no two normalising to `email`), and only `email`'s own record validated;
+ * the other records are not looked at, as the PostgreSQL store reads one row. The slice is frozen: its record
+ * and top-level fields are shared with the cached JSON (parsed-cache.ts) that the next read validates whole.
+ * A whole read or any update() still validates every record, so a corrupt one stays loud there.
+ */
+export function sliceUser(parsed: unknown, email: string, path: string): StoreDocument {
+  validateTopLevel(parsed, path);
+  const raw = parsed.users;
+  let found: StoredUser | undefined;
+  const keys = Object.keys(raw);
+  for (let n = 0; n < keys.length; n++) {
+    const rawKey = keys[n]!;
+    const key = rawKey === email ? rawKey : normalizeStoreEmail(rawKey);
+    if (!key.includes('@')) throw corrupt(path, `user key number ${n + 1} in "users" is not an email`);
+    if (key !== email) continue;
+    if (found !== undefined) throw corrupt(path, `two user entries normalise to the same email ${JSON.stringify(key)}`);
+    found = validateUser(raw[rawKey], key, path);
+  }
+  const top: Record<string, unknown> = {};
+  for (const field of Object.keys(parsed)) if (field !== 'users') top[field] = deepFreeze(parsed[field]);
+  const slice: StoreDocument = { ...top, version: 1, users: found === undefined ? {} : { [email]: found } };
+  return deepFreeze(slice);
+}
+
+/**
+ * Freezes a document that was just validated whole (a commit's checkWritable) and marks the records it freezes
+ * as valid. A record already frozen was frozen when checkWritable met it, which marked it then (validateUser):
+ * so a commit's result costs a look at each record, not a walk of every record's fields (issue 20).
+ */
+export function freezeValidated(doc: StoreDocument): StoreDocument {
+  const users = doc.users;
+  for (const key in users) {
+    const record = users[key];
+    if (typeof record !== 'object' || record === null || Object.isFrozen(record)) continue;
+    validFrozen.add(deepFreeze(record));
+  }
+  Object.freeze(users);
+  for (const field of Object.keys(doc)) if (field !== 'users') deepFreeze(doc[field]);
+  return Object.freeze(doc);
+}
+
+/**
+ * Marks the records of a validated, frozen document as valid (validFrozen): a commit built on it then checks
+ * only the records its mutations wrote (checkWritable), not all 10,000 again (issue 20). Returns `doc`.
+ */
+export function markValidFrozen(doc: StoreDocument): StoreDocument {
+  const users = doc.users;
+  for (const key in users) {
+    const record = users[key];
+    if (typeof record === 'object' && record !== null && Object.isFrozen(record)) validFrozen.add(record);
+  }
+  return doc;
 }
 
 /** The entries of `raw` before `stop` (all validated, all keys normalised already), in a new map. */

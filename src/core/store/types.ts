@@ -199,9 +199,14 @@ export interface TokenStore {
   update<T>(mutate: (doc: StoreDocument) => T, options?: UpdateOptions): Promise<T>;
   /**
    * One user's slice (UserSnapshot), without loading the others: the PostgreSQL store reads one row by its
-   * primary key. Optional for stores written elsewhere: store/scoped.ts falls back to read().
+   * primary key; the file store parses its file but validates only that user's record. Optional for stores written elsewhere: store/scoped.ts falls back to read().
    */
   readUser?(email: string): Promise<UserSnapshot>;
+  /**
+   * True when readUser and a scoped update() load only the named users' records (PostgreSQL: their rows), so
+   * the others' values are not in what they return. The file store parses its whole file either way.
+   */
+  readonly scopedLoads?: boolean;
   /**
    * Every user in email order, in pages (PostgreSQL: keyset pages of `pageSize` rows), for listings that
    * must not hold 100,000 records at once. Optional: store/scoped.ts falls back to read().

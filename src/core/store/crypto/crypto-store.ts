@@ -91,12 +91,13 @@ export function withTokenCrypto(inner: TokenStore, keyring: Keyring | undefined)
     if (keyring) return;
     // Cheap first (PostgreSQL: one row, whatever the store's size: issue 20): `store_id` exists exactly while
     // values are encrypted (created with the first, removed by `store decrypt`); only then look for one to name.
-    const top = known ?? (inner.readUser ? await inner.readUser('') : await inner.read());
+    const scoped = inner.scopedLoads === true && inner.readUser !== undefined;
+    const top = known ?? (scoped ? await inner.readUser!('') : await inner.read());
     // A whole document in hand (file store): judged by its values, so ciphertext whose store_id was removed by
     // hand is refused here too, before a code or refresh token is spent (review of 0440c4c, finding 1).
-    if (inner.readUser && typeof top.store_id !== 'string') return;
-    if (!inner.readUser && !holdsCiphertext(top)) return;
-    const enc = firstEncrypted(inner.readUser ? await inner.read() : top);
+    if (scoped && typeof top.store_id !== 'string') return;
+    if (!scoped && !holdsCiphertext(top)) return;
+    const enc = firstEncrypted(scoped ? await inner.read() : top);
     if (enc) throw keyMissingError(location, enc.email, enc.keyId);
   };
 
@@ -134,6 +135,7 @@ export function withTokenCrypto(inner: TokenStore, keyring: Keyring | undefined)
     tokenCrypto,
     // One user's reads and the paged listing (issue 20) pass through: values stay sealed, as in read().
     ...(inner.readUser ? { readUser: (email: string) => inner.readUser!(email) } : {}),
+    ...(inner.scopedLoads === true ? { scopedLoads: true } : {}),
     ...(inner.listUsers ? { listUsers: (options?: { pageSize?: number }) => inner.listUsers!(options) } : {}),
     // The audit log (issue 18) belongs to the backend; the wrapper only seals token values.
     ...(inner.history ? { history: inner.history } : {}),

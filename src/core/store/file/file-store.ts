@@ -120,14 +120,27 @@ class FileStore implements TokenStore {
     (doc) => deepFreeze(doc),
   );
 
-  private async snapshot(): Promise<StoreSnapshot> {
+  /**
+   * One user's slice (issue 20): the file is parsed whole, but only this user's record is validated
+   * (read-store.ts); the parsed JSON is kept for the next read of the same bytes (parsed-cache.ts), so the
+   * refresh path's reads before and under the lock and its commits parse the file once.
+   */
+  async readUser(email: string): Promise<StoreDocument> {
+    return (await this.snapshot(normalizeStoreEmail(email))).doc;
+  }
+
+  private async snapshot(onlyUser?: string): Promise<StoreSnapshot> {
     await this.guard();
-    return readStoreFile(this.location, {
-      fs: this.fs,
-      euid: this.opts.euid,
-      onWarning: this.warn,
-      cache: this.parsed,
-    });
+    return readStoreFile(
+      this.location,
+      {
+        fs: this.fs,
+        euid: this.opts.euid,
+        onWarning: this.warn,
+        cache: this.parsed,
+      },
+      onlyUser,
+    );
   }
 
   /**
@@ -322,11 +335,19 @@ class FileStore implements TokenStore {
     await ensureWritable(this.location, this.fs, this.warn, await this.ownTag());
   });
 
-  ensureWritable(): Promise<void> {
-    return this.writableCheck();
+  /**
+   * A save needs a store that validates whole, too: one-user reads check only their own record (readUser), so
+   * the checks a caller makes before spending anything at Box (a code, a revoke, a refresh token) read the whole
+   * file (issue 20; a cache hit when nothing changed). A corrupt store is then refused there, exit 2, with
+   * nothing sent.
+   */
+  async ensureWritable(): Promise<void> {
+    await this.read();
+    await this.writableCheck();
   }
 
   async reserveWrite(): Promise<WriteReservation> {
+    await this.read();
     await this.prepareDir();
     await warnIfNetworkFs(this.location, this.fs, this.warn);
     return this.reserve.reserve();

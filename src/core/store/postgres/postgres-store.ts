@@ -68,6 +68,8 @@ export function openPostgresStore(
 
 class PostgresStore implements TokenStore {
   readonly location: string;
+  /** readUser and scoped updates load only the named users' rows. */
+  readonly scopedLoads = true;
   readonly history: PgHistoryLog | undefined;
   private readonly url: string;
   private readonly opts: PostgresStoreOptions;
