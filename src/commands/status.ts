@@ -73,7 +73,8 @@ async function runStatus(ctx: CommandContext, opts: StatusOptions): Promise<numb
     // One user: that user's row only; every user without --check: streamed (issue 20, status-stream.ts).
     const stream = email === undefined && !opts.check && ctx.out.isJson && state === undefined;
     const [doc, info] = await Promise.all([
-      email !== undefined ? readUser(store, email) : stream ? EMPTY : store.read(),
+      // Shown only, unless --check goes on to Box with it (ReadUserOptions.displayOnly).
+      email !== undefined ? readUser(store, email, { displayOnly: !opts.check }) : stream ? EMPTY : store.read(),
       store.inspect(),
     ]);
     if (email !== undefined && !Object.hasOwn(doc.users, email)) throw notConnected(email);

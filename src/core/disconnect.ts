@@ -44,9 +44,6 @@ export async function disconnectUser(
       if (!user) return { email, outcome: 'not-connected' };
       // Opened before the revoke: a store box-qc cannot open is refused with nothing sent or removed (issue 19).
       const refreshToken = await revealToken(store, email, 'refresh_token', user.refresh_token);
-      // So is one the removal could not be saved to (another user's corrupt record: readUser checks only this
-      // user's): the grant is not revoked at Box while its record stays (issue 20).
-      await store.ensureWritable();
       let result: DisconnectResult;
       try {
         result = { email, outcome: await revoke(refreshToken) };

@@ -10,7 +10,6 @@ import {
   ExitCode,
   ReconnectRequiredError,
   StoreBusyError,
-  StoreError,
   TemporaryError,
 } from '../errors.js';
 import { TOKEN_KEY_CODES } from './store/crypto/errors.js';
@@ -38,15 +37,6 @@ export interface RefreshManyOptions extends Omit<TokenRequest, 'rejectedAccessTo
   concurrency?: number;
   /** Called as each user finishes (progress, per-user lines). */
   onOutcome?: (outcome: RefreshOutcome, done: number, total: number) => void;
-}
-
-/**
- * A store file that does not validate (corrupt, another version): every user's save would fail the same way,
- * and a first whole read of it ends the run with exit 2 before any user. Not one user's failure (a key error,
- * a fenced save, a value that cannot be stored: their own codes).
- */
-function storeWide(err: unknown): boolean {
-  return err instanceof StoreError && (err.code === 'E_STORE_CORRUPT' || err.code === 'E_STORE_VERSION');
 }
 
 function outcomeOf(email: string, err: unknown): RefreshOutcome {
@@ -101,10 +91,7 @@ export async function refreshMany(
         if (r.warnings) outcome.warnings = r.warnings;
       } catch (err) {
         // A ConfigError here never comes from a save after Box answered: that is E_ROTATION_NOT_SAVED (REVIEW-2 #8).
-        // Nor does a StoreError; one is the whole store's (corrupt, not ours, a bad lock file: exit 2), not this
-        // user's, so the run ends as a first read of such a store does. A one-user read validates only that
-        // user's record (issue 20), so another user's corrupt record first shows at the save before the POST.
-        if (err instanceof ConfigError || storeWide(err) || stopAsked(session.interrupts)) {
+        if (err instanceof ConfigError || stopAsked(session.interrupts)) {
           fatal = err;
           return;
         }

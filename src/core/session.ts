@@ -243,6 +243,8 @@ async function refreshNow(session: Session, email: string, current: StoredUser):
   const owner = await markerOwner(session);
   let received: ReceivedPair | undefined;
   throwIfStopAsked(session.interrupts);
+  // The HTTP module loads while the reservation and the marker are written (nothing is sent before the marker).
+  session.http.pool.prepare?.(session.apiBaseUrl);
   // Step 3: never spend a refresh token whose successor could not be saved (F5, F6; issue 15 item 4).
   const reservation = await session.store.reserveWrite();
   let outcome: { saved: StoredUser } | { adopted: StoredUser };

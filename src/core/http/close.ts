@@ -53,6 +53,7 @@ export function withGracefulClose(pool: HttpPool): HttpPool {
       await pool.close();
     },
   };
+  if (pool.prepare) graceful.prepare = (url: URL) => pool.prepare!(url);
   if (pool.reportsConnect !== undefined)
     Object.defineProperty(graceful, 'reportsConnect', { value: pool.reportsConnect, enumerable: true });
   return graceful;

@@ -74,6 +74,10 @@ export function createNodePool(options: NodePoolOptions): HttpPool {
     return agent;
   };
   return {
+    prepare(url: URL): void {
+      // A failure to load shows in the send that needs the module, as without prepare.
+      load(url.protocol).catch(() => undefined);
+    },
     async send(req: PoolRequest): Promise<PoolResponse> {
       const mod = await load(req.url.protocol);
       const agent = agentFor(req.method, req.url.protocol, mod);

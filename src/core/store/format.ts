@@ -248,11 +248,11 @@ export function validateDocument(parsed: unknown, path: string): StoreDocument {
 }
 
 /**
- * One user's slice of parsed store JSON (readUser, issue 20): the top level validated as validateDocument
- * does, every key checked (an email, no two normalising to `email`), and only `email`'s own record validated;
- * the other records are not looked at, as the PostgreSQL store reads one row. The slice is frozen: its record
- * and top-level fields are shared with the cached JSON (parsed-cache.ts) that the next read validates whole.
- * A whole read or any update() still validates every record, so a corrupt one stays loud there.
+ * One user's slice of parsed store JSON for a display-only read (ReadUserOptions, issue 20): the top level
+ * validated as validateDocument does, every key checked (an email, no two normalising to `email`), and only
+ * `email`'s own record validated; the other records are not looked at, as the PostgreSQL store reads one row.
+ * The slice is frozen: its record and top-level fields are shared with the cached JSON (parsed-cache.ts) that
+ * the next read validates whole. Every other read and every update() validates every record.
  */
 export function sliceUser(parsed: unknown, email: string, path: string): StoreDocument {
   validateTopLevel(parsed, path);
@@ -271,6 +271,20 @@ export function sliceUser(parsed: unknown, email: string, path: string): StoreDo
   for (const field of Object.keys(parsed)) if (field !== 'users') top[field] = deepFreeze(parsed[field]);
   const slice: StoreDocument = { ...top, version: 1, users: found === undefined ? {} : { [email]: found } };
   return deepFreeze(slice);
+}
+
+/**
+ * One user's slice of a document validated whole, frozen or not (parsed-cache.ts `validated`): the record and
+ * the top-level fields are frozen (the record marked valid), so nothing handed out can change the document.
+ */
+export function sliceValidated(doc: StoreDocument, email: string): StoreDocument {
+  const record = Object.hasOwn(doc.users, email) ? doc.users[email] : undefined;
+  if (record !== undefined && !Object.isFrozen(record)) validFrozen.add(deepFreeze(record));
+  const top: Record<string, unknown> = {};
+  for (const field of Object.keys(doc)) if (field !== 'users') top[field] = deepFreeze(doc[field]);
+  const slice: StoreDocument = { ...top, version: 1, users: record === undefined ? {} : { [email]: record } };
+  Object.freeze(slice.users);
+  return Object.freeze(slice);
 }
 
 /**

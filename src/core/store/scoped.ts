@@ -3,11 +3,11 @@
  * when it has them (both built-in stores do), else a whole-document read (a store written elsewhere).
  */
 import { normalizeStoreEmail } from './format.js';
-import type { StoredUser, TokenStore, UpdateOptions, UserSnapshot } from './types.js';
+import type { ReadUserOptions, StoredUser, TokenStore, UpdateOptions, UserSnapshot } from './types.js';
 
 /** The store's slice for this user: getUser(snapshot, email) reads it. */
-export function readUser(store: TokenStore, email: string): Promise<UserSnapshot> {
-  return store.readUser ? store.readUser(normalizeStoreEmail(email)) : store.read();
+export function readUser(store: TokenStore, email: string, options?: ReadUserOptions): Promise<UserSnapshot> {
+  return store.readUser ? store.readUser(normalizeStoreEmail(email), options) : store.read();
 }
 
 /** Every user in email order (code-unit order, as Object.keys(...).sort()). */

@@ -83,6 +83,16 @@ export interface StoreDocument {
  */
 export type UserSnapshot = StoreDocument;
 
+/** readUser() options (issue 20). */
+export interface ReadUserOptions {
+  /**
+   * The slice is only shown (`status --email` without --check): nothing in it is sent to Box or saved from
+   * it. The file store then validates only this user's record of the file it parsed; otherwise it validates
+   * the whole document, as a save would. The PostgreSQL store reads one row either way.
+   */
+  displayOnly?: boolean;
+}
+
 /** update() options: the lock wait, plus the users the mutation reads and writes (issue 20). */
 export interface UpdateOptions extends LockOptions {
   /**
@@ -199,9 +209,9 @@ export interface TokenStore {
   update<T>(mutate: (doc: StoreDocument) => T, options?: UpdateOptions): Promise<T>;
   /**
    * One user's slice (UserSnapshot), without loading the others: the PostgreSQL store reads one row by its
-   * primary key; the file store parses its file but validates only that user's record. Optional for stores written elsewhere: store/scoped.ts falls back to read().
+   * primary key; the file store parses its whole file (ReadUserOptions says how much it validates). Optional for stores written elsewhere: store/scoped.ts falls back to read().
    */
-  readUser?(email: string): Promise<UserSnapshot>;
+  readUser?(email: string, options?: ReadUserOptions): Promise<UserSnapshot>;
   /**
    * True when readUser and a scoped update() load only the named users' records (PostgreSQL: their rows), so
    * the others' values are not in what they return. The file store parses its whole file either way.

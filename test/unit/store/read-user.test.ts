@@ -1,10 +1,10 @@
 /**
- * The file store's one-user read (issue 20): the file is parsed whole but only the asked user's record is
- * validated; keys are all checked; the slice is frozen; and the refresh path's reads before and under the lock,
- * its whole read and its commit parse the file once. A whole read or an update still refuses another user's
- * corrupt record.
+ * The file store's one-user read (issue 20): the file is parsed whole and validated whole, except for a
+ * display-only read, which validates only the asked user's record (all keys and the top level still checked);
+ * the slice is frozen; and the refresh path's reads before and under the lock, its whole read and its commit
+ * parse the file once.
  */
-import { writeFileSync } from 'node:fs';
+import { chmodSync, statSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { saveUserTokens } from '../../../src/core/store/index.js';
 import { holdsCiphertext } from '../../../src/core/store/crypto/envelope.js';
@@ -43,34 +43,46 @@ describe('file store readUser', () => {
     expect((await store.readUser!('nobody@x.com')).users).toEqual({});
   });
 
-  it("does not look at another user's record, but a whole read, an update and ensureWritable refuse it", async () => {
+  it("a display-only read does not look at another user's record; any other read and an update refuse it", async () => {
     const { store, path } = makeStore(tmp.dir);
     write(path, { version: 1, users: { 'a@x.com': record('a'), 'b@x.com': { ...record('b'), refresh_token: 42 } } });
     const before = sha256(path);
-    expect((await store.readUser!('a@x.com')).users['a@x.com']!.refresh_token).toBe('rt-a');
-    await expect(store.readUser!('b@x.com')).rejects.toMatchObject({ code: 'E_STORE_CORRUPT' });
+    const shown = await store.readUser!('a@x.com', { displayOnly: true });
+    expect(shown.users['a@x.com']!.refresh_token).toBe('rt-a');
+    await expect(store.readUser!('b@x.com', { displayOnly: true })).rejects.toMatchObject({ code: 'E_STORE_CORRUPT' });
+    await expect(store.readUser!('a@x.com')).rejects.toMatchObject({
+      code: 'E_STORE_CORRUPT',
+      message: expect.stringContaining('b@x.com'),
+    });
     await expect(store.read()).rejects.toMatchObject({ code: 'E_STORE_CORRUPT' });
-    await expect(store.ensureWritable()).rejects.toMatchObject({ code: 'E_STORE_CORRUPT' });
-    await expect(store.reserveWrite()).rejects.toMatchObject({ code: 'E_STORE_CORRUPT' });
     await expect(
       store.update((d) => saveUserTokens(d, 'a@x.com', pair(1), undefined, Date.now())),
     ).rejects.toMatchObject({ code: 'E_STORE_CORRUPT' });
     expect(sha256(path)).toBe(before);
   });
 
+  it('a display-only read of a store it would tighten validates it whole first (a failing file is never chmod-ed)', async () => {
+    const { store, path } = makeStore(tmp.dir);
+    write(path, { version: 1, users: { 'a@x.com': record('a'), 'b@x.com': { ...record('b'), refresh_token: 42 } } });
+    chmodSync(path, 0o644);
+    await expect(store.readUser!('a@x.com', { displayOnly: true })).rejects.toMatchObject({ code: 'E_STORE_CORRUPT' });
+    expect(statSync(path).mode & 0o777).toBe(0o644);
+  });
+
   it('still checks every key and the top level: a key that is no email, two keys for the asked user, a bad version', async () => {
     const { store, path } = makeStore(tmp.dir);
+    const shown = { displayOnly: true };
     write(path, { version: 1, users: { 'a@x.com': record('a'), 'not-an-email': record('b') } });
-    await expect(store.readUser!('a@x.com')).rejects.toMatchObject({ code: 'E_STORE_CORRUPT' });
+    await expect(store.readUser!('a@x.com', shown)).rejects.toMatchObject({ code: 'E_STORE_CORRUPT' });
     write(path, { version: 1, users: { 'a@x.com': record('a'), 'A@X.COM': record('b') } });
-    await expect(store.readUser!('a@x.com')).rejects.toMatchObject({
+    await expect(store.readUser!('a@x.com', shown)).rejects.toMatchObject({
       code: 'E_STORE_CORRUPT',
       message: expect.stringContaining('two user entries'),
     });
     write(path, { version: 2, users: { 'a@x.com': record('a') } });
-    await expect(store.readUser!('a@x.com')).rejects.toMatchObject({ code: 'E_STORE_VERSION' });
+    await expect(store.readUser!('a@x.com', shown)).rejects.toMatchObject({ code: 'E_STORE_VERSION' });
     write(path, { version: 1, users: { 'a@x.com': record('a') }, invites: { x: 1 } });
-    await expect(store.readUser!('a@x.com')).rejects.toMatchObject({ code: 'E_STORE_CORRUPT' });
+    await expect(store.readUser!('a@x.com', shown)).rejects.toMatchObject({ code: 'E_STORE_CORRUPT' });
   });
 
   it('reads before and under a lock, a whole read and a commit of unchanged bytes parse the file once', async () => {

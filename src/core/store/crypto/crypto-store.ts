@@ -11,7 +11,7 @@
  */
 import { normalizeStoreEmail } from '../format.js';
 import { writeView } from '../write-view.js';
-import type { StoreDocument, StoredUser, TokenConversion, TokenCrypto, TokenStore } from '../types.js';
+import type { ReadUserOptions, StoreDocument, StoredUser, TokenConversion, TokenCrypto, TokenStore } from '../types.js';
 import {
   aadFor,
   firstEncrypted,
@@ -134,7 +134,9 @@ export function withTokenCrypto(inner: TokenStore, keyring: Keyring | undefined)
     close: () => inner.close(),
     tokenCrypto,
     // One user's reads and the paged listing (issue 20) pass through: values stay sealed, as in read().
-    ...(inner.readUser ? { readUser: (email: string) => inner.readUser!(email) } : {}),
+    ...(inner.readUser
+      ? { readUser: (email: string, options?: ReadUserOptions) => inner.readUser!(email, options) }
+      : {}),
     ...(inner.scopedLoads === true ? { scopedLoads: true } : {}),
     ...(inner.listUsers ? { listUsers: (options?: { pageSize?: number }) => inner.listUsers!(options) } : {}),
     // The audit log (issue 18) belongs to the backend; the wrapper only seals token values.

@@ -34,7 +34,7 @@ import {
 import { ensureStoreDir, ensureWritable, inspectStore, warnIfNetworkFs } from './store-dir.js';
 import { WriteReserve, type TempOutcome } from './write-reserve.js';
 import { judgeTagged, ownTag } from './owner-tag.js';
-import { readStoreFile, type StoreSnapshot } from './read-store.js';
+import { readStoreFile, type OneUser, type StoreSnapshot } from './read-store.js';
 import { checkStoreFolder } from './store-guard.js';
 import { ParsedCache } from './parsed-cache.js';
 import { sharedNextRun } from '../next-run.js';
@@ -43,6 +43,7 @@ import {
   DEFAULT_LOCK_WAIT_MS,
   type LockOptions,
   type LockWaitInfo,
+  type ReadUserOptions,
   type StoreDocument,
   type StoreFileInfo,
   type TokenStore,
@@ -121,15 +122,17 @@ class FileStore implements TokenStore {
   );
 
   /**
-   * One user's slice (issue 20): the file is parsed whole, but only this user's record is validated
-   * (read-store.ts); the parsed JSON is kept for the next read of the same bytes (parsed-cache.ts), so the
-   * refresh path's reads before and under the lock and its commits parse the file once.
+   * One user's slice (issue 20). The file is parsed whole and, unless the slice is only to be shown, validated
+   * whole, as a save would: a caller that goes on to Box (a refresh, ls, a check, a revoke) never does so for
+   * a store it could not save. What was parsed is kept for the next read of the same bytes (parsed-cache.ts),
+   * so the refresh path's reads before and under the lock and its commits parse the file once.
    */
-  async readUser(email: string): Promise<StoreDocument> {
-    return (await this.snapshot(normalizeStoreEmail(email))).doc;
+  async readUser(email: string, options?: ReadUserOptions): Promise<StoreDocument> {
+    const whole = options?.displayOnly !== true;
+    return (await this.snapshot({ email: normalizeStoreEmail(email), whole })).doc;
   }
 
-  private async snapshot(onlyUser?: string): Promise<StoreSnapshot> {
+  private async snapshot(onlyUser?: OneUser): Promise<StoreSnapshot> {
     await this.guard();
     return readStoreFile(
       this.location,
@@ -335,19 +338,11 @@ class FileStore implements TokenStore {
     await ensureWritable(this.location, this.fs, this.warn, await this.ownTag());
   });
 
-  /**
-   * A save needs a store that validates whole, too: one-user reads check only their own record (readUser), so
-   * the checks a caller makes before spending anything at Box (a code, a revoke, a refresh token) read the whole
-   * file (issue 20; a cache hit when nothing changed). A corrupt store is then refused there, exit 2, with
-   * nothing sent.
-   */
-  async ensureWritable(): Promise<void> {
-    await this.read();
-    await this.writableCheck();
+  ensureWritable(): Promise<void> {
+    return this.writableCheck();
   }
 
   async reserveWrite(): Promise<WriteReservation> {
-    await this.read();
     await this.prepareDir();
     await warnIfNetworkFs(this.location, this.fs, this.warn);
     return this.reserve.reserve();

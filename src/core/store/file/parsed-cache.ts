@@ -2,27 +2,26 @@
  * The last store bytes this process parsed, with what came of them (issue 8, issue 20). `refresh --all` re-reads
  * the store under every user's lock and every group commit re-reads it under the store lock: decoding, parsing,
  * validating and then copying a 1,000-user file (0.5 MB) each time was most of a 1,000-user run. A read whose
- * bytes equal the cached bytes gets the cached document itself, deep-frozen, so no reader can change what the
- * next one sees (a write to it throws: ES modules are strict). Byte equality (a memcmp), not mtime or size,
- * decides.
+ * bytes equal the cached bytes is answered from the entry. Byte equality (a memcmp), not mtime or size, decides.
  *
- * A one-user read (readUser: `status --email`, the refresh path) parses the whole file but validates only the
- * top level, every key and its own user (read-store.ts): its JSON, which no reader ever holds whole (readers get
- * a slice of frozen pieces), is kept as `raw`, so the next read of the same bytes, whole or one user, does not
- * parse again. A whole read of `raw` validates all of it (a corrupt record anywhere still fails it) and caches
- * the result frozen, as for bytes parsed twice.
+ * What a whole read (read(), a commit's re-read) gets is deep-frozen, so no reader can change what the next one
+ * sees (a write to it throws: ES modules are strict). One-user reads (readUser) get a frozen slice: their own
+ * frozen record and the frozen top-level fields, never the document whole, so the entry can keep what they
+ * parsed unfrozen and freeze it only when a whole read wants it. States of the entry:
+ *   seen    parsed and validated whole once; that document went to its reader unfrozen, nothing is kept. A
+ *           process that reads the store once (status, most runs) never pays for freezing.
+ *   raw     the parsed JSON, validated only in part (a display-only one-user read, ReadUserOptions).
+ *   valid   the document validated whole, not handed out whole yet (a one-user read).
+ *   frozen  the document validated whole and frozen: what every whole read of these bytes gets.
  */
 import { deepFreeze } from '../document-copy.js';
 import { freezeValidated, markValidFrozen } from '../format.js';
 import type { StoreDocument } from '../types.js';
 
-interface Entry {
-  bytes: Buffer;
-  /** The validated, frozen document of these bytes, once known. */
-  doc: StoreDocument | undefined;
-  /** JSON.parse of these bytes, validated only in part, handed to no reader whole (one-user reads). */
-  raw: unknown;
-}
+type Entry =
+  | { bytes: Buffer; state: 'seen' }
+  | { bytes: Buffer; state: 'raw'; raw: unknown }
+  | { bytes: Buffer; state: 'valid' | 'frozen'; doc: StoreDocument };
 
 export class ParsedCache {
   private entry: Entry | undefined;
@@ -32,30 +31,49 @@ export class ParsedCache {
     return e !== undefined && e.bytes.equals(bytes) ? e : undefined;
   }
 
-  /** The frozen document parsed from exactly these bytes, if they are the cached ones. */
+  /** The frozen document of exactly these bytes, if they were validated whole (frozen now if not yet). */
   get(bytes: Buffer): StoreDocument | undefined {
-    return this.matches(bytes)?.doc;
-  }
-
-  /** The JSON a one-user read parsed from exactly these bytes (not validated whole), if it was kept. */
-  raw(bytes: Buffer): unknown {
     const e = this.matches(bytes);
-    return e?.doc === undefined ? e?.raw : undefined;
-  }
-
-  /** After a one-user read parsed `bytes`: keeps the parsed JSON for the next read of the same bytes. */
-  keepRaw(bytes: Buffer, raw: unknown): void {
-    this.entry = { bytes, doc: undefined, raw };
+    if (e?.state === 'valid') {
+      this.entry = { bytes, state: 'frozen', doc: markValidFrozen(deepFreeze(e.doc)) };
+      return this.entry.doc;
+    }
+    return e?.state === 'frozen' ? e.doc : undefined;
   }
 
   /**
-   * After validating `doc` from `bytes` whole: caches (and freezes) it when the same bytes were parsed before
-   * (a whole read, or a one-user read whose JSON this is), and returns it. A process that reads the store once
-   * (status, token: most runs) never pays for freezing; one that re-reads (refresh --all) pays once.
+   * The document of these bytes validated whole, frozen or not: for one-user slices only (read-store.ts), which
+   * freeze what they hand out of it. Never to be handed out whole.
+   */
+  validated(bytes: Buffer): StoreDocument | undefined {
+    const e = this.matches(bytes);
+    return e?.state === 'valid' || e?.state === 'frozen' ? e.doc : undefined;
+  }
+
+  /** The JSON a display-only read parsed from exactly these bytes (validated in part only), if it was kept. */
+  raw(bytes: Buffer): unknown {
+    const e = this.matches(bytes);
+    return e?.state === 'raw' ? e.raw : undefined;
+  }
+
+  /** After a display-only one-user read parsed `bytes`. */
+  keepRaw(bytes: Buffer, raw: unknown): void {
+    this.entry = { bytes, state: 'raw', raw };
+  }
+
+  /** After a one-user read validated `doc` whole from `bytes`: no reader holds it whole. */
+  keepValid(bytes: Buffer, doc: StoreDocument): void {
+    this.entry = { bytes, state: 'valid', doc };
+  }
+
+  /**
+   * After a whole read validated `doc` from `bytes` and is about to hand it out: caches (and freezes) it when the
+   * same bytes were parsed before, and returns it.
    */
   parsed(bytes: Buffer, doc: StoreDocument): StoreDocument {
-    const again = this.matches(bytes) !== undefined;
-    this.entry = { bytes, doc: again ? markValidFrozen(deepFreeze(doc)) : undefined, raw: undefined };
+    if (this.matches(bytes) !== undefined)
+      this.entry = { bytes, state: 'frozen', doc: markValidFrozen(deepFreeze(doc)) };
+    else this.entry = { bytes, state: 'seen' };
     return doc;
   }
 
@@ -64,6 +82,6 @@ export class ParsedCache {
    * afterwards. `doc` passed checkWritable whole, so every record it froze there is marked valid already.
    */
   set(bytes: Buffer, doc: StoreDocument): void {
-    this.entry = { bytes, doc: freezeValidated(doc), raw: undefined };
+    this.entry = { bytes, state: 'frozen', doc: freezeValidated(doc) };
   }
 }

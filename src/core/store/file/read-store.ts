@@ -6,7 +6,14 @@
  * "no users" case; every other failure is a StoreError naming the path, and the file is never written.
  */
 import { StoreError } from '../../../errors.js';
-import { emptyDocument, parseStoreBytes, parseStoreJson, sliceUser, validateDocument } from '../format.js';
+import {
+  emptyDocument,
+  parseStoreBytes,
+  parseStoreJson,
+  sliceUser,
+  sliceValidated,
+  validateDocument,
+} from '../format.js';
 import type { Stats } from 'node:fs';
 import { READ_NOFOLLOW, errnoCode, type StoreFile, type StoreFs } from './fs-layer.js';
 import type { ParsedCache } from './parsed-cache.js';
@@ -52,12 +59,18 @@ function openFailure(path: string, err: unknown): StoreError {
   }
 }
 
+/** A one-user read (readUser): whose slice, and whether the document is validated whole (ReadUserOptions). */
+export interface OneUser {
+  email: string;
+  whole: boolean;
+}
+
 /**
- * The store read and checked. With `onlyUser` (a normalised email), one user's slice (format.ts sliceUser):
- * the whole file is parsed, but of the records only that user's is validated (issue 20: `status --email` of
- * a 10,000-user store spent a fifth of its time validating the others).
+ * The store read and checked. With `oneUser`, that user's slice: the whole file is parsed; validated whole
+ * unless the read is display-only, which validates that user's record and the top level only (issue 20:
+ * `status --email` of a 10,000-user store spent a fifth of its time validating the others).
  */
-export async function readStoreFile(path: string, ctx: ReadContext, onlyUser?: string): Promise<StoreSnapshot> {
+export async function readStoreFile(path: string, ctx: ReadContext, oneUser?: OneUser): Promise<StoreSnapshot> {
   let fh;
   try {
     fh = await ctx.fs.open(path, READ_NOFOLLOW);
@@ -83,21 +96,16 @@ export async function readStoreFile(path: string, ctx: ReadContext, onlyUser?: s
     } catch (err) {
       throw refuse(path, 'E_STORE_UNREADABLE', `cannot be read (${errnoCode(err) ?? 'error'})`);
     }
-    let doc = ctx.cache?.get(bytes);
-    if (doc !== undefined) {
-      // Validated whole already, keys normalised: the slice is a lookup.
-      if (onlyUser !== undefined) doc = sliceOfValid(doc, onlyUser);
-    } else if (onlyUser !== undefined) {
-      const raw = ctx.cache?.raw(bytes) ?? parseStoreJson(bytes, path);
-      doc = sliceUser(raw, onlyUser, path);
-      ctx.cache?.keepRaw(bytes, raw);
-    } else {
-      const raw = ctx.cache?.raw(bytes);
-      doc = raw === undefined ? parseStoreBytes(bytes, path) : validateDocument(raw, path);
-      ctx.cache?.parsed(bytes, doc);
-    }
+    // A store to tighten is validated whole first: a file that fails is never modified (issue 15 item 9).
+    const mustTighten = (st.mode & 0o077) !== 0;
+    const doc =
+      oneUser === undefined
+        ? wholeDocument(bytes, path, ctx.cache)
+        : oneUser.whole || mustTighten
+          ? sliceValidated(validatedDocument(bytes, path, ctx.cache), oneUser.email)
+          : displaySlice(bytes, path, oneUser.email, ctx.cache);
     // Whole documents only: that is what the encryption wrapper's keyless check looks at (crypto-store.ts).
-    if (onlyUser === undefined) notePlaintextBytes(doc, bytes);
+    if (oneUser === undefined) notePlaintextBytes(doc, bytes);
     // Only now, on a file that validated as our store: a file that fails is never modified (issue 15 item 9).
     await tightenMode(fh, st, path, ctx);
     return { doc, exists: true, bytes };
@@ -106,10 +114,32 @@ export async function readStoreFile(path: string, ctx: ReadContext, onlyUser?: s
   }
 }
 
-/** One user's slice of a validated, frozen document (its pieces are frozen already). */
-function sliceOfValid(doc: StoreDocument, email: string): StoreDocument {
-  const record = Object.hasOwn(doc.users, email) ? doc.users[email] : undefined;
-  return Object.freeze({ ...doc, users: Object.freeze(record === undefined ? {} : { [email]: record }) });
+/** What a whole read hands out: the cached frozen document, or a parse (parsed-cache.ts says which to keep). */
+function wholeDocument(bytes: Buffer, path: string, cache: ParsedCache | undefined): StoreDocument {
+  const cached = cache?.get(bytes);
+  if (cached !== undefined) return cached;
+  const raw = cache?.raw(bytes);
+  const doc = raw === undefined ? parseStoreBytes(bytes, path) : validateDocument(raw, path);
+  return cache ? cache.parsed(bytes, doc) : doc;
+}
+
+/** The document validated whole, for one-user slices only: kept unfrozen in the cache until a whole read. */
+function validatedDocument(bytes: Buffer, path: string, cache: ParsedCache | undefined): StoreDocument {
+  const known = cache?.validated(bytes);
+  if (known !== undefined) return known;
+  const doc = validateDocument(cache?.raw(bytes) ?? parseStoreJson(bytes, path), path);
+  cache?.keepValid(bytes, doc);
+  return doc;
+}
+
+/** A display-only slice: the file parsed, only this user's record (and the top level, every key) validated. */
+function displaySlice(bytes: Buffer, path: string, email: string, cache: ParsedCache | undefined): StoreDocument {
+  const known = cache?.validated(bytes);
+  if (known !== undefined) return sliceValidated(known, email);
+  const raw = cache?.raw(bytes) ?? parseStoreJson(bytes, path);
+  const slice = sliceUser(raw, email, path);
+  cache?.keepRaw(bytes, raw);
+  return slice;
 }
 
 /**
