@@ -267,10 +267,23 @@ export function sliceUser(parsed: unknown, email: string, path: string): StoreDo
     if (found !== undefined) throw corrupt(path, `two user entries normalise to the same email ${JSON.stringify(key)}`);
     found = validateUser(raw[rawKey], key, path);
   }
-  const top: Record<string, unknown> = {};
-  for (const field of Object.keys(parsed)) if (field !== 'users') top[field] = deepFreeze(parsed[field]);
-  const slice: StoreDocument = { ...top, version: 1, users: found === undefined ? {} : { [email]: found } };
+  const slice: StoreDocument = {
+    ...topLevelFields(parsed),
+    version: 1,
+    users: found === undefined ? {} : { [email]: found },
+  };
   return deepFreeze(slice);
+}
+
+/**
+ * Every top-level field but `users`, each deep-frozen (they are shared with the cached document). Object rest,
+ * not assignment: a field named "__proto__" stays a field (JSON.parse makes it an own property; `top[k] = v`
+ * would set the prototype instead).
+ */
+function topLevelFields(doc: Record<string, unknown>): Record<string, unknown> {
+  const { users: _users, ...top } = doc;
+  for (const field of Object.keys(top)) deepFreeze(top[field]);
+  return top;
 }
 
 /**
@@ -280,9 +293,11 @@ export function sliceUser(parsed: unknown, email: string, path: string): StoreDo
 export function sliceValidated(doc: StoreDocument, email: string): StoreDocument {
   const record = Object.hasOwn(doc.users, email) ? doc.users[email] : undefined;
   if (record !== undefined && !Object.isFrozen(record)) validFrozen.add(deepFreeze(record));
-  const top: Record<string, unknown> = {};
-  for (const field of Object.keys(doc)) if (field !== 'users') top[field] = deepFreeze(doc[field]);
-  const slice: StoreDocument = { ...top, version: 1, users: record === undefined ? {} : { [email]: record } };
+  const slice: StoreDocument = {
+    ...topLevelFields(doc),
+    version: 1,
+    users: record === undefined ? {} : { [email]: record },
+  };
   Object.freeze(slice.users);
   return Object.freeze(slice);
 }

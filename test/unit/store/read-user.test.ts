@@ -69,6 +69,19 @@ describe('file store readUser', () => {
     expect(statSync(path).mode & 0o777).toBe(0o644);
   });
 
+  it('keeps a top-level "__proto__" field a field, in both kinds of slice (review 2 finding 1)', async () => {
+    const { store, path } = makeStore(tmp.dir);
+    const text = `{"version":1,"__proto__":{"store_id":"x"},"store_id":"s1","users":{"a@x.com":${JSON.stringify(record('a'))}}}\n`;
+    writeFileSync(path, text, { mode: 0o600 });
+    for (const options of [{ displayOnly: true }, {}]) {
+      const slice = await store.readUser!('a@x.com', options);
+      expect(slice.store_id).toBe('s1');
+      expect(Object.getPrototypeOf(slice)).toBe(Object.prototype);
+      expect(Object.getOwnPropertyDescriptor(slice, '__proto__')?.value).toEqual({ store_id: 'x' });
+      expect(slice.users['a@x.com']!.access_token).toBe('at-a');
+    }
+  });
+
   it('still checks every key and the top level: a key that is no email, two keys for the asked user, a bad version', async () => {
     const { store, path } = makeStore(tmp.dir);
     const shown = { displayOnly: true };
