@@ -5,26 +5,13 @@
 // reservation, no history, no retry. Each durable commit: JSON.stringify with 2-space indent, a temporary file,
 // fsync, rename over the store, fsync of the folder.
 // Usage: node bench/lib/bare-refresh.js <store path> <email>   (env: BOX_API_BASE_URL, BOX_CLIENT_ID, BOX_CLIENT_SECRET)
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { dirname, join } from 'node:path';
+import { durableCommit } from './durable-commit.js';
 
 const [file, email] = process.argv.slice(2);
-const dir = dirname(file);
 const doc = JSON.parse(readFileSync(file, 'utf8'));
-
-function commit() {
-  const bytes = Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);
-  const tmp = join(dir, `.bare-refresh-${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o600);
-  for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off);
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, file);
-  const dfd = openSync(dir, 'r');
-  fsyncSync(dfd);
-  closeSync(dfd);
-}
+const commit = () => durableCommit(file, doc, 'bare-refresh');
 
 function post(url, form) {
   return new Promise((resolve, reject) => {
