@@ -14,10 +14,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// A free loopback port for connect's callback listener (Box's loopback any-port rule allows it).
+import { freePort } from './lib/free-port.js';
 
 // BOX_QC_DEMO_PACKAGE: an installed box-qc package folder to run instead of this checkout (scripts/pack-smoke.mjs
 // proves the published tarball this way: its `files`, its bundle and its dependencies).
@@ -34,18 +35,6 @@ const indent = (text) =>
     .filter((l) => l !== '')
     .map((l) => `    ${l}`)
     .join('\n');
-
-/** A free loopback port for connect's callback listener (Box's loopback any-port rule allows it). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs `box-qc ...args`; `onStderr` may act on the output while it runs (connect's URL). */
 function boxQc(args, env, onStderr) {

@@ -3,7 +3,6 @@
 // (src/core/store/types.ts). Scripts that print figures, never tests: nothing here asserts on time.
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,17 +24,7 @@ export const fmtMs = (ms) =>
 export const fmtMB = (bytes) => (Number.isFinite(bytes) ? `${(bytes / 1048576).toFixed(1)} MB` : 'n/a');
 export const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
 
-/** A loopback port free right now (listen on 0, read it, close). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../scripts/lib/free-port.js';
 
 export function tempDir(label) {
   const dir = mkdtempSync(join(tmpdir(), `boxqc-bench-${label}-`));

@@ -267,12 +267,18 @@ export function sliceUser(parsed: unknown, email: string, path: string): StoreDo
     if (found !== undefined) throw corrupt(path, `two user entries normalise to the same email ${JSON.stringify(key)}`);
     found = validateUser(raw[rawKey], key, path);
   }
+  return frozenSlice(parsed, email, found === undefined ? undefined : deepFreeze(found));
+}
+
+/** The slice itself: `record` (frozen by the caller) under `email`, beside the frozen top-level fields. */
+function frozenSlice(doc: Record<string, unknown>, email: string, record: StoredUser | undefined): StoreDocument {
   const slice: StoreDocument = {
-    ...topLevelFields(parsed),
+    ...topLevelFields(doc),
     version: 1,
-    users: found === undefined ? {} : { [email]: found },
+    users: record === undefined ? {} : { [email]: record },
   };
-  return deepFreeze(slice);
+  Object.freeze(slice.users);
+  return Object.freeze(slice);
 }
 
 /**
@@ -293,13 +299,7 @@ function topLevelFields(doc: Record<string, unknown>): Record<string, unknown> {
 export function sliceValidated(doc: StoreDocument, email: string): StoreDocument {
   const record = Object.hasOwn(doc.users, email) ? doc.users[email] : undefined;
   if (record !== undefined && !Object.isFrozen(record)) validFrozen.add(deepFreeze(record));
-  const slice: StoreDocument = {
-    ...topLevelFields(doc),
-    version: 1,
-    users: record === undefined ? {} : { [email]: record },
-  };
-  Object.freeze(slice.users);
-  return Object.freeze(slice);
+  return frozenSlice(doc, email, record);
 }
 
 /**
