@@ -17,6 +17,7 @@ const outFile = argv.includes('--out') ? argv[argv.indexOf('--out') + 1] : undef
 
 const benches = [
   { name: 'startup', file: 'startup.js', args: quick ? ['10'] : ['20'] },
+  { name: 'fs-calls', file: 'fs-calls.js', args: quick ? ['500'] : ['2000'] },
   { name: 'ls-throughput', file: 'ls-throughput.js', args: quick ? ['3', '--no-million'] : ['5'] },
   { name: 'refresh-fanout', file: 'refresh-fanout.js', args: quick ? ['1000', '50'] : ['1000', '100'] },
   { name: 'lock-storm', file: 'lock-storm.js', args: quick ? ['3'] : ['5'] },

@@ -95,7 +95,8 @@ async function runServe(ctx: CommandContext, opts: ServeOptions): Promise<void> 
   const notifier = notifierFor(ctx, opts.notifyCommand);
 
   const { openStoreForCommand } = await import('./shared/open-store.js');
-  const store = openStoreForCommand(ctx);
+  // Many requests at once: the store's file calls go through the thread pool (fs-layer.ts).
+  const store = openStoreForCommand(ctx, { fileCalls: 'thread-pool' });
   // As connect: a store that cannot be read or written stops serve before any link is followed.
   await store.read();
   await store.ensureWritable();

@@ -11,9 +11,10 @@
  * replayed: box-grace rotation, so the replay gets the successor pair; a strict run of the points after
  * the POST shows the loss is reported as refresh_interrupted instead).
  *
- * Targeting: UV_THREADPOOL_SIZE=1 puts every store call on one libuv thread (strace counts `when` per
- * thread), and `-P <lock path>` restricts injection to calls on that path. The store makes these calls
- * only on that thread, so their counts are fixed: fchmod 1 user lock, 2 store-lock content, 3/4 reserved
+ * Targeting: strace counts `when` per thread. The CLI's store makes every call but the fsyncs directly on
+ * the main thread (fs-layer.ts, direct calls), and UV_THREADPOOL_SIZE=1 puts the fsyncs on one libuv thread,
+ * so each syscall's count is fixed: each kind of call is made on one thread only. `-P <lock path>` restricts
+ * injection to calls on that path. The counts: fchmod 1 user lock, 2 store-lock content, 3/4 reserved
  * temps, 5 slack; link 1 marker, 2 new pair (store lock); pwrite64 1/2 temps allocated, 3 slack, 4 marker
  * content, 5 the pool's refill after the marker's rename, 6 new-pair content (a one-user store: one write each);
  * ftruncate 1 marker, 2 new pair; fsync 1/2 marker temp/folder, 3/4 new-pair temp/folder; rename 1 marker,

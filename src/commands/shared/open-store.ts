@@ -9,8 +9,15 @@ import { isPostgresUrl } from '../../core/store/location.js';
 import type { LockWaitInfo, TokenStore } from '../../core/store/types.js';
 import { nodeStoreOptions } from '../../store-host.js';
 
-export function openStoreForCommand(ctx: CommandContext): TokenStore {
-  return openStoreAt(ctx, ctx.config().storePath);
+/**
+ * `fileCalls`: a one-shot command calls node:fs directly (the default); `serve`, which answers many requests
+ * at once, through the thread pool (core/store/file/fs-layer.ts).
+ */
+export function openStoreForCommand(
+  ctx: CommandContext,
+  overrides: { fileCalls?: OpenStoreOptions['fileCalls'] } = {},
+): TokenStore {
+  return openStoreAt(ctx, ctx.config().storePath, overrides);
 }
 
 /**
@@ -20,7 +27,7 @@ export function openStoreForCommand(ctx: CommandContext): TokenStore {
 export function openStoreAt(
   ctx: CommandContext,
   location: string,
-  overrides: { onWarning?: (line: string) => void } = {},
+  overrides: { onWarning?: (line: string) => void; fileCalls?: OpenStoreOptions['fileCalls'] } = {},
 ): TokenStore {
   return openStore(location, { ...commandStoreOptions(ctx, isPostgresUrl(location)), ...overrides });
 }
@@ -36,6 +43,7 @@ function commandStoreOptions(ctx: CommandContext, postgres: boolean): OpenStoreO
     ...base,
     host: { ...base.host, pid: ctx.deps.pid },
     now: ctx.deps.now,
+    fileCalls: 'direct',
     ...(ctx.command !== undefined ? { command: ctx.command } : {}),
     onWarning: (line) => ctx.out.warn(line),
     onLockWait: (holder) => {

@@ -17,6 +17,7 @@ import { loadKeyring } from './crypto/key-source.js';
 import { openFileHistory } from '../history/file-history.js';
 import type { HistoryFacts } from '../history/types.js';
 import type { LockWaitInfo, TokenStore } from './types.js';
+import type { FileCalls } from './file/fs-layer.js';
 
 /** This process, as lock files, in-flight markers and PostgreSQL's application_name record it. */
 export interface StoreHost {
@@ -44,6 +45,11 @@ export interface OpenStoreOptions {
   onLockWait?: (holder: LockWaitInfo) => (() => void) | void;
   /** Who writes the audit log's entries (issue 18): the subcommand (`refresh`), default `library`. */
   command?: string;
+  /**
+   * File store: `direct` node:fs calls for a one-shot command, or `thread-pool` (the default) for a process
+   * answering many callers at once (file/fs-layer.ts says why).
+   */
+  fileCalls?: FileCalls;
 }
 
 /**
@@ -75,6 +81,7 @@ function openBackend(location: string, options: OpenStoreOptions): TokenStore {
     lockWaitMs: options.lockWaitMs,
     onWarning: options.onWarning,
     onLockWait: options.onLockWait,
+    fileCalls: options.fileCalls,
     history: openFileHistory(path, { facts: historyFacts(options), now: options.now, onWarning: options.onWarning }),
   });
 }

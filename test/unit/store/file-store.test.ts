@@ -340,8 +340,8 @@ describe('file store: concurrent callers share reads and checks (issue 17 bench)
       fs: {
         open: async (path, flags, mode) => {
           if (path.endsWith('tokens.json')) opens++;
-          const { nodeStoreFs } = await import('../../../src/core/store/file/fs-layer.js');
-          return nodeStoreFs.open(path, flags, mode);
+          const { threadPoolStoreFs } = await import('../../../src/core/store/file/fs-layer.js');
+          return threadPoolStoreFs.open(path, flags, mode);
         },
       },
     });

@@ -8,6 +8,7 @@ import { saveUserTokens, storeLockPath, userLockPath } from '../../../src/core/s
 import { parseProcStat, readBootId, readProcStat } from '../../../src/core/store/file/proc-info.js';
 import { unexpectedFiles } from '../../helpers/litter.js';
 import { makeStore, pair, tempDir } from './store-test-kit.js';
+import { O_CREAT, threadPoolStoreFs } from '../../../src/core/store/file/fs-layer.js';
 
 let t: ReturnType<typeof tempDir>;
 beforeEach(() => {
@@ -224,4 +225,35 @@ describe('reap mutex', () => {
     expect(again).not.toBe('busy');
     (again as { release(): void }).release();
   });
+});
+
+describe('a lock taken and released faster than it can be read (review of the direct file calls)', () => {
+  it('gives up at the bounded wait, turning the event loop meanwhile, instead of retrying at once for ever', async () => {
+    // Every create finds the lock there (EEXIST) and every read finds it gone (ENOENT): the "released between
+    // our create and our read" path. Direct file calls settle at once, so without a turn of the event loop
+    // between retries neither the deadline nor a timer nor a signal handler would ever run again.
+    const fail = (code: string) => Promise.reject(Object.assign(new Error(code), { code }));
+    const { store, path } = makeStore(t.dir, {
+      lockWaitMs: 200,
+      fileCalls: 'direct',
+      fs: {
+        open: (p, flags, mode) => {
+          if (!p.endsWith('.lock')) return threadPoolStoreFs.open(p, flags, mode);
+          return fail((flags & O_CREAT) !== 0 ? 'EEXIST' : 'ENOENT');
+        },
+      },
+    });
+    await store.read(); // the folder exists
+    let ticks = 0;
+    const ticker = setInterval(() => (ticks += 1), 10);
+    try {
+      const err = await store.withUserLock('a@x.com', async () => undefined).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreBusyError);
+      expect((err as StoreBusyError).exitCode).toBe(75);
+      expect(ticks, 'timers ran while the lock was retried').toBeGreaterThan(3);
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(userLockPath(path, 'a@x.com')).toContain('.user-');
+  }, 10_000);
 });

@@ -32,6 +32,27 @@ function context(env: Record<string, string>, store?: string) {
 }
 
 describe('openStoreForCommand', () => {
+  it('calls the file system directly for a one-shot command, through the thread pool when asked (serve)', async () => {
+    // Observable: a read through direct calls settles before an immediate queued ahead of it runs; one
+    // through the thread pool waits for the pool's completions, which come after it (fs-layer.ts).
+    const path = join(t.dir, 'tokens.json');
+    copyFileSync(PYTHON_BACKEND_FIXTURE, path);
+    chmodSync(path, 0o600);
+    const settledBeforeImmediate = async (fileCalls?: 'direct' | 'thread-pool') => {
+      const { ctx } = context({ BOX_QC_STORE: path });
+      const store = openStoreForCommand(ctx, fileCalls ? { fileCalls } : {});
+      let immediate = false;
+      setImmediate(() => (immediate = true));
+      await store.read();
+      const before = !immediate;
+      await store.close();
+      return before;
+    };
+    expect(await settledBeforeImmediate()).toBe(true);
+    expect(await settledBeforeImmediate('direct')).toBe(true);
+    expect(await settledBeforeImmediate('thread-pool')).toBe(false);
+  });
+
   it('opens the configured file and routes warnings to stderr', async () => {
     const path = join(t.dir, 'tokens.json');
     copyFileSync(PYTHON_BACKEND_FIXTURE, path);

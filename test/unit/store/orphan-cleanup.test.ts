@@ -79,7 +79,7 @@ describe('orphan cleanup by the store writer', () => {
       fs: {
         open: async (p, flags, mode) => (
           created.push(p),
-          (await import('../../../src/core/store/file/fs-layer.js')).nodeStoreFs.open(p, flags, mode)
+          (await import('../../../src/core/store/file/fs-layer.js')).threadPoolStoreFs.open(p, flags, mode)
         ),
       },
     });

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { O_CREAT, nodeStoreFs } from '../../../src/core/store/file/fs-layer.js';
+import { O_CREAT, threadPoolStoreFs } from '../../../src/core/store/file/fs-layer.js';
 import { markInFlight, saveUserTokens, storeLockPath } from '../../../src/core/store/index.js';
 import { unexpectedFiles } from '../../helpers/litter.js';
 import { makeStore, pair, sha256, tempDir } from './store-test-kit.js';
@@ -29,15 +29,15 @@ function recordingFs(failRename = 0) {
     fs: {
       open: async (p: string, flags: number, mode?: number) => {
         if (flags & O_CREAT) created.push(p);
-        return nodeStoreFs.open(p, flags, mode);
+        return threadPoolStoreFs.open(p, flags, mode);
       },
       link: async (a: string, b: string) => {
         links.push([a, b]);
-        return nodeStoreFs.link(a, b);
+        return threadPoolStoreFs.link(a, b);
       },
       rename: async (a: string, b: string) => {
         if (renameFailures-- > 0) throw Object.assign(new Error('injected'), { code: 'EIO' });
-        return nodeStoreFs.rename(a, b);
+        return threadPoolStoreFs.rename(a, b);
       },
     },
   };
@@ -91,7 +91,7 @@ describe('reserveWrite', () => {
         open: async (p, flags, mode) => {
           // The store lock's content fits; the first reserved temp does not.
           if (flags & O_CREAT && ++creates === 2) throw Object.assign(new Error('injected'), { code: 'ENOSPC' });
-          return nodeStoreFs.open(p, flags, mode);
+          return threadPoolStoreFs.open(p, flags, mode);
         },
       },
     });

@@ -21,7 +21,7 @@ import {
   type ReservedTemp,
 } from './atomic-write.js';
 import { emptyDocument, normalizeStoreEmail, serializeStore } from '../format.js';
-import { withFsOverrides, type StoreFs } from './fs-layer.js';
+import { withFsOverrides, type FileCalls, type StoreFs } from './fs-layer.js';
 import { acquireLock, type HeldLock } from './lock-file.js';
 import {
   UpdateQueue,
@@ -71,6 +71,11 @@ export interface FileStoreOptions {
   isPidAlive: (pid: number) => boolean;
   /** The audit log beside this store (issue 18; the opener builds it: core/store/open.ts). */
   history?: HistoryLog;
+  /**
+   * How node:fs is called (fs-layer.ts): `direct` for a one-shot command, `thread-pool` (the default) for a
+   * process that serves many callers at once.
+   */
+  fileCalls?: FileCalls;
   /** Test hooks: a failing file system, a fixed temp-file name. */
   fs?: Partial<StoreFs>;
   tempRandomId?: () => string;
@@ -104,7 +109,7 @@ class FileStore implements TokenStore {
     this.location = path;
     this.history = opts.history;
     this.opts = opts;
-    this.fs = withFsOverrides(opts.fs);
+    this.fs = withFsOverrides(opts.fs, opts.fileCalls);
     this.reserve = new WriteReserve(path, this.fs, () => this.lockHost());
   }
 

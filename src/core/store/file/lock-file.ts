@@ -60,13 +60,28 @@ export async function acquireLock(path: string, opts: AcquireOptions): Promise<H
   const unreadable = new UnreadableWatch(opts.monotonicNow ?? (() => performance.now()));
   let waiting = false;
   const linkable = { ok: true };
+  let quickRetries = 0;
   for (;;) {
     opts.signal?.throwIfAborted();
     if (await tryCreate(path, self, opts, linkable)) return heldLock(path, self.nonce, opts);
     const seen = await inspectLock(path, opts.fs, opts.euid);
-    if (seen === undefined) continue; // released between our create and our read: try again at once
+    // Released between our create and our read, or a stale one removed: try again at once, within the wait,
+    // after one turn of the event loop. Direct file calls (fs-layer.ts) settle at once: a lock that others
+    // keep taking and releasing must not spin this loop past its deadline, or past a signal.
+    const again = async (): Promise<void> => {
+      quickRetries += 1;
+      if (quickRetries > 1 && performance.now() - started >= opts.waitMs) throw busyError(path, seen?.owner, self);
+      await nextTurn();
+    };
+    if (seen === undefined) {
+      await again();
+      continue;
+    }
     if (await isStale(seen, self, opts, unreadable)) {
-      if (await removeStale(path, seen, opts.fs, opts.euid)) continue;
+      if (await removeStale(path, seen, opts.fs, opts.euid)) {
+        await again();
+        continue;
+      }
     }
     if (!waiting) {
       waiting = true;
@@ -75,6 +90,11 @@ export async function acquireLock(path: string, opts: AcquireOptions): Promise<H
     if (performance.now() - started >= opts.waitMs) throw busyError(path, seen.owner, self);
     await pause(25 + Math.floor(Math.random() * 75), opts.signal);
   }
+}
+
+/** One turn of the event loop: timers and signal handlers run. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Jittered poll delay (not security-relevant randomness); an abort surfaces as the signal's own reason. */
