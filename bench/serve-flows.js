@@ -13,15 +13,18 @@
 // Interleaved rounds (default 3): each round measures the emulator's own time, then serve's, then the floor's,
 // 200 at once each; the figures are medians over rounds (a busy neighbour moves one round, not the result).
 // The floor is bench/lib/bare-serve.js: the same two requests and two calls to Box with no store, no lock, no
-// records: what any server answering these flows costs on this machine. CPU per flow is user + system time
-// of the server process during its bursts (/proc/<pid>/stat).
+// records: what any server answering these flows costs on this machine. The durable floor is the same script
+// given a store (a copy of serve's, made when the servers start): it also spends each state durably before the
+// exchange and saves the grant and the used invite durably after, group-committed, with the document kept in
+// memory: the least a server that keeps the contract's promises on one JSON file must add. CPU per flow is
+// user + system time of the server process during its bursts (/proc/<pid>/stat).
 // --pg: the same against a PostgreSQL store (a throwaway local cluster, bench/lib/pg-cluster.js, fsync off as
 // in the PostgreSQL benches).
 // Usage: node bench/serve-flows.js [flows=200] [sequential=30] [rounds=3] [--pg]
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import {
   BIN,
   ROOT,
@@ -151,13 +154,14 @@ async function pgUsers(url) {
   }
 }
 
+/** bare: undefined (box-qc serve), true (the floor), or the durable floor's store path. */
 function startServe(env, port, bare = false) {
   const child = spawn(
     process.execPath,
     [
       ...(process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean),
       ...(bare
-        ? [join(ROOT, 'bench', 'lib', 'bare-serve.js'), String(port)]
+        ? [join(ROOT, 'bench', 'lib', 'bare-serve.js'), String(port), ...(bare === true ? [] : [bare])]
         : [BIN, 'serve', '--listen', `127.0.0.1:${port}`]),
     ],
     {
@@ -191,7 +195,7 @@ const { dir, cleanup } = tempDir('serve');
 const median = (xs) => pct(xs, 50);
 const cluster = usePg ? await (await import('./lib/pg-cluster.js')).startPgCluster() : undefined;
 try {
-  const [port, barePort] = [await freePort(), await freePort()];
+  const [port, barePort, durablePort] = [await freePort(), await freePort(), await freePort()];
   const publicUrl = `http://127.0.0.1:${port}`;
   const env = baseEnv(dir, {
     ...emu.env,
@@ -206,10 +210,21 @@ try {
 
   const serve = startServe(env, port);
   const bare = startServe({ ...env, BOX_QC_PUBLIC_URL: `http://127.0.0.1:${barePort}` }, barePort, true);
-  await Promise.all([serve.ready, bare.ready]);
+  // The durable floor's store: serve's (without its lock or temps), in a folder of its own, on the same disk.
+  const durableStore = cluster ? undefined : join(dir, 'durable-floor', 'tokens.json');
+  if (durableStore) {
+    mkdirSync(dirname(durableStore), { recursive: true, mode: 0o700 });
+    copyFileSync(env.BOX_QC_STORE, durableStore);
+  }
+  const durable = durableStore
+    ? startServe({ ...env, BOX_QC_PUBLIC_URL: `http://127.0.0.1:${durablePort}` }, durablePort, durableStore)
+    : undefined;
+  await Promise.all([serve.ready, bare.ready, durable?.ready]);
   if (!(await serveFlow(warmup)).ok) throw new Error(`the warm-up flow failed: ${serve.stderr().slice(-2000)}`);
   const bareLink = `http://127.0.0.1:${barePort}/connect/bare`;
   await serveFlow(bareLink);
+  const durableLink = (k) => `http://127.0.0.1:${durablePort}/connect/${k}`;
+  if (durable && !(await serveFlow(durableLink('warmup'))).ok) throw new Error('the durable floor failed');
   await emulatorFlow(emu, `${publicUrl}/callback`);
 
   const perRound = [];
@@ -218,6 +233,8 @@ try {
   let bareCpuMs = 0;
   let wallMs = 0;
   let bareFailed = 0;
+  let durableCpuMs = 0;
+  let durableFailed = 0;
   for (let r = 0; r < rounds; r++) {
     const links = await roundLinks();
     const own = await Promise.all(Array.from({ length: flows }, () => emulatorFlow(emu, `${publicUrl}/callback`)));
@@ -230,6 +247,14 @@ try {
     const bareResults = await Promise.all(links.map(() => serveFlow(bareLink)));
     bareCpuMs += cpuMs(bare.child.pid) - cpu0;
     bareFailed += bareResults.filter((r) => !r.ok).length;
+    let durableResults = [];
+    if (durable) {
+      cpu0 = cpuMs(durable.child.pid);
+      durableResults = await Promise.all(links.map((_, k) => serveFlow(durableLink(k))));
+      durableCpuMs += cpuMs(durable.child.pid) - cpu0;
+      durableFailed += durableResults.filter((r) => !r.ok).length;
+    }
+    const dms = durableResults.map((r) => r.ms);
     all.push(...results);
     const ms = results.map((r) => r.ms);
     const bms = bareResults.map((r) => r.ms);
@@ -250,6 +275,8 @@ try {
       added99: pct(ms, 99) - pct(own, 99),
       bareAdded50: pct(bms, 50) - pct(own, 50),
       bareAdded99: pct(bms, 99) - pct(own, 99),
+      durableAdded50: pct(dms, 50) - pct(own, 50),
+      durableAdded99: pct(dms, 99) - pct(own, 99),
     });
   }
   const ownSeq = [];
@@ -261,8 +288,10 @@ try {
   const barePeakRss = vmHwm(bare.child.pid);
   serve.child.kill('SIGTERM');
   bare.child.kill('SIGTERM');
+  durable?.child.kill('SIGTERM');
   const exitCode = await serve.done;
   await bare.done;
+  await durable?.done;
 
   const users = cluster ? await pgUsers(env.BOX_QC_STORE) : (readStore(env.BOX_QC_STORE).users ?? {});
   const total = flows * rounds + sequential;
@@ -301,7 +330,10 @@ try {
     `  floor (bare server)    added p50 ${fmtMs(m('bareAdded50'))}; p99 ${fmtMs(m('bareAdded99'))} (bench/lib/bare-serve.js: the same flows, no store; ${bareFailed} failed; peak RSS ${fmtMB(barePeakRss)})`,
   );
   console.log(
-    `  server CPU per flow    serve ${perFlow(serveCpuMs)} ms, floor ${perFlow(bareCpuMs)} ms (user + system during the bursts)`,
+    `  durable floor          ${durable ? `added p50 ${fmtMs(m('durableAdded50'))}; p99 ${fmtMs(m('durableAdded99'))} (the floor plus the state spent and the grant saved durably, group-committed, the document in memory: bench/lib/bare-serve.js with a store; ${durableFailed} failed)` : 'n/a (file store only)'}`,
+  );
+  console.log(
+    `  server CPU per flow    serve ${perFlow(serveCpuMs)} ms, floor ${perFlow(bareCpuMs)} ms${durable ? `, durable floor ${perFlow(durableCpuMs)} ms` : ''} (user + system during the bursts)`,
   );
   console.log(
     `  one flow at a time     added p50 ${fmtMs(seqP50AddedMs)}, p99 ${fmtMs(seqP99AddedMs)} (${sequential} flows; reference)`,
@@ -324,6 +356,13 @@ try {
     bareP99AddedMs: m('bareAdded99'),
     serveCpuMsPerFlow: serveCpuMs / (flows * rounds),
     bareCpuMsPerFlow: bareCpuMs / (flows * rounds),
+    ...(durable
+      ? {
+          durableP50AddedMs: m('durableAdded50'),
+          durableP99AddedMs: m('durableAdded99'),
+          durableCpuMsPerFlow: durableCpuMs / (flows * rounds),
+        }
+      : {}),
     sequential,
     seqP50AddedMs,
     seqP99AddedMs,
