@@ -104,12 +104,12 @@ const cases: Array<[string, (fs: StoreFs) => Promise<unknown>]> = [
     },
   ],
   [
-    'stat after close',
+    // (No call after close: the thread-pool run turns the event loop, and the number may be reused meanwhile.)
+    'close twice',
     async (fs) => {
       const f = await fs.open(join(d, 'f'), READ_NOFOLLOW);
       await f.close();
       await f.close(); // idempotent
-      await f.stat();
     },
   ],
   [

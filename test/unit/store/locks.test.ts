@@ -227,18 +227,23 @@ describe('reap mutex', () => {
   });
 });
 
-describe('a lock taken and released faster than it can be read (review of the direct file calls)', () => {
+describe('a lock taken and released faster than it can be read (reviews of the direct file calls)', () => {
+  const fail = (code: string) => Promise.reject(Object.assign(new Error(code), { code }));
+
   it('gives up at the bounded wait, turning the event loop meanwhile, instead of retrying at once for ever', async () => {
     // Every create finds the lock there (EEXIST) and every read finds it gone (ENOENT): the "released between
     // our create and our read" path. Direct file calls settle at once, so without a turn of the event loop
-    // between retries neither the deadline nor a timer nor a signal handler would ever run again.
-    const fail = (code: string) => Promise.reject(Object.assign(new Error(code), { code }));
-    const { store, path } = makeStore(t.dir, {
+    // between retries neither the deadline nor a timer nor a signal handler would ever run again. After
+    // 200,000 lock opens the override fails differently, so a regression fails this test instead of hanging it.
+    let opens = 0;
+    const { store } = makeStore(t.dir, {
       lockWaitMs: 200,
       fileCalls: 'direct',
       fs: {
         open: (p, flags, mode) => {
           if (!p.endsWith('.lock')) return threadPoolStoreFs.open(p, flags, mode);
+          opens += 1;
+          if (opens > 200_000) return fail('EACCES');
           return fail((flags & O_CREAT) !== 0 ? 'EEXIST' : 'ENOENT');
         },
       },
@@ -246,14 +251,42 @@ describe('a lock taken and released faster than it can be read (review of the di
     await store.read(); // the folder exists
     let ticks = 0;
     const ticker = setInterval(() => (ticks += 1), 10);
+    const t0 = performance.now();
     try {
       const err = await store.withUserLock('a@x.com', async () => undefined).catch((e: unknown) => e);
+      const ms = performance.now() - t0;
       expect(err).toBeInstanceOf(StoreBusyError);
       expect((err as StoreBusyError).exitCode).toBe(75);
+      // Nobody alive was ever seen holding it: the message names no pid.
+      expect((err as Error).message).toContain('held by an unknown process');
+      expect(ms).toBeGreaterThanOrEqual(190);
+      expect(ms).toBeLessThan(5_000);
       expect(ticks, 'timers ran while the lock was retried').toBeGreaterThan(3);
     } finally {
       clearInterval(ticker);
     }
-    expect(userLockPath(path, 'a@x.com')).toContain('.user-');
   }, 10_000);
+
+  it('still takes a lock that vanished twice between create and read, with no wait at all (lockWaitMs 0)', async () => {
+    // The old code retried at once and got it; the first fix of the spin reported busy on the second retry.
+    let creates = 0;
+    const { store } = makeStore(t.dir, {
+      lockWaitMs: 0,
+      fileCalls: 'direct',
+      fs: {
+        open: (p, flags, mode) => {
+          if (p.endsWith('.lock') && (flags & O_CREAT) !== 0 && ++creates <= 2) return fail('EEXIST');
+          if (p.endsWith('.lock') && (flags & O_CREAT) === 0 && creates <= 2) return fail('ENOENT');
+          return threadPoolStoreFs.open(p, flags, mode);
+        },
+      },
+    });
+    await store.read();
+    let ran = false;
+    await store.withUserLock('a@x.com', async () => {
+      ran = true;
+    });
+    expect(ran).toBe(true);
+    expect(creates).toBeGreaterThanOrEqual(3);
+  });
 });

@@ -60,29 +60,32 @@ export async function acquireLock(path: string, opts: AcquireOptions): Promise<H
   const unreadable = new UnreadableWatch(opts.monotonicNow ?? (() => performance.now()));
   let waiting = false;
   const linkable = { ok: true };
+  // Quick retries in a row (the lock vanished or a stale one was removed) and the last live holder seen.
   let quickRetries = 0;
+  let lastLive: LockOwner | undefined;
   for (;;) {
     opts.signal?.throwIfAborted();
     if (await tryCreate(path, self, opts, linkable)) return heldLock(path, self.nonce, opts);
     const seen = await inspectLock(path, opts.fs, opts.euid);
-    // Released between our create and our read, or a stale one removed: try again at once, within the wait,
-    // after one turn of the event loop. Direct file calls (fs-layer.ts) settle at once: a lock that others
-    // keep taking and releasing must not spin this loop past its deadline, or past a signal.
-    const again = async (): Promise<void> => {
+    // Released between our create and our read, or a stale one removed: try again at once, as before. Direct
+    // file calls (fs-layer.ts) settle at once, so a lock that others keep taking and releasing could spin this
+    // loop with no turn of the event loop (no timer, no signal handler, no deadline): each retry yields a
+    // turn, and past QUICK_RETRIES in a row the retries sleep a little and count against the wait.
+    if (
+      seen === undefined ||
+      ((await isStale(seen, self, opts, unreadable)) && (await removeStale(path, seen, opts.fs, opts.euid)))
+    ) {
       quickRetries += 1;
-      if (quickRetries > 1 && performance.now() - started >= opts.waitMs) throw busyError(path, seen?.owner, self);
-      await nextTurn();
-    };
-    if (seen === undefined) {
-      await again();
+      if (quickRetries > QUICK_RETRIES) {
+        if (performance.now() - started >= opts.waitMs) throw busyError(path, lastLive, self);
+        await pause(1 + Math.floor(Math.random() * 4), opts.signal);
+      } else {
+        await nextTurn();
+      }
       continue;
     }
-    if (await isStale(seen, self, opts, unreadable)) {
-      if (await removeStale(path, seen, opts.fs, opts.euid)) {
-        await again();
-        continue;
-      }
-    }
+    quickRetries = 0;
+    lastLive = seen.owner;
     if (!waiting) {
       waiting = true;
       opts.onWait?.({ pid: seen.owner?.pid, host: seen.owner?.host });
@@ -91,6 +94,9 @@ export async function acquireLock(path: string, opts: AcquireOptions): Promise<H
     await pause(25 + Math.floor(Math.random() * 75), opts.signal);
   }
 }
+
+/** Quick retries in a row before they count against the wait (lock-file.ts acquireLock). */
+const QUICK_RETRIES = 3;
 
 /** One turn of the event loop: timers and signal handlers run. */
 function nextTurn(): Promise<void> {
