@@ -229,6 +229,21 @@ describe('reap mutex', () => {
 
 describe('a lock taken and released faster than it can be read (reviews of the direct file calls)', () => {
   const fail = (code: string) => Promise.reject(Object.assign(new Error(code), { code }));
+  /**
+   * A store on direct file calls whose lock-file opens answer `lockOpen` (an errno code, or undefined for the
+   * real open); every other open is real.
+   */
+  const storeWithLockOpens = (lockWaitMs: number, lockOpen: (create: boolean) => string | undefined) =>
+    makeStore(t.dir, {
+      lockWaitMs,
+      fileCalls: 'direct',
+      fs: {
+        open: (p, flags, mode) => {
+          const code = p.endsWith('.lock') ? lockOpen((flags & O_CREAT) !== 0) : undefined;
+          return code === undefined ? threadPoolStoreFs.open(p, flags, mode) : fail(code);
+        },
+      },
+    });
 
   it('gives up at the bounded wait, turning the event loop meanwhile, instead of retrying at once for ever', async () => {
     // Every create finds the lock there (EEXIST) and every read finds it gone (ENOENT): the "released between
@@ -236,18 +251,9 @@ describe('a lock taken and released faster than it can be read (reviews of the d
     // between retries neither the deadline nor a timer nor a signal handler would ever run again. After
     // 200,000 lock opens the override fails differently, so a regression fails this test instead of hanging it.
     let opens = 0;
-    const { store } = makeStore(t.dir, {
-      lockWaitMs: 200,
-      fileCalls: 'direct',
-      fs: {
-        open: (p, flags, mode) => {
-          if (!p.endsWith('.lock')) return threadPoolStoreFs.open(p, flags, mode);
-          opens += 1;
-          if (opens > 200_000) return fail('EACCES');
-          return fail((flags & O_CREAT) !== 0 ? 'EEXIST' : 'ENOENT');
-        },
-      },
-    });
+    const { store } = storeWithLockOpens(200, (create) =>
+      ++opens > 200_000 ? 'EACCES' : create ? 'EEXIST' : 'ENOENT',
+    );
     await store.read(); // the folder exists
     let ticks = 0;
     const ticker = setInterval(() => (ticks += 1), 10);
@@ -270,16 +276,9 @@ describe('a lock taken and released faster than it can be read (reviews of the d
   it('still takes a lock that vanished twice between create and read, with no wait at all (lockWaitMs 0)', async () => {
     // The old code retried at once and got it; the first fix of the spin reported busy on the second retry.
     let creates = 0;
-    const { store } = makeStore(t.dir, {
-      lockWaitMs: 0,
-      fileCalls: 'direct',
-      fs: {
-        open: (p, flags, mode) => {
-          if (p.endsWith('.lock') && (flags & O_CREAT) !== 0 && ++creates <= 2) return fail('EEXIST');
-          if (p.endsWith('.lock') && (flags & O_CREAT) === 0 && creates <= 2) return fail('ENOENT');
-          return threadPoolStoreFs.open(p, flags, mode);
-        },
-      },
+    const { store } = storeWithLockOpens(0, (create) => {
+      if (create) return ++creates <= 2 ? 'EEXIST' : undefined;
+      return creates <= 2 ? 'ENOENT' : undefined;
     });
     await store.read();
     let ran = false;

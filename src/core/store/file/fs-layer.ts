@@ -8,8 +8,9 @@
  *    store warns on a network file system: store-dir.ts warnIfNetworkFs), microseconds of work. Through libuv's
  *    thread pool the same call cost 78-177 us of CPU and 89-274 us of wall time on this 2-core VM when made one
  *    after another (a hop to a worker thread and back; bench/fs-calls.js, BENCHMARKS.md sixth session), 6-15x
- *    the call itself, and a refresh makes its calls one after another. fsync stays asynchronous: it waits for the disk
- *    (milliseconds, seconds on a slow one), and the event loop keeps running meanwhile (timers, signals).
+ *    the call itself, and a refresh makes its calls one after another. fsync stays asynchronous: it waits for
+ *    the disk (milliseconds, seconds on a slow one), and the event loop keeps running meanwhile (timers,
+ *    signals).
  *  - `thread-pool` (threadPoolStoreFs; the library's default, `serve`): node:fs's callback API. A server
  *    answering many requests at once keeps its event loop free, and its concurrent calls share the pool's
  *    wake-ups (16-26 us a call 200 at once); its concurrent reads and probes share one run (next-run.ts), which
@@ -122,15 +123,20 @@ export const directStoreFs: StoreFs = {
       const s = fs.statfsSync(path);
       return { type: Number(s.type), bsize: Number(s.bsize), bavail: Number(s.bavail) };
     }),
-  fsyncDir: async (path) => {
-    const dir = directFile(fs.openSync(path, O_RDONLY | (O_DIRECTORY ?? 0)));
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  },
+  fsyncDir: (path) => syncFolder(now(() => directFile(fs.openSync(path, FOLDER_FLAGS)))),
 };
+
+const FOLDER_FLAGS = O_RDONLY | (O_DIRECTORY ?? 0);
+
+/** fsync of a folder opened by either layer, closed whatever happens. */
+async function syncFolder(opening: Promise<StoreFile>): Promise<void> {
+  const dir = await opening;
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
 
 function openDescriptor(path: string, flags: number, mode?: number): Promise<number> {
   return call<number>((cb) => fs.open(path, flags, mode, cb));
@@ -172,14 +178,7 @@ export const threadPoolStoreFs: StoreFs = {
     const s = await call<fs.StatsFs>((cb) => fs.statfs(path, cb));
     return { type: Number(s.type), bsize: Number(s.bsize), bavail: Number(s.bavail) };
   },
-  fsyncDir: async (path) => {
-    const dir = threadPoolFile(await openDescriptor(path, O_RDONLY | (O_DIRECTORY ?? 0)));
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  },
+  fsyncDir: (path) => syncFolder(openDescriptor(path, FOLDER_FLAGS).then(threadPoolFile)),
 };
 
 /** How the file store calls node:fs (see the top of this file). */
