@@ -39,30 +39,64 @@ if (unbundled || bundleTime < 0 || bundleTime < mtime(join(dist, 'main.js'))) {
 
 function runBundle() {
   const vm = require('node:vm');
-  const cacheFile = `${bundle}.cache`;
-  let cachedData;
-  try {
-    cachedData = readFileSync(cacheFile);
-  } catch {
-    // no cache: V8 compiles as usual
-  }
-  // latin1: the bundle is ASCII (scripts/bundle.mjs checks), and latin1 decodes several times faster than UTF-8.
-  const source = readFileSync(bundle).toString('latin1');
-  const wrapper = `(function (exports, require, module, __filename, __dirname, __boxQcImportHook) {${source}\n})`;
-  // A cache made by another Node version or with other V8 flags is rejected by V8, which then compiles.
-  const script = new vm.Script(wrapper, { filename: bundle, cachedData });
-  if (process.env.BOX_QC_WRITE_CODE_CACHE) {
-    // Set by scripts/bundle.mjs only: record the cache after the run, when the functions it used are compiled.
-    process.once('exit', () => {
-      writeFileSync(`${cacheFile}.tmp`, script.createCachedData());
-      renameSync(`${cacheFile}.tmp`, cacheFile);
-    });
-  }
-  const module = { exports: {}, filename: bundle, id: bundle };
+  // Compiles one bundle with the V8 code cache stored next to it and returns its function.
+  const compile = (file, params) => {
+    const cacheFile = `${file}.cache`;
+    let cachedData;
+    try {
+      cachedData = readFileSync(cacheFile);
+    } catch {
+      // no cache: V8 compiles as usual
+    }
+    // latin1: the bundles are ASCII (scripts/bundle.mjs checks), and latin1 decodes several times faster than UTF-8.
+    const source = readFileSync(file).toString('latin1');
+    const wrapper = `(function (${params}) {${source}\n})`;
+    // A cache made by another Node version or with other V8 flags is rejected by V8, which then compiles.
+    const script = new vm.Script(wrapper, { filename: file, cachedData });
+    if (process.env.BOX_QC_WRITE_CODE_CACHE) {
+      // Set by scripts/bundle.mjs only: record the cache after the run, when the functions it used are compiled.
+      process.once('exit', () => {
+        writeFileSync(`${cacheFile}.tmp`, script.createCachedData());
+        renameSync(`${cacheFile}.tmp`, cacheFile);
+      });
+    }
+    return script.runInThisContext();
+  };
+  // The pg driver's own bundle (scripts/bundle-pg.mjs), loaded by the first import('pg') of a run on a
+  // PostgreSQL store; without it, the installed pg.
+  const pgBundle = join(bundleDir, 'pg.cjs');
+  let pg;
+  const loadPg = () => {
+    if (!pg) {
+      const module = { exports: {}, filename: pgBundle, id: pgBundle };
+      compile(pgBundle, 'exports, require, module, __filename, __dirname')(
+        module.exports,
+        require,
+        module,
+        pgBundle,
+        bundleDir,
+      );
+      pg = { default: module.exports };
+    }
+    return pg;
+  };
   // import() in code from a cached vm.Script has no loader on Node 20, so the bundle's import()s come here.
   // Relative specifiers (the emulator) are relative to the bundle; packages resolve the same from bin/.
-  const importHook = (specifier) =>
-    import(specifier.startsWith('.') ? require('node:url').pathToFileURL(join(bundleDir, specifier)).href : specifier);
-  // The bundle only require()s node:* builtins, so this module's require serves it.
-  script.runInThisContext()(module.exports, require, module, bundle, bundleDir, importHook);
+  const importHook = (specifier) => {
+    if (specifier === 'pg' && mtime(pgBundle) >= bundleTime) return Promise.resolve().then(loadPg);
+    return import(
+      specifier.startsWith('.') ? require('node:url').pathToFileURL(join(bundleDir, specifier)).href : specifier
+    );
+  };
+  const module = { exports: {}, filename: bundle, id: bundle };
+  // The bundles only require() node:* builtins (and pg-native, which box-qc never loads), so this module's
+  // require serves them.
+  compile(bundle, 'exports, require, module, __filename, __dirname, __boxQcImportHook')(
+    module.exports,
+    require,
+    module,
+    bundle,
+    bundleDir,
+    importHook,
+  );
 }

@@ -12,8 +12,10 @@
 //     node:* modules it actually touches; `status` on an empty store never loads crypto or child_process;
 //   - the code cache: V8 skips parsing and compiling the bundle (bin/box-qc.js loads it with vm.Script).
 // box-qc's own dynamically imported modules are inlined and initialised on first use; undici, jose, open, ora
-// and pg stay external and are import()ed only where needed. The library build (dist/*.js from tsc) is
-// untouched: `import ... from 'box-qc'` does not use this bundle.
+// and pg stay external and are import()ed only where needed. pg, which every command on a PostgreSQL store
+// loads, has a bundle and code cache of its own, dist/cli/pg.cjs (scripts/bundle-pg.mjs), that bin/box-qc.js
+// serves that import() from; a file-store run never reads it. The library build (dist/*.js from tsc) is
+// untouched: `import ... from 'box-qc'` does not use these bundles.
 import { build, transform } from 'esbuild';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +23,8 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundlePg } from './bundle-pg.mjs';
+import { startPgStandIn } from './pg-stand-in.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = join(root, 'dist', 'cli');
@@ -101,6 +105,7 @@ if (nonAscii >= 0)
 // into src/ from the box-qc command itself, BOX_QC_UNBUNDLED=1 (bin/box-qc.js).
 writeFileSync(bundle, `${code}//# sourceMappingURL=main.cjs.map\n`);
 writeFileSync(`${bundle}.map`, map);
+await bundlePg(join(outdir, 'pg.cjs'));
 
 // The code cache: runs of the bundle with BOX_QC_WRITE_CODE_CACHE set, after each of which bin/box-qc.js writes
 // V8's cache of the bundle (every function compiled in that run, those loaded from the previous cache included)
@@ -118,6 +123,12 @@ const trained = await refreshForCache().catch((err) => ({ code: -1, stderr: err.
 if (trained.code !== 0) {
   console.warn(
     `bundle: warning: the code-cache refresh run failed (${trained.code === -1 ? 'error' : `exit ${trained.code}`}): ${trained.stderr.trim().split('\n')[0]}; the cache covers status only`,
+  );
+}
+const postgres = await postgresForCache().catch((err) => ({ code: -1, stderr: err.message }));
+if (postgres.code !== 0) {
+  console.warn(
+    `bundle: warning: the code-cache PostgreSQL run failed (${postgres.code === -1 ? 'error' : `exit ${postgres.code}`}): ${postgres.stderr.trim().split('\n')[0]}; the cache lacks the PostgreSQL read path`,
   );
 }
 {
@@ -195,6 +206,36 @@ async function refreshForCache() {
     });
   } finally {
     token.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+// `token --email E` and `status --json --email E` on a PostgreSQL store, served by scripts/pg-stand-in.mjs: the
+// path of every PostgreSQL command (the driver's connect and query, the store's one-user read).
+async function postgresForCache() {
+  const home = mkdtempSync(join(tmpdir(), 'boxqc-build-'));
+  const at = (ms) => new Date(Date.now() + ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const standIn = await startPgStandIn({
+    access_token: 'a'.repeat(32),
+    refresh_token: 'r'.repeat(64),
+    access_token_expires_at: at(3_600_000),
+    connected_at: at(0),
+    updated_at: at(0),
+    box_user_login: 'cache@example.com',
+  });
+  try {
+    const env = {
+      PATH: process.env.PATH,
+      HOME: home,
+      BOX_QC_STORE: standIn.url,
+      BOX_CLIENT_ID: 'code-cache-client',
+      BOX_CLIENT_SECRET: 'code-cache-secret',
+    };
+    const token = await runForCache(['token', '--email', 'cache@example.com'], env);
+    if (token.code !== 0) return token;
+    return await runForCache(['status', '--json', '--email', 'cache@example.com'], env);
+  } finally {
+    standIn.close();
     rmSync(home, { recursive: true, force: true });
   }
 }

@@ -54,8 +54,12 @@ const MAX_OWNER_BOUND_MS = 10 * 60_000;
 /** `since` is stored rounded down to the second: the marker may look up to this much older than it is. */
 const ROUNDING_MS = 1000;
 
-/** This process's marker identity: a random nonce made once per process, and its PID namespace. */
-const PROCESS_NONCE = randomBytes(12).toString('hex');
+/**
+ * This process's marker identity: a random nonce made once per process, and its PID namespace. Made on first
+ * use, not at import: node:crypto costs a PostgreSQL `token` or `status` run ~6 ms to load (the lock storm of
+ * issue 20), and only a process that writes a marker needs it.
+ */
+let processNonce: string | undefined;
 let pidNs: Promise<string | undefined> | undefined;
 
 export interface MarkerIdentity {
@@ -67,7 +71,8 @@ export interface MarkerIdentity {
 export async function markerIdentity(session: Session): Promise<MarkerIdentity> {
   if (session.markerIdentity) return session.markerIdentity;
   pidNs ??= readPidNamespace();
-  return { nonce: PROCESS_NONCE, pidNs: await pidNs };
+  processNonce ??= randomBytes(12).toString('hex');
+  return { nonce: processNonce, pidNs: await pidNs };
 }
 
 /** Who we are in a marker we write. */

@@ -7,9 +7,16 @@
  * but only the exact name is accepted here) is refused without a lookup, so a misconfiguration that got past
  * validation still sends nothing anywhere. Every other name goes to dns.lookup as usual.
  */
-import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
+import type { LookupAddress, LookupOptions } from 'node:dns';
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * node:dns, imported on the first name that needs the system resolver: loading it costs every command ~1-3 ms
+ * (the HTTP client is set up before anything is sent), and a run against loopback addresses, as with a
+ * PostgreSQL `token` (issue 20's lock storm), never resolves a name.
+ */
+let dns: Promise<typeof import('node:dns')> | undefined;
 
 const LOOPBACK: readonly LookupAddress[] = [
   { address: '127.0.0.1', family: 4 },
@@ -55,7 +62,14 @@ export function loopbackLookup(
     queueMicrotask(() => cb(err, typeof opts === 'object' && opts.all ? [] : ''));
     return;
   }
-  // Looked up at call time, not bound at import: tests (and diagnostics tools) may wrap dns.lookup.
-  const callAny = dns.lookup as (host: string, o: LookupOptions | number, c: LookupCallback) => void;
-  callAny(hostname, opts, cb);
+  (dns ??= import('node:dns')).then(
+    (m) => {
+      // Looked up at call time on the module object (the namespace's default), not on the namespace, whose
+      // named exports are bound at import: tests (and diagnostics tools) may wrap dns.lookup.
+      const dnsObject = (m as { default?: typeof m }).default ?? m;
+      const callAny = dnsObject.lookup as (host: string, o: LookupOptions | number, c: LookupCallback) => void;
+      callAny(hostname, opts, cb);
+    },
+    (err: unknown) => cb(err as NodeJS.ErrnoException, typeof opts === 'object' && opts.all ? [] : ''),
+  );
 }
