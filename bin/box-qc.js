@@ -7,11 +7,13 @@
 //
 // Runs the bundled CLI, dist/cli/main.cjs (built by `npm run build`, see scripts/bundle.mjs), compiled with the
 // V8 code cache stored next to it so that V8 neither parses nor compiles it again; or the plain tsc output,
-// dist/main.js, when the bundle is missing or older than it (someone ran tsc alone): a stale bundle must
-// never run. BOX_QC_UNBUNDLED=1 (a development switch, README "Development") runs dist/main.js with source maps
+// dist/main.js, when the bundle is missing, or in a checkout (src/ present) when it is older than dist/main.js
+// (someone ran tsc alone): a stale bundle must never run. An installed package has no src/ and nobody runs tsc
+// in it; its files' times are those of unpacking, in the tarball's order (dist/main.js after dist/cli/), so
+// there they say nothing about staleness. BOX_QC_UNBUNDLED=1 (a development switch, README "Development") runs dist/main.js with source maps
 // on, so that a --debug stack trace names src/*.ts lines rather than the bundle's.
 'use strict';
-const { readFileSync, statSync, writeFileSync, renameSync } = require('node:fs');
+const { existsSync, readFileSync, statSync, writeFileSync, renameSync, rmSync } = require('node:fs');
 const { join } = require('node:path');
 
 const dist = join(__dirname, '..', 'dist');
@@ -27,7 +29,8 @@ const mtime = (path) => {
 
 const bundleTime = mtime(bundle);
 const unbundled = process.env.BOX_QC_UNBUNDLED === '1';
-if (unbundled || bundleTime < 0 || bundleTime < mtime(join(dist, 'main.js'))) {
+const checkout = existsSync(join(__dirname, '..', 'src'));
+if (unbundled || bundleTime < 0 || (checkout && bundleTime < mtime(join(dist, 'main.js')))) {
   // Source maps (tsc's dist/**/*.js.map, back to src/) must be on before the first module loads; the same as
   // node --enable-source-maps, which a `#!/usr/bin/env node` line cannot pass.
   if (unbundled) process.setSourceMapsEnabled(true);
@@ -39,8 +42,9 @@ if (unbundled || bundleTime < 0 || bundleTime < mtime(join(dist, 'main.js'))) {
 
 function runBundle() {
   const vm = require('node:vm');
-  // Compiles one bundle with the V8 code cache stored next to it and returns its function.
-  const compile = (file, params) => {
+  // Compiles one bundle with the V8 code cache stored next to it and returns its function. latin1: the bundles
+  // are ASCII (scripts/bundle.mjs checks), and latin1 decodes several times faster than UTF-8.
+  const compile = (file, params, source = readFileSync(file).toString('latin1')) => {
     const cacheFile = `${file}.cache`;
     let cachedData;
     try {
@@ -48,42 +52,52 @@ function runBundle() {
     } catch {
       // no cache: V8 compiles as usual
     }
-    // latin1: the bundles are ASCII (scripts/bundle.mjs checks), and latin1 decodes several times faster than UTF-8.
-    const source = readFileSync(file).toString('latin1');
     const wrapper = `(function (${params}) {${source}\n})`;
     // A cache made by another Node version or with other V8 flags is rejected by V8, which then compiles.
     const script = new vm.Script(wrapper, { filename: file, cachedData });
     if (process.env.BOX_QC_WRITE_CODE_CACHE) {
-      // Set by scripts/bundle.mjs only: record the cache after the run, when the functions it used are compiled.
+      // Set by scripts/bundle.mjs: record the cache after the run, when the functions it used are compiled. The
+      // cache is an optimisation: a write that fails (a read-only install, runs at once) is skipped quietly.
       process.once('exit', () => {
-        writeFileSync(`${cacheFile}.tmp`, script.createCachedData());
-        renameSync(`${cacheFile}.tmp`, cacheFile);
+        const tmp = `${cacheFile}.${process.pid}.tmp`;
+        try {
+          writeFileSync(tmp, script.createCachedData());
+          renameSync(tmp, cacheFile);
+        } catch {
+          rmSync(tmp, { force: true, recursive: true });
+        }
       });
     }
     return script.runInThisContext();
   };
-  // The pg driver's own bundle (scripts/bundle-pg.mjs), loaded by the first import('pg') of a run on a
-  // PostgreSQL store; without it, the installed pg.
+  // The pg driver's own bundle (scripts/bundle-pg.mjs), for the first import('pg') of a run on a PostgreSQL
+  // store, when it holds the pg version installed next to box-qc; otherwise (missing, or pg updated without a
+  // rebuild: a security fix must not be held back by an old copy) the installed pg itself.
   const pgBundle = join(bundleDir, 'pg.cjs');
   let pg;
-  const loadPg = () => {
-    if (!pg) {
-      const module = { exports: {}, filename: pgBundle, id: pgBundle };
-      compile(pgBundle, 'exports, require, module, __filename, __dirname')(
-        module.exports,
-        require,
-        module,
-        pgBundle,
-        bundleDir,
-      );
-      pg = { default: module.exports };
+  const bundledPg = () => {
+    let source;
+    try {
+      source = readFileSync(pgBundle).toString('latin1');
+      const bundled = /^\/\* pg (\S+) \*\//.exec(source)?.[1];
+      if (bundled === undefined || bundled !== require('pg/package.json').version) return undefined;
+    } catch {
+      return undefined;
     }
-    return pg;
+    const module = { exports: {}, filename: pgBundle, id: pgBundle };
+    compile(pgBundle, 'exports, require, module, __filename, __dirname', source)(
+      module.exports,
+      require,
+      module,
+      pgBundle,
+      bundleDir,
+    );
+    return { default: module.exports };
   };
   // import() in code from a cached vm.Script has no loader on Node 20, so the bundle's import()s come here.
   // Relative specifiers (the emulator) are relative to the bundle; packages resolve the same from bin/.
   const importHook = (specifier) => {
-    if (specifier === 'pg' && mtime(pgBundle) >= bundleTime) return Promise.resolve().then(loadPg);
+    if (specifier === 'pg') return Promise.resolve().then(() => (pg ??= bundledPg()) ?? import('pg'));
     return import(
       specifier.startsWith('.') ? require('node:url').pathToFileURL(join(bundleDir, specifier)).href : specifier
     );

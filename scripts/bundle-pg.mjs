@@ -17,13 +17,19 @@
 // Nothing else in pg changes, and the library build (dist/*.js, `import ... from 'box-qc'`) imports the
 // installed pg as it is.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-/** `from` must occur exactly once in the file; it becomes `to`. */
+/**
+ * Each file is pinned by the SHA-256 of its text as installed (pg 8.23.1): a patch is reviewed against the whole
+ * file it changes (what else in it uses the objects made lazy, and how), so any other text fails the build.
+ * `from` must occur exactly once in the file; it becomes `to`.
+ */
 const PATCHES = [
   {
     file: 'pg/lib/stream.js',
+    sha256: '0bd4001775301604ddf7c94152e05f6f30a9354876717bdae2ab636d00eb12ba',
     replace: [
       {
         // The whole test, Node's answer to it inlined: this bundle runs only on Node (esbuild platform node).
@@ -34,6 +40,7 @@ const PATCHES = [
   },
   {
     file: 'pg/lib/crypto/utils.js',
+    sha256: 'a849cfe22d7590d79ddee76c8d7a058e2b67360a0d76683275d34133e5637117',
     replace: [
       {
         from: "const nodeCrypto = require('crypto')\n",
@@ -51,6 +58,7 @@ const PATCHES = [
   },
   {
     file: 'pg/lib/connection-parameters.js',
+    sha256: '6b6548f99acba3502663a17a180582ba8e1f1725aa9d94b5f47cac19dcb6211b',
     replace: [
       { from: "const dns = require('dns')\n", to: `${lazyObject()}\nconst dns = lazyObject(() => require('dns'))\n` },
     ],
@@ -58,18 +66,29 @@ const PATCHES = [
 ];
 
 /**
- * An object that loads on its first property read. Methods come back bound to the real object: Web Crypto's
- * methods throw "Illegal invocation" when called on anything else.
+ * An object that loads on its first use. Methods come back bound to the real object (Web Crypto's methods throw
+ * "Illegal invocation" on any other `this`), the same bound function each time; `in` and key listing see the
+ * real object's keys. pg 8.23.1 only calls methods and reads properties of these objects (the pinned hashes hold
+ * that to what was reviewed).
  */
 function lazyObject() {
   return `function lazyObject(load) {
   let real;
+  const bound = new Map();
   const get = () => (real ??= load());
   return new Proxy({}, {
     get: (_, key) => {
       const target = get();
       const value = target[key];
-      return typeof value === 'function' ? value.bind(target) : value;
+      if (typeof value !== 'function') return value;
+      if (!bound.has(key)) bound.set(key, value.bind(target));
+      return bound.get(key);
+    },
+    has: (_, key) => key in get(),
+    ownKeys: () => Reflect.ownKeys(get()),
+    getOwnPropertyDescriptor: (_, key) => {
+      const d = Reflect.getOwnPropertyDescriptor(get(), key);
+      return d && { ...d, configurable: true };
     },
   });
 }`;
@@ -82,6 +101,11 @@ function lazyObject() {
 export function patchPgSource(path, source) {
   const patch = PATCHES.find((p) => path.replaceAll('\\', '/').endsWith(`/node_modules/${p.file}`));
   if (!patch) return undefined;
+  const sha = createHash('sha256').update(source).digest('hex');
+  if (sha !== patch.sha256)
+    throw new Error(
+      `bundle: ${patch.file} is not the text its patches were reviewed against (pg upgraded? sha256 ${sha}); review scripts/bundle-pg.mjs`,
+    );
   let patched = source;
   for (const { from, to } of patch.replace) {
     const at = patched.indexOf(from);
@@ -118,15 +142,24 @@ function pgPatches() {
   };
 }
 
-/** Writes `outfile` (and its .map): pg and its dependencies, patched, whitespace out, ASCII only. */
+/**
+ * Writes `outfile` (and its .map): pg and its dependencies, patched, whitespace out, ASCII only, its first line
+ * naming the pg version inside (bin/box-qc.js uses it only while that is the version installed). Nothing is
+ * written unless every check passed.
+ */
 export async function bundlePg(outfile) {
-  await build({
-    entryPoints: [createRequire(import.meta.url).resolve('pg')],
+  const require = createRequire(import.meta.url);
+  const version = require('pg/package.json').version;
+  if (!/^[\w.+-]+$/.test(version)) throw new Error(`bundle: unexpected pg version ${JSON.stringify(version)}`);
+  const result = await build({
+    entryPoints: [require.resolve('pg')],
     outfile,
+    write: false,
     bundle: true,
     format: 'cjs',
     platform: 'node',
     target: 'node20',
+    banner: { js: `/* pg ${version} */` },
     // pg's optional libpq binding, required only by `pg.native`, which box-qc never reads.
     external: ['pg-native'],
     plugins: [pgPatches()],
@@ -138,7 +171,12 @@ export async function bundlePg(outfile) {
     sourcesContent: false,
     logLevel: 'warning',
   });
-  const code = readFileSync(outfile, 'latin1');
-  const nonAscii = code.search(/[^\x00-\x7f]/);
+  const files = result.outputFiles;
+  const code = files.find((f) => f.path === outfile);
+  if (!code || files.length !== 2) throw new Error(`bundle: esbuild did not produce ${outfile} and its map`);
+  const nonAscii = code.text.search(/[^\x00-\x7f]/);
   if (nonAscii >= 0) throw new Error(`bundle: non-ASCII character in ${outfile} at offset ${nonAscii}`);
+  if (!code.text.startsWith(`/* pg ${version} */`))
+    throw new Error(`bundle: ${outfile} does not start with its banner`);
+  for (const f of files) writeFileSync(f.path, f.contents);
 }

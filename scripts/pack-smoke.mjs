@@ -8,7 +8,7 @@
  * a dependency left in devDependencies or a broken bundle fails here.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,9 @@ async function main() {
     if (v !== version) throw new Error(`installed box-qc --version printed ${JSON.stringify(v)}, expected ${version}`);
     say(`installed box-qc --version: ${v}`);
 
+    await runsTheBundle(bin, tmp);
+    say('installed box-qc runs its bundle (dist/cli/main.cjs)');
+
     await emulatorStarts(bin);
     say('installed box-qc emulator printed its export lines');
 
@@ -53,6 +56,19 @@ async function main() {
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * The installed binary runs dist/cli/main.cjs, not tsc's output: npm unpacks dist/main.js after dist/cli/, so a
+ * staleness check by file times would fall back on every run (review of issue 20). A failing `status --debug`
+ * (the store path is a folder) prints a stack trace that names the file that ran.
+ */
+async function runsTheBundle(bin, tmp) {
+  const store = join(tmp, 'store-is-a-folder');
+  await mkdir(store);
+  const r = await run(bin, ['status', '--debug'], { env: { ...cleanEnv(), BOX_QC_STORE: store } }).catch((e) => e);
+  if (r.code !== 2 || !String(r.stderr).includes(join('dist', 'cli', 'main.cjs')))
+    throw new Error(`the installed box-qc did not run its bundle (exit ${r.code}):\n${r.stderr}`);
 }
 
 /** The environment without Box settings, so the demo runs the emulator and nothing points at this checkout. */

@@ -68,7 +68,13 @@ export function loopbackLookup(
       // named exports are bound at import: tests (and diagnostics tools) may wrap dns.lookup.
       const dnsObject = (m as { default?: typeof m }).default ?? m;
       const callAny = dnsObject.lookup as (host: string, o: LookupOptions | number, c: LookupCallback) => void;
-      callAny(hostname, opts, cb);
+      try {
+        callAny(hostname, opts, cb);
+      } catch (err) {
+        // dns.lookup throws on bad options; in a promise callback that would be an unhandled rejection and
+        // the caller's callback would never run.
+        cb(err as NodeJS.ErrnoException, typeof opts === 'object' && opts.all ? [] : '');
+      }
     },
     (err: unknown) => cb(err as NodeJS.ErrnoException, typeof opts === 'object' && opts.all ? [] : ''),
   );

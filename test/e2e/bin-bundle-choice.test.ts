@@ -1,0 +1,143 @@
+/**
+ * What bin/box-qc.js runs (issue 20 review): the bundle in an installed package whatever its files' times (npm
+ * unpacks dist/main.js after dist/cli/, so it looks newer there), tsc's output in a checkout whose bundle is
+ * older than dist/main.js; the pg bundle only while it holds the pg version installed; and a code-cache write
+ * that fails is quiet. Each case runs the real bin/ and dist/ from a copy laid out like an installed package.
+ */
+import { spawn } from 'node:child_process';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error: a build script in plain JavaScript, without type declarations
+import { startPgStandIn } from '../../scripts/pg-stand-in.mjs';
+import { requireBuild } from '../helpers/store-procs.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const start = startPgStandIn as (record: object) => Promise<{ url: string; close(): void }>;
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+beforeAll(requireBuild);
+let dir: string;
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** bin/, dist/ and package.json copied; node_modules links to the project's, except `pgVersion`'s own pg copy. */
+function installedCopy(opts: { pgVersion?: string; checkout?: boolean; mainNewer?: boolean } = {}): string {
+  dir = mkdtempSync(join(tmpdir(), 'boxqc-bin-choice-'));
+  const pkg = join(dir, 'box-qc');
+  for (const part of ['bin', 'dist', 'package.json']) cpSync(join(ROOT, part), join(pkg, part), { recursive: true });
+  if (opts.checkout) mkdirSync(join(pkg, 'src'));
+  mkdirSync(join(pkg, 'node_modules'));
+  for (const name of readdirSync(join(ROOT, 'node_modules'))) {
+    if (name === 'pg' && opts.pgVersion !== undefined) continue;
+    symlinkSync(join(ROOT, 'node_modules', name), join(pkg, 'node_modules', name));
+  }
+  if (opts.pgVersion !== undefined) {
+    cpSync(join(ROOT, 'node_modules', 'pg'), join(pkg, 'node_modules', 'pg'), { recursive: true, dereference: true });
+    const manifest = join(pkg, 'node_modules', 'pg', 'package.json');
+    writeFileSync(manifest, JSON.stringify({ ...JSON.parse(readFileSync(manifest, 'utf8')), version: opts.pgVersion }));
+  }
+  // As npm leaves an installed package: dist/main.js unpacked after the bundle (unless mainNewer is false).
+  const when = new Date(Date.now() + (opts.mainNewer === false ? -60_000 : 60_000));
+  utimesSync(join(pkg, 'dist', 'main.js'), when, when);
+  return pkg;
+}
+
+function run(pkg: string, args: string[], env: Record<string, string> = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--', join(pkg, 'bin', 'box-qc.js'), ...args], {
+      env: { PATH: process.env.PATH, HOME: dir, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** `status --debug` on a store path that is a folder: exit 2 and a stack trace that names what ran. */
+async function traceOf(pkg: string): Promise<string> {
+  mkdirSync(join(dir, 'store-is-a-folder'));
+  const r = await run(pkg, ['status', '--debug'], { BOX_QC_STORE: join(dir, 'store-is-a-folder') });
+  expect(r.code, r.stderr).toBe(2);
+  return r.stderr;
+}
+
+describe('bin/box-qc.js', () => {
+  it('runs the bundle in an installed package even though dist/main.js looks newer', async () => {
+    const pkg = installedCopy();
+    expect(await traceOf(pkg)).toContain(join('dist', 'cli', 'main.cjs'));
+  });
+
+  it('runs tsc output instead of an older bundle in a checkout (src/ present)', async () => {
+    const pkg = installedCopy({ checkout: true });
+    const trace = await traceOf(pkg);
+    expect(trace).not.toContain('main.cjs');
+    expect(trace).toContain(join('dist', 'core', 'store'));
+  });
+
+  it('loads the installed pg, not its own copy, when the installed version differs', async () => {
+    const standIn = await start({
+      access_token: 'a'.repeat(32),
+      refresh_token: 'r'.repeat(64),
+      access_token_expires_at: iso(Date.now() + 3_600_000),
+      connected_at: iso(Date.now()),
+      updated_at: iso(Date.now()),
+      box_user_login: 'cache@example.com',
+    });
+    try {
+      const recorder = join(tmpdir(), `boxqc-record-${process.pid}.cjs`);
+      writeFileSync(
+        recorder,
+        `process.on('exit', () => require('node:fs').writeFileSync(process.env.RECORD_TO, JSON.stringify(Object.keys(require.cache))));\n`,
+      );
+      const loaded = async (pkg: string) => {
+        const out = join(dir, 'loaded.json');
+        const r = await run(pkg, ['token', '--email', 'cache@example.com'], {
+          BOX_QC_STORE: standIn.url,
+          BOX_CLIENT_ID: 'id',
+          BOX_CLIENT_SECRET: 'secret',
+          NODE_OPTIONS: `--require ${recorder}`,
+          RECORD_TO: out,
+        });
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout.trim()).toBe('a'.repeat(32));
+        return (JSON.parse(readFileSync(out, 'utf8')) as string[]).filter((f) => f.includes('/node_modules/pg/lib/'));
+      };
+      const same = installedCopy();
+      expect(await loaded(same)).toEqual([]);
+      rmSync(dir, { recursive: true, force: true });
+      const upgraded = installedCopy({ pgVersion: '8.99.0' });
+      expect(await loaded(upgraded)).toContain(join(upgraded, 'node_modules', 'pg', 'lib', 'index.js'));
+      rmSync(recorder, { force: true });
+    } finally {
+      standIn.close();
+    }
+  }, 60_000);
+
+  it('skips a code-cache write that fails, quietly (BOX_QC_WRITE_CODE_CACHE)', async () => {
+    const pkg = installedCopy({ mainNewer: false });
+    const cli = join(pkg, 'dist', 'cli');
+    // Nothing can be written where the cache goes: a folder stands at the final name.
+    rmSync(join(cli, 'main.cjs.cache'));
+    mkdirSync(join(cli, 'main.cjs.cache'));
+    writeFileSync(join(cli, 'main.cjs.cache', 'keep'), '');
+    const r = await run(pkg, ['--version'], { BOX_QC_WRITE_CODE_CACHE: '1' });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(readdirSync(cli).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
