@@ -205,6 +205,13 @@ class CallbackServer {
 
   private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    if (this.socketsWithARequest.has(socket)) {
+      // Bytes that fail to parse after a request on this socket: that request's answer is on its way (or sent)
+      // and closes the socket; a bare 400 written here would take its place. (Node's own handler also writes
+      // only while no response has started.)
+      this.countBad(err.code ?? 'client error');
+      return;
+    }
     const status =
       err.code === 'HPE_HEADER_OVERFLOW'
         ? '431 Request Header Fields Too Large'

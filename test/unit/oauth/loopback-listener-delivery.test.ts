@@ -91,6 +91,16 @@ describe('loopback listener: delivering the page', () => {
     expect(await wait).toEqual({ kind: 'code', code: 'real' });
   });
 
+  it('answers the first request with its page although unparsable bytes follow it on the socket', async () => {
+    const { l } = await startWithSlowCheck();
+    const wait = l.wait(new AbortController().signal);
+    // A TLS hello after the callback: the parser fails on it while the callback is still being checked.
+    const reply = exchange(l.port, `${callback(l.port, 'slow')}\x16\x03\x01junk\r\n\r\n`);
+    expect(await wait).toEqual({ kind: 'code', code: 'slow' });
+    await l.close();
+    expectWholeResponse(await reply, 200, 'You can close this tab');
+  });
+
   it('shuts down within a second although the accepted client never reads and another sits idle', async () => {
     const { l } = await startWithSlowCheck();
     const wait = l.wait(new AbortController().signal);
