@@ -6,7 +6,8 @@
  * - Only GET on the callback path with the exact `Host` we bound counts (C8, DNS rebinding); anything else
  *   gets a generic 400/404/405/431 page and the listener keeps waiting (C3), up to a bad-request budget.
  * - `accept` decides, state first (C2, C3), whether a request is the callback. The first accepted callback
- *   wins: `Connection: close`, then every socket is closed (C6).
+ *   wins: `Connection: close`, then every socket is closed (C6). Only a socket's first request is looked at:
+ *   one pipelined behind it could never be answered (see onRequest).
  * - headersTimeout/requestTimeout cut slow clients (C7); the caller owns the overall timeout via AbortSignal.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -93,6 +94,7 @@ class CallbackServer {
   private settled = false;
   private bad = 0;
   private readonly sockets = new Set<Socket>();
+  private readonly socketsWithARequest = new WeakSet<Socket>();
   private readonly outcome: Promise<CallbackOutcome>;
   private resolveOutcome!: (o: CallbackOutcome) => void;
   private rejectOutcome!: (e: unknown) => void;
@@ -149,6 +151,15 @@ class CallbackServer {
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.settled) return send(res, 'bad-request');
+    // HTTP/1.1 answers a socket's requests in order and every answer here closes the socket, so a request
+    // pipelined behind another can never be answered. Checking its state anyway let it win the race with the
+    // first request's async check: it was accepted, wait() destroyed the socket before the first request had
+    // its answer (and so before the page queued behind it), and the browser got no reply at all.
+    if (this.socketsWithARequest.has(req.socket)) {
+      this.countBad('pipelined');
+      return send(res, 'bad-request');
+    }
+    this.socketsWithARequest.add(req.socket);
     const refused = this.screen(req);
     if (refused) {
       this.countBad(refused.reason);
@@ -194,6 +205,13 @@ class CallbackServer {
 
   private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    if (this.socketsWithARequest.has(socket)) {
+      // Bytes that fail to parse after a request on this socket: that request's answer is on its way (or sent)
+      // and closes the socket; a bare 400 written here would take its place. (Node's own handler also writes
+      // only while no response has started.)
+      this.countBad(err.code ?? 'client error');
+      return;
+    }
     const status =
       err.code === 'HPE_HEADER_OVERFLOW'
         ? '431 Request Header Fields Too Large'
