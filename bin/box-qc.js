@@ -14,7 +14,7 @@
 // on, so that a --debug stack trace names src/*.ts lines rather than the bundle's.
 'use strict';
 const { existsSync, readFileSync, statSync, writeFileSync, renameSync, rmSync } = require('node:fs');
-const { join } = require('node:path');
+const { basename, dirname, join } = require('node:path');
 
 const dist = join(__dirname, '..', 'dist');
 const bundleDir = join(dist, 'cli');
@@ -35,7 +35,11 @@ if (unbundled || bundleTime < 0 || (checkout && bundleTime < mtime(join(dist, 'm
   // node --enable-source-maps, which a `#!/usr/bin/env node` line cannot pass.
   if (unbundled) process.setSourceMapsEnabled(true);
   const { pathToFileURL } = require('node:url');
-  import(pathToFileURL(join(dist, 'main.js')).href);
+  import(pathToFileURL(join(dist, 'main.js')).href).catch((err) => {
+    // Only a broken install gets here (no dist/: `npm run build` not run): dist/main.js handles its own errors.
+    process.stderr.write(`error: box-qc cannot start: ${String(err?.message ?? err).split('\n')[0]}\n`);
+    process.exitCode = 1;
+  });
 } else {
   runBundle();
 }
@@ -43,7 +47,9 @@ if (unbundled || bundleTime < 0 || (checkout && bundleTime < mtime(join(dist, 'm
 function runBundle() {
   const vm = require('node:vm');
   // Compiles one bundle with the V8 code cache stored next to it and returns its function. latin1: the bundles
-  // are ASCII (scripts/bundle.mjs checks), and latin1 decodes several times faster than UTF-8.
+  // are ASCII (scripts/bundle.mjs checks), and latin1 decodes several times faster than UTF-8. The script's
+  // name is the same everywhere (box-qc/dist/cli/...): V8 keeps the name a cache was made under, so a real
+  // path would show the build machine's folder in every installed user's stack traces.
   const compile = (file, params, source = readFileSync(file).toString('latin1')) => {
     const cacheFile = `${file}.cache`;
     let cachedData;
@@ -54,7 +60,7 @@ function runBundle() {
     }
     const wrapper = `(function (${params}) {${source}\n})`;
     // A cache made by another Node version or with other V8 flags is rejected by V8, which then compiles.
-    const script = new vm.Script(wrapper, { filename: file, cachedData });
+    const script = new vm.Script(wrapper, { filename: `box-qc/dist/cli/${basename(file)}`, cachedData });
     if (process.env.BOX_QC_WRITE_CODE_CACHE) {
       // Set by scripts/bundle.mjs: record the cache after the run, when the functions it used are compiled. The
       // cache is an optimisation: a write that fails (a read-only install, runs at once) is skipped quietly.
@@ -71,28 +77,28 @@ function runBundle() {
     return script.runInThisContext();
   };
   // The pg driver's own bundle (scripts/bundle-pg.mjs), for the first import('pg') of a run on a PostgreSQL
-  // store, when it holds the pg version installed next to box-qc; otherwise (missing, or pg updated without a
-  // rebuild: a security fix must not be held back by an old copy) the installed pg itself.
+  // store, while every package inside it is the version installed (its first line lists them); otherwise
+  // (missing, broken, or pg or one of its dependencies updated without a rebuild: a security fix must not be held
+  // back by an old copy) the installed pg itself.
   const pgBundle = join(bundleDir, 'pg.cjs');
   let pg;
   const bundledPg = () => {
-    let source;
     try {
-      source = readFileSync(pgBundle).toString('latin1');
-      const bundled = /^\/\* pg (\S+) \*\//.exec(source)?.[1];
-      if (bundled === undefined || bundled !== require('pg/package.json').version) return undefined;
+      const source = readFileSync(pgBundle).toString('latin1');
+      const manifest = /^\/\* pg\.cjs (\[.*\]) \*\/\n/.exec(source);
+      if (!manifest || !installedAsBundled(JSON.parse(manifest[1]))) return undefined;
+      const module = { exports: {}, filename: pgBundle, id: pgBundle };
+      compile(pgBundle, 'exports, require, module, __filename, __dirname', source)(
+        module.exports,
+        require,
+        module,
+        pgBundle,
+        bundleDir,
+      );
+      return { default: module.exports };
     } catch {
       return undefined;
     }
-    const module = { exports: {}, filename: pgBundle, id: pgBundle };
-    compile(pgBundle, 'exports, require, module, __filename, __dirname', source)(
-      module.exports,
-      require,
-      module,
-      pgBundle,
-      bundleDir,
-    );
-    return { default: module.exports };
   };
   // import() in code from a cached vm.Script has no loader on Node 20, so the bundle's import()s come here.
   // Relative specifiers (the emulator) are relative to the bundle; packages resolve the same from bin/.
@@ -113,4 +119,38 @@ function runBundle() {
     bundleDir,
     importHook,
   );
+}
+
+/**
+ * Whether each [name, version, requiredBy] of pg.cjs's list is installed at that version, found as Node would
+ * find it: node_modules folders from the requirer's folder up (box-qc's own for ""). Package files are read
+ * directly: require.resolve() costs a PostgreSQL run ~3 ms, reading them ~0.1 ms each.
+ */
+function installedAsBundled(packages) {
+  const dirs = new Map([['', join(__dirname, '..')]]);
+  for (const [name, version, requiredBy] of packages) {
+    const from = dirs.get(requiredBy);
+    if (from === undefined) return false;
+    const found = findPackage(name, from);
+    if (found === undefined || found.version !== version) return false;
+    dirs.set(name, found.dir);
+  }
+  return true;
+}
+
+function findPackage(name, from) {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (basename(dir) !== 'node_modules') {
+      const candidate = join(dir, 'node_modules', name);
+      let text;
+      try {
+        text = readFileSync(join(candidate, 'package.json'), 'utf8');
+      } catch (err) {
+        // Not here: the next folder up. Anything else (unreadable) is where Node would stop too.
+        if (err.code !== 'ENOENT' && err.code !== 'ENOTDIR') return undefined;
+      }
+      if (text !== undefined) return { dir: candidate, version: JSON.parse(text).version };
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
 }

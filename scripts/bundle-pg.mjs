@@ -20,6 +20,8 @@ import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Each file is pinned by the SHA-256 of its text as installed (pg 8.23.1): a patch is reviewed against the whole
@@ -143,23 +145,26 @@ function pgPatches() {
 }
 
 /**
- * Writes `outfile` (and its .map): pg and its dependencies, patched, whitespace out, ASCII only, its first line
- * naming the pg version inside (bin/box-qc.js uses it only while that is the version installed). Nothing is
- * written unless every check passed.
+ * Writes `outfile` (and its .map): pg and its dependencies, patched, whitespace out, ASCII only. Its first line
+ * is a comment holding every package inside, with its version and the package that requires it:
+ * `/* pg.cjs [["pg","8.23.1",""],["pg-protocol","1.10.3","pg"],...] *\/`, pg first, each after the one that
+ * requires it ("" = box-qc). bin/box-qc.js uses the file only while each of them is the version installed, so an
+ * `npm update` of any of them (a security fix) is not held back by the copy. Nothing is written unless every
+ * check passed.
  */
 export async function bundlePg(outfile) {
   const require = createRequire(import.meta.url);
-  const version = require('pg/package.json').version;
-  if (!/^[\w.+-]+$/.test(version)) throw new Error(`bundle: unexpected pg version ${JSON.stringify(version)}`);
+  const root = fileURLToPath(new URL('..', import.meta.url));
   const result = await build({
+    absWorkingDir: root,
     entryPoints: [require.resolve('pg')],
     outfile,
     write: false,
+    metafile: true,
     bundle: true,
     format: 'cjs',
     platform: 'node',
     target: 'node20',
-    banner: { js: `/* pg ${version} */` },
     // pg's optional libpq binding, required only by `pg.native`, which box-qc never reads.
     external: ['pg-native'],
     plugins: [pgPatches()],
@@ -173,10 +178,54 @@ export async function bundlePg(outfile) {
   });
   const files = result.outputFiles;
   const code = files.find((f) => f.path === outfile);
-  if (!code || files.length !== 2) throw new Error(`bundle: esbuild did not produce ${outfile} and its map`);
-  const nonAscii = code.text.search(/[^\x00-\x7f]/);
+  const map = files.find((f) => f.path === `${outfile}.map`);
+  if (!code || !map || files.length !== 2) throw new Error(`bundle: esbuild did not produce ${outfile} and its map`);
+  const header = `/* pg.cjs ${JSON.stringify(bundledPackages(result.metafile, root))} */\n`;
+  const text = header + code.text;
+  const nonAscii = text.search(/[^\x00-\x7f]/);
   if (nonAscii >= 0) throw new Error(`bundle: non-ASCII character in ${outfile} at offset ${nonAscii}`);
-  if (!code.text.startsWith(`/* pg ${version} */`))
-    throw new Error(`bundle: ${outfile} does not start with its banner`);
-  for (const f of files) writeFileSync(f.path, f.contents);
+  // The header is one more line on top: one more (empty) line at the start of the map's mappings.
+  const sourceMap = JSON.parse(map.text);
+  sourceMap.mappings = `;${sourceMap.mappings}`;
+  writeFileSync(outfile, text, 'latin1');
+  writeFileSync(map.path, JSON.stringify(sourceMap));
+}
+
+/** [name, version, requiredBy] for each package in the bundle, pg first, each after its requirer. */
+function bundledPackages(metafile, root) {
+  const packageOf = (input) => {
+    const m = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*\/node_modules\/)/.exec(input);
+    return m ? { name: m[1], dir: input.slice(0, m.index + m[0].length - 1) } : undefined;
+  };
+  const byDir = new Map();
+  const edges = [];
+  for (const [input, info] of Object.entries(metafile.inputs)) {
+    const from = packageOf(input);
+    if (!from) throw new Error(`bundle: ${input} is not inside a package`);
+    byDir.set(from.dir, from.name);
+    for (const imp of info.imports) {
+      const to = imp.external ? undefined : packageOf(imp.path);
+      if (to && to.dir !== from.dir) edges.push([from.dir, to.dir]);
+    }
+  }
+  const pgDir = [...byDir].find(([, name]) => name === 'pg')?.[0];
+  if (pgDir === undefined) throw new Error('bundle: pg itself is not in the bundle');
+  const out = [];
+  const seen = new Set([pgDir]);
+  const queue = [[pgDir, '']];
+  while (queue.length > 0) {
+    const [dir, parent] = queue.shift();
+    const name = byDir.get(dir);
+    const version = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')).version;
+    if (typeof version !== 'string' || !/^[\w.+-]+$/.test(version))
+      throw new Error(`bundle: unexpected version of ${name}: ${JSON.stringify(version)}`);
+    out.push([name, version, parent]);
+    for (const [a, b] of edges)
+      if (a === dir && !seen.has(b)) {
+        seen.add(b);
+        queue.push([b, name]);
+      }
+  }
+  if (out.length !== byDir.size) throw new Error('bundle: a bundled package is not reached from pg');
+  return out;
 }

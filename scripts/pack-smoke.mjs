@@ -67,8 +67,11 @@ async function runsTheBundle(bin, tmp) {
   const store = join(tmp, 'store-is-a-folder');
   await mkdir(store);
   const r = await run(bin, ['status', '--debug'], { env: { ...cleanEnv(), BOX_QC_STORE: store } }).catch((e) => e);
-  if (r.code !== 2 || !String(r.stderr).includes(join('dist', 'cli', 'main.cjs')))
+  if (r.code !== 2 || !String(r.stderr).includes('box-qc/dist/cli/main.cjs'))
     throw new Error(`the installed box-qc did not run its bundle (exit ${r.code}):\n${r.stderr}`);
+  // The code cache keeps the name its script was compiled under: never this checkout's path (review of issue 20).
+  if (String(r.stderr).includes(ROOT))
+    throw new Error(`the installed box-qc names the build folder ${ROOT}:\n${r.stderr}`);
 }
 
 /** The environment without Box settings, so the demo runs the emulator and nothing points at this checkout. */

@@ -32,21 +32,25 @@ beforeAll(requireBuild);
 let dir: string;
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-/** bin/, dist/ and package.json copied; node_modules links to the project's, except `pgVersion`'s own pg copy. */
-function installedCopy(opts: { pgVersion?: string; checkout?: boolean; mainNewer?: boolean } = {}): string {
+/**
+ * bin/, dist/ and package.json copied; node_modules links to the project's, except the packages in `bump`: real
+ * copies, with that version in their package.json.
+ */
+function installedCopy(opts: { bump?: Record<string, string>; checkout?: boolean; mainNewer?: boolean } = {}): string {
   dir = mkdtempSync(join(tmpdir(), 'boxqc-bin-choice-'));
   const pkg = join(dir, 'box-qc');
   for (const part of ['bin', 'dist', 'package.json']) cpSync(join(ROOT, part), join(pkg, part), { recursive: true });
   if (opts.checkout) mkdirSync(join(pkg, 'src'));
   mkdirSync(join(pkg, 'node_modules'));
+  const bump = opts.bump ?? {};
   for (const name of readdirSync(join(ROOT, 'node_modules'))) {
-    if (name === 'pg' && opts.pgVersion !== undefined) continue;
+    if (name in bump) continue;
     symlinkSync(join(ROOT, 'node_modules', name), join(pkg, 'node_modules', name));
   }
-  if (opts.pgVersion !== undefined) {
-    cpSync(join(ROOT, 'node_modules', 'pg'), join(pkg, 'node_modules', 'pg'), { recursive: true, dereference: true });
-    const manifest = join(pkg, 'node_modules', 'pg', 'package.json');
-    writeFileSync(manifest, JSON.stringify({ ...JSON.parse(readFileSync(manifest, 'utf8')), version: opts.pgVersion }));
+  for (const [name, version] of Object.entries(bump)) {
+    cpSync(join(ROOT, 'node_modules', name), join(pkg, 'node_modules', name), { recursive: true, dereference: true });
+    const manifest = join(pkg, 'node_modules', name, 'package.json');
+    writeFileSync(manifest, JSON.stringify({ ...JSON.parse(readFileSync(manifest, 'utf8')), version }));
   }
   // As npm leaves an installed package: dist/main.js unpacked after the bundle (unless mainNewer is false).
   const when = new Date(Date.now() + (opts.mainNewer === false ? -60_000 : 60_000));
@@ -79,7 +83,10 @@ async function traceOf(pkg: string): Promise<string> {
 describe('bin/box-qc.js', () => {
   it('runs the bundle in an installed package even though dist/main.js looks newer', async () => {
     const pkg = installedCopy();
-    expect(await traceOf(pkg)).toContain(join('dist', 'cli', 'main.cjs'));
+    const trace = await traceOf(pkg);
+    expect(trace).toContain('box-qc/dist/cli/main.cjs');
+    // The code cache was made in this checkout: its folder must not show in an installed package's traces.
+    expect(trace).not.toContain(ROOT);
   });
 
   it('runs tsc output instead of an older bundle in a checkout (src/ present)', async () => {
@@ -89,7 +96,7 @@ describe('bin/box-qc.js', () => {
     expect(trace).toContain(join('dist', 'core', 'store'));
   });
 
-  it('loads the installed pg, not its own copy, when the installed version differs', async () => {
+  it('loads the installed pg, not its own copy, when pg or a package inside the copy is another version', async () => {
     const standIn = await start({
       access_token: 'a'.repeat(32),
       refresh_token: 'r'.repeat(64),
@@ -120,8 +127,17 @@ describe('bin/box-qc.js', () => {
       const same = installedCopy();
       expect(await loaded(same)).toEqual([]);
       rmSync(dir, { recursive: true, force: true });
-      const upgraded = installedCopy({ pgVersion: '8.99.0' });
+      const upgraded = installedCopy({ bump: { pg: '8.99.0' } });
       expect(await loaded(upgraded)).toContain(join(upgraded, 'node_modules', 'pg', 'lib', 'index.js'));
+      rmSync(dir, { recursive: true, force: true });
+      const protocol = installedCopy({ bump: { 'pg-protocol': '1.99.0' } });
+      expect((await loaded(protocol)).length).toBeGreaterThan(0);
+      rmSync(dir, { recursive: true, force: true });
+      // A copy whose list matches but whose code does not load: the installed pg, not a failed command.
+      const broken = installedCopy();
+      const pgCjs = join(broken, 'dist', 'cli', 'pg.cjs');
+      writeFileSync(pgCjs, `${readFileSync(pgCjs, 'latin1').split('\n')[0]}\n}}} not JavaScript\n`);
+      expect((await loaded(broken)).length).toBeGreaterThan(0);
       rmSync(recorder, { force: true });
     } finally {
       standIn.close();
