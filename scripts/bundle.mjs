@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundlePg } from './bundle-pg.mjs';
-import { startPgStandIn } from './pg-stand-in.mjs';
+import { freshRecord, startPgStandIn } from './pg-stand-in.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = join(root, 'dist', 'cli');
@@ -214,15 +214,7 @@ async function refreshForCache() {
 // path of every PostgreSQL command (the driver's connect and query, the store's one-user read).
 async function postgresForCache() {
   const home = mkdtempSync(join(tmpdir(), 'boxqc-build-'));
-  const at = (ms) => new Date(Date.now() + ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const standIn = await startPgStandIn({
-    access_token: 'a'.repeat(32),
-    refresh_token: 'r'.repeat(64),
-    access_token_expires_at: at(3_600_000),
-    connected_at: at(0),
-    updated_at: at(0),
-    box_user_login: 'cache@example.com',
-  });
+  const standIn = await startPgStandIn(freshRecord('cache@example.com'));
   try {
     const env = {
       PATH: process.env.PATH,

@@ -12,6 +12,19 @@ import { createServer } from 'node:net';
 const BOOL = 16;
 const JSONB = 3802;
 
+/** A stored record with a fresh access token ('a' x 32) for `login`, as the code-cache runs and tests use. */
+export function freshRecord(login) {
+  const at = (ms) => new Date(Date.now() + ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return {
+    access_token: 'a'.repeat(32),
+    refresh_token: 'r'.repeat(64),
+    access_token_expires_at: at(3_600_000),
+    connected_at: at(0),
+    updated_at: at(0),
+    box_user_login: login,
+  };
+}
+
 /** Starts the stand-in on 127.0.0.1; `record` is the stored record it serves for every email. */
 export async function startPgStandIn(record) {
   const sockets = new Set();

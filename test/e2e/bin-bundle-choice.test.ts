@@ -21,12 +21,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a build script in plain JavaScript, without type declarations
-import { startPgStandIn } from '../../scripts/pg-stand-in.mjs';
+import { freshRecord, startPgStandIn } from '../../scripts/pg-stand-in.mjs';
 import { requireBuild } from '../helpers/store-procs.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const start = startPgStandIn as (record: object) => Promise<{ url: string; close(): void }>;
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const fresh = freshRecord as (login: string) => object;
 
 beforeAll(requireBuild);
 let dir: string;
@@ -97,14 +97,7 @@ describe('bin/box-qc.js', () => {
   });
 
   it('loads the installed pg, not its own copy, when pg or a package inside the copy is another version', async () => {
-    const standIn = await start({
-      access_token: 'a'.repeat(32),
-      refresh_token: 'r'.repeat(64),
-      access_token_expires_at: iso(Date.now() + 3_600_000),
-      connected_at: iso(Date.now()),
-      updated_at: iso(Date.now()),
-      box_user_login: 'cache@example.com',
-    });
+    const standIn = await start(fresh('cache@example.com'));
     try {
       const recorder = join(tmpdir(), `boxqc-record-${process.pid}.cjs`);
       writeFileSync(

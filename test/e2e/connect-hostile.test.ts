@@ -5,10 +5,10 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
-import { connect as netConnect } from 'node:net';
 import { SignJWT } from 'jose';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { runCli, startCli, describeResult } from '../helpers/run-cli.js';
+import { rawExchange } from '../helpers/raw-socket.js';
 import {
   CLIENT_SECRET,
   EMAIL,
@@ -21,20 +21,6 @@ import {
   tempStore,
   waitForUrl,
 } from './connect-helpers.js';
-
-function raw(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = netConnect({ port, host: '127.0.0.1' });
-    let got = '';
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => (got += d));
-    s.on('error', (e: NodeJS.ErrnoException) =>
-      e.code === 'ECONNRESET' || e.code === 'EPIPE' ? resolve(got) : reject(e),
-    );
-    s.on('close', () => resolve(got));
-    s.write(text);
-  });
-}
 
 let emu: Emulator;
 beforeEach(async () => {
@@ -80,7 +66,7 @@ describe('connect under hostile callbacks', () => {
     const script = '<script>alert(1)</script>';
     const q = (params: Record<string, string>) => new URLSearchParams(params).toString();
     const get = (target: string, h = host, method = 'GET') =>
-      raw(port, `${method} ${target} HTTP/1.1\r\nHost: ${h}\r\n\r\n`);
+      rawExchange(port, `${method} ${target} HTTP/1.1\r\nHost: ${h}\r\n\r\n`);
 
     const hostile: Array<[string, Promise<string>, number]> = [
       ['wrong state', get(`/callback?${q({ code, state: 'wrong' })}`), 400],
@@ -111,7 +97,7 @@ describe('connect under hostile callbacks', () => {
     expect(emu.stats().byGrantType.authorization_code ?? 0).toBe(0);
 
     // The real callback, then a second request on the same keep-alive socket.
-    const both = await raw(
+    const both = await rawExchange(
       port,
       `GET /callback?${q({ code, state })} HTTP/1.1\r\nHost: ${host}\r\nConnection: keep-alive\r\n\r\n` +
         `GET /callback?${q({ code, state })} HTTP/1.1\r\nHost: ${host}\r\n\r\n`,
@@ -128,9 +114,9 @@ describe('connect under hostile callbacks', () => {
     expect(r.code, describeResult(r)).toBe(0);
     expect(emu.stats().byGrantType.authorization_code).toBe(1);
     // Replaying the captured callback after success: nobody listens any more.
-    await expect(raw(port, `GET /callback?${q({ code, state })} HTTP/1.1\r\nHost: ${host}\r\n\r\n`)).rejects.toThrow(
-      /ECONNREFUSED/,
-    );
+    await expect(
+      rawExchange(port, `GET /callback?${q({ code, state })} HTTP/1.1\r\nHost: ${host}\r\n\r\n`),
+    ).rejects.toThrow(/ECONNREFUSED/);
     const user = (await readStore(store.storePath)).users[EMAIL]!;
     assertNoSecrets(r, [user.access_token, user.refresh_token, code, CLIENT_SECRET, expired, replayed], state);
     expect(r.stderr.includes(script)).toBe(false);

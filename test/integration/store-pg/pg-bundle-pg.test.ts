@@ -44,13 +44,19 @@ async function runRecorded(args: string[], store: string, name: string) {
   return { r, loads: JSON.parse(readFileSync(out, 'utf8')) as Loads };
 }
 
+/** `status --json` on a fresh, initialised database, through `url` (trust or password), with its loads. */
+async function statusOnNewStore(url: (db: { a: string; b: string }) => string, name: string) {
+  const db = await cluster().createDatabase();
+  expect((await runCli(['store', 'init'], { env: { BOX_QC_STORE: db.a } })).code).toBe(0);
+  const { r, loads } = await runRecorded(['status', '--json'], url(db), name);
+  expect(r.code, describeResult(r)).toBe(0);
+  expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, users: [] });
+  return { r, loads };
+}
+
 describe.skipIf(skip)('the pg driver in the box-qc command', () => {
   it('comes from dist/cli/pg.cjs, without loading fetch, node:crypto or node:dns', async () => {
-    const db = await cluster().createDatabase();
-    expect((await runCli(['store', 'init'], { env: { BOX_QC_STORE: db.a } })).code).toBe(0);
-    const { r, loads } = await runRecorded(['status', '--json'], db.a, 'trust');
-    expect(r.code, describeResult(r)).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, users: [] });
+    const { loads } = await statusOnNewStore((db) => db.a, 'trust');
     expect(loads.files.filter((f) => /[/\\]node_modules[/\\]pg[/\\]/.test(f))).toEqual([]);
     expect(loads.builtins).toContain('net');
     for (const unneeded of ['internal/deps/undici/undici', 'crypto', 'internal/crypto/webcrypto', 'dns'])
@@ -58,11 +64,7 @@ describe.skipIf(skip)('the pg driver in the box-qc command', () => {
   }, 90_000);
 
   it('still authenticates with a password (SCRAM), loading node:crypto only then', async () => {
-    const db = await cluster().createDatabase();
-    expect((await runCli(['store', 'init'], { env: { BOX_QC_STORE: db.a } })).code).toBe(0);
-    const { r, loads } = await runRecorded(['status', '--json'], db.b, 'scram');
-    expect(r.code, describeResult(r)).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, users: [] });
+    const { r, loads } = await statusOnNewStore((db) => db.b, 'scram');
     expect(loads.builtins).toContain('crypto');
     expect(`${r.stdout}${r.stderr}`).not.toContain(cluster().password);
   }, 90_000);

@@ -5,24 +5,17 @@
  */
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a build script in plain JavaScript, without type declarations
-import { startPgStandIn } from '../../../scripts/pg-stand-in.mjs';
+import { freshRecord, startPgStandIn } from '../../../scripts/pg-stand-in.mjs';
 import { describeResult, runCli } from '../../helpers/run-cli.js';
 import { requireBuild } from '../../helpers/store-procs.js';
 
 const start = startPgStandIn as (record: object) => Promise<{ url: string; close(): void }>;
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const fresh = freshRecord as (login: string) => object;
 
 describe('the code-cache PostgreSQL stand-in', () => {
   it('serves a PostgreSQL token and status run of the built binary', async () => {
     requireBuild();
-    const standIn = await start({
-      access_token: 'a'.repeat(32),
-      refresh_token: 'r'.repeat(64),
-      access_token_expires_at: iso(Date.now() + 3_600_000),
-      connected_at: iso(Date.now()),
-      updated_at: iso(Date.now()),
-      box_user_login: 'cache@example.com',
-    });
+    const standIn = await start(fresh('cache@example.com'));
     try {
       const env = { BOX_QC_STORE: standIn.url, BOX_CLIENT_ID: 'id', BOX_CLIENT_SECRET: 'secret' };
       const token = await runCli(['token', '--email', 'cache@example.com'], { env, timeoutMs: 30_000 });

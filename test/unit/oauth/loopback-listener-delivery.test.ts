@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
 import { startLoopbackListener, type LoopbackListener } from '../../../src/core/oauth/loopback-listener.js';
 import { classifyCallback } from '../../../src/core/oauth/callback-params.js';
+import { rawExchange } from '../../helpers/raw-socket.js';
 
 const GOOD = 'good-state';
 const SLOW_CHECK_MS = 30;
@@ -43,19 +44,6 @@ function callback(port: number, code: string, state = GOOD): string {
   return `GET /callback?code=${code}&state=${state} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: keep-alive\r\n\r\n`;
 }
 
-/** Writes `text` on one socket and resolves with every byte received before the server closed it. */
-function exchange(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    let got = '';
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => (got += d));
-    s.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? resolve(got) : reject(e)));
-    s.on('close', () => resolve(got));
-    s.write(text);
-  });
-}
-
 /** Status line, Content-Length and a body of exactly that length: the whole response, not a prefix. */
 function expectWholeResponse(reply: string, status: number, text: string): void {
   expect(reply).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
@@ -70,7 +58,7 @@ describe('loopback listener: delivering the page', () => {
   it('accepts the first request on a socket, not one pipelined after it, and its whole page arrives', async () => {
     const { l, checked } = await startWithSlowCheck();
     const wait = l.wait(new AbortController().signal);
-    const reply = exchange(l.port, callback(l.port, 'slow') + callback(l.port, 'pipelined'));
+    const reply = rawExchange(l.port, callback(l.port, 'slow') + callback(l.port, 'pipelined'));
     // The caller's continuation runs as soon as wait() settles, as connect's does (close, then the exchange).
     const outcome = await wait;
     await l.close();
@@ -83,11 +71,11 @@ describe('loopback listener: delivering the page', () => {
   it('does not accept a valid callback pipelined behind a refused one', async () => {
     const { l, checked } = await startWithSlowCheck();
     const wait = l.wait(new AbortController().signal);
-    const reply = await exchange(l.port, callback(l.port, 'slow', 'wrong') + callback(l.port, 'pipelined'));
+    const reply = await rawExchange(l.port, callback(l.port, 'slow', 'wrong') + callback(l.port, 'pipelined'));
     expectWholeResponse(reply, 400, 'This request was not accepted');
     expect(checked).toEqual(['slow']);
     // Still waiting: a separate, well-behaved callback is the one that counts.
-    expectWholeResponse(await exchange(l.port, callback(l.port, 'real')), 200, 'You can close this tab');
+    expectWholeResponse(await rawExchange(l.port, callback(l.port, 'real')), 200, 'You can close this tab');
     expect(await wait).toEqual({ kind: 'code', code: 'real' });
   });
 
@@ -95,7 +83,7 @@ describe('loopback listener: delivering the page', () => {
     const { l } = await startWithSlowCheck();
     const wait = l.wait(new AbortController().signal);
     // A TLS hello after the callback: the parser fails on it while the callback is still being checked.
-    const reply = exchange(l.port, `${callback(l.port, 'slow')}\x16\x03\x01junk\r\n\r\n`);
+    const reply = rawExchange(l.port, `${callback(l.port, 'slow')}\x16\x03\x01junk\r\n\r\n`);
     expect(await wait).toEqual({ kind: 'code', code: 'slow' });
     await l.close();
     expectWholeResponse(await reply, 200, 'You can close this tab');

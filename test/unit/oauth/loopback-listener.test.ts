@@ -6,19 +6,7 @@ import {
   type CallbackOutcome,
 } from '../../../src/core/oauth/loopback-listener.js';
 import { classifyCallback } from '../../../src/core/oauth/callback-params.js';
-
-/** Sends raw bytes and returns everything the server wrote before closing. */
-function rawRequest(port: number, text: string, host = '127.0.0.1'): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ port, host });
-    let got = '';
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => (got += d));
-    s.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? resolve(got) : reject(e)));
-    s.on('close', () => resolve(got));
-    s.write(text);
-  });
-}
+import { rawExchange } from '../../helpers/raw-socket.js';
 
 const GOOD = 'good-state';
 let listener: LoopbackListener | undefined;
@@ -41,7 +29,7 @@ async function start(extra: { maxBadRequests?: number; uri?: string } = {}) {
   });
   const l = listener;
   const get = (path: string, host = `127.0.0.1:${l.port}`, method = 'GET') =>
-    rawRequest(l.port, `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: keep-alive\r\n\r\n`);
+    rawExchange(l.port, `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: keep-alive\r\n\r\n`);
   return { l, get, accepted };
 }
 
@@ -77,7 +65,7 @@ describe('loopback listener', () => {
       [get(`/callback?code=x&state=${GOOD}`, 'evil.example'), /^HTTP\/1.1 400/],
       [get(`/callback?code=x&state=${GOOD}`, `127.0.0.1:${l.port}`, 'POST'), /^HTTP\/1.1 405/],
       [get(`/callback?state=${GOOD}&q=${'A'.repeat(100 * 1024)}`), /^HTTP\/1.1 431/],
-      [rawRequest(l.port, 'garbage\r\n\r\n'), /^HTTP\/1.1 400/],
+      [rawExchange(l.port, 'garbage\r\n\r\n'), /^HTTP\/1.1 400/],
     ];
     for (const [p, status] of hostile) {
       const reply = await p;
@@ -86,7 +74,7 @@ describe('loopback listener', () => {
       expect(reply).not.toContain('<script>alert');
     }
     // A successful callback followed by a second request on the same keep-alive socket.
-    const both = await rawRequest(
+    const both = await rawExchange(
       l.port,
       `GET /callback?code=real&state=${GOOD} HTTP/1.1\r\nHost: 127.0.0.1:${l.port}\r\n\r\n` +
         `GET /callback?code=second&state=${GOOD} HTTP/1.1\r\nHost: 127.0.0.1:${l.port}\r\n\r\n`,
@@ -137,9 +125,9 @@ describe('loopback listener', () => {
     const { l } = await start({ uri: 'http://[::1]:0/callback' });
     expect(l.address).toBe('::1');
     expect(l.redirectUri).toBe(`http://[::1]:${l.port}/callback`);
-    await expect(rawRequest(l.port, 'GET / HTTP/1.1\r\n\r\n')).rejects.toThrow(/ECONNREFUSED/);
+    await expect(rawExchange(l.port, 'GET / HTTP/1.1\r\n\r\n')).rejects.toThrow(/ECONNREFUSED/);
     const wait = l.wait(new AbortController().signal);
-    const reply = await rawRequest(
+    const reply = await rawExchange(
       l.port,
       `GET /callback?code=v6&state=${GOOD} HTTP/1.1\r\nHost: [::1]:${l.port}\r\n\r\n`,
       '::1',
@@ -218,7 +206,7 @@ describe('loopback listener', () => {
       expect(l.redirectUri).toBe(`http://${host}/callback`);
       const wait = l.wait(new AbortController().signal);
       const ask = (h: string, code: string) =>
-        rawRequest(80, `GET /callback?code=${code}&state=${GOOD} HTTP/1.1\r\nHost: ${h}\r\n\r\n`, address);
+        rawExchange(80, `GET /callback?code=${code}&state=${GOOD} HTTP/1.1\r\nHost: ${h}\r\n\r\n`, address);
       expect(await ask(`${host}:8080`, 'x')).toMatch(/^HTTP\/1.1 400/);
       expect(await ask(`${host}:080`, 'x')).toMatch(/^HTTP\/1.1 400/);
       expect(await ask(host, 'first')).toMatch(/^HTTP\/1.1 200/);
@@ -241,7 +229,7 @@ describe('loopback listener', () => {
     }
     const wait = listener.wait(new AbortController().signal);
     expect(
-      await rawRequest(80, `GET /callback?code=bare&state=${GOOD} HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n`),
+      await rawExchange(80, `GET /callback?code=bare&state=${GOOD} HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n`),
     ).toMatch(/^HTTP\/1.1 200/);
     expect(await wait).toEqual({ kind: 'code', code: 'bare' });
   });
