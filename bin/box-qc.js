@@ -13,7 +13,7 @@
 // there they say nothing about staleness. BOX_QC_UNBUNDLED=1 (a development switch, README "Development") runs dist/main.js with source maps
 // on, so that a --debug stack trace names src/*.ts lines rather than the bundle's.
 'use strict';
-const { existsSync, readFileSync, statSync, writeFileSync, renameSync, rmSync } = require('node:fs');
+const { existsSync, readFileSync, realpathSync, statSync, writeFileSync, renameSync, rmSync } = require('node:fs');
 const { basename, dirname, join } = require('node:path');
 
 const dist = join(__dirname, '..', 'dist');
@@ -35,9 +35,13 @@ if (unbundled || bundleTime < 0 || (checkout && bundleTime < mtime(join(dist, 'm
   // node --enable-source-maps, which a `#!/usr/bin/env node` line cannot pass.
   if (unbundled) process.setSourceMapsEnabled(true);
   const { pathToFileURL } = require('node:url');
-  import(pathToFileURL(join(dist, 'main.js')).href).catch((err) => {
-    // Only a broken install gets here (no dist/: `npm run build` not run): dist/main.js handles its own errors.
-    process.stderr.write(`error: box-qc cannot start: ${String(err?.message ?? err).split('\n')[0]}\n`);
+  const main = pathToFileURL(join(dist, 'main.js')).href;
+  import(main).catch((err) => {
+    // dist/main.js itself missing (a checkout where `npm run build` never ran): one line. Anything else that fails
+    // while its modules load is a developer's error and keeps its whole stack.
+    if (err?.code === 'ERR_MODULE_NOT_FOUND' && err.url === main)
+      process.stderr.write(`error: box-qc cannot start: ${join(dist, 'main.js')} is missing (run npm run build)\n`);
+    else process.stderr.write(`${err?.stack ?? err}\n`);
     process.exitCode = 1;
   });
 } else {
@@ -103,7 +107,8 @@ function runBundle() {
   // import() in code from a cached vm.Script has no loader on Node 20, so the bundle's import()s come here.
   // Relative specifiers (the emulator) are relative to the bundle; packages resolve the same from bin/.
   const importHook = (specifier) => {
-    if (specifier === 'pg') return Promise.resolve().then(() => (pg ??= bundledPg()) ?? import('pg'));
+    // Decided once: a copy that failed its check or its load is not tried again.
+    if (specifier === 'pg') return Promise.resolve().then(() => (pg ??= bundledPg() ?? import('pg')));
     return import(
       specifier.startsWith('.') ? require('node:url').pathToFileURL(join(bundleDir, specifier)).href : specifier
     );
@@ -122,9 +127,10 @@ function runBundle() {
 }
 
 /**
- * Whether each [name, version, requiredBy] of pg.cjs's list is installed at that version, found as Node would
- * find it: node_modules folders from the requirer's folder up (box-qc's own for ""). Package files are read
- * directly: require.resolve() costs a PostgreSQL run ~3 ms, reading them ~0.1 ms each.
+ * Whether each [name, version, requiredBy] of pg.cjs's list (one entry per package that requires it) is installed
+ * at that version, found as Node would find it: node_modules folders from the requirer's real folder up
+ * (box-qc's own for ""). Package files are read directly: require.resolve() costs a PostgreSQL run ~3 ms,
+ * reading them ~0.1 ms each.
  */
 function installedAsBundled(packages) {
   const dirs = new Map([['', join(__dirname, '..')]]);
@@ -133,6 +139,7 @@ function installedAsBundled(packages) {
     if (from === undefined) return false;
     const found = findPackage(name, from);
     if (found === undefined || found.version !== version) return false;
+    if (dirs.has(name) && dirs.get(name) !== found.dir) return false; // two copies: not the bundle's layout
     dirs.set(name, found.dir);
   }
   return true;
@@ -149,7 +156,8 @@ function findPackage(name, from) {
         // Not here: the next folder up. Anything else (unreadable) is where Node would stop too.
         if (err.code !== 'ENOENT' && err.code !== 'ENOTDIR') return undefined;
       }
-      if (text !== undefined) return { dir: candidate, version: JSON.parse(text).version };
+      // Its real folder, as Node searches from (pnpm and linked packages are symlinks).
+      if (text !== undefined) return { dir: realpathSync(candidate), version: JSON.parse(text).version };
     }
     if (dirname(dir) === dir) return undefined;
   }

@@ -147,8 +147,8 @@ function pgPatches() {
 /**
  * Writes `outfile` (and its .map): pg and its dependencies, patched, whitespace out, ASCII only. Its first line
  * is a comment holding every package inside, with its version and the package that requires it:
- * `/* pg.cjs [["pg","8.23.1",""],["pg-protocol","1.10.3","pg"],...] *\/`, pg first, each after the one that
- * requires it ("" = box-qc). bin/box-qc.js uses the file only while each of them is the version installed, so an
+ * `/* pg.cjs [["pg","8.23.1",""],["pg-protocol","1.16.1","pg"],...] *\/`, one entry per package that requires
+ * it ("" = box-qc), pg first, each after its requirer. bin/box-qc.js uses the file only while each of them is the version installed, so an
  * `npm update` of any of them (a security fix) is not held back by the copy. Nothing is written unless every
  * check passed.
  */
@@ -191,41 +191,52 @@ export async function bundlePg(outfile) {
   writeFileSync(map.path, JSON.stringify(sourceMap));
 }
 
-/** [name, version, requiredBy] for each package in the bundle, pg first, each after its requirer. */
+/**
+ * [name, version, requiredBy] for each package the bundle holds, once per package that requires it (so
+ * bin/box-qc.js checks every resolution the bundle stands for), pg first, each after its requirer.
+ */
 function bundledPackages(metafile, root) {
   const packageOf = (input) => {
     const m = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*\/node_modules\/)/.exec(input);
     return m ? { name: m[1], dir: input.slice(0, m.index + m[0].length - 1) } : undefined;
   };
   const byDir = new Map();
-  const edges = [];
+  const edges = new Map();
   for (const [input, info] of Object.entries(metafile.inputs)) {
     const from = packageOf(input);
     if (!from) throw new Error(`bundle: ${input} is not inside a package`);
     byDir.set(from.dir, from.name);
     for (const imp of info.imports) {
       const to = imp.external ? undefined : packageOf(imp.path);
-      if (to && to.dir !== from.dir) edges.push([from.dir, to.dir]);
+      if (to && to.dir !== from.dir) edges.set(`${from.dir}\n${to.dir}`, [from.dir, to.dir]);
     }
   }
-  const pgDir = [...byDir].find(([, name]) => name === 'pg')?.[0];
-  if (pgDir === undefined) throw new Error('bundle: pg itself is not in the bundle');
-  const out = [];
-  const seen = new Set([pgDir]);
-  const queue = [[pgDir, '']];
-  while (queue.length > 0) {
-    const [dir, parent] = queue.shift();
-    const name = byDir.get(dir);
+  const names = [...byDir.values()];
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined)
+    throw new Error(`bundle: two copies of ${twice} in the pg bundle; bin/box-qc.js cannot check that`);
+  const versionOf = (dir) => {
     const version = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')).version;
     if (typeof version !== 'string' || !/^[\w.+-]+$/.test(version))
-      throw new Error(`bundle: unexpected version of ${name}: ${JSON.stringify(version)}`);
-    out.push([name, version, parent]);
-    for (const [a, b] of edges)
-      if (a === dir && !seen.has(b)) {
+      throw new Error(`bundle: unexpected version of ${byDir.get(dir)}: ${JSON.stringify(version)}`);
+    return version;
+  };
+  const pgDir = [...byDir].find(([, name]) => name === 'pg')?.[0];
+  if (pgDir === undefined) throw new Error('bundle: pg itself is not in the bundle');
+  const out = [['pg', versionOf(pgDir), '']];
+  const seen = new Set([pgDir]);
+  const queue = [pgDir];
+  while (queue.length > 0) {
+    const dir = queue.shift();
+    for (const [a, b] of edges.values()) {
+      if (a !== dir) continue;
+      out.push([byDir.get(b), versionOf(b), byDir.get(a)]);
+      if (!seen.has(b)) {
         seen.add(b);
-        queue.push([b, name]);
+        queue.push(b);
       }
+    }
   }
-  if (out.length !== byDir.size) throw new Error('bundle: a bundled package is not reached from pg');
+  if (seen.size !== byDir.size) throw new Error('bundle: a bundled package is not reached from pg');
   return out;
 }

@@ -123,7 +123,13 @@ describe('bin/box-qc.js', () => {
       const upgraded = installedCopy({ bump: { pg: '8.99.0' } });
       expect(await loaded(upgraded)).toContain(join(upgraded, 'node_modules', 'pg', 'lib', 'index.js'));
       rmSync(dir, { recursive: true, force: true });
-      const protocol = installedCopy({ bump: { 'pg-protocol': '1.99.0' } });
+      // pg a real copy (its own version), so that Node resolves pg-protocol from inside this layout.
+      const pgVersion = (
+        JSON.parse(readFileSync(join(ROOT, 'node_modules', 'pg', 'package.json'), 'utf8')) as {
+          version: string;
+        }
+      ).version;
+      const protocol = installedCopy({ bump: { pg: pgVersion, 'pg-protocol': '1.99.0' } });
       expect((await loaded(protocol)).length).toBeGreaterThan(0);
       rmSync(dir, { recursive: true, force: true });
       // A copy whose list matches but whose code does not load: the installed pg, not a failed command.
@@ -131,11 +137,40 @@ describe('bin/box-qc.js', () => {
       const pgCjs = join(broken, 'dist', 'cli', 'pg.cjs');
       writeFileSync(pgCjs, `${readFileSync(pgCjs, 'latin1').split('\n')[0]}\n}}} not JavaScript\n`);
       expect((await loaded(broken)).length).toBeGreaterThan(0);
+      rmSync(dir, { recursive: true, force: true });
+      // pnpm's layout: node_modules/pg is a link into a store, beside the pg-protocol pg really loads (another
+      // version), while a hoisted pg-protocol of the bundled version sits in box-qc's node_modules.
+      const linked = installedCopy();
+      const store = join(dir, 'store', 'pg@x', 'node_modules');
+      mkdirSync(store, { recursive: true });
+      for (const name of readdirSync(join(ROOT, 'node_modules')))
+        if (name !== 'pg' && name !== 'pg-protocol') symlinkSync(join(ROOT, 'node_modules', name), join(store, name));
+      cpSync(join(ROOT, 'node_modules', 'pg'), join(store, 'pg'), { recursive: true, dereference: true });
+      cpSync(join(ROOT, 'node_modules', 'pg-protocol'), join(store, 'pg-protocol'), {
+        recursive: true,
+        dereference: true,
+      });
+      const protocolManifest = join(store, 'pg-protocol', 'package.json');
+      writeFileSync(
+        protocolManifest,
+        JSON.stringify({ ...JSON.parse(readFileSync(protocolManifest, 'utf8')), version: '1.99.0' }),
+      );
+      rmSync(join(linked, 'node_modules', 'pg'));
+      symlinkSync(join(store, 'pg'), join(linked, 'node_modules', 'pg'));
+      expect(await loaded(linked)).toContain(join(store, 'pg', 'lib', 'index.js'));
       rmSync(recorder, { force: true });
     } finally {
       standIn.close();
     }
   }, 60_000);
+
+  it('says in one line that dist/ is missing in a checkout that was never built', async () => {
+    const pkg = installedCopy({ checkout: true });
+    rmSync(join(pkg, 'dist'), { recursive: true });
+    const r = await run(pkg, ['--version']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: box-qc cannot start: .*dist[/\\]main\.js is missing \(run npm run build\)\n$/);
+  });
 
   it('skips a code-cache write that fails, quietly (BOX_QC_WRITE_CODE_CACHE)', async () => {
     const pkg = installedCopy({ mainNewer: false });
