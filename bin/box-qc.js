@@ -10,8 +10,9 @@
 // dist/main.js, when the bundle is missing, or in a checkout (src/ present) when it is older than dist/main.js
 // (someone ran tsc alone): a stale bundle must never run. An installed package has no src/ and nobody runs tsc
 // in it; its files' times are those of unpacking, in the tarball's order (dist/main.js after dist/cli/), so
-// there they say nothing about staleness. BOX_QC_UNBUNDLED=1 (a development switch, README "Development") runs dist/main.js with source maps
-// on, so that a --debug stack trace names src/*.ts lines rather than the bundle's.
+// there they say nothing about staleness. BOX_QC_UNBUNDLED=1 (a development switch, README "Development")
+// runs dist/main.js with source maps on, so that a --debug stack trace names src/*.ts lines rather than the
+// bundle's.
 'use strict';
 const { existsSync, readFileSync, realpathSync, statSync, writeFileSync, renameSync, rmSync } = require('node:fs');
 const { basename, dirname, join } = require('node:path');

@@ -101,7 +101,7 @@ function lazyObject() {
  * for that file. Throws when a patch's text is not found exactly once.
  */
 export function patchPgSource(path, source) {
-  const patch = PATCHES.find((p) => path.replaceAll('\\', '/').endsWith(`/node_modules/${p.file}`));
+  const patch = patchFor(path);
   if (!patch) return undefined;
   const sha = createHash('sha256').update(source).digest('hex');
   if (sha !== patch.sha256)
@@ -120,6 +120,11 @@ export function patchPgSource(path, source) {
   return patched;
 }
 
+/** The entry of PATCHES for `path` (a file of the installed pg), if any. */
+function patchFor(path) {
+  return PATCHES.find((p) => path.replaceAll('\\', '/').endsWith(`/node_modules/${p.file}`));
+}
+
 /** The files PATCHES change, as paths under node_modules. */
 export const PATCHED_PG_FILES = PATCHES.map((p) => p.file);
 
@@ -132,7 +137,7 @@ function pgPatches() {
       b.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/].*\.js$/ }, (args) => {
         const contents = patchPgSource(args.path, readFileSync(args.path, 'utf8'));
         if (contents === undefined) return undefined;
-        applied.add(PATCHES.find((p) => args.path.replaceAll('\\', '/').endsWith(`/node_modules/${p.file}`)).file);
+        applied.add(patchFor(args.path).file);
         return { contents, loader: 'js' };
       });
       b.onEnd((result) => {

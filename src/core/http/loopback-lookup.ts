@@ -30,6 +30,11 @@ function familyOf(options: LookupOptions | number | undefined): number {
   return 0;
 }
 
+/** The address argument of a failed lookup: an empty list when the caller asked for all of them. */
+function noAddress(options: LookupOptions | number): string | LookupAddress[] {
+  return typeof options === 'object' && options.all ? [] : '';
+}
+
 /**
  * Same signature as dns.lookup (net.connect's `lookup` option); the answer is always asynchronous (a microtask:
  * core/ does not touch `process`, and net only needs the callback not to run inside the call).
@@ -59,7 +64,7 @@ export function loopbackLookup(
         hostname,
       },
     );
-    queueMicrotask(() => cb(err, typeof opts === 'object' && opts.all ? [] : ''));
+    queueMicrotask(() => cb(err, noAddress(opts)));
     return;
   }
   (dns ??= import('node:dns')).then(
@@ -73,9 +78,9 @@ export function loopbackLookup(
       } catch (err) {
         // dns.lookup throws on bad options; in a promise callback that would be an unhandled rejection and
         // the caller's callback would never run.
-        cb(err as NodeJS.ErrnoException, typeof opts === 'object' && opts.all ? [] : '');
+        cb(err as NodeJS.ErrnoException, noAddress(opts));
       }
     },
-    (err: unknown) => cb(err as NodeJS.ErrnoException, typeof opts === 'object' && opts.all ? [] : ''),
+    (err: unknown) => cb(err as NodeJS.ErrnoException, noAddress(opts)),
   );
 }
