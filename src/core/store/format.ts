@@ -319,6 +319,11 @@ export function freezeValidated(doc: StoreDocument): StoreDocument {
   return Object.freeze(doc);
 }
 
+/** Freezes one record that was just validated (a splice commit's changed records) and marks it valid. */
+export function freezeValidRecord(record: StoredUser | undefined): void {
+  if (typeof record === 'object' && record !== null) validFrozen.add(deepFreeze(record));
+}
+
 /**
  * Marks the records of a validated, frozen document as valid (validFrozen): a commit built on it then checks
  * only the records its mutations wrote (checkWritable), not all 10,000 again (issue 20). Returns `doc`.

@@ -2,7 +2,7 @@
  * The pure parts of group commit (file-store.ts): applying a batch of mutations so that one that throws is
  * undone alone, and sharing one lock wait between the batch's callers.
  */
-import { validateDocument } from './format.js';
+import { validateDocument, validateUser } from './format.js';
 import { writeView } from './write-view.js';
 import { copyDocument, deepFreeze } from './document-copy.js';
 import { BoxQcError, ExitCode, StoreError } from '../../errors.js';
@@ -31,6 +31,19 @@ export function checkWritable(doc: StoreDocument, location: string): StoreDocume
       cause: err,
     });
   }
+}
+
+/**
+ * checkWritable for a commit that changed only the records `changed` names, each replaced by a new object, of a
+ * document validated whole (the file store's splice, file-store.ts): those records are validated, the rest are
+ * the validated ones. Each checked record in `doc.users` is replaced by its validated form (validateUser drops
+ * null bookkeeping objects, as a re-read would). Returns `doc`, whose users map must be the caller's own.
+ */
+export function checkWritableChanged(doc: StoreDocument, changed: Iterable<string>, location: string): StoreDocument {
+  const fail = (what: string) =>
+    new Error(`internal error: refusing to save an invalid token store document (${what})`);
+  for (const key of changed) doc.users[key] = validateUser(doc.users[key], key, location, fail);
+  return doc;
 }
 
 /**
@@ -110,9 +123,27 @@ function worthSplitting(err: unknown, batch: PendingUpdate[]): boolean {
 export interface StoreRules {
   location: string;
   jsonb: boolean;
+  /**
+   * `doc` may be an unfrozen document that nothing else changes (the file store's cached, validated document,
+   * parsed-cache.ts): it is used as it is, its top-level fields frozen here and each of its records frozen when
+   * a mutation first reads it, instead of a frozen deep copy, or a freeze of all 10,000 records a one-user
+   * commit never looks at (issue 20).
+   */
+  freezeOnRead?: boolean;
 }
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * What a batch's mutations did, as its write view saw it: the user keys set, defined or deleted, and whether
+ * anything changed beyond replacing records of existing keys in place (a key deleted, even if set again: it
+ * moves to the end; the users map swapped; a top-level field changed). A key set that `base` lacks is an
+ * addition: the caller sees that from `base`.
+ */
+export interface BatchChanges {
+  keys: Set<string>;
+  reshaped: boolean;
+}
 
 /**
  * Applies the batch's mutations in order to a copy of `doc`, which is never changed (it may be the cached
@@ -120,22 +151,34 @@ export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown
  * map over the same, frozen records, so copying costs a map of keys, not the whole document (with 1,000 users,
  * deep copies per update were the largest cost of `refresh --all`, issue 8). A mutation therefore replaces a
  * record it changes, as document.ts does; changing a shared record in place throws a TypeError (ES modules are
- * strict), failing that mutation loudly. A mutation that throws is undone alone: the others run again on a
- * fresh copy without it. So is one that leaves a record this backend cannot store (storable.ts: an expiry
- * past year 9999; on PostgreSQL a NUL in a token; issue 15 review finding 2): each item's changed records are
- * checked right after it ran, inside its own try, so one bad save never fails the others' rotations.
+ * strict), failing that mutation loudly. `base` is the document the mutations ran on (`doc`, or a frozen copy of
+ * it): the records a batch left alone are the very objects in it. A mutation that throws is undone alone: the
+ * others run again on a fresh copy without it. So is one that leaves a record this backend cannot store
+ * (storable.ts: an expiry past year 9999; on PostgreSQL a NUL in a token; issue 15 review finding 2): each
+ * item's changed records are checked right after it ran, inside its own try, so one bad save never fails the
+ * others' rotations.
  */
 export function applyBatch(
   doc: StoreDocument,
   batch: PendingUpdate[],
   rules: StoreRules = { location: '', jsonb: false },
-): { doc: StoreDocument; outcomes: Outcome[] } {
-  const base = Object.isFrozen(doc) ? doc : deepFreeze(copyDocument(doc));
+): { doc: StoreDocument; outcomes: Outcome[]; base: StoreDocument; changes: BatchChanges } {
+  const lazy = rules.freezeOnRead === true && !Object.isFrozen(doc);
+  const base = Object.isFrozen(doc) || lazy ? doc : deepFreeze(copyDocument(doc));
+  if (lazy) for (const field of Object.keys(base)) if (field !== 'users') deepFreeze(base[field]);
+  // A record of `base` is frozen before a mutation can hold it: the same guarantee as a frozen base.
+  const baseUsers = base.users;
+  const freezeBaseRecord = lazy
+    ? (value: unknown, key: string) => {
+        if (typeof value === 'object' && value !== null && value === baseUsers[key]) deepFreeze(value);
+      }
+    : undefined;
   const outcomes = new Array<Outcome>(batch.length);
   const skip = new Set<number>();
   for (;;) {
     const users = { ...base.users };
     const working: StoreDocument = { ...base, users };
+    const changes: BatchChanges = { keys: new Set(), reshaped: false };
     let failed = false;
     for (let i = 0; i < batch.length && !failed; i++) {
       if (skip.has(i)) continue;
@@ -146,14 +189,14 @@ export function applyBatch(
         continue;
       }
       try {
-        outcomes[i] = { ok: true, value: runChecked(item, working, users, rules) };
+        outcomes[i] = { ok: true, value: runChecked(item, working, users, rules, freezeBaseRecord, changes) };
       } catch (error) {
         outcomes[i] = { ok: false, error };
         skip.add(i);
         failed = true;
       }
     }
-    if (!failed) return { doc: working, outcomes };
+    if (!failed) return { doc: working, outcomes, base, changes };
   }
 }
 
@@ -167,9 +210,16 @@ function runChecked(
   working: StoreDocument,
   users: StoreDocument['users'],
   rules: StoreRules,
+  onRead: ((value: unknown, key: string) => void) | undefined,
+  changes: BatchChanges,
 ): unknown {
   const touched = new Set<string>();
-  const view = writeView(users, (k) => touched.add(k));
+  const view = writeView(users, (k) => touched.add(k), {
+    onRead,
+    onDelete: () => {
+      changes.reshaped = true;
+    },
+  });
   const top = { ...working };
   working.users = view;
   let value: unknown;
@@ -178,6 +228,7 @@ function runChecked(
   } finally {
     const replaced = working.users !== view;
     if (replaced) {
+      changes.reshaped = true;
       // The mutation swapped the whole map: adopt its content, every key of it checked.
       const next = working.users;
       for (const k of Object.keys(users)) if (!Object.hasOwn(next, k)) touched.add(k);
@@ -190,9 +241,13 @@ function runChecked(
     working.users = users;
   }
   const { location, jsonb } = rules;
-  for (const k of touched) if (Object.hasOwn(users, k)) checkStorableRecord(users[k], k, location, jsonb);
+  for (const k of touched) {
+    changes.keys.add(k);
+    if (Object.hasOwn(users, k)) checkStorableRecord(users[k], k, location, jsonb);
+  }
   for (const k of new Set([...Object.keys(top), ...Object.keys(working)])) {
     if (k === 'users' || top[k] === working[k]) continue;
+    changes.reshaped = true;
     if (k === 'version' && working.version !== 1)
       throw new StoreError('E_STORE_UNSTORABLE', location, `refusing to save the store: version must stay 1`);
     checkStorableField(k, working[k], location, jsonb);

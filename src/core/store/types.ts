@@ -178,6 +178,12 @@ export interface WriteReservation {
    * read them again.
    */
   topLevel?: UserSnapshot;
+  /**
+   * True when the backend can tell from what it reads anyway that the store holds no encrypted value (the file
+   * store: its bytes spell no `enc:`, crypto/envelope.ts). Lets the keyless check before a refresh POST
+   * (crypto-store.ts) skip a whole read of a big store (issue 20). False means "look", never "encrypted".
+   */
+  holdsNoCiphertext?(): Promise<boolean>;
 }
 
 export interface TokenStore {

@@ -123,6 +123,7 @@ export function withTokenCrypto(inner: TokenStore, keyring: Keyring | undefined)
     async reserveWrite() {
       const reservation = await inner.reserveWrite();
       try {
+        if (!keyring && (await reservation.holdsNoCiphertext?.())) return reservation;
         await refuseWithoutKey(reservation.topLevel);
       } catch (err) {
         await reservation.release().catch(() => undefined);

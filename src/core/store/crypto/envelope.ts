@@ -63,21 +63,40 @@ export function valueAt(record: Record<string, unknown> | undefined, path: reado
 }
 
 /**
- * Frozen documents read from bytes in which no value can start with `enc:` (notePlaintextBytes): holdsCiphertext
- * answers them without a walk (issue 20: the walk of 10,000 records was ~30 ms of every keyless refresh).
+ * Frozen documents and the bytes they were read from (notePlaintextBytes), until holdsCiphertext asks: then
+ * whether the bytes can hold an encrypted value (issue 20: the walk of 10,000 records was ~30 ms of every
+ * keyless refresh). Looked at only when asked: a refresh reads the store whole several times and asks once.
  */
-const plaintextDocuments = new WeakSet<object>();
+const documentBytes = new WeakMap<object, Buffer | 'plaintext'>();
 
 /**
  * Called by the file store for a frozen document and the bytes it was parsed from. A JSON string can spell
  * `enc:` only literally or with \u escapes (no other escape makes a letter or a colon), so bytes holding
- * neither `enc:` nor `\u` hold no encrypted value: the document is noted as plaintext. Conservative: a name
- * with "enc:" or any \u escape just leaves the walk to holdsCiphertext.
+ * neither `enc:` nor `\u` hold no encrypted value: the document is plaintext. Conservative: a name with
+ * "enc:" or any \u escape just leaves the walk to holdsCiphertext.
  */
 export function notePlaintextBytes(doc: object, bytes: Buffer): void {
-  if (plaintextDocuments.has(doc) || !Object.isFrozen(doc)) return;
-  if (bytes.indexOf('enc:') >= 0 || bytes.indexOf('\\u') >= 0) return;
-  plaintextDocuments.add(doc);
+  if (documentBytes.has(doc) || !Object.isFrozen(doc)) return;
+  documentBytes.set(doc, bytes);
+}
+
+/**
+ * Whether store bytes can hold no encrypted value: a JSON string can spell `enc:` only literally or with \\u
+ * escapes (no other escape makes a letter or a colon). Conservative: "enc:" in a name, or any \\u escape, is
+ * false.
+ */
+export function bytesHoldNoCiphertext(bytes: Buffer): boolean {
+  return bytes.indexOf('enc:') < 0 && bytes.indexOf('\\u') < 0;
+}
+
+/** Whether `doc` was read from bytes that hold no encrypted value (notePlaintextBytes). */
+function isPlaintextDocument(doc: object): boolean {
+  const noted = documentBytes.get(doc);
+  if (noted === undefined || noted === 'plaintext') return noted === 'plaintext';
+  const plain = bytesHoldNoCiphertext(noted);
+  if (plain) documentBytes.set(doc, 'plaintext');
+  else documentBytes.delete(doc);
+  return plain;
 }
 
 /** Whether each (frozen, shared) record holds a ciphertext, computed once per record object. */
@@ -89,7 +108,7 @@ const recordHoldsCiphertext = new WeakMap<object, boolean>();
  * asking it on every update of a big store costs a walk of object identities (issue 17 bench).
  */
 export function holdsCiphertext(doc: { users: Record<string, Record<string, unknown>> }): boolean {
-  if (plaintextDocuments.has(doc)) return false;
+  if (isPlaintextDocument(doc)) return false;
   for (const email in doc.users) {
     const rec = doc.users[email];
     if (rec === undefined) continue;

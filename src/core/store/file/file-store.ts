@@ -27,18 +27,22 @@ import {
   UpdateQueue,
   applyBatch,
   batchSignal,
+  type BatchChanges,
   checkWritable,
+  checkWritableChanged,
   type Outcome,
   type PendingUpdate,
 } from '../group-commit.js';
 import { ensureStoreDir, ensureWritable, inspectStore, warnIfNetworkFs } from './store-dir.js';
 import { WriteReserve, type TempOutcome } from './write-reserve.js';
 import { judgeTagged, ownTag } from './owner-tag.js';
-import { readStoreFile, type OneUser, type StoreSnapshot } from './read-store.js';
+import { FOR_COMMIT, readStoreFile, type OneUser, type StoreSnapshot } from './read-store.js';
 import { checkStoreFolder } from './store-guard.js';
 import { ParsedCache } from './parsed-cache.js';
+import { findRecord, recordCount, spliceRecords, type RecordLayout } from './record-layout.js';
 import { sharedNextRun } from '../next-run.js';
 import { deepFreeze } from '../document-copy.js';
+import { bytesHoldNoCiphertext } from '../crypto/envelope.js';
 import {
   DEFAULT_LOCK_WAIT_MS,
   type LockOptions,
@@ -137,7 +141,7 @@ class FileStore implements TokenStore {
     return (await this.snapshot({ email: normalizeStoreEmail(email), whole })).doc;
   }
 
-  private async snapshot(onlyUser?: OneUser): Promise<StoreSnapshot> {
+  private async snapshot(onlyUser?: OneUser | typeof FOR_COMMIT): Promise<StoreSnapshot> {
     await this.guard();
     return readStoreFile(
       this.location,
@@ -215,18 +219,23 @@ class FileStore implements TokenStore {
     const used: { temp: ReservedTemp | undefined; outcome: TempOutcome } = { temp: undefined, outcome: 'kept' };
     try {
       try {
-        const snap = await this.snapshot();
-        const applied = applyBatch(snap.doc, batch, { location: this.location, jsonb: false });
+        // The cached document as it is (frozen or not): applyBatch freezes what the mutations read.
+        const snap = await this.snapshot(FOR_COMMIT);
+        const applied = applyBatch(snap.doc, batch, { location: this.location, jsonb: false, freezeOnRead: true });
         outcomes = applied.outcomes;
-        const bytes = serializeStore(applied.doc);
-        const saved = checkWritable(applied.doc, this.location);
+        const spliced = snap.exists ? this.splice(snap.bytes, applied) : undefined;
+        const bytes = spliced?.bytes ?? serializeStore(applied.doc);
+        const saved = spliced
+          ? checkWritableChanged(applied.doc, spliced.changed.keys(), this.location)
+          : checkWritable(applied.doc, this.location);
         const baseline = snap.exists ? snap.bytes : serializeStore(emptyDocument());
         if (!bytes.equals(baseline)) {
           if (snap.exists) await this.removeOrphanTemps();
           await this.write(bytes, used);
           renamed = true;
           // The next re-read (under this lock or the next) finds exactly these bytes unless another process wrote.
-          this.parsed.set(bytes, saved);
+          if (spliced) this.parsed.setSpliced(bytes, saved, spliced.layout, spliced.changed.keys());
+          else this.parsed.set(bytes, saved);
         }
       } finally {
         await lock.release();
@@ -245,6 +254,37 @@ class FileStore implements TokenStore {
       if (o.ok) item.resolve(o.value);
       else item.reject(o.error);
     });
+  }
+
+  /**
+   * The new file as the old bytes with only the changed records rewritten (record-layout.ts), when that is all
+   * the batch did: records of existing users replaced by new objects (applyBatch never changes one in place),
+   * nothing reshaped (BatchChanges: no key deleted, the users map not swapped, no top-level field changed),
+   * no user added. Anything else, most records changed, or a file whose layout the scan cannot vouch for, is
+   * serialised whole. `bytes` are the snapshot's, `applied` the batch's result on it.
+   */
+  private splice(
+    bytes: Buffer,
+    applied: { base: StoreDocument; doc: StoreDocument; changes: BatchChanges },
+  ): { bytes: Buffer; layout: RecordLayout; changed: Map<string, unknown> } | undefined {
+    const { base, doc: next, changes } = applied;
+    if (changes.reshaped) return undefined;
+    const changed = new Map<string, unknown>();
+    for (const k of changes.keys) {
+      if (!Object.hasOwn(base.users, k)) return undefined;
+      const record = next.users[k];
+      if (record !== base.users[k]) changed.set(k, record);
+    }
+    if (changed.size === 0) return undefined;
+    const layout = this.parsed.layout(bytes, base.users);
+    if (layout === undefined || changed.size > recordCount(layout) / 2) return undefined;
+    const replace = new Map<number, unknown>();
+    for (const [k, record] of changed) {
+      const n = findRecord(bytes, layout, k);
+      if (n === undefined) return undefined;
+      replace.set(n, record);
+    }
+    return { ...spliceRecords(bytes, layout, replace), changed };
   }
 
   /**
@@ -350,7 +390,20 @@ class FileStore implements TokenStore {
   async reserveWrite(): Promise<WriteReservation> {
     await this.prepareDir();
     await warnIfNetworkFs(this.location, this.fs, this.warn);
-    return this.reserve.reserve();
+    const reservation = await this.reserve.reserve();
+    return { ...reservation, holdsNoCiphertext: () => this.holdsNoCiphertext() };
+  }
+
+  /**
+   * Whether the store's bytes spell no `enc:` (no encrypted value in it): the keyless check before a POST,
+   * without a whole read that freezes 10,000 records (issue 20). Judged on the bytes this process last read or
+   * wrote, which before a POST is the read under the user's lock a moment ago (session.ts); a store that gains
+   * its first encrypted value after that is the race crypto-store.ts's save already handles, as it did after
+   * a fresh read here. With nothing read yet, the store is read (and validated whole) now.
+   */
+  private async holdsNoCiphertext(): Promise<boolean> {
+    const bytes = this.parsed.lastBytes() ?? (await this.snapshot({ email: '', whole: true })).bytes;
+    return bytesHoldNoCiphertext(bytes);
   }
 
   inspect(): Promise<StoreFileInfo> {

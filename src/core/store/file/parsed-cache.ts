@@ -15,13 +15,16 @@
  *   frozen  the document validated whole and frozen: what every whole read of these bytes gets.
  */
 import { deepFreeze } from '../document-copy.js';
-import { freezeValidated, markValidFrozen } from '../format.js';
+import { freezeValidRecord, freezeValidated, markValidFrozen } from '../format.js';
+import { recordCount, recordLayout, type RecordLayout } from './record-layout.js';
 import type { StoreDocument } from '../types.js';
 
-type Entry =
+/** `layout`: where the records sit in `bytes` (record-layout.ts), once a commit asked; null when unusable. */
+type Entry = { layout?: RecordLayout | null } & (
   | { bytes: Buffer; state: 'seen' }
   | { bytes: Buffer; state: 'raw'; raw: unknown }
-  | { bytes: Buffer; state: 'valid' | 'frozen'; doc: StoreDocument };
+  | { bytes: Buffer; state: 'valid' | 'frozen'; doc: StoreDocument }
+);
 
 export class ParsedCache {
   private entry: Entry | undefined;
@@ -35,7 +38,7 @@ export class ParsedCache {
   get(bytes: Buffer): StoreDocument | undefined {
     const e = this.matches(bytes);
     if (e?.state === 'valid') {
-      this.entry = { bytes, state: 'frozen', doc: markValidFrozen(deepFreeze(e.doc)) };
+      this.entry = { bytes, state: 'frozen', doc: markValidFrozen(deepFreeze(e.doc)), layout: e.layout };
       return this.entry.doc;
     }
     return e?.state === 'frozen' ? e.doc : undefined;
@@ -48,6 +51,11 @@ export class ParsedCache {
   validated(bytes: Buffer): StoreDocument | undefined {
     const e = this.matches(bytes);
     return e?.state === 'valid' || e?.state === 'frozen' ? e.doc : undefined;
+  }
+
+  /** The bytes of the entry: what this process last read or wrote of the store (a read that parsed). */
+  lastBytes(): Buffer | undefined {
+    return this.entry?.bytes;
   }
 
   /** The JSON a display-only read parsed from exactly these bytes (validated in part only), if it was kept. */
@@ -81,7 +89,34 @@ export class ParsedCache {
    * Remembers (and freezes) the document a commit just wrote as these bytes: the caller must not change it
    * afterwards. `doc` passed checkWritable whole, so every record it froze there is marked valid already.
    */
-  set(bytes: Buffer, doc: StoreDocument): void {
-    this.entry = { bytes, state: 'frozen', doc: freezeValidated(doc) };
+  set(bytes: Buffer, doc: StoreDocument, layout?: RecordLayout): void {
+    this.entry = { bytes, state: 'frozen', doc: freezeValidated(doc), layout };
+  }
+
+  /**
+   * After a splice commit (file-store.ts) wrote `doc` as these bytes: `doc` is the batch's result on a document
+   * validated whole, its records `changed` validated (checkWritableChanged). Kept as validated, not frozen: the
+   * records the batch did not touch are the previous document's, frozen only where a reader took them; the
+   * changed ones, which the batch's callers may hold, are frozen now. A whole read freezes the rest (get).
+   */
+  setSpliced(bytes: Buffer, doc: StoreDocument, layout: RecordLayout, changed: Iterable<string>): void {
+    for (const key of changed) freezeValidRecord(doc.users[key]);
+    this.entry = { bytes, state: 'valid', doc, layout };
+  }
+
+  /**
+   * Where the records sit in exactly these bytes, which a read parsed (so JSON.parse accepted them) into the
+   * users map `users`: computed once per entry, kept with it. Undefined when the bytes are not the entry's, the
+   * scan gave up, or the file has more members than `users` has keys (a duplicate key: JSON.parse keeps the
+   * last, and a splice must not guess which text that was). A splice keeps the count, so its layout holds too.
+   */
+  layout(bytes: Buffer, users: object): RecordLayout | undefined {
+    const e = this.matches(bytes);
+    if (e === undefined) return undefined;
+    if (e.layout === undefined) {
+      const found = recordLayout(e.bytes);
+      e.layout = found !== undefined && recordCount(found) === Object.keys(users).length ? found : null;
+    }
+    return e.layout ?? undefined;
   }
 }

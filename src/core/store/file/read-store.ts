@@ -66,11 +66,21 @@ export interface OneUser {
 }
 
 /**
+ * A commit's re-read (file-store.ts): the document validated whole, as the cache keeps it, frozen or not. Only
+ * for applyBatch with freezeOnRead, which never changes it: never to be handed out.
+ */
+export const FOR_COMMIT = 'commit';
+
+/**
  * The store read and checked. With `oneUser`, that user's slice: the whole file is parsed; validated whole
  * unless the read is display-only, which validates that user's record and the top level only (issue 20:
  * `status --email` of a 10,000-user store spent a fifth of its time validating the others).
  */
-export async function readStoreFile(path: string, ctx: ReadContext, oneUser?: OneUser): Promise<StoreSnapshot> {
+export async function readStoreFile(
+  path: string,
+  ctx: ReadContext,
+  oneUser?: OneUser | typeof FOR_COMMIT,
+): Promise<StoreSnapshot> {
   let fh;
   try {
     fh = await ctx.fs.open(path, READ_NOFOLLOW);
@@ -101,9 +111,11 @@ export async function readStoreFile(path: string, ctx: ReadContext, oneUser?: On
     const doc =
       oneUser === undefined
         ? wholeDocument(bytes, path, ctx.cache)
-        : oneUser.whole || mustTighten
-          ? sliceValidated(validatedDocument(bytes, path, ctx.cache), oneUser.email)
-          : displaySlice(bytes, path, oneUser.email, ctx.cache);
+        : oneUser === FOR_COMMIT
+          ? validatedDocument(bytes, path, ctx.cache)
+          : oneUser.whole || mustTighten
+            ? sliceValidated(validatedDocument(bytes, path, ctx.cache), oneUser.email)
+            : displaySlice(bytes, path, oneUser.email, ctx.cache);
     // Whole documents only: that is what the encryption wrapper's keyless check looks at (crypto-store.ts).
     if (oneUser === undefined) notePlaintextBytes(doc, bytes);
     // Only now, on a file that validated as our store: a file that fails is never modified (issue 15 item 9).

@@ -1,0 +1,248 @@
+/**
+ * Where each user's record sits in the store's bytes, so that a commit that changes a few records rewrites
+ * the file from the old bytes with those records' text replaced (a splice), rather than serialising the
+ * whole document again (issue 20: one user's refresh of a 10,000-user store made two whole-file
+ * serialisations, ~40% of its time). Pure: bytes in, positions and bytes out.
+ *
+ * Only ever run on bytes that JSON.parse accepted (the same bytes the commit's snapshot parsed): the scan
+ * then needs no error handling beyond "give up". It walks the text's structure (strings, with their escapes,
+ * and bracket depth) and records, for each member of the top-level "users" object, where its value starts
+ * and ends. Structural characters are ASCII and no byte of a multi-byte UTF-8 sequence is, so positions are
+ * byte offsets into the file. Anything unusual (a duplicate key in "users", a second top-level "users", a
+ * top level that is not an object) yields undefined, and the caller serialises the whole document.
+ *
+ * The replaced text is the record as serializeStore writes it at that depth (2-space JSON, indented by four
+ * spaces), so a file box-qc wrote stays byte-identical to a whole serialisation of the new document. Bytes
+ * outside the replaced records are kept exactly, whoever wrote them (issue 3: unknown fields are preserved).
+ */
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+
+/**
+ * The members of "users" in file order: member n's key token (quotes included) is [keyStarts[n], keyEnds[n]),
+ * its value [starts[n], ends[n]). Keys are not decoded (10,000 decodes were a fifth of the scan): findRecord
+ * looks a key up by its text.
+ */
+export interface RecordLayout {
+  readonly keyStarts: readonly number[];
+  readonly keyEnds: readonly number[];
+  readonly starts: readonly number[];
+  readonly ends: readonly number[];
+}
+
+class GiveUp extends Error {}
+
+function isWhitespace(c: number | undefined): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function skipWhitespace(b: Buffer, i: number): number {
+  while (isWhitespace(b[i])) i++;
+  return i;
+}
+
+/** `i` is at a string's opening quote: the index just past its closing quote. */
+function endOfString(b: Buffer, i: number): number {
+  for (;;) {
+    const q = b.indexOf(QUOTE, i + 1);
+    if (q < 0) throw new GiveUp();
+    let backslashes = 0;
+    for (let k = q - 1; b[k] === BACKSLASH; k--) backslashes++;
+    // An even run of backslashes escapes itself: the quote ends the string.
+    if ((backslashes & 1) === 0) return q + 1;
+    i = q;
+  }
+}
+
+/** `i` is at the first byte of a JSON value: the index just past it. */
+function endOfValue(b: Buffer, i: number): number {
+  const c = b[i];
+  if (c === QUOTE) return endOfString(b, i);
+  if (c !== OPEN_BRACE && c !== OPEN_BRACKET) {
+    // A number, true, false or null: up to the next delimiter.
+    for (;;) {
+      const d = b[i];
+      if (d === undefined || d === COMMA || d === CLOSE_BRACE || d === CLOSE_BRACKET || isWhitespace(d)) return i;
+      i++;
+    }
+  }
+  let depth = 0;
+  for (;;) {
+    const d = b[i];
+    if (d === undefined) throw new GiveUp();
+    if (d === QUOTE) {
+      i = endOfString(b, i);
+      continue;
+    }
+    if (d === OPEN_BRACE || d === OPEN_BRACKET) depth++;
+    else if (d === CLOSE_BRACE || d === CLOSE_BRACKET) {
+      depth--;
+      if (depth === 0) return i + 1;
+    }
+    i++;
+  }
+}
+
+const USERS_KEY = Buffer.from('"users"');
+
+/** Whether the string token [start, end) (quotes included) is the key "users", however it is spelled. */
+function isUsersKey(b: Buffer, start: number, end: number): boolean {
+  const token = b.subarray(start, end);
+  if (token.equals(USERS_KEY)) return true;
+  return token.includes(BACKSLASH) && JSON.parse(token.toString('utf8')) === 'users';
+}
+
+/** `i` is past a member's key: the index of its value's first byte. */
+function valueStart(b: Buffer, i: number): number {
+  i = skipWhitespace(b, i);
+  if (b[i] !== COLON) throw new GiveUp();
+  return skipWhitespace(b, i + 1);
+}
+
+/** `i` is past a member's value: the index of the next member's key, or of the closing brace. */
+function nextMember(b: Buffer, i: number): number {
+  i = skipWhitespace(b, i);
+  if (b[i] === COMMA) return skipWhitespace(b, i + 1);
+  if (b[i] !== CLOSE_BRACE) throw new GiveUp();
+  return i;
+}
+
+/** The layout of the "users" records in `bytes` (which JSON.parse accepted), or undefined to serialise whole. */
+export function recordLayout(bytes: Buffer): RecordLayout | undefined {
+  try {
+    return scan(bytes);
+  } catch (err) {
+    if (err instanceof GiveUp) return undefined;
+    throw err;
+  }
+}
+
+function scan(b: Buffer): RecordLayout | undefined {
+  let i = skipWhitespace(b, 0);
+  if (b[i] !== OPEN_BRACE) return undefined;
+  i = skipWhitespace(b, i + 1);
+  let found: RecordLayout | undefined;
+  while (b[i] !== CLOSE_BRACE) {
+    if (b[i] !== QUOTE) return undefined;
+    const keyEnd = endOfString(b, i);
+    const start = valueStart(b, keyEnd);
+    if (isUsersKey(b, i, keyEnd)) {
+      if (found !== undefined || b[start] !== OPEN_BRACE) return undefined;
+      const users = scanUsers(b, start);
+      if (users === undefined) return undefined;
+      found = users.layout;
+      i = nextMember(b, users.end);
+    } else {
+      i = nextMember(b, endOfValue(b, start));
+    }
+  }
+  return found;
+}
+
+function scanUsers(b: Buffer, open: number): { layout: RecordLayout; end: number } | undefined {
+  const keyStarts: number[] = [];
+  const keyEnds: number[] = [];
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let i = skipWhitespace(b, open + 1);
+  while (b[i] !== CLOSE_BRACE) {
+    if (b[i] !== QUOTE) return undefined;
+    const keyEnd = endOfString(b, i);
+    const start = valueStart(b, keyEnd);
+    const end = endOfValue(b, start);
+    keyStarts.push(i);
+    keyEnds.push(keyEnd);
+    starts.push(start);
+    ends.push(end);
+    i = nextMember(b, end);
+  }
+  return { layout: { keyStarts, keyEnds, starts, ends }, end: i + 1 };
+}
+
+/**
+ * The member of "users" whose key is written exactly as JSON.stringify writes `key`, or undefined. A key in
+ * the file spelled otherwise (escapes where none are needed) is not found: the caller serialises whole. So
+ * is a key that appears twice: JSON.parse keeps the last, and the caller checks that the layout has as many
+ * members as the parsed map has keys (recordCount), which a duplicate breaks.
+ */
+export function findRecord(bytes: Buffer, layout: RecordLayout, key: string): number | undefined {
+  const { keyStarts, keyEnds } = layout;
+  if (keyStarts.length === 0) return undefined;
+  const needle = Buffer.from(JSON.stringify(key), 'utf8');
+  const last = keyEnds[keyEnds.length - 1]!;
+  for (let p = bytes.indexOf(needle, keyStarts[0]); p >= 0 && p < last; p = bytes.indexOf(needle, p + 1)) {
+    // The same text elsewhere (a value, a key deeper down) is not at a member's key position.
+    const n = memberAt(keyStarts, p);
+    if (n !== undefined && keyEnds[n]! - p === needle.length) return n;
+  }
+  return undefined;
+}
+
+/** The n with keyStarts[n] === at (keyStarts ascend), or undefined. */
+function memberAt(keyStarts: readonly number[], at: number): number | undefined {
+  let lo = 0;
+  let hi = keyStarts.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = keyStarts[mid]!;
+    if (v === at) return mid;
+    if (v < at) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}
+
+/** How many members "users" has in the file. */
+export function recordCount(layout: RecordLayout): number {
+  return layout.keyStarts.length;
+}
+
+/** A record's text as serializeStore writes it inside "users" (depth 2: four spaces before each inner line). */
+export function recordText(record: unknown): string {
+  return JSON.stringify(record, null, 2).replaceAll('\n', '\n    ');
+}
+
+/**
+ * `bytes` with members `replace` (member index -> new record, from findRecord) rewritten, and the layout of the
+ * result.
+ */
+export function spliceRecords(
+  bytes: Buffer,
+  layout: RecordLayout,
+  replace: ReadonlyMap<number, unknown>,
+): { bytes: Buffer; layout: RecordLayout } {
+  const at = [...replace.keys()].sort((x, y) => x - y);
+  const parts: Buffer[] = [];
+  const keyStarts = layout.keyStarts.slice();
+  const keyEnds = layout.keyEnds.slice();
+  const starts = layout.starts.slice();
+  const ends = layout.ends.slice();
+  const move = (n: number, by: number) => {
+    keyStarts[n] = layout.keyStarts[n]! + by;
+    keyEnds[n] = layout.keyEnds[n]! + by;
+    starts[n] = layout.starts[n]! + by;
+    ends[n] = layout.ends[n]! + by;
+  };
+  let from = 0;
+  let shift = 0;
+  let next = 0;
+  for (const n of at) {
+    const text = Buffer.from(recordText(replace.get(n)), 'utf8');
+    parts.push(bytes.subarray(from, layout.starts[n]), text);
+    from = layout.ends[n]!;
+    // Members up to this one (its key included) moved by the replacements before them.
+    for (; next <= n; next++) move(next, shift);
+    shift += text.length - (layout.ends[n]! - layout.starts[n]!);
+    ends[n] = starts[n]! + text.length;
+  }
+  for (; next < keyStarts.length; next++) move(next, shift);
+  parts.push(bytes.subarray(from));
+  return { bytes: Buffer.concat(parts), layout: { keyStarts, keyEnds, starts, ends } };
+}

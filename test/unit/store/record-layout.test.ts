@@ -1,0 +1,215 @@
+/**
+ * store/file/record-layout.ts: where each user's record sits in the store's bytes, and the splice that rewrites
+ * only the records a commit changed. The property that matters: for any text JSON.parse accepts, a splice
+ * gives a text whose parse is the old document with exactly the replaced records changed, or the scan gives
+ * up (the commit then serialises whole). Texts here are written every way a JSON writer can: box-qc's own
+ * format, compact, Python's json.dump (\u escapes), CRLF, odd spacing, escapes in keys and values, braces and
+ * quotes inside strings, nested objects and arrays in records, other top-level fields before and after.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  findRecord,
+  recordCount,
+  recordLayout,
+  recordText,
+  spliceRecords,
+} from '../../../src/core/store/file/record-layout.js';
+import { serializeStore } from '../../../src/core/store/format.js';
+import type { StoreDocument } from '../../../src/core/store/types.js';
+
+const T = '2026-01-01T00:00:00Z';
+const record = (n: number, extra: Record<string, unknown> = {}) => ({
+  access_token: `at-${n}`,
+  refresh_token: `rt-${n}`,
+  access_token_expires_at: T,
+  connected_at: T,
+  updated_at: T,
+  ...extra,
+});
+
+/** Python's json.dumps(indent=2) (ensure_ascii): non-ASCII as \uXXXX escapes, no final newline. */
+function pythonStyle(doc: unknown): string {
+  return JSON.stringify(doc, null, 2).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** Every member of "users" found, with its value's text parsing to the parsed record. */
+function expectLayoutMatches(text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  const parsed = JSON.parse(text) as { users: Record<string, unknown> };
+  const layout = recordLayout(bytes);
+  expect(layout).toBeDefined();
+  expect(recordCount(layout!)).toBe(Object.keys(parsed.users).length);
+  for (const [key, value] of Object.entries(parsed.users)) {
+    const n = findRecord(bytes, layout!, key);
+    if (n === undefined) continue; // a key spelled with needless escapes: the commit serialises whole
+    expect(JSON.parse(bytes.toString('utf8', layout!.starts[n], layout!.ends[n]))).toEqual(value);
+    expect(JSON.parse(bytes.toString('utf8', layout!.keyStarts[n], layout!.keyEnds[n]))).toBe(key);
+  }
+}
+
+/** Replaces `keys` and checks the result parses to the expected document, every other byte kept. */
+function expectSplice(text: string, keys: string[]): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  const parsed = JSON.parse(text) as { users: Record<string, unknown> };
+  const layout = recordLayout(bytes)!;
+  const replace = new Map<number, unknown>();
+  const expected = structuredClone(parsed);
+  keys.forEach((key, i) => {
+    const n = findRecord(bytes, layout, key)!;
+    expect(n).toBeDefined();
+    const next = record(1000 + i, { note: `new "${key}" {[\\]}` });
+    replace.set(n, next);
+    expected.users[key] = next;
+  });
+  const out = spliceRecords(bytes, layout, replace);
+  const reparsed = JSON.parse(out.bytes.toString('utf8')) as typeof parsed;
+  expect(reparsed).toEqual(expected);
+  expect(Object.keys(reparsed.users)).toEqual(Object.keys(parsed.users));
+  // The layout handed back is the layout of the new bytes.
+  expect(out.layout).toEqual(recordLayout(out.bytes));
+  // Bytes before the first replaced record are the old ones.
+  const first = Math.min(...[...replace.keys()].map((n) => layout.starts[n]!));
+  expect(out.bytes.subarray(0, first).equals(bytes.subarray(0, first))).toBe(true);
+  return out.bytes;
+}
+
+describe('recordLayout and spliceRecords', () => {
+  it('on a file box-qc wrote, a splice is byte-identical to serialising the new document whole', () => {
+    const doc: StoreDocument = {
+      version: 1,
+      users: { 'a@x.com': record(1), 'b@x.com': record(2, { refresh_in_flight: { since: T } }), 'c@x.com': record(3) },
+      invites: {},
+    } as unknown as StoreDocument;
+    const bytes = serializeStore(doc);
+    const layout = recordLayout(bytes)!;
+    const next = record(9, { needs_reconnect: { reason: 'x', at: T }, list: [1, { a: [] }, 'q'] });
+    const b = findRecord(bytes, layout, 'b@x.com')!;
+    const out = spliceRecords(bytes, layout, new Map([[b, next]]));
+    expect(out.bytes.equals(serializeStore({ ...doc, users: { ...doc.users, 'b@x.com': next } }))).toBe(true);
+    // A second splice, from the layout handed back, also matches.
+    const a = findRecord(out.bytes, out.layout, 'a@x.com')!;
+    const c = findRecord(out.bytes, out.layout, 'c@x.com')!;
+    const again = spliceRecords(
+      out.bytes,
+      out.layout,
+      new Map<number, unknown>([
+        [c, record(5)],
+        [a, record(4)],
+      ]),
+    );
+    const expected = { ...doc, users: { 'a@x.com': record(4), 'b@x.com': next, 'c@x.com': record(5) } };
+    expect(again.bytes.equals(serializeStore(expected as never))).toBe(true);
+  });
+
+  it('finds every record, and splices correctly, in texts written every other way', () => {
+    const users = {
+      'a@x.com': record(1, { box_user_name: 'Zoë "Z" {x} [y] \\ end\\', nested: { deep: [{ '}': '{' }, [], {}] } }),
+      'b@x.com': record(2, { weird: '\\"', n: -1.5e3, t: true, f: false, z: null }),
+      'ünï@x.com': record(3),
+      'd@x.com': {},
+      'e@x.com': record(5, { users: { 'a@x.com': record(99) } }),
+    };
+    const doc = { before: { users: { 'a@x.com': 1 } }, version: 1, users, after: ['users', { 'b@x.com': 2 }] };
+    const texts = [
+      serializeStore(doc as never).toString('utf8'),
+      JSON.stringify(doc),
+      pythonStyle(doc),
+      JSON.stringify(doc, null, '\t').replace(/\n/g, '\r\n'),
+      JSON.stringify(doc, null, 1).replace(/: /g, '   :  ').replace(/,\n/g, '\n ,'),
+      ` \n${JSON.stringify(doc, null, 4)}\n\n `,
+    ];
+    for (const text of texts) {
+      expectLayoutMatches(text);
+      expectSplice(text, ['a@x.com']);
+      expectSplice(text, ['b@x.com', 'e@x.com', 'd@x.com']);
+    }
+  });
+
+  it('gives up on what a splice must not guess: duplicate users keys, two "users", no users object', () => {
+    // A duplicate key: JSON.parse keeps the last; the member count tells the caller (file-store.ts).
+    const dup = '{"version":1,"users":{"a@x.com":{"k":1},"a@x.com":{"k":2}}}';
+    const layout = recordLayout(Buffer.from(dup))!;
+    expect(recordCount(layout)).toBe(2);
+    expect(Object.keys((JSON.parse(dup) as { users: object }).users)).toHaveLength(1);
+    expect(recordLayout(Buffer.from('{"users":{},"version":1,"users":{"a@x.com":{}}}'))).toBeUndefined();
+    expect(recordLayout(Buffer.from('{"u\\u0073ers":{},"users":{}}'))).toBeUndefined();
+    expect(recordLayout(Buffer.from('{"version":1,"users":[]}'))).toBeUndefined();
+    expect(recordLayout(Buffer.from('{"version":1}'))).toBeUndefined();
+    expect(recordLayout(Buffer.from('[1,2]'))).toBeUndefined();
+    expect(recordCount(recordLayout(Buffer.from('{"users":{}}'))!)).toBe(0);
+  });
+
+  it('does not take the same text elsewhere for a key: a value, a deeper key, a key spelled with escapes', () => {
+    const text = JSON.stringify({
+      version: 1,
+      users: {
+        'b@x.com': { box_user_login: 'a@x.com', aliases: { 'a@x.com': 1 } },
+        'a\\u0040x.com': record(1),
+      },
+    }).replace('a\\\\u0040x.com', 'a\\u0040x.com');
+    const parsed = JSON.parse(text) as { users: Record<string, unknown> };
+    expect(Object.keys(parsed.users)).toEqual(['b@x.com', 'a@x.com']);
+    const bytes = Buffer.from(text);
+    const layout = recordLayout(bytes)!;
+    // "a@x.com" appears as a value and as a deeper key, and the member itself is spelled with an escape.
+    expect(findRecord(bytes, layout, 'a@x.com')).toBeUndefined();
+    expect(findRecord(bytes, layout, 'b@x.com')).toBe(0);
+  });
+
+  it('random documents written in random styles: every splice parses to the expected document', () => {
+    // mulberry32: deterministic, and its low bits vary (an LCG's cycle through a small modulus).
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) % n;
+    };
+    const alphabet = ['a', '"', '\\', '{', '}', '[', ']', ',', ':', ' ', '\n', 'é', '\u2028', '😀', 'u'];
+    const str = () => Array.from({ length: rand(8) }, () => alphabet[rand(alphabet.length)]).join('');
+    const value = (depth: number): unknown => {
+      switch (rand(depth > 2 ? 4 : 6)) {
+        case 0:
+          return str();
+        case 1:
+          return rand(1000) - 500;
+        case 2:
+          return [true, false, null][rand(3)];
+        case 3:
+          return str();
+        case 4:
+          return Array.from({ length: rand(3) }, () => value(depth + 1));
+        default:
+          return Object.fromEntries(Array.from({ length: rand(3) }, () => [str(), value(depth + 1)]));
+      }
+    };
+    for (let round = 0; round < 200; round++) {
+      const users: Record<string, unknown> = {};
+      const count = 1 + rand(6);
+      for (let i = 0; i < count; i++) users[`u${i}${str().replace(/["\\]/g, '')}@x.com`] = record(i, { x: value(0) });
+      const doc = { version: 1, [str()]: value(0), users, [`${str()}z`]: value(0) };
+      const styles = [
+        () => serializeStore(doc as never).toString('utf8'),
+        () => JSON.stringify(doc),
+        () => pythonStyle(doc),
+        () => JSON.stringify(doc, null, rand(5)),
+      ];
+      const text = styles[rand(styles.length)]!();
+      expectLayoutMatches(text);
+      const keys = Object.keys(users).filter(() => rand(2) === 0);
+      const found = keys.filter(
+        (k) => findRecord(Buffer.from(text), recordLayout(Buffer.from(text))!, k) !== undefined,
+      );
+      if (found.length > 0) expectSplice(text, found);
+    }
+  });
+
+  it('writes a record as serializeStore does inside users: two-space JSON, four spaces deeper', () => {
+    const doc = { version: 1, users: { 'a@x.com': record(1, { n: { m: [1, 2] } }) } };
+    const whole = serializeStore(doc as never).toString('utf8');
+    expect(whole).toContain(`"a@x.com": ${recordText(doc.users['a@x.com'])}\n  }`);
+  });
+});
