@@ -170,7 +170,9 @@ export function applyBatch(
   const baseUsers = base.users;
   const freezeBaseRecord = lazy
     ? (value: unknown, key: string) => {
-        if (typeof value === 'object' && value !== null && value === baseUsers[key]) deepFreeze(value);
+        // Own records only: `d.users.__proto__` is Object.prototype, which must never be frozen (review finding 3).
+        if (typeof value === 'object' && value !== null && Object.hasOwn(baseUsers, key) && value === baseUsers[key])
+          deepFreeze(value);
       }
     : undefined;
   const outcomes = new Array<Outcome>(batch.length);
@@ -196,7 +198,19 @@ export function applyBatch(
         failed = true;
       }
     }
-    if (!failed) return { doc: working, outcomes, base, changes };
+    if (failed) continue;
+    if (!lazy) return { doc: working, outcomes, base, changes };
+    // The result is not the object the mutations were given: one that kept `d` could otherwise change the
+    // cached document after the commit (review finding 1). Through `d`, records still read frozen and no
+    // write reaches the result; the result's users map is frozen by the caller (parsed-cache.ts).
+    working.users = writeView(
+      users,
+      () => {
+        throw new TypeError('a store document was changed after its update() returned');
+      },
+      { onRead: freezeBaseRecord },
+    );
+    return { doc: { ...working, users }, outcomes, base, changes };
   }
 }
 

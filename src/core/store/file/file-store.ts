@@ -396,14 +396,12 @@ class FileStore implements TokenStore {
 
   /**
    * Whether the store's bytes spell no `enc:` (no encrypted value in it): the keyless check before a POST,
-   * without a whole read that freezes 10,000 records (issue 20). Judged on the bytes this process last read or
-   * wrote, which before a POST is the read under the user's lock a moment ago (session.ts); a store that gains
-   * its first encrypted value after that is the race crypto-store.ts's save already handles, as it did after
-   * a fresh read here. With nothing read yet, the store is read (and validated whole) now.
+   * made on the file as it is once the room is reserved (another process's `store encrypt` may have sealed a
+   * user meanwhile: review finding 2), without a whole read that freezes 10,000 records (issue 20). Unchanged
+   * bytes cost a read and a compare; changed ones are parsed and validated whole, as any read before a POST.
    */
   private async holdsNoCiphertext(): Promise<boolean> {
-    const bytes = this.parsed.lastBytes() ?? (await this.snapshot({ email: '', whole: true })).bytes;
-    return bytesHoldNoCiphertext(bytes);
+    return bytesHoldNoCiphertext((await this.snapshot({ email: '', whole: true })).bytes);
   }
 
   inspect(): Promise<StoreFileInfo> {

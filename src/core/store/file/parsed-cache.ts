@@ -53,11 +53,6 @@ export class ParsedCache {
     return e?.state === 'valid' || e?.state === 'frozen' ? e.doc : undefined;
   }
 
-  /** The bytes of the entry: what this process last read or wrote of the store (a read that parsed). */
-  lastBytes(): Buffer | undefined {
-    return this.entry?.bytes;
-  }
-
   /** The JSON a display-only read parsed from exactly these bytes (validated in part only), if it was kept. */
   raw(bytes: Buffer): unknown {
     const e = this.matches(bytes);
@@ -101,6 +96,8 @@ export class ParsedCache {
    */
   setSpliced(bytes: Buffer, doc: StoreDocument, layout: RecordLayout, changed: Iterable<string>): void {
     for (const key of changed) freezeValidRecord(doc.users[key]);
+    // The map too: a mutation's `d.users` (a view of this map) may outlive its update (review finding 1).
+    Object.freeze(doc.users);
     this.entry = { bytes, state: 'valid', doc, layout };
   }
 

@@ -1,0 +1,88 @@
+/**
+ * Review of the splice commit (eighth session), finding 2: the keyless check before a refresh POST judges the
+ * store as it is once the room for the save is reserved. Another process's `store encrypt` that seals a user in
+ * between (it works one user at a time, under that user's lock, beside cron refreshes) must still stop a
+ * keyless refresh of another user before anything is sent to Box.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rename, open as openFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { closeHttpContext, createHttpContext } from '../../../../src/core/http/request.js';
+import { getValidAccessToken } from '../../../../src/core/session.js';
+import { openFileStore } from '../../../../src/core/store/index.js';
+import { withTokenCrypto } from '../../../../src/core/store/crypto/crypto-store.js';
+import { isPidAlive } from '../../../../src/store-host.js';
+import { json, startLocalServer } from '../../http/local-server.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const rec = (n: number) => ({
+  access_token: `AT${n}`,
+  refresh_token: `RT${n}`,
+  access_token_expires_at: iso(Date.now() - 1000),
+  connected_at: iso(Date.now() - 9e6),
+  updated_at: iso(Date.now() - 9e6),
+  generation: 1,
+});
+
+it('a user encrypted by another process while the room is reserved: E_KEY_MISSING, nothing sent', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'boxqc-keyless-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'tokens.json');
+  const initial = { version: 1, users: { 'a@x.com': rec(1), 'b@x.com': rec(2) } };
+  writeFileSync(path, `${JSON.stringify(initial, null, 2)}\n`, { mode: 0o600 });
+  let sealed = false;
+  const inner = openFileStore(path, {
+    pid: process.pid,
+    euid: process.geteuid?.(),
+    isPidAlive,
+    lockWaitMs: 5000,
+    fs: {
+      // The moment the reservation creates its first file (after the read under a's lock), the other process
+      // commits b's encrypted values and the store's identity.
+      open: async (p, flags, mode) => {
+        if (!sealed && p.includes('.rsv-')) {
+          sealed = true;
+          const d = JSON.parse(readFileSync(path, 'utf8'));
+          d.store_id = 'sid';
+          d.users['b@x.com'] = {
+            ...d.users['b@x.com'],
+            access_token: 'enc:v1:k1:AAAA',
+            refresh_token: 'enc:v1:k1:BBBB',
+          };
+          writeFileSync(`${path}.x`, `${JSON.stringify(d, null, 2)}\n`, { mode: 0o600 });
+          await rename(`${path}.x`, path);
+        }
+        return openFile(p, flags, mode);
+      },
+    },
+  });
+  const store = withTokenCrypto(inner, undefined);
+  const server = await startLocalServer([
+    json(200, { access_token: 'AT9', refresh_token: 'RT9', expires_in: 3600, token_type: 'bearer' }),
+  ]);
+  const http = await createHttpContext({ env: {}, log: { debug() {} } });
+  cleanups.push(server.close, () => closeHttpContext(http));
+  const session = {
+    store,
+    http,
+    apiBaseUrl: server.url,
+    credentials: () => ({ clientId: 'c', clientSecret: 's' }),
+    now: () => Date.now(),
+    interrupts: { critical: <T>(fn: () => Promise<T>) => fn() },
+    log: { debug() {} },
+    warn() {},
+    pid: 4242,
+    host: 'h',
+    refreshTimeoutMs: 5000,
+  };
+  await expect(getValidAccessToken(session as never, 'a@x.com')).rejects.toMatchObject({ code: 'E_KEY_MISSING' });
+  expect(sealed).toBe(true);
+  expect(server.requests).toHaveLength(0);
+  expect(JSON.parse(readFileSync(path, 'utf8')).users['a@x.com'].refresh_token).toBe('RT1');
+});
