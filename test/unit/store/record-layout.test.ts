@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   findRecord,
+  findRecords,
   recordCount,
   recordLayout,
   recordText,
@@ -42,6 +43,9 @@ function expectLayoutMatches(text: string): void {
   const layout = recordLayout(bytes);
   expect(layout).toBeDefined();
   expect(recordCount(layout!)).toBe(Object.keys(parsed.users).length);
+  // Many keys at once (the key map) give the same members as one search each.
+  const keys = [...Object.keys(parsed.users), 'absent@x.com'];
+  expect(findRecords(bytes, { ...layout! }, keys)).toEqual(keys.map((k) => findRecord(bytes, layout!, k)));
   for (const [key, value] of Object.entries(parsed.users)) {
     const n = findRecord(bytes, layout!, key);
     if (n === undefined) continue; // a key spelled with needless escapes: the commit serialises whole
@@ -64,12 +68,16 @@ function expectSplice(text: string, keys: string[]): Buffer {
     replace.set(n, next);
     expected.users[key] = next;
   });
+  findRecords(bytes, layout, [...Object.keys(parsed.users), 'a', 'b', 'c', 'd', 'e']); // builds the key map
   const out = spliceRecords(bytes, layout, replace);
   const reparsed = JSON.parse(out.bytes.toString('utf8')) as typeof parsed;
+  // The key map carried over answers for the new bytes as a fresh search does.
+  const all = Object.keys(parsed.users);
+  expect(findRecords(out.bytes, out.layout, all)).toEqual(all.map((k) => findRecord(out.bytes, out.layout, k)));
   expect(reparsed).toEqual(expected);
   expect(Object.keys(reparsed.users)).toEqual(Object.keys(parsed.users));
   // The layout handed back is the layout of the new bytes.
-  expect(out.layout).toEqual(recordLayout(out.bytes));
+  expect({ ...out.layout, byKey: undefined }).toEqual({ ...recordLayout(out.bytes), byKey: undefined });
   // Bytes before the first replaced record are the old ones.
   const first = Math.min(...[...replace.keys()].map((n) => layout.starts[n]!));
   expect(out.bytes.subarray(0, first).equals(bytes.subarray(0, first))).toBe(true);

@@ -39,7 +39,7 @@ import { judgeTagged, ownTag } from './owner-tag.js';
 import { FOR_COMMIT, readStoreFile, type OneUser, type StoreSnapshot } from './read-store.js';
 import { checkStoreFolder } from './store-guard.js';
 import { ParsedCache } from './parsed-cache.js';
-import { findRecord, recordCount, spliceRecords, type RecordLayout } from './record-layout.js';
+import { findRecords, recordCount, spliceRecords, type RecordLayout } from './record-layout.js';
 import { sharedNextRun } from '../next-run.js';
 import { deepFreeze } from '../document-copy.js';
 import { bytesHoldNoCiphertext } from '../crypto/envelope.js';
@@ -278,11 +278,13 @@ class FileStore implements TokenStore {
     if (changed.size === 0) return undefined;
     const layout = this.parsed.layout(bytes, base.users);
     if (layout === undefined || changed.size > recordCount(layout) / 2) return undefined;
+    const keys = [...changed.keys()];
+    const members = findRecords(bytes, layout, keys);
     const replace = new Map<number, unknown>();
-    for (const [k, record] of changed) {
-      const n = findRecord(bytes, layout, k);
+    for (let i = 0; i < keys.length; i++) {
+      const n = members[i];
       if (n === undefined) return undefined;
-      replace.set(n, record);
+      replace.set(n, changed.get(keys[i]!));
     }
     return { ...spliceRecords(bytes, layout, replace), changed };
   }
@@ -400,9 +402,10 @@ class FileStore implements TokenStore {
    * user meanwhile: review finding 2), without a whole read that freezes 10,000 records (issue 20). Unchanged
    * bytes cost a read and a compare; changed ones are parsed and validated whole, as any read before a POST.
    */
-  private async holdsNoCiphertext(): Promise<boolean> {
-    return bytesHoldNoCiphertext((await this.snapshot({ email: '', whole: true })).bytes);
-  }
+  private readonly holdsNoCiphertext = sharedNextRun(async () =>
+    // Concurrent reservations (`refresh --all`) share the next read: next-run.ts.
+    bytesHoldNoCiphertext((await this.snapshot({ email: '', whole: true })).bytes),
+  );
 
   inspect(): Promise<StoreFileInfo> {
     return inspectStore(this.location, this.fs);

@@ -35,6 +35,8 @@ export interface RecordLayout {
   readonly keyEnds: readonly number[];
   readonly starts: readonly number[];
   readonly ends: readonly number[];
+  /** Key -> member, built on the first lookup of many keys at once (findRecords); a splice keeps the numbering. */
+  byKey?: Map<string, number>;
 }
 
 class GiveUp extends Error {}
@@ -185,6 +187,38 @@ export function findRecord(bytes: Buffer, layout: RecordLayout, key: string): nu
   return undefined;
 }
 
+/**
+ * findRecord for each of `keys` (member numbers, undefined for one not found). A few keys: one search each. More
+ * (a batch of `refresh --all`): every member's key decoded once into a map kept with the layout, a search of the
+ * whole file per key being the slower way then. Keys spelled otherwise than JSON.stringify writes are left out of
+ * it, as findRecord's search misses them: the map is the same answer faster, never another one.
+ */
+export function findRecords(bytes: Buffer, layout: RecordLayout, keys: readonly string[]): (number | undefined)[] {
+  if (keys.length <= FEW_KEYS && layout.byKey === undefined) return keys.map((k) => findRecord(bytes, layout, k));
+  let byKey = layout.byKey;
+  if (byKey === undefined) {
+    byKey = new Map();
+    const { keyStarts, keyEnds } = layout;
+    for (let n = 0; n < keyStarts.length; n++) {
+      const token = bytes.subarray(keyStarts[n], keyEnds[n]);
+      if (!token.includes(BACKSLASH)) {
+        // Without a backslash the token is exactly JSON.stringify of its text: JSON.parse accepted it, so it
+        // holds no quote or control character, and the store's UTF-8 (decoded strictly) no lone surrogate.
+        byKey.set(token.toString('utf8', 1, token.length - 1), n);
+        continue;
+      }
+      // With escapes: only when they are the ones JSON.stringify writes, as findRecord's search requires.
+      const text = token.toString('utf8');
+      const key = JSON.parse(text) as string;
+      if (JSON.stringify(key) === text) byKey.set(key, n);
+    }
+    layout.byKey = byKey;
+  }
+  return keys.map((k) => byKey.get(k));
+}
+
+const FEW_KEYS = 4;
+
 /** The n with keyStarts[n] === at (keyStarts ascend), or undefined. */
 function memberAt(keyStarts: readonly number[], at: number): number | undefined {
   let lo = 0;
@@ -244,5 +278,5 @@ export function spliceRecords(
   }
   for (; next < keyStarts.length; next++) move(next, shift);
   parts.push(bytes.subarray(from));
-  return { bytes: Buffer.concat(parts), layout: { keyStarts, keyEnds, starts, ends } };
+  return { bytes: Buffer.concat(parts), layout: { keyStarts, keyEnds, starts, ends, byKey: layout.byKey } };
 }
