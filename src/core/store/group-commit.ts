@@ -198,11 +198,14 @@ export function applyBatch(
         failed = true;
       }
     }
-    if (failed) continue;
-    if (!lazy) return { doc: working, outcomes, base, changes };
-    // The result is not the object the mutations were given: one that kept `d` could otherwise change the
-    // cached document after the commit (review finding 1). Through `d`, records still read frozen and no
-    // write reaches the result; the result's users map is frozen by the caller (parsed-cache.ts).
+    if (rules.freezeOnRead !== true) {
+      if (failed) continue;
+      return { doc: working, outcomes, base, changes };
+    }
+    // The result is never the object the mutations were given, and every pass's `d` (a failed pass's too) is
+    // retired: one that kept `d` could otherwise change the cached document after the commit (reviews 1 and 2).
+    // Through `d`, records still read frozen and no write reaches anything; the caller freezes the result's
+    // users map (parsed-cache.ts).
     working.users = writeView(
       users,
       () => {
@@ -210,6 +213,7 @@ export function applyBatch(
       },
       { onRead: freezeBaseRecord },
     );
+    if (failed) continue;
     return { doc: { ...working, users }, outcomes, base, changes };
   }
 }

@@ -144,6 +144,11 @@ describe('recordLayout and spliceRecords', () => {
     expect(Object.keys((JSON.parse(dup) as { users: object }).users)).toHaveLength(1);
     expect(recordLayout(Buffer.from('{"users":{},"version":1,"users":{"a@x.com":{}}}'))).toBeUndefined();
     expect(recordLayout(Buffer.from('{"u\\u0073ers":{},"users":{}}'))).toBeUndefined();
+    // A duplicate key: the search finds the first, the key map none (review 2, finding 4); the caller refuses
+    // such a layout anyway (its member count).
+    const dupBytes = Buffer.from(dup);
+    expect(findRecord(dupBytes, layout, 'a@x.com')).toBe(0);
+    expect(findRecords(dupBytes, { ...layout }, ['a@x.com', 'b', 'c', 'd', 'e'])[0]).toBeUndefined();
     expect(recordLayout(Buffer.from('{"version":1,"users":[]}'))).toBeUndefined();
     expect(recordLayout(Buffer.from('{"version":1}'))).toBeUndefined();
     expect(recordLayout(Buffer.from('[1,2]'))).toBeUndefined();

@@ -38,7 +38,7 @@ export class ParsedCache {
   get(bytes: Buffer): StoreDocument | undefined {
     const e = this.matches(bytes);
     if (e?.state === 'valid') {
-      this.entry = { bytes, state: 'frozen', doc: markValidFrozen(deepFreeze(e.doc)), layout: e.layout };
+      this.entry = { bytes, state: 'frozen', doc: markValidFrozen(freezeValidated(e.doc)), layout: e.layout };
       return this.entry.doc;
     }
     return e?.state === 'frozen' ? e.doc : undefined;

@@ -191,26 +191,37 @@ export function findRecord(bytes: Buffer, layout: RecordLayout, key: string): nu
  * findRecord for each of `keys` (member numbers, undefined for one not found). A few keys: one search each. More
  * (a batch of `refresh --all`): every member's key decoded once into a map kept with the layout, a search of the
  * whole file per key being the slower way then. Keys spelled otherwise than JSON.stringify writes are left out of
- * it, as findRecord's search misses them: the map is the same answer faster, never another one.
+ * it, as findRecord's search misses them: the map is the same answer faster, or none for a key written twice
+ * (which the search finds first; a layout the caller refuses anyway, parsed-cache.ts).
  */
 export function findRecords(bytes: Buffer, layout: RecordLayout, keys: readonly string[]): (number | undefined)[] {
   if (keys.length <= FEW_KEYS && layout.byKey === undefined) return keys.map((k) => findRecord(bytes, layout, k));
   let byKey = layout.byKey;
   if (byKey === undefined) {
-    byKey = new Map();
+    const map = (byKey = new Map<string, number>());
+    // A key written twice has no one answer (the search finds the first): such a key is found by neither
+    // (review 2; the caller refuses layouts with duplicates anyway: parsed-cache.ts).
+    const twice = new Set<string>();
+    const note = (key: string, n: number) => {
+      if (twice.has(key)) return;
+      if (map.has(key)) {
+        map.delete(key);
+        twice.add(key);
+      } else map.set(key, n);
+    };
     const { keyStarts, keyEnds } = layout;
     for (let n = 0; n < keyStarts.length; n++) {
       const token = bytes.subarray(keyStarts[n], keyEnds[n]);
       if (!token.includes(BACKSLASH)) {
         // Without a backslash the token is exactly JSON.stringify of its text: JSON.parse accepted it, so it
         // holds no quote or control character, and the store's UTF-8 (decoded strictly) no lone surrogate.
-        byKey.set(token.toString('utf8', 1, token.length - 1), n);
+        note(token.toString('utf8', 1, token.length - 1), n);
         continue;
       }
       // With escapes: only when they are the ones JSON.stringify writes, as findRecord's search requires.
       const text = token.toString('utf8');
       const key = JSON.parse(text) as string;
-      if (JSON.stringify(key) === text) byKey.set(key, n);
+      if (JSON.stringify(key) === text) note(key, n);
     }
     layout.byKey = byKey;
   }
