@@ -17,24 +17,9 @@ import {
 } from '../../../src/core/store/file/record-layout.js';
 import { serializeStore } from '../../../src/core/store/format.js';
 import type { StoreDocument } from '../../../src/core/store/types.js';
+import { pythonStyle, record } from './store-test-kit.js';
 
 const T = '2026-01-01T00:00:00Z';
-const record = (n: number, extra: Record<string, unknown> = {}) => ({
-  access_token: `at-${n}`,
-  refresh_token: `rt-${n}`,
-  access_token_expires_at: T,
-  connected_at: T,
-  updated_at: T,
-  ...extra,
-});
-
-/** Python's json.dumps(indent=2) (ensure_ascii): non-ASCII as \uXXXX escapes, no final newline. */
-function pythonStyle(doc: unknown): string {
-  return JSON.stringify(doc, null, 2).replace(
-    /[\u007f-\uffff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
 
 /** Every member of "users" found, with its value's text parsing to the parsed record. */
 function expectLayoutMatches(text: string): void {

@@ -10,17 +10,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openFileStore, saveUserTokens, type StoreDocument } from '../../../src/core/store/index.js';
 import { isPidAlive } from '../../../src/store-host.js';
+import { pair, record } from './store-test-kit.js';
 
-const T = '2026-01-01T00:00:00Z';
-const rec = (n: number) => ({
-  access_token: `at-${n}`,
-  refresh_token: `rt-${n}`,
-  access_token_expires_at: T,
-  connected_at: T,
-  updated_at: T,
-});
+const rec = (n: number) => record(n);
 const NOW = Date.UTC(2026, 10, 26);
-const pair = (n: number) => ({ accessToken: `at${n}`, refreshToken: `rt${n}`, expiresIn: 3895 });
 
 let dir: string;
 beforeEach(() => {

@@ -9,17 +9,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { saveUserTokens } from '../../../src/core/store/index.js';
 import { serializeStore } from '../../../src/core/store/format.js';
-import { makeStore, pair, tempDir } from './store-test-kit.js';
+import { makeStore, pair, pythonStyle, record, tempDir } from './store-test-kit.js';
 
-const T = '2026-01-01T00:00:00Z';
-const record = (n: number, extra: Record<string, unknown> = {}) => ({
-  access_token: `at-${n}`,
-  refresh_token: `rt-${n}`,
-  access_token_expires_at: T,
-  connected_at: T,
-  updated_at: T,
-  ...extra,
-});
 const NOW = Date.UTC(2026, 10, 26);
 
 let t: ReturnType<typeof tempDir>;
@@ -27,14 +18,6 @@ beforeEach(() => {
   t = tempDir();
 });
 afterEach(() => t.cleanup());
-
-/** Python's json.dump(indent=2) with its default ensure_ascii: no final newline, non-ASCII as \u escapes. */
-function pythonStyle(doc: unknown): string {
-  return JSON.stringify(doc, null, 2).replace(
-    /[\u007f-\uffff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
 
 function users(n: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};

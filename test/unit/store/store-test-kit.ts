@@ -30,3 +30,23 @@ export function sha256(path: string): string {
 }
 
 export const pair = (n: number, expiresIn = 3895) => ({ accessToken: `at${n}`, refreshToken: `rt${n}`, expiresIn });
+
+const T = '2026-01-01T00:00:00Z';
+
+/** A valid stored record with made-up tokens `at-n` / `rt-n` (splice and layout tests), plus `extra` fields. */
+export const record = (n: number, extra: Record<string, unknown> = {}) => ({
+  access_token: `at-${n}`,
+  refresh_token: `rt-${n}`,
+  access_token_expires_at: T,
+  connected_at: T,
+  updated_at: T,
+  ...extra,
+});
+
+/** Python's json.dumps(indent=2) with its default ensure_ascii: non-ASCII as \uXXXX escapes, no final newline. */
+export function pythonStyle(doc: unknown): string {
+  return JSON.stringify(doc, null, 2).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}

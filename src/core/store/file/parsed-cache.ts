@@ -84,8 +84,8 @@ export class ParsedCache {
    * Remembers (and freezes) the document a commit just wrote as these bytes: the caller must not change it
    * afterwards. `doc` passed checkWritable whole, so every record it froze there is marked valid already.
    */
-  set(bytes: Buffer, doc: StoreDocument, layout?: RecordLayout): void {
-    this.entry = { bytes, state: 'frozen', doc: freezeValidated(doc), layout };
+  set(bytes: Buffer, doc: StoreDocument): void {
+    this.entry = { bytes, state: 'frozen', doc: freezeValidated(doc) };
   }
 
   /**
