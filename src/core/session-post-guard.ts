@@ -33,7 +33,8 @@ export async function writeMarker(session: Session, email: string, owner: InFlig
   do {
     const since = session.now();
     const started = performance.now();
-    await session.store.update((doc) => markInFlight(doc, email, owner, since), onlyUser(email));
+    // beforePost: the encryption wrapper's keyless check is made by this commit (crypto-store.ts).
+    await session.store.update((doc) => markInFlight(doc, email, owner, since), onlyUser(email, { beforePost: true }));
     written = { ...owner, since: formatTimestamp(since), writeMs: performance.now() - started };
     n += 1;
   } while (written.writeMs > limit && n < MARKER_WRITES && !stopAsked(session.interrupts));

@@ -222,6 +222,23 @@ function validateTopLevel(
   }
 }
 
+/**
+ * Users maps whose keys are exactly the keys of the file they came from, as JSON.parse gave them: no key was
+ * normalised (trimmed or lowercased) on the way. A splice that finds records by their key text alone relies
+ * on it (record-layout.ts findMembers); the maps of splice commits keep it (their keys are not changed).
+ */
+const keyedAsInFile = new WeakSet<object>();
+
+/** Whether `users` is keyed exactly as the "users" object of the file it was read from. */
+export function isKeyedAsInFile(users: object): boolean {
+  return keyedAsInFile.has(users);
+}
+
+/** Marks `users` keyed as its file is (a splice commit's result, which kept its base's keys). */
+export function markKeyedAsInFile(users: object): void {
+  keyedAsInFile.add(users);
+}
+
 /** Narrows parsed JSON into a StoreDocument or throws a StoreError naming the first problem. */
 export function validateDocument(parsed: unknown, path: string): StoreDocument {
   validateTopLevel(parsed, path);
@@ -229,10 +246,12 @@ export function validateDocument(parsed: unknown, path: string): StoreDocument {
   // Keys box-qc wrote are already normalised: then the parsed map is kept as it is (building a second
   // 10,000-key map was a fifth of reading a big store, issue 8) and no two keys can collide.
   let users: Record<string, StoredUser> | undefined;
+  let renamed = false;
   const keys = Object.keys(raw);
   for (let n = 0; n < keys.length; n++) {
     const rawKey = keys[n]!;
     const key = normalizeStoreEmail(rawKey);
+    if (key !== rawKey) renamed = true;
     // Not quoted: a key that is no email could be anything pasted there, a token included (issue 15 item 9).
     if (!key.includes('@')) throw corrupt(path, `user key number ${n + 1} in "users" is not an email`);
     const record = validateUser(raw[rawKey], key, path);
@@ -244,7 +263,9 @@ export function validateDocument(parsed: unknown, path: string): StoreDocument {
       users[key] = record;
     }
   }
-  return { ...parsed, version: 1, users: users ?? (raw as Record<string, StoredUser>) };
+  const map = users ?? (raw as Record<string, StoredUser>);
+  if (!renamed) keyedAsInFile.add(map);
+  return { ...parsed, version: 1, users: map };
 }
 
 /**

@@ -102,6 +102,17 @@ export interface UpdateOptions extends LockOptions {
    * The file store reads its whole file anyway and ignores the scope.
    */
   emails?: readonly string[];
+  /**
+   * This update is the in-flight marker of a refresh: the last write before its refresh token is sent to Box
+   * (session-post-guard.ts). The encryption wrapper (crypto-store.ts) makes its keyless check there.
+   */
+  beforePost?: boolean;
+  /**
+   * Fail this update, with nothing of it written, when the store as the commit reads it under the store lock
+   * holds an encrypted value: the error is a StoreHoldsCiphertextError. Honoured by a backend whose
+   * reservations say so (WriteReservation.plaintextCheckedAtCommit); the others ignore it.
+   */
+  plaintextOnly?: boolean;
 }
 
 /** What a successful token response gives us, already validated. */
@@ -179,11 +190,13 @@ export interface WriteReservation {
    */
   topLevel?: UserSnapshot;
   /**
-   * True when the backend can tell from what it reads anyway that the store holds no encrypted value (the file
-   * store: its bytes spell no `enc:`, crypto/envelope.ts). Lets the keyless check before a refresh POST
-   * (crypto-store.ts) skip a whole read of a big store (issue 20). False means "look", never "encrypted".
+   * True when the backend honours UpdateOptions.plaintextOnly: it then tells from what its commit reads under
+   * the store lock anyway whether the store holds an encrypted value (the file store: whether its bytes can
+   * spell `enc:`, crypto/envelope.ts). The keyless check before a refresh POST (crypto-store.ts) is then made by
+   * the in-flight marker's commit, after this reservation and under the lock, rather than by a read of its own:
+   * one whole read less per refresh of a big store (issue 20).
    */
-  holdsNoCiphertext?(): Promise<boolean>;
+  plaintextCheckedAtCommit?: boolean;
 }
 
 export interface TokenStore {

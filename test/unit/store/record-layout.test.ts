@@ -8,11 +8,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  equalsSpliced,
+  findMembers,
   findRecord,
   findRecords,
+  joinSpliced,
   recordCount,
   recordLayout,
   recordText,
+  spliceParts,
   spliceRecords,
 } from '../../../src/core/store/file/record-layout.js';
 import { serializeStore } from '../../../src/core/store/format.js';
@@ -69,6 +73,55 @@ function expectSplice(text: string, keys: string[]): Buffer {
   return out.bytes;
 }
 
+/**
+ * findMembers for `keys`: undefined, or the members JSON.parse took them from, so that a splice through the
+ * partial layout parses to the expected document. Where the whole scan finds a key (no duplicate, JSON.stringify's
+ * spelling), both give the same member. Returns whether the members were found.
+ */
+function expectPartialSplice(text: string, keys: string[]): boolean {
+  const bytes = Buffer.from(text, 'utf8');
+  const parsed = JSON.parse(text) as { users: Record<string, unknown> };
+  // What validateDocument knows (format.ts keyedAsInFile): every key as the file spells it, normalised.
+  const asInFile = Object.keys(parsed.users).every((k) => k === k.trim().toLowerCase());
+  const partial = findMembers(bytes, keys, Object.keys(parsed.users).length, asInFile);
+  if (partial === undefined) return false;
+  expect(partial.partial).toEqual({ count: Object.keys(parsed.users).length });
+  const full = recordLayout(bytes);
+  const replace = new Map<number, unknown>();
+  const expected = structuredClone(parsed);
+  const members = findRecords(bytes, partial, keys);
+  keys.forEach((key, i) => {
+    const n = members[i]!;
+    expect(n).toBeDefined();
+    expect(JSON.parse(bytes.toString('utf8', partial.keyStarts[n], partial.keyEnds[n]))).toBe(key);
+    expect(JSON.parse(bytes.toString('utf8', partial.starts[n], partial.ends[n]))).toEqual(parsed.users[key]);
+    if (full !== undefined && recordCount(full) === Object.keys(parsed.users).length) {
+      const m = findRecord(bytes, full, key);
+      if (m !== undefined)
+        expect([partial.keyStarts[n], partial.keyEnds[n], partial.starts[n], partial.ends[n]]).toEqual([
+          full.keyStarts[m],
+          full.keyEnds[m],
+          full.starts[m],
+          full.ends[m],
+        ]);
+    }
+    const next = record(2000 + i, { note: `partial "${key}" {[\\]}` });
+    replace.set(n, next);
+    expected.users[key] = next;
+  });
+  const out = spliceParts(bytes, partial, replace);
+  const joined = joinSpliced(out.spliced);
+  expect(equalsSpliced(out.spliced, joined)).toBe(true);
+  expect(JSON.parse(joined.toString('utf8'))).toEqual(expected);
+  // The layout handed back finds the same members in the new bytes.
+  keys.forEach((key, i) => {
+    const n = findRecords(joined, out.layout, [key])[0]!;
+    expect(JSON.parse(joined.toString('utf8', out.layout.starts[n], out.layout.ends[n]))).toEqual(expected.users[key]);
+    expect(n).toBe(members[i]);
+  });
+  return true;
+}
+
 describe('recordLayout and spliceRecords', () => {
   it('on a file box-qc wrote, a splice is byte-identical to serialising the new document whole', () => {
     const doc: StoreDocument = {
@@ -118,6 +171,9 @@ describe('recordLayout and spliceRecords', () => {
       expectLayoutMatches(text);
       expectSplice(text, ['a@x.com']);
       expectSplice(text, ['b@x.com', 'e@x.com', 'd@x.com']);
+      // Found by their text alone (findMembers), or left to the whole scan: never another member.
+      for (const key of Object.keys(users)) expectPartialSplice(text, [key]);
+      expectPartialSplice(text, ['b@x.com', 'e@x.com', 'd@x.com']);
     }
   });
 
@@ -202,7 +258,45 @@ describe('recordLayout and spliceRecords', () => {
         (k) => findRecord(Buffer.from(text), recordLayout(Buffer.from(text))!, k) !== undefined,
       );
       if (found.length > 0) expectSplice(text, found);
+      // The same keys found by their text alone: the members the whole scan finds, or none.
+      const few = found.slice(0, 4);
+      if (few.length > 0) expectPartialSplice(text, few);
     }
+  });
+
+  it('findMembers finds a record by its key text alone, only where nothing else can be that member', () => {
+    // A store box-qc wrote: every user found, whatever its place, the login (the email) inside its own record.
+    const users: Record<string, unknown> = {};
+    for (let i = 0; i < 6; i++) users[`u${i}@x.com`] = record(i, { box_user_login: `u${i}@x.com` });
+    const own = serializeStore({ version: 1, users, invites: {} } as never).toString('utf8');
+    for (const key of Object.keys(users)) expect(expectPartialSplice(own, [key]), key).toBe(true);
+    expect(expectPartialSplice(own, ['u5@x.com', 'u0@x.com', 'u3@x.com'])).toBe(true);
+    const give = (text: string, key = 'a@x.com', asInFile = true) =>
+      expect(findMembers(Buffer.from(text), [key], 2, asInFile), text).toBeUndefined();
+    // A duplicate key (JSON.parse keeps the last): two needles, left to the whole scan (which refuses it).
+    give('{"version":1,"users":{"a@x.com":{"k":1},"a@x.com":{"k":2}}}');
+    // Two "users": two needles.
+    give('{"users":{"a@x.com":{"k":1}},"version":1,"users":{"a@x.com":{"k":2}}}');
+    // The email as another record's value, before or after: not provably not a member.
+    give('{"version":1,"users":{"b@x.com":{"v":"a@x.com"},"a@x.com":{"k":1}}}');
+    give('{"version":1,"users":{"a@x.com":{"k":1},"b@x.com":{"v":"a@x.com"}}}');
+    // A deeper key only: its value is not the member JSON.parse kept, and the real one is spelled otherwise.
+    give('{"version":1,"users":{"b@x.com":{"aliases":{"a@x.com":{}}},"A@x.com":{"k":1}}}', 'a@x.com', false);
+    // Any backslash in the file: another spelling of the key is possible.
+    give('{"version":1,"users":{"a@x.com":{"k":"\\n"},"a\\u0040x.com":{"k":2}}}');
+    give('{"version":1,"users":{"a@x.com":{"k":"\\""}}}');
+    // Keys normalised on the way in (format.ts): the file's spelling is not the needle's.
+    give('{"version":1,"users":{"a@x.com":{"k":1}}}', 'a@x.com', false);
+    // Not an object after the key, or no colon: not a record.
+    give('{"version":1,"list":["a@x.com"],"users":{"a@x.com":{"k":1}}}');
+    give('{"version":1,"users":{"a@x.com":[1]}}');
+    expect(findMembers(Buffer.from('{"version":1,"users":{"a@x.com":{"k":1}}}'), ['a@x.com'], 1, true)).toMatchObject({
+      keyStarts: [22],
+      keyEnds: [31],
+      starts: [32],
+      ends: [39],
+      partial: { count: 1 },
+    });
   });
 
   it('writes a record as serializeStore does inside users: two-space JSON, four spaces deeper', () => {

@@ -26,6 +26,27 @@ function users(n: number): Record<string, unknown> {
 }
 
 describe('file store: a commit that changes a few records rewrites only those', () => {
+  it('finds a record by its key text only in a file keyed as read: a key that was normalised is never mistaken', async () => {
+    // "A@x.com" reads as a@x.com (format.ts normalises keys). The same text as a deeper key in b's record is
+    // not the member: a search by key text alone would take it (record-layout.ts findMembers).
+    const { store, path } = makeStore(t.dir);
+    const decoy = record(8, { box_user_name: 'decoy' });
+    const doc = {
+      version: 1,
+      users: { 'b@x.com': record(2, { aliases: { 'a@x.com': decoy } }), 'A@x.com': record(1) },
+    };
+    writeFileSync(path, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
+    await store.update((d) => saveUserTokens(d, 'a@x.com', pair(5), undefined, NOW));
+    const saved = JSON.parse(readFileSync(path, 'utf8'));
+    expect(saved.users['a@x.com'].refresh_token).toBe('rt5');
+    expect(saved.users['b@x.com'].aliases['a@x.com']).toEqual(decoy);
+    // Keyed as read now (written whole): the next commit finds a@x.com by its text, and only it.
+    await store.update((d) => saveUserTokens(d, 'a@x.com', pair(6), undefined, NOW));
+    const again = JSON.parse(readFileSync(path, 'utf8'));
+    expect(again.users['a@x.com'].refresh_token).toBe('rt6');
+    expect(again.users['b@x.com'].aliases['a@x.com']).toEqual(decoy);
+  });
+
   it('keeps every other byte of a file another program wrote (its spacing, its escapes, its last line)', async () => {
     const { store, path } = makeStore(t.dir);
     const doc = { version: 1, users: users(20), backend_note: 'kept as written: \u00e9' };
@@ -114,18 +135,27 @@ describe('file store: a commit that changes a few records rewrites only those', 
     expect(Object.keys(JSON.parse(readFileSync(path, 'utf8')).users)).toEqual(['u1@x.com', 'u2@x.com', 'u0@x.com']);
   });
 
-  it('serialises whole a file with a duplicate user key or a key spelled with escapes: the parse is what is kept', async () => {
+  it('serialises whole a commit on a duplicated user key or a key spelled with escapes: the parse is what is kept', async () => {
     const { store, path } = makeStore(t.dir);
     const one = JSON.stringify(record(1), null, 2);
     const two = JSON.stringify(record(2), null, 2);
     writeFileSync(path, `{"version": 1, "users": {"a@x.com": ${one}, "b@x.com": ${one}, "a@x.com": ${two}}}`, {
       mode: 0o600,
     });
+    // The duplicated key changed: serialised whole, the duplicate gone.
+    await store.update((d) => saveUserTokens(d, 'a@x.com', pair(4), undefined, NOW));
+    const whole = JSON.parse(readFileSync(path, 'utf8'));
+    expect(whole.users['a@x.com'].refresh_token).toBe('rt4');
+    expect(readFileSync(path, 'utf8')).toBe(serializeStore(whole).toString('utf8'));
+    // Another key changed: only its record is rewritten (found by its text, record-layout.ts findMembers); the
+    // duplicate stays as it was, and reads as before (JSON.parse, like Python's json, keeps the last).
+    const dup = `{"version": 1, "users": {"a@x.com": ${one}, "b@x.com": ${one}, "a@x.com": ${two}}}`;
+    writeFileSync(path, dup, { mode: 0o600 });
     await store.update((d) => saveUserTokens(d, 'b@x.com', pair(5), undefined, NOW));
     const saved = JSON.parse(readFileSync(path, 'utf8'));
     expect(saved.users['a@x.com'].refresh_token).toBe('rt-2');
     expect(saved.users['b@x.com'].refresh_token).toBe('rt5');
-    expect(readFileSync(path, 'utf8')).toBe(serializeStore(saved).toString('utf8'));
+    expect(readFileSync(path, 'utf8').endsWith(`"a@x.com": ${two}}}`)).toBe(true);
 
     writeFileSync(path, `{"version": 1, "users": {"a\\u0040x.com": ${one}, "b@x.com": ${one}}}`, { mode: 0o600 });
     await store.update((d) => saveUserTokens(d, 'a@x.com', pair(6), undefined, NOW));

@@ -22,7 +22,14 @@ import {
   TOKEN_PATHS,
   valueAt,
 } from './envelope.js';
-import { keyMissingError, keyUnknownError, storeIdMissingError, tokenAuthError, tokenFormatError } from './errors.js';
+import {
+  keyMissingError,
+  keyUnknownError,
+  StoreHoldsCiphertextError,
+  storeIdMissingError,
+  tokenAuthError,
+  tokenFormatError,
+} from './errors.js';
 import type { Keyring } from './keyring.js';
 
 type Aead = typeof import('./aead.js');
@@ -101,17 +108,36 @@ export function withTokenCrypto(inner: TokenStore, keyring: Keyring | undefined)
     if (enc) throw keyMissingError(location, enc.email, enc.keyId);
   };
 
+  /**
+   * Keyless reservations whose check waits for the in-flight marker's commit (WriteReservation
+   * plaintextCheckedAtCommit): while one is open, a marker update is made plaintextOnly.
+   */
+  let checksAtCommit = 0;
+
   return {
     location,
     read: () => inner.read(),
     withUserLock: (email, fn, options) => inner.withUserLock(email, fn, options),
     async update(mutate, options) {
       const a = keyring ? await loadAead() : undefined;
-      return inner.update((doc) => {
+      const sealed = (doc: StoreDocument) => {
         const { result, changed } = runTracked(doc, mutate);
         sealNewValues(doc, changed, keyring && a ? { keyring, aead: a } : undefined, location);
         return result;
-      }, options);
+      };
+      if (keyring || options?.beforePost !== true || checksAtCommit === 0) return inner.update(sealed, options);
+      // The keyless check before a refresh POST, made by the marker's commit under the store lock (reserveWrite):
+      // refused there, nothing of the marker is written and the error names a user and the key id.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await inner.update(sealed, { ...options, plaintextOnly: true });
+        } catch (err) {
+          if (!(err instanceof StoreHoldsCiphertextError)) throw err;
+          // Names the user and the key; a store decrypted since (it does not throw) gets the marker once more.
+          await refuseWithoutKey();
+          if (attempt === 2) throw err;
+        }
+      }
     },
     async ensureWritable() {
       await inner.ensureWritable();
@@ -119,11 +145,27 @@ export function withTokenCrypto(inner: TokenStore, keyring: Keyring | undefined)
       await refuseWithoutKey();
     },
     // The refresh path's check before the POST (session.ts step 3): without a key, a store that holds
-    // encrypted values is refused here, before a refresh token is spent (review of issue 19, finding 1).
+    // encrypted values is refused before a refresh token is spent (review of issue 19, finding 1). Here, or,
+    // when the backend checks at commit (the file store), by the in-flight marker's commit: that is after this
+    // reservation (another process's `store encrypt` may seal a user meanwhile: review finding 2 of the splice
+    // commit), under the store lock, and needs no whole read of its own (issue 20).
     async reserveWrite() {
       const reservation = await inner.reserveWrite();
+      if (!keyring && reservation.plaintextCheckedAtCommit === true) {
+        checksAtCommit += 1;
+        let released = false;
+        return {
+          ...reservation,
+          release: async () => {
+            if (!released) {
+              released = true;
+              checksAtCommit -= 1;
+            }
+            await reservation.release();
+          },
+        };
+      }
       try {
-        if (!keyring && (await reservation.holdsNoCiphertext?.())) return reservation;
         await refuseWithoutKey(reservation.topLevel);
       } catch (err) {
         await reservation.release().catch(() => undefined);

@@ -74,3 +74,16 @@ export function tokenFormatError(location: string, email: string, field: string)
     { details: { email, field } },
   );
 }
+
+/**
+ * An update made with UpdateOptions.plaintextOnly met an encrypted value in the store, as its commit read it
+ * under the lock, and nothing of it was written. The encryption wrapper (crypto-store.ts) answers with the
+ * E_KEY_MISSING error naming a user and the key id (this one only if that user's value vanished meanwhile).
+ */
+export class StoreHoldsCiphertextError extends TokenKeyError {
+  constructor(location: string) {
+    super('E_KEY_MISSING', location, 'the token store holds encrypted values and no key is configured', {
+      hint: 'set BOX_QC_KEY_FILE (a 0600 file) or BOX_QC_KEY to the key text the store was encrypted with',
+    });
+  }
+}

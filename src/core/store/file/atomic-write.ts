@@ -107,25 +107,30 @@ export async function writeStoreAtomic(path: string, data: Buffer, opts: AtomicW
  * The same durable write into a temp reserved ahead (write-reserve.ts): overwrite from offset 0, truncate to
  * the data's length, size check, fsync, rename, fsync of the folder. No step needs a new block as long as
  * the data fits the reservation. Failing before the rename, the old store is untouched and the temp stays
- * open for the caller to reuse (every byte is written again then); resolves once renamed.
+ * open for the caller to reuse (every byte is written again then); resolves once renamed. `chunks` are the
+ * file's bytes in order (a splice commit's pieces, record-layout.ts), each written where it falls.
  */
 export async function writeStoreIntoReserved(
   path: string,
-  data: Buffer,
+  chunks: readonly Buffer[],
   temp: ReservedTemp,
   opts: AtomicWriteOptions,
 ): Promise<void> {
   const fh = temp.fh;
   const at = { step: 'writing the temp file' };
+  let length = 0;
   try {
-    for (let off = 0; off < data.length;) {
-      const { bytesWritten } = await fh.write(data, off, data.length - off, off);
-      if (bytesWritten <= 0) throw Object.assign(new Error('no progress writing the temp file'), { code: 'ENOSPC' });
-      off += bytesWritten;
+    for (const chunk of chunks) {
+      for (let off = 0; off < chunk.length;) {
+        const { bytesWritten } = await fh.write(chunk, off, chunk.length - off, length + off);
+        if (bytesWritten <= 0) throw Object.assign(new Error('no progress writing the temp file'), { code: 'ENOSPC' });
+        off += bytesWritten;
+      }
+      length += chunk.length;
     }
-    await fh.truncate(data.length);
-    temp.size = Math.min(temp.size, data.length);
-    await checkAndSync(fh, data.length, at);
+    await fh.truncate(length);
+    temp.size = Math.min(temp.size, length);
+    await checkAndSync(fh, length, at);
     at.step = 'renaming the temp file over the store';
     await opts.fs.rename(temp.path, path);
   } catch (err) {

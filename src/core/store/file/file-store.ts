@@ -39,10 +39,18 @@ import { judgeTagged, ownTag } from './owner-tag.js';
 import { FOR_COMMIT, readStoreFile, type OneUser, type StoreSnapshot } from './read-store.js';
 import { checkStoreFolder } from './store-guard.js';
 import { ParsedCache } from './parsed-cache.js';
-import { findRecords, recordCount, spliceRecords, type RecordLayout } from './record-layout.js';
+import {
+  findRecords,
+  joinSpliced,
+  recordCount,
+  spliceParts,
+  type RecordLayout,
+  type SplicedBytes,
+} from './record-layout.js';
 import { sharedNextRun } from '../next-run.js';
 import { deepFreeze } from '../document-copy.js';
-import { bytesHoldNoCiphertext } from '../crypto/envelope.js';
+import { bytesHoldNoCiphertext, holdsCiphertext } from '../crypto/envelope.js';
+import { StoreHoldsCiphertextError } from '../crypto/errors.js';
 import {
   DEFAULT_LOCK_WAIT_MS,
   type LockOptions,
@@ -221,21 +229,29 @@ class FileStore implements TokenStore {
       try {
         // The cached document as it is (frozen or not): applyBatch freezes what the mutations read.
         const snap = await this.snapshot(FOR_COMMIT);
-        const applied = applyBatch(snap.doc, batch, { location: this.location, jsonb: false, freezeOnRead: true });
+        const applied = applyBatch(snap.doc, this.refusedAsEncrypted(batch, snap), {
+          location: this.location,
+          jsonb: false,
+          freezeOnRead: true,
+        });
         outcomes = applied.outcomes;
         const spliced = snap.exists ? this.splice(snap.bytes, applied) : undefined;
-        const bytes = spliced?.bytes ?? serializeStore(applied.doc);
+        const bytes = spliced?.spliced ?? serializeStore(applied.doc);
         const saved = spliced
           ? checkWritableChanged(applied.doc, spliced.changed.keys(), this.location)
           : checkWritable(applied.doc, this.location);
-        const baseline = snap.exists ? snap.bytes : serializeStore(emptyDocument());
-        if (!bytes.equals(baseline)) {
+        // A splice knows without comparing the files: only its records' text can differ.
+        const unchanged = spliced
+          ? spliced.same
+          : (bytes as Buffer).equals(snap.exists ? snap.bytes : serializeStore(emptyDocument()));
+        if (!unchanged) {
           if (snap.exists) await this.removeOrphanTemps();
           await this.write(bytes, used);
           renamed = true;
           // The next re-read (under this lock or the next) finds exactly these bytes unless another process wrote.
-          if (spliced) this.parsed.setSpliced(bytes, saved, spliced.layout, spliced.changed.keys());
-          else this.parsed.set(bytes, saved);
+          if (spliced)
+            this.parsed.setSpliced(spliced.spliced, saved, applied.base, spliced.layout, spliced.changed.keys());
+          else this.parsed.set(bytes as Buffer, saved);
         }
       } finally {
         await lock.release();
@@ -257,6 +273,28 @@ class FileStore implements TokenStore {
   }
 
   /**
+   * The batch, with each plaintextOnly item (UpdateOptions) failing before it runs when the store as read under
+   * this lock holds an encrypted value: the keyless check before a refresh POST (crypto-store.ts). The bytes
+   * decide first (no `enc:` and no `\u` escape: plaintext, crypto/envelope.ts); only bytes that could spell one
+   * are looked at value by value. applyBatch undoes a failed item alone, so nothing of it is written.
+   */
+  private refusedAsEncrypted(batch: PendingUpdate[], snap: StoreSnapshot): PendingUpdate[] {
+    if (!batch.some((item) => item.options?.plaintextOnly === true)) return batch;
+    if (!snap.exists || bytesHoldNoCiphertext(snap.bytes) || !holdsCiphertext(snap.doc)) return batch;
+    const refused = new StoreHoldsCiphertextError(this.location);
+    return batch.map((item) =>
+      item.options?.plaintextOnly === true
+        ? {
+            ...item,
+            mutate: () => {
+              throw refused;
+            },
+          }
+        : item,
+    );
+  }
+
+  /**
    * The new file as the old bytes with only the changed records rewritten (record-layout.ts), when that is all
    * the batch did: records of existing users replaced by new objects (applyBatch never changes one in place),
    * nothing reshaped (BatchChanges: no key deleted, the users map not swapped, no top-level field changed),
@@ -266,7 +304,7 @@ class FileStore implements TokenStore {
   private splice(
     bytes: Buffer,
     applied: { base: StoreDocument; doc: StoreDocument; changes: BatchChanges },
-  ): { bytes: Buffer; layout: RecordLayout; changed: Map<string, unknown> } | undefined {
+  ): { spliced: SplicedBytes; layout: RecordLayout; same: boolean; changed: Map<string, unknown> } | undefined {
     const { base, doc: next, changes } = applied;
     if (changes.reshaped) return undefined;
     const changed = new Map<string, unknown>();
@@ -276,9 +314,9 @@ class FileStore implements TokenStore {
       if (record !== base.users[k]) changed.set(k, record);
     }
     if (changed.size === 0) return undefined;
-    const layout = this.parsed.layout(bytes, base.users);
-    if (layout === undefined || changed.size > recordCount(layout) / 2) return undefined;
     const keys = [...changed.keys()];
+    const layout = this.parsed.layout(bytes, base.users, keys);
+    if (layout === undefined || changed.size > recordCount(layout) / 2) return undefined;
     const members = findRecords(bytes, layout, keys);
     const replace = new Map<number, unknown>();
     for (let i = 0; i < keys.length; i++) {
@@ -286,7 +324,7 @@ class FileStore implements TokenStore {
       if (n === undefined) return undefined;
       replace.set(n, changed.get(keys[i]!));
     }
-    return { ...spliceRecords(bytes, layout, replace), changed };
+    return { ...spliceParts(bytes, layout, replace), changed };
   }
 
   /**
@@ -294,7 +332,10 @@ class FileStore implements TokenStore {
    * gone (ENOENT/ESTALE: deleted by a cleanup, review-2 finding 3) is dropped and the write falls back to a
    * fresh temp, so the save fails only if the normal path fails too. `used` tells the caller what became of it.
    */
-  private async write(bytes: Buffer, used: { temp: ReservedTemp | undefined; outcome: TempOutcome }): Promise<void> {
+  private async write(
+    bytes: Buffer | SplicedBytes,
+    used: { temp: ReservedTemp | undefined; outcome: TempOutcome },
+  ): Promise<void> {
     const writeOpts = {
       fs: this.fs,
       onWarning: this.warn,
@@ -302,16 +343,18 @@ class FileStore implements TokenStore {
       ownerTag: await this.ownTag(),
     };
     const temp = (used.temp = await this.reserve.take(bytes.length));
-    if (!temp) return writeStoreAtomic(this.location, bytes, writeOpts);
+    // Without a reserved temp (no refresh in flight), one buffer: the pieces are joined.
+    const whole = () => (Buffer.isBuffer(bytes) ? bytes : joinSpliced(bytes));
+    if (!temp) return writeStoreAtomic(this.location, whole(), writeOpts);
     try {
-      await writeStoreIntoReserved(this.location, bytes, temp, writeOpts);
+      await writeStoreIntoReserved(this.location, Buffer.isBuffer(bytes) ? [bytes] : bytes.parts, temp, writeOpts);
       used.outcome = 'renamed';
       return;
     } catch (err) {
       // Other errors keep the temp and fail this write, as without a reservation (the caller's retry reuses it).
       if (!reservedFileGone(err)) throw err;
       used.outcome = 'dropped';
-      await writeStoreAtomic(this.location, bytes, writeOpts);
+      await writeStoreAtomic(this.location, whole(), writeOpts);
     }
   }
 
@@ -393,19 +436,9 @@ class FileStore implements TokenStore {
     await this.prepareDir();
     await warnIfNetworkFs(this.location, this.fs, this.warn);
     const reservation = await this.reserve.reserve();
-    return { ...reservation, holdsNoCiphertext: () => this.holdsNoCiphertext() };
+    // UpdateOptions.plaintextOnly is honoured by commit() (refusedAsEncrypted).
+    return { ...reservation, plaintextCheckedAtCommit: true };
   }
-
-  /**
-   * Whether the store's bytes spell no `enc:` (no encrypted value in it): the keyless check before a POST,
-   * made on the file as it is once the room is reserved (another process's `store encrypt` may have sealed a
-   * user meanwhile: review finding 2), without a whole read that freezes 10,000 records (issue 20). Unchanged
-   * bytes cost a read and a compare; changed ones are parsed and validated whole, as any read before a POST.
-   */
-  private readonly holdsNoCiphertext = sharedNextRun(async () =>
-    // Concurrent reservations (`refresh --all`) share the next read: next-run.ts.
-    bytesHoldNoCiphertext((await this.snapshot({ email: '', whole: true })).bytes),
-  );
 
   inspect(): Promise<StoreFileInfo> {
     return inspectStore(this.location, this.fs);

@@ -15,15 +15,25 @@
  *   frozen  the document validated whole and frozen: what every whole read of these bytes gets.
  */
 import { deepFreeze } from '../document-copy.js';
-import { freezeValidRecord, freezeValidated, markValidFrozen } from '../format.js';
-import { recordCount, recordLayout, type RecordLayout } from './record-layout.js';
+import { freezeValidRecord, freezeValidated, isKeyedAsInFile, markKeyedAsInFile, markValidFrozen } from '../format.js';
+import {
+  equalsSpliced,
+  FEW_KEYS,
+  findMembers,
+  recordCount,
+  recordLayout,
+  type RecordLayout,
+  type SplicedBytes,
+} from './record-layout.js';
 import type { StoreDocument } from '../types.js';
 
-/** `layout`: where the records sit in `bytes` (record-layout.ts), once a commit asked; null when unusable. */
-type Entry = { layout?: RecordLayout | null } & (
-  | { bytes: Buffer; state: 'seen' }
-  | { bytes: Buffer; state: 'raw'; raw: unknown }
-  | { bytes: Buffer; state: 'valid' | 'frozen'; doc: StoreDocument }
+/**
+ * `layout`: where the records sit in `bytes` (record-layout.ts), once a commit asked; null when unusable.
+ * `bytes`: what a read or a commit had, or the pieces a splice commit wrote; replaced by the buffer of the
+ * first read found equal to them, so that every later look at that buffer is a comparison of references.
+ */
+type Entry = { layout?: RecordLayout | null; bytes: Buffer | SplicedBytes } & (
+  { state: 'seen' } | { state: 'raw'; raw: unknown } | { state: 'valid' | 'frozen'; doc: StoreDocument }
 );
 
 export class ParsedCache {
@@ -31,7 +41,11 @@ export class ParsedCache {
 
   private matches(bytes: Buffer): Entry | undefined {
     const e = this.entry;
-    return e !== undefined && e.bytes.equals(bytes) ? e : undefined;
+    if (e === undefined || e.bytes === bytes) return e;
+    if (!(Buffer.isBuffer(e.bytes) ? e.bytes.equals(bytes) : equalsSpliced(e.bytes, bytes))) return undefined;
+    // The same bytes: a read looks at its buffer several times (read-store.ts, a commit's splice).
+    e.bytes = bytes;
+    return e;
   }
 
   /** The frozen document of exactly these bytes, if they were validated whole (frozen now if not yet). */
@@ -94,26 +108,42 @@ export class ParsedCache {
    * records the batch did not touch are the previous document's, frozen only where a reader took them; the
    * changed ones, which the batch's callers may hold, are frozen now. A whole read freezes the rest (get).
    */
-  setSpliced(bytes: Buffer, doc: StoreDocument, layout: RecordLayout, changed: Iterable<string>): void {
+  setSpliced(
+    bytes: SplicedBytes,
+    doc: StoreDocument,
+    base: StoreDocument,
+    layout: RecordLayout,
+    changed: Iterable<string>,
+  ): void {
     for (const key of changed) freezeValidRecord(doc.users[key]);
+    // A splice changes no key: the new map is keyed as the file still is when its base was.
+    if (isKeyedAsInFile(base.users)) markKeyedAsInFile(doc.users);
     // The map too: a mutation's `d.users` (a view of this map) may outlive its update (review finding 1).
     Object.freeze(doc.users);
     this.entry = { bytes, state: 'valid', doc, layout };
   }
 
   /**
-   * Where the records sit in exactly these bytes, which a read parsed (so JSON.parse accepted them) into the
-   * users map `users`: computed once per entry, kept with it. Undefined when the bytes are not the entry's, the
-   * scan gave up, or the file has more members than `users` has keys (a duplicate key: JSON.parse keeps the
-   * last, and a splice must not guess which text that was). A splice keeps the count, so its layout holds too.
+   * Where the records of `keys` sit in exactly these bytes, which a read parsed (so JSON.parse accepted them)
+   * into the users map `users`, kept with the entry. Undefined when the bytes are not the entry's, or the file
+   * cannot be vouched for. A few keys (a refresh's marker and save) are found alone, walking from the nearer
+   * end of the file (findMembers, a partial layout); otherwise, or when that gives up, the whole file is
+   * scanned once, and refused when it has more members than `users` has keys (a duplicate key: JSON.parse
+   * keeps the last, and a splice by member number must not guess which text that was). A splice keeps the
+   * members and their count, so its layout holds for its bytes too.
    */
-  layout(bytes: Buffer, users: object): RecordLayout | undefined {
+  layout(bytes: Buffer, users: object, keys: readonly string[]): RecordLayout | undefined {
     const e = this.matches(bytes);
-    if (e === undefined) return undefined;
-    if (e.layout === undefined) {
-      const found = recordLayout(e.bytes);
-      e.layout = found !== undefined && recordCount(found) === Object.keys(users).length ? found : null;
+    if (e === undefined || e.layout === null) return undefined;
+    const known = e.layout;
+    if (known !== undefined && (known.partial === undefined || keys.every((k) => known.byKey?.has(k)))) return known;
+    if (keys.length <= FEW_KEYS) {
+      const count = known?.partial?.count ?? Object.keys(users).length;
+      const partial = findMembers(bytes, keys, count, isKeyedAsInFile(users));
+      if (partial !== undefined) return (e.layout = partial);
     }
+    const found = recordLayout(bytes);
+    e.layout = found !== undefined && recordCount(found) === Object.keys(users).length ? found : null;
     return e.layout ?? undefined;
   }
 }

@@ -37,6 +37,16 @@ export interface RecordLayout {
   readonly ends: readonly number[];
   /** Key -> member, built on the first lookup of many keys at once (findRecords); a splice keeps the numbering. */
   byKey?: Map<string, number>;
+  /**
+   * Key -> member for the keys findRecords searched one by one (a refresh's marker, then its save: one search
+   * of the file, not two). Kept through splices, as byKey is: a splice rewrites values, never keys or order.
+   */
+  found?: Map<string, number>;
+  /**
+   * Set when the arrays hold only some members, in file order (findMembers): the ones a few-key commit asked
+   * for, each found by byKey. `count` is then the number of members "users" has.
+   */
+  partial?: { count: number };
 }
 
 class GiveUp extends Error {}
@@ -50,17 +60,20 @@ function skipWhitespace(b: Buffer, i: number): number {
   return i;
 }
 
-/** `i` is at a string's opening quote: the index just past its closing quote. */
+/**
+ * `i` is at a string's opening quote: the index just past its closing quote. A loop over the bytes, not
+ * Buffer#indexOf: a store's strings are short (emails, tokens, times), and ~300,000 calls into indexOf were
+ * most of the scan of a 10,000-user store (issue 20). JSON.parse accepted the text, so a backslash always
+ * starts an escape, and the byte after it (`"`, `\`, a letter of `\uXXXX`...) never ends the string.
+ */
 function endOfString(b: Buffer, i: number): number {
-  for (;;) {
-    const q = b.indexOf(QUOTE, i + 1);
-    if (q < 0) throw new GiveUp();
-    let backslashes = 0;
-    for (let k = q - 1; b[k] === BACKSLASH; k--) backslashes++;
-    // An even run of backslashes escapes itself: the quote ends the string.
-    if ((backslashes & 1) === 0) return q + 1;
-    i = q;
+  const n = b.length;
+  for (let j = i + 1; j < n; j++) {
+    const c = b[j];
+    if (c === QUOTE) return j + 1;
+    if (c === BACKSLASH) j++;
   }
+  throw new GiveUp();
 }
 
 /** `i` is at the first byte of a JSON value: the index just past it. */
@@ -114,6 +127,58 @@ function nextMember(b: Buffer, i: number): number {
   if (b[i] === COMMA) return skipWhitespace(b, i + 1);
   if (b[i] !== CLOSE_BRACE) throw new GiveUp();
   return i;
+}
+
+/**
+ * The members of "users" that JSON.parse took `keys` from, found without a scan of the file (issue 20: the scan
+ * of a 10,000-user store was the largest part of a fresh process's first commit): a partial layout of just those
+ * members (RecordLayout.partial; `count` is the number of members "users" has), or undefined, and the caller
+ * scans the whole file. Only for bytes with no backslash, whose "users" keys are exactly the parsed keys
+ * (`keysAsInFile`: none was normalised, format.ts). Then each key is found by its text alone:
+ *
+ * - the key's only spelling is JSON.stringify's, the needle: any other needs an escape, and the file has none;
+ * - so the member JSON.parse kept for it has the needle as its key token, and no other member with that key
+ *   exists (it would spell the needle too: JSON.parse keeps the last of duplicates);
+ * - the first needle in the file, when a colon follows it, is a member key (a `"` is always a delimiter here,
+ *   and an email's `@` cannot stand outside a string), of some object; its value is skipped to its end;
+ * - when no needle follows that value, the member JSON.parse kept is this one: its key is a needle, not before
+ *   the first, not after the value, and not inside the value (a member of "users" is not inside a record).
+ *
+ * Anything else (no needle, another one after the value) gives up.
+ */
+export function findMembers(
+  bytes: Buffer,
+  keys: readonly string[],
+  count: number,
+  keysAsInFile: boolean,
+): RecordLayout | undefined {
+  if (!keysAsInFile || bytes.includes(BACKSLASH)) return undefined;
+  const found: { key: string; span: [number, number, number, number] }[] = [];
+  try {
+    for (const key of keys) {
+      const needle = Buffer.from(JSON.stringify(key), 'utf8');
+      const at = bytes.indexOf(needle);
+      if (at < 0 || needle.includes(BACKSLASH) || !key.includes('@')) return undefined;
+      const keyEnd = at + needle.length;
+      const start = valueStart(bytes, keyEnd);
+      if (bytes[start] !== OPEN_BRACE) return undefined;
+      const end = endOfValue(bytes, start);
+      if (bytes.indexOf(needle, end) >= 0) return undefined;
+      found.push({ key, span: [at, keyEnd, start, end] });
+    }
+  } catch (err) {
+    if (err instanceof GiveUp) return undefined;
+    throw err;
+  }
+  found.sort((x, y) => x.span[0] - y.span[0]);
+  return {
+    keyStarts: found.map((f) => f.span[0]),
+    keyEnds: found.map((f) => f.span[1]),
+    starts: found.map((f) => f.span[2]),
+    ends: found.map((f) => f.span[3]),
+    byKey: new Map(found.map((f, n) => [f.key, n])),
+    partial: { count },
+  };
 }
 
 /** The layout of the "users" records in `bytes` (which JSON.parse accepted), or undefined to serialise whole. */
@@ -195,7 +260,15 @@ export function findRecord(bytes: Buffer, layout: RecordLayout, key: string): nu
  * (which the search finds first; a layout the caller refuses anyway, parsed-cache.ts).
  */
 export function findRecords(bytes: Buffer, layout: RecordLayout, keys: readonly string[]): (number | undefined)[] {
-  if (keys.length <= FEW_KEYS && layout.byKey === undefined) return keys.map((k) => findRecord(bytes, layout, k));
+  if (keys.length <= FEW_KEYS && layout.byKey === undefined) {
+    const found = (layout.found ??= new Map<string, number>());
+    return keys.map((k) => {
+      if (found.has(k)) return found.get(k);
+      const n = findRecord(bytes, layout, k);
+      if (n !== undefined) found.set(k, n);
+      return n;
+    });
+  }
   let byKey = layout.byKey;
   if (byKey === undefined) {
     const map = (byKey = new Map<string, number>());
@@ -228,7 +301,8 @@ export function findRecords(bytes: Buffer, layout: RecordLayout, keys: readonly 
   return keys.map((k) => byKey.get(k));
 }
 
-const FEW_KEYS = 4;
+/** Up to this many keys, a lookup searches (findRecord, findMembers) rather than mapping every member. */
+export const FEW_KEYS = 4;
 
 /** The n with keyStarts[n] === at (keyStarts ascend), or undefined. */
 function memberAt(keyStarts: readonly number[], at: number): number | undefined {
@@ -246,7 +320,7 @@ function memberAt(keyStarts: readonly number[], at: number): number | undefined 
 
 /** How many members "users" has in the file. */
 export function recordCount(layout: RecordLayout): number {
-  return layout.keyStarts.length;
+  return layout.partial?.count ?? layout.keyStarts.length;
 }
 
 /** A record's text as serializeStore writes it inside "users" (depth 2: four spaces before each inner line). */
@@ -255,14 +329,40 @@ export function recordText(record: unknown): string {
 }
 
 /**
- * `bytes` with members `replace` (member index -> new record, from findRecord) rewritten, and the layout of the
- * result.
+ * A store's bytes as the pieces of a splice: the old bytes' unchanged stretches (views of them) and the new
+ * records' text, `length` bytes in all. A commit writes the pieces one after another rather than joining them
+ * (a 5.5 MB copy, page faults and all, per commit: issue 20); the cache compares a re-read piece by piece.
  */
-export function spliceRecords(
+export interface SplicedBytes {
+  readonly parts: readonly Buffer[];
+  readonly length: number;
+}
+
+/** Whether `bytes` hold exactly the pieces' bytes. */
+export function equalsSpliced(spliced: SplicedBytes, bytes: Buffer): boolean {
+  if (bytes.length !== spliced.length) return false;
+  let at = 0;
+  for (const part of spliced.parts) {
+    if (!part.equals(bytes.subarray(at, at + part.length))) return false;
+    at += part.length;
+  }
+  return true;
+}
+
+/** The pieces joined into one buffer (a write without a reserved temp, tests). */
+export function joinSpliced(spliced: SplicedBytes): Buffer {
+  return Buffer.concat(spliced.parts, spliced.length);
+}
+
+/**
+ * `bytes` with members `replace` (member index -> new record, from findRecord) rewritten, as pieces, with the
+ * layout of the result; `same` when every new text equals the one it replaces (the file would not change).
+ */
+export function spliceParts(
   bytes: Buffer,
   layout: RecordLayout,
   replace: ReadonlyMap<number, unknown>,
-): { bytes: Buffer; layout: RecordLayout } {
+): { spliced: SplicedBytes; layout: RecordLayout; same: boolean } {
   const at = [...replace.keys()].sort((x, y) => x - y);
   const parts: Buffer[] = [];
   const keyStarts = layout.keyStarts.slice();
@@ -278,16 +378,36 @@ export function spliceRecords(
   let from = 0;
   let shift = 0;
   let next = 0;
+  let same = true;
   for (const n of at) {
     const text = Buffer.from(recordText(replace.get(n)), 'utf8');
+    if (same && !text.equals(bytes.subarray(layout.starts[n], layout.ends[n]))) same = false;
     parts.push(bytes.subarray(from, layout.starts[n]), text);
     from = layout.ends[n]!;
     // Members up to this one (its key included) moved by the replacements before them.
-    for (; next <= n; next++) move(next, shift);
+    if (shift === 0) next = n + 1;
+    else for (; next <= n; next++) move(next, shift);
     shift += text.length - (layout.ends[n]! - layout.starts[n]!);
     ends[n] = starts[n]! + text.length;
   }
-  for (; next < keyStarts.length; next++) move(next, shift);
+  if (shift !== 0) for (; next < keyStarts.length; next++) move(next, shift);
   parts.push(bytes.subarray(from));
-  return { bytes: Buffer.concat(parts), layout: { keyStarts, keyEnds, starts, ends, byKey: layout.byKey } };
+  return {
+    spliced: { parts, length: bytes.length + shift },
+    layout: { keyStarts, keyEnds, starts, ends, byKey: layout.byKey, found: layout.found, partial: layout.partial },
+    same,
+  };
+}
+
+/**
+ * `bytes` with members `replace` (member index -> new record, from findRecord) rewritten, and the layout of the
+ * result: spliceParts joined.
+ */
+export function spliceRecords(
+  bytes: Buffer,
+  layout: RecordLayout,
+  replace: ReadonlyMap<number, unknown>,
+): { bytes: Buffer; layout: RecordLayout } {
+  const { spliced, layout: next } = spliceParts(bytes, layout, replace);
+  return { bytes: joinSpliced(spliced), layout: next };
 }

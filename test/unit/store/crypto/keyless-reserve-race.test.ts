@@ -37,6 +37,7 @@ it('a user encrypted by another process while the room is reserved: E_KEY_MISSIN
   const initial = { version: 1, users: { 'a@x.com': rec(1), 'b@x.com': rec(2) } };
   writeFileSync(path, `${JSON.stringify(initial, null, 2)}\n`, { mode: 0o600 });
   let sealed = false;
+  let sealedText = '';
   const inner = openFileStore(path, {
     pid: process.pid,
     euid: process.geteuid?.(),
@@ -55,7 +56,8 @@ it('a user encrypted by another process while the room is reserved: E_KEY_MISSIN
             access_token: 'enc:v1:k1:AAAA',
             refresh_token: 'enc:v1:k1:BBBB',
           };
-          writeFileSync(`${path}.x`, `${JSON.stringify(d, null, 2)}\n`, { mode: 0o600 });
+          sealedText = `${JSON.stringify(d, null, 2)}\n`;
+          writeFileSync(`${path}.x`, sealedText, { mode: 0o600 });
           await rename(`${path}.x`, path);
         }
         return openFile(p, flags, mode);
@@ -85,4 +87,51 @@ it('a user encrypted by another process while the room is reserved: E_KEY_MISSIN
   expect(sealed).toBe(true);
   expect(server.requests).toHaveLength(0);
   expect(JSON.parse(readFileSync(path, 'utf8')).users['a@x.com'].refresh_token).toBe('RT1');
+  // The marker's commit made the check (issue 20): nothing of it was written.
+  expect(readFileSync(path, 'utf8')).toBe(sealedText);
+});
+
+it('a keyless refresh of a plaintext store reads the store four times: no read of its own for the check (issue 20)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'boxqc-keyless-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'tokens.json');
+  writeFileSync(path, `${JSON.stringify({ version: 1, users: { 'a@x.com': rec(1), 'b@x.com': rec(2) } }, null, 2)}\n`, {
+    mode: 0o600,
+  });
+  let reads = 0;
+  const inner = openFileStore(path, {
+    pid: process.pid,
+    euid: process.geteuid?.(),
+    isPidAlive,
+    lockWaitMs: 5000,
+    fs: {
+      open: (p, flags, mode) => {
+        if (p === path) reads += 1;
+        return openFile(p, flags, mode);
+      },
+    },
+  });
+  const store = withTokenCrypto(inner, undefined);
+  const server = await startLocalServer([
+    json(200, { access_token: 'AT9', refresh_token: 'RT9', expires_in: 3600, token_type: 'bearer' }),
+  ]);
+  const http = await createHttpContext({ env: {}, log: { debug() {} } });
+  cleanups.push(server.close, () => closeHttpContext(http));
+  const session = {
+    store,
+    http,
+    apiBaseUrl: server.url,
+    credentials: () => ({ clientId: 'c', clientSecret: 's' }),
+    now: () => Date.now(),
+    interrupts: { critical: <T>(fn: () => Promise<T>) => fn() },
+    log: { debug() {} },
+    warn() {},
+    pid: 4242,
+    host: 'h',
+    refreshTimeoutMs: 5000,
+  };
+  await expect(getValidAccessToken(session as never, 'a@x.com')).resolves.toMatchObject({ accessToken: 'AT9' });
+  expect(server.requests).toHaveLength(1);
+  // Before the lock, under the user's lock, the marker's commit, the save's commit.
+  expect(reads).toBe(4);
 });
