@@ -28,13 +28,27 @@ const MARKER_WRITES = 3;
  */
 export async function writeMarker(session: Session, email: string, owner: InFlightOwner): Promise<WrittenMarker> {
   const limit = session.maxMarkerWriteMs ?? MAX_MARKER_WRITE_MS;
-  let written: WrittenMarker;
+  let written: WrittenMarker | undefined;
   let n = 0;
   do {
     const since = session.now();
     const started = performance.now();
-    // beforePost: the encryption wrapper's keyless check is made by this commit (crypto-store.ts).
-    await session.store.update((doc) => markInFlight(doc, email, owner, since), onlyUser(email, { beforePost: true }));
+    try {
+      // beforePost: the encryption wrapper's keyless check is made by this commit (crypto-store.ts).
+      await session.store.update(
+        (doc) => markInFlight(doc, email, owner, since),
+        onlyUser(email, { beforePost: true }),
+      );
+    } catch (err) {
+      // A re-stamp refused (a store encrypted meanwhile) or failed: the marker written before it goes, as
+      // abortBeforePost clears one (review of the keyless check at commit, finding 2). Best effort: one left
+      // behind only makes the next run replay a refresh token that was never sent, which is safe.
+      if (written !== undefined) {
+        const { writeMs: _ms, ...mine } = written;
+        await session.store.update((doc) => clearInFlight(doc, email, mine), onlyUser(email)).catch(() => undefined);
+      }
+      throw err;
+    }
     written = { ...owner, since: formatTimestamp(since), writeMs: performance.now() - started };
     n += 1;
   } while (written.writeMs > limit && n < MARKER_WRITES && !stopAsked(session.interrupts));

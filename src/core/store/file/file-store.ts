@@ -235,15 +235,23 @@ class FileStore implements TokenStore {
           freezeOnRead: true,
         });
         outcomes = applied.outcomes;
-        const spliced = snap.exists ? this.splice(snap.bytes, applied) : undefined;
-        const bytes = spliced?.spliced ?? serializeStore(applied.doc);
+        // A batch that set, deleted and swapped nothing (every mutation refused or a no-op) leaves the file as it
+        // is, whoever wrote it: a refused keyless marker must not rewrite a store in its own format (review of
+        // the keyless check at commit, finding 1).
+        const touched = applied.changes.reshaped || applied.changes.keys.size > 0;
+        const spliced = touched && snap.exists ? this.splice(snap.bytes, applied) : undefined;
+        const bytes = spliced?.spliced ?? (touched ? serializeStore(applied.doc) : snap.bytes);
         const saved = spliced
           ? checkWritableChanged(applied.doc, spliced.changed.keys(), this.location)
-          : checkWritable(applied.doc, this.location);
+          : touched
+            ? checkWritable(applied.doc, this.location)
+            : applied.doc;
         // A splice knows without comparing the files: only its records' text can differ.
-        const unchanged = spliced
-          ? spliced.same
-          : (bytes as Buffer).equals(snap.exists ? snap.bytes : serializeStore(emptyDocument()));
+        const unchanged = !touched
+          ? true
+          : spliced
+            ? spliced.same
+            : (bytes as Buffer).equals(snap.exists ? snap.bytes : serializeStore(emptyDocument()));
         if (!unchanged) {
           if (snap.exists) await this.removeOrphanTemps();
           await this.write(bytes, used);
