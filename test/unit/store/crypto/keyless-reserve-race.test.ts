@@ -9,25 +9,15 @@ import { rename, open as openFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { closeHttpContext, createHttpContext } from '../../../../src/core/http/request.js';
 import { getValidAccessToken } from '../../../../src/core/session.js';
 import { openFileStore } from '../../../../src/core/store/index.js';
 import { withTokenCrypto } from '../../../../src/core/store/crypto/crypto-store.js';
 import { isPidAlive } from '../../../../src/store-host.js';
-import { json, startLocalServer } from '../../http/local-server.js';
+import { keylessSession, rec } from './keyless-kit.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
-});
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-const rec = (n: number) => ({
-  access_token: `AT${n}`,
-  refresh_token: `RT${n}`,
-  access_token_expires_at: iso(Date.now() - 1000),
-  connected_at: iso(Date.now() - 9e6),
-  updated_at: iso(Date.now() - 9e6),
-  generation: 1,
 });
 
 it('a user encrypted by another process while the room is reserved: E_KEY_MISSING, nothing sent', async () => {
@@ -65,25 +55,8 @@ it('a user encrypted by another process while the room is reserved: E_KEY_MISSIN
     },
   });
   const store = withTokenCrypto(inner, undefined);
-  const server = await startLocalServer([
-    json(200, { access_token: 'AT9', refresh_token: 'RT9', expires_in: 3600, token_type: 'bearer' }),
-  ]);
-  const http = await createHttpContext({ env: {}, log: { debug() {} } });
-  cleanups.push(server.close, () => closeHttpContext(http));
-  const session = {
-    store,
-    http,
-    apiBaseUrl: server.url,
-    credentials: () => ({ clientId: 'c', clientSecret: 's' }),
-    now: () => Date.now(),
-    interrupts: { critical: <T>(fn: () => Promise<T>) => fn() },
-    log: { debug() {} },
-    warn() {},
-    pid: 4242,
-    host: 'h',
-    refreshTimeoutMs: 5000,
-  };
-  await expect(getValidAccessToken(session as never, 'a@x.com')).rejects.toMatchObject({ code: 'E_KEY_MISSING' });
+  const { session, server } = await keylessSession(store, cleanups);
+  await expect(getValidAccessToken(session, 'a@x.com')).rejects.toMatchObject({ code: 'E_KEY_MISSING' });
   expect(sealed).toBe(true);
   expect(server.requests).toHaveLength(0);
   expect(JSON.parse(readFileSync(path, 'utf8')).users['a@x.com'].refresh_token).toBe('RT1');
@@ -112,25 +85,8 @@ it('a keyless refresh of a plaintext store reads the store four times: no read o
     },
   });
   const store = withTokenCrypto(inner, undefined);
-  const server = await startLocalServer([
-    json(200, { access_token: 'AT9', refresh_token: 'RT9', expires_in: 3600, token_type: 'bearer' }),
-  ]);
-  const http = await createHttpContext({ env: {}, log: { debug() {} } });
-  cleanups.push(server.close, () => closeHttpContext(http));
-  const session = {
-    store,
-    http,
-    apiBaseUrl: server.url,
-    credentials: () => ({ clientId: 'c', clientSecret: 's' }),
-    now: () => Date.now(),
-    interrupts: { critical: <T>(fn: () => Promise<T>) => fn() },
-    log: { debug() {} },
-    warn() {},
-    pid: 4242,
-    host: 'h',
-    refreshTimeoutMs: 5000,
-  };
-  await expect(getValidAccessToken(session as never, 'a@x.com')).resolves.toMatchObject({ accessToken: 'AT9' });
+  const { session, server } = await keylessSession(store, cleanups);
+  await expect(getValidAccessToken(session, 'a@x.com')).resolves.toMatchObject({ accessToken: 'AT9' });
   expect(server.requests).toHaveLength(1);
   // Before the lock, under the user's lock, the marker's commit, the save's commit.
   expect(reads).toBe(4);

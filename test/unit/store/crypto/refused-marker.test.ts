@@ -14,49 +14,21 @@ import { open as openFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { closeHttpContext, createHttpContext } from '../../../../src/core/http/request.js';
 import { getValidAccessToken } from '../../../../src/core/session.js';
 import { openFileStore } from '../../../../src/core/store/index.js';
 import { withTokenCrypto } from '../../../../src/core/store/crypto/crypto-store.js';
 import { isPidAlive } from '../../../../src/store-host.js';
-import { json, startLocalServer } from '../../http/local-server.js';
+import { keylessSession, rec, sealedRec } from './keyless-kit.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-const rec = (n: number) => ({
-  access_token: `AT${n}`,
-  refresh_token: `RT${n}`,
-  access_token_expires_at: iso(Date.now() - 1000),
-  connected_at: iso(Date.now() - 9e6),
-  updated_at: iso(Date.now() - 9e6),
-  generation: 1,
-});
-const sealedRec = (n: number) => ({ ...rec(n), access_token: 'enc:v1:k1:AAAA', refresh_token: 'enc:v1:k1:BBBB' });
 
 function tmp(): string {
   const dir = mkdtempSync(join(tmpdir(), 'boxqc-refused-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   return join(dir, 'tokens.json');
-}
-
-function sessionFor(store: unknown, url: string, http: unknown, extra: Record<string, unknown> = {}) {
-  return {
-    store,
-    http,
-    apiBaseUrl: url,
-    credentials: () => ({ clientId: 'c', clientSecret: 's' }),
-    now: () => Date.now(),
-    interrupts: { critical: <T>(fn: () => Promise<T>) => fn() },
-    log: { debug() {} },
-    warn() {},
-    pid: 4242,
-    host: 'h',
-    refreshTimeoutMs: 5000,
-    ...extra,
-  };
 }
 
 it('a keyless refresh refused (the store holds ciphertext) leaves a store in another format byte for byte', async () => {
@@ -70,12 +42,8 @@ it('a keyless refresh refused (the store holds ciphertext) leaves a store in ano
   writeFileSync(path, text, { mode: 0o600 });
   const inner = openFileStore(path, { pid: process.pid, euid: process.geteuid?.(), isPidAlive, lockWaitMs: 5000 });
   const store = withTokenCrypto(inner, undefined);
-  const server = await startLocalServer([
-    json(200, { access_token: 'AT9', refresh_token: 'RT9', expires_in: 3600, token_type: 'bearer' }),
-  ]);
-  const http = await createHttpContext({ env: {}, log: { debug() {} } });
-  cleanups.push(server.close, () => closeHttpContext(http));
-  await expect(getValidAccessToken(sessionFor(store, server.url, http) as never, 'a@x.com')).rejects.toMatchObject({
+  const { session, server } = await keylessSession(store, cleanups);
+  await expect(getValidAccessToken(session, 'a@x.com')).rejects.toMatchObject({
     code: 'E_KEY_MISSING',
   });
   expect(server.requests).toHaveLength(0);
@@ -115,27 +83,9 @@ it('a slow marker written again and refused the second time: the first marker is
     },
   });
   const store = withTokenCrypto(inner, undefined);
-  const server = await startLocalServer([
-    json(200, { access_token: 'AT9', refresh_token: 'RT9', expires_in: 3600, token_type: 'bearer' }),
-  ]);
-  const http = await createHttpContext({ env: {}, log: { debug() {} } });
-  cleanups.push(server.close, () => closeHttpContext(http));
-  const session = {
-    store,
-    http,
-    apiBaseUrl: server.url,
-    credentials: () => ({ clientId: 'c', clientSecret: 's' }),
-    now: () => Date.now(),
-    interrupts: { critical: <T>(fn: () => Promise<T>) => fn() },
-    log: { debug() {} },
-    warn() {},
-    pid: 4242,
-    host: 'h',
-    refreshTimeoutMs: 5000,
-    // Every marker write counts as slow: writeMarker writes it again (up to three times).
-    maxMarkerWriteMs: -1,
-  };
-  const err = await getValidAccessToken(session as never, 'a@x.com').catch((e: unknown) => e);
+  // Every marker write counts as slow: writeMarker writes it again (up to three times).
+  const { session, server } = await keylessSession(store, cleanups, { maxMarkerWriteMs: -1 });
+  const err = await getValidAccessToken(session, 'a@x.com').catch((e: unknown) => e);
   expect(server.requests).toHaveLength(0);
   expect(err).toMatchObject({ code: 'E_KEY_MISSING' });
   // The first marker (ours, pid 4242) is cleared.
@@ -150,12 +100,9 @@ it('keyless refreshes of six users in one group commit of markers, one user encr
   writeFileSync(path, text, { mode: 0o600 });
   const inner = openFileStore(path, { pid: process.pid, euid: process.geteuid?.(), isPidAlive, lockWaitMs: 5000 });
   const store = withTokenCrypto(inner, undefined);
-  const server = await startLocalServer([]);
-  const http = await createHttpContext({ env: {}, log: { debug() {} } });
-  cleanups.push(server.close, () => closeHttpContext(http));
-  const session = sessionFor(store, server.url, http);
+  const { session, server } = await keylessSession(store, cleanups);
   const results = await Promise.allSettled(
-    Array.from({ length: 6 }, (_, i) => getValidAccessToken(session as never, `u${i}@x.com`)),
+    Array.from({ length: 6 }, (_, i) => getValidAccessToken(session, `u${i}@x.com`)),
   );
   for (const r of results) {
     expect(r.status).toBe('rejected');
