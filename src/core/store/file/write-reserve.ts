@@ -74,8 +74,6 @@ export class WriteReserve {
   private slack: ReservedTemp | undefined;
   private lock: PreparedLock | undefined;
   private open = 0;
-  /** Writes renamed into place since the reservations open now began (open went from 0 to 1). */
-  private renamedSinceOpen = 0;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -94,10 +92,7 @@ export class WriteReserve {
   reserve(): Promise<WriteReservation> {
     return this.exclusive(async () => {
       await this.loadTag();
-      if (this.open === 0) {
-        await this.removeOrphans();
-        this.renamedSinceOpen = 0;
-      }
+      if (this.open === 0) await this.removeOrphans();
       this.open += 1;
       try {
         this.lock ??= await prepareLockFile(this.fileName('lock'), this.host(), this.fs);
@@ -152,20 +147,12 @@ export class WriteReserve {
     });
   }
 
-  /**
-   * After a write: `temp` back if it is still ours ('kept'), removed if it failed for good; the pool topped up.
-   * Not when one reservation is open, two writes were renamed since reservations began to be open (for a lone
-   * reservation its marker and its save: all it stands for) and a temp is left: that temp covers the next
-   * write, and a one-user refresh does not write a store-sized file of junk only to remove it at release
-   * (issue 20). Either way, after any write the pool holds a temp for the next one.
-   */
+  /** After a write: `temp` back if it is still ours ('kept'), removed if it failed for good; the pool topped up. */
   afterWrite(temp: ReservedTemp | undefined, outcome: TempOutcome): Promise<void> {
     return this.exclusive(async () => {
       if (temp && outcome === 'kept') this.temps.push(temp);
       if (temp && outcome === 'dropped') await discard(temp, this.fs);
-      if (temp && outcome === 'renamed') this.renamedSinceOpen += 1;
       if (this.open === 0) return this.shrink();
-      if (this.open === 1 && this.renamedSinceOpen >= 2 && this.temps.length > 0) return;
       await this.fill(true).catch(() => undefined);
     });
   }
