@@ -4,7 +4,7 @@
  * still delivers every byte to a file, a pipe, a closed pipe and a non-blocking pipe.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { Script } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, cleanEnv, describeResult, type CliResult } from '../helpers/run-cli.js';
 import { assertDistFresh } from '../helpers/dist-fresh.js';
+import { moduleListPreload } from '../helpers/module-list.js';
 import { userRecord, writeStore } from './connect-helpers.js';
 
 let dir: string;
@@ -41,17 +42,11 @@ function node(args: string[], stdout: 'pipe' | 'ignore' | number, opts: { closeS
 
 describe.skipIf(process.platform === 'win32')('start-up and output streams of the built binary', () => {
   it('status --json on an empty store loads no stream, network, crypto, child-process or fs/promises module', async () => {
-    const list = join(dir, 'modules.json');
-    const preload = join(dir, 'preload.cjs');
-    writeFileSync(
-      preload,
-      `const before = new Set(process.moduleLoadList);
-process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(process.moduleLoadList.filter((m) => !before.has(m)))));`,
-    );
+    const { preload, loaded: modules } = moduleListPreload(dir);
     const r = await node(['-r', preload, BIN, 'status', '--json'], 'pipe');
     expect(r.code, describeResult(r)).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, users: [] });
-    const loaded: string[] = JSON.parse(readFileSync(list, 'utf8'));
+    const loaded = modules();
     for (const heavy of [
       'net',
       'stream',

@@ -1,8 +1,14 @@
 /**
- * What the keyless-check tests share (keyless-reserve-race.test.ts, refused-marker.test.ts): records, and a
- * refresh session without a key against a local token endpoint.
+ * What the keyless-check tests share (keyless-reserve-race.test.ts, refused-marker.test.ts): records, store
+ * files, the file store without a key, and a refresh session against a local token endpoint.
  */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { closeHttpContext, createHttpContext } from '../../../../src/core/http/request.js';
+import { openFileStore } from '../../../../src/core/store/index.js';
+import { withTokenCrypto } from '../../../../src/core/store/crypto/crypto-store.js';
+import type { TokenStore } from '../../../../src/core/store/types.js';
+import { isPidAlive } from '../../../../src/store-host.js';
 import { json, startLocalServer } from '../../http/local-server.js';
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -50,4 +56,46 @@ export async function keylessSession(
     ...extra,
   };
   return { session: session as never, server };
+}
+
+/** A store file of `users` as box-qc writes it (2-space JSON, final newline, 0600); returns its text. */
+export function writeUsers(path: string, users: Record<string, unknown>, top: Record<string, unknown> = {}): string {
+  const text = `${JSON.stringify({ version: 1, ...top, users }, null, 2)}\n`;
+  writeFileSync(path, text, { mode: 0o600 });
+  return text;
+}
+
+/**
+ * Another process's `store encrypt` sealing `email` in the file (and giving the store its identity), written as
+ * it writes: a temp renamed over the store. Returns the new text.
+ */
+export function sealUserInFile(path: string, email: string): string {
+  const d = JSON.parse(readFileSync(path, 'utf8')) as { store_id?: string; users: Record<string, object> };
+  d.store_id = 'sid';
+  d.users[email] = { ...d.users[email], access_token: 'enc:v1:k1:AAAA', refresh_token: 'enc:v1:k1:BBBB' };
+  const text = `${JSON.stringify(d, null, 2)}\n`;
+  writeFileSync(`${path}.x`, text, { mode: 0o600 });
+  renameSync(`${path}.x`, path);
+  return text;
+}
+
+/** The file store at `path` without a key; `beforeOpen` runs before each file the store opens. */
+export function keylessFileStore(path: string, beforeOpen?: (p: string) => void): TokenStore {
+  const inner = openFileStore(path, {
+    pid: process.pid,
+    euid: process.geteuid?.(),
+    isPidAlive,
+    lockWaitMs: 5000,
+    ...(beforeOpen
+      ? {
+          fs: {
+            open: (p: string, flags: number, mode?: number) => {
+              beforeOpen(p);
+              return openFile(p, flags, mode);
+            },
+          },
+        }
+      : {}),
+  });
+  return withTokenCrypto(inner, undefined);
 }

@@ -10,15 +10,11 @@
  *    refused naming the encrypted user, nothing sent, nothing written.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { open as openFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { getValidAccessToken } from '../../../../src/core/session.js';
-import { openFileStore } from '../../../../src/core/store/index.js';
-import { withTokenCrypto } from '../../../../src/core/store/crypto/crypto-store.js';
-import { isPidAlive } from '../../../../src/store-host.js';
-import { keylessSession, rec, sealedRec } from './keyless-kit.js';
+import { keylessFileStore, keylessSession, rec, sealUserInFile, sealedRec, writeUsers } from './keyless-kit.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -40,8 +36,7 @@ it('a keyless refresh refused (the store holds ciphertext) leaves a store in ano
     users: { 'a@x.com': rec(1), 'B@x.com': { ...sealedRec(2), needs_reconnect: null } },
   });
   writeFileSync(path, text, { mode: 0o600 });
-  const inner = openFileStore(path, { pid: process.pid, euid: process.geteuid?.(), isPidAlive, lockWaitMs: 5000 });
-  const store = withTokenCrypto(inner, undefined);
+  const store = keylessFileStore(path);
   const { session, server } = await keylessSession(store, cleanups);
   await expect(getValidAccessToken(session, 'a@x.com')).rejects.toMatchObject({
     code: 'E_KEY_MISSING',
@@ -52,37 +47,13 @@ it('a keyless refresh refused (the store holds ciphertext) leaves a store in ano
 
 it('a slow marker written again and refused the second time: the first marker is cleared, nothing sent', async () => {
   const path = tmp();
-  writeFileSync(path, `${JSON.stringify({ version: 1, users: { 'a@x.com': rec(1), 'b@x.com': rec(2) } }, null, 2)}\n`, {
-    mode: 0o600,
-  });
+  writeUsers(path, { 'a@x.com': rec(1), 'b@x.com': rec(2) });
   let opens = 0;
-  const inner = openFileStore(path, {
-    pid: process.pid,
-    euid: process.geteuid?.(),
-    isPidAlive,
-    lockWaitMs: 5000,
-    fs: {
-      open: async (p, flags, mode) => {
-        if (p === path) {
-          opens += 1;
-          // Reads: before the lock, under the user lock, marker 1's commit, then marker 2's commit. Before
-          // marker 2's re-read, another process's `store encrypt` seals b.
-          if (opens === 4) {
-            const d = JSON.parse(readFileSync(path, 'utf8'));
-            d.store_id = 'sid';
-            d.users['b@x.com'] = {
-              ...d.users['b@x.com'],
-              access_token: 'enc:v1:k1:AAAA',
-              refresh_token: 'enc:v1:k1:BBBB',
-            };
-            writeFileSync(path, `${JSON.stringify(d, null, 2)}\n`, { mode: 0o600 });
-          }
-        }
-        return openFile(p, flags, mode);
-      },
-    },
+  // Reads: before the lock, under the user lock, marker 1's commit, then marker 2's commit. Before marker 2's
+  // re-read, another process's `store encrypt` seals b.
+  const store = keylessFileStore(path, (p) => {
+    if (p === path && ++opens === 4) sealUserInFile(path, 'b@x.com');
   });
-  const store = withTokenCrypto(inner, undefined);
   // Every marker write counts as slow: writeMarker writes it again (up to three times).
   const { session, server } = await keylessSession(store, cleanups, { maxMarkerWriteMs: -1 });
   const err = await getValidAccessToken(session, 'a@x.com').catch((e: unknown) => e);
@@ -96,10 +67,8 @@ it('keyless refreshes of six users in one group commit of markers, one user encr
   const path = tmp();
   const users: Record<string, unknown> = { 'z@x.com': sealedRec(9) };
   for (let i = 0; i < 6; i++) users[`u${i}@x.com`] = rec(i);
-  const text = `${JSON.stringify({ version: 1, store_id: 'sid', users }, null, 2)}\n`;
-  writeFileSync(path, text, { mode: 0o600 });
-  const inner = openFileStore(path, { pid: process.pid, euid: process.geteuid?.(), isPidAlive, lockWaitMs: 5000 });
-  const store = withTokenCrypto(inner, undefined);
+  const text = writeUsers(path, users, { store_id: 'sid' });
+  const store = keylessFileStore(path);
   const { session, server } = await keylessSession(store, cleanups);
   const results = await Promise.allSettled(
     Array.from({ length: 6 }, (_, i) => getValidAccessToken(session, `u${i}@x.com`)),
