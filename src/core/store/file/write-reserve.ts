@@ -138,11 +138,14 @@ export class WriteReserve {
    */
   take(length: number): Promise<ReservedTemp | undefined> {
     return this.exclusive(async () => {
-      const t = this.open > 0 ? this.temps.pop() : undefined;
-      if (t && t.size < length) {
-        await this.takeSlack(length - t.size);
-        await grow(t, length).catch(() => undefined); // short: the write fails over to a fresh temp
-      }
+      if (this.open === 0 || this.temps.length === 0) return undefined;
+      // One that fits, else the largest: a short one first would fail every retry with a full one unused
+      // beneath it (review 2, ninth session, F2).
+      const fits = this.temps.findIndex((t) => t.size >= length);
+      const best = fits >= 0 ? fits : this.temps.reduce((b, t, i, all) => (t.size > all[b]!.size ? i : b), 0);
+      const [t] = this.temps.splice(best, 1);
+      // short: the write fails over to a fresh temp
+      if (t!.size < length) await this.growFromSlack(t!, length).catch(() => undefined);
       return t;
     });
   }
@@ -173,9 +176,15 @@ export class WriteReserve {
     const grown = (t: ReservedTemp) => (fromSlack ? this.growFromSlack(t, need) : grow(t, need));
     for (const t of this.temps) if (t.size < enough) await grown(t);
     while (this.temps.length < TEMP_POOL) {
+      // Pooled only once grown: a temp the disk could not fill is removed, its space back to the disk.
       const temp = await this.create();
+      try {
+        await grown(temp);
+      } catch (err) {
+        await discard(temp, this.fs);
+        throw err;
+      }
       this.temps.push(temp);
-      await grown(temp);
     }
     this.slack ??= await this.create();
     await grow(this.slack, SLACK_PER_RESERVATION * this.open);
@@ -194,12 +203,32 @@ export class WriteReserve {
     return temp;
   }
 
+  /**
+   * Grows `t` to `size`, from the slack when the disk has no room. If even that falls short, `t` goes back to
+   * its size and the slack is grown back from what that freed: a failed refill must not leave the slack
+   * drained into a temp that is still too short (review 2, ninth session, F2). Best effort: something else
+   * may take the freed space first.
+   */
   private async growFromSlack(t: ReservedTemp, size: number): Promise<void> {
+    const before = t.size;
     try {
       await grow(t, size);
+      return;
     } catch {
-      await this.takeSlack(size - t.size);
+      // fall through to the slack
+    }
+    const s = this.slack;
+    const slackBefore = s?.size ?? 0;
+    await this.takeSlack(size - t.size);
+    try {
       await grow(t, size);
+    } catch (err) {
+      await t.fh.truncate(before).then(
+        () => (t.size = before),
+        () => undefined,
+      );
+      if (s) await grow(s, slackBefore).catch(() => undefined);
+      throw err;
     }
   }
 
