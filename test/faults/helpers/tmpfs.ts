@@ -3,9 +3,12 @@
  * CI runs as root) and a filler that takes every free block.
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { afterEach, beforeEach } from 'vitest';
 
 const run = promisify(execFile);
 
@@ -52,4 +55,27 @@ export async function fillDisk(dir: string): Promise<string> {
     await fh.close();
   }
   return path;
+}
+
+/**
+ * A fresh tmpfs of `size` for each test of the file (root only): `tmpfs.dir` is its mount point, and
+ * `tmpfs.skipReason` says why none could be mounted (the test then skips with it).
+ */
+export function tmpfsPerTest(prefix: string, size: string, what: string): { dir: string; skipReason: string } {
+  const state = { dir: '', skipReason: '' };
+  beforeEach(async () => {
+    state.skipReason = '';
+    state.dir = mkdtempSync(join(tmpdir(), prefix));
+    try {
+      await run('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', state.dir]);
+    } catch (err) {
+      state.skipReason = `cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]}): ${what} skipped`;
+      console.log(state.skipReason);
+    }
+  });
+  afterEach(async () => {
+    if (!state.skipReason) await unmount(state.dir);
+    rmSync(state.dir, { recursive: true, force: true });
+  });
+  return state;
 }

@@ -7,35 +7,19 @@
  * only and such a save did not fit). Root only (mount); skips with a printed reason elsewhere.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_STORED_TOKEN_BYTES, markInFlight, saveUserTokens } from '../../../src/core/store/index.js';
 import { SLACK_PER_RESERVATION } from '../../../src/core/store/file/write-reserve.js';
-import { fillDisk } from '../../faults/helpers/tmpfs.js';
+import { fillDisk, tmpfsPerTest } from '../../faults/helpers/tmpfs.js';
 import { makeStore, pair } from '../../unit/store/store-test-kit.js';
 
 const run = promisify(execFile);
 const N = 32;
 const USERS = 300;
-let mnt: string;
-let skipReason = '';
-
-beforeEach(async () => {
-  mnt = mkdtempSync(join(tmpdir(), 'boxqc-pool-'));
-  try {
-    await run('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0755', 'tmpfs', mnt]);
-  } catch (err) {
-    skipReason = `cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]}): pool tests skipped`;
-    console.log(skipReason);
-  }
-});
-afterEach(async () => {
-  if (!skipReason) await run('umount', [mnt]).catch(() => run('umount', ['-l', mnt]));
-  rmSync(mnt, { recursive: true, force: true });
-});
+const tmpfs = tmpfsPerTest('boxqc-pool-', '4m', 'pool tests');
 
 const owner = { pid: process.pid, host: 'test-host' };
 const email = (i: number) => `user${i}@example.com`;
@@ -47,7 +31,7 @@ const longPair = (i: number) => ({
 });
 
 async function seeded() {
-  const dir = join(mnt, 'box-qc');
+  const dir = join(tmpfs.dir, 'box-qc');
   mkdirSync(dir, { mode: 0o700 });
   const s = makeStore(dir);
   await s.store.update((d) => {
@@ -89,14 +73,14 @@ describe(`${N} reservations, disk filled to 0 after reserving: every save is wri
     it(
       p.name,
       async (ctx) => {
-        if (skipReason) ctx.skip(skipReason);
+        if (tmpfs.skipReason) ctx.skip(tmpfs.skipReason);
         const { store, path, dir } = await seeded();
         const storeSize = statSync(path).size;
         const rs = await Promise.all(Array.from({ length: N }, () => store.reserveWrite()));
         // Sized by writes: two store-sized temps and the slack, not 2 x N temps.
         const held = reservedBytes(dir);
         expect(held).toBeLessThan(2 * (storeSize * 1.25 + 4096 + 512 * N + 8192) + N * SLACK_PER_RESERVATION + 8192);
-        const filler = await fillDisk(mnt);
+        const filler = await fillDisk(tmpfs.dir);
         await expect(run('sh', ['-c', `printf x >> ${filler}`])).rejects.toThrow();
         const ids = Array.from({ length: N }, (_, i) => i);
         const mark = (i: number) => store.update((d) => markInFlight(d, email(i), owner, Date.now()));

@@ -5,42 +5,23 @@
  * nor spend the slack on it. Here another writer takes every freed block the instant the in-flight marker's
  * rename lands, on a real tmpfs; the save of the new pair must still be written. Root only (mount).
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { markInFlight, saveUserTokens } from '../../../src/core/store/index.js';
-import { fillDisk } from '../../faults/helpers/tmpfs.js';
+import { fillDisk, tmpfsPerTest } from '../../faults/helpers/tmpfs.js';
 import { makeStore, pair } from '../../unit/store/store-test-kit.js';
 
-const run = promisify(execFile);
-let mnt: string;
-let skipReason = '';
-
-beforeEach(async () => {
-  skipReason = '';
-  mnt = mkdtempSync(join(tmpdir(), 'boxqc-refill-'));
-  try {
-    await run('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0755', 'tmpfs', mnt]);
-  } catch (err) {
-    skipReason = `cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]}): refill tests skipped`;
-    console.log(skipReason);
-  }
-});
-afterEach(async () => {
-  if (!skipReason) await run('umount', [mnt]).catch(() => run('umount', ['-l', mnt]));
-  rmSync(mnt, { recursive: true, force: true });
-});
+const tmpfs = tmpfsPerTest('boxqc-refill-', '4m', 'refill tests');
 
 const owner = { pid: process.pid, host: 'test-host' };
 const email = (i: number) => `user${i}@example.com`;
 
 for (const users of [50, 300]) {
   it(`${users} users: the disk fills right after the marker's rename; the save is still written`, async (ctx) => {
-    if (skipReason) ctx.skip(skipReason);
+    if (tmpfs.skipReason) ctx.skip(tmpfs.skipReason);
+    const mnt = tmpfs.dir;
     const dir = join(mnt, 'box-qc');
     mkdirSync(dir, { mode: 0o700 });
     let fillAfterRename = false;

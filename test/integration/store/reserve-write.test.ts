@@ -5,40 +5,24 @@
  * skips with a printed reason elsewhere). Requires a build (dist/) for the orphan case.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { markInFlight, saveUserTokens } from '../../../src/core/store/index.js';
-import { fillDisk } from '../../faults/helpers/tmpfs.js';
+import { fillDisk, tmpfsPerTest } from '../../faults/helpers/tmpfs.js';
 import { makeStore, pair, sha256 } from '../../unit/store/store-test-kit.js';
 import { requireBuild, startWorker } from '../../helpers/store-procs.js';
 
 const run = promisify(execFile);
-let mnt: string;
-let skipReason = '';
-
+const tmpfs = tmpfsPerTest('boxqc-reserve-', '256k', 'reservation tests');
 beforeAll(() => requireBuild());
-beforeEach(async () => {
-  mnt = mkdtempSync(join(tmpdir(), 'boxqc-reserve-'));
-  try {
-    await run('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0755', 'tmpfs', mnt]);
-  } catch (err) {
-    skipReason = `cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]}): reservation tests skipped`;
-    console.log(skipReason);
-  }
-});
-afterEach(async () => {
-  if (!skipReason) await run('umount', [mnt]).catch(() => run('umount', ['-l', mnt]));
-  rmSync(mnt, { recursive: true, force: true });
-});
 
 const owner = { pid: process.pid, host: 'test-host' };
 const storeFiles = (dir: string) => readdirSync(dir).filter((n) => n !== 'tokens.json');
 
 async function seeded(users: number) {
-  const dir = join(mnt, 'box-qc');
+  const dir = join(tmpfs.dir, 'box-qc');
   mkdirSync(dir, { mode: 0o700 });
   const s = makeStore(dir);
   const now = Date.now();
@@ -50,11 +34,11 @@ async function seeded(users: number) {
 
 describe('reserveWrite on a disk that fills', () => {
   it('a disk filled to 0 bytes after reserveWrite cannot stop the marker write nor the save; release leaves nothing', async (ctx) => {
-    if (skipReason) ctx.skip(skipReason);
+    if (tmpfs.skipReason) ctx.skip(tmpfs.skipReason);
     const { store, path, dir } = await seeded(20);
     const r = await store.reserveWrite();
     await store.update((d) => markInFlight(d, 'user3@example.com', owner, Date.now()));
-    const filler = await fillDisk(mnt);
+    const filler = await fillDisk(tmpfs.dir);
     // Truly full: not even one more byte fits.
     await expect(run('sh', ['-c', `printf x >> ${filler}`])).rejects.toThrow();
     await store.update((d) => saveUserTokens(d, 'user3@example.com', pair(1003), undefined, Date.now()));
@@ -67,13 +51,13 @@ describe('reserveWrite on a disk that fills', () => {
   });
 
   it('several reservations (group commit): every marker and every save after the fill is written', async (ctx) => {
-    if (skipReason) ctx.skip(skipReason);
+    if (tmpfs.skipReason) ctx.skip(tmpfs.skipReason);
     const { store, path, dir } = await seeded(30);
     const emails = [0, 1, 2, 3, 4, 5].map((i) => `user${i}@example.com`);
     const rs = await Promise.all(emails.map(() => store.reserveWrite()));
     // Markers go together (one batch), then the disk fills, then the saves come one at a time: each its own write.
     await Promise.all(emails.map((e) => store.update((d) => markInFlight(d, e, owner, Date.now()))));
-    const filler = await fillDisk(mnt);
+    const filler = await fillDisk(tmpfs.dir);
     for (const [i, e] of emails.entries())
       await store.update((d) => saveUserTokens(d, e, pair(2000 + i), undefined, Date.now()));
     const doc = JSON.parse(readFileSync(path, 'utf8'));
@@ -84,11 +68,11 @@ describe('reserveWrite on a disk that fills', () => {
   });
 
   it('several saves committed in one batch after the fill fit the reservation', async (ctx) => {
-    if (skipReason) ctx.skip(skipReason);
+    if (tmpfs.skipReason) ctx.skip(tmpfs.skipReason);
     const { store, path } = await seeded(8);
     const emails = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => `user${i}@example.com`);
     const rs = await Promise.all(emails.map(() => store.reserveWrite()));
-    const filler = await fillDisk(mnt);
+    const filler = await fillDisk(tmpfs.dir);
     await Promise.all(
       emails.map((e, i) =>
         store.update((d) => {
@@ -104,9 +88,9 @@ describe('reserveWrite on a disk that fills', () => {
   });
 
   it('reserveWrite on a full disk fails with E_STORE_DISK_FULL (exit 1), store byte-identical, nothing left', async (ctx) => {
-    if (skipReason) ctx.skip(skipReason);
+    if (tmpfs.skipReason) ctx.skip(tmpfs.skipReason);
     const { store, path, dir } = await seeded(20);
-    const filler = await fillDisk(mnt);
+    const filler = await fillDisk(tmpfs.dir);
     const before = sha256(path);
     const err = await store.reserveWrite().catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'E_STORE_DISK_FULL', exitCode: 1 });
@@ -117,7 +101,7 @@ describe('reserveWrite on a disk that fills', () => {
   });
 
   it('a reservation left by a killed process is removed by the next reservation', async (ctx) => {
-    if (skipReason) ctx.skip(skipReason);
+    if (tmpfs.skipReason) ctx.skip(tmpfs.skipReason);
     const { store, path, dir } = await seeded(5);
     const w = startWorker({ op: 'reserve', store: path, email: 'x@example.com' });
     await w.printed('HELD');
