@@ -25,7 +25,9 @@
  * reservations were made, every save they stand for is written (test/integration/store/reserve-pool.test.ts:
  * 32 reservations on a tmpfs filled to 0). Something that takes the freed space between our rename and our
  * refill (another writer on the same disk at that instant) can leave the pool one temp short: the second
- * temp still covers the next write. A save bigger than its temp (long tokens, up to MAX_STORED_TOKEN_BYTES)
+ * temp still covers the next write, because a temp the refill could not grow is removed rather than pooled,
+ * take() picks a temp that fits before a short one, and a refill that falls short gives back the slack it took
+ * (test/integration/store/reserve-refill-full.test.ts). A save bigger than its temp (long tokens, up to MAX_STORED_TOKEN_BYTES)
  * grows the temp from the slack before writing.
  * On copy-on-write file systems (btrfs, ZFS) an overwrite allocates anew and this guarantee does not hold.
  *
