@@ -13,8 +13,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { UsageError, ConfigError, OperationError } from '../../errors.js';
-import { renderPage, type PageKind } from './callback-page.js';
+import { CALLBACK_PAGE_HEADERS, renderPage, type PageKind } from './callback-page.js';
 import { redirectUriWithPort } from './authorize-url.js';
+
+/** The pages' security headers on the bare answers to requests Node's parser refused (they have no body). */
+const RAW_HEADERS = Object.entries(CALLBACK_PAGE_HEADERS)
+  .filter(([name]) => name !== 'Content-Type')
+  .map(([name, value]) => `${name}: ${value}\r\n`)
+  .join('');
 
 export type CallbackOutcome = { kind: 'code'; code: string } | { kind: 'error'; error: string };
 
@@ -218,7 +224,7 @@ class CallbackServer {
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? '408 Request Timeout'
           : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.end(`HTTP/1.1 ${status}\r\n${RAW_HEADERS}Connection: close\r\nContent-Length: 0\r\n\r\n`);
     this.countBad(err.code ?? 'client error');
   }
 

@@ -70,6 +70,11 @@ describe('loopback listener', () => {
     for (const [p, status] of hostile) {
       const reply = await p;
       expect(reply).toMatch(status);
+      // Every answer, the raw ones Node's parser errors get included, carries the pages' security headers.
+      const head = reply.slice(0, reply.indexOf('\r\n\r\n')).toLowerCase();
+      for (const h of ['cache-control: no-store', 'x-content-type-options: nosniff', 'referrer-policy: no-referrer'])
+        expect(head).toContain(h);
+      expect(head).toMatch(/content-security-policy: default-src 'none'/);
       expect(reply).not.toContain(GOOD);
       expect(reply).not.toContain('<script>alert');
     }
