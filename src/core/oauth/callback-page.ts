@@ -30,7 +30,8 @@ interface PageSpec {
 const PAGES: Record<PageKind, PageSpec> = {
   success: {
     status: 200,
-    title: 'box-qc: connected',
+    // Answered before the code exchange (the terminal says whether it connected): no claim of a connection here.
+    title: 'box-qc: authorization received',
     text: 'box-qc received the authorization. You can close this tab and return to the terminal.',
     close: true,
   },

@@ -8,6 +8,8 @@ describe('callback page', () => {
     const page = renderPage('success');
     expect(page.status).toBe(200);
     expect(page.body).toContain('You can close this tab');
+    // The page is answered before the code exchange: it must not claim a connection the terminal may still refuse.
+    expect(page.body.toLowerCase()).not.toMatch(/\bconnected\b/);
     const script = /<script>(.*?)<\/script>/.exec(page.body)![1]!;
     const hash = createHash('sha256').update(script).digest('base64');
     expect(page.headers['Content-Security-Policy']).toContain(`default-src 'none'; script-src 'sha256-${hash}'`);
