@@ -9,7 +9,10 @@ import type { StoreDocument, TokenStore } from '../store/types.js';
 import { newInviteToken } from './invite-token.js';
 import type { InviteMap, InviteRecord } from './types.js';
 
-/** Used and revoked records are kept this long after they expired (an audit trail), then dropped. */
+/**
+ * Records are kept this long after they expired (an audit trail), then dropped, whatever their state: a link
+ * never opened is as dead as a used one once expired, and a store must not grow with every invite ever made.
+ */
 const KEEP_FINISHED_MS = 30 * 86_400_000;
 
 export interface CreatedInvite {
@@ -42,14 +45,14 @@ export function usableInvite(doc: StoreDocument, hash: string, now: number): Inv
   return isUsable(record, now) ? record : undefined;
 }
 
-/** The pending invites of `email` revoked, finished ones long expired dropped; a new map. */
+/** The pending invites of `email` revoked, those long expired dropped; a new map. */
 function revokedFor(invites: InviteMap, email: string | undefined, now: number): { next: InviteMap; count: number } {
   const at = formatTimestamp(now);
   const next: InviteMap = {};
   let count = 0;
   for (const [hash, rec] of Object.entries(invites)) {
     const expires = parseTimestamp(rec.expires_at) ?? 0;
-    if (rec.state !== 'pending' && expires + KEEP_FINISHED_MS < now) continue;
+    if (expires + KEEP_FINISHED_MS < now) continue;
     if (email !== undefined && rec.email === email && rec.state === 'pending') {
       next[hash] = { ...rec, state: 'revoked', revoked_at: at };
       count++;

@@ -52,6 +52,22 @@ describe('invites in the file store', () => {
     expect(listPendingInvites(doc, NOW + 6000).map((i) => i.email)).toEqual(['a@x.com', 'b@x.com']);
   });
 
+  it('a new invite drops every record that expired more than 30 days ago, pending ones included', async () => {
+    const { store } = makeStore(t.dir);
+    const D = 86_400_000;
+    const used = await createInvite(store, { email: 'u@x.com', expiresInMs: H72, now: NOW });
+    await store.update((d) => {
+      d.invites = { ...d.invites!, [used.hash]: { ...d.invites![used.hash]!, state: 'used' } };
+    });
+    const neverOpened = await createInvite(store, { email: 'p@x.com', expiresInMs: H72, now: NOW });
+    const recent = await createInvite(store, { email: 'r@x.com', expiresInMs: H72, now: NOW + 20 * D });
+    // 31 days after the first two expired; the third expired 11 days ago: kept (an audit trail).
+    const later = await createInvite(store, { email: 'n@x.com', expiresInMs: H72, now: NOW + H72 + 31 * D });
+    const kept = Object.keys((await store.read()).invites ?? {}).sort();
+    expect(kept).toEqual([recent.hash, later.hash].sort());
+    expect(kept).not.toContain(neverOpened.hash);
+  });
+
   it('lists pending, unexpired invites only, without hash or token', async () => {
     const { store } = makeStore(t.dir);
     await createInvite(store, { email: 'short@x.com', expiresInMs: 60_000, now: NOW });
