@@ -146,8 +146,9 @@ export class WriteReserve {
       const fits = this.temps.findIndex((t) => t.size >= length);
       const best = fits >= 0 ? fits : this.temps.reduce((b, t, i, all) => (t.size > all[b]!.size ? i : b), 0);
       const [t] = this.temps.splice(best, 1);
-      // short: the write fails over to a fresh temp
-      if (t!.size < length) await this.growFromSlack(t!, length).catch(() => undefined);
+      // The slack is there for this: a save bigger than its temp keeps what it took even if still short, which
+      // the write then needs less of from the disk (a write past the temp's size takes new blocks).
+      if (t!.size < length) await this.growFromSlack(t!, length, false).catch(() => undefined);
       return t;
     });
   }
@@ -206,12 +207,12 @@ export class WriteReserve {
   }
 
   /**
-   * Grows `t` to `size`, from the slack when the disk has no room. If even that falls short, `t` goes back to
-   * its size and the slack is grown back from what that freed: a failed refill must not leave the slack
-   * drained into a temp that is still too short (review 2, ninth session, F2). Best effort: something else
-   * may take the freed space first.
+   * Grows `t` to `size`, from the slack when the disk has no room. If even that falls short and `giveBack`
+   * (a refill), `t` goes back to its size and the slack is grown back from what that freed: a failed refill
+   * must not leave the slack drained into a temp that is still too short (review 2, ninth session, F2). Best
+   * effort: something else may take the freed space first.
    */
-  private async growFromSlack(t: ReservedTemp, size: number): Promise<void> {
+  private async growFromSlack(t: ReservedTemp, size: number, giveBack = true): Promise<void> {
     const before = t.size;
     try {
       await grow(t, size);
@@ -225,6 +226,7 @@ export class WriteReserve {
     try {
       await grow(t, size);
     } catch (err) {
+      if (!giveBack) throw err;
       await t.fh.truncate(before).then(
         () => (t.size = before),
         () => undefined,
