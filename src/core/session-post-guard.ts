@@ -42,13 +42,10 @@ export async function writeMarker(session: Session, email: string, owner: InFlig
     } catch (err) {
       // A re-stamp refused (a store encrypted meanwhile) or failed: the marker written before it goes, as
       // abortBeforePost clears one (review of the keyless check at commit, finding 2). Best effort: one left
-      // behind only makes the next run replay a refresh token that was never sent, which is safe. Its lock
-      // wait is bounded like a marker write's: this runs under the user lock (review 2, ninth session, F3).
+      // behind only makes the next run replay a refresh token that was never sent, which is safe.
       if (written !== undefined) {
         const { writeMs: _ms, ...mine } = written;
-        await session.store
-          .update((doc) => clearInFlight(doc, email, mine), onlyUser(email, { waitMs: MAX_MARKER_WRITE_MS }))
-          .catch(() => undefined);
+        await session.store.update((doc) => clearInFlight(doc, email, mine), onlyUser(email)).catch(() => undefined);
       }
       throw err;
     }

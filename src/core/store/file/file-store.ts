@@ -362,6 +362,9 @@ class FileStore implements TokenStore {
       // Other errors keep the temp and fail this write, as without a reservation (the caller's retry reuses it).
       if (!reservedFileGone(err)) throw err;
       used.outcome = 'dropped';
+      // Closed first: a cleanup that unlinked it (`rm .*.reserve` on a full disk) freed nothing while it was
+      // open, and the fresh temp needs those pages (review 3, tenth session, F2).
+      await temp.fh.close().catch(() => {});
       await writeStoreAtomic(this.location, whole(), writeOpts);
     }
   }

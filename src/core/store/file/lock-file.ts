@@ -149,7 +149,8 @@ async function tryCreate(
       if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ESTALE') throw lockWriteError(path, err);
       // The prepared file is gone (a cleanup removed it): the normal create, which fails only on its own.
       linkable.ok = false;
-      opts.onPreparedFailed?.();
+      // Awaited: the caller frees reserved room for the lock file the create below needs (a full disk).
+      await opts.onPreparedFailed?.();
     }
   }
   return writeLockFile(path, self, opts.fs, false);

@@ -36,7 +36,7 @@ export interface AcquireOptions {
    * The prepared file is gone (ENOENT, ESTALE): the lock is then created the normal way and this is called
    * once, so the caller drops that reservation (review-2 finding 3).
    */
-  onPreparedFailed?: (() => void) | undefined;
+  onPreparedFailed?: (() => void | Promise<void>) | undefined;
   waitMs: number;
   signal?: AbortSignal | undefined;
   onWait?: ((holder: LockWaitInfo) => void) | undefined;

@@ -27,7 +27,10 @@
  * refill (another writer on the same disk at that instant) can leave the pool one temp short: the second
  * temp still covers the next write, because a temp the refill could not grow is removed rather than pooled,
  * take() picks a temp that fits before a short one, and a refill that falls short gives back the slack it took
- * (test/integration/store/reserve-refill-full.test.ts). A save bigger than its temp (long tokens, up to MAX_STORED_TOKEN_BYTES)
+ * (test/integration/store/reserve-refill-full.test.ts). A writer that keeps the disk full takes the freed space
+ * after every rename: then the pool covers one more write in all, not one per reservation, and a later save
+ * can fail (review 3, tenth session, F1; left open: keeping the old store's blocks as the next temp would
+ * write into a file a reader without the lock may still be reading). A save bigger than its temp (long tokens, up to MAX_STORED_TOKEN_BYTES)
  * grows the temp from the slack before writing.
  * On copy-on-write file systems (btrfs, ZFS) an overwrite allocates anew and this guarantee does not hold.
  *
@@ -127,11 +130,25 @@ export class WriteReserve {
     return this.open > 0 ? this.lock : undefined;
   }
 
-  /** The prepared lock could not be linked (gone?): forget it; the next reservation prepares another. */
-  dropLock(): void {
+  /**
+   * The prepared lock could not be linked (gone?): forget it; the next reservation prepares another. A page of
+   * the slack goes back to the disk for the lock file the caller creates instead: a cleanup that removed the
+   * prepared lock on a full disk (`rm .*.reserve`) freed nothing of what we hold open (review 3, tenth
+   * session, F2).
+   */
+  dropLock(): Promise<void> {
     const lock = this.lock;
     this.lock = undefined;
     if (lock) void this.fs.unlink(lock.path).catch(() => {});
+    return this.exclusive(async () => {
+      const s = this.slack;
+      if (!s || s.size === 0) return;
+      const keep = Math.max(0, s.size - PAGE);
+      await s.fh.truncate(keep).then(
+        () => (s.size = keep),
+        () => undefined,
+      );
+    });
   }
 
   /**
