@@ -176,6 +176,11 @@ export class WriteReserve {
       if (temp && outcome === 'kept') this.temps.push(temp);
       if (temp && outcome === 'dropped') await discard(temp, this.fs);
       if (this.open === 0) return this.shrink();
+      // The prepared lock was dropped (a cleanup removed it): prepared again before the refill, from the page
+      // the lock just released freed, or the next commit's lock file finds no room on a full disk (review 4,
+      // tenth session).
+      if (!this.lock)
+        this.lock = await prepareLockFile(this.fileName('lock'), this.host(), this.fs).catch(() => undefined);
       await this.fill(true).catch(() => undefined);
     });
   }
@@ -330,6 +335,11 @@ function reservePrefix(storePath: string): string {
   return `.${basename(storePath)}.rsv-`;
 }
 
+async function discard(t: ReservedTemp, fs: StoreFs): Promise<void> {
+  await t.fh.close().catch(() => {});
+  await fs.unlink(t.path).catch(() => {});
+}
+
 /**
  * Writes real bytes from `t.size` up to `size`: the space is taken at write() time (tmpfs allocates the
  * pages, ext4 and XFS reserve delayed-allocation blocks then and fail the write with ENOSPC, not a later
@@ -337,11 +347,6 @@ function reservePrefix(storePath: string): string {
  * made every refresh of a 10,000-user store pay twice its size in disk writes. Junk pages that are
  * overwritten, truncated or unlinked before writeback never reach the disk.
  */
-async function discard(t: ReservedTemp, fs: StoreFs): Promise<void> {
-  await t.fh.close().catch(() => {});
-  await fs.unlink(t.path).catch(() => {});
-}
-
 async function grow(t: ReservedTemp, size: number): Promise<void> {
   // 1 MiB a write: a 10,000-user store's pool (~14 MB) in 14 writes, not 220 (issue 20: ~1 ms to make).
   const fill = (fillBytes ??= randomBytes(FILL_CHUNK));
