@@ -4,7 +4,7 @@
  * store lock is linked into place, a reserved temp is overwritten), a failed write keeps its temp for the
  * retry, and a reservation that cannot be made leaves nothing behind.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { O_CREAT, threadPoolStoreFs } from '../../../src/core/store/file/fs-layer.js';
 import { markInFlight, saveUserTokens, storeLockPath } from '../../../src/core/store/index.js';
@@ -113,5 +113,19 @@ describe('reserveWrite', () => {
       rec.created.map((p) => p.replace(/.*\//, '').replace(/\.[0-9a-f]{8}-\d+-(\d+|x)-[0-9a-f]{16}\./, '.X.')),
     ).toEqual(['.tokens.json.lock', '.tokens.json.X.tmp']);
     expect(unexpectedFiles(t.dir)).toEqual([]);
+  });
+
+  it('a reservation released after close() leaves the reservations made since alone (review 3 F4)', async () => {
+    const { store } = await seeded();
+    const r1 = await store.reserveWrite();
+    await store.close();
+    const r2 = await store.reserveWrite();
+    const reserved = () => readdirSync(t.dir).filter((n) => n.endsWith('.reserve'));
+    const before = reserved();
+    expect(before.length).toBeGreaterThan(0);
+    await r1.release();
+    expect(reserved()).toEqual(before);
+    await r2.release();
+    expect(reserved()).toEqual([]);
   });
 });

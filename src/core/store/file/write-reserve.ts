@@ -79,6 +79,8 @@ export class WriteReserve {
   private slack: ReservedTemp | undefined;
   private lock: PreparedLock | undefined;
   private open = 0;
+  /** Bumped by releaseAll(): a reservation made before it has nothing left to release (review 3 F4). */
+  private epoch = 0;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -111,12 +113,15 @@ export class WriteReserve {
         throw writeFailure(this.storePath, cause, 'reserving room for the save');
       }
       let released = false;
+      const epoch = this.epoch;
       return {
         release: async () => {
           if (released) return;
           released = true;
           await this.exclusive(async () => {
-            // releaseAll() (the store closed) may have come first.
+            // releaseAll() (the store closed) may have come first: then this one is gone already, and the
+            // reservations open now are others'.
+            if (epoch !== this.epoch) return;
             this.open = Math.max(0, this.open - 1);
             await this.shrink();
           });
@@ -298,6 +303,7 @@ export class WriteReserve {
   async releaseAll(): Promise<void> {
     await this.exclusive(async () => {
       this.open = 0;
+      this.epoch += 1;
       await this.shrink();
     });
   }
