@@ -30,8 +30,8 @@
  * (test/integration/store/reserve-refill-full.test.ts). A writer that keeps the disk full takes the freed space
  * after every rename: then the pool covers one more write in all, not one per reservation, and a later save
  * can fail (review 3, tenth session, F1; left open: keeping the old store's blocks as the next temp would
- * write into a file a reader without the lock may still be reading). A save bigger than its temp (long tokens, up to MAX_STORED_TOKEN_BYTES)
- * grows the temp from the slack before writing.
+ * write into a file a reader without the lock may still be reading). A save bigger than its temp (long
+ * tokens, up to MAX_STORED_TOKEN_BYTES) grows the temp from the slack before writing.
  * On copy-on-write file systems (btrfs, ZFS) an overwrite allocates anew and this guarantee does not hold.
  *
  * A reserved file that vanished (an operator's `rm .*.reserve`, a cleanup script) is dropped and the save
@@ -146,13 +146,7 @@ export class WriteReserve {
     this.lock = undefined;
     if (lock) void this.fs.unlink(lock.path).catch(() => {});
     return this.exclusive(async () => {
-      const s = this.slack;
-      if (!s || s.size === 0) return;
-      const keep = Math.max(0, s.size - PAGE);
-      await s.fh.truncate(keep).then(
-        () => (s.size = keep),
-        () => undefined,
-      );
+      if (this.slack) await shrinkTo(this.slack, this.slack.size - PAGE);
     });
   }
 
@@ -254,10 +248,7 @@ export class WriteReserve {
       await grow(t, size);
     } catch (err) {
       if (!giveBack) throw err;
-      await t.fh.truncate(before).then(
-        () => (t.size = before),
-        () => undefined,
-      );
+      await shrinkTo(t, before);
       if (s) await grow(s, slackBefore).catch(() => undefined);
       throw err;
     }
@@ -267,11 +258,7 @@ export class WriteReserve {
   private async takeSlack(bytes: number): Promise<void> {
     const s = this.slack;
     if (!s || bytes <= 0) return;
-    const keep = Math.max(0, s.size - bytes - PAGE);
-    await s.fh.truncate(keep).then(
-      () => (s.size = keep),
-      () => undefined,
-    );
+    await shrinkTo(s, s.size - bytes - PAGE);
   }
 
   /**
@@ -283,11 +270,7 @@ export class WriteReserve {
     if (this.open > 0) {
       const s = this.slack;
       const keep = SLACK_PER_RESERVATION * this.open;
-      if (s && s.size > keep)
-        await s.fh.truncate(keep).then(
-          () => (s.size = keep),
-          () => undefined,
-        );
+      if (s && s.size > keep) await shrinkTo(s, keep);
       return;
     }
     for (const t of this.temps.splice(0)) await discard(t, this.fs);
@@ -344,6 +327,15 @@ function reservePrefix(storePath: string): string {
 async function discard(t: ReservedTemp, fs: StoreFs): Promise<void> {
   await t.fh.close().catch(() => {});
   await fs.unlink(t.path).catch(() => {});
+}
+
+/** Truncates `t` to `size` (at least 0), best effort: on failure `t` keeps its size. */
+async function shrinkTo(t: ReservedTemp, size: number): Promise<void> {
+  const keep = Math.max(0, size);
+  await t.fh.truncate(keep).then(
+    () => (t.size = keep),
+    () => undefined,
+  );
 }
 
 /**
