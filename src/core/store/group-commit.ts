@@ -200,7 +200,7 @@ export function applyBatch(
     }
     if (rules.freezeOnRead !== true) {
       if (failed) continue;
-      return { doc: working, outcomes, base, changes };
+      return { doc: freezeTopLevel(working), outcomes, base, changes };
     }
     // The result is never the object the mutations were given, and every pass's `d` (a failed pass's too) is
     // retired: one that kept `d` could otherwise change the cached document after the commit (reviews 1 and 2).
@@ -214,8 +214,18 @@ export function applyBatch(
       { onRead: freezeBaseRecord },
     );
     if (failed) continue;
-    return { doc: { ...working, users }, outcomes, base, changes };
+    return { doc: freezeTopLevel({ ...working, users }), outcomes, base, changes };
   }
+}
+
+/**
+ * The result's top-level fields frozen (not `users`, which the caller freezes or diffs): a field a mutation
+ * edited in place, in a copy it made during this batch (invites.ts writableInvites), can no longer be changed
+ * through a `d` kept past its update(). Fields read from the base are frozen already: each costs one check.
+ */
+function freezeTopLevel(doc: StoreDocument): StoreDocument {
+  for (const field of Object.keys(doc)) if (field !== 'users') deepFreeze(doc[field]);
+  return doc;
 }
 
 /**

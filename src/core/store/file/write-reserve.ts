@@ -308,10 +308,11 @@ export class WriteReserve {
    * Reservations of processes of this host and PID namespace that are gone (pid dead, or reused: another
    * start time). Another host's or namespace's are left alone: we cannot see its processes (as for locks).
    */
-  async removeOrphans(): Promise<void> {
+  async removeOrphans(listed?: readonly string[]): Promise<void> {
     const self = await this.loadTag();
     const prefix = reservePrefix(this.storePath);
-    const names = await this.fs.readdir(dirname(this.storePath)).catch(() => [] as string[]);
+    // `listed`: the folder as the caller just read it (a commit reads it once for its own orphans).
+    const names = listed ?? (await this.fs.readdir(dirname(this.storePath)).catch(() => [] as string[]));
     for (const name of names) {
       if (!name.startsWith(prefix) || !name.endsWith(RESERVE_SUFFIX)) continue;
       if ((await judgeTagged(name.slice(prefix.length), self, this.host().isPidAlive)) !== 'gone') continue;
