@@ -1,9 +1,9 @@
 /**
- * Issue 17 bench: a file store in `thread-pool` mode (what `serve` opens) makes its one-at-a-time calls, the
- * store lock, the re-read under it, the write, the release and the per-user lock files, directly; only the
- * fsyncs wait for the pool. Each pool hop is a turn of the event loop, which a busy server adds to every
- * caller's wait (file-store.ts serialFs). A commit also lists the store folder once, not once for its temps
- * and again for its reservations.
+ * Issue 17 bench: a file store in `thread-pool` mode (what `serve` opens) makes the calls its callers wait
+ * through one after another directly: the store lock, the re-read under it, the write, the release, the
+ * per-user lock files and the writable check. Only the fsyncs wait for the pool. Each pool hop is a turn of the
+ * event loop, which a busy server adds to every caller's wait (file-store.ts directFs). A commit also lists
+ * the store folder once, not once for its temps and again for its reservations.
  */
 import { createHook } from 'node:async_hooks';
 import { readdirSync } from 'node:fs';
@@ -51,6 +51,9 @@ describe('file store commits in thread-pool mode', () => {
     // Prepare-dir's stat (shared with concurrent callers) and nothing else: the lock file is created, read
     // back and removed directly.
     expect(userLock).toBeLessThanOrEqual(1);
+    // The check before a code exchange (serve) or a refresh: the folder, the file, the free space, a probe.
+    const writable = await poolCallsOf(() => store.ensureWritable());
+    expect(writable).toBeLessThanOrEqual(1);
     await store.close();
   });
 

@@ -111,15 +111,16 @@ class FileStore implements TokenStore {
   readonly history: HistoryLog | undefined;
   private readonly fs: StoreFs;
   /**
-   * The calls of the one-at-a-time path, direct (fs-layer.ts) whatever `fileCalls` says: the store lock, the
-   * re-read under it, the write and the lock's release, and the per-user lock files. Commits run one after
-   * another and each waits for the one before, so every thread-pool hop in them is a turn of a busy event loop
-   * added to every caller's wait; nothing there is shared with concurrent callers. A `serve` finishing 200
-   * callbacks at once spent 54 ms a commit through the pool, 13 ms of it taking the lock, and 30-33 ms with
-   * these calls direct (its CPU per flow fell too). fsync still goes through the pool in both layers. Reads
-   * and probes keep `fs`: concurrent callers share their runs (next-run.ts) only while a run takes time.
+   * Direct calls (fs-layer.ts) whatever `fileCalls` says, for the steps a caller waits through one after
+   * another: the store lock, the re-read under it, the write and the lock's release (commits run one at a
+   * time, each waiting for the one before), the per-user lock files, and the writable check before a code
+   * exchange. Every thread-pool hop there was a turn of a busy event loop added to every caller's wait, and
+   * nothing there is worth sharing: a `serve` finishing 200 callbacks at once spent 54 ms a commit through the
+   * pool (25 pool calls, 13 ms taking the lock) and ~30 ms with these direct, and its CPU per flow fell too.
+   * fsync still goes through the pool in both layers. Reads keep `fs`: concurrent readers share a run
+   * (next-run.ts) only while it takes time, and a run reads the whole file.
    */
-  private readonly serialFs: StoreFs;
+  private readonly directFs: StoreFs;
   private readonly opts: FileStoreOptions;
   private readonly heldUsers = new AsyncLocalStorage<ReadonlySet<string>>();
   private readonly updates = new UpdateQueue((batch) => this.commit(batch));
@@ -132,7 +133,7 @@ class FileStore implements TokenStore {
     this.history = opts.history;
     this.opts = opts;
     this.fs = withFsOverrides(opts.fs, opts.fileCalls);
-    this.serialFs = withFsOverrides(opts.fs, 'direct');
+    this.directFs = withFsOverrides(opts.fs, 'direct');
     this.reserve = new WriteReserve(path, this.fs, () => this.lockHost());
   }
 
@@ -206,7 +207,7 @@ class FileStore implements TokenStore {
     // the lock file exactly as other processes do: bounded, abortable, reported once through onWait.
     if (held?.has(key)) return fn();
     await this.prepareDir();
-    const lock = await this.lock(userLockPath(this.location, key), options, this.serialFs);
+    const lock = await this.lock(userLockPath(this.location, key), options, this.directFs);
     try {
       return await this.heldUsers.run(new Set([...(held ?? []), key]), fn);
     } finally {
@@ -232,7 +233,7 @@ class FileStore implements TokenStore {
           signal: abort.signal,
           onWait: (h) => batch.forEach((b) => b.options?.onWait?.(h)),
         },
-        this.serialFs,
+        this.directFs,
       );
     } finally {
       abort.dispose();
@@ -243,7 +244,7 @@ class FileStore implements TokenStore {
     try {
       try {
         // The cached document as it is (frozen or not): applyBatch freezes what the mutations read.
-        const snap = await this.snapshot(FOR_COMMIT, this.serialFs);
+        const snap = await this.snapshot(FOR_COMMIT, this.directFs);
         const applied = applyBatch(snap.doc, this.refusedAsEncrypted(batch, snap), {
           location: this.location,
           jsonb: false,
@@ -360,7 +361,7 @@ class FileStore implements TokenStore {
     used: { temp: ReservedTemp | undefined; outcome: TempOutcome },
   ): Promise<void> {
     const writeOpts = {
-      fs: this.serialFs,
+      fs: this.directFs,
       onWarning: this.warn,
       randomId: this.opts.tempRandomId,
       ownerTag: await this.ownTag(),
@@ -394,7 +395,7 @@ class FileStore implements TokenStore {
     const prefix = tempPrefix(this.location);
     let names: string[];
     try {
-      names = await this.serialFs.readdir(dirname(this.location));
+      names = await this.directFs.readdir(dirname(this.location));
     } catch {
       return;
     }
@@ -403,7 +404,7 @@ class FileStore implements TokenStore {
       if (name.startsWith(prefix) && (name.endsWith(TEMP_SUFFIX) || name.endsWith('.probe'))) {
         const judged = await judgeTagged(name.slice(prefix.length), self, this.opts.isPidAlive);
         if (judged !== 'gone' && judged !== 'untagged') continue;
-        await this.serialFs.unlink(join(dirname(this.location), name)).catch(() => {});
+        await this.directFs.unlink(join(dirname(this.location), name)).catch(() => {});
       }
     }
     // Reservations are made outside the lock: only those of dead processes go.
@@ -451,7 +452,7 @@ class FileStore implements TokenStore {
   /** Concurrent callers (a `serve` finishing many callbacks) share the next probe: next-run.ts. */
   private readonly writableCheck = sharedNextRun(async () => {
     await this.prepareDir();
-    await ensureWritable(this.location, this.fs, this.warn, await this.ownTag());
+    await ensureWritable(this.location, this.directFs, this.warn, await this.ownTag());
   });
 
   ensureWritable(): Promise<void> {

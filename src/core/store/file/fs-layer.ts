@@ -15,8 +15,8 @@
  *    answering many requests at once keeps its event loop free, and its concurrent calls share the pool's
  *    wake-ups (16-26 us a call 200 at once); its concurrent reads and probes share one run (next-run.ts), which
  *    only happens while a run takes time. `serve` measured 25-35% more CPU per flow with direct calls. The
- *    store's one-at-a-time path (its lock, the re-read and write under it, the per-user lock files) is direct
- *    in both modes: nothing there is shared, and each hop is a turn of a busy loop (file-store.ts serialFs).
+ *    store's one-at-a-time steps (its lock, the re-read and write under it, the per-user lock files, the
+ *    writable check) are direct in both modes: each hop there is a turn of a busy loop (file-store.ts directFs).
  * Not node:fs/promises: loading it (and the stream and readline modules it pulls in) costs ~1 ms on every run,
  * a measurable share of `status --json` against `node -e 0` (issue 2, bench/startup). A call's error rejects
  * its promise in both layers (the same ErrnoException): callers and the test overrides see no difference.
