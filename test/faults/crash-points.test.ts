@@ -18,8 +18,8 @@
  * temps, 5 slack; link 1 marker, 2 new pair (store lock); pwrite64 1/2 temps allocated, 3 slack, 4 marker
  * content, 5 the pool's refill after the marker's rename, 6 new-pair content (a one-user store: one write each);
  * ftruncate 1 marker, 2 new pair; fsync 1/2 marker temp/folder, 3/4 new-pair temp/folder; rename 1 marker,
- * 2 new pair; getdents64 9 = the orphan sweep of the new-pair write (two per folder read: the first check
- * of the folder, the reservation's sweep, and two sweeps per write).
+ * 2 new pair; getdents64 7 = the orphan sweep of the new-pair write (two per folder read: the first check
+ * of the folder, the reservation's sweep, and one sweep per write, temps and reservations from one listing).
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
@@ -122,7 +122,7 @@ const POINTS: Point[] = [
   },
   {
     name: 'new pair: orphan sweep',
-    inject: ['-e', 'inject=getdents64:signal=SIGKILL:when=9'],
+    inject: ['-e', 'inject=getdents64:signal=SIGKILL:when=7'],
     content: 'old+marker',
     orphanTemp: true,
   },

@@ -274,7 +274,11 @@ function runChecked(
     if (Object.hasOwn(users, k)) checkStorableRecord(users[k], k, location, jsonb);
   }
   for (const k of new Set([...Object.keys(top), ...Object.keys(working)])) {
-    if (k === 'users' || top[k] === working[k]) continue;
+    if (k === 'users') continue;
+    // The base's fields are frozen: an unfrozen one was made in this pass, and this item may have edited it in
+    // place (invites.ts writableInvites edits one copy per batch), so it is checked as if replaced (review 11a).
+    const made = typeof working[k] === 'object' && working[k] !== null && !Object.isFrozen(working[k]);
+    if (top[k] === working[k] && !made) continue;
     changes.reshaped = true;
     if (k === 'version' && working.version !== 1)
       throw new StoreError('E_STORE_UNSTORABLE', location, `refusing to save the store: version must stay 1`);

@@ -2,7 +2,7 @@
  * Issue 17 bench: invite changes in one group commit copy the invites map once, not once per change (a serve
  * finishing 200 callbacks made 400 copies of a map of ~800 invites), and never change a map they were given:
  * the document before the batch, which readers share, stays as it was, and so does the batch's result once
- * update() returned.
+ * update() returned. Each change is still checked on its own.
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -83,5 +83,20 @@ describe('invite changes in one batch', () => {
     expect(findUsableByPrefix(d, hash(17).slice(0, 32), NOW)).toEqual({ hash: hash(17), record: pending(17) });
     expect(findUsableByPrefix(d, hash(17).slice(0, 32), NOW + 7_200_000)).toBeUndefined();
     expect(findUsableByPrefix(d, 'f'.repeat(32), NOW)).toBeUndefined();
+  });
+
+  // Review 11a: a change that edits the batch's copy in place is still checked on its own (issue 15 review
+  // finding 2: an unstorable value fails its item alone). On PostgreSQL (jsonb) a NUL cannot be stored.
+  it('check each change for what the backend cannot store, the second one in a batch too', () => {
+    const batch = (...mutations: ((d: StoreDocument) => unknown)[]) =>
+      applyBatch(base(2), mutations.map(item), { location: 'pg', jsonb: true });
+    expect(batch((d) => spendStateNonce(d, hash(2), 'bad\u0000nonce', NOW)).outcomes[0]!.ok).toBe(false);
+    const { outcomes, doc } = batch(
+      (d) => spendStateNonce(d, hash(1), 'good-nonce', NOW),
+      (d) => spendStateNonce(d, hash(2), 'bad\u0000nonce', NOW),
+    );
+    expect(outcomes.map((o) => o.ok)).toEqual([true, false]);
+    expect(JSON.stringify(doc.invites)).not.toContain('\\u0000');
+    expect(doc.invites![hash(1)]!.spent_states).toEqual(['good-nonce']);
   });
 });
