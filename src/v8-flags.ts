@@ -27,6 +27,19 @@ export async function keepHeapSmallWhileStreaming(): Promise<void> {
 }
 
 /**
+ * Heap tuning for `serve`: the old generation alone kept within 20% of what a full collection left live. Each
+ * commit reads and writes the whole store file, large objects that die at once, and V8 let the old generation
+ * grow far past what was live before collecting them: peak RSS in a burst of 200 callbacks (issue 17 bench)
+ * 108-128 MB, 107-114 MB with this, CPU per flow within noise. The young generation keeps its default growth:
+ * held at 1 MB semi-spaces as well (keepHeapSmallWhileStreaming), serve peaked at 77-83 MB but spent ~20% more
+ * CPU per flow, promoting what 200 flows in flight keep alive across a scavenge.
+ */
+export async function keepOldGenerationSmall(): Promise<void> {
+  const { setFlagsFromString } = await import('node:v8');
+  setFlagsFromString('--heap-growing-percent=20');
+}
+
+/**
  * For a run of a few requests through undici (a proxy is set): compile WebAssembly with V8's baseline compiler
  * only, set before undici loads. undici's HTTP parser is WebAssembly, and V8's background optimisation of it
  * took ~35 MB of memory and delayed every exit by ~100 ms (Node waits for background compile jobs before it

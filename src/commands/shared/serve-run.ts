@@ -10,7 +10,7 @@ import { closeHttpContext, createHttpContext, type HttpContext } from '../../cor
 import type { InviteFlowPorts } from '../../core/invites/flow.js';
 import type { TokenStore } from '../../core/store/types.js';
 import type { ListenAddress } from '../../server/types.js';
-import { compileWasmWithBaselineOnly } from '../../v8-flags.js';
+import { compileWasmWithBaselineOnly, keepOldGenerationSmall } from '../../v8-flags.js';
 import { hostname } from 'node:os';
 import type { Notifier } from './notify.js';
 
@@ -33,6 +33,8 @@ function untilAborted(signal: AbortSignal): Promise<void> {
 
 export async function startServe(ctx: CommandContext, run: ServeRun): Promise<void> {
   const { deps, out } = ctx;
+  // Each commit reads and writes the whole store file: peak RSS under 120 MB (issue 17) with room (v8-flags.ts).
+  await keepOldGenerationSmall();
   const config = ctx.config();
   const interrupts = deps.interrupts;
   const hardStop = new AbortController();
