@@ -249,6 +249,9 @@ function runChecked(
     },
   });
   const top = { ...working };
+  // What the top-level fields made earlier in this pass (unfrozen) hold before this item: on PostgreSQL, an
+  // item that edits one in place has only the entries it changed checked, not the whole map (review 11b).
+  const before = rules.jsonb ? entriesOfMade(top) : undefined;
   working.users = view;
   let value: unknown;
   try {
@@ -282,9 +285,28 @@ function runChecked(
     changes.reshaped = true;
     if (k === 'version' && working.version !== 1)
       throw new StoreError('E_STORE_UNSTORABLE', location, `refusing to save the store: version must stay 1`);
-    checkStorableField(k, working[k], location, jsonb);
+    const held = top[k] === working[k] ? before?.get(k) : undefined;
+    if (held === undefined) checkStorableField(k, working[k], location, jsonb);
+    else {
+      const now = working[k] as Record<string, unknown>;
+      for (const e of Object.keys(now))
+        if (now[e] !== held.get(e)) checkStorableField(k, { [e]: now[e] }, location, jsonb);
+    }
   }
   return value;
+}
+
+/** The own entries of each unfrozen top-level object field but `users` (shallow: values by identity). */
+function entriesOfMade(doc: StoreDocument): Map<string, Map<string, unknown>> {
+  const out = new Map<string, Map<string, unknown>>();
+  for (const k of Object.keys(doc)) {
+    const v = doc[k];
+    if (k === 'users' || typeof v !== 'object' || v === null || Object.isFrozen(v)) continue;
+    const entries = new Map<string, unknown>();
+    for (const e of Object.keys(v)) entries.set(e, (v as Record<string, unknown>)[e]);
+    out.set(k, entries);
+  }
+  return out;
 }
 
 /**
