@@ -207,7 +207,7 @@ class FileStore implements TokenStore {
     // the lock file exactly as other processes do: bounded, abortable, reported once through onWait.
     if (held?.has(key)) return fn();
     await this.prepareDir();
-    const lock = await this.lock(userLockPath(this.location, key), options, this.directFs);
+    const lock = await this.lock(userLockPath(this.location, key), options);
     try {
       return await this.heldUsers.run(new Set([...(held ?? []), key]), fn);
     } finally {
@@ -226,15 +226,11 @@ class FileStore implements TokenStore {
     const abort = batchSignal(batch);
     let lock: HeldLock;
     try {
-      lock = await this.lock(
-        storeLockPath(this.location),
-        {
-          waitMs,
-          signal: abort.signal,
-          onWait: (h) => batch.forEach((b) => b.options?.onWait?.(h)),
-        },
-        this.directFs,
-      );
+      lock = await this.lock(storeLockPath(this.location), {
+        waitMs,
+        signal: abort.signal,
+        onWait: (h) => batch.forEach((b) => b.options?.onWait?.(h)),
+      });
     } finally {
       abort.dispose();
     }
@@ -411,11 +407,12 @@ class FileStore implements TokenStore {
     await this.reserve.removeOrphans(names);
   }
 
-  private async lock(path: string, options: LockOptions | undefined, fs: StoreFs): Promise<HeldLock> {
+  /** Both locks, the store's and a user's, are taken and released with direct calls (directFs). */
+  private async lock(path: string, options: LockOptions | undefined): Promise<HeldLock> {
     const wait: { end?: (() => void) | void } = {};
     try {
       return await acquireLock(path, {
-        fs,
+        fs: this.directFs,
         host: this.lockHost(),
         euid: this.opts.euid,
         // Under a reservation the store lock is linked from a file written ahead: no new block needed.
