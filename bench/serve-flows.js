@@ -246,37 +246,28 @@ try {
     };
   };
   const all = [];
-  let serveCpuMs = 0;
-  let bareCpuMs = 0;
   let wallMs = 0;
   let bareFailed = 0;
-  let durableCpuMs = 0;
   let durableFailed = 0;
   for (let r = 0; r < rounds; r++) {
     const links = await roundLinks();
     let account = cpuAccount();
     const own = await Promise.all(Array.from({ length: flows }, () => emulatorFlow(emu, `${publicUrl}/callback`)));
     machineCpu.own.push(account());
-    let cpu0 = cpuMs(serve.child.pid);
     account = cpuAccount(serve.child.pid);
     const wall0 = now();
     const results = await Promise.all(links.map((l) => serveFlow(l)));
     wallMs = Math.max(wallMs, now() - wall0);
     machineCpu.serve.push(account());
-    serveCpuMs += cpuMs(serve.child.pid) - cpu0;
-    cpu0 = cpuMs(bare.child.pid);
     account = cpuAccount(bare.child.pid);
     const bareResults = await Promise.all(links.map(() => serveFlow(bareLink)));
     machineCpu.bare.push(account());
-    bareCpuMs += cpuMs(bare.child.pid) - cpu0;
     bareFailed += bareResults.filter((r) => !r.ok).length;
     let durableResults = [];
     if (durable) {
-      cpu0 = cpuMs(durable.child.pid);
       account = cpuAccount(durable.child.pid);
       durableResults = await Promise.all(links.map((_, k) => serveFlow(durableLink(k))));
       machineCpu.durable.push(account());
-      durableCpuMs += cpuMs(durable.child.pid) - cpu0;
       durableFailed += durableResults.filter((r) => !r.ok).length;
     }
     const dms = durableResults.map((r) => r.ms);
@@ -332,6 +323,11 @@ try {
   const seqP50AddedMs = pct(seqMs, 50) - pct(ownSeq, 50);
   const seqP99AddedMs = pct(seqMs, 99) - pct(ownSeq, 99);
   const m = (k) => median(perRound.map((r) => r[k]));
+  // Server CPU over all rounds, from the same per-burst accounts.
+  const serverCpuMs = (k) => machineCpu[k].reduce((sum, c) => sum + c.server, 0);
+  const serveCpuMs = serverCpuMs('serve');
+  const bareCpuMs = serverCpuMs('bare');
+  const durableCpuMs = serverCpuMs('durable');
   // The machine's share: the CPU all three processes spend on a burst, shared by this machine's cores, is
   // about the least time the burst can take; less the emulator's own p99 of that round, an estimate of the p99
   // added that any server doing that burst's work shows here, whatever its design. An estimate, not a bound:

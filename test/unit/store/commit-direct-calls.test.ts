@@ -2,9 +2,9 @@
  * Issue 17 bench: a file store in `thread-pool` mode (what `serve` opens) makes the calls its callers wait
  * through one after another directly: the store lock, the re-read under it, the write, the release, the
  * per-user lock files, the folder's check before each of them and the writable check. Only the fsyncs wait for
- * the pool. Each pool hop is a turn of the
- * event loop, which a busy server adds to every caller's wait (file-store.ts directFs). A commit also lists
- * the store folder once, not once for its temps and again for its reservations.
+ * the pool. Each pool hop is a turn of the event loop, which a busy server adds to every caller's wait
+ * (file-store.ts directFs). A commit also lists the store folder once, not once for its temps and again for its
+ * reservations.
  */
 import { createHook } from 'node:async_hooks';
 import { readdirSync } from 'node:fs';

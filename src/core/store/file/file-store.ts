@@ -113,8 +113,8 @@ class FileStore implements TokenStore {
   /**
    * Direct calls (fs-layer.ts) whatever `fileCalls` says, for the steps a caller waits through one after
    * another: the store lock, the re-read under it, the write and the lock's release (commits run one at a
-   * time, each waiting for the one before), the per-user lock files, and the writable check before a code
-   * exchange. Every thread-pool hop there was a turn of a busy event loop added to every caller's wait, and
+   * time, each waiting for the one before), the per-user lock files, the folder's check before each lock,
+   * and the writable check before a code exchange. Every thread-pool hop there was a turn of a busy event loop added to every caller's wait, and
    * nothing there is worth sharing: a `serve` finishing 200 callbacks at once spent 54 ms a commit through the
    * pool (25 pool calls, 13 ms taking the lock) and ~30 ms with these direct, and its CPU per flow fell too.
    * fsync still goes through the pool in both layers. Reads keep `fs`: concurrent readers share a run
