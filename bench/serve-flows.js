@@ -346,6 +346,10 @@ try {
     rss: peakRssBytes !== undefined && peakRssBytes < TARGET.rssBytes,
     lost: lost === TARGET.lost,
   };
+  // The same p99 target read against the floors: when a server with no store misses it, this machine cannot show
+  // it for any server doing these flows (issue 17's note).
+  const floorMet = m('bareAdded99') < TARGET.p99AddedMs;
+  const durableMet = durable ? m('durableAdded99') < TARGET.p99AddedMs : undefined;
   const mark = (ok) => (ok ? 'met' : 'MISSED');
   const perFlow = (cpu) => (cpu / (flows * rounds)).toFixed(2);
   console.log(
@@ -359,10 +363,10 @@ try {
     `  added latency          p50 ${fmtMs(p50AddedMs)}; p99 ${fmtMs(p99AddedMs)} (target < ${TARGET.p99AddedMs} ms): ${mark(met.p99)}   per round p99: ${perRound.map((r) => fmtMs(r.added99)).join(', ')}`,
   );
   console.log(
-    `  floor (bare server)    added p50 ${fmtMs(m('bareAdded50'))}; p99 ${fmtMs(m('bareAdded99'))} (bench/lib/bare-serve.js: the same flows, no store; ${bareFailed} failed; peak RSS ${fmtMB(barePeakRss)})`,
+    `  floor (bare server)    added p50 ${fmtMs(m('bareAdded50'))}; p99 ${fmtMs(m('bareAdded99'))} (bench/lib/bare-serve.js: the same flows, no store; ${bareFailed} failed; peak RSS ${fmtMB(barePeakRss)}); against the target: ${mark(floorMet)}`,
   );
   console.log(
-    `  durable floor          ${durable ? `added p50 ${fmtMs(m('durableAdded50'))}; p99 ${fmtMs(m('durableAdded99'))} (the floor plus the state spent and the grant saved durably, group-committed, the document in memory: bench/lib/bare-serve.js with a store; ${durableFailed} failed)` : 'n/a (file store only)'}`,
+    `  durable floor          ${durable ? `added p50 ${fmtMs(m('durableAdded50'))}; p99 ${fmtMs(m('durableAdded99'))} (the floor plus the state spent and the grant saved durably, group-committed, the document in memory: bench/lib/bare-serve.js with a store; ${durableFailed} failed); against the target: ${mark(durableMet)}` : 'n/a (file store only)'}`,
   );
   console.log(
     `  server CPU per flow    serve ${perFlow(serveCpuMs)} ms, floor ${perFlow(bareCpuMs)} ms${durable ? `, durable floor ${perFlow(durableCpuMs)} ms` : ''} (user + system during the bursts)`,
@@ -392,6 +396,7 @@ try {
     p99AddedMs,
     bareP50AddedMs: m('bareAdded50'),
     bareP99AddedMs: m('bareAdded99'),
+    floorMeetsTarget: floorMet,
     serveCpuMsPerFlow: serveCpuMs / (flows * rounds),
     cores,
     machineCpu,
@@ -405,6 +410,7 @@ try {
       ? {
           durableP50AddedMs: m('durableAdded50'),
           durableP99AddedMs: m('durableAdded99'),
+          durableMeetsTarget: durableMet,
           durableCpuMsPerFlow: durableCpuMs / (flows * rounds),
         }
       : {}),

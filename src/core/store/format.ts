@@ -10,7 +10,7 @@ import { isAscii } from 'node:buffer';
 import { StoreError } from '../../errors.js';
 import { deepFreeze } from './document-copy.js';
 import { findJsonError } from './json-position.js';
-import { invitesProblem } from '../invites/invite-format.js';
+import { inviteProblem, invitesProblem } from '../invites/invite-format.js';
 import type { StoreDocument, StoredUser } from './types.js';
 
 export const STORE_FORMAT_VERSION = 1;
@@ -220,6 +220,14 @@ function validateTopLevel(
     const problem = invitesProblem(parsed.invites, isTimestamp);
     if (problem !== undefined) throw corrupt(path, problem);
   }
+}
+
+/**
+ * The problem of one invite record a commit changed (invite number `n` of its map), as validateDocument would
+ * report it, or undefined: a splice commit checks only the invites it rewrites (file-store.ts).
+ */
+export function changedInviteProblem(n: number, hash: string, record: unknown): string | undefined {
+  return inviteProblem(n, hash, record, isTimestamp);
 }
 
 /**

@@ -2,7 +2,7 @@
  * The pure parts of group commit (file-store.ts): applying a batch of mutations so that one that throws is
  * undone alone, and sharing one lock wait between the batch's callers.
  */
-import { validateDocument, validateUser } from './format.js';
+import { changedInviteProblem, validateDocument, validateUser } from './format.js';
 import { writeView } from './write-view.js';
 import { copyDocument, deepFreeze } from './document-copy.js';
 import { BoxQcError, ExitCode, StoreError } from '../../errors.js';
@@ -34,15 +34,25 @@ export function checkWritable(doc: StoreDocument, location: string): StoreDocume
 }
 
 /**
- * checkWritable for a commit that changed only the records `changed` names, each replaced by a new object, of a
- * document validated whole (the file store's splice, file-store.ts): those records are validated, the rest are
- * the validated ones. Each checked record in `doc.users` is replaced by its validated form (validateUser drops
+ * checkWritable for a commit that changed only the records `changed` names (and the invites `changedInvites`
+ * names), each replaced by a new object, of a document validated whole (the file store's splice, file-store.ts):
+ * those records are validated, the rest are the validated ones. Each checked record in `doc.users` is replaced by its validated form (validateUser drops
  * null bookkeeping objects, as a re-read would). Returns `doc`, whose users map must be the caller's own.
  */
-export function checkWritableChanged(doc: StoreDocument, changed: Iterable<string>, location: string): StoreDocument {
+export function checkWritableChanged(
+  doc: StoreDocument,
+  changed: Iterable<string>,
+  location: string,
+  changedInvites: ReadonlyMap<string, number> = new Map(),
+): StoreDocument {
   const fail = (what: string) =>
     new Error(`internal error: refusing to save an invalid token store document (${what})`);
   for (const key of changed) doc.users[key] = validateUser(doc.users[key], key, location, fail);
+  // The invite records it rewrote (hash -> number in the map, from 1), as validateDocument checks each.
+  for (const [hash, n] of changedInvites) {
+    const problem = changedInviteProblem(n, hash, doc.invites?.[hash]);
+    if (problem !== undefined) throw fail(problem);
+  }
   return doc;
 }
 
@@ -143,6 +153,13 @@ export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown
 export interface BatchChanges {
   keys: Set<string>;
   reshaped: boolean;
+  /** A user key deleted or the users map swapped (part of `reshaped`). */
+  usersReshaped: boolean;
+  /**
+   * The top-level fields but `users` a mutation replaced or edited in place (the rest of `reshaped`): the file
+   * store splices a changed `invites` map record by record when its keys are as they were (file-store.ts).
+   */
+  fields: Set<string>;
 }
 
 /**
@@ -180,7 +197,7 @@ export function applyBatch(
   for (;;) {
     const users = { ...base.users };
     const working: StoreDocument = { ...base, users };
-    const changes: BatchChanges = { keys: new Set(), reshaped: false };
+    const changes: BatchChanges = { keys: new Set(), reshaped: false, usersReshaped: false, fields: new Set() };
     let failed = false;
     for (let i = 0; i < batch.length && !failed; i++) {
       if (skip.has(i)) continue;
@@ -246,6 +263,7 @@ function runChecked(
     onRead,
     onDelete: () => {
       changes.reshaped = true;
+      changes.usersReshaped = true;
     },
   });
   const top = { ...working };
@@ -260,6 +278,7 @@ function runChecked(
     const replaced = working.users !== view;
     if (replaced) {
       changes.reshaped = true;
+      changes.usersReshaped = true;
       // The mutation swapped the whole map: adopt its content, every key of it checked.
       const next = working.users;
       for (const k of Object.keys(users)) if (!Object.hasOwn(next, k)) touched.add(k);
@@ -283,6 +302,7 @@ function runChecked(
     const made = typeof working[k] === 'object' && working[k] !== null && !Object.isFrozen(working[k]);
     if (top[k] === working[k] && !made) continue;
     changes.reshaped = true;
+    changes.fields.add(k);
     if (k === 'version' && working.version !== 1)
       throw new StoreError('E_STORE_UNSTORABLE', location, `refusing to save the store: version must stay 1`);
     const held = top[k] === working[k] ? before?.get(k) : undefined;

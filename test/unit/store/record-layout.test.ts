@@ -10,6 +10,9 @@ import { describe, expect, it } from 'vitest';
 import {
   equalsSpliced,
   findMembers,
+  findMemberValues,
+  isInviteKey,
+  memberLayout,
   findRecord,
   findRecords,
   joinSpliced,
@@ -109,7 +112,7 @@ function expectPartialSplice(text: string, keys: string[]): boolean {
     replace.set(n, next);
     expected.users[key] = next;
   });
-  const out = spliceParts(bytes, partial, replace);
+  const out = spliceParts(bytes, partial, replace)!;
   const joined = joinSpliced(out.spliced);
   expect(equalsSpliced(out.spliced, joined)).toBe(true);
   expect(JSON.parse(joined.toString('utf8'))).toEqual(expected);
@@ -303,5 +306,100 @@ describe('recordLayout and spliceRecords', () => {
     const doc = { version: 1, users: { 'a@x.com': record(1, { n: { m: [1, 2] } }) } };
     const whole = serializeStore(doc as never).toString('utf8');
     expect(whole).toContain(`"a@x.com": ${recordText(doc.users['a@x.com'])}\n  }`);
+  });
+});
+
+describe('findMemberValues and spliceParts with other values (invite records, issue 17)', () => {
+  const hex = (i: number) => i.toString(16).padStart(64, '0');
+  const invite = (i: number, extra: Record<string, unknown> = {}) => ({
+    email: `u${i}@x.com`,
+    state: 'pending',
+    ...extra,
+  });
+  function doc(n: number, invitesFirst: boolean) {
+    const users: Record<string, unknown> = {};
+    const invites: Record<string, unknown> = {};
+    for (let i = 0; i < n; i++) {
+      users[`u${i}@x.com`] = record(i);
+      // A decoy: another invite's hash as a deeper key inside a record is not that member.
+      invites[hex(i)] = invite(i, i === 0 ? { note: { [hex(1)]: { fake: true } } } : {});
+    }
+    return invitesFirst ? { version: 1, invites, users, tail: 'x' } : { version: 1, users, invites, tail: 'x' };
+  }
+
+  for (const invitesFirst of [false, true])
+    for (const keys of [[3], [1, 7, 2], [0, 1, 2, 3, 4, 5, 9]])
+      it(`rewrites invites ${keys.join(',')} and users beside them (${invitesFirst ? 'invites first' : 'users first'}), every other byte kept`, () => {
+        const parsed = doc(10, invitesFirst);
+        for (const text of [
+          JSON.stringify(parsed, null, 4),
+          JSON.stringify(parsed),
+          serializeStore(parsed as never).toString('utf8'),
+        ]) {
+          const bytes = Buffer.from(text, 'utf8');
+          const hashes = keys.map(hex);
+          const spans = findMemberValues(bytes, 'invites', hashes, 10, isInviteKey)!;
+          expect(spans).toBeDefined();
+          spans.forEach((sp, i) =>
+            expect(JSON.parse(text.slice(sp.start, sp.end))).toEqual(
+              parsed.invites[hashes[i]!],
+            ),
+          );
+          const layout = recordLayout(bytes)!;
+          const expected = structuredClone(parsed) as typeof parsed & {
+            users: Record<string, unknown>;
+            invites: Record<string, unknown>;
+          };
+          const replace = new Map<number, unknown>();
+          for (const u of ['u2@x.com', 'u8@x.com']) {
+            const next = record(500, { note: `"${u}"` });
+            replace.set(findRecord(bytes, layout, u)!, next);
+            expected.users[u] = next;
+          }
+          const extra = hashes.map((h, i) => {
+            const next = invite(i, { state: 'used', spent_states: ['a'.repeat(i * 7)] });
+            expected.invites[h] = next;
+            return { ...spans[i]!, value: next };
+          });
+          const out = spliceParts(bytes, layout, replace, extra)!;
+          const joined = joinSpliced(out.spliced);
+          expect(JSON.parse(joined.toString('utf8'))).toEqual(expected);
+          expect(Object.keys(JSON.parse(joined.toString('utf8')))).toEqual(Object.keys(parsed));
+          // The users layout handed back is the new bytes' layout: the invites' rewrites moved it.
+          expect({ ...out.layout, byKey: undefined, found: undefined }).toEqual({
+            ...recordLayout(joined),
+            byKey: undefined,
+            found: undefined,
+          });
+          // A file box-qc wrote stays a whole serialisation.
+          if (text.endsWith('\n')) expect(joined.equals(serializeStore(expected as never))).toBe(true);
+          expect(memberLayout(joined, 'invites')!.keyStarts.length).toBe(10);
+        }
+      });
+
+  it('vouches for nothing it cannot: a duplicated key, a backslash anywhere, a key that breaks the rule, a missing key', () => {
+    const parsed = doc(6, false);
+    const text = JSON.stringify(parsed, null, 2);
+    const bytes = Buffer.from(text, 'utf8');
+    // The same hash twice in "invites" (JSON.parse keeps the last): few keys and many.
+    const dup = text.replace(`"${hex(5)}": {`, `"${hex(4)}": {`);
+    const count = Object.keys(JSON.parse(dup).invites).length;
+    expect(findMemberValues(Buffer.from(dup), 'invites', [hex(4)], count, isInviteKey)).toBeUndefined();
+    expect(findMemberValues(Buffer.from(dup), 'invites', [0, 1, 2, 3, 4].map(hex), count, isInviteKey)).toBeUndefined();
+    const escaped = text.replace('"tail": "x"', '"tail": "\\u0078"');
+    expect(JSON.parse(escaped).tail).toBe('x');
+    expect(findMemberValues(Buffer.from(escaped), 'invites', [hex(1)], 6, isInviteKey)).toBeUndefined();
+    expect(findMemberValues(bytes, 'invites', ['not-a-hash'], 6, isInviteKey)).toBeUndefined();
+    expect(findMemberValues(bytes, 'invites', [hex(77)], 6, isInviteKey)).toBeUndefined();
+    expect(findMemberValues(bytes, 'invites', [0, 1, 2, 3, 4, 77].map(hex), 6, isInviteKey)).toBeUndefined();
+    // Two rewrites of one span are refused, never guessed at.
+    const layout = recordLayout(bytes)!;
+    const sp = findMemberValues(bytes, 'invites', [hex(2)], 6, isInviteKey)![0]!;
+    expect(
+      spliceParts(bytes, layout, new Map(), [
+        { ...sp, value: 1 },
+        { ...sp, value: 2 },
+      ]),
+    ).toBeUndefined();
   });
 });

@@ -40,12 +40,15 @@ import { FOR_COMMIT, readStoreFile, type OneUser, type StoreSnapshot } from './r
 import { checkStoreFolder } from './store-guard.js';
 import { ParsedCache } from './parsed-cache.js';
 import {
+  findMemberValues,
   findRecords,
+  isInviteKey,
   joinSpliced,
   recordCount,
   spliceParts,
   type RecordLayout,
   type SplicedBytes,
+  type ValueEdit,
 } from './record-layout.js';
 import { sharedNextRun } from '../next-run.js';
 import { deepFreeze } from '../document-copy.js';
@@ -256,7 +259,7 @@ class FileStore implements TokenStore {
         const spliced = touched && snap.exists ? this.splice(snap.bytes, applied) : undefined;
         const bytes = spliced?.spliced ?? (touched ? serializeStore(applied.doc) : snap.bytes);
         const saved = spliced
-          ? checkWritableChanged(applied.doc, spliced.changed.keys(), this.location)
+          ? checkWritableChanged(applied.doc, spliced.changed.keys(), this.location, spliced.changedInvites)
           : touched
             ? checkWritable(applied.doc, this.location)
             : applied.doc;
@@ -318,24 +321,37 @@ class FileStore implements TokenStore {
 
   /**
    * The new file as the old bytes with only the changed records rewritten (record-layout.ts), when that is all
-   * the batch did: records of existing users replaced by new objects (applyBatch never changes one in place),
-   * nothing reshaped (BatchChanges: no key deleted, the users map not swapped, no top-level field changed),
-   * no user added. Anything else, most records changed, or a file whose layout the scan cannot vouch for, is
-   * serialised whole. `bytes` are the snapshot's, `applied` the batch's result on it.
+   * the batch did: records of existing users replaced by new objects (applyBatch never changes one in place), and
+   * records of existing invites replaced in an `invites` map keyed as before (a connect-link callback's spend and
+   * save, issue 17); nothing else reshaped (BatchChanges: no user key deleted, the users map not swapped, no
+   * other top-level field changed), no user or invite added or removed. Anything else, most records of a map
+   * changed, or a file whose layout the scan cannot vouch for, is serialised whole. `bytes` are the snapshot's,
+   * `applied` the batch's result on it.
    */
   private splice(
     bytes: Buffer,
     applied: { base: StoreDocument; doc: StoreDocument; changes: BatchChanges },
-  ): { spliced: SplicedBytes; layout: RecordLayout; same: boolean; changed: Map<string, unknown> } | undefined {
+  ):
+    | {
+        spliced: SplicedBytes;
+        layout: RecordLayout;
+        same: boolean;
+        changed: Map<string, unknown>;
+        changedInvites: Map<string, number>;
+      }
+    | undefined {
     const { base, doc: next, changes } = applied;
-    if (changes.reshaped) return undefined;
+    if (changes.usersReshaped || [...changes.fields].some((f) => f !== 'invites')) return undefined;
     const changed = new Map<string, unknown>();
     for (const k of changes.keys) {
       if (!Object.hasOwn(base.users, k)) return undefined;
       const record = next.users[k];
       if (record !== base.users[k]) changed.set(k, record);
     }
-    if (changed.size === 0) return undefined;
+    const invites = changes.fields.has('invites')
+      ? changedInvites(base.invites, next.invites)
+      : new Map<string, { n: number; record: unknown }>();
+    if (invites === undefined || (changed.size === 0 && invites.size === 0)) return undefined;
     const keys = [...changed.keys()];
     const layout = this.parsed.layout(bytes, base.users, keys);
     if (layout === undefined || changed.size > recordCount(layout) / 2) return undefined;
@@ -346,7 +362,17 @@ class FileStore implements TokenStore {
       if (n === undefined) return undefined;
       replace.set(n, changed.get(keys[i]!));
     }
-    return { ...spliceParts(bytes, layout, replace), changed };
+    const extra: ValueEdit[] = [];
+    if (invites.size > 0) {
+      const hashes = [...invites.keys()];
+      const spans = findMemberValues(bytes, 'invites', hashes, Object.keys(base.invites!).length, isInviteKey);
+      if (spans === undefined) return undefined;
+      hashes.forEach((h, i) => extra.push({ ...spans[i]!, value: invites.get(h)!.record }));
+    }
+    const done = spliceParts(bytes, layout, replace, extra);
+    if (done === undefined) return undefined;
+    const numbers = new Map([...invites].map(([h, c]) => [h, c.n]));
+    return { ...done, changed, changedInvites: numbers };
   }
 
   /**
@@ -482,4 +508,26 @@ function reservedFileGone(err: unknown): boolean {
   const e = err as { code?: unknown; details?: { errno?: unknown } } | undefined;
   const errno = e?.details?.errno ?? e?.code;
   return errno === 'ENOENT' || errno === 'ESTALE';
+}
+
+/**
+ * The invite records a batch replaced (hash -> its number in the map, from 1, and the new record), when the
+ * maps hold the same keys in the same order (a splice keeps both); undefined otherwise (an invite added, removed
+ * or moved, a map made or dropped) or when more than half changed (serialising whole is then no dearer).
+ */
+function changedInvites(
+  before: StoreDocument['invites'],
+  after: StoreDocument['invites'],
+): Map<string, { n: number; record: unknown }> | undefined {
+  if (typeof before !== 'object' || before === null || typeof after !== 'object' || after === null) return undefined;
+  const was = Object.keys(before);
+  const now = Object.keys(after);
+  if (was.length !== now.length) return undefined;
+  const out = new Map<string, { n: number; record: unknown }>();
+  for (let i = 0; i < now.length; i++) {
+    const hash = now[i]!;
+    if (hash !== was[i]) return undefined;
+    if (after[hash] !== before[hash]) out.set(hash, { n: i + 1, record: after[hash] });
+  }
+  return out.size > now.length / 2 ? undefined : out;
 }

@@ -105,13 +105,11 @@ function endOfValue(b: Buffer, i: number): number {
   }
 }
 
-const USERS_KEY = Buffer.from('"users"');
-
-/** Whether the string token [start, end) (quotes included) is the key "users", however it is spelled. */
-function isUsersKey(b: Buffer, start: number, end: number): boolean {
-  const token = b.subarray(start, end);
-  if (token.equals(USERS_KEY)) return true;
-  return token.includes(BACKSLASH) && JSON.parse(token.toString('utf8')) === 'users';
+/** Whether the string token [start, end) (quotes included) is the key `name` (as `token`), however it is spelled. */
+function isKey(b: Buffer, start: number, end: number, name: string, token: Buffer): boolean {
+  const text = b.subarray(start, end);
+  if (text.equals(token)) return true;
+  return text.includes(BACKSLASH) && JSON.parse(text.toString('utf8')) === name;
 }
 
 /** `i` is past a member's key: the index of its value's first byte. */
@@ -151,6 +149,7 @@ export function findMembers(
   keys: readonly string[],
   count: number,
   keysAsInFile: boolean,
+  keyRule: (key: string) => boolean = isEmailKey,
 ): RecordLayout | undefined {
   if (!keysAsInFile || bytes.includes(BACKSLASH)) return undefined;
   const found: { key: string; span: [number, number, number, number] }[] = [];
@@ -158,7 +157,7 @@ export function findMembers(
     for (const key of keys) {
       const needle = Buffer.from(JSON.stringify(key), 'utf8');
       const at = bytes.indexOf(needle);
-      if (at < 0 || needle.includes(BACKSLASH) || !key.includes('@')) return undefined;
+      if (at < 0 || needle.includes(BACKSLASH) || !keyRule(key)) return undefined;
       const keyEnd = at + needle.length;
       const start = valueStart(bytes, keyEnd);
       if (bytes[start] !== OPEN_BRACE) return undefined;
@@ -181,17 +180,39 @@ export function findMembers(
   };
 }
 
+/** "users" keys: an email's `@` cannot stand outside a JSON string, so a needle holding one opens a string. */
+function isEmailKey(key: string): boolean {
+  return key.includes('@');
+}
+
+/**
+ * "invites" keys (lowercase hex SHA-256, invites/types.ts): after a string's closing quote JSON allows only
+ * whitespace or `,` `:` `]` `}`, never a hex digit, so a needle of one opens a string too. findMembers' argument
+ * holds for the members of any top-level object: none of them is inside another member's value.
+ */
+export function isInviteKey(key: string): boolean {
+  return /^[0-9a-f]{64}$/.test(key);
+}
+
 /** The layout of the "users" records in `bytes` (which JSON.parse accepted), or undefined to serialise whole. */
 export function recordLayout(bytes: Buffer): RecordLayout | undefined {
+  return memberLayout(bytes, 'users');
+}
+
+/**
+ * The layout of the members of the top-level object `name` in `bytes` (which JSON.parse accepted), as
+ * recordLayout gives for "users" (the file store's splice of invite records: `invites`), or undefined.
+ */
+export function memberLayout(bytes: Buffer, name: string): RecordLayout | undefined {
   try {
-    return scan(bytes);
+    return scan(bytes, name, Buffer.from(JSON.stringify(name), 'utf8'));
   } catch (err) {
     if (err instanceof GiveUp) return undefined;
     throw err;
   }
 }
 
-function scan(b: Buffer): RecordLayout | undefined {
+function scan(b: Buffer, name: string, token: Buffer): RecordLayout | undefined {
   let i = skipWhitespace(b, 0);
   if (b[i] !== OPEN_BRACE) return undefined;
   i = skipWhitespace(b, i + 1);
@@ -200,12 +221,12 @@ function scan(b: Buffer): RecordLayout | undefined {
     if (b[i] !== QUOTE) return undefined;
     const keyEnd = endOfString(b, i);
     const start = valueStart(b, keyEnd);
-    if (isUsersKey(b, i, keyEnd)) {
+    if (isKey(b, i, keyEnd, name, token)) {
       if (found !== undefined || b[start] !== OPEN_BRACE) return undefined;
-      const users = scanUsers(b, start);
-      if (users === undefined) return undefined;
-      found = users.layout;
-      i = nextMember(b, users.end);
+      const members = scanMembers(b, start);
+      if (members === undefined) return undefined;
+      found = members.layout;
+      i = nextMember(b, members.end);
     } else {
       i = nextMember(b, endOfValue(b, start));
     }
@@ -213,7 +234,7 @@ function scan(b: Buffer): RecordLayout | undefined {
   return found;
 }
 
-function scanUsers(b: Buffer, open: number): { layout: RecordLayout; end: number } | undefined {
+function scanMembers(b: Buffer, open: number): { layout: RecordLayout; end: number } | undefined {
   const keyStarts: number[] = [];
   const keyEnds: number[] = [];
   const starts: number[] = [];
@@ -301,6 +322,41 @@ export function findRecords(bytes: Buffer, layout: RecordLayout, keys: readonly 
   return keys.map((k) => byKey.get(k));
 }
 
+/**
+ * Where the values of `keys`, members of the top-level object `name` that JSON.parse took from `bytes` (it has
+ * `count` members), sit: [start, end) each, in the order of `keys`; undefined when any cannot be vouched for.
+ * Only for bytes with no backslash, so that every key's text is exactly JSON.stringify's: a few keys are found
+ * alone (findMembers, whose argument `keyRule` must uphold), more (or when that gives up: the same text as a
+ * deeper key before the member, say) by one scan of the file, refused when the
+ * object has more members than the parse kept (a duplicate key). Nothing is kept: the file store's splice of
+ * invite records (file-store.ts) asks again at each commit.
+ */
+export function findMemberValues(
+  bytes: Buffer,
+  name: string,
+  keys: readonly string[],
+  count: number,
+  keyRule: (key: string) => boolean,
+): { start: number; end: number }[] | undefined {
+  if (bytes.includes(BACKSLASH) || !keys.every(keyRule)) return undefined;
+  const layout =
+    (keys.length <= FEW_KEYS ? findMembers(bytes, keys, count, true, keyRule) : undefined) ?? memberLayout(bytes, name);
+  if (layout === undefined || recordCount(layout) !== count) return undefined;
+  let byKey = layout.byKey;
+  if (byKey === undefined) {
+    byKey = new Map();
+    for (let n = 0; n < layout.keyStarts.length; n++)
+      byKey.set(bytes.toString('utf8', layout.keyStarts[n]! + 1, layout.keyEnds[n]! - 1), n);
+  }
+  const out: { start: number; end: number }[] = [];
+  for (const key of keys) {
+    const n = byKey.get(key);
+    if (n === undefined || bytes[layout.starts[n]!] !== OPEN_BRACE) return undefined;
+    out.push({ start: layout.starts[n]!, end: layout.ends[n]! });
+  }
+  return out;
+}
+
 /** Up to this many keys, a lookup searches (findRecord, findMembers) rather than mapping every member. */
 export const FEW_KEYS = 4;
 
@@ -354,16 +410,33 @@ export function joinSpliced(spliced: SplicedBytes): Buffer {
   return Buffer.concat(spliced.parts, spliced.length);
 }
 
+/** A value elsewhere in the file to rewrite in the same splice: [start, end) replaced by `value`'s record text. */
+export interface ValueEdit {
+  readonly start: number;
+  readonly end: number;
+  readonly value: unknown;
+}
+
 /**
- * `bytes` with members `replace` (member index -> new record, from findRecord) rewritten, as pieces, with the
- * layout of the result; `same` when every new text equals the one it replaces (the file would not change).
+ * `bytes` with members `replace` (member index -> new record, from findRecord) rewritten, and the values `extra`
+ * names (records of another top-level object, at the same depth: invite records), as pieces, with the layout of
+ * the result (its members moved by every rewrite before them); `same` when every new text equals the one it
+ * replaces (the file would not change). Undefined when two rewrites overlap (a caller's bug: never guessed at).
  */
 export function spliceParts(
   bytes: Buffer,
   layout: RecordLayout,
   replace: ReadonlyMap<number, unknown>,
-): { spliced: SplicedBytes; layout: RecordLayout; same: boolean } {
-  const at = [...replace.keys()].sort((x, y) => x - y);
+  extra: readonly ValueEdit[] = [],
+): { spliced: SplicedBytes; layout: RecordLayout; same: boolean } | undefined {
+  const edits: (ValueEdit & { member?: number })[] = [...replace].map(([n, value]) => ({
+    start: layout.starts[n]!,
+    end: layout.ends[n]!,
+    value,
+    member: n,
+  }));
+  edits.push(...extra);
+  edits.sort((x, y) => x.start - y.start);
   const parts: Buffer[] = [];
   const keyStarts = layout.keyStarts.slice();
   const keyEnds = layout.keyEnds.slice();
@@ -377,18 +450,20 @@ export function spliceParts(
   };
   let from = 0;
   let shift = 0;
+  // Members before `next` are placed: moved by the rewrites before them, each once.
   let next = 0;
   let same = true;
-  for (const n of at) {
-    const text = Buffer.from(recordText(replace.get(n)), 'utf8');
-    if (same && !text.equals(bytes.subarray(layout.starts[n], layout.ends[n]))) same = false;
-    parts.push(bytes.subarray(from, layout.starts[n]), text);
-    from = layout.ends[n]!;
-    // Members up to this one (its key included) moved by the replacements before them.
-    if (shift === 0) next = n + 1;
-    else for (; next <= n; next++) move(next, shift);
-    shift += text.length - (layout.ends[n]! - layout.starts[n]!);
-    ends[n] = starts[n]! + text.length;
+  for (const edit of edits) {
+    if (edit.start < from) return undefined;
+    // Members whose key comes before this rewrite (the rewritten member's own key included) moved by the ones
+    // before it.
+    for (; next < keyStarts.length && layout.keyStarts[next]! < edit.start; next++) if (shift !== 0) move(next, shift);
+    const text = Buffer.from(recordText(edit.value), 'utf8');
+    if (same && !text.equals(bytes.subarray(edit.start, edit.end))) same = false;
+    parts.push(bytes.subarray(from, edit.start), text);
+    from = edit.end;
+    shift += text.length - (edit.end - edit.start);
+    if (edit.member !== undefined) ends[edit.member] = starts[edit.member]! + text.length;
   }
   if (shift !== 0) for (; next < keyStarts.length; next++) move(next, shift);
   parts.push(bytes.subarray(from));
@@ -408,6 +483,7 @@ export function spliceRecords(
   layout: RecordLayout,
   replace: ReadonlyMap<number, unknown>,
 ): { bytes: Buffer; layout: RecordLayout } {
-  const { spliced, layout: next } = spliceParts(bytes, layout, replace);
-  return { bytes: joinSpliced(spliced), layout: next };
+  const done = spliceParts(bytes, layout, replace);
+  if (done === undefined) throw new Error('overlapping rewrites');
+  return { bytes: joinSpliced(done.spliced), layout: done.layout };
 }
