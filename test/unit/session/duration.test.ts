@@ -8,9 +8,16 @@ describe('parseDuration', () => {
     ['2h', 7_200_000],
     ['7d', 604_800_000],
     [' 5M ', 300_000],
+    // Any whole number of a unit: 30 days in seconds is as good as 30d (invite --expires).
+    ['2592000s', 2_592_000_000],
+    ['43200m', 2_592_000_000],
+    ['0000007d', 604_800_000],
+    ['999999d', 999_999 * 86_400_000],
+    ['86399913600s', 999_999 * 86_400_000],
   ])('reads %s', (raw, ms) => expect(parseDuration(raw)).toBe(ms));
-  it.each(['', '10', 'm', '1.5h', '-5m', '10 minutes', '3w'])('rejects %j', (raw) =>
-    expect(parseDuration(raw)).toBeUndefined(),
+  it.each(['', '10', 'm', '1.5h', '-5m', '10 minutes', '3w', `${'9'.repeat(16)}s`, '1000000d', '86399913601s'])(
+    'rejects %j',
+    (raw) => expect(parseDuration(raw)).toBeUndefined(),
   );
 });
 
