@@ -31,7 +31,10 @@ export function registerServe(program: Command, action: ActionFactory): void {
   program
     .command('serve')
     .description('serve connect links: GET /connect/<token>, /callback, /healthz (until SIGTERM or SIGINT)')
-    .option('--listen <host:port>', `address to listen on (default: $BOX_QC_LISTEN or ${DEFAULT_LISTEN})`)
+    .option(
+      '--listen <host:port>',
+      `address to listen on: an IP and port, or localhost:<port> (default: $BOX_QC_LISTEN or ${DEFAULT_LISTEN})`,
+    )
     .option('--tls-cert <pem>', 'serve HTTPS with this certificate chain (required for a non-loopback --listen)')
     .option('--tls-key <pem>', 'the private key for --tls-cert')
     .option('--metrics-token <token>', 'require "Authorization: Bearer <token>" on /metrics ($BOX_QC_METRICS_TOKEN)')
@@ -63,7 +66,7 @@ function listenAddress(ctx: CommandContext, opts: ServeOptions): ListenAddress {
   const addr = parseListen(raw);
   if (addr) return addr;
   throw new UsageError(
-    `${fromFlag ? '--listen' : 'BOX_QC_LISTEN'} must be <ip>:<port>, e.g. 127.0.0.1:8080 or [::1]:8080`,
+    `${fromFlag ? '--listen' : 'BOX_QC_LISTEN'} must be <ip>:<port> or localhost:<port>, e.g. 127.0.0.1:8080 or [::1]:8080`,
     { code: 'E_BAD_LISTEN' },
   );
 }

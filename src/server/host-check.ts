@@ -31,6 +31,7 @@ export function hostMatcher(
   // URL.host omits a default port; a client may still send it.
   if (publicUrl.port === '' && defaultPort) pub.add(`${publicUrl.hostname.toLowerCase()}:${defaultPort}`);
   const own = new Set([formatListen(listen)]);
+  if (listen.name !== undefined) own.add(`${listen.name}:${listen.port}`);
   if (WILDCARDS.has(listen.host))
     for (const a of ownAddresses(listen.host)) own.add(formatListen({ host: a, port: listen.port }));
   return (host) => {

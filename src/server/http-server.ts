@@ -17,7 +17,7 @@ import { hostMatcher } from './host-check.js';
 import { formatListen } from './listen-address.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
 import { SECURITY_HEADERS, rawResponse, statusPage, type Reply } from './pages.js';
-import { routeRequest, type RouteDeps } from './routes.js';
+import { routePattern, routeRequest, type RouteDeps } from './routes.js';
 import type { ListenAddress } from './types.js';
 
 export interface ServerDeps extends RouteDeps {
@@ -63,6 +63,9 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
 
   // Counted here rather than by Node's server.maxRequestsPerSocket, whose 503 carries none of our headers.
   const requestsOn = new WeakMap<object, number>();
+  // Since when each socket has been waiting for its next request (connected, or its last answer sent): the
+  // milliseconds logged for a request Node's parser refused, which never reached `handle`.
+  const waitingSince = new WeakMap<object, number>();
 
   const answer = async (req: IncomingMessage): Promise<Answer> => {
     const target = req.url ?? '/';
@@ -73,18 +76,19 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
     const last = nth === limits.maxRequestsPerSocket;
     if (Buffer.byteLength(target, 'utf8') > limits.maxUrlBytes)
       return { route: '-', reply: statusPage(414), close: true };
-    if (method !== 'GET' && method !== 'HEAD')
-      return { route: '-', reply: statusPage(405, { Allow: 'GET, HEAD' }), close: true };
-    if (req.headers.host === undefined) return { route: '-', reply: statusPage(400), close: true };
-    // Node keeps the first of two Host headers, a proxy may keep the last: two is a bad request, not a choice.
-    if (req.rawHeaders.filter((_, i) => i % 2 === 0 && _.toLowerCase() === 'host').length > 1)
-      return { route: '-', reply: statusPage(400), close: true };
-    const hostKind = matchHost(req.headers.host);
-    if (hostKind === undefined) return { route: '-', reply: statusPage(421), close: true };
-    if (!target.startsWith('/')) return { route: '-', reply: statusPage(400), close: true };
     const q = target.indexOf('?');
     let path = q === -1 ? target : target.slice(0, q);
     if (prefix !== '' && (path === prefix || path.startsWith(`${prefix}/`))) path = path.slice(prefix.length) || '/';
+    // What a refusal before routing logs: the route's pattern (the access log's every line names one).
+    const refused = (reply: Reply): Answer => ({ route: routePattern(path), reply, close: true });
+    if (method !== 'GET' && method !== 'HEAD') return refused(statusPage(405, { Allow: 'GET, HEAD' }));
+    if (req.headers.host === undefined) return refused(statusPage(400));
+    // Node keeps the first of two Host headers, a proxy may keep the last: two is a bad request, not a choice.
+    if (req.rawHeaders.filter((_, i) => i % 2 === 0 && _.toLowerCase() === 'host').length > 1)
+      return refused(statusPage(400));
+    const hostKind = matchHost(req.headers.host);
+    if (hostKind === undefined) return refused(statusPage(421));
+    if (!target.startsWith('/')) return { route: '-', reply: statusPage(400), close: true };
     const routed = routeRequest(deps, {
       path,
       query: q === -1 ? '' : target.slice(q + 1),
@@ -119,6 +123,7 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     inFlight += 1;
+    res.once('finish', () => waitingSince.set(req.socket, clock()));
     res.once('close', () => {
       inFlight -= 1;
       if (inFlight === 0) onIdle?.();
@@ -150,11 +155,18 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
     socket.end(rawResponse(405));
     deps.log(`${terminalSafe(req.method ?? '-')} - 405 0ms`);
   });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => onClientError(err, socket, deps.log));
+  const connected = (socket: object) => waitingSince.set(socket, clock());
+  server.on('connection', connected);
+  server.on('secureConnection', connected);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    const since = waitingSince.get(socket);
+    const ms = since === undefined ? 0 : Math.max(0, Math.round(clock() - since));
+    onClientError(err, socket, (status) => deps.log(`- - ${status} ${ms}ms`));
+  });
 
   await listen(server, options.listen);
   const bound = server.address() as AddressInfo;
-  const address = { host: options.listen.host, port: bound.port };
+  const address = { ...options.listen, port: bound.port };
   matchHost = hostMatcher(deps.publicUrl, address);
   // Errors after the bind (EMFILE on accept...) are logged; the server keeps serving what it can.
   server.on('error', (err: NodeJS.ErrnoException) => deps.log(`server error: ${err.code ?? 'unknown'}`));
@@ -203,8 +215,8 @@ const CLIENT_ERROR_STATUS: Record<string, number> = {
   ERR_HTTP_REQUEST_TIMEOUT: 408,
 };
 
-/** Node's own answer to an unparseable or too slow request, with the security headers added. */
-function onClientError(err: NodeJS.ErrnoException, socket: Duplex, log: (line: string) => void): void {
+/** Node's own answer to an unparseable or too slow request, with the security headers added; `log`ged by status. */
+function onClientError(err: NodeJS.ErrnoException, socket: Duplex, log: (status: number) => void): void {
   const busy = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
   if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable || busy?.headersSent) {
     socket.destroy();
@@ -213,7 +225,7 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex, log: (line: s
   const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? 400;
   socket.end(rawResponse(status));
   socket.once('finish', () => socket.destroy());
-  log(`- - ${status} -`);
+  log(status);
 }
 
 function listen(server: Server, at: ListenAddress): Promise<void> {

@@ -1,7 +1,8 @@
 /**
- * `--listen <host:port>`: an IP literal and a port (`127.0.0.1:8080`, `[::1]:8080`, `0.0.0.0:8443`). No
- * names: binding a name that resolves elsewhere than intended would expose the edge, and the Host check needs
- * the exact literal. `formatListen` is the `host:port` form the Host header takes for it.
+ * `--listen <host:port>`: an IP literal and a port (`127.0.0.1:8080`, `[::1]:8080`, `0.0.0.0:8443`), or
+ * `localhost:<port>`, which is 127.0.0.1 without asking a resolver. No other names: binding a name that
+ * resolves elsewhere than intended would expose the edge, and the Host check needs the exact literal (plus
+ * `localhost` for that one name). `formatListen` is the `host:port` form the Host header takes for it.
  */
 import { isLoopbackHost } from '../config.js';
 import { isIP } from 'node:net';
@@ -9,8 +10,13 @@ import type { ListenAddress } from './types.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
 
-/** undefined when `raw` is not `<ip>:<port>` or `[<ipv6>]:<port>`. */
+/** undefined when `raw` is not `<ip>:<port>`, `[<ipv6>]:<port>` or `localhost:<port>`. */
 export function parseListen(raw: string): ListenAddress | undefined {
+  const named = /^localhost:(\d{1,5})$/i.exec(raw);
+  if (named) {
+    const port = Number(named[1]);
+    return port > 65535 ? undefined : { host: '127.0.0.1', port, name: 'localhost' };
+  }
   const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(raw) ?? /^([0-9.]+):(\d{1,5})$/.exec(raw);
   if (!m) return undefined;
   const host = m[1]!.toLowerCase();

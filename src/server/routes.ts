@@ -47,6 +47,15 @@ export interface Routed {
 /** Invite tokens are base64url; anything else cannot be one. */
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{8,256}$/;
 
+/**
+ * The route pattern of a path (the public URL's prefix removed), for the access log of a request refused before
+ * routing (a wrong method or Host): never the path itself, which may hold a token.
+ */
+export function routePattern(path: string): string {
+  if (/^\/connect\/[^/]*$/.test(path)) return '/connect/:token';
+  return path === '/callback' || path === '/healthz' || path === '/metrics' ? path : '-';
+}
+
 export function routeRequest(deps: RouteDeps, req: RouteRequest): Routed {
   const connect = /^\/connect\/([^/]*)$/.exec(req.path);
   if (connect) {

@@ -18,4 +18,6 @@ export interface InviteFlowHandlers {
 export interface ListenAddress {
   host: string;
   port: number;
+  /** `localhost` when --listen named it: a Host header may say it too (host-check.ts). */
+  name?: 'localhost';
 }

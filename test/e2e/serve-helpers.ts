@@ -104,7 +104,7 @@ export function assertCleanLog(stderr: string, secrets: string[]): void {
   }
   for (const line of stderr.split('\n').filter((l) => /^(GET|HEAD|-) /.test(l))) {
     expect(line).toMatch(
-      /^(GET|HEAD|-) (\/connect\/:token|\/callback|\/healthz|\/metrics|-) \d{3} (\d+ms|-)( \((internal error|error E_[A-Z0-9_]+)\))?$/,
+      /^(GET|HEAD|-) (\/connect\/:token|\/callback|\/healthz|\/metrics|-) \d{3} (\d+ms)( \((internal error|error E_[A-Z0-9_]+)\))?$/,
     );
   }
 }

@@ -181,6 +181,16 @@ describe('serve: configuration', () => {
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('--listen localhost:<port> serves plain HTTP on the loopback, answering Host localhost and 127.0.0.1', async () => {
+    serve = await startServe(['--listen', `localhost:${port}`], env);
+    expect(serve.stderr()).toContain(`listening on http://127.0.0.1:${port} (public URL ${publicUrl})`);
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`]) {
+      const r = await getVia(`http://127.0.0.1:${port}/healthz`, { host });
+      expect(r.status, `${host} ${r.body}`).toBe(200);
+    }
+    expect((await getVia(`http://127.0.0.1:${port}/healthz`, { host: 'evil.example' })).status).toBe(421);
+  });
+
   it('exit 1 with one line when the port is taken', async () => {
     const blocker: Server = createServer();
     await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', () => r()));

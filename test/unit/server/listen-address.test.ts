@@ -10,9 +10,17 @@ describe('parseListen', () => {
     expect(parseListen('0.0.0.0:0')).toEqual({ host: '0.0.0.0', port: 0 });
   });
 
-  it('refuses names, missing or out-of-range ports and unbracketed IPv6', () => {
+  it('takes localhost as the IPv4 loopback, keeping the name for the Host check', () => {
+    expect(parseListen('localhost:8080')).toEqual({ host: '127.0.0.1', port: 8080, name: 'localhost' });
+    expect(parseListen('LocalHost:0')).toEqual({ host: '127.0.0.1', port: 0, name: 'localhost' });
+    expect(isLoopbackListen(parseListen('localhost:8080')!)).toBe(true);
+  });
+
+  it('refuses other names, missing or out-of-range ports and unbracketed IPv6', () => {
     for (const bad of [
-      'localhost:8080',
+      'localhost.example.com:8080',
+      'localhost:',
+      'localhost:65536',
       'example.com:80',
       '127.0.0.1',
       '127.0.0.1:65536',
@@ -52,6 +60,15 @@ describe('hostMatcher', () => {
     expect(m('qc.example.com:80')).toBeUndefined();
     expect(m('[::1]:8081')).toBeUndefined();
     expect(m(undefined)).toBeUndefined();
+  });
+
+  it('a localhost listen answers to localhost and to its address, with its port', () => {
+    const m = hostMatcher(new URL('https://qc.example.com'), { host: '127.0.0.1', port: 8080, name: 'localhost' });
+    expect(m('localhost:8080')).toBe('listen');
+    expect(m('LOCALHOST:8080')).toBe('listen');
+    expect(m('127.0.0.1:8080')).toBe('listen');
+    expect(m('localhost:8081')).toBeUndefined();
+    expect(m('localhost')).toBeUndefined();
   });
 
   it('a wildcard listen counts each own address of the machine, with its port, as the listen address', () => {

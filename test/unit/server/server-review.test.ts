@@ -48,4 +48,29 @@ describe('serve listener, review findings', () => {
     const after = await raw(t.port, `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${t.port}\r\n\r\n`, 500);
     expect(statusOf(after)).toBe(200);
   });
+
+  it('every access-log line has a method, a route (the pattern of a known path, else -), a status and milliseconds', async () => {
+    t = await startTestServer();
+    const host = `Host: 127.0.0.1:${t.port}`;
+    const sends = [
+      [`POST /callback?code=c&state=s HTTP/1.1\r\n${host}\r\nContent-Length: 0\r\n\r\n`, 405],
+      [`GET /healthz HTTP/1.1\r\nHost: evil.example\r\n\r\n`, 421],
+      [`DELETE /connect/SECRETTOKEN123 HTTP/1.1\r\n${host}\r\n\r\n`, 405],
+      [`GET /nowhere/SECRETTOKEN123 HTTP/1.1\r\n${host}\r\n\r\n`, 404],
+      [`GET /healthz HTTP/1.1\r\n${host}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+      ['NOT HTTP AT ALL\r\n\r\n', 400],
+    ] as const;
+    for (const [req, status] of sends) expect(statusOf(await raw(t.port, req, 500))).toBe(status);
+    await new Promise((r) => setTimeout(r, 50));
+    const lines = t.logs.filter((l) => / \d{3} /.test(l));
+    expect(lines).toEqual([
+      expect.stringMatching(/^POST \/callback 405 \d+ms$/),
+      expect.stringMatching(/^GET \/healthz 421 \d+ms$/),
+      expect.stringMatching(/^DELETE \/connect\/:token 405 \d+ms$/),
+      expect.stringMatching(/^GET - 404 \d+ms$/),
+      expect.stringMatching(/^- - 431 \d+ms$/),
+      expect.stringMatching(/^- - 400 \d+ms$/),
+    ]);
+    expect(t.logs.join('\n')).not.toContain('SECRETTOKEN123');
+  });
 });
