@@ -126,7 +126,7 @@ async function runRefresh(ctx: CommandContext, opts: RefreshOptions): Promise<nu
         exitCode,
       );
     }
-    if (ctx.out.isJson) ctx.out.json(jsonDocument(outcomes, exitCode));
+    if (ctx.out.isJson) ctx.out.json(jsonDocument(outcomes, exitCode, viaInvite));
     else if (emails.length > 1 && !quiet) ctx.out.info(summaryLine(outcomes));
     return exitCode;
   } finally {
@@ -217,7 +217,7 @@ function summaryLine(outcomes: readonly RefreshOutcome[]): string {
   return `${outcomes.length} users: ${c.refreshed} refreshed, ${c.skipped} skipped, ${c.needs_reconnect} need reconnect, ${c.temporary_failure} temporary failures${c.failed ? `, ${c.failed} failed` : ''}`;
 }
 
-function jsonDocument(outcomes: readonly RefreshOutcome[], exitCode: number) {
+function jsonDocument(outcomes: readonly RefreshOutcome[], exitCode: number, viaInvite: boolean) {
   return {
     ok: exitCode === 0,
     exitCode,
@@ -227,6 +227,8 @@ function jsonDocument(outcomes: readonly RefreshOutcome[], exitCode: number) {
       status: o.status,
       ...(o.expiresAt !== undefined ? { access_token_expires_at: new Date(o.expiresAt).toISOString() } : {}),
       ...(o.error ? { error: o.error } : {}),
+      // What the text line says after "run:" (issue 17: an invite link when serve is reachable).
+      ...(o.status === 'needs_reconnect' ? { reconnect_command: reconnectCommand(o.email, viaInvite) } : {}),
       ...(o.warnings ? { warnings: o.warnings } : {}),
     })),
   };

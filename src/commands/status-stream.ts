@@ -18,7 +18,13 @@ const USERS_AT = '\n  "users": [],\n';
 const PAGE_OPEN = '{\n  "users": [\n';
 const PAGE_CLOSE = '\n  ]\n}';
 
-export async function streamStatusJson(out: Output, store: TokenStore, head: StatusReport, now: number): Promise<void> {
+export async function streamStatusJson(
+  out: Output,
+  store: TokenStore,
+  head: StatusReport,
+  now: number,
+  publicUrlConfigured = false,
+): Promise<void> {
   const text = JSON.stringify({ ...head, users: [] }, null, 2);
   const at = text.indexOf(USERS_AT);
   if (at < 0) throw new Error('internal error: the status report has no users array');
@@ -37,7 +43,7 @@ export async function streamStatusJson(out: Output, store: TokenStore, head: Sta
     page = [];
   };
   for await (const [email, user] of eachUser(store, PAGE)) {
-    page.push(recordStatus(email, user, now));
+    page.push(recordStatus(email, user, now, publicUrlConfigured));
     if (page.length < PAGE_ENTRIES) continue;
     flushPage();
     if (chunk.length >= CHUNK) {

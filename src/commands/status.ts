@@ -84,13 +84,14 @@ async function runStatus(ctx: CommandContext, opts: StatusOptions): Promise<numb
       redirectUri: config.redirectUri.href,
       apiBaseUrl: config.apiBaseUrl.href,
       storeSource: config.storeSource,
+      publicUrlConfigured: config.publicUrl !== undefined,
     };
     const now = ctx.deps.now();
     const report = buildStatusReport(doc, info, facts, now, email === undefined ? undefined : [email]);
     if (stream) {
       // Pages of a PostgreSQL store pass through a small working set: keep V8 from growing the heap with them.
       if (info.kind === 'postgres') await (await import('../v8-flags.js')).keepHeapSmallWhileStreaming();
-      await streamStatusJson(ctx.out, store, report, now);
+      await streamStatusJson(ctx.out, store, report, now, facts.publicUrlConfigured);
       return 0;
     }
     if (state !== undefined) report.users = report.users.filter((u) => u.health.state === state);

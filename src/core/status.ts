@@ -9,6 +9,7 @@ import { connectionSince, connectionState, healthOf, pendingEvents } from './hea
 import type { HealthState } from './health/types.js';
 import { keyIdOf } from './store/crypto/envelope.js';
 import type { HistoryEntry } from './history/types.js';
+import { reconnectCommand } from './reconnect-command.js';
 
 /** Box kills a refresh token unused for 60 days (box-api.md §2); warn from day 50 (reliability.md F21). */
 export const REFRESH_TOKEN_LIFETIME_DAYS = 60;
@@ -31,6 +32,11 @@ export interface UserStatus {
     expired: boolean;
   };
   needs_reconnect: NeedsReconnect | null;
+  /**
+   * What a person runs to bring a dead connection back (issue 17: `box-qc invite --email ...` when serve is
+   * reachable, else `box-qc connect --email ...`); null unless the state is dead.
+   */
+  reconnect_command: string | null;
   refresh_in_flight: RefreshInFlight | null;
   /** The connection's state and since when (issue 18, core/health/state.ts). */
   health: {
@@ -83,6 +89,8 @@ export interface ConfigFacts {
   redirectUri: string;
   apiBaseUrl: string;
   storeSource: string;
+  /** BOX_QC_PUBLIC_URL is set: a dead connection is fixed with an invite link (reconnect_command). */
+  publicUrlConfigured?: boolean;
 }
 
 function iso(ms: number | undefined): string | null {
@@ -97,8 +105,8 @@ export function octalMode(mode: number | undefined): string | null {
   return mode === undefined ? null : `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
 }
 
-export function userStatus(email: string, doc: StoreDocument, now: number): UserStatus {
-  return recordStatus(email, doc.users[email]!, now);
+export function userStatus(email: string, doc: StoreDocument, now: number, publicUrlConfigured = false): UserStatus {
+  return recordStatus(email, doc.users[email]!, now, publicUrlConfigured);
 }
 
 /**
@@ -110,13 +118,14 @@ function isoOf(raw: unknown, ms: number | undefined): string | null {
 }
 
 /** One user's entry of the report, from the record itself (the streamed listing has no document). */
-export function recordStatus(email: string, u: StoredUser, now: number): UserStatus {
+export function recordStatus(email: string, u: StoredUser, now: number, publicUrlConfigured = false): UserStatus {
   const expires = parseTimestamp(u.access_token_expires_at);
   const issued = parseTimestamp(u.refresh_token_issued_at);
   const rotated = issued ?? parseTimestamp(u.updated_at);
   const rotatedRaw = issued === undefined ? u.updated_at : u.refresh_token_issued_at;
   const age = rotated === undefined ? undefined : (now - rotated) / DAY_MS;
   const keyId = keyIdOf(u.refresh_token) ?? keyIdOf(u.access_token);
+  const health = healthStatus(u, now);
   const status: UserStatus = {
     email,
     box_user: { id: str(u.box_user_id), login: str(u.box_user_login), name: str(u.box_user_name) },
@@ -136,8 +145,9 @@ export function recordStatus(email: string, u: StoredUser, now: number): UserSta
       expired: age !== undefined && age >= REFRESH_TOKEN_LIFETIME_DAYS,
     },
     needs_reconnect: u.needs_reconnect ?? null,
+    reconnect_command: health.state === 'dead' ? reconnectCommand(email, publicUrlConfigured) : null,
     refresh_in_flight: u.refresh_in_flight ?? null,
-    health: healthStatus(u, now),
+    health,
   };
   if (keyId !== undefined) status.encryption = { key_id: keyId };
   return status;
@@ -167,7 +177,7 @@ export function buildStatusReport(
   return {
     ok: true,
     now: iso(now)!,
-    users: selected.map((e) => userStatus(e, doc, now)),
+    users: selected.map((e) => userStatus(e, doc, now, facts.publicUrlConfigured)),
     config: {
       store: {
         location: info.location,

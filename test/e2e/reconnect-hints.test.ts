@@ -1,7 +1,7 @@
 /**
  * Issue 17: when BOX_QC_PUBLIC_URL is set, every place that tells an operator a user must reconnect names
  * `box-qc invite --email <email>` (the user connects from their own browser); without it, `box-qc connect`.
- * refresh (lines and --json-free text), status, token's error hint, and a connect that did not finish.
+ * refresh and status (text, and --json's reconnect_command), token's error hint, and a connect that did not finish.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
@@ -56,6 +56,28 @@ describe('reconnect hints', () => {
     const j = await runCli(['--json', 'token', '--email', EMAIL], { env: env(pub) });
     expect(JSON.parse(j.stdout).error.hint).toBe(`run: ${pub ? INVITE : CONNECT}`);
   });
+
+  it.each([true, false])(
+    '--json refresh and status carry the command as reconnect_command (public URL set: %s)',
+    async (pub) => {
+      const want = pub ? INVITE : CONNECT;
+      const r = await runCli(['--json', 'refresh', '--email', EMAIL], { env: env(pub) });
+      expect(r.code, describeResult(r)).toBe(4);
+      expect(JSON.parse(r.stdout).users[0]).toMatchObject({
+        email: EMAIL,
+        status: 'needs_reconnect',
+        reconnect_command: want,
+      });
+      // The whole listing (streamed) and one user's.
+      for (const args of [['status'], ['status', '--email', EMAIL]]) {
+        const s = await runCli(['--json', ...args], { env: env(pub) });
+        expect(JSON.parse(s.stdout).users[0], describeResult(s)).toMatchObject({
+          email: EMAIL,
+          reconnect_command: want,
+        });
+      }
+    },
+  );
 
   it('a connect that did not finish suggests an invite link when the public URL is set', async () => {
     const r = await runCli(['connect', '--email', EMAIL, '--no-browser', '--timeout', '1'], {

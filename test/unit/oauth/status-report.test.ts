@@ -86,6 +86,17 @@ describe('status report', () => {
     ).toContain('older than 60 days');
   });
 
+  it('names the command that reconnects a dead connection (an invite when serve is reachable), else null', () => {
+    const dead = doc({ needs_reconnect: { reason: 'refresh_token_invalid', message: 'x', at: iso(NOW) } });
+    expect(buildStatusReport(doc(), info, facts, NOW).users[0]!.reconnect_command).toBeNull();
+    expect(buildStatusReport(dead, info, facts, NOW).users[0]!.reconnect_command).toBe(
+      'box-qc connect --email alice@example.com',
+    );
+    expect(
+      buildStatusReport(dead, info, { ...facts, publicUrlConfigured: true }, NOW).users[0]!.reconnect_command,
+    ).toBe('box-qc invite --email alice@example.com');
+  });
+
   it('formats relative times coarsely', () => {
     expect(relativeTime(30_000)).toBe('in 30 s');
     expect(relativeTime(-42 * 60_000)).toBe('42 min ago');
