@@ -36,8 +36,9 @@ export function checkWritable(doc: StoreDocument, location: string): StoreDocume
 /**
  * checkWritable for a commit that changed only the records `changed` names (and the invites `changedInvites`
  * names), each replaced by a new object, of a document validated whole (the file store's splice, file-store.ts):
- * those records are validated, the rest are the validated ones. Each checked record in `doc.users` is replaced by its validated form (validateUser drops
- * null bookkeeping objects, as a re-read would). Returns `doc`, whose users map must be the caller's own.
+ * those records are validated, the rest are the validated ones. Each checked record in `doc.users` is replaced
+ * by its validated form (validateUser drops null bookkeeping objects, as a re-read would). Returns `doc`, whose
+ * users map must be the caller's own.
  */
 export function checkWritableChanged(
   doc: StoreDocument,

@@ -352,6 +352,15 @@ class FileStore implements TokenStore {
       ? changedInvites(base.invites, next.invites)
       : new Map<string, { n: number; record: unknown }>();
     if (invites === undefined || (changed.size === 0 && invites.size === 0)) return undefined;
+    // The invites first: a file they cannot be spliced in (a backslash anywhere) is written whole without a scan of
+    // its users (review of the invite splice, finding 1).
+    const extra: ValueEdit[] = [];
+    if (invites.size > 0) {
+      const hashes = [...invites.keys()];
+      const spans = findMemberValues(bytes, 'invites', hashes, Object.keys(base.invites!).length, isInviteKey);
+      if (spans === undefined) return undefined;
+      hashes.forEach((h, i) => extra.push({ ...spans[i]!, value: invites.get(h)!.record }));
+    }
     const keys = [...changed.keys()];
     const layout = this.parsed.layout(bytes, base.users, keys);
     if (layout === undefined || changed.size > recordCount(layout) / 2) return undefined;
@@ -361,13 +370,6 @@ class FileStore implements TokenStore {
       const n = members[i];
       if (n === undefined) return undefined;
       replace.set(n, changed.get(keys[i]!));
-    }
-    const extra: ValueEdit[] = [];
-    if (invites.size > 0) {
-      const hashes = [...invites.keys()];
-      const spans = findMemberValues(bytes, 'invites', hashes, Object.keys(base.invites!).length, isInviteKey);
-      if (spans === undefined) return undefined;
-      hashes.forEach((h, i) => extra.push({ ...spans[i]!, value: invites.get(h)!.record }));
     }
     const done = spliceParts(bytes, layout, replace, extra);
     if (done === undefined) return undefined;
