@@ -57,12 +57,8 @@ function runBundle() {
   // path would show the build machine's folder in every installed user's stack traces.
   const compile = (file, params, source = readFileSync(file).toString('latin1')) => {
     const cacheFile = `${file}.cache`;
-    let cachedData;
-    try {
-      cachedData = readFileSync(cacheFile);
-    } catch {
-      // no cache: V8 compiles as usual
-    }
+    // No cache, or a damaged one: V8 compiles as usual.
+    const cachedData = readCodeCache(cacheFile);
     const wrapper = `(function (${params}) {${source}\n})`;
     // A cache made by another Node version or with other V8 flags is rejected by V8, which then compiles.
     const script = new vm.Script(wrapper, { filename: `box-qc/dist/cli/${basename(file)}`, cachedData });
@@ -72,7 +68,7 @@ function runBundle() {
       process.once('exit', () => {
         const tmp = `${cacheFile}.${process.pid}.tmp`;
         try {
-          writeFileSync(tmp, script.createCachedData());
+          writeFileSync(tmp, sealCodeCache(script.createCachedData()));
           renameSync(tmp, cacheFile);
         } catch {
           rmSync(tmp, { force: true, recursive: true });
@@ -132,6 +128,55 @@ function runBundle() {
     bundleDir,
     importHook,
   );
+}
+
+/**
+ * A code cache as box-qc writes it: V8's data, then a checksum of it (4 bytes) and "bqc1" (4 bytes). V8 checks a
+ * cache's header (its version, flags, source and length) but not its payload, and a damaged payload aborts the
+ * process (V8_Fatal "unreachable code", exit 133) before any of box-qc runs: every command of the install would
+ * die that way. A cache that fails the checksum is not used (the bundle compiles as without one).
+ */
+// "bqc1", little-endian. A function: the bundle runs (above) before a const here would be initialised.
+function codeCacheMagic() {
+  return 0x31637162;
+}
+
+function readCodeCache(file) {
+  let raw;
+  try {
+    raw = readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  if (raw.length < 8 || raw.readUInt32LE(raw.length - 4) !== codeCacheMagic()) return undefined;
+  const data = raw.subarray(0, raw.length - 8);
+  return raw.readUInt32LE(raw.length - 8) === codeCacheChecksum(data) ? data : undefined;
+}
+
+function sealCodeCache(data) {
+  const out = Buffer.allocUnsafe(data.length + 8);
+  data.copy(out);
+  out.writeUInt32LE(codeCacheChecksum(data), data.length);
+  out.writeUInt32LE(codeCacheMagic(), data.length + 4);
+  return out;
+}
+
+/**
+ * FNV-1a over 32-bit words (~0.2 ms for 0.5 MB; node:crypto would cost its load on every start). Each step is a
+ * bijection of the state for a given word, so one damaged word always changes the result; several cancel out
+ * with a chance of 2^-32.
+ */
+function codeCacheChecksum(bytes) {
+  let h = (0x811c9dc5 ^ bytes.length) >>> 0;
+  const whole = bytes.length & ~3;
+  if (bytes.byteOffset % 4 === 0) {
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, whole >>> 2);
+    for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193);
+  } else {
+    for (let i = 0; i < whole; i += 4) h = Math.imul(h ^ bytes.readUInt32LE(i), 0x01000193);
+  }
+  for (let i = whole; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  return h >>> 0;
 }
 
 /**

@@ -172,6 +172,36 @@ describe('bin/box-qc.js', () => {
     expect(r.stderr).toMatch(/^error: box-qc cannot start: .*dist[/\\]main\.js is missing \(run npm run build\)\n$/);
   });
 
+  it('ignores a damaged code cache (V8 would abort reading it): the bundle compiles and the command runs', async () => {
+    const pkg = installedCopy({ mainNewer: false });
+    const cli = join(pkg, 'dist', 'cli');
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const name of ['main.cjs.cache', 'pg.cjs.cache']) {
+      const cache = readFileSync(join(cli, name));
+      // Bytes flipped in the middle (a bad disk block, a copy cut short and patched): the header still matches.
+      for (let i = cache.length >> 1; i < (cache.length >> 1) + 64; i++) cache[i]! ^= 0xff;
+      writeFileSync(join(cli, name), cache);
+    }
+    const r = await run(pkg, ['--version']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(version);
+    // Cut short, and a cache of another build's length.
+    writeFileSync(
+      join(cli, 'main.cjs.cache'),
+      readFileSync(join(ROOT, 'dist', 'cli', 'main.cjs.cache')).subarray(0, 1000),
+    );
+    const short = await run(pkg, ['--version']);
+    expect(short.code, short.stderr).toBe(0);
+    // A PostgreSQL run loads pg.cjs with its damaged cache.
+    const standIn = await start(fresh('cache@example.com'));
+    try {
+      const pgRun = await run(pkg, ['status', '--json'], { BOX_QC_STORE: standIn.url });
+      expect(pgRun.code, pgRun.stderr).toBe(0);
+    } finally {
+      standIn.close();
+    }
+  }, 60_000);
+
   it('skips a code-cache write that fails, quietly (BOX_QC_WRITE_CODE_CACHE)', async () => {
     const pkg = installedCopy({ mainNewer: false });
     const cli = join(pkg, 'dist', 'cli');

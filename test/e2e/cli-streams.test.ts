@@ -66,7 +66,12 @@ describe.skipIf(process.platform === 'win32')('start-up and output streams of th
     const bundle = join(BIN, '..', '..', 'dist', 'cli', 'main.cjs');
     // The same wrapper as bin/box-qc.js: V8 accepts a cache only for the source it was made from.
     const wrapper = `(function (exports, require, module, __filename, __dirname, __boxQcImportHook) {${readFileSync(bundle).toString('latin1')}\n})`;
-    const script = new Script(wrapper, { filename: bundle, cachedData: readFileSync(`${bundle}.cache`) });
+    // As bin/box-qc.js wrote it: V8's data, its checksum, "bqc1" (a cache failing the check is not used).
+    const raw = readFileSync(`${bundle}.cache`);
+    expect(raw.subarray(raw.length - 4).toString('latin1')).toBe('bqc1');
+    const data = raw.subarray(0, raw.length - 8);
+    expect(raw.readUInt32LE(raw.length - 8)).toBe(fnv1aWords(data));
+    const script = new Script(wrapper, { filename: bundle, cachedData: data });
     expect(script.cachedDataRejected).toBe(false);
   });
 
@@ -123,3 +128,12 @@ describe.skipIf(process.platform === 'win32')('start-up and output streams of th
     expect(doc.users).toHaveLength(2000);
   });
 });
+
+/** bin/box-qc.js codeCacheChecksum, restated: FNV-1a over little-endian 32-bit words, then the tail bytes. */
+function fnv1aWords(bytes: Buffer): number {
+  let h = (0x811c9dc5 ^ bytes.length) >>> 0;
+  const whole = bytes.length & ~3;
+  for (let i = 0; i < whole; i += 4) h = Math.imul(h ^ bytes.readUInt32LE(i), 0x01000193);
+  for (let i = whole; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
+}
