@@ -341,9 +341,7 @@ describe('findMemberValues and spliceParts with other values (invite records, is
           const spans = findMemberValues(bytes, 'invites', hashes, 10, isInviteKey)!;
           expect(spans).toBeDefined();
           spans.forEach((sp, i) =>
-            expect(JSON.parse(text.slice(sp.start, sp.end))).toEqual(
-              parsed.invites[hashes[i]!],
-            ),
+            expect(JSON.parse(text.slice(sp.start, sp.end))).toEqual(parsed.invites[hashes[i]!]),
           );
           const layout = recordLayout(bytes)!;
           const expected = structuredClone(parsed) as typeof parsed & {
