@@ -55,20 +55,25 @@ function runBundle() {
   // are ASCII (scripts/bundle.mjs checks), and latin1 decodes several times faster than UTF-8. The script's
   // name is the same everywhere (box-qc/dist/cli/...): V8 keeps the name a cache was made under, so a real
   // path would show the build machine's folder in every installed user's stack traces.
-  const compile = (file, params, source = readFileSync(file).toString('latin1')) => {
+  const compile = (file, params, bytes = readFileSync(file)) => {
     const cacheFile = `${file}.cache`;
-    // No cache, or a damaged one: V8 compiles as usual.
-    const cachedData = readCodeCache(cacheFile);
-    const wrapper = `(function (${params}) {${source}\n})`;
+    // No cache, a damaged one, or one made for other bytes of the bundle: V8 compiles as usual.
+    const cachedData = readCodeCache(cacheFile, bytes);
+    const wrapper = `(function (${params}) {${bytes.toString('latin1')}\n})`;
     // A cache made by another Node version or with other V8 flags is rejected by V8, which then compiles.
     const script = new vm.Script(wrapper, { filename: `box-qc/dist/cli/${basename(file)}`, cachedData });
+    // A development switch (README "Development"): whether the cache was used, on stderr.
+    if (process.env.BOX_QC_DEBUG_CODE_CACHE === '1')
+      process.stderr.write(
+        `code cache ${basename(cacheFile)}: ${cachedData === undefined ? 'not used' : script.cachedDataRejected ? 'rejected by V8' : 'used'}\n`,
+      );
     if (process.env.BOX_QC_WRITE_CODE_CACHE) {
       // Set by scripts/bundle.mjs: record the cache after the run, when the functions it used are compiled. The
       // cache is an optimisation: a write that fails (a read-only install, runs at once) is skipped quietly.
       process.once('exit', () => {
         const tmp = `${cacheFile}.${process.pid}.tmp`;
         try {
-          writeFileSync(tmp, sealCodeCache(script.createCachedData()));
+          writeFileSync(tmp, sealCodeCache(script.createCachedData(), bytes));
           renameSync(tmp, cacheFile);
         } catch {
           rmSync(tmp, { force: true, recursive: true });
@@ -85,11 +90,11 @@ function runBundle() {
   let pg;
   const bundledPg = () => {
     try {
-      const source = readFileSync(pgBundle).toString('latin1');
-      const manifest = /^\/\* pg\.cjs (\[.*\]) \*\/\n/.exec(source);
+      const bytes = readFileSync(pgBundle);
+      const manifest = /^\/\* pg\.cjs (\[.*\]) \*\/\n/.exec(bytes.toString('latin1', 0, bytes.indexOf(10) + 1));
       if (!manifest || !installedAsBundled(JSON.parse(manifest[1]))) return undefined;
       const module = { exports: {}, filename: pgBundle, id: pgBundle };
-      compile(pgBundle, 'exports, require, module, __filename, __dirname', source)(
+      compile(pgBundle, 'exports, require, module, __filename, __dirname', bytes)(
         module.exports,
         require,
         module,
@@ -131,52 +136,43 @@ function runBundle() {
 }
 
 /**
- * A code cache as box-qc writes it: V8's data, then a checksum of it (4 bytes) and "bqc1" (4 bytes). V8 checks a
- * cache's header (its version, flags, source and length) but not its payload, and a damaged payload aborts the
- * process (V8_Fatal "unreachable code", exit 133) before any of box-qc runs: every command of the install would
- * die that way. A cache that fails the checksum is not used (the bundle compiles as without one).
+ * A code cache as box-qc writes it: the bundle's bytes it was made from, V8's data twice, then the two lengths and
+ * "bqc3" (4 bytes each). V8 checks a cache's header (its version, flags and the source's length, not its text)
+ * but not its payload: a damaged payload aborts the process (V8_Fatal "unreachable code", exit 133), and a cache
+ * of another bundle of the same length runs that bundle's code or crashes (SIGSEGV), before any of box-qc runs.
+ * So a cache is used only when its copy of the bundle is the bundle and its two copies of the data agree.
+ * Compared, not hashed: Buffer#equals is a native memcmp, ~0.5 ms per start for the extra bytes read, where a
+ * hash of the same bytes in JavaScript (run once, so interpreted) cost ~3 ms and loading node:crypto or node:zlib
+ * for one 2.5-5 ms. A damaged copy of either makes the cache unused, never wrong.
  */
-// "bqc1", little-endian. A function: the bundle runs (above) before a const here would be initialised.
 function codeCacheMagic() {
-  return 0x31637162;
+  // "bqc3", little-endian. A function: the bundle runs (above) before a const here would be initialised.
+  return 0x33637162;
 }
 
-function readCodeCache(file) {
+function readCodeCache(file, bundleBytes) {
   let raw;
   try {
     raw = readFileSync(file);
   } catch {
     return undefined;
   }
-  if (raw.length < 8 || raw.readUInt32LE(raw.length - 4) !== codeCacheMagic()) return undefined;
-  const data = raw.subarray(0, raw.length - 8);
-  return raw.readUInt32LE(raw.length - 8) === codeCacheChecksum(data) ? data : undefined;
+  const end = raw.length - 12;
+  if (end < 0 || raw.readUInt32LE(end + 8) !== codeCacheMagic()) return undefined;
+  const bundleLength = raw.readUInt32LE(end);
+  const dataLength = raw.readUInt32LE(end + 4);
+  if (bundleLength !== bundleBytes.length || bundleLength + 2 * dataLength !== end) return undefined;
+  if (!raw.subarray(0, bundleLength).equals(bundleBytes)) return undefined;
+  const data = raw.subarray(bundleLength, bundleLength + dataLength);
+  return data.equals(raw.subarray(bundleLength + dataLength, end)) ? data : undefined;
 }
 
-function sealCodeCache(data) {
-  const out = Buffer.allocUnsafe(data.length + 8);
-  data.copy(out);
-  out.writeUInt32LE(codeCacheChecksum(data), data.length);
-  out.writeUInt32LE(codeCacheMagic(), data.length + 4);
-  return out;
-}
-
-/**
- * FNV-1a over 32-bit words (~0.2 ms for 0.5 MB; node:crypto would cost its load on every start). Each step is a
- * bijection of the state for a given word, so one damaged word always changes the result; several cancel out
- * with a chance of 2^-32.
- */
-function codeCacheChecksum(bytes) {
-  let h = (0x811c9dc5 ^ bytes.length) >>> 0;
-  const whole = bytes.length & ~3;
-  if (bytes.byteOffset % 4 === 0) {
-    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, whole >>> 2);
-    for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193);
-  } else {
-    for (let i = 0; i < whole; i += 4) h = Math.imul(h ^ bytes.readUInt32LE(i), 0x01000193);
-  }
-  for (let i = whole; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
-  return h >>> 0;
+function sealCodeCache(data, bundleBytes) {
+  const trailer = Buffer.alloc(12);
+  trailer.writeUInt32LE(bundleBytes.length, 0);
+  trailer.writeUInt32LE(data.length, 4);
+  trailer.writeUInt32LE(codeCacheMagic(), 8);
+  return Buffer.concat([bundleBytes, data, data, trailer]);
 }
 
 /**

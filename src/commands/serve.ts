@@ -8,7 +8,13 @@ import type { Command } from 'commander';
 import type { ActionFactory, CommandContext } from './context.js';
 import { requireClientCredentials, requirePublicUrl } from '../config.js';
 import { UsageError } from '../errors.js';
-import { DEFAULT_LISTEN, formatListen, isLoopbackListen, parseListen } from '../server/listen-address.js';
+import {
+  DEFAULT_LISTEN,
+  formatListen,
+  isLoopbackListen,
+  localhostWarning,
+  parseListen,
+} from '../server/listen-address.js';
 import type { ListenAddress } from '../server/types.js';
 import { NOTIFY_COMMAND_HELP } from './shared/notify-help.js';
 
@@ -88,6 +94,8 @@ async function runServe(ctx: CommandContext, opts: ServeOptions): Promise<void> 
   const config = ctx.config();
   const publicUrl = requirePublicUrl(config);
   const credentials = requireClientCredentials(config);
+  const localhost = localhostWarning(publicUrl, listen);
+  if (localhost !== undefined) ctx.out.warn(localhost);
   // node:tls loads crypto and streams: only for serve, and only with TLS (start-up of every other command).
   const tls =
     opts.tlsCert !== undefined && opts.tlsKey !== undefined

@@ -142,34 +142,54 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
   };
   // handshakeTimeout: the header timeout starts only after TLS is up; a client that never finishes the
   // handshake is cut off here (review finding 2). maxConnections: idle sockets cannot exhaust descriptors.
-  const server: Server = options.tls
-    ? createHttpsServer(
-        { ...httpOptions, cert: options.tls.cert, key: options.tls.key, handshakeTimeout: limits.headersTimeoutMs },
-        onRequest,
-      )
-    : createHttpServer(httpOptions, onRequest);
-  server.maxConnections = limits.maxConnections;
-  server.setTimeout(limits.socketIdleMs);
-  // CONNECT is not a request Node hands to onRequest: without a listener the socket is closed silently.
-  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
-    socket.end(rawResponse(405));
-    deps.log(`${terminalSafe(req.method ?? '-')} - 405 0ms`);
-  });
-  const connected = (socket: object) => waitingSince.set(socket, clock());
-  server.on('connection', connected);
-  server.on('secureConnection', connected);
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    const since = waitingSince.get(socket);
-    const ms = since === undefined ? 0 : Math.max(0, Math.round(clock() - since));
-    onClientError(err, socket, (status) => deps.log(`- - ${status} ${ms}ms`));
-  });
+  const makeServer = (): Server => {
+    const server: Server = options.tls
+      ? createHttpsServer(
+          { ...httpOptions, cert: options.tls.cert, key: options.tls.key, handshakeTimeout: limits.headersTimeoutMs },
+          onRequest,
+        )
+      : createHttpServer(httpOptions, onRequest);
+    server.maxConnections = limits.maxConnections;
+    server.setTimeout(limits.socketIdleMs);
+    // CONNECT is not a request Node hands to onRequest: without a listener the socket is closed silently.
+    server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+      socket.end(rawResponse(405));
+      deps.log(`${terminalSafe(req.method ?? '-')} - 405 0ms`);
+    });
+    const connected = (socket: object) => waitingSince.set(socket, clock());
+    server.on('connection', connected);
+    server.on('secureConnection', connected);
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      const since = waitingSince.get(socket);
+      const ms = since === undefined ? 0 : Math.max(0, Math.round(clock() - since));
+      onClientError(err, socket, (status) => deps.log(`- - ${status} ${ms}ms`));
+    });
+    return server;
+  };
 
-  await listen(server, options.listen);
-  const bound = server.address() as AddressInfo;
+  const servers = [makeServer()];
+  await listen(servers[0]!, options.listen);
+  const bound = servers[0]!.address() as AddressInfo;
   const address = { ...options.listen, port: bound.port };
+  // `localhost` is ::1 as well to a browser that resolves it so first: the same port there, or another local
+  // program could listen on it and be sent the links (review of the localhost listen, finding 3). A machine with
+  // no IPv6 loopback has no such port for anyone.
+  if (options.listen.name === 'localhost') {
+    const six = makeServer();
+    try {
+      await listen(six, { host: '::1', port: bound.port }, ['EADDRNOTAVAIL', 'EAFNOSUPPORT']);
+      servers.push(six);
+    } catch (err) {
+      if (!(err instanceof NoSuchAddress)) {
+        await new Promise((resolve) => servers[0]!.close(resolve));
+        throw err;
+      }
+    }
+  }
   matchHost = hostMatcher(deps.publicUrl, address);
   // Errors after the bind (EMFILE on accept...) are logged; the server keeps serving what it can.
-  server.on('error', (err: NodeJS.ErrnoException) => deps.log(`server error: ${err.code ?? 'unknown'}`));
+  for (const server of servers)
+    server.on('error', (err: NodeJS.ErrnoException) => deps.log(`server error: ${err.code ?? 'unknown'}`));
 
   return {
     address,
@@ -177,8 +197,10 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
     inFlight: () => inFlight,
     async shutdown(graceMs) {
       stopping = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      const closed = Promise.all(
+        servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+      );
+      for (const server of servers) server.closeIdleConnections();
       const drained =
         inFlight === 0 ||
         (await new Promise<boolean>((resolve) => {
@@ -188,7 +210,7 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
             resolve(true);
           };
         }));
-      server.closeAllConnections();
+      for (const server of servers) server.closeAllConnections();
       await closed;
       return { drained };
     },
@@ -228,9 +250,16 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex, log: (status:
   log(status);
 }
 
-function listen(server: Server, at: ListenAddress): Promise<void> {
+/** A bind refused with one of the codes listen() was told to expect: that address does not exist here. */
+class NoSuchAddress extends Error {}
+
+function listen(server: Server, at: ListenAddress, absentIf: readonly string[] = []): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
+      if (absentIf.includes(err.code ?? '')) {
+        reject(new NoSuchAddress(err.code));
+        return;
+      }
       const where = formatListen(at);
       const why: Record<string, string> = {
         EADDRINUSE: 'the address is already in use (another serve, or another program)',

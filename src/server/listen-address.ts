@@ -35,3 +35,13 @@ export function formatListen(a: ListenAddress): string {
 export function isLoopbackListen(a: ListenAddress): boolean {
   return isIP(a.host) !== 0 && isLoopbackHost(a.host);
 }
+
+/**
+ * A warning for a public URL at `localhost` served on a loopback address that is not `localhost`: a browser may
+ * resolve localhost to ::1 first, where serve is not, and any local program listening there on the port would
+ * be sent the links (review of the localhost listen, finding 3). Undefined when there is nothing to say.
+ */
+export function localhostWarning(publicUrl: URL, listen: ListenAddress): string | undefined {
+  if (publicUrl.hostname.toLowerCase() !== 'localhost' || listen.name === 'localhost') return undefined;
+  return `the public URL names localhost, which a browser may reach at [::1] rather than ${formatListen(listen)}: listen with --listen localhost:${listen.port} (both loopbacks) or use http://127.0.0.1 in BOX_QC_PUBLIC_URL`;
+}

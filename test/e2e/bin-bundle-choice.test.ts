@@ -172,31 +172,60 @@ describe('bin/box-qc.js', () => {
     expect(r.stderr).toMatch(/^error: box-qc cannot start: .*dist[/\\]main\.js is missing \(run npm run build\)\n$/);
   });
 
-  it('ignores a damaged code cache (V8 would abort reading it): the bundle compiles and the command runs', async () => {
+  it('uses the code cache the build wrote, and ignores a damaged one (V8 would abort reading it)', async () => {
     const pkg = installedCopy({ mainNewer: false });
     const cli = join(pkg, 'dist', 'cli');
+    const debug = { BOX_QC_DEBUG_CODE_CACHE: '1' };
     const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-    for (const name of ['main.cjs.cache', 'pg.cjs.cache']) {
-      const cache = readFileSync(join(cli, name));
-      // Bytes flipped in the middle (a bad disk block, a copy cut short and patched): the header still matches.
-      for (let i = cache.length >> 1; i < (cache.length >> 1) + 64; i++) cache[i]! ^= 0xff;
-      writeFileSync(join(cli, name), cache);
+    const good = await run(pkg, ['--version'], debug);
+    expect(good.stderr).toBe('code cache main.cjs.cache: used\n');
+    const original = readFileSync(join(cli, 'main.cjs.cache'));
+    const damaged = (edit: (cache: Buffer) => void) => {
+      const cache = Buffer.from(original);
+      edit(cache);
+      writeFileSync(join(cli, 'main.cjs.cache'), cache);
+    };
+    const middle = ((original.length - 8) >> 1) & ~3;
+    const cases: [string, (cache: Buffer) => void][] = [
+      // Bytes flipped in the middle (a bad disk block): V8's header still matches.
+      ['64 bytes flipped', (c) => Array.from({ length: 64 }, (_, i) => (c[middle + i]! ^= 0xff))],
+      // The top bit of two words (a hash that only carries upwards misses this).
+      ['two top bits', (c) => [0, 1].forEach((w) => (c[middle + 4 * w + 3]! ^= 0x80))],
+      // The top byte of 64 words.
+      ['64 top bytes', (c) => Array.from({ length: 64 }, (_, w) => (c[middle + 4 * w + 3]! ^= 0x5a))],
+      ['overwritten after 1,000 bytes', (c) => c.fill(0x20, 1000)],
+    ];
+    for (const [what, edit] of cases) {
+      damaged(edit);
+      const r = await run(pkg, ['--version'], debug);
+      expect(r.code, `${what}: ${r.stderr}`).toBe(0);
+      expect(r.stdout.trim()).toBe(version);
+      expect(r.stderr, what).toBe('code cache main.cjs.cache: not used\n');
     }
-    const r = await run(pkg, ['--version']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.trim()).toBe(version);
-    // Cut short, and a cache of another build's length.
-    writeFileSync(
-      join(cli, 'main.cjs.cache'),
-      readFileSync(join(ROOT, 'dist', 'cli', 'main.cjs.cache')).subarray(0, 1000),
-    );
-    const short = await run(pkg, ['--version']);
-    expect(short.code, short.stderr).toBe(0);
-    // A PostgreSQL run loads pg.cjs with its damaged cache.
+    writeFileSync(join(cli, 'main.cjs.cache'), original.subarray(0, 1000));
+    expect((await run(pkg, ['--version'])).code).toBe(0);
+    // A bundle edited in place to the same length (V8 checks only the length): its cache is not the bundle's.
+    writeFileSync(join(cli, 'main.cjs.cache'), original);
+    const bundle = readFileSync(join(cli, 'main.cjs'), 'latin1');
+    const other = version.replace(/\d$/, (d) => String((Number(d) + 1) % 10));
+    expect(bundle).toContain(`"${version}"`);
+    writeFileSync(join(cli, 'main.cjs'), bundle.replace(`"${version}"`, `"${other}"`), 'latin1');
+    const edited = await run(pkg, ['--version'], debug);
+    expect(edited.stdout.trim()).toBe(other);
+    expect(edited.stderr).toBe('code cache main.cjs.cache: not used\n');
+  }, 60_000);
+
+  it('ignores a damaged cache of the pg bundle: a PostgreSQL run still works', async () => {
+    const pkg = installedCopy({ mainNewer: false });
+    const cache = join(pkg, 'dist', 'cli', 'pg.cjs.cache');
+    const bytes = readFileSync(cache);
+    bytes.fill(0, bytes.length >> 1, (bytes.length >> 1) + 64);
+    writeFileSync(cache, bytes);
     const standIn = await start(fresh('cache@example.com'));
     try {
-      const pgRun = await run(pkg, ['status', '--json'], { BOX_QC_STORE: standIn.url });
-      expect(pgRun.code, pgRun.stderr).toBe(0);
+      const r = await run(pkg, ['status', '--json'], { BOX_QC_STORE: standIn.url, BOX_QC_DEBUG_CODE_CACHE: '1' });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('code cache pg.cjs.cache: not used');
     } finally {
       standIn.close();
     }

@@ -3,7 +3,7 @@
  * on an empty store loads none of the modules the bundle keeps lazy, and stdout written without Node's stream
  * still delivers every byte to a file, a pipe, a closed pipe and a non-blocking pipe.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Socket } from 'node:net';
@@ -66,13 +66,19 @@ describe.skipIf(process.platform === 'win32')('start-up and output streams of th
     const bundle = join(BIN, '..', '..', 'dist', 'cli', 'main.cjs');
     // The same wrapper as bin/box-qc.js: V8 accepts a cache only for the source it was made from.
     const wrapper = `(function (exports, require, module, __filename, __dirname, __boxQcImportHook) {${readFileSync(bundle).toString('latin1')}\n})`;
-    // As bin/box-qc.js wrote it: V8's data, its checksum, "bqc1" (a cache failing the check is not used).
+    // As bin/box-qc.js wrote it: the bundle, V8's data twice, their lengths, "bqc3".
     const raw = readFileSync(`${bundle}.cache`);
-    expect(raw.subarray(raw.length - 4).toString('latin1')).toBe('bqc1');
-    const data = raw.subarray(0, raw.length - 8);
-    expect(raw.readUInt32LE(raw.length - 8)).toBe(fnv1aWords(data));
+    expect(raw.subarray(raw.length - 4).toString('latin1')).toBe('bqc3');
+    const [bundleLength, dataLength] = [raw.readUInt32LE(raw.length - 12), raw.readUInt32LE(raw.length - 8)];
+    expect(raw.subarray(0, bundleLength).equals(readFileSync(bundle))).toBe(true);
+    const data = raw.subarray(bundleLength, bundleLength + dataLength);
     const script = new Script(wrapper, { filename: bundle, cachedData: data });
     expect(script.cachedDataRejected).toBe(false);
+    // And bin/box-qc.js takes it (its hash matches this bundle).
+    const r = spawnSync(process.execPath, [BIN, '--version'], {
+      env: { ...process.env, BOX_QC_DEBUG_CODE_CACHE: '1' },
+    });
+    expect(r.stderr.toString()).toBe('code cache main.cjs.cache: used\n');
   });
 
   it('writes complete output to a file and to /dev/null', async () => {
@@ -128,12 +134,3 @@ describe.skipIf(process.platform === 'win32')('start-up and output streams of th
     expect(doc.users).toHaveLength(2000);
   });
 });
-
-/** bin/box-qc.js codeCacheChecksum, restated: FNV-1a over little-endian 32-bit words, then the tail bytes. */
-function fnv1aWords(bytes: Buffer): number {
-  let h = (0x811c9dc5 ^ bytes.length) >>> 0;
-  const whole = bytes.length & ~3;
-  for (let i = 0; i < whole; i += 4) h = Math.imul(h ^ bytes.readUInt32LE(i), 0x01000193);
-  for (let i = whole; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
-  return h >>> 0;
-}

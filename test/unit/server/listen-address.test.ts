@@ -1,6 +1,6 @@
 /** `--listen` parsing and the loopback rule that decides whether plain HTTP is allowed (issue 17). */
 import { describe, expect, it } from 'vitest';
-import { formatListen, isLoopbackListen, parseListen } from '../../../src/server/listen-address.js';
+import { formatListen, isLoopbackListen, localhostWarning, parseListen } from '../../../src/server/listen-address.js';
 import { hostMatcher } from '../../../src/server/host-check.js';
 
 describe('parseListen', () => {
@@ -82,5 +82,18 @@ describe('hostMatcher', () => {
     expect(m('10.0.0.5:8080')).toBeUndefined();
     const six = hostMatcher(new URL('https://qc.example.com'), { host: '::', port: 8443 }, () => ['::1', 'fe80::1']);
     expect(six('[fe80::1]:8443')).toBe('listen');
+  });
+});
+
+describe('localhostWarning', () => {
+  it('warns of a localhost public URL served on 127.0.0.1 only, not when serve listens on localhost or an IP URL', () => {
+    expect(localhostWarning(new URL('http://localhost:8080'), { host: '127.0.0.1', port: 8080 })).toMatch(
+      /may reach at \[::1\] rather than 127\.0\.0\.1:8080: listen with --listen localhost:8080/,
+    );
+    expect(localhostWarning(new URL('http://LOCALHOST:8080/qc'), { host: '::1', port: 8080 })).toBeDefined();
+    const both = { host: '127.0.0.1', port: 8080, name: 'localhost' as const };
+    expect(localhostWarning(new URL('http://localhost:8080'), both)).toBeUndefined();
+    expect(localhostWarning(new URL('http://127.0.0.1:8080'), { host: '127.0.0.1', port: 8080 })).toBeUndefined();
+    expect(localhostWarning(new URL('https://qc.example.com'), { host: '127.0.0.1', port: 8080 })).toBeUndefined();
   });
 });
