@@ -27,7 +27,9 @@ async function serveFails(args: string[], env: Record<string, string | undefined
 
 describe('serve: refused before anything listens (exit 2)', () => {
   it('a bad --listen or BOX_QC_LISTEN', async () => {
-    expect(await serveFails(['--listen', 'qc.example.com:8080'])).toContain('--listen must be <ip>:<port> or localhost:<port>');
+    expect(await serveFails(['--listen', 'qc.example.com:8080'])).toContain(
+      '--listen must be <ip>:<port> or localhost:<port>',
+    );
     expect(await serveFails([], { ...ENV, BOX_QC_LISTEN: '8080' })).toContain('BOX_QC_LISTEN must be');
   });
 
