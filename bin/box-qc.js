@@ -14,7 +14,19 @@
 // runs dist/main.js with source maps on, so that a --debug stack trace names src/*.ts lines rather than the
 // bundle's.
 'use strict';
-const { existsSync, readFileSync, realpathSync, statSync, writeFileSync, renameSync, rmSync } = require('node:fs');
+const {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} = require('node:fs');
 const { basename, dirname, join } = require('node:path');
 
 const dist = join(__dirname, '..', 'dist');
@@ -57,8 +69,9 @@ function runBundle() {
   // path would show the build machine's folder in every installed user's stack traces.
   const compile = (file, params, bytes = readFileSync(file)) => {
     const cacheFile = `${file}.cache`;
-    // No cache, a damaged one, or one made for other bytes of the bundle: V8 compiles as usual.
-    const cachedData = readCodeCache(cacheFile, bytes);
+    // No cache, a damaged one, or one made for another wrapper of the bundle: V8 compiles as usual.
+    const key = [Buffer.from(`${params}\n`, 'latin1'), bytes];
+    const cachedData = readCodeCache(cacheFile, key);
     const wrapper = `(function (${params}) {${bytes.toString('latin1')}\n})`;
     // A cache made by another Node version or with other V8 flags is rejected by V8, which then compiles.
     const script = new vm.Script(wrapper, { filename: `box-qc/dist/cli/${basename(file)}`, cachedData });
@@ -73,7 +86,7 @@ function runBundle() {
       process.once('exit', () => {
         const tmp = `${cacheFile}.${process.pid}.tmp`;
         try {
-          writeFileSync(tmp, sealCodeCache(script.createCachedData(), bytes));
+          writeFileSync(tmp, sealCodeCache(script.createCachedData(), key));
           renameSync(tmp, cacheFile);
         } catch {
           rmSync(tmp, { force: true, recursive: true });
@@ -136,43 +149,64 @@ function runBundle() {
 }
 
 /**
- * A code cache as box-qc writes it: the bundle's bytes it was made from, V8's data twice, then the two lengths and
- * "bqc3" (4 bytes each). V8 checks a cache's header (its version, flags and the source's length, not its text)
- * but not its payload: a damaged payload aborts the process (V8_Fatal "unreachable code", exit 133), and a cache
- * of another bundle of the same length runs that bundle's code or crashes (SIGSEGV), before any of box-qc runs.
- * So a cache is used only when its copy of the bundle is the bundle and its two copies of the data agree.
- * Compared, not hashed: Buffer#equals is a native memcmp, ~0.5 ms per start for the extra bytes read, where a
- * hash of the same bytes in JavaScript (run once, so interpreted) cost ~3 ms and loading node:crypto or node:zlib
- * for one 2.5-5 ms. A damaged copy of either makes the cache unused, never wrong.
+ * A code cache as box-qc writes it: the wrapper it was made for (the parameter list, a newline, the bundle's
+ * bytes), V8's data twice, then the two lengths and "bqc3" (4 bytes each). V8 checks a cache's header (its
+ * version, flags and the source's length, not its text) but not its payload: a damaged payload aborts the process
+ * (V8_Fatal "unreachable code", exit 133), and a cache of another source of the same length runs that source's
+ * code or crashes (SIGSEGV), before any of box-qc runs. So a cache is used only when it names exactly this
+ * wrapper and its two copies of the data agree: damage to either copy, or to one more than the other, makes it
+ * unused (the same damage to both, which no disk or copy error makes, would still reach V8). Compared, not
+ * hashed: Buffer#equals is a native memcmp, ~0.5 ms per start for the extra bytes read, where a hash of the same
+ * bytes in JavaScript (run once, so interpreted) cost ~3 ms and loading node:crypto or node:zlib 2.5-5 ms.
  */
 function codeCacheMagic() {
   // "bqc3", little-endian. A function: the bundle runs (above) before a const here would be initialised.
   return 0x33637162;
 }
 
-function readCodeCache(file, bundleBytes) {
+/** V8's data for a bundle of a few MB is well under this; anything larger is not a cache box-qc wrote. */
+function maxCodeCacheData() {
+  return 64 * 1024 * 1024;
+}
+
+function readCodeCache(file, key) {
+  const keyLength = key.reduce((n, part) => n + part.length, 0);
   let raw;
+  let fd;
   try {
-    raw = readFileSync(file);
+    // Non-blocking, and only a regular file of a plausible size: a FIFO or a huge file there must not hold up
+    // every command.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > keyLength + 2 * maxCodeCacheData() + 12) return undefined;
+    raw = readFileSync(fd);
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   const end = raw.length - 12;
   if (end < 0 || raw.readUInt32LE(end + 8) !== codeCacheMagic()) return undefined;
-  const bundleLength = raw.readUInt32LE(end);
-  const dataLength = raw.readUInt32LE(end + 4);
-  if (bundleLength !== bundleBytes.length || bundleLength + 2 * dataLength !== end) return undefined;
-  if (!raw.subarray(0, bundleLength).equals(bundleBytes)) return undefined;
-  const data = raw.subarray(bundleLength, bundleLength + dataLength);
-  return data.equals(raw.subarray(bundleLength + dataLength, end)) ? data : undefined;
+  const [storedKey, dataLength] = [raw.readUInt32LE(end), raw.readUInt32LE(end + 4)];
+  if (storedKey !== keyLength || keyLength + 2 * dataLength !== end) return undefined;
+  let at = 0;
+  for (const part of key) {
+    if (!raw.subarray(at, at + part.length).equals(part)) return undefined;
+    at += part.length;
+  }
+  const data = raw.subarray(keyLength, keyLength + dataLength);
+  return data.equals(raw.subarray(keyLength + dataLength, end)) ? data : undefined;
 }
 
-function sealCodeCache(data, bundleBytes) {
+function sealCodeCache(data, key) {
   const trailer = Buffer.alloc(12);
-  trailer.writeUInt32LE(bundleBytes.length, 0);
+  trailer.writeUInt32LE(
+    key.reduce((n, part) => n + part.length, 0),
+    0,
+  );
   trailer.writeUInt32LE(data.length, 4);
   trailer.writeUInt32LE(codeCacheMagic(), 8);
-  return Buffer.concat([bundleBytes, data, data, trailer]);
+  return Buffer.concat([...key, data, data, trailer]);
 }
 
 /**

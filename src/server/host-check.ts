@@ -31,7 +31,8 @@ export function hostMatcher(
   // URL.host omits a default port; a client may still send it.
   if (publicUrl.port === '' && defaultPort) pub.add(`${publicUrl.hostname.toLowerCase()}:${defaultPort}`);
   const own = new Set([formatListen(listen)]);
-  if (listen.name !== undefined) own.add(`${listen.name}:${listen.port}`);
+  // `localhost` is served on both loopbacks (http-server.ts): each of its names with the port.
+  if (listen.name !== undefined) own.add(`${listen.name}:${listen.port}`).add(`[::1]:${listen.port}`);
   if (WILDCARDS.has(listen.host))
     for (const a of ownAddresses(listen.host)) own.add(formatListen({ host: a, port: listen.port }));
   return (host) => {

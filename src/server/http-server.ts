@@ -63,6 +63,7 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
 
   // Counted here rather than by Node's server.maxRequestsPerSocket, whose 503 carries none of our headers.
   const requestsOn = new WeakMap<object, number>();
+  let openSockets = 0;
   // Since when each socket has been waiting for its next request (connected, or its last answer sent): the
   // milliseconds logged for a request Node's parser refused, which never reached `handle`.
   const waitingSince = new WeakMap<object, number>();
@@ -151,6 +152,15 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
       : createHttpServer(httpOptions, onRequest);
     server.maxConnections = limits.maxConnections;
     server.setTimeout(limits.socketIdleMs);
+    // The cap is on all of serve's sockets, whichever address they came to (`localhost` is two servers).
+    server.on('connection', (socket: Duplex) => {
+      if (openSockets >= limits.maxConnections) {
+        socket.destroy();
+        return;
+      }
+      openSockets += 1;
+      socket.once('close', () => (openSockets -= 1));
+    });
     // CONNECT is not a request Node hands to onRequest: without a listener the socket is closed silently.
     server.on('connect', (req: IncomingMessage, socket: Duplex) => {
       socket.end(rawResponse(405));
@@ -167,25 +177,9 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
     return server;
   };
 
-  const servers = [makeServer()];
-  await listen(servers[0]!, options.listen);
+  const servers = await listenAll(makeServer, options.listen);
   const bound = servers[0]!.address() as AddressInfo;
   const address = { ...options.listen, port: bound.port };
-  // `localhost` is ::1 as well to a browser that resolves it so first: the same port there, or another local
-  // program could listen on it and be sent the links (review of the localhost listen, finding 3). A machine with
-  // no IPv6 loopback has no such port for anyone.
-  if (options.listen.name === 'localhost') {
-    const six = makeServer();
-    try {
-      await listen(six, { host: '::1', port: bound.port }, ['EADDRNOTAVAIL', 'EAFNOSUPPORT']);
-      servers.push(six);
-    } catch (err) {
-      if (!(err instanceof NoSuchAddress)) {
-        await new Promise((resolve) => servers[0]!.close(resolve));
-        throw err;
-      }
-    }
-  }
   matchHost = hostMatcher(deps.publicUrl, address);
   // Errors after the bind (EMFILE on accept...) are logged; the server keeps serving what it can.
   for (const server of servers)
@@ -250,13 +244,42 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex, log: (status:
   log(status);
 }
 
-/** A bind refused with one of the codes listen() was told to expect: that address does not exist here. */
+/**
+ * The servers for `at`, listening. `localhost` is ::1 as well to a browser that resolves it so first: the same
+ * port there too, or another local program could listen on it and be sent the links (review of the localhost
+ * listen, finding 3); a machine with no IPv6 loopback has no such port for anyone. A port that is taken on ::1 is
+ * an error, except one the system chose for port 0, which is chosen again (a few times).
+ */
+async function listenAll(makeServer: () => Server, at: ListenAddress): Promise<Server[]> {
+  for (let attempt = 1; ; attempt++) {
+    const first = makeServer();
+    await listen(first, at);
+    if (at.name !== 'localhost') return [first];
+    const six = makeServer();
+    const port = (first.address() as AddressInfo).port;
+    try {
+      await listen(six, { host: '::1', port }, ['EADDRNOTAVAIL', 'EAFNOSUPPORT'], at.port === 0 && attempt < 5);
+      return [first, six];
+    } catch (err) {
+      if (err instanceof NoSuchAddress && err.message !== 'EADDRINUSE') return [first];
+      await new Promise((resolve) => first.close(resolve));
+      if (!(err instanceof NoSuchAddress)) throw err;
+    }
+  }
+}
+
+/** A bind refused with one of the codes listen() was told to expect (its message): that address is not here. */
 class NoSuchAddress extends Error {}
 
-function listen(server: Server, at: ListenAddress, absentIf: readonly string[] = []): Promise<void> {
+function listen(
+  server: Server,
+  at: ListenAddress,
+  absentIf: readonly string[] = [],
+  retryIfInUse = false,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
-      if (absentIf.includes(err.code ?? '')) {
+      if (absentIf.includes(err.code ?? '') || (retryIfInUse && err.code === 'EADDRINUSE')) {
         reject(new NoSuchAddress(err.code));
         return;
       }

@@ -37,11 +37,14 @@ export function isLoopbackListen(a: ListenAddress): boolean {
 }
 
 /**
- * A warning for a public URL at `localhost` served on a loopback address that is not `localhost`: a browser may
- * resolve localhost to ::1 first, where serve is not, and any local program listening there on the port would
- * be sent the links (review of the localhost listen, finding 3). Undefined when there is nothing to say.
+ * A warning for a plain-HTTP public URL at `localhost` on serve's own port while serve listens on one loopback
+ * address only: a browser may resolve localhost to the other one ([::1] or 127.0.0.1), where serve is not and any
+ * local program listening on the port would be sent the links (review of the localhost listen, finding 3).
+ * Undefined otherwise: https or another port is a proxy in front, which answers for the name.
  */
 export function localhostWarning(publicUrl: URL, listen: ListenAddress): string | undefined {
-  if (publicUrl.hostname.toLowerCase() !== 'localhost' || listen.name === 'localhost') return undefined;
-  return `the public URL names localhost, which a browser may reach at [::1] rather than ${formatListen(listen)}: listen with --listen localhost:${listen.port} (both loopbacks) or use http://127.0.0.1 in BOX_QC_PUBLIC_URL`;
+  if (publicUrl.protocol !== 'http:' || publicUrl.hostname.toLowerCase() !== 'localhost') return undefined;
+  if (listen.name === 'localhost' || !isLoopbackListen(listen)) return undefined;
+  if ((publicUrl.port || '80') !== String(listen.port)) return undefined;
+  return `the public URL names localhost, which a browser may reach at an address serve does not listen on (it listens on ${formatListen(listen)} only): use --listen localhost:${listen.port}, which listens on 127.0.0.1 and [::1]`;
 }

@@ -4,7 +4,7 @@
  * older than dist/main.js; the pg bundle only while it holds the pg version installed; and a code-cache write
  * that fails is quiet. Each case runs the real bin/ and dist/ from a copy laid out like an installed package.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   cpSync,
   mkdirSync,
@@ -213,6 +213,23 @@ describe('bin/box-qc.js', () => {
     const edited = await run(pkg, ['--version'], debug);
     expect(edited.stdout.trim()).toBe(other);
     expect(edited.stderr).toBe('code cache main.cjs.cache: not used\n');
+    // The same bundle wrapped with other parameters (bin/ edited, not rebuilt): V8 sees the same length.
+    const binPath = join(pkg, 'bin', 'box-qc.js');
+    const bin = readFileSync(binPath, 'utf8');
+    writeFileSync(join(cli, 'main.cjs'), bundle, 'latin1');
+    const params = "'exports, require, module, __filename, __dirname, __boxQcImportHook'";
+    expect(bin).toContain(params);
+    writeFileSync(binPath, bin.replace(params, "'exports, require, module, __dirname, __filename, __boxQcImportHook'"));
+    const rewrapped = await run(pkg, ['--version'], debug);
+    expect(rewrapped.stderr.split('\n')[0]).toBe('code cache main.cjs.cache: not used');
+    writeFileSync(binPath, bin);
+    // A FIFO in its place (opening one for reading waits for a writer) is passed over.
+    writeFileSync(join(cli, 'main.cjs'), bundle, 'latin1');
+    rmSync(join(cli, 'main.cjs.cache'));
+    execFileSync('mkfifo', [join(cli, 'main.cjs.cache')]);
+    const fifo = await run(pkg, ['--version'], debug);
+    expect(fifo.stderr).toBe('code cache main.cjs.cache: not used\n');
+    expect(fifo.stdout.trim()).toBe(version);
   }, 60_000);
 
   it('ignores a damaged cache of the pg bundle: a PostgreSQL run still works', async () => {

@@ -66,12 +66,13 @@ describe.skipIf(process.platform === 'win32')('start-up and output streams of th
     const bundle = join(BIN, '..', '..', 'dist', 'cli', 'main.cjs');
     // The same wrapper as bin/box-qc.js: V8 accepts a cache only for the source it was made from.
     const wrapper = `(function (exports, require, module, __filename, __dirname, __boxQcImportHook) {${readFileSync(bundle).toString('latin1')}\n})`;
-    // As bin/box-qc.js wrote it: the bundle, V8's data twice, their lengths, "bqc3".
+    // As bin/box-qc.js wrote it: the wrapper's parameters and the bundle, V8's data twice, their lengths, "bqc3".
     const raw = readFileSync(`${bundle}.cache`);
     expect(raw.subarray(raw.length - 4).toString('latin1')).toBe('bqc3');
-    const [bundleLength, dataLength] = [raw.readUInt32LE(raw.length - 12), raw.readUInt32LE(raw.length - 8)];
-    expect(raw.subarray(0, bundleLength).equals(readFileSync(bundle))).toBe(true);
-    const data = raw.subarray(bundleLength, bundleLength + dataLength);
+    const [keyLength, dataLength] = [raw.readUInt32LE(raw.length - 12), raw.readUInt32LE(raw.length - 8)];
+    const params = 'exports, require, module, __filename, __dirname, __boxQcImportHook\n';
+    expect(raw.subarray(0, keyLength).equals(Buffer.concat([Buffer.from(params), readFileSync(bundle)]))).toBe(true);
+    const data = raw.subarray(keyLength, keyLength + dataLength);
     const script = new Script(wrapper, { filename: bundle, cachedData: data });
     expect(script.cachedDataRejected).toBe(false);
     // And bin/box-qc.js takes it (its hash matches this bundle).

@@ -67,6 +67,7 @@ describe('hostMatcher', () => {
     expect(m('localhost:8080')).toBe('listen');
     expect(m('LOCALHOST:8080')).toBe('listen');
     expect(m('127.0.0.1:8080')).toBe('listen');
+    expect(m('[::1]:8080')).toBe('listen');
     expect(m('localhost:8081')).toBeUndefined();
     expect(m('localhost')).toBeUndefined();
   });
@@ -86,14 +87,19 @@ describe('hostMatcher', () => {
 });
 
 describe('localhostWarning', () => {
-  it('warns of a localhost public URL served on 127.0.0.1 only, not when serve listens on localhost or an IP URL', () => {
-    expect(localhostWarning(new URL('http://localhost:8080'), { host: '127.0.0.1', port: 8080 })).toMatch(
-      /may reach at \[::1\] rather than 127\.0\.0\.1:8080: listen with --listen localhost:8080/,
+  it('warns of a plain-HTTP localhost public URL on serve port served on one loopback address only', () => {
+    const warn = (url: string, listen: { host: string; port: number; name?: 'localhost' }) =>
+      localhostWarning(new URL(url), listen);
+    expect(warn('http://localhost:8080', { host: '127.0.0.1', port: 8080 })).toMatch(
+      /listens on 127\.0\.0\.1:8080 only\): use --listen localhost:8080/,
     );
-    expect(localhostWarning(new URL('http://LOCALHOST:8080/qc'), { host: '::1', port: 8080 })).toBeDefined();
-    const both = { host: '127.0.0.1', port: 8080, name: 'localhost' as const };
-    expect(localhostWarning(new URL('http://localhost:8080'), both)).toBeUndefined();
-    expect(localhostWarning(new URL('http://127.0.0.1:8080'), { host: '127.0.0.1', port: 8080 })).toBeUndefined();
-    expect(localhostWarning(new URL('https://qc.example.com'), { host: '127.0.0.1', port: 8080 })).toBeUndefined();
+    expect(warn('http://LOCALHOST:8080/qc', { host: '::1', port: 8080 })).toMatch(/listens on \[::1\]:8080 only/);
+    // Both loopbacks, a wildcard (answers on both), https or another port (a proxy in front), an IP URL.
+    expect(warn('http://localhost:8080', { host: '127.0.0.1', port: 8080, name: 'localhost' })).toBeUndefined();
+    expect(warn('http://localhost:8080', { host: '::', port: 8080 })).toBeUndefined();
+    expect(warn('https://localhost:8443', { host: '0.0.0.0', port: 8443 })).toBeUndefined();
+    expect(warn('http://localhost/', { host: '127.0.0.1', port: 8080 })).toBeUndefined();
+    expect(warn('http://127.0.0.1:8080', { host: '127.0.0.1', port: 8080 })).toBeUndefined();
+    expect(warn('https://qc.example.com', { host: '127.0.0.1', port: 8080 })).toBeUndefined();
   });
 });

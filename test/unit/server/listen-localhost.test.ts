@@ -17,10 +17,10 @@ afterEach(async () => {
   for (const s of others.splice(0)) s.close();
 });
 
-const start = (port: number) =>
+const start = (port: number, limits = {}) =>
   startServer(
     { flow: fakeFlow(), healthy: async () => true, publicUrl: new URL(`http://localhost:${port}`), log: () => {} },
-    { listen: { host: '127.0.0.1', port, name: 'localhost' } },
+    { listen: { host: '127.0.0.1', port, name: 'localhost' }, limits },
   );
 
 function get(host: string, port: number): Promise<string> {
@@ -65,5 +65,21 @@ describe.skipIf(!ipv6)('serve --listen localhost', () => {
     await expect(start(port)).rejects.toThrow(/cannot listen on \[::1\]:\d+: the address is already in use/);
     // Nothing is left listening on 127.0.0.1.
     await expect(get('127.0.0.1', port)).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('caps the open sockets over both addresses together, not each', async () => {
+    running = await start(0, { maxConnections: 2 });
+    const port = running.address.port;
+    const idle = [connect(port, '127.0.0.1'), connect(port, '::1')];
+    await Promise.all(idle.map((s) => new Promise((r) => s.once('connect', r))));
+    await new Promise((r) => setTimeout(r, 100));
+    try {
+      // A third socket, on either address, is closed unanswered.
+      for (const host of ['::1', '127.0.0.1']) expect(await get(host, port).catch(() => '')).toBe('');
+    } finally {
+      for (const s of idle) s.destroy();
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await get('::1', port)).toMatch(/^HTTP\/1\.1 200/);
   });
 });
