@@ -169,8 +169,13 @@ function maxCodeCacheData() {
   return 64 * 1024 * 1024;
 }
 
+/** The bytes of a cache's key: its parts one after another. */
+function keyLength(key) {
+  return key.reduce((n, part) => n + part.length, 0);
+}
+
 function readCodeCache(file, key) {
-  const keyLength = key.reduce((n, part) => n + part.length, 0);
+  const length = keyLength(key);
   let raw;
   let fd;
   try {
@@ -178,7 +183,7 @@ function readCodeCache(file, key) {
     // every command.
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
     const st = fstatSync(fd);
-    if (!st.isFile() || st.size > keyLength + 2 * maxCodeCacheData() + 12) return undefined;
+    if (!st.isFile() || st.size > length + 2 * maxCodeCacheData() + 12) return undefined;
     raw = readFileSync(fd);
   } catch {
     return undefined;
@@ -188,22 +193,19 @@ function readCodeCache(file, key) {
   const end = raw.length - 12;
   if (end < 0 || raw.readUInt32LE(end + 8) !== codeCacheMagic()) return undefined;
   const [storedKey, dataLength] = [raw.readUInt32LE(end), raw.readUInt32LE(end + 4)];
-  if (storedKey !== keyLength || keyLength + 2 * dataLength !== end) return undefined;
+  if (storedKey !== length || length + 2 * dataLength !== end) return undefined;
   let at = 0;
   for (const part of key) {
     if (!raw.subarray(at, at + part.length).equals(part)) return undefined;
     at += part.length;
   }
-  const data = raw.subarray(keyLength, keyLength + dataLength);
-  return data.equals(raw.subarray(keyLength + dataLength, end)) ? data : undefined;
+  const data = raw.subarray(length, length + dataLength);
+  return data.equals(raw.subarray(length + dataLength, end)) ? data : undefined;
 }
 
 function sealCodeCache(data, key) {
   const trailer = Buffer.alloc(12);
-  trailer.writeUInt32LE(
-    key.reduce((n, part) => n + part.length, 0),
-    0,
-  );
+  trailer.writeUInt32LE(keyLength(key), 0);
   trailer.writeUInt32LE(data.length, 4);
   trailer.writeUInt32LE(codeCacheMagic(), 8);
   return Buffer.concat([...key, data, data, trailer]);

@@ -1,6 +1,6 @@
 /**
  * `--listen <host:port>`: an IP literal and a port (`127.0.0.1:8080`, `[::1]:8080`, `0.0.0.0:8443`), or
- * `localhost:<port>`, which is 127.0.0.1 without asking a resolver. No other names: binding a name that
+ * `localhost:<port>`, which is 127.0.0.1 and ::1 without asking a resolver (http-server.ts binds both). No other names: binding a name that
  * resolves elsewhere than intended would expose the edge, and the Host check needs the exact literal (plus
  * `localhost` for that one name). `formatListen` is the `host:port` form the Host header takes for it.
  */

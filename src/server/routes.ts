@@ -47,17 +47,20 @@ export interface Routed {
 /** Invite tokens are base64url; anything else cannot be one. */
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{8,256}$/;
 
+/** GET /connect/<token>: the one route with a parameter. */
+const CONNECT_PATH = /^\/connect\/([^/]*)$/;
+
 /**
  * The route pattern of a path (the public URL's prefix removed), for the access log of a request refused before
  * routing (a wrong method or Host): never the path itself, which may hold a token.
  */
 export function routePattern(path: string): string {
-  if (/^\/connect\/[^/]*$/.test(path)) return '/connect/:token';
+  if (CONNECT_PATH.test(path)) return '/connect/:token';
   return path === '/callback' || path === '/healthz' || path === '/metrics' ? path : '-';
 }
 
 export function routeRequest(deps: RouteDeps, req: RouteRequest): Routed {
-  const connect = /^\/connect\/([^/]*)$/.exec(req.path);
+  const connect = CONNECT_PATH.exec(req.path);
   if (connect) {
     const token = connect[1]!;
     return {

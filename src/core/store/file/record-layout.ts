@@ -16,6 +16,8 @@
  * outside the replaced records are kept exactly, whoever wrote them (issue 3: unknown fields are preserved).
  */
 
+import { INVITE_HASH_RE } from '../../invites/types.js';
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;
@@ -191,7 +193,7 @@ function isEmailKey(key: string): boolean {
  * holds for the members of any top-level object: none of them is inside another member's value.
  */
 export function isInviteKey(key: string): boolean {
-  return /^[0-9a-f]{64}$/.test(key);
+  return INVITE_HASH_RE.test(key);
 }
 
 /** The layout of the "users" records in `bytes` (which JSON.parse accepted), or undefined to serialise whole. */
